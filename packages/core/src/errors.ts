@@ -1,0 +1,169 @@
+import { z } from 'zod';
+
+/**
+ * The protocol's error codes and the HTTP status each one travels with
+ * (PROTOCOL 2, "Responses"). This table is the only place a code meets a status.
+ */
+export const ERROR_STATUS = {
+  MALFORMED_MESSAGE: 400,
+  VALIDATION_FAILED: 400,
+  INVALID_SIGNATURE: 401,
+  UNKNOWN_KEY: 401,
+  MESSAGE_EXPIRED: 401,
+  WRONG_AUDIENCE: 401,
+  UNKNOWN_INSTANCE: 401,
+  // Section 6 only: the instance's own API met no valid bearer token. Instances never
+  // send it to each other (docs/protocol.md).
+  UNAUTHORIZED: 401,
+  CONNECTION_NOT_ACTIVE: 403,
+  FORBIDDEN: 403,
+  CAPABILITY_DISABLED: 403,
+  NOT_FOUND: 404,
+  MESSAGE_ID_CONFLICT: 409,
+  MESSAGE_IN_PROGRESS: 409,
+  AGENT_ALREADY_TERMINAL: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  RATE_LIMITED: 429,
+  CONCURRENCY_LIMIT: 429,
+  INTERNAL: 500,
+  ORCHESTRATOR_UNAVAILABLE: 503,
+} as const satisfies Record<string, number>;
+
+/** Every error code a Mosaic Federation peer or API may answer with. */
+export const ErrorCodeSchema = z.enum(
+  Object.keys(ERROR_STATUS) as [keyof typeof ERROR_STATUS, ...(keyof typeof ERROR_STATUS)[]],
+);
+export type ErrorCode = z.infer<typeof ErrorCodeSchema>;
+
+/** One field that failed validation: a dotted path (`context.branch`) and why. */
+export const ValidationIssueSchema = z.strictObject({
+  path: z.string(),
+  message: z.string(),
+});
+export type ValidationIssue = z.infer<typeof ValidationIssueSchema>;
+
+/**
+ * The error body on the wire, both for unauthenticated rejections (PROTOCOL 2) and for
+ * the instance's own API (PROTOCOL 6). `data` carries what a code defines, such as the
+ * agent's status with `AGENT_ALREADY_TERMINAL`.
+ */
+export const WireErrorSchema = z.strictObject({
+  success: z.literal(false),
+  error: z.string(),
+  code: ErrorCodeSchema,
+  details: z.array(ValidationIssueSchema).optional(),
+  data: z.unknown().optional(),
+});
+export type WireError = z.infer<typeof WireErrorSchema>;
+
+/** Options for {@link FederationError}. */
+export interface FederationErrorOptions {
+  /** For `VALIDATION_FAILED`: the offending fields. */
+  details?: ValidationIssue[];
+  /** Data the code defines (PROTOCOL 2), such as an agent status. */
+  data?: unknown;
+  /** For `RATE_LIMITED` and `MESSAGE_IN_PROGRESS`: seconds until a retry may succeed. */
+  retryAfter?: number;
+  cause?: unknown;
+}
+
+/**
+ * The one error class of the protocol. Switch on `code`, never on the message text.
+ *
+ * @example
+ * ```ts
+ * throw new FederationError('NOT_FOUND', 'no such agent');
+ * // on the other side of the wire:
+ * const err = FederationError.fromWire(await response.json(), response.status);
+ * if (err.code === 'NOT_FOUND') { ... }
+ * ```
+ */
+export class FederationError extends Error {
+  readonly code: ErrorCode;
+  readonly details: ValidationIssue[] | undefined;
+  readonly data: unknown;
+  readonly retryAfter: number | undefined;
+
+  constructor(code: ErrorCode, message: string, options: FederationErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.details = options.details;
+    this.data = options.data;
+    this.retryAfter = options.retryAfter;
+  }
+
+  /** The HTTP status the protocol pairs with this error's code. */
+  get status(): (typeof ERROR_STATUS)[ErrorCode] {
+    return ERROR_STATUS[this.code];
+  }
+
+  /** The wire body for this error. Never includes the cause or a stack trace. */
+  toWire(): WireError {
+    const body: WireError = { success: false, error: this.message, code: this.code };
+    if (this.details !== undefined) body.details = this.details;
+    if (this.data !== undefined) body.data = this.data;
+    return body;
+  }
+
+  /**
+   * Rebuilds an error from a wire body. A body that is not a protocol error becomes
+   * `INTERNAL` (or, for a 503, `ORCHESTRATOR_UNAVAILABLE`), so callers can always switch
+   * on `code`.
+   */
+  static fromWire(body: unknown, status?: number): FederationError {
+    const parsed = WireErrorSchema.safeParse(body);
+    if (parsed.success) {
+      const { code, error, details, data } = parsed.data;
+      const options: FederationErrorOptions = {};
+      if (details !== undefined) options.details = details;
+      if (data !== undefined) options.data = data;
+      return new FederationError(code, error, options);
+    }
+    const code: ErrorCode = status === 503 ? 'ORCHESTRATOR_UNAVAILABLE' : 'INTERNAL';
+    const suffix = status === undefined ? '' : ` (HTTP ${status})`;
+    return new FederationError(code, `unrecognised error response${suffix}`);
+  }
+}
+
+/** True when `value` is a {@link FederationError}, also across bundle copies of core. */
+export function isFederationError(value: unknown): value is FederationError {
+  return (
+    value instanceof FederationError ||
+    (value instanceof Error &&
+      value.name === 'FederationError' &&
+      ErrorCodeSchema.safeParse((value as { code?: unknown }).code).success)
+  );
+}
+
+/**
+ * Turns zod issues into the protocol's `details` list: one entry per field, with a
+ * dotted path (`context.workItems.3`) and every problem with it, so a caller can point
+ * at exactly what to fix.
+ */
+export function toValidationIssues(error: z.ZodError): ValidationIssue[] {
+  const byPath = new Map<string, string[]>();
+  for (const issue of error.issues) {
+    const path = issue.path.map(String).join('.') || '(root)';
+    byPath.set(path, [...(byPath.get(path) ?? []), issue.message]);
+  }
+  return [...byPath].map(([path, messages]) => ({ path, message: messages.join('; ') }));
+}
+
+/**
+ * Parses `value` with `schema`, throwing `VALIDATION_FAILED` with every offending field
+ * listed. The boundary helper used wherever untrusted input enters.
+ */
+export function parseOrThrow<S extends z.ZodType>(
+  schema: S,
+  value: unknown,
+  what = 'payload',
+): z.output<S> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const details = toValidationIssues(result.error);
+  const fields = details.map((d) => d.path).join(', ');
+  throw new FederationError('VALIDATION_FAILED', `${what} does not match its schema: ${fields}`, {
+    details,
+  });
+}

@@ -1,0 +1,204 @@
+/**
+ * @mosaic-fed/core: the Mosaic Federation protocol in code. Zod schemas for every
+ * message, payload and response (types inferred from them), Ed25519 keys, message
+ * signing and verification, rotation certificates, the agent lifecycle, and the
+ * `OrchestratorAdapter` seam. Depends on zod and jose only, and runs on any JavaScript
+ * runtime with WebCrypto: Node, Bun, Deno, Cloudflare Workers, browsers.
+ *
+ * @packageDocumentation
+ */
+
+export {
+  ERROR_STATUS,
+  ErrorCodeSchema,
+  FederationError,
+  isFederationError,
+  parseOrThrow,
+  toValidationIssues,
+  ValidationIssueSchema,
+  WireErrorSchema,
+} from './errors.js';
+export type { ErrorCode, FederationErrorOptions, ValidationIssue, WireError } from './errors.js';
+
+export { LIMITS } from './limits.js';
+
+export {
+  AGENT_TYPES,
+  AgentTypeSchema,
+  CapabilitiesSchema,
+  CompactJwsSchema,
+  DEFAULT_CAPABILITIES,
+  InstanceDocumentSchema,
+  InstanceIdSchema,
+  InstanceNameSchema,
+  InstanceUrlSchema,
+  KidSchema,
+  MetadataSchema,
+  PROTOCOL_VERSION,
+  PublicJwkSchema,
+  UpdateInstanceDtoSchema,
+} from './schemas/instance.js';
+export type {
+  AgentType,
+  Capabilities,
+  InstanceDocument,
+  InstanceId,
+  Metadata,
+  PublicJwk,
+  UpdateInstanceDto,
+} from './schemas/instance.js';
+
+export {
+  AGENT_STATES,
+  AgentArtifactSchema,
+  AgentContextSchema,
+  AgentIdSchema,
+  AgentKillResponseSchema,
+  AgentOptionsSchema,
+  AgentProgressSchema,
+  AgentRefPayloadSchema,
+  AgentResultSchema,
+  AgentSpawnPayloadSchema,
+  AgentSpawnResponseSchema,
+  AgentStateSchema,
+  AgentStatusChangedPayloadSchema,
+  AgentStatusSchema,
+  AgentsListPayloadSchema,
+  AgentsListResponseSchema,
+  AgentUsageSchema,
+  BranchSchema,
+  IsoDateTimeSchema,
+  RepositorySchema,
+  TaskIdSchema,
+} from './schemas/agents.js';
+export type {
+  AgentArtifact,
+  AgentKillResponse,
+  AgentProgress,
+  AgentRefPayload,
+  AgentResult,
+  AgentSpawnPayload,
+  AgentSpawnPayloadInput,
+  AgentSpawnResponse,
+  AgentState,
+  AgentStatus,
+  AgentStatusChangedPayload,
+  AgentsListPayload,
+  AgentsListResponse,
+  AgentUsage,
+} from './schemas/agents.js';
+
+export {
+  AGENT_COMMAND_TYPES,
+  AgentCommandTypeSchema,
+  CONNECTION_STATUSES,
+  ConnectionDirectionSchema,
+  ConnectionStatusSchema,
+  defaultGrants,
+  GRANTABLE_TYPES,
+  GrantableTypeSchema,
+  GrantsSchema,
+  QUERY_TYPES,
+  QueryTypeSchema,
+  UpdateGrantsDtoSchema,
+} from './schemas/connections.js';
+export type {
+  AgentCommandType,
+  ConnectionDirection,
+  ConnectionStatus,
+  GrantableType,
+  Grants,
+  QueryType,
+  UpdateGrantsDto,
+} from './schemas/connections.js';
+
+export {
+  ActorSchema,
+  COMMAND_SCHEMAS,
+  CommandMessageSchema,
+  ConnectAcceptMessageSchema,
+  ConnectMessageSchema,
+  ConnectRejectMessageSchema,
+  DisconnectMessageSchema,
+  ErrorResponseMessageSchema,
+  EVENT_SCHEMAS,
+  EventMessageSchema,
+  FederationMessageSchema,
+  KeysRotatedPayloadSchema,
+  MESSAGE_KINDS,
+  MESSAGE_TYP,
+  MessageHeaderSchema,
+  MessageKindSchema,
+  MessageTypeNameSchema,
+  QUERY_SCHEMAS,
+  QueryMessageSchema,
+  ResponseMessageSchema,
+  ROTATION_TYP,
+  SuccessResponseMessageSchema,
+} from './schemas/messages.js';
+export type {
+  Actor,
+  CommandMessage,
+  ConnectMessage,
+  EventMessage,
+  EventType,
+  FederationMessage,
+  KeysRotatedPayload,
+  MessageHeader,
+  MessageKind,
+  MessageOfKind,
+  OutgoingMessage,
+  QueryMessage,
+  ResponseMessage,
+} from './schemas/messages.js';
+
+export {
+  apiResponseSchema,
+  apiSuccessSchema,
+  CreateConnectionDtoSchema,
+  pageSchema,
+  SpawnAgentDtoSchema,
+} from './schemas/api.js';
+export type { CreateConnectionDto, SpawnAgentDto } from './schemas/api.js';
+
+export {
+  computeKid,
+  generateKeyPair,
+  importSigningKey,
+  importVerificationKey,
+  PrivateJwkSchema,
+  SIGNING_ALGORITHM,
+  toPublicJwk,
+} from './keys.js';
+export type { GeneratedKeyPair, PrivateJwk, SigningKey, VerificationKey } from './keys.js';
+
+export { signMessage, verifyMessage } from './signing.js';
+export type {
+  KeyLookup,
+  KeyResolver,
+  ResolvedKey,
+  SignMessageOptions,
+  VerifiedMessage,
+  VerifyMessageOptions,
+} from './signing.js';
+
+export {
+  createRotationCertificate,
+  RotationCertificateClaimsSchema,
+  RotationCertificateHeaderSchema,
+  verifyRotationChain,
+} from './rotation.js';
+export type {
+  CreateRotationCertificateOptions,
+  RotationCertificateClaims,
+  VerifiedRotationChain,
+  VerifyRotationChainOptions,
+} from './rotation.js';
+
+export { canTransition, isTerminalState, nextStates, TERMINAL_STATES, transition } from './lifecycle.js';
+
+export type {
+  OrchestratorAdapter,
+  OrchestratorSpawnRequest,
+  WatchAgentOptions,
+} from './orchestrator.js';

@@ -1,0 +1,61 @@
+import type {
+  AgentKillResponse,
+  AgentSpawnPayload,
+  AgentSpawnResponse,
+  AgentStatus,
+  AgentStatusChangedPayload,
+} from './schemas/agents.js';
+import type { Actor } from './schemas/messages.js';
+
+/** What the server asks an orchestrator to run. */
+export interface OrchestratorSpawnRequest {
+  /**
+   * Chosen by the server before it calls `spawn`, and recorded with the message that
+   * asked for it, so a retried spawn names the same agent and never runs twice.
+   */
+  agentId: string;
+  /** The instance that asked for the agent; only it may see or kill it (PROTOCOL 5). */
+  ownerInstanceId: string;
+  /** The validated `agent.spawn` payload, defaults filled in. */
+  spec: AgentSpawnPayload;
+  /** The hub's user on whose behalf the agent runs, if the hub said. */
+  actor?: Actor;
+}
+
+/** Options for {@link OrchestratorAdapter.watch}. */
+export interface WatchAgentOptions {
+  /** Yield only changes with a greater `sequence` (resume after a reconnect). */
+  afterSequence?: number;
+  /** Ends the iteration when aborted. */
+  signal?: AbortSignal;
+}
+
+/**
+ * The seam between the federation server and whatever runs agents (ARCHITECTURE,
+ * "Dependency direction"): in process, over HTTP (PROTOCOL 7) or through a queue.
+ *
+ * Every method reports failures as `FederationError`s: `NOT_FOUND` for an unknown agent,
+ * `AGENT_ALREADY_TERMINAL` for a kill that comes too late, and
+ * `ORCHESTRATOR_UNAVAILABLE` when the orchestrator cannot be reached.
+ */
+export interface OrchestratorAdapter {
+  /**
+   * Starts an agent in `spawning`. Idempotent by `agentId`: a second call for the same
+   * id answers as the first did and starts nothing.
+   */
+  spawn(request: OrchestratorSpawnRequest): Promise<AgentSpawnResponse>;
+  /** The agent's current status. */
+  getStatus(agentId: string): Promise<AgentStatus>;
+  /**
+   * Kills the agent: the model call, its tools and its sandbox stop. Killing a killed
+   * agent answers the same again; a completed or failed one is `AGENT_ALREADY_TERMINAL`.
+   */
+  kill(agentId: string): Promise<AgentKillResponse>;
+  /**
+   * Status changes of one agent, in `sequence` order, starting with its current status.
+   * The iteration ends after a terminal status or when the signal aborts.
+   */
+  watch(agentId: string, options?: WatchAgentOptions): AsyncIterable<AgentStatusChangedPayload>;
+  /** Releases connections, timers and workers. */
+  close?(): Promise<void>;
+}

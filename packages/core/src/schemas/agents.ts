@@ -1,0 +1,187 @@
+import { z } from 'zod';
+import { utf8Length } from '../lib/bytes.js';
+import { explainInvalidBranchName } from '../lib/git-ref.js';
+import { LIMITS } from '../limits.js';
+import { AgentTypeSchema } from './instance.js';
+
+/** The agent lifecycle states (PROTOCOL 5, "Lifecycle"). */
+export const AGENT_STATES = ['spawning', 'running', 'completed', 'failed', 'killed'] as const;
+export const AgentStateSchema = z.enum(AGENT_STATES);
+export type AgentState = z.infer<typeof AgentStateSchema>;
+
+export const AgentIdSchema = z.uuid();
+export const IsoDateTimeSchema = z.iso.datetime({ offset: true });
+
+export const TaskIdSchema = z
+  .string()
+  .min(1)
+  .max(LIMITS.taskIdMaxLength)
+  .regex(/^[A-Za-z0-9._:-]+$/, 'may only contain letters, digits and . _ : -');
+
+// A URL (https://, http://, ssh://, git://, file://), a host/path
+// (git.example.com/org/repo) or an scp-like address (git@host:org/repo).
+const REPOSITORY_URL = /^(?:https?|ssh|git|file):\/\/\S+$/;
+const REPOSITORY_HOST_PATH = /^[A-Za-z0-9][A-Za-z0-9.-]*(?::\d{1,5})?(?:\/[^/\s]+)+\/?$/;
+const REPOSITORY_SCP = /^[A-Za-z0-9._-]+@[A-Za-z0-9][A-Za-z0-9.-]*:[^\s]+$/;
+// eslint-disable-next-line no-control-regex
+const WHITESPACE_OR_CONTROL = /[\s\u0000-\u001f\u007f]/;
+
+/**
+ * The repository an agent works on: at most 512 characters, no whitespace or control
+ * characters, never starting with `-` (so it can never be read as a git option).
+ */
+export const RepositorySchema = z
+  .string()
+  .min(1)
+  .max(LIMITS.repositoryMaxLength)
+  .refine((value) => !value.startsWith('-'), 'must not begin with "-"')
+  .refine((value) => !WHITESPACE_OR_CONTROL.test(value), 'must not contain whitespace or control characters')
+  .refine(
+    (value) =>
+      REPOSITORY_URL.test(value) || REPOSITORY_HOST_PATH.test(value) || REPOSITORY_SCP.test(value),
+    'must be a URL or a host/path',
+  );
+
+/** A branch: a valid git ref name (git check-ref-format --branch), at most 255 characters. */
+export const BranchSchema = z
+  .string()
+  .max(LIMITS.branchMaxLength)
+  .superRefine((value, ctx) => {
+    const reason = explainInvalidBranchName(value);
+    if (reason !== undefined) {
+      ctx.addIssue({ code: 'custom', message: `is not a valid git branch name: it ${reason}` });
+    }
+  });
+
+export const AgentContextSchema = z.strictObject({
+  repository: RepositorySchema,
+  branch: BranchSchema,
+  workItems: z
+    .array(z.string().min(1).max(LIMITS.workItemMaxLength))
+    .max(LIMITS.workItemsMaxCount)
+    .default([]),
+  instructions: z
+    .string()
+    .refine(
+      (value) => utf8Length(value) <= LIMITS.instructionsMaxBytes,
+      `must be at most ${LIMITS.instructionsMaxBytes} bytes`,
+    )
+    .default(''),
+});
+
+export const AgentOptionsSchema = z.strictObject({
+  timeout: z
+    .number()
+    .int()
+    .min(LIMITS.timeoutMinMs)
+    .max(LIMITS.timeoutMaxMs)
+    .default(LIMITS.timeoutDefaultMs),
+  maxRetries: z.number().int().min(0).max(LIMITS.maxRetriesMax).default(LIMITS.maxRetriesDefault),
+});
+
+/** `agent.spawn` payload (PROTOCOL 5). Unknown fields are rejected at every level. */
+export const AgentSpawnPayloadSchema = z.strictObject({
+  taskId: TaskIdSchema,
+  agentType: AgentTypeSchema,
+  context: AgentContextSchema,
+  options: AgentOptionsSchema.default({
+    timeout: LIMITS.timeoutDefaultMs,
+    maxRetries: LIMITS.maxRetriesDefault,
+  }),
+});
+/** A spawn payload as sent: defaults may be left out. */
+export type AgentSpawnPayloadInput = z.input<typeof AgentSpawnPayloadSchema>;
+/** A spawn payload after validation: every default filled in. */
+export type AgentSpawnPayload = z.output<typeof AgentSpawnPayloadSchema>;
+
+/** `agent.spawn` response data (PROTOCOL 5). */
+export const AgentSpawnResponseSchema = z.strictObject({
+  agentId: AgentIdSchema,
+  state: z.literal('spawning'),
+  spawnedAt: IsoDateTimeSchema,
+});
+export type AgentSpawnResponse = z.infer<typeof AgentSpawnResponseSchema>;
+
+/** `agent.status` and `agent.kill` payload. */
+export const AgentRefPayloadSchema = z.strictObject({ agentId: AgentIdSchema });
+export type AgentRefPayload = z.infer<typeof AgentRefPayloadSchema>;
+
+export const AgentProgressSchema = z.strictObject({
+  turns: z.number().int().min(0),
+  lastAction: z.string().max(1_000).optional(),
+});
+export type AgentProgress = z.infer<typeof AgentProgressSchema>;
+
+/** Model token counts of an agent's run. */
+export const AgentUsageSchema = z.strictObject({
+  inputTokens: z.number().int().min(0),
+  outputTokens: z.number().int().min(0),
+  cacheReadInputTokens: z.number().int().min(0).optional(),
+  cacheCreationInputTokens: z.number().int().min(0).optional(),
+});
+export type AgentUsage = z.infer<typeof AgentUsageSchema>;
+
+export const AgentArtifactSchema = z.strictObject({
+  name: z.string().min(1).max(256),
+  mediaType: z.string().max(128).optional(),
+  content: z.string(),
+});
+export type AgentArtifact = z.infer<typeof AgentArtifactSchema>;
+
+/** What a completed agent produced (PROTOCOL 5): `patch` is a unified diff. */
+export const AgentResultSchema = z.strictObject({
+  summary: z.string(),
+  patch: z.string().optional(),
+  artifacts: z.array(AgentArtifactSchema).max(100).optional(),
+  usage: AgentUsageSchema.optional(),
+});
+export type AgentResult = z.infer<typeof AgentResultSchema>;
+
+/** `agent.status` response data (PROTOCOL 5). */
+export const AgentStatusSchema = z.strictObject({
+  agentId: AgentIdSchema,
+  taskId: TaskIdSchema,
+  agentType: AgentTypeSchema,
+  status: AgentStateSchema,
+  attempt: z.number().int().min(1),
+  spawnedAt: IsoDateTimeSchema,
+  startedAt: IsoDateTimeSchema.nullable(),
+  completedAt: IsoDateTimeSchema.nullable(),
+  progress: AgentProgressSchema.nullable(),
+  result: AgentResultSchema.nullable(),
+  error: z.string().nullable(),
+});
+export type AgentStatus = z.infer<typeof AgentStatusSchema>;
+
+/** `agent.kill` response data (PROTOCOL 5). */
+export const AgentKillResponseSchema = z.strictObject({
+  agentId: AgentIdSchema,
+  status: z.literal('killed'),
+  killedAt: IsoDateTimeSchema,
+});
+export type AgentKillResponse = z.infer<typeof AgentKillResponseSchema>;
+
+/** `agents.list` query payload (PROTOCOL 5): the sender's own agents only. */
+export const AgentsListPayloadSchema = z.strictObject({
+  status: AgentStateSchema.optional(),
+  taskId: TaskIdSchema.optional(),
+  limit: z.number().int().min(1).max(LIMITS.listLimitMax).optional(),
+  cursor: z.string().min(1).max(512).optional(),
+});
+export type AgentsListPayload = z.infer<typeof AgentsListPayloadSchema>;
+
+/** `agents.list` response data: a page of agents and the cursor of the next page. */
+export const AgentsListResponseSchema = z.strictObject({
+  agents: z.array(AgentStatusSchema),
+  nextCursor: z.string().nullable(),
+});
+export type AgentsListResponse = z.infer<typeof AgentsListResponseSchema>;
+
+/**
+ * `agent.status.changed` event payload (PROTOCOL 5): the status plus a `sequence` that
+ * grows by one per agent, so the hub can drop duplicates and stale updates.
+ */
+export const AgentStatusChangedPayloadSchema = AgentStatusSchema.extend({
+  sequence: z.number().int().min(1),
+});
+export type AgentStatusChangedPayload = z.infer<typeof AgentStatusChangedPayloadSchema>;

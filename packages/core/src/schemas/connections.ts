@@ -1,0 +1,79 @@
+import { z } from 'zod';
+import { LIMITS } from '../limits.js';
+import { AGENT_TYPES, AgentTypeSchema, type Capabilities } from './instance.js';
+
+/** Connection states (PROTOCOL 3). */
+export const CONNECTION_STATUSES = [
+  'PENDING',
+  'ACTIVE',
+  'SUSPENDED',
+  'DISCONNECTED',
+  'REJECTED',
+] as const;
+export const ConnectionStatusSchema = z.enum(CONNECTION_STATUSES);
+export type ConnectionStatus = z.infer<typeof ConnectionStatusSchema>;
+
+/** Who asked first, for a `PENDING` connection. */
+export const ConnectionDirectionSchema = z.enum(['outgoing', 'incoming']);
+export type ConnectionDirection = z.infer<typeof ConnectionDirectionSchema>;
+
+/** The agent commands (`COMMAND`) of PROTOCOL 5. */
+export const AGENT_COMMAND_TYPES = ['agent.spawn', 'agent.status', 'agent.kill'] as const;
+export const AgentCommandTypeSchema = z.enum(AGENT_COMMAND_TYPES);
+export type AgentCommandType = z.infer<typeof AgentCommandTypeSchema>;
+
+/** The queries (`QUERY`) of PROTOCOL 5. */
+export const QUERY_TYPES = ['agents.list'] as const;
+export const QueryTypeSchema = z.enum(QUERY_TYPES);
+export type QueryType = z.infer<typeof QueryTypeSchema>;
+
+/** Everything a grant can allow: the agent commands and queries. */
+export const GRANTABLE_TYPES = [...AGENT_COMMAND_TYPES, ...QUERY_TYPES] as const;
+export const GrantableTypeSchema = z.enum(GRANTABLE_TYPES);
+export type GrantableType = z.infer<typeof GrantableTypeSchema>;
+
+const uniqueList = <T extends z.ZodType<string>>(item: T, max: number) =>
+  z
+    .array(item)
+    .max(max)
+    .refine((values) => new Set(values).size === values.length, 'must not repeat an entry');
+
+const grantFields = {
+  allowedCommands: uniqueList(GrantableTypeSchema, GRANTABLE_TYPES.length),
+  allowedAgentTypes: uniqueList(AgentTypeSchema, AGENT_TYPES.length),
+  maxConcurrentAgents: z.number().int().min(0).max(10_000),
+  spawnPerMinute: z.number().int().min(0).max(100_000),
+  messagesPerMinute: z.number().int().min(0).max(1_000_000),
+};
+
+/**
+ * What the receiving admin allows a peer to do on a connection (PROTOCOL 3). Deny by
+ * default: a command type or agent type not listed is `FORBIDDEN`.
+ */
+export const GrantsSchema = z.strictObject({
+  ...grantFields,
+  spawnPerMinute: grantFields.spawnPerMinute.default(LIMITS.spawnPerMinuteDefault),
+  messagesPerMinute: grantFields.messagesPerMinute.default(LIMITS.messagesPerMinuteDefault),
+});
+export type Grants = z.output<typeof GrantsSchema>;
+
+/**
+ * `PATCH /api/v1/federation/connections/:id`: any subset of the grants. Built from the
+ * fields without defaults, so a field left out keeps its stored value.
+ */
+export const UpdateGrantsDtoSchema = z.strictObject(grantFields).partial();
+export type UpdateGrantsDto = z.infer<typeof UpdateGrantsDtoSchema>;
+
+/**
+ * The grants a connection gets when accepted (PROTOCOL 3): every agent command, the
+ * instance's agent types and its concurrency.
+ */
+export function defaultGrants(capabilities: Capabilities): Grants {
+  return {
+    allowedCommands: [...GRANTABLE_TYPES],
+    allowedAgentTypes: [...capabilities.agentTypes],
+    maxConcurrentAgents: capabilities.maxConcurrentAgents,
+    spawnPerMinute: LIMITS.spawnPerMinuteDefault,
+    messagesPerMinute: LIMITS.messagesPerMinuteDefault,
+  };
+}
