@@ -9,4 +9,5 @@ export default defineConfig({
   target: 'es2022',
   platform: 'neutral',
   tsconfig: 'tsconfig.json',
+  removeNodeProtocol: false,
 });
