@@ -155,11 +155,26 @@ export type {
 export {
   apiResponseSchema,
   apiSuccessSchema,
+  AuditActorSchema,
+  AuditEntrySchema,
   CreateConnectionDtoSchema,
+  InstanceConfigurationSchema,
+  InstanceKeySchema,
   pageSchema,
+  PageQuerySchema,
+  RegenerateKeysResponseSchema,
   SpawnAgentDtoSchema,
 } from './schemas/api.js';
-export type { CreateConnectionDto, SpawnAgentDto } from './schemas/api.js';
+export type {
+  AuditActor,
+  AuditEntry,
+  CreateConnectionDto,
+  InstanceConfiguration,
+  InstanceKey,
+  PageQuery,
+  RegenerateKeysResponse,
+  SpawnAgentDto,
+} from './schemas/api.js';
 
 export {
   computeKid,

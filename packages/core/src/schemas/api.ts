@@ -1,7 +1,16 @@
 import { z } from 'zod';
 import { WireErrorSchema } from '../errors.js';
-import { AgentSpawnPayloadSchema } from './agents.js';
-import { InstanceUrlSchema } from './instance.js';
+import { AgentSpawnPayloadSchema, IsoDateTimeSchema } from './agents.js';
+import {
+  CapabilitiesSchema,
+  CompactJwsSchema,
+  InstanceIdSchema,
+  InstanceNameSchema,
+  InstanceUrlSchema,
+  KidSchema,
+  MetadataSchema,
+  PublicJwkSchema,
+} from './instance.js';
 
 /**
  * The success envelope of the instance's own API (PROTOCOL 6): `{ success: true, data }`.
@@ -35,3 +44,66 @@ export type SpawnAgentDto = z.input<typeof SpawnAgentDtoSchema>;
 export function pageSchema<T extends z.ZodType>(item: T) {
   return z.strictObject({ items: z.array(item), nextCursor: z.string().nullable() });
 }
+
+/** One of the instance's public keys, with its life: `expiresAt` is null for the current key. */
+export const InstanceKeySchema = z.strictObject({
+  publicJwk: PublicJwkSchema,
+  createdAt: IsoDateTimeSchema,
+  expiresAt: IsoDateTimeSchema.nullable(),
+});
+export type InstanceKey = z.infer<typeof InstanceKeySchema>;
+
+/**
+ * `GET /api/v1/federation/instance` (PROTOCOL 6): identity and configuration. `keys`
+ * starts with the current key, then previous keys inside their grace period. Public keys
+ * only, ever.
+ */
+export const InstanceConfigurationSchema = z.strictObject({
+  instanceId: InstanceIdSchema,
+  name: InstanceNameSchema,
+  url: InstanceUrlSchema,
+  capabilities: CapabilitiesSchema,
+  metadata: MetadataSchema,
+  keys: z.array(InstanceKeySchema).min(1),
+  keyRotations: z.array(CompactJwsSchema),
+  createdAt: IsoDateTimeSchema,
+  updatedAt: IsoDateTimeSchema,
+});
+export type InstanceConfiguration = z.infer<typeof InstanceConfigurationSchema>;
+
+/** `POST /api/v1/federation/instance/regenerate-keys` response data (PROTOCOL 4 and 6). */
+export const RegenerateKeysResponseSchema = z.strictObject({
+  certificate: CompactJwsSchema,
+  previousKid: KidSchema,
+  currentKid: KidSchema,
+  /** When the previous key leaves the instance document. */
+  previousKeyExpiresAt: IsoDateTimeSchema,
+});
+export type RegenerateKeysResponse = z.infer<typeof RegenerateKeysResponseSchema>;
+
+/** Who did something: an admin token, an OIDC user, the CLI, or the instance itself. */
+export const AuditActorSchema = z.strictObject({
+  type: z.enum(['admin-token', 'oidc', 'cli', 'system']),
+  id: z.string(),
+  label: z.string().optional(),
+});
+export type AuditActor = z.infer<typeof AuditActorSchema>;
+
+/** One audit entry (PROTOCOL 6): who, what, when, before and after. Never a secret. */
+export const AuditEntrySchema = z.strictObject({
+  id: z.string(),
+  at: IsoDateTimeSchema,
+  actor: AuditActorSchema,
+  action: z.string(),
+  target: z.string().nullable(),
+  before: z.json().nullable(),
+  after: z.json().nullable(),
+});
+export type AuditEntry = z.infer<typeof AuditEntrySchema>;
+
+/** Query of a paginated list: `limit` 1 to 500 (default 50) and an opaque `cursor`. */
+export const PageQuerySchema = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  cursor: z.string().min(1).max(512).optional(),
+});
+export type PageQuery = z.infer<typeof PageQuerySchema>;
