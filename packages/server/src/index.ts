@@ -1,9 +1,41 @@
 /**
- * @mosaic-fed/server: the federation server as a Hono app factory, edge-ready at this
- * main entry; Node-only serving lives behind `@mosaic-fed/server/node`.
- *
- * `createFederationApp` arrives with the server issue; this entry exports nothing yet.
+ * @mosaic-fed/server: the federation server as a Hono app factory. This main entry is
+ * edge-ready (web APIs only); Node serving, the embedded SQLite file and the CLI live
+ * behind `@mosaic-fed/server/node`.
  *
  * @packageDocumentation
  */
-export {};
+export { createFederation, createFederationApp } from './app.js';
+export type { Federation, FederationAppOptions } from './app.js';
+
+export { InstanceService } from './instance/service.js';
+export type { InstanceServiceOptions } from './instance/service.js';
+
+export { ADMIN_TOKEN_PREFIX, createAdminToken, createAdminTokenAuthenticator } from './auth/admin-tokens.js';
+export type { CreateAdminTokenOptions } from './auth/admin-tokens.js';
+export { createOidcAuthenticator } from './auth/oidc.js';
+export type { OidcAuthOptions } from './auth/oidc.js';
+export type { AdminAuthenticator, AuthOutcome } from './auth/types.js';
+
+export { createJsonLogger, describeError, silentLogger } from './logger.js';
+export type { JsonLoggerOptions, LogFields, Logger, LogLevel } from './logger.js';
+
+export {
+  createInMemoryStores,
+  InMemoryAdminTokenStore,
+  InMemoryAuditStore,
+  InMemoryInstanceStore,
+} from './stores/memory/index.js';
+export { createLibsqlStores } from './stores/libsql/index.js';
+export type { LibsqlStoresOptions } from './stores/libsql/index.js';
+export type {
+  AdminTokenRecord,
+  AdminTokenStore,
+  AuditPage,
+  AuditStore,
+  FederationStores,
+  InstanceRecord,
+  InstanceStore,
+} from './stores/types.js';
+
+export { SealedKeyError } from './lib/sealed-key.js';

@@ -1,0 +1,15 @@
+import type { AuditActor } from '@mosaic-fed/core';
+
+/** What an authenticator concluded about a bearer token. */
+export type AuthOutcome =
+  | { kind: 'admin'; actor: AuditActor }
+  /** A valid identity that is not an admin: 403. */
+  | { kind: 'forbidden'; reason: string }
+  /** Not a valid token: 401. */
+  | { kind: 'invalid'; reason: string };
+
+/**
+ * Decides whether a bearer token belongs to an admin of this instance. Returns
+ * `undefined` for a token it does not recognise, so the next authenticator can try.
+ */
+export type AdminAuthenticator = (token: string) => Promise<AuthOutcome | undefined>;

@@ -1,0 +1,278 @@
+// The instance's identity and configuration (PROTOCOL 1, 4 and 6): first-start
+// initialisation, the instance document, updates and key regeneration. Every change is
+// written together with its audit entry; the private key is only ever held sealed in
+// the store and, once imported, as a non-extractable CryptoKey in memory.
+import {
+  createRotationCertificate,
+  FederationError,
+  generateKeyPair,
+  importSigningKey,
+  PROTOCOL_VERSION,
+  type AuditActor,
+  type AuditEntry,
+  type Capabilities,
+  type InstanceConfiguration,
+  type InstanceDocument,
+  type InstanceKey,
+  type RegenerateKeysResponse,
+  type SigningKey,
+  type UpdateInstanceDto,
+} from '@mosaic-fed/core';
+import { openPrivateKey, sealPrivateKey } from '../lib/sealed-key.js';
+import type { Logger } from '../logger.js';
+import type { FederationStores, InstanceRecord } from '../stores/types.js';
+
+/** Options for {@link InstanceService}. */
+export interface InstanceServiceOptions {
+  stores: FederationStores;
+  /** Seals the private key at rest. */
+  secret: string;
+  now: () => Date;
+  generateId: () => string;
+  logger: Logger;
+  /** Name and capabilities of a new instance; `url` is always the configured one. */
+  defaults: { name: string; url: string; capabilities: Capabilities };
+  /** How long a replaced key stays in the document and verifies (PROTOCOL 4). */
+  keyGracePeriodSeconds: number;
+}
+
+const SYSTEM: AuditActor = { type: 'system', id: 'instance' };
+const MAX_ATTEMPTS = 5;
+
+export class InstanceService {
+  readonly #options: InstanceServiceOptions;
+  #initialising: Promise<InstanceRecord> | undefined;
+  #signingKey: SigningKey | undefined;
+
+  constructor(options: InstanceServiceOptions) {
+    this.#options = options;
+  }
+
+  /**
+   * The instance record, initialised on first use: a new `instanceId` and keypair, stored
+   * atomically once even when several requests or processes race to create it.
+   */
+  async load(): Promise<InstanceRecord> {
+    const record = await this.#options.stores.instance.get();
+    if (record !== undefined) return record;
+    this.#initialising ??= this.#initialise().finally(() => {
+      this.#initialising = undefined;
+    });
+    return this.#initialising;
+  }
+
+  /** The public instance document: current key first, then keys still in their grace period. */
+  document(record: InstanceRecord): InstanceDocument {
+    return {
+      protocol: PROTOCOL_VERSION,
+      instanceId: record.instanceId,
+      name: record.name,
+      url: record.url,
+      capabilities: record.capabilities,
+      metadata: record.metadata,
+      keys: this.#liveKeys(record).map((key) => key.publicJwk),
+      keyRotations: record.keyRotations,
+    };
+  }
+
+  /** Identity and configuration for the instance's admins. Public keys only. */
+  configuration(record: InstanceRecord): InstanceConfiguration {
+    return {
+      instanceId: record.instanceId,
+      name: record.name,
+      url: record.url,
+      capabilities: record.capabilities,
+      metadata: record.metadata,
+      keys: this.#liveKeys(record),
+      keyRotations: record.keyRotations,
+      createdAt: record.createdAt,
+      updatedAt: record.updatedAt,
+    };
+  }
+
+  /**
+   * The current signing key, imported once per key: a regeneration (here or by another
+   * replica) is noticed by its `kid`, and the new key is imported then.
+   */
+  async signingKey(): Promise<SigningKey> {
+    const record = await this.load();
+    const current = record.keys[0];
+    if (current === undefined) throw new FederationError('INTERNAL', 'the instance has no key');
+    if (this.#signingKey?.kid !== current.publicJwk.kid) this.#signingKey = await this.#openSigningKey(record);
+    return this.#signingKey;
+  }
+
+  /**
+   * Applies an `UpdateInstanceDto` (validated by the caller). A DTO that changes nothing
+   * writes nothing, not even an audit entry.
+   */
+  async update(dto: UpdateInstanceDto, actor: AuditActor): Promise<InstanceConfiguration> {
+    const current = await this.load();
+    if (JSON.stringify(settings(applyUpdate(current, dto))) === JSON.stringify(settings(current))) {
+      return this.configuration(current);
+    }
+    const record = await this.#write(actor, 'instance.update', (latest) => ({
+      next: applyUpdate(latest, dto),
+      before: settings(latest),
+      after: null,
+    }));
+    return this.configuration(record);
+  }
+
+  /**
+   * Regenerates the keypair (PROTOCOL 4): a rotation certificate signed with the old key,
+   * the new key first in `keys`, the old one kept until its grace period ends.
+   */
+  async regenerateKeys(actor: AuditActor): Promise<RegenerateKeysResponse> {
+    let response: RegenerateKeysResponse | undefined;
+    await this.#write(actor, 'instance.regenerate-keys', async (current) => {
+      const previousKey = await this.#openSigningKey(current);
+      const { publicJwk, privateJwk } = await generateKeyPair();
+      const now = this.#options.now();
+      const certificate = await createRotationCertificate({
+        issuer: current.instanceId,
+        previousKey,
+        newKey: publicJwk,
+        now: () => now,
+      });
+      const expiresAt = new Date(now.getTime() + this.#options.keyGracePeriodSeconds * 1000).toISOString();
+      const previous = this.#liveKeys(current).map((key) =>
+        key.publicJwk.kid === previousKey.kid ? { ...key, expiresAt } : key,
+      );
+      response = {
+        certificate,
+        previousKid: previousKey.kid,
+        currentKid: publicJwk.kid,
+        previousKeyExpiresAt: expiresAt,
+      };
+      return {
+        next: {
+          ...current,
+          keys: [{ publicJwk, createdAt: now.toISOString(), expiresAt: null }, ...previous],
+          keyRotations: [...current.keyRotations, certificate],
+          encryptedPrivateKey: await sealPrivateKey(privateJwk, this.#options.secret, current.instanceId),
+        },
+        before: { currentKid: previousKey.kid },
+        after: { currentKid: publicJwk.kid, previousKid: previousKey.kid, previousKeyExpiresAt: expiresAt },
+      };
+    });
+    if (response === undefined) throw new FederationError('INTERNAL', 'key regeneration produced nothing');
+    this.#options.logger.info('instance keys regenerated', {
+      previousKid: response.previousKid,
+      currentKid: response.currentKid,
+    });
+    return response;
+  }
+
+  async #openSigningKey(record: InstanceRecord): Promise<SigningKey> {
+    const jwk = await openPrivateKey(record.encryptedPrivateKey, this.#options.secret, record.instanceId);
+    return importSigningKey(jwk);
+  }
+
+  #liveKeys(record: InstanceRecord): InstanceKey[] {
+    const now = this.#options.now().getTime();
+    return record.keys.filter((key) => key.expiresAt === null || Date.parse(key.expiresAt) > now);
+  }
+
+  async #initialise(): Promise<InstanceRecord> {
+    const { defaults, generateId, secret, stores } = this.#options;
+    const instanceId = generateId();
+    const { publicJwk, privateJwk } = await generateKeyPair();
+    const at = this.#options.now().toISOString();
+    const record: InstanceRecord = {
+      instanceId,
+      name: defaults.name,
+      url: defaults.url,
+      capabilities: defaults.capabilities,
+      metadata: {},
+      keys: [{ publicJwk, createdAt: at, expiresAt: null }],
+      keyRotations: [],
+      encryptedPrivateKey: await sealPrivateKey(privateJwk, secret, instanceId),
+      version: 1,
+      createdAt: at,
+      updatedAt: at,
+    };
+    const stored = await stores.instance.initialise(
+      record,
+      this.#auditEntry(SYSTEM, 'instance.initialise', at, null, {
+        instanceId,
+        name: record.name,
+        url: record.url,
+        kid: publicJwk.kid,
+      }),
+    );
+    if (stored.instanceId === instanceId) {
+      this.#options.logger.info('instance initialised', { instanceId, kid: publicJwk.kid });
+    }
+    return stored;
+  }
+
+  /**
+   * Keeps the stored URL equal to the configured one (the URL is configuration, not an
+   * admin setting), recording a change in the audit log.
+   */
+  async syncUrl(): Promise<InstanceRecord> {
+    const record = await this.load();
+    if (record.url === this.#options.defaults.url) return record;
+    return this.#write(SYSTEM, 'instance.url.update', (current) => ({
+      next: { ...current, url: this.#options.defaults.url },
+      before: { url: current.url },
+      after: { url: this.#options.defaults.url },
+    }));
+  }
+
+  /**
+   * Read, change, write with an optimistic version check; on a concurrent writer, read
+   * again and redo the change. `after: null` means "the settings after the change".
+   */
+  async #write(
+    actor: AuditActor,
+    action: string,
+    change: (current: InstanceRecord) =>
+      | Promise<{ next: InstanceRecord; before: AuditEntry['before']; after: AuditEntry['after'] }>
+      | { next: InstanceRecord; before: AuditEntry['before']; after: AuditEntry['after'] },
+  ): Promise<InstanceRecord> {
+    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+      const current = await this.load();
+      const { next, before, after } = await change(current);
+      const at = this.#options.now().toISOString();
+      const written: InstanceRecord = {
+        ...next,
+        keys: this.#liveKeys(next),
+        version: current.version + 1,
+        updatedAt: at,
+      };
+      const entry = this.#auditEntry(actor, action, at, before, after ?? settings(written));
+      if (await this.#options.stores.instance.update(written, current.version, entry)) return written;
+    }
+    throw new FederationError('INTERNAL', 'the instance kept changing underneath this update; try again');
+  }
+
+  #auditEntry(
+    actor: AuditActor,
+    action: string,
+    at: string,
+    before: AuditEntry['before'],
+    after: AuditEntry['after'],
+  ): AuditEntry {
+    return { id: this.#options.generateId(), at, actor, action, target: 'instance', before, after };
+  }
+}
+
+function applyUpdate(record: InstanceRecord, dto: UpdateInstanceDto): InstanceRecord {
+  const capabilities: Capabilities = { ...record.capabilities };
+  for (const [field, value] of Object.entries(dto.capabilities ?? {})) {
+    if (value !== undefined) Object.assign(capabilities, { [field]: value });
+  }
+  return {
+    ...record,
+    name: dto.name ?? record.name,
+    capabilities,
+    metadata: dto.metadata ?? record.metadata,
+  };
+}
+
+/** What an admin can change, as recorded in the audit log. */
+function settings(record: InstanceRecord) {
+  return { name: record.name, capabilities: record.capabilities, metadata: record.metadata };
+}

@@ -1,0 +1,35 @@
+import { FederationError, type AuditActor } from '@mosaic-fed/core';
+import { createMiddleware } from 'hono/factory';
+import type { AdminAuthenticator } from '../auth/types.js';
+
+export interface AdminVariables {
+  /** The authenticated admin, for audit entries. */
+  actor: AuditActor;
+}
+
+/**
+ * Requires `Authorization: Bearer <token>` accepted by one of the authenticators
+ * (PROTOCOL 6). No or bad token: 401 `UNAUTHORIZED`; a valid identity without the admin
+ * claim: 403 `FORBIDDEN`. Deny by default: a token nobody recognises is refused.
+ */
+export function adminAuth(authenticators: readonly AdminAuthenticator[]) {
+  if (authenticators.length === 0) throw new TypeError('adminAuth needs at least one authenticator');
+  return createMiddleware<{ Variables: AdminVariables }>(async (c, next) => {
+    const header = c.req.header('authorization');
+    const match = header === undefined ? null : /^Bearer ([^\s]+)$/i.exec(header.trim());
+    if (match?.[1] === undefined) {
+      throw new FederationError('UNAUTHORIZED', 'an admin bearer token is needed for this request');
+    }
+    for (const authenticate of authenticators) {
+      const outcome = await authenticate(match[1]);
+      if (outcome === undefined) continue;
+      if (outcome.kind === 'admin') {
+        c.set('actor', outcome.actor);
+        return next();
+      }
+      if (outcome.kind === 'forbidden') throw new FederationError('FORBIDDEN', outcome.reason);
+      throw new FederationError('UNAUTHORIZED', outcome.reason);
+    }
+    throw new FederationError('UNAUTHORIZED', 'the bearer token is not recognised');
+  });
+}

@@ -1,0 +1,183 @@
+/**
+ * @mosaic-fed/server/node: the federation server on Node. An embedded libSQL file and a
+ * generated secret in the data directory by default, @hono/node-server for HTTP, JSON
+ * logs, and a graceful shutdown. The `mosaic-fed` CLI is built on this.
+ *
+ * @packageDocumentation
+ */
+import { mkdir } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
+import { serve, type ServerType } from '@hono/node-server';
+import { createClient } from '@libsql/client';
+import type { OrchestratorAdapter } from '@mosaic-fed/core';
+import { createFederation, type Federation } from '../app.js';
+import type { OidcAuthOptions } from '../auth/oidc.js';
+import { createJsonLogger, describeError, type Logger } from '../logger.js';
+import { createLibsqlStores } from '../stores/libsql/index.js';
+import { loadOrCreateSecretFile } from './secret.js';
+
+export { loadOrCreateSecretFile, SECRET_FILE } from './secret.js';
+
+export const DEFAULT_PORT = 4747;
+export const DEFAULT_HOST = '127.0.0.1';
+export const DEFAULT_DATA_DIR = './mosaic-fed-data';
+export const DATABASE_FILE = 'mosaic-fed.db';
+
+/** Options for {@link openFederation} and {@link startServer}. */
+export interface NodeFederationOptions {
+  /** Where the database file and the secret live. Default `./mosaic-fed-data`. */
+  dataDir?: string;
+  /** The public URL; default `http://<host>:<port>`. */
+  url?: string;
+  /** The key-encryption secret; default: `<dataDir>/secret.key`, created on first start. */
+  secret?: string;
+  /** A libSQL URL (`libsql://...`, `file:...`); default: the file in the data directory. */
+  databaseUrl?: string;
+  databaseAuthToken?: string;
+  name?: string;
+  oidc?: OidcAuthOptions;
+  orchestrator?: OrchestratorAdapter;
+  logger?: Logger;
+  now?: () => Date;
+}
+
+/** Options for {@link startServer}. */
+export interface StartServerOptions extends NodeFederationOptions {
+  /** Default 4747; 0 picks a free port. */
+  port?: number;
+  /** Default 127.0.0.1; use 0.0.0.0 to listen on every interface. */
+  host?: string;
+}
+
+/** An open federation: its services and how to release them. */
+export interface OpenFederation extends Federation {
+  dataDir: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the stores and services of an instance in a data directory, initialising the
+ * identity on first use. For commands that do not serve HTTP (`init`, `token create`).
+ */
+export async function openFederation(options: NodeFederationOptions & { url: string }): Promise<OpenFederation> {
+  const dataDir = resolve(options.dataDir ?? DEFAULT_DATA_DIR);
+  const logger = options.logger ?? createJsonLogger();
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const secret = options.secret ?? (await loadOrCreateSecretFile(dataDir, logger));
+  const client = createClient({
+    url: options.databaseUrl ?? `file:${resolve(dataDir, DATABASE_FILE)}`,
+    ...(options.databaseAuthToken === undefined ? {} : { authToken: options.databaseAuthToken }),
+  });
+  const stores = await createLibsqlStores(client);
+  try {
+    const federation = createFederation({
+      url: options.url,
+      secret,
+      stores,
+      logger,
+      ...(options.name === undefined ? {} : { name: options.name }),
+      ...(options.oidc === undefined ? {} : { auth: { oidc: options.oidc } }),
+      ...(options.orchestrator === undefined ? {} : { orchestrator: options.orchestrator }),
+      ...(options.now === undefined ? {} : { now: options.now }),
+    });
+    // Fail at start, not at the first request: this opens the sealed key with the secret.
+    await federation.instance.syncUrl();
+    await federation.instance.signingKey();
+    return { ...federation, dataDir, close: async () => stores.close?.() };
+  } catch (error) {
+    await stores.close?.();
+    throw error;
+  }
+}
+
+/** A running server. */
+export interface RunningServer {
+  url: string;
+  port: number;
+  instanceId: string;
+  /** Stops accepting connections, lets requests in flight finish, closes the stores. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the federation server on Node.
+ *
+ * @example
+ * ```ts
+ * const server = await startServer({ port: 4747, dataDir: './data' });
+ * process.once('SIGTERM', () => server.close());
+ * ```
+ */
+export async function startServer(options: StartServerOptions = {}): Promise<RunningServer> {
+  const logger = options.logger ?? createJsonLogger();
+  const host = options.host ?? DEFAULT_HOST;
+  const requestedPort = options.port ?? DEFAULT_PORT;
+  if (!Number.isInteger(requestedPort) || requestedPort < 0 || requestedPort > 65_535) {
+    throw new TypeError('port must be a whole number from 0 to 65535');
+  }
+  // Listen first, so that port 0 yields a real port for the default URL; requests that
+  // arrive before the app is ready get 503.
+  let handle: (request: Request) => Response | Promise<Response> = () =>
+    Response.json({ success: false, error: 'starting up', code: 'INTERNAL' }, { status: 503 });
+  const server = await new Promise<ServerType>((done, fail) => {
+    const listening = serve({ fetch: (request) => handle(request), port: requestedPort, hostname: host }, () =>
+      done(listening),
+    );
+    listening.once('error', fail);
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = options.url ?? `http://${host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host}:${port}`;
+  let federation: OpenFederation;
+  try {
+    federation = await openFederation({ ...options, url, logger });
+  } catch (error) {
+    await new Promise((done) => server.close(done));
+    throw error;
+  }
+  handle = (request) => federation.app.fetch(request);
+  const { instanceId } = await federation.instance.load();
+  logger.info('listening', { url, port, host, instanceId, dataDir: federation.dataDir });
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    port,
+    instanceId,
+    close() {
+      closing ??= (async () => {
+        await new Promise<void>((done) => server.close(() => done()));
+        await federation.close();
+        logger.info('stopped', { instanceId });
+      })();
+      return closing;
+    },
+  };
+}
+
+/**
+ * Closes the server on SIGTERM or SIGINT, then exits. A second signal, or a shutdown that
+ * takes longer than `timeoutMs`, exits at once.
+ */
+export function closeOnSignals(server: RunningServer, logger: Logger, timeoutMs = 10_000): void {
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    logger.info('shutting down', { signal });
+    const timer = setTimeout(() => {
+      logger.warn('shutdown took too long; exiting', { timeoutMs });
+      process.exit(1);
+    }, timeoutMs);
+    timer.unref();
+    server.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error('shutdown failed', describeError(error));
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}

@@ -1,0 +1,45 @@
+// Schema migrations, applied in order at start, each once, each in its own transaction.
+// They are SQL in code rather than files on disk so that the same store runs where there
+// is no file system (a Worker talking to a remote libSQL server). Append, never edit.
+export interface Migration {
+  id: string;
+  statements: string[];
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    id: '0001_instance_audit_admin_tokens',
+    statements: [
+      `CREATE TABLE instance (
+        id INTEGER PRIMARY KEY NOT NULL CHECK (id = 1),
+        instance_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        url TEXT NOT NULL,
+        capabilities TEXT NOT NULL,
+        metadata TEXT NOT NULL,
+        keys TEXT NOT NULL,
+        key_rotations TEXT NOT NULL,
+        encrypted_private_key TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      )`,
+      `CREATE TABLE audit_log (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        target TEXT,
+        before TEXT,
+        after TEXT
+      )`,
+      `CREATE TABLE admin_tokens (
+        id TEXT PRIMARY KEY NOT NULL,
+        label TEXT NOT NULL,
+        token_hash TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL
+      )`,
+    ],
+  },
+];

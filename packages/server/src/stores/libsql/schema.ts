@@ -1,0 +1,41 @@
+// The libSQL schema, in drizzle. A change here needs a new entry in migrations.ts; the
+// store contract suite checks that the migrated database has every column declared here.
+import type { AuditActor, AuditEntry, Capabilities, InstanceKey, Metadata } from '@mosaic-fed/core';
+import { integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+
+/** The instance's own record: exactly one row, `id = 1`. */
+export const instanceTable = sqliteTable('instance', {
+  id: integer('id').primaryKey(),
+  instanceId: text('instance_id').notNull(),
+  name: text('name').notNull(),
+  url: text('url').notNull(),
+  capabilities: text('capabilities', { mode: 'json' }).$type<Capabilities>().notNull(),
+  metadata: text('metadata', { mode: 'json' }).$type<Metadata>().notNull(),
+  keys: text('keys', { mode: 'json' }).$type<InstanceKey[]>().notNull(),
+  keyRotations: text('key_rotations', { mode: 'json' }).$type<string[]>().notNull(),
+  encryptedPrivateKey: text('encrypted_private_key').notNull(),
+  version: integer('version').notNull(),
+  createdAt: text('created_at').notNull(),
+  updatedAt: text('updated_at').notNull(),
+});
+
+/** The audit log. `seq` orders it and makes the pagination cursor. */
+export const auditTable = sqliteTable('audit_log', {
+  seq: integer('seq').primaryKey({ autoIncrement: true }),
+  id: text('id').notNull().unique(),
+  at: text('at').notNull(),
+  actor: text('actor', { mode: 'json' }).$type<AuditActor>().notNull(),
+  action: text('action').notNull(),
+  target: text('target'),
+  before: text('before', { mode: 'json' }).$type<AuditEntry['before']>(),
+  after: text('after', { mode: 'json' }).$type<AuditEntry['after']>(),
+});
+
+export const adminTokensTable = sqliteTable('admin_tokens', {
+  id: text('id').primaryKey(),
+  label: text('label').notNull(),
+  tokenHash: text('token_hash').notNull().unique(),
+  createdAt: text('created_at').notNull(),
+});
+
+export const schema = { instanceTable, auditTable, adminTokensTable };

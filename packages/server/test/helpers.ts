@@ -1,0 +1,67 @@
+// Shared helpers for the server's tests.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createClient } from '@libsql/client';
+import type { AuditEntry } from '@mosaic-fed/core';
+import { createLibsqlStores } from '../src/stores/libsql/index.js';
+import type { FederationStores } from '../src/stores/types.js';
+
+/** A fresh temporary directory, removed by the returned cleanup. */
+export function createTempDir(prefix = 'mosaic-fed-test-'): { path: string; remove: () => void } {
+  const path = mkdtempSync(join(tmpdir(), prefix));
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+/** libSQL stores on a real file in a temporary directory. */
+export async function createFileStores(): Promise<{ stores: FederationStores; file: string; cleanup: () => Promise<void> }> {
+  const dir = createTempDir();
+  const file = join(dir.path, 'test.db');
+  const stores = await createLibsqlStores(createClient({ url: `file:${file}` }));
+  return {
+    stores,
+    file,
+    cleanup: async () => {
+      await stores.close?.();
+      dir.remove();
+    },
+  };
+}
+
+/** A clock frozen at `start` that a test moves on by hand. */
+export function createClock(start = new Date('2026-11-25T12:00:00Z')) {
+  let current = start.getTime();
+  return {
+    now: () => new Date(current),
+    advance(seconds: number) {
+      current += seconds * 1000;
+    },
+  };
+}
+
+let counter = 0;
+export function auditEntry(action = 'test.action', overrides: Partial<AuditEntry> = {}): AuditEntry {
+  counter++;
+  return {
+    id: crypto.randomUUID(),
+    at: new Date(Date.UTC(2026, 10, 25, 12, 0, counter % 60)).toISOString(),
+    actor: { type: 'system', id: 'test' },
+    action,
+    target: null,
+    before: null,
+    after: { n: counter },
+    ...overrides,
+  };
+}
+
+/** Everything in the audit log, newest first. */
+export async function allAudit(stores: FederationStores): Promise<AuditEntry[]> {
+  const items: AuditEntry[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await stores.audit.list({ limit: 100, cursor });
+    items.push(...page.items);
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor !== undefined);
+  return items;
+}
