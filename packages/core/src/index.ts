@@ -93,6 +93,9 @@ export {
   AgentCommandTypeSchema,
   CONNECTION_STATUSES,
   ConnectionDirectionSchema,
+  ConnectionReplySchema,
+  ConnectionSchema,
+  ConnectionsQuerySchema,
   ConnectionStatusSchema,
   defaultGrants,
   GRANTABLE_TYPES,
@@ -104,6 +107,8 @@ export {
 } from './schemas/connections.js';
 export type {
   AgentCommandType,
+  Connection,
+  ConnectionReply,
   ConnectionDirection,
   ConnectionStatus,
   GrantableType,
@@ -209,6 +214,8 @@ export type {
   VerifiedRotationChain,
   VerifyRotationChainOptions,
 } from './rotation.js';
+
+export { messageContentHash } from './message-hash.js';
 
 export { canTransition, isTerminalState, nextStates, TERMINAL_STATES, transition } from './lifecycle.js';
 

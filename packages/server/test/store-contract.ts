@@ -1,8 +1,8 @@
 // One contract suite for every store implementation (STYLE "Inject every side effect"):
 // memory and libSQL today, Valkey where it applies later.
-import { DEFAULT_CAPABILITIES, generateKeyPair } from '@mosaic-fed/core';
+import { DEFAULT_CAPABILITIES, defaultGrants, generateKeyPair } from '@mosaic-fed/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { FederationStores, InstanceRecord } from '../src/stores/types.js';
+import type { ConnectionRecord, FederationStores, InstanceRecord } from '../src/stores/types.js';
 import { allAudit, auditEntry } from './helpers.js';
 
 export interface StoreHarness {
@@ -24,6 +24,26 @@ async function instanceRecord(): Promise<InstanceRecord> {
     version: 1,
     createdAt: '2026-11-25T12:00:00.000Z',
     updatedAt: '2026-11-25T12:00:00.000Z',
+  };
+}
+
+async function connectionRecord(overrides: Partial<ConnectionRecord> = {}): Promise<ConnectionRecord> {
+  const { publicJwk } = await generateKeyPair();
+  return {
+    id: crypto.randomUUID(),
+    peerInstanceId: crypto.randomUUID(),
+    peerUrl: 'https://peer.example.com',
+    peerName: 'Peer',
+    status: 'PENDING',
+    direction: 'incoming',
+    grants: defaultGrants(DEFAULT_CAPABILITIES),
+    peerCapabilities: DEFAULT_CAPABILITIES,
+    peerMetadata: { region: 'x' },
+    peerKeys: [publicJwk],
+    createdAt: '2026-11-25T12:00:00.000Z',
+    updatedAt: '2026-11-25T12:00:00.000Z',
+    version: 1,
+    ...overrides,
   };
 }
 
@@ -130,6 +150,71 @@ export function describeStoreContract(name: string, open: () => Promise<StoreHar
           stores.adminTokens.create({ ...record, id: crypto.randomUUID() }, auditEntry('admin-token.duplicate')),
         ).rejects.toThrow();
         expect((await allAudit(stores)).map((e) => e.action)).toEqual(['admin-token.create']);
+      });
+    });
+
+    describe('connections', () => {
+      it('stores one connection per peer, finds it by id and by peer, and filters by status', async () => {
+        const a = await connectionRecord({ createdAt: '2026-11-25T12:00:00.000Z' });
+        const b = await connectionRecord({ status: 'ACTIVE', createdAt: '2026-11-25T12:00:01.000Z' });
+        await stores.connections.create(a, auditEntry('connection.create'));
+        await stores.connections.create(b, auditEntry('connection.create'));
+        expect(await stores.connections.get(a.id)).toEqual(a);
+        expect(await stores.connections.getByPeer(b.peerInstanceId)).toEqual(b);
+        expect(await stores.connections.get(crypto.randomUUID())).toBeUndefined();
+        expect((await stores.connections.list()).map((c) => c.id)).toEqual([a.id, b.id]);
+        expect((await stores.connections.list({ status: 'ACTIVE' })).map((c) => c.id)).toEqual([b.id]);
+        await expect(
+          stores.connections.create({ ...(await connectionRecord()), peerInstanceId: a.peerInstanceId }, auditEntry('dup')),
+        ).rejects.toThrow();
+        expect((await allAudit(stores)).map((e) => e.action)).toEqual(['connection.create', 'connection.create']);
+      });
+
+      it('updates only from the expected version, with its audit entry', async () => {
+        const record = await connectionRecord();
+        await stores.connections.create(record, auditEntry('connection.create'));
+        const active = { ...record, status: 'ACTIVE' as const, version: 2 };
+        expect(await stores.connections.update(active, 1, auditEntry('connection.accept'))).toBe(true);
+        expect(await stores.connections.update({ ...record, status: 'REJECTED', version: 2 }, 1, auditEntry('stale'))).toBe(false);
+        expect(await stores.connections.get(record.id)).toEqual(active);
+        expect((await allAudit(stores)).map((e) => e.action)).toEqual(['connection.accept', 'connection.create']);
+      });
+    });
+
+    describe('message log (PROTOCOL 2)', () => {
+      const now = new Date('2026-11-25T12:00:00Z');
+      const later = (seconds: number) => new Date(now.getTime() + seconds * 1000);
+      const claim = (hash: string, at = now, issuer = 'hub', jti = 'jti-1') =>
+        stores.messageLog.claim({ issuer, jti, hash, now: at, expiresAt: new Date(at.getTime() + 86_400_000) });
+
+      it('claims once; the same content is in progress, then answered; other content conflicts', async () => {
+        expect(await claim('h1')).toEqual({ outcome: 'claimed' });
+        expect(await claim('h1')).toEqual({ outcome: 'in-progress' });
+        expect(await claim('h2')).toEqual({ outcome: 'conflict' });
+        await stores.messageLog.complete('hub', 'jti-1', { success: true, data: { agentId: 'a-1' } });
+        expect(await claim('h1', later(600))).toEqual({ outcome: 'completed', reply: { success: true, data: { agentId: 'a-1' } } });
+        expect(await claim('h2', later(600))).toEqual({ outcome: 'conflict' });
+        // Another issuer's jti is its own.
+        expect(await claim('h2', now, 'other-hub')).toEqual({ outcome: 'claimed' });
+      });
+
+      it('lets exactly one of 20 concurrent claims win', async () => {
+        const outcomes = await Promise.all(Array.from({ length: 20 }, () => claim('same')));
+        expect(outcomes.filter((o) => o.outcome === 'claimed')).toHaveLength(1);
+        expect(outcomes.filter((o) => o.outcome === 'in-progress')).toHaveLength(19);
+      });
+
+      it('forgets a released claim but never a completed one, and lets an expired entry be claimed again', async () => {
+        await claim('h1');
+        await stores.messageLog.release('hub', 'jti-1');
+        expect(await claim('h2')).toEqual({ outcome: 'claimed' });
+        await stores.messageLog.complete('hub', 'jti-1', { success: false, error: 'nope', code: 'FORBIDDEN' });
+        await stores.messageLog.release('hub', 'jti-1');
+        expect(await claim('h2', later(60))).toEqual({
+          outcome: 'completed',
+          reply: { success: false, error: 'nope', code: 'FORBIDDEN' },
+        });
+        expect(await claim('h3', later(86_400))).toEqual({ outcome: 'claimed' });
       });
     });
   });

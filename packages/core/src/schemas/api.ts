@@ -81,9 +81,9 @@ export const RegenerateKeysResponseSchema = z.strictObject({
 });
 export type RegenerateKeysResponse = z.infer<typeof RegenerateKeysResponseSchema>;
 
-/** Who did something: an admin token, an OIDC user, the CLI, or the instance itself. */
+/** Who did something: an admin token, an OIDC user, the CLI, a connected peer, or the instance itself. */
 export const AuditActorSchema = z.strictObject({
-  type: z.enum(['admin-token', 'oidc', 'cli', 'system']),
+  type: z.enum(['admin-token', 'oidc', 'cli', 'system', 'peer']),
   id: z.string(),
   label: z.string().optional(),
 });

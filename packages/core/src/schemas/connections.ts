@@ -1,6 +1,17 @@
 import { z } from 'zod';
 import { LIMITS } from '../limits.js';
-import { AGENT_TYPES, AgentTypeSchema, type Capabilities } from './instance.js';
+import { IsoDateTimeSchema } from './agents.js';
+import {
+  AGENT_TYPES,
+  AgentTypeSchema,
+  CapabilitiesSchema,
+  InstanceIdSchema,
+  InstanceNameSchema,
+  InstanceUrlSchema,
+  MetadataSchema,
+  PublicJwkSchema,
+  type Capabilities,
+} from './instance.js';
 
 /** Connection states (PROTOCOL 3). */
 export const CONNECTION_STATUSES = [
@@ -77,3 +88,31 @@ export function defaultGrants(capabilities: Capabilities): Grants {
     messagesPerMinute: LIMITS.messagesPerMinuteDefault,
   };
 }
+
+/**
+ * A connection as an instance's admins see it (PROTOCOL 3 and 6): the peer as pinned
+ * (id, URL, keys), its public facts, the state, and what this instance grants the peer.
+ */
+export const ConnectionSchema = z.strictObject({
+  id: z.uuid(),
+  peerInstanceId: InstanceIdSchema,
+  peerUrl: InstanceUrlSchema,
+  peerName: InstanceNameSchema,
+  status: ConnectionStatusSchema,
+  /** Who asked first. */
+  direction: ConnectionDirectionSchema,
+  grants: GrantsSchema,
+  peerCapabilities: CapabilitiesSchema,
+  peerMetadata: MetadataSchema,
+  peerKeys: z.array(PublicJwkSchema).min(1),
+  createdAt: IsoDateTimeSchema,
+  updatedAt: IsoDateTimeSchema,
+});
+export type Connection = z.infer<typeof ConnectionSchema>;
+
+/** Response data of every connection message: the state the receiver now holds. */
+export const ConnectionReplySchema = z.strictObject({ status: ConnectionStatusSchema });
+export type ConnectionReply = z.infer<typeof ConnectionReplySchema>;
+
+/** `GET /api/v1/federation/connections?status=`. */
+export const ConnectionsQuerySchema = z.strictObject({ status: ConnectionStatusSchema.optional() });

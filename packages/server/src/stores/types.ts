@@ -1,6 +1,6 @@
 // Store contracts: small interfaces that every implementation (memory, libSQL, and later
 // Valkey) satisfies, checked by one shared contract suite (test/store-contract.ts).
-import type { AuditEntry, Capabilities, InstanceKey, Metadata } from '@mosaic-fed/core';
+import type { AuditEntry, Capabilities, Connection, ConnectionStatus, ErrorCode, InstanceKey, Metadata, ValidationIssue } from '@mosaic-fed/core';
 
 /**
  * Everything the instance knows about itself. `encryptedPrivateKey` is the current
@@ -64,11 +64,56 @@ export interface AdminTokenStore {
   findByHash(tokenHash: string): Promise<AdminTokenRecord | undefined>;
 }
 
+/** A connection as stored: the admin view plus a version for optimistic updates. */
+export interface ConnectionRecord extends Connection {
+  version: number;
+}
+
+export interface ConnectionStore {
+  /** Stores a new connection, with its audit entry. One connection per peer instance. */
+  create(record: ConnectionRecord, audit: AuditEntry): Promise<void>;
+  get(id: string): Promise<ConnectionRecord | undefined>;
+  getByPeer(peerInstanceId: string): Promise<ConnectionRecord | undefined>;
+  /** Oldest first. */
+  list(filter?: { status?: ConnectionStatus | undefined }): Promise<ConnectionRecord[]>;
+  /** As {@link InstanceStore.update}: only from `expectedVersion`, atomically with the audit entry. */
+  update(record: ConnectionRecord, expectedVersion: number, audit: AuditEntry): Promise<boolean>;
+}
+
+/** What a receiver answered a message with: the body of its RESPONSE (PROTOCOL 2). */
+export type StoredReply =
+  | { success: true; data: unknown }
+  | { success: false; error: string; code: ErrorCode; details?: ValidationIssue[]; data?: unknown };
+
+/** The outcome of claiming a `(iss, jti)` in the message log. */
+export type ClaimOutcome =
+  | { outcome: 'claimed' }
+  /** The same message is executing right now: `MESSAGE_IN_PROGRESS`. */
+  | { outcome: 'in-progress' }
+  /** Another message had this `jti`: `MESSAGE_ID_CONFLICT`. */
+  | { outcome: 'conflict' }
+  /** The same message was answered before: send that answer again, execute nothing. */
+  | { outcome: 'completed'; reply: StoredReply };
+
+/**
+ * The message log (PROTOCOL 2): replay protection and idempotency as one mechanism.
+ * A `(issuer, jti)` is claimed atomically before its message executes.
+ */
+export interface MessageLogStore {
+  claim(entry: { issuer: string; jti: string; hash: string; now: Date; expiresAt: Date }): Promise<ClaimOutcome>;
+  /** Records the reply of a claimed message. */
+  complete(issuer: string, jti: string, reply: StoredReply): Promise<void>;
+  /** Forgets a claim whose message did not execute, so that a retry can run it. */
+  release(issuer: string, jti: string): Promise<void>;
+}
+
 /** The stores one federation server uses. */
 export interface FederationStores {
   instance: InstanceStore;
   audit: AuditStore;
   adminTokens: AdminTokenStore;
+  connections: ConnectionStore;
+  messageLog: MessageLogStore;
   /** Releases connections; the stores are unusable afterwards. */
   close?(): Promise<void>;
 }

@@ -3,19 +3,31 @@
 // Imports only drizzle's web driver, so it also runs on edge runtimes.
 import type { AuditEntry } from '@mosaic-fed/core';
 import type { Client } from '@libsql/client';
-import { and, desc, eq, lt, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, isNull, lt, lte, sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/libsql/web';
 import type {
   AdminTokenRecord,
   AdminTokenStore,
   AuditPage,
   AuditStore,
+  ClaimOutcome,
+  ConnectionRecord,
+  ConnectionStore,
   FederationStores,
   InstanceRecord,
   InstanceStore,
+  MessageLogStore,
+  StoredReply,
 } from '../types.js';
 import { applyMigrations } from './migrate.js';
-import { adminTokensTable, auditTable, instanceTable, schema } from './schema.js';
+import {
+  adminTokensTable,
+  auditTable,
+  connectionsTable,
+  instanceTable,
+  messageLogTable,
+  schema,
+} from './schema.js';
 
 type Database = ReturnType<typeof drizzle<typeof schema>>;
 
@@ -127,6 +139,85 @@ class LibsqlAdminTokenStore implements AdminTokenStore {
   }
 }
 
+class LibsqlConnectionStore implements ConnectionStore {
+  constructor(private readonly db: Database) {}
+
+  async create(record: ConnectionRecord, audit: AuditEntry): Promise<void> {
+    await this.db.batch([this.db.insert(connectionsTable).values(record), insertAudit(this.db, audit)]);
+  }
+
+  async get(id: string): Promise<ConnectionRecord | undefined> {
+    const [row] = await this.db.select().from(connectionsTable).where(eq(connectionsTable.id, id)).limit(1);
+    return row;
+  }
+
+  async getByPeer(peerInstanceId: string): Promise<ConnectionRecord | undefined> {
+    const [row] = await this.db
+      .select()
+      .from(connectionsTable)
+      .where(eq(connectionsTable.peerInstanceId, peerInstanceId))
+      .limit(1);
+    return row;
+  }
+
+  async list(filter: { status?: ConnectionRecord['status'] | undefined } = {}): Promise<ConnectionRecord[]> {
+    return this.db
+      .select()
+      .from(connectionsTable)
+      .where(filter.status === undefined ? undefined : eq(connectionsTable.status, filter.status))
+      .orderBy(asc(connectionsTable.createdAt), asc(connectionsTable.id));
+  }
+
+  async update(record: ConnectionRecord, expectedVersion: number, audit: AuditEntry): Promise<boolean> {
+    const [updated] = await this.db.batch([
+      this.db
+        .update(connectionsTable)
+        .set(record)
+        .where(and(eq(connectionsTable.id, record.id), eq(connectionsTable.version, expectedVersion))),
+      insertAuditIfChanged(this.db, audit),
+    ]);
+    return updated.rowsAffected === 1;
+  }
+}
+
+class LibsqlMessageLogStore implements MessageLogStore {
+  constructor(private readonly db: Database) {}
+
+  async claim(entry: { issuer: string; jti: string; hash: string; now: Date; expiresAt: Date }): Promise<ClaimOutcome> {
+    const key = and(eq(messageLogTable.issuer, entry.issuer), eq(messageLogTable.jti, entry.jti));
+    // One statement claims a new (issuer, jti), or takes over an expired row: atomic
+    // across connections and processes.
+    const claimed = await this.db
+      .insert(messageLogTable)
+      .values({ issuer: entry.issuer, jti: entry.jti, hash: entry.hash, expiresAt: entry.expiresAt.getTime(), reply: null })
+      .onConflictDoUpdate({
+        target: [messageLogTable.issuer, messageLogTable.jti],
+        set: { hash: entry.hash, expiresAt: entry.expiresAt.getTime(), reply: null },
+        setWhere: lte(messageLogTable.expiresAt, entry.now.getTime()),
+      });
+    if (claimed.rowsAffected === 1) return { outcome: 'claimed' };
+    const [row] = await this.db.select().from(messageLogTable).where(key).limit(1);
+    // Released between the two statements: the caller may simply try again.
+    if (row === undefined) return this.claim(entry);
+    if (row.hash !== entry.hash) return { outcome: 'conflict' };
+    if (row.reply === null) return { outcome: 'in-progress' };
+    return { outcome: 'completed', reply: row.reply };
+  }
+
+  async complete(issuer: string, jti: string, reply: StoredReply): Promise<void> {
+    await this.db
+      .update(messageLogTable)
+      .set({ reply })
+      .where(and(eq(messageLogTable.issuer, issuer), eq(messageLogTable.jti, jti)));
+  }
+
+  async release(issuer: string, jti: string): Promise<void> {
+    await this.db
+      .delete(messageLogTable)
+      .where(and(eq(messageLogTable.issuer, issuer), eq(messageLogTable.jti, jti), isNull(messageLogTable.reply)));
+  }
+}
+
 /** Options for {@link createLibsqlStores}. */
 export interface LibsqlStoresOptions {
   /** Close the client when the stores close. Default: true. */
@@ -155,6 +246,8 @@ export async function createLibsqlStores(
     instance: new LibsqlInstanceStore(db),
     audit: new LibsqlAuditStore(db),
     adminTokens: new LibsqlAdminTokenStore(db),
+    connections: new LibsqlConnectionStore(db),
+    messageLog: new LibsqlMessageLogStore(db),
     async close() {
       if (options.closeClient ?? true) client.close();
     },

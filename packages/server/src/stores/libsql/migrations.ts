@@ -42,4 +42,33 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    id: '0002_connections_message_log',
+    statements: [
+      `CREATE TABLE connections (
+        id TEXT PRIMARY KEY NOT NULL,
+        peer_instance_id TEXT NOT NULL UNIQUE,
+        peer_url TEXT NOT NULL,
+        peer_name TEXT NOT NULL,
+        status TEXT NOT NULL,
+        direction TEXT NOT NULL,
+        grants TEXT NOT NULL,
+        peer_capabilities TEXT NOT NULL,
+        peer_metadata TEXT NOT NULL,
+        peer_keys TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        version INTEGER NOT NULL
+      )`,
+      `CREATE TABLE message_log (
+        issuer TEXT NOT NULL,
+        jti TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        expires_at INTEGER NOT NULL,
+        reply TEXT,
+        PRIMARY KEY (issuer, jti)
+      )`,
+      'CREATE INDEX message_log_expires_at ON message_log (expires_at)',
+    ],
+  },
 ];

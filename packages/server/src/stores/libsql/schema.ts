@@ -1,7 +1,18 @@
 // The libSQL schema, in drizzle. A change here needs a new entry in migrations.ts; the
 // store contract suite checks that the migrated database has every column declared here.
-import type { AuditActor, AuditEntry, Capabilities, InstanceKey, Metadata } from '@mosaic-fed/core';
-import { integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import type {
+  AuditActor,
+  AuditEntry,
+  Capabilities,
+  ConnectionDirection,
+  ConnectionStatus,
+  Grants,
+  InstanceKey,
+  Metadata,
+  PublicJwk,
+} from '@mosaic-fed/core';
+import type { StoredReply } from '../types.js';
+import { integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 
 /** The instance's own record: exactly one row, `id = 1`. */
 export const instanceTable = sqliteTable('instance', {
@@ -38,4 +49,35 @@ export const adminTokensTable = sqliteTable('admin_tokens', {
   createdAt: text('created_at').notNull(),
 });
 
-export const schema = { instanceTable, auditTable, adminTokensTable };
+/** Connections to peers: one per peer instance. */
+export const connectionsTable = sqliteTable('connections', {
+  id: text('id').primaryKey(),
+  peerInstanceId: text('peer_instance_id').notNull().unique(),
+  peerUrl: text('peer_url').notNull(),
+  peerName: text('peer_name').notNull(),
+  status: text('status').$type<ConnectionStatus>().notNull(),
+  direction: text('direction').$type<ConnectionDirection>().notNull(),
+  grants: text('grants', { mode: 'json' }).$type<Grants>().notNull(),
+  peerCapabilities: text('peer_capabilities', { mode: 'json' }).$type<Capabilities>().notNull(),
+  peerMetadata: text('peer_metadata', { mode: 'json' }).$type<Metadata>().notNull(),
+  peerKeys: text('peer_keys', { mode: 'json' }).$type<PublicJwk[]>().notNull(),
+  createdAt: text('created_at').notNull(),
+  updatedAt: text('updated_at').notNull(),
+  version: integer('version').notNull(),
+});
+
+/** The message log (PROTOCOL 2): one row per accepted `(issuer, jti)`. */
+export const messageLogTable = sqliteTable(
+  'message_log',
+  {
+    issuer: text('issuer').notNull(),
+    jti: text('jti').notNull(),
+    hash: text('hash').notNull(),
+    /** Milliseconds since the epoch; an expired row may be claimed again. */
+    expiresAt: integer('expires_at').notNull(),
+    reply: text('reply', { mode: 'json' }).$type<StoredReply>(),
+  },
+  (table) => [primaryKey({ columns: [table.issuer, table.jti] })],
+);
+
+export const schema = { instanceTable, auditTable, adminTokensTable, connectionsTable, messageLogTable };

@@ -6,9 +6,14 @@ import type {
   AdminTokenStore,
   AuditPage,
   AuditStore,
+  ClaimOutcome,
+  ConnectionRecord,
+  ConnectionStore,
   FederationStores,
   InstanceRecord,
   InstanceStore,
+  MessageLogStore,
+  StoredReply,
 } from '../types.js';
 
 const copy = <T>(value: T): T => structuredClone(value);
@@ -74,6 +79,76 @@ export class InMemoryAdminTokenStore implements AdminTokenStore {
   }
 }
 
+export class InMemoryConnectionStore implements ConnectionStore {
+  readonly #byId = new Map<string, ConnectionRecord>();
+
+  constructor(private readonly audit: InMemoryAuditStore) {}
+
+  async create(record: ConnectionRecord, audit: AuditEntry): Promise<void> {
+    if (this.#byId.has(record.id)) throw new Error('a connection with this id exists');
+    if ([...this.#byId.values()].some((c) => c.peerInstanceId === record.peerInstanceId)) {
+      throw new Error('a connection with this peer exists');
+    }
+    this.#byId.set(record.id, copy(record));
+    await this.audit.append(audit);
+  }
+
+  async get(id: string): Promise<ConnectionRecord | undefined> {
+    const record = this.#byId.get(id);
+    return record === undefined ? undefined : copy(record);
+  }
+
+  async getByPeer(peerInstanceId: string): Promise<ConnectionRecord | undefined> {
+    const record = [...this.#byId.values()].find((c) => c.peerInstanceId === peerInstanceId);
+    return record === undefined ? undefined : copy(record);
+  }
+
+  async list(filter: { status?: ConnectionRecord['status'] | undefined } = {}): Promise<ConnectionRecord[]> {
+    return [...this.#byId.values()]
+      .filter((c) => filter.status === undefined || c.status === filter.status)
+      .map(copy);
+  }
+
+  async update(record: ConnectionRecord, expectedVersion: number, audit: AuditEntry): Promise<boolean> {
+    if (this.#byId.get(record.id)?.version !== expectedVersion) return false;
+    this.#byId.set(record.id, copy(record));
+    await this.audit.append(audit);
+    return true;
+  }
+}
+
+interface LogEntry {
+  hash: string;
+  expiresAt: number;
+  reply: StoredReply | undefined;
+}
+
+export class InMemoryMessageLogStore implements MessageLogStore {
+  readonly #entries = new Map<string, LogEntry>();
+
+  async claim(entry: { issuer: string; jti: string; hash: string; now: Date; expiresAt: Date }): Promise<ClaimOutcome> {
+    const key = `${entry.issuer} ${entry.jti}`;
+    const existing = this.#entries.get(key);
+    if (existing === undefined || existing.expiresAt <= entry.now.getTime()) {
+      this.#entries.set(key, { hash: entry.hash, expiresAt: entry.expiresAt.getTime(), reply: undefined });
+      return { outcome: 'claimed' };
+    }
+    if (existing.hash !== entry.hash) return { outcome: 'conflict' };
+    if (existing.reply === undefined) return { outcome: 'in-progress' };
+    return { outcome: 'completed', reply: copy(existing.reply) };
+  }
+
+  async complete(issuer: string, jti: string, reply: StoredReply): Promise<void> {
+    const existing = this.#entries.get(`${issuer} ${jti}`);
+    if (existing !== undefined) existing.reply = copy(reply);
+  }
+
+  async release(issuer: string, jti: string): Promise<void> {
+    const key = `${issuer} ${jti}`;
+    if (this.#entries.get(key)?.reply === undefined) this.#entries.delete(key);
+  }
+}
+
 /** A fresh set of in-memory stores that share one audit log. */
 export function createInMemoryStores(): FederationStores {
   const audit = new InMemoryAuditStore();
@@ -81,5 +156,7 @@ export function createInMemoryStores(): FederationStores {
     audit,
     instance: new InMemoryInstanceStore(audit),
     adminTokens: new InMemoryAdminTokenStore(audit),
+    connections: new InMemoryConnectionStore(audit),
+    messageLog: new InMemoryMessageLogStore(),
   };
 }
