@@ -2,7 +2,15 @@
 // memory and libSQL today, Valkey where it applies later.
 import { DEFAULT_CAPABILITIES, defaultGrants, generateKeyPair } from '@mosaic-fed/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ConnectionRecord, FederationStores, InstanceRecord } from '../src/stores/types.js';
+import type { AgentStatus } from '@mosaic-fed/core';
+import type {
+  ConnectionRecord,
+  FederationStores,
+  HostedAgentRecord,
+  InstanceRecord,
+  OutboxEntry,
+  RemoteAgentRecord,
+} from '../src/stores/types.js';
 import { allAudit, auditEntry } from './helpers.js';
 
 export interface StoreHarness {
@@ -43,6 +51,59 @@ async function connectionRecord(overrides: Partial<ConnectionRecord> = {}): Prom
     createdAt: '2026-11-25T12:00:00.000Z',
     updatedAt: '2026-11-25T12:00:00.000Z',
     version: 1,
+    ...overrides,
+  };
+}
+
+export function agentStatus(overrides: Partial<AgentStatus> = {}): AgentStatus {
+  return {
+    agentId: crypto.randomUUID(),
+    taskId: 'task-1',
+    agentType: 'worker',
+    status: 'spawning',
+    attempt: 1,
+    spawnedAt: '2026-11-25T12:00:00.000Z',
+    startedAt: null,
+    completedAt: null,
+    progress: null,
+    result: null,
+    error: null,
+    ...overrides,
+  };
+}
+
+function hosted(connectionId: string, overrides: Partial<AgentStatus> = {}, createdAt = '2026-11-25T12:00:00.000Z'): HostedAgentRecord {
+  const status = agentStatus(overrides);
+  return { agentId: status.agentId, connectionId, ownerInstanceId: 'owner-a', status, sequence: 0, createdAt };
+}
+
+function remote(createdAt = '2026-11-25T12:00:00.000Z'): RemoteAgentRecord {
+  const status = agentStatus();
+  return {
+    agentId: status.agentId,
+    connectionId: 'conn-1',
+    peerInstanceId: 'peer-1',
+    taskId: status.taskId,
+    agentType: 'worker',
+    status,
+    sequence: 0,
+    createdAt,
+  };
+}
+
+function outboxEntry(overrides: Partial<OutboxEntry> = {}): OutboxEntry {
+  return {
+    id: crypto.randomUUID(),
+    connectionId: 'conn-1',
+    peerInstanceId: 'peer-1',
+    eventType: 'agent.status.changed',
+    payload: { n: 1 },
+    attempts: 0,
+    nextAttemptAt: 1_000,
+    giveUpAt: 100_000,
+    createdAt: 1_000,
+    deliveredAt: null,
+    lastError: null,
     ...overrides,
   };
 }
@@ -215,6 +276,88 @@ export function describeStoreContract(name: string, open: () => Promise<StoreHar
           reply: { success: false, error: 'nope', code: 'FORBIDDEN' },
         });
         expect(await claim('h3', later(86_400))).toEqual({ outcome: 'claimed' });
+      });
+    });
+
+    describe('hosted agents', () => {
+      it('reserves under the connection limit only, atomically, even when 10 race for 3 places', async () => {
+        const results = await Promise.all(Array.from({ length: 10 }, () => stores.hostedAgents.reserve(hosted('c-1'), 3)));
+        expect(results.filter((r) => r === 'reserved')).toHaveLength(3);
+        expect(results.filter((r) => r === 'limit')).toHaveLength(7);
+        // Another connection has its own limit; a terminal agent frees its place.
+        expect(await stores.hostedAgents.reserve(hosted('c-2'), 3)).toBe('reserved');
+        const [first] = await stores.hostedAgents.listActive();
+        if (first === undefined) throw new Error('none active');
+        const again = await stores.hostedAgents.reserve(first, 3);
+        expect(again).toBe('exists');
+        expect(await stores.hostedAgents.updateStatus(first.agentId, { ...first.status, status: 'completed' }, 1)).toBe(true);
+        expect(await stores.hostedAgents.reserve(hosted('c-1'), 3)).toBe('reserved');
+        await stores.hostedAgents.remove(first.agentId);
+        expect(await stores.hostedAgents.get(first.agentId)).toBeUndefined();
+      });
+
+      it('keeps only newer statuses and lists an owner\'s agents by filter and page', async () => {
+        const a = hosted('c-1', { taskId: 'x' }, '2026-11-25T12:00:01.000Z');
+        const b = hosted('c-1', { taskId: 'y' }, '2026-11-25T12:00:02.000Z');
+        const c = hosted('c-1', { taskId: 'x' }, '2026-11-25T12:00:03.000Z');
+        const foreign = { ...hosted('c-9'), ownerInstanceId: 'owner-b' };
+        for (const record of [a, b, c, foreign]) await stores.hostedAgents.reserve(record, 10);
+        expect(await stores.hostedAgents.updateStatus(a.agentId, { ...a.status, status: 'running' }, 2)).toBe(true);
+        expect(await stores.hostedAgents.updateStatus(a.agentId, { ...a.status, status: 'spawning' }, 1)).toBe(false);
+        expect((await stores.hostedAgents.get(a.agentId))?.status.status).toBe('running');
+
+        const first = await stores.hostedAgents.listByOwner('owner-a', { limit: 2 });
+        expect(first.agents.map((r) => r.agentId)).toEqual([a.agentId, b.agentId]);
+        const second = await stores.hostedAgents.listByOwner('owner-a', { limit: 2, cursor: first.nextCursor ?? undefined });
+        expect(second.agents.map((r) => r.agentId)).toEqual([c.agentId]);
+        expect(second.nextCursor).toBeNull();
+        expect((await stores.hostedAgents.listByOwner('owner-a', { limit: 10, taskId: 'x' })).agents).toHaveLength(2);
+        expect((await stores.hostedAgents.listByOwner('owner-a', { limit: 10, status: 'running' })).agents.map((r) => r.agentId)).toEqual([a.agentId]);
+        expect((await stores.hostedAgents.listByOwner('owner-a', { limit: 10, cursor: 'garbage' })).agents).toEqual([]);
+      });
+    });
+
+    describe('remote agents', () => {
+      it('applies each sequence once and in order, and replays events after a sequence', async () => {
+        const record = remote();
+        await stores.remoteAgents.create(record);
+        await stores.remoteAgents.create({ ...record, taskId: 'other' });
+        expect((await stores.remoteAgents.get(record.agentId))?.taskId).toBe(record.taskId);
+        const event = (sequence: number, status: AgentStatus['status']) => ({ ...record.status, status, sequence });
+        expect(await stores.remoteAgents.applyEvent(record.agentId, event(1, 'spawning'))).toBe(true);
+        expect(await stores.remoteAgents.applyEvent(record.agentId, event(3, 'completed'))).toBe(true);
+        expect(await stores.remoteAgents.applyEvent(record.agentId, event(2, 'running'))).toBe(false);
+        expect(await stores.remoteAgents.applyEvent(record.agentId, event(3, 'completed'))).toBe(false);
+        expect(await stores.remoteAgents.applyEvent(crypto.randomUUID(), event(1, 'running'))).toBe(false);
+        expect((await stores.remoteAgents.get(record.agentId))?.status.status).toBe('completed');
+        expect((await stores.remoteAgents.events(record.agentId, 0)).map((e) => e.sequence)).toEqual([1, 3]);
+        expect((await stores.remoteAgents.events(record.agentId, 1)).map((e) => e.sequence)).toEqual([3]);
+      });
+
+      it('pages oldest first', async () => {
+        const records = [remote('2026-11-25T12:00:01.000Z'), remote('2026-11-25T12:00:02.000Z'), remote('2026-11-25T12:00:03.000Z')];
+        for (const record of records) await stores.remoteAgents.create(record);
+        const first = await stores.remoteAgents.list({ limit: 2 });
+        const second = await stores.remoteAgents.list({ limit: 2, cursor: first.nextCursor ?? undefined });
+        expect([...first.agents, ...second.agents].map((a) => a.agentId)).toEqual(records.map((r) => r.agentId));
+      });
+    });
+
+    describe('outbox', () => {
+      it('hands out due entries oldest first, until delivered or given up', async () => {
+        const a = outboxEntry({ createdAt: 1, nextAttemptAt: 10 });
+        const b = outboxEntry({ createdAt: 2, nextAttemptAt: 50 });
+        const c = outboxEntry({ createdAt: 3, nextAttemptAt: 10, giveUpAt: 20 });
+        for (const entry of [a, b, c]) await stores.outbox.enqueue(entry);
+        await stores.outbox.enqueue({ ...a, payload: 'changed' });
+        expect((await stores.outbox.due(15, 10)).map((e) => e.id)).toEqual([a.id, c.id]);
+        expect((await stores.outbox.due(15, 10))[0]?.payload).toEqual({ n: 1 });
+        expect((await stores.outbox.due(60, 10)).map((e) => e.id)).toEqual([a.id, b.id]);
+        await stores.outbox.reschedule(a.id, 1, 100, 'peer unreachable');
+        await stores.outbox.markDelivered(b.id, 60);
+        expect((await stores.outbox.due(60, 10)).map((e) => e.id)).toEqual([]);
+        const [retried] = await stores.outbox.due(100, 10);
+        expect(retried).toMatchObject({ id: a.id, attempts: 1, lastError: 'peer unreachable' });
       });
     });
   });

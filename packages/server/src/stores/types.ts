@@ -1,6 +1,19 @@
 // Store contracts: small interfaces that every implementation (memory, libSQL, and later
 // Valkey) satisfies, checked by one shared contract suite (test/store-contract.ts).
-import type { AuditEntry, Capabilities, Connection, ConnectionStatus, ErrorCode, InstanceKey, Metadata, ValidationIssue } from '@mosaic-fed/core';
+import type {
+  AgentState,
+  AgentStatus,
+  AgentStatusChangedPayload,
+  AgentType,
+  AuditEntry,
+  Capabilities,
+  Connection,
+  ConnectionStatus,
+  ErrorCode,
+  InstanceKey,
+  Metadata,
+  ValidationIssue,
+} from '@mosaic-fed/core';
 
 /**
  * Everything the instance knows about itself. `encryptedPrivateKey` is the current
@@ -107,6 +120,100 @@ export interface MessageLogStore {
   release(issuer: string, jti: string): Promise<void>;
 }
 
+/** An agent this instance runs for a peer (the spoke's side). */
+export interface HostedAgentRecord {
+  agentId: string;
+  connectionId: string;
+  /** The instance that spawned it: the only one that may see or kill it (PROTOCOL 5). */
+  ownerInstanceId: string;
+  /** The latest status the orchestrator reported. */
+  status: AgentStatus;
+  /** The `sequence` of that status. */
+  sequence: number;
+  createdAt: string;
+}
+
+/** Filters and page of `agents.list` (PROTOCOL 5). */
+export interface AgentListQuery {
+  status?: AgentState | undefined;
+  taskId?: string | undefined;
+  limit: number;
+  cursor?: string | undefined;
+}
+
+export interface HostedAgentStore {
+  /**
+   * Records a new agent if its connection has fewer than `maxActive` agents that are not
+   * terminal; the count and the insert are one atomic step.
+   */
+  reserve(record: HostedAgentRecord, maxActive: number): Promise<'reserved' | 'exists' | 'limit'>;
+  get(agentId: string): Promise<HostedAgentRecord | undefined>;
+  /** Drops a reservation whose agent never started. */
+  remove(agentId: string): Promise<void>;
+  /** Stores a newer status; a status with a sequence at or below the stored one is ignored. */
+  updateStatus(agentId: string, status: AgentStatus, sequence: number): Promise<boolean>;
+  /** The owner's agents, oldest first. */
+  listByOwner(ownerInstanceId: string, query: AgentListQuery): Promise<{ agents: HostedAgentRecord[]; nextCursor: string | null }>;
+  /** Every agent that is not terminal, to resume watching after a restart. */
+  listActive(): Promise<HostedAgentRecord[]>;
+}
+
+/** An agent this instance asked a peer to run (the hub's side). */
+export interface RemoteAgentRecord {
+  agentId: string;
+  connectionId: string;
+  peerInstanceId: string;
+  taskId: string;
+  agentType: AgentType;
+  status: AgentStatus;
+  /** The highest `sequence` applied; 0 before the first event. */
+  sequence: number;
+  createdAt: string;
+}
+
+export interface RemoteAgentStore {
+  /** Records an agent; a second call for the same agent changes nothing. */
+  create(record: RemoteAgentRecord): Promise<void>;
+  get(agentId: string): Promise<RemoteAgentRecord | undefined>;
+  /** Oldest first. */
+  list(query: { limit: number; cursor?: string | undefined }): Promise<{ agents: RemoteAgentRecord[]; nextCursor: string | null }>;
+  /**
+   * Applies a status event if its sequence is above the stored one, and keeps it for
+   * event streams; false (nothing written) for a duplicate or stale event (PROTOCOL 5).
+   */
+  applyEvent(agentId: string, event: AgentStatusChangedPayload): Promise<boolean>;
+  /** Stores a status fetched from the peer without an event (a refresh). */
+  refreshStatus(agentId: string, status: AgentStatus): Promise<void>;
+  /** Events of an agent with a sequence above `afterSequence`, in order. */
+  events(agentId: string, afterSequence: number): Promise<AgentStatusChangedPayload[]>;
+}
+
+/** An event waiting to reach a peer (PROTOCOL 5, "Events back to the hub"). */
+export interface OutboxEntry {
+  /** Also the EVENT's `jti`: every attempt is the same logical message. */
+  id: string;
+  connectionId: string;
+  peerInstanceId: string;
+  eventType: string;
+  payload: unknown;
+  attempts: number;
+  /** Milliseconds since the epoch. */
+  nextAttemptAt: number;
+  /** After this, delivery stops (at least 24 hours after creation). */
+  giveUpAt: number;
+  createdAt: number;
+  deliveredAt: number | null;
+  lastError: string | null;
+}
+
+export interface OutboxStore {
+  enqueue(entry: OutboxEntry): Promise<void>;
+  /** Undelivered entries due at `now` and not given up, oldest first. */
+  due(now: number, limit: number): Promise<OutboxEntry[]>;
+  markDelivered(id: string, at: number): Promise<void>;
+  reschedule(id: string, attempts: number, nextAttemptAt: number, lastError: string): Promise<void>;
+}
+
 /** The stores one federation server uses. */
 export interface FederationStores {
   instance: InstanceStore;
@@ -114,6 +221,9 @@ export interface FederationStores {
   adminTokens: AdminTokenStore;
   connections: ConnectionStore;
   messageLog: MessageLogStore;
+  hostedAgents: HostedAgentStore;
+  remoteAgents: RemoteAgentStore;
+  outbox: OutboxStore;
   /** Releases connections; the stores are unusable afterwards. */
   close?(): Promise<void>;
 }

@@ -1,9 +1,11 @@
 // libSQL stores through drizzle-orm: the embedded default (a SQLite file in the data
 // directory) and, with the same code, a remote libSQL/Turso server reached by URL.
 // Imports only drizzle's web driver, so it also runs on edge runtimes.
-import type { AuditEntry } from '@mosaic-fed/core';
+import type { AgentStatus, AgentStatusChangedPayload, AuditEntry } from '@mosaic-fed/core';
 import type { Client } from '@libsql/client';
-import { and, asc, desc, eq, isNull, lt, lte, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, isNull, lt, lte, or, sql, type SQL } from 'drizzle-orm';
+import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
+import { decodeCursor, encodeCursor } from '../lib-cursor.js';
 import { drizzle } from 'drizzle-orm/libsql/web';
 import type {
   AdminTokenRecord,
@@ -13,19 +15,30 @@ import type {
   ClaimOutcome,
   ConnectionRecord,
   ConnectionStore,
+  AgentListQuery,
   FederationStores,
+  HostedAgentRecord,
+  HostedAgentStore,
   InstanceRecord,
   InstanceStore,
   MessageLogStore,
+  OutboxEntry,
+  OutboxStore,
+  RemoteAgentRecord,
+  RemoteAgentStore,
   StoredReply,
 } from '../types.js';
 import { applyMigrations } from './migrate.js';
 import {
   adminTokensTable,
+  agentEventsTable,
   auditTable,
   connectionsTable,
+  hostedAgentsTable,
   instanceTable,
   messageLogTable,
+  outboxTable,
+  remoteAgentsTable,
   schema,
 } from './schema.js';
 
@@ -218,6 +231,163 @@ class LibsqlMessageLogStore implements MessageLogStore {
   }
 }
 
+const ACTIVE_STATES = ['spawning', 'running'] as const;
+
+/** `WHERE (createdAt, id) > cursor`, or nothing for the first page; `false` for a bad cursor. */
+function afterCursor(createdAt: SQLiteColumn, id: SQLiteColumn, cursor: string | undefined): SQL | undefined | false {
+  if (cursor === undefined) return undefined;
+  const after = decodeCursor(cursor);
+  if (after === undefined) return false;
+  return or(gt(createdAt, after.createdAt), and(eq(createdAt, after.createdAt), gt(id, after.id)));
+}
+
+function pageOf<T extends { createdAt: string; agentId: string }>(rows: T[], limit: number) {
+  const agents = rows.slice(0, limit);
+  const last = agents.at(-1);
+  return { agents, nextCursor: rows.length > limit && last !== undefined ? encodeCursor(last.createdAt, last.agentId) : null };
+}
+
+class LibsqlHostedAgentStore implements HostedAgentStore {
+  constructor(private readonly db: Database) {}
+
+  async reserve(record: HostedAgentRecord, maxActive: number): Promise<'reserved' | 'exists' | 'limit'> {
+    // One statement counts the connection's live agents and inserts only under the limit,
+    // so concurrent spawns can never overshoot it.
+    const result = await this.db.run(sql`
+      INSERT INTO hosted_agents (agent_id, connection_id, owner_instance_id, task_id, state, status, sequence, created_at)
+      SELECT ${record.agentId}, ${record.connectionId}, ${record.ownerInstanceId}, ${record.status.taskId},
+             ${record.status.status}, ${JSON.stringify(record.status)}, ${record.sequence}, ${record.createdAt}
+      WHERE (SELECT count(*) FROM hosted_agents
+             WHERE connection_id = ${record.connectionId} AND state IN ('spawning', 'running')) < ${maxActive}
+      ON CONFLICT (agent_id) DO NOTHING`);
+    if (result.rowsAffected === 1) return 'reserved';
+    return (await this.get(record.agentId)) === undefined ? 'limit' : 'exists';
+  }
+
+  async get(agentId: string): Promise<HostedAgentRecord | undefined> {
+    const [row] = await this.db.select().from(hostedAgentsTable).where(eq(hostedAgentsTable.agentId, agentId)).limit(1);
+    return row === undefined ? undefined : toHosted(row);
+  }
+
+  async remove(agentId: string): Promise<void> {
+    await this.db.delete(hostedAgentsTable).where(eq(hostedAgentsTable.agentId, agentId));
+  }
+
+  async updateStatus(agentId: string, status: AgentStatus, sequence: number): Promise<boolean> {
+    const result = await this.db
+      .update(hostedAgentsTable)
+      .set({ status, state: status.status, sequence })
+      .where(and(eq(hostedAgentsTable.agentId, agentId), lt(hostedAgentsTable.sequence, sequence)));
+    return result.rowsAffected === 1;
+  }
+
+  async listByOwner(ownerInstanceId: string, query: AgentListQuery) {
+    const after = afterCursor(hostedAgentsTable.createdAt, hostedAgentsTable.agentId, query.cursor);
+    if (after === false) return { agents: [], nextCursor: null };
+    const rows = await this.db
+      .select()
+      .from(hostedAgentsTable)
+      .where(
+        and(
+          eq(hostedAgentsTable.ownerInstanceId, ownerInstanceId),
+          query.status === undefined ? undefined : eq(hostedAgentsTable.state, query.status),
+          query.taskId === undefined ? undefined : eq(hostedAgentsTable.taskId, query.taskId),
+          after,
+        ),
+      )
+      .orderBy(asc(hostedAgentsTable.createdAt), asc(hostedAgentsTable.agentId))
+      .limit(query.limit + 1);
+    return pageOf(rows.map(toHosted), query.limit);
+  }
+
+  async listActive(): Promise<HostedAgentRecord[]> {
+    const rows = await this.db.select().from(hostedAgentsTable).where(inArray(hostedAgentsTable.state, [...ACTIVE_STATES]));
+    return rows.map(toHosted);
+  }
+}
+
+function toHosted(row: typeof hostedAgentsTable.$inferSelect): HostedAgentRecord {
+  const { state: _state, taskId: _taskId, ...record } = row;
+  return record;
+}
+
+class LibsqlRemoteAgentStore implements RemoteAgentStore {
+  constructor(private readonly db: Database) {}
+
+  async create(record: RemoteAgentRecord): Promise<void> {
+    await this.db.insert(remoteAgentsTable).values(record).onConflictDoNothing();
+  }
+
+  async get(agentId: string): Promise<RemoteAgentRecord | undefined> {
+    const [row] = await this.db.select().from(remoteAgentsTable).where(eq(remoteAgentsTable.agentId, agentId)).limit(1);
+    return row;
+  }
+
+  async list(query: { limit: number; cursor?: string | undefined }) {
+    const after = afterCursor(remoteAgentsTable.createdAt, remoteAgentsTable.agentId, query.cursor);
+    if (after === false) return { agents: [], nextCursor: null };
+    const rows = await this.db
+      .select()
+      .from(remoteAgentsTable)
+      .where(after)
+      .orderBy(asc(remoteAgentsTable.createdAt), asc(remoteAgentsTable.agentId))
+      .limit(query.limit + 1);
+    return pageOf(rows, query.limit);
+  }
+
+  async applyEvent(agentId: string, event: AgentStatusChangedPayload): Promise<boolean> {
+    const { sequence, ...status } = event;
+    const [updated] = await this.db.batch([
+      this.db
+        .update(remoteAgentsTable)
+        .set({ status, sequence })
+        .where(and(eq(remoteAgentsTable.agentId, agentId), lt(remoteAgentsTable.sequence, sequence))),
+      this.db.run(sql`
+        INSERT INTO agent_events (agent_id, sequence, payload)
+        SELECT ${agentId}, ${sequence}, ${JSON.stringify(event)} WHERE changes() = 1`),
+    ]);
+    return updated.rowsAffected === 1;
+  }
+
+  async refreshStatus(agentId: string, status: AgentStatus): Promise<void> {
+    await this.db.update(remoteAgentsTable).set({ status }).where(eq(remoteAgentsTable.agentId, agentId));
+  }
+
+  async events(agentId: string, afterSequence: number): Promise<AgentStatusChangedPayload[]> {
+    const rows = await this.db
+      .select({ payload: agentEventsTable.payload })
+      .from(agentEventsTable)
+      .where(and(eq(agentEventsTable.agentId, agentId), gt(agentEventsTable.sequence, afterSequence)))
+      .orderBy(asc(agentEventsTable.sequence));
+    return rows.map((row) => row.payload);
+  }
+}
+
+class LibsqlOutboxStore implements OutboxStore {
+  constructor(private readonly db: Database) {}
+
+  async enqueue(entry: OutboxEntry): Promise<void> {
+    await this.db.insert(outboxTable).values(entry).onConflictDoNothing();
+  }
+
+  async due(now: number, limit: number): Promise<OutboxEntry[]> {
+    return this.db
+      .select()
+      .from(outboxTable)
+      .where(and(isNull(outboxTable.deliveredAt), lte(outboxTable.nextAttemptAt, now), gt(outboxTable.giveUpAt, now)))
+      .orderBy(asc(outboxTable.createdAt), asc(outboxTable.id))
+      .limit(limit);
+  }
+
+  async markDelivered(id: string, at: number): Promise<void> {
+    await this.db.update(outboxTable).set({ deliveredAt: at }).where(eq(outboxTable.id, id));
+  }
+
+  async reschedule(id: string, attempts: number, nextAttemptAt: number, lastError: string): Promise<void> {
+    await this.db.update(outboxTable).set({ attempts, nextAttemptAt, lastError }).where(eq(outboxTable.id, id));
+  }
+}
+
 /** Options for {@link createLibsqlStores}. */
 export interface LibsqlStoresOptions {
   /** Close the client when the stores close. Default: true. */
@@ -248,6 +418,9 @@ export async function createLibsqlStores(
     adminTokens: new LibsqlAdminTokenStore(db),
     connections: new LibsqlConnectionStore(db),
     messageLog: new LibsqlMessageLogStore(db),
+    hostedAgents: new LibsqlHostedAgentStore(db),
+    remoteAgents: new LibsqlRemoteAgentStore(db),
+    outbox: new LibsqlOutboxStore(db),
     async close() {
       if (options.closeClient ?? true) client.close();
     },

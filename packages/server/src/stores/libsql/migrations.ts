@@ -71,4 +71,52 @@ export const MIGRATIONS: readonly Migration[] = [
       'CREATE INDEX message_log_expires_at ON message_log (expires_at)',
     ],
   },
+  {
+    id: '0003_agents_outbox',
+    statements: [
+      `CREATE TABLE hosted_agents (
+        agent_id TEXT PRIMARY KEY NOT NULL,
+        connection_id TEXT NOT NULL,
+        owner_instance_id TEXT NOT NULL,
+        task_id TEXT NOT NULL,
+        state TEXT NOT NULL,
+        status TEXT NOT NULL,
+        sequence INTEGER NOT NULL,
+        created_at TEXT NOT NULL
+      )`,
+      'CREATE INDEX hosted_agents_owner ON hosted_agents (owner_instance_id, created_at, agent_id)',
+      'CREATE INDEX hosted_agents_connection_state ON hosted_agents (connection_id, state)',
+      `CREATE TABLE remote_agents (
+        agent_id TEXT PRIMARY KEY NOT NULL,
+        connection_id TEXT NOT NULL,
+        peer_instance_id TEXT NOT NULL,
+        task_id TEXT NOT NULL,
+        agent_type TEXT NOT NULL,
+        status TEXT NOT NULL,
+        sequence INTEGER NOT NULL,
+        created_at TEXT NOT NULL
+      )`,
+      'CREATE INDEX remote_agents_created ON remote_agents (created_at, agent_id)',
+      `CREATE TABLE agent_events (
+        agent_id TEXT NOT NULL,
+        sequence INTEGER NOT NULL,
+        payload TEXT NOT NULL,
+        PRIMARY KEY (agent_id, sequence)
+      )`,
+      `CREATE TABLE outbox (
+        id TEXT PRIMARY KEY NOT NULL,
+        connection_id TEXT NOT NULL,
+        peer_instance_id TEXT NOT NULL,
+        event_type TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        attempts INTEGER NOT NULL,
+        next_attempt_at INTEGER NOT NULL,
+        give_up_at INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        delivered_at INTEGER,
+        last_error TEXT
+      )`,
+      'CREATE INDEX outbox_due ON outbox (delivered_at, next_attempt_at)',
+    ],
+  },
 ];

@@ -1,6 +1,10 @@
 // The libSQL schema, in drizzle. A change here needs a new entry in migrations.ts; the
 // store contract suite checks that the migrated database has every column declared here.
 import type {
+  AgentState,
+  AgentStatus,
+  AgentStatusChangedPayload,
+  AgentType,
   AuditActor,
   AuditEntry,
   Capabilities,
@@ -80,4 +84,64 @@ export const messageLogTable = sqliteTable(
   (table) => [primaryKey({ columns: [table.issuer, table.jti] })],
 );
 
-export const schema = { instanceTable, auditTable, adminTokensTable, connectionsTable, messageLogTable };
+/** Agents this instance runs for peers. `state` repeats `status.status` for filtering. */
+export const hostedAgentsTable = sqliteTable('hosted_agents', {
+  agentId: text('agent_id').primaryKey(),
+  connectionId: text('connection_id').notNull(),
+  ownerInstanceId: text('owner_instance_id').notNull(),
+  taskId: text('task_id').notNull(),
+  state: text('state').$type<AgentState>().notNull(),
+  status: text('status', { mode: 'json' }).$type<AgentStatus>().notNull(),
+  sequence: integer('sequence').notNull(),
+  createdAt: text('created_at').notNull(),
+});
+
+/** Agents this instance asked peers to run. */
+export const remoteAgentsTable = sqliteTable('remote_agents', {
+  agentId: text('agent_id').primaryKey(),
+  connectionId: text('connection_id').notNull(),
+  peerInstanceId: text('peer_instance_id').notNull(),
+  taskId: text('task_id').notNull(),
+  agentType: text('agent_type').$type<AgentType>().notNull(),
+  status: text('status', { mode: 'json' }).$type<AgentStatus>().notNull(),
+  sequence: integer('sequence').notNull(),
+  createdAt: text('created_at').notNull(),
+});
+
+/** Status events of remote agents, for resumable event streams. */
+export const agentEventsTable = sqliteTable(
+  'agent_events',
+  {
+    agentId: text('agent_id').notNull(),
+    sequence: integer('sequence').notNull(),
+    payload: text('payload', { mode: 'json' }).$type<AgentStatusChangedPayload>().notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.agentId, table.sequence] })],
+);
+
+/** Events waiting to reach peers. Times in milliseconds since the epoch. */
+export const outboxTable = sqliteTable('outbox', {
+  id: text('id').primaryKey(),
+  connectionId: text('connection_id').notNull(),
+  peerInstanceId: text('peer_instance_id').notNull(),
+  eventType: text('event_type').notNull(),
+  payload: text('payload', { mode: 'json' }).$type<unknown>().notNull(),
+  attempts: integer('attempts').notNull(),
+  nextAttemptAt: integer('next_attempt_at').notNull(),
+  giveUpAt: integer('give_up_at').notNull(),
+  createdAt: integer('created_at').notNull(),
+  deliveredAt: integer('delivered_at'),
+  lastError: text('last_error'),
+});
+
+export const schema = {
+  instanceTable,
+  auditTable,
+  adminTokensTable,
+  connectionsTable,
+  messageLogTable,
+  hostedAgentsTable,
+  remoteAgentsTable,
+  agentEventsTable,
+  outboxTable,
+};

@@ -1,6 +1,7 @@
 // In-memory stores: for tests, demos and edge deployments that keep no state. Values are
 // copied in and out, so a caller can never change what is stored by holding a reference.
-import type { AuditEntry } from '@mosaic-fed/core';
+import { isTerminalState, type AgentStatus, type AgentStatusChangedPayload, type AuditEntry } from '@mosaic-fed/core';
+import { decodeCursor, encodeCursor, isAfter } from '../lib-cursor.js';
 import type {
   AdminTokenRecord,
   AdminTokenStore,
@@ -9,10 +10,17 @@ import type {
   ClaimOutcome,
   ConnectionRecord,
   ConnectionStore,
+  AgentListQuery,
   FederationStores,
+  HostedAgentRecord,
+  HostedAgentStore,
   InstanceRecord,
   InstanceStore,
   MessageLogStore,
+  OutboxEntry,
+  OutboxStore,
+  RemoteAgentRecord,
+  RemoteAgentStore,
   StoredReply,
 } from '../types.js';
 
@@ -149,6 +157,142 @@ export class InMemoryMessageLogStore implements MessageLogStore {
   }
 }
 
+/** One page of `items` after `cursor`, ordered by (createdAt, id). */
+function page<T>(
+  items: T[],
+  key: (item: T) => { createdAt: string; id: string },
+  limit: number,
+  cursor: string | undefined,
+): { items: T[]; nextCursor: string | null } {
+  const after = decodeCursor(cursor);
+  if (cursor !== undefined && after === undefined) return { items: [], nextCursor: null };
+  const sorted = items
+    .filter((item) => isAfter(key(item), after))
+    .sort((a, b) => {
+      const [ka, kb] = [key(a), key(b)];
+      return ka.createdAt < kb.createdAt ? -1 : ka.createdAt > kb.createdAt ? 1 : ka.id < kb.id ? -1 : ka.id > kb.id ? 1 : 0;
+    });
+  const taken = sorted.slice(0, limit);
+  const last = taken.at(-1);
+  return {
+    items: taken,
+    nextCursor: sorted.length > limit && last !== undefined ? encodeCursor(key(last).createdAt, key(last).id) : null,
+  };
+}
+
+export class InMemoryHostedAgentStore implements HostedAgentStore {
+  readonly #agents = new Map<string, HostedAgentRecord>();
+
+  async reserve(record: HostedAgentRecord, maxActive: number): Promise<'reserved' | 'exists' | 'limit'> {
+    if (this.#agents.has(record.agentId)) return 'exists';
+    const active = [...this.#agents.values()].filter(
+      (a) => a.connectionId === record.connectionId && !isTerminalState(a.status.status),
+    ).length;
+    if (active >= maxActive) return 'limit';
+    this.#agents.set(record.agentId, copy(record));
+    return 'reserved';
+  }
+
+  async get(agentId: string): Promise<HostedAgentRecord | undefined> {
+    const record = this.#agents.get(agentId);
+    return record === undefined ? undefined : copy(record);
+  }
+
+  async remove(agentId: string): Promise<void> {
+    this.#agents.delete(agentId);
+  }
+
+  async updateStatus(agentId: string, status: AgentStatus, sequence: number): Promise<boolean> {
+    const record = this.#agents.get(agentId);
+    if (record === undefined || sequence <= record.sequence) return false;
+    this.#agents.set(agentId, { ...record, status: copy(status), sequence });
+    return true;
+  }
+
+  async listByOwner(ownerInstanceId: string, query: AgentListQuery) {
+    const mine = [...this.#agents.values()].filter(
+      (a) =>
+        a.ownerInstanceId === ownerInstanceId &&
+        (query.status === undefined || a.status.status === query.status) &&
+        (query.taskId === undefined || a.status.taskId === query.taskId),
+    );
+    const { items, nextCursor } = page(mine, (a) => ({ createdAt: a.createdAt, id: a.agentId }), query.limit, query.cursor);
+    return { agents: items.map(copy), nextCursor };
+  }
+
+  async listActive(): Promise<HostedAgentRecord[]> {
+    return [...this.#agents.values()].filter((a) => !isTerminalState(a.status.status)).map(copy);
+  }
+}
+
+export class InMemoryRemoteAgentStore implements RemoteAgentStore {
+  readonly #agents = new Map<string, RemoteAgentRecord>();
+  readonly #events = new Map<string, AgentStatusChangedPayload[]>();
+
+  async create(record: RemoteAgentRecord): Promise<void> {
+    if (!this.#agents.has(record.agentId)) this.#agents.set(record.agentId, copy(record));
+  }
+
+  async get(agentId: string): Promise<RemoteAgentRecord | undefined> {
+    const record = this.#agents.get(agentId);
+    return record === undefined ? undefined : copy(record);
+  }
+
+  async list(query: { limit: number; cursor?: string | undefined }) {
+    const { items, nextCursor } = page(
+      [...this.#agents.values()],
+      (a) => ({ createdAt: a.createdAt, id: a.agentId }),
+      query.limit,
+      query.cursor,
+    );
+    return { agents: items.map(copy), nextCursor };
+  }
+
+  async applyEvent(agentId: string, event: AgentStatusChangedPayload): Promise<boolean> {
+    const record = this.#agents.get(agentId);
+    if (record === undefined || event.sequence <= record.sequence) return false;
+    const { sequence, ...status } = event;
+    this.#agents.set(agentId, { ...record, status: copy(status), sequence });
+    this.#events.set(agentId, [...(this.#events.get(agentId) ?? []), copy(event)]);
+    return true;
+  }
+
+  async refreshStatus(agentId: string, status: AgentStatus): Promise<void> {
+    const record = this.#agents.get(agentId);
+    if (record !== undefined) this.#agents.set(agentId, { ...record, status: copy(status) });
+  }
+
+  async events(agentId: string, afterSequence: number): Promise<AgentStatusChangedPayload[]> {
+    return (this.#events.get(agentId) ?? []).filter((e) => e.sequence > afterSequence).map(copy);
+  }
+}
+
+export class InMemoryOutboxStore implements OutboxStore {
+  readonly #entries = new Map<string, OutboxEntry>();
+
+  async enqueue(entry: OutboxEntry): Promise<void> {
+    if (!this.#entries.has(entry.id)) this.#entries.set(entry.id, copy(entry));
+  }
+
+  async due(now: number, limit: number): Promise<OutboxEntry[]> {
+    return [...this.#entries.values()]
+      .filter((e) => e.deliveredAt === null && e.nextAttemptAt <= now && e.giveUpAt > now)
+      .sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1))
+      .slice(0, limit)
+      .map(copy);
+  }
+
+  async markDelivered(id: string, at: number): Promise<void> {
+    const entry = this.#entries.get(id);
+    if (entry !== undefined) entry.deliveredAt = at;
+  }
+
+  async reschedule(id: string, attempts: number, nextAttemptAt: number, lastError: string): Promise<void> {
+    const entry = this.#entries.get(id);
+    if (entry !== undefined) Object.assign(entry, { attempts, nextAttemptAt, lastError });
+  }
+}
+
 /** A fresh set of in-memory stores that share one audit log. */
 export function createInMemoryStores(): FederationStores {
   const audit = new InMemoryAuditStore();
@@ -158,5 +302,8 @@ export function createInMemoryStores(): FederationStores {
     adminTokens: new InMemoryAdminTokenStore(audit),
     connections: new InMemoryConnectionStore(audit),
     messageLog: new InMemoryMessageLogStore(),
+    hostedAgents: new InMemoryHostedAgentStore(),
+    remoteAgents: new InMemoryRemoteAgentStore(),
+    outbox: new InMemoryOutboxStore(),
   };
 }
