@@ -13,16 +13,29 @@ import {
   type Capabilities,
   type OrchestratorAdapter,
 } from '@mosaic-fed/core';
-import { Hono, type Context } from 'hono';
+import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { FederationAgentService } from './agents/federation-agents.js';
+import { HostedAgents } from './agents/hosted.js';
 import { createAdminTokenAuthenticator } from './auth/admin-tokens.js';
 import { createOidcAuthenticator, type OidcAuthOptions } from './auth/oidc.js';
 import type { AdminAuthenticator } from './auth/types.js';
+import { ConnectionService } from './connections/service.js';
+import { InMemoryEventBus, type EventBus } from './events/bus.js';
+import { incomingRoutes } from './federation/incoming.js';
+import { PeerKeyring } from './federation/keyring.js';
+import { PeerMessenger } from './federation/messenger.js';
+import { Outbox, type OutboxOptions } from './federation/outbox.js';
+import { InMemoryRateLimiter, type RateLimiter } from './federation/rate-limiter.js';
+import { MessageRouter } from './federation/router.js';
 import { InstanceService } from './instance/service.js';
 import { describeError, silentLogger, type Logger } from './logger.js';
 import { adminAuth, type AdminVariables } from './middleware/admin-auth.js';
+import { agentRoutes } from './routes/agents.js';
+import { connectionRoutes } from './routes/connections.js';
+import { ok, readJson } from './routes/http.js';
 import { createInMemoryStores } from './stores/memory/index.js';
 import type { FederationStores } from './stores/types.js';
 
@@ -52,6 +65,16 @@ export interface FederationAppOptions {
   logger?: Logger;
   /** How long a replaced key stays valid, in seconds. Default 24 h (PROTOCOL 4). */
   keyGracePeriodSeconds?: number;
+  /** Peer URLs whose CONNECT is accepted without an admin (PROTOCOL 3). */
+  autoAcceptUrls?: string[];
+  /** Per-connection rate limits; default in memory (one process). */
+  rateLimiter?: RateLimiter;
+  /** Fans agent events out to event streams; default in memory (one process). */
+  events?: EventBus;
+  /** Outbox timing (backoff, polling, retention). */
+  outbox?: Pick<OutboxOptions, 'initialBackoffMs' | 'maxBackoffMs' | 'retentionMs' | 'pollIntervalMs'>;
+  /** Retries of a message to a peer whose answer was lost, with the same jti. Default 2. */
+  messageRetries?: number;
 }
 
 /** The app and the services behind it, for entry points that need both. */
@@ -59,6 +82,14 @@ export interface Federation {
   app: Hono;
   instance: InstanceService;
   stores: FederationStores;
+  connections: ConnectionService;
+  agents: FederationAgentService;
+  hosted: HostedAgents;
+  outbox: Outbox;
+  /** Starts the background work: outbox delivery and watching hosted agents. */
+  start(): Promise<void>;
+  /** Stops the background work; nothing is lost, the outbox is durable. */
+  stop(): Promise<void>;
 }
 
 const MIN_SECRET_LENGTH = 32;
@@ -109,8 +140,36 @@ export function createFederation(options: FederationAppOptions): Federation {
   }
   authenticators.push(...(options.auth?.authenticators ?? []));
 
+  const fetchImpl = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init));
+  const rateLimiter = options.rateLimiter ?? new InMemoryRateLimiter();
+  const events = options.events ?? new InMemoryEventBus();
+  const keyring = new PeerKeyring({ stores, fetch: fetchImpl, now, generateId, logger });
+  const messenger = new PeerMessenger({
+    instance,
+    keyring,
+    fetch: fetchImpl,
+    now,
+    generateId,
+    ...(options.messageRetries === undefined ? {} : { retries: options.messageRetries }),
+  });
+  const connections = new ConnectionService({
+    stores,
+    instance,
+    messenger,
+    fetch: fetchImpl,
+    now,
+    generateId,
+    logger,
+    autoAcceptUrls: options.autoAcceptUrls ?? [],
+  });
+  const outbox = new Outbox({ stores, messenger, now, generateId, logger, ...options.outbox });
+  const hosted = new HostedAgents({ stores, instance, orchestrator: options.orchestrator, outbox, rateLimiter, now, logger });
+  const agents = new FederationAgentService({ stores, messenger, keyring, events, now, generateId });
+  const router = new MessageRouter();
+  hosted.register(router);
+  agents.register(router);
+
   const admin = new Hono<{ Variables: AdminVariables }>()
-    .use(adminAuth(authenticators))
     .use(async (c, next) => {
       await next();
       c.header('Cache-Control', 'no-store');
@@ -120,11 +179,17 @@ export function createFederation(options: FederationAppOptions): Federation {
       const dto = parseOrThrow(UpdateInstanceDtoSchema, await readJson(c), 'instance update');
       return ok(c, await instance.update(dto, c.var.actor));
     })
-    .post('/instance/regenerate-keys', async (c) => ok(c, await instance.regenerateKeys(c.var.actor)))
+    .post('/instance/regenerate-keys', async (c) => {
+      const { response, previousKey } = await instance.regenerateKeys(c.var.actor);
+      await connections.announceRotation(response.certificate, previousKey);
+      return ok(c, response);
+    })
     .get('/audit', async (c) => {
       const query = parseOrThrow(PageQuerySchema, c.req.query(), 'query');
       return ok(c, await stores.audit.list(query));
-    });
+    })
+    .route('/connections', connectionRoutes(connections))
+    .route('/agents', agentRoutes({ agents, hosted, events, stores }));
 
   const app = new Hono();
   app.use(async (c, next) => {
@@ -150,6 +215,16 @@ export function createFederation(options: FederationAppOptions): Federation {
     c.header('Cache-Control', 'public, max-age=60');
     return c.json(instance.document(await instance.load()));
   });
+  // Messages from peers authenticate by signature; everything else under the API needs an
+  // admin (deny by default: a new route is protected without anyone remembering to).
+  app.use(
+    '/api/v1/federation/*',
+    adminAuth(authenticators, { except: (path) => path.startsWith('/api/v1/federation/incoming/') }),
+  );
+  app.route(
+    '/api/v1/federation/incoming',
+    incomingRoutes({ instance, stores, keyring, router, connections, rateLimiter, now, logger }),
+  );
   app.route('/api/v1/federation', admin);
 
   app.notFound(() => {
@@ -162,7 +237,23 @@ export function createFederation(options: FederationAppOptions): Federation {
     return c.json(federationError.toWire(), federationError.status as ContentfulStatusCode);
   });
 
-  return { app, instance, stores };
+  return {
+    app,
+    instance,
+    stores,
+    connections,
+    agents,
+    hosted,
+    outbox,
+    async start() {
+      outbox.start();
+      await hosted.resume();
+    },
+    async stop() {
+      hosted.stop();
+      await outbox.stop();
+    },
+  };
 }
 
 /**
@@ -176,21 +267,6 @@ export function createFederation(options: FederationAppOptions): Federation {
  */
 export function createFederationApp(options: FederationAppOptions): Hono {
   return createFederation(options).app;
-}
-
-function ok<T>(c: Context, data: T) {
-  return c.json({ success: true as const, data });
-}
-
-async function readJson(c: Context): Promise<unknown> {
-  const text = await c.req.text();
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    throw new FederationError('VALIDATION_FAILED', 'the body is not JSON', {
-      details: [{ path: '(root)', message: 'must be a JSON object' }],
-    });
-  }
 }
 
 // PROTOCOL 2 and STYLE "Errors": domain errors become responses here and nowhere else.

@@ -36,6 +36,8 @@ Environment only:
                                   <data-dir>/secret.key, created with mode 0600
   MOSAIC_FED_DATABASE_URL         libSQL URL; default: file <data-dir>/mosaic-fed.db
   MOSAIC_FED_DATABASE_AUTH_TOKEN  auth token for a remote libSQL server
+  MOSAIC_FED_AUTO_ACCEPT_URLS     comma-separated peer URLs whose connection requests are
+                                  accepted without an admin
   MOSAIC_FED_OIDC_ISSUER          accept OIDC access tokens from this issuer as admins
   MOSAIC_FED_OIDC_AUDIENCE        ... issued for this audience
   MOSAIC_FED_OIDC_JWKS_URI        ... verified with this JWKS (default: discovery)
@@ -114,6 +116,10 @@ export async function main(argv: string[], env: Env = process.env): Promise<numb
     const url = values.url ?? env.MOSAIC_FED_URL;
     const oidc = oidcFromEnv(env);
     const name = values.name ?? env.MOSAIC_FED_NAME;
+    const autoAcceptUrls = (env.MOSAIC_FED_AUTO_ACCEPT_URLS ?? '')
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter((entry) => entry.length > 0);
     const common: NodeFederationOptions = {
       dataDir: values['data-dir'] ?? env.MOSAIC_FED_DATA_DIR ?? DEFAULT_DATA_DIR,
       logger,
@@ -124,6 +130,7 @@ export async function main(argv: string[], env: Env = process.env): Promise<numb
         : { databaseAuthToken: env.MOSAIC_FED_DATABASE_AUTH_TOKEN }),
       ...(name === undefined ? {} : { name }),
       ...(oidc === undefined ? {} : { oidc }),
+      ...(autoAcceptUrls.length === 0 ? {} : { autoAcceptUrls }),
     };
     const offlineUrl = url ?? `http://${host}:${port}`;
 

@@ -306,14 +306,15 @@ export function describeStoreContract(name: string, open: () => Promise<StoreHar
         expect(await stores.hostedAgents.updateStatus(a.agentId, { ...a.status, status: 'spawning' }, 1)).toBe(false);
         expect((await stores.hostedAgents.get(a.agentId))?.status.status).toBe('running');
 
-        const first = await stores.hostedAgents.listByOwner('owner-a', { limit: 2 });
+        const first = await stores.hostedAgents.list({ ownerInstanceId: 'owner-a', limit: 2 });
         expect(first.agents.map((r) => r.agentId)).toEqual([a.agentId, b.agentId]);
-        const second = await stores.hostedAgents.listByOwner('owner-a', { limit: 2, cursor: first.nextCursor ?? undefined });
+        const second = await stores.hostedAgents.list({ ownerInstanceId: 'owner-a', limit: 2, cursor: first.nextCursor ?? undefined });
         expect(second.agents.map((r) => r.agentId)).toEqual([c.agentId]);
         expect(second.nextCursor).toBeNull();
-        expect((await stores.hostedAgents.listByOwner('owner-a', { limit: 10, taskId: 'x' })).agents).toHaveLength(2);
-        expect((await stores.hostedAgents.listByOwner('owner-a', { limit: 10, status: 'running' })).agents.map((r) => r.agentId)).toEqual([a.agentId]);
-        expect((await stores.hostedAgents.listByOwner('owner-a', { limit: 10, cursor: 'garbage' })).agents).toEqual([]);
+        expect((await stores.hostedAgents.list({ ownerInstanceId: 'owner-a', limit: 10, taskId: 'x' })).agents).toHaveLength(2);
+        expect((await stores.hostedAgents.list({ ownerInstanceId: 'owner-a', limit: 10, status: 'running' })).agents.map((r) => r.agentId)).toEqual([a.agentId]);
+        expect((await stores.hostedAgents.list({ ownerInstanceId: 'owner-a', limit: 10, cursor: 'garbage' })).agents).toEqual([]);
+        expect((await stores.hostedAgents.list({ limit: 10 })).agents).toHaveLength(4);
       });
     });
 

@@ -121,12 +121,15 @@ export class InstanceService {
 
   /**
    * Regenerates the keypair (PROTOCOL 4): a rotation certificate signed with the old key,
-   * the new key first in `keys`, the old one kept until its grace period ends.
+   * the new key first in `keys`, the old one kept until its grace period ends. Returns
+   * the old key too, imported, for announcing the rotation to peers; it is kept nowhere.
    */
-  async regenerateKeys(actor: AuditActor): Promise<RegenerateKeysResponse> {
+  async regenerateKeys(actor: AuditActor): Promise<{ response: RegenerateKeysResponse; previousKey: SigningKey }> {
     let response: RegenerateKeysResponse | undefined;
+    let previous: SigningKey | undefined;
     await this.#write(actor, 'instance.regenerate-keys', async (current) => {
       const previousKey = await this.#openSigningKey(current);
+      previous = previousKey;
       const { publicJwk, privateJwk } = await generateKeyPair();
       const now = this.#options.now();
       const certificate = await createRotationCertificate({
@@ -136,7 +139,7 @@ export class InstanceService {
         now: () => now,
       });
       const expiresAt = new Date(now.getTime() + this.#options.keyGracePeriodSeconds * 1000).toISOString();
-      const previous = this.#liveKeys(current).map((key) =>
+      const olderKeys = this.#liveKeys(current).map((key) =>
         key.publicJwk.kid === previousKey.kid ? { ...key, expiresAt } : key,
       );
       response = {
@@ -148,7 +151,7 @@ export class InstanceService {
       return {
         next: {
           ...current,
-          keys: [{ publicJwk, createdAt: now.toISOString(), expiresAt: null }, ...previous],
+          keys: [{ publicJwk, createdAt: now.toISOString(), expiresAt: null }, ...olderKeys],
           keyRotations: [...current.keyRotations, certificate],
           encryptedPrivateKey: await sealPrivateKey(privateJwk, this.#options.secret, current.instanceId),
         },
@@ -156,12 +159,14 @@ export class InstanceService {
         after: { currentKid: publicJwk.kid, previousKid: previousKey.kid, previousKeyExpiresAt: expiresAt },
       };
     });
-    if (response === undefined) throw new FederationError('INTERNAL', 'key regeneration produced nothing');
+    if (response === undefined || previous === undefined) {
+      throw new FederationError('INTERNAL', 'key regeneration produced nothing');
+    }
     this.#options.logger.info('instance keys regenerated', {
       previousKid: response.previousKid,
       currentKid: response.currentKid,
     });
-    return response;
+    return { response, previousKey: previous };
   }
 
   async #openSigningKey(record: InstanceRecord): Promise<SigningKey> {

@@ -12,9 +12,13 @@ export interface AdminVariables {
  * (PROTOCOL 6). No or bad token: 401 `UNAUTHORIZED`; a valid identity without the admin
  * claim: 403 `FORBIDDEN`. Deny by default: a token nobody recognises is refused.
  */
-export function adminAuth(authenticators: readonly AdminAuthenticator[]) {
+export function adminAuth(
+  authenticators: readonly AdminAuthenticator[],
+  options: { except?: (path: string) => boolean } = {},
+) {
   if (authenticators.length === 0) throw new TypeError('adminAuth needs at least one authenticator');
   return createMiddleware<{ Variables: AdminVariables }>(async (c, next) => {
+    if (options.except?.(c.req.path) === true) return next();
     const header = c.req.header('authorization');
     const match = header === undefined ? null : /^Bearer ([^\s]+)$/i.exec(header.trim());
     if (match?.[1] === undefined) {

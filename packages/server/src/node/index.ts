@@ -11,7 +11,7 @@ import { resolve } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import { createClient } from '@libsql/client';
 import type { OrchestratorAdapter } from '@mosaic-fed/core';
-import { createFederation, type Federation } from '../app.js';
+import { createFederation, type Federation, type FederationAppOptions } from '../app.js';
 import type { OidcAuthOptions } from '../auth/oidc.js';
 import { createJsonLogger, describeError, type Logger } from '../logger.js';
 import { createLibsqlStores } from '../stores/libsql/index.js';
@@ -38,8 +38,12 @@ export interface NodeFederationOptions {
   name?: string;
   oidc?: OidcAuthOptions;
   orchestrator?: OrchestratorAdapter;
+  /** Peer URLs whose CONNECT is accepted without an admin. */
+  autoAcceptUrls?: string[];
   logger?: Logger;
   now?: () => Date;
+  /** Anything else `createFederationApp` takes (outbox timing, rate limiter, fetch, ...). */
+  federation?: Partial<Omit<FederationAppOptions, 'url' | 'secret' | 'stores' | 'logger'>>;
 }
 
 /** Options for {@link startServer}. */
@@ -72,6 +76,7 @@ export async function openFederation(options: NodeFederationOptions & { url: str
   const stores = await createLibsqlStores(client);
   try {
     const federation = createFederation({
+      ...options.federation,
       url: options.url,
       secret,
       stores,
@@ -79,6 +84,7 @@ export async function openFederation(options: NodeFederationOptions & { url: str
       ...(options.name === undefined ? {} : { name: options.name }),
       ...(options.oidc === undefined ? {} : { auth: { oidc: options.oidc } }),
       ...(options.orchestrator === undefined ? {} : { orchestrator: options.orchestrator }),
+      ...(options.autoAcceptUrls === undefined ? {} : { autoAcceptUrls: options.autoAcceptUrls }),
       ...(options.now === undefined ? {} : { now: options.now }),
     });
     // Fail at start, not at the first request: this opens the sealed key with the secret.
@@ -96,6 +102,8 @@ export interface RunningServer {
   url: string;
   port: number;
   instanceId: string;
+  /** The services behind it, for embedding and tests. */
+  federation: OpenFederation;
   /** Stops accepting connections, lets requests in flight finish, closes the stores. */
   close(): Promise<void>;
 }
@@ -136,6 +144,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     throw error;
   }
   handle = (request) => federation.app.fetch(request);
+  await federation.start();
   const { instanceId } = await federation.instance.load();
   logger.info('listening', { url, port, host, instanceId, dataDir: federation.dataDir });
 
@@ -144,9 +153,18 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     url,
     port,
     instanceId,
+    federation,
     close() {
       closing ??= (async () => {
-        await new Promise<void>((done) => server.close(() => done()));
+        // Stop taking requests and let those in flight finish; event streams never do,
+        // so whatever is still open after a short grace is cut.
+        const http = server as { closeIdleConnections?: () => void; closeAllConnections?: () => void };
+        const closed = new Promise<void>((done) => server.close(() => done()));
+        http.closeIdleConnections?.();
+        const cut = setTimeout(() => http.closeAllConnections?.(), 2_000);
+        await closed;
+        clearTimeout(cut);
+        await federation.stop();
         await federation.close();
         logger.info('stopped', { instanceId });
       })();

@@ -152,8 +152,8 @@ export interface HostedAgentStore {
   remove(agentId: string): Promise<void>;
   /** Stores a newer status; a status with a sequence at or below the stored one is ignored. */
   updateStatus(agentId: string, status: AgentStatus, sequence: number): Promise<boolean>;
-  /** The owner's agents, oldest first. */
-  listByOwner(ownerInstanceId: string, query: AgentListQuery): Promise<{ agents: HostedAgentRecord[]; nextCursor: string | null }>;
+  /** Agents, oldest first: the owner's only when `ownerInstanceId` is given. */
+  list(query: AgentListQuery & { ownerInstanceId?: string | undefined }): Promise<{ agents: HostedAgentRecord[]; nextCursor: string | null }>;
   /** Every agent that is not terminal, to resume watching after a restart. */
   listActive(): Promise<HostedAgentRecord[]>;
 }

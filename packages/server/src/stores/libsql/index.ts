@@ -281,7 +281,7 @@ class LibsqlHostedAgentStore implements HostedAgentStore {
     return result.rowsAffected === 1;
   }
 
-  async listByOwner(ownerInstanceId: string, query: AgentListQuery) {
+  async list(query: AgentListQuery & { ownerInstanceId?: string | undefined }) {
     const after = afterCursor(hostedAgentsTable.createdAt, hostedAgentsTable.agentId, query.cursor);
     if (after === false) return { agents: [], nextCursor: null };
     const rows = await this.db
@@ -289,7 +289,7 @@ class LibsqlHostedAgentStore implements HostedAgentStore {
       .from(hostedAgentsTable)
       .where(
         and(
-          eq(hostedAgentsTable.ownerInstanceId, ownerInstanceId),
+          query.ownerInstanceId === undefined ? undefined : eq(hostedAgentsTable.ownerInstanceId, query.ownerInstanceId),
           query.status === undefined ? undefined : eq(hostedAgentsTable.state, query.status),
           query.taskId === undefined ? undefined : eq(hostedAgentsTable.taskId, query.taskId),
           after,

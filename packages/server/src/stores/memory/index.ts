@@ -209,10 +209,10 @@ export class InMemoryHostedAgentStore implements HostedAgentStore {
     return true;
   }
 
-  async listByOwner(ownerInstanceId: string, query: AgentListQuery) {
+  async list(query: AgentListQuery & { ownerInstanceId?: string | undefined }) {
     const mine = [...this.#agents.values()].filter(
       (a) =>
-        a.ownerInstanceId === ownerInstanceId &&
+        (query.ownerInstanceId === undefined || a.ownerInstanceId === query.ownerInstanceId) &&
         (query.status === undefined || a.status.status === query.status) &&
         (query.taskId === undefined || a.status.taskId === query.taskId),
     );

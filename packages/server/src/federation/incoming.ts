@@ -1,0 +1,178 @@
+// The four receiving endpoints (PROTOCOL 2). The order is the protocol's: verify the
+// message (plain JSON errors, nothing stored), then, answering with signed RESPONSEs:
+// the endpoint, the connection's state, its message rate, the message log claim (replay
+// and idempotency as one mechanism), and only then execution.
+import {
+  ERROR_STATUS,
+  FederationError,
+  InstanceDocumentSchema,
+  isFederationError,
+  LIMITS,
+  messageContentHash,
+  signMessage,
+  verifyMessage,
+  type FederationMessage,
+  type KeyResolver,
+} from '@mosaic-fed/core';
+import { Hono } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { ConnectionService } from '../connections/service.js';
+import type { InstanceService } from '../instance/service.js';
+import { describeError, type Logger } from '../logger.js';
+import type { FederationStores, StoredReply } from '../stores/types.js';
+import type { PeerKeyring } from './keyring.js';
+import type { RateLimiter } from './rate-limiter.js';
+import type { MessageRouter } from './router.js';
+
+export interface IncomingOptions {
+  instance: InstanceService;
+  stores: FederationStores;
+  keyring: PeerKeyring;
+  router: MessageRouter;
+  connections: ConnectionService;
+  rateLimiter: RateLimiter;
+  now: () => Date;
+  logger: Logger;
+}
+
+const ENDPOINT_KINDS: Record<string, readonly FederationMessage['kind'][]> = {
+  connect: ['CONNECT', 'CONNECT_ACCEPT', 'CONNECT_REJECT', 'DISCONNECT'],
+  command: ['COMMAND'],
+  query: ['QUERY'],
+  event: ['EVENT'],
+};
+
+interface Outcome {
+  reply: StoredReply;
+  retryAfter?: number | undefined;
+}
+
+function failure(error: FederationError): Outcome {
+  return {
+    reply: {
+      success: false,
+      error: error.message,
+      code: error.code,
+      ...(error.details === undefined ? {} : { details: error.details }),
+      ...(error.data === undefined ? {} : { data: error.data }),
+    },
+    retryAfter: error.retryAfter,
+  };
+}
+
+export function incomingRoutes(o: IncomingOptions): Hono {
+  // CONNECT is trust on first use (PROTOCOL 3, step 1): verified with a key of the
+  // sender's own document, unless a live connection already pins its keys.
+  const resolveConnect: KeyResolver = async (lookup) => {
+    const issuer = typeof lookup.unverified.iss === 'string' ? lookup.unverified.iss : undefined;
+    if (lookup.unverified.kind !== 'CONNECT' || issuer === undefined) return o.keyring.resolveIncoming(lookup);
+    const pinned = await o.connections.pinnedConnection(issuer);
+    if (pinned !== undefined) return o.keyring.resolverFor(pinned)(lookup);
+    const document = InstanceDocumentSchema.safeParse(lookup.unverified.payload);
+    if (!document.success || document.data.instanceId !== issuer) return undefined;
+    const jwk = document.data.keys.find((key) => key.kid === lookup.kid);
+    return jwk === undefined ? undefined : { key: await o.keyring.import(jwk), instanceId: issuer };
+  };
+
+  async function execute(message: FederationMessage): Promise<unknown> {
+    switch (message.kind) {
+      case 'CONNECT':
+      case 'CONNECT_ACCEPT':
+      case 'CONNECT_REJECT':
+      case 'DISCONNECT':
+        return o.connections.handleIncoming(message);
+      case 'COMMAND':
+      case 'QUERY':
+      case 'EVENT': {
+        const connection = await o.stores.connections.getByPeer(message.iss);
+        if (connection === undefined) throw new FederationError('UNKNOWN_INSTANCE', 'no connection with the sender');
+        const { capabilities } = await o.instance.load();
+        return o.router.dispatch(message, connection, capabilities);
+      }
+      case 'RESPONSE':
+        throw new FederationError('MALFORMED_MESSAGE', 'a RESPONSE is only ever an answer');
+    }
+  }
+
+  async function process(message: FederationMessage, endpoint: string): Promise<Outcome> {
+    if (!(ENDPOINT_KINDS[endpoint] ?? []).includes(message.kind)) {
+      return failure(new FederationError('MALFORMED_MESSAGE', `${message.kind} does not belong at /incoming/${endpoint}`));
+    }
+    const now = o.now();
+    if (message.kind === 'COMMAND' || message.kind === 'QUERY' || message.kind === 'EVENT') {
+      const connection = await o.stores.connections.getByPeer(message.iss);
+      if (connection?.status !== 'ACTIVE') {
+        return failure(new FederationError('CONNECTION_NOT_ACTIVE', `the connection is ${connection?.status ?? 'unknown'}`));
+      }
+      const rate = await o.rateLimiter.hit(`messages:${connection.id}`, connection.grants.messagesPerMinute, now);
+      if (!rate.allowed) {
+        return failure(
+          new FederationError('RATE_LIMITED', 'the connection sent its allowance of messages for this minute', {
+            retryAfter: rate.retryAfter,
+          }),
+        );
+      }
+    }
+    // PROTOCOL 2: claim (iss, jti) atomically before anything executes.
+    const claim = await o.stores.messageLog.claim({
+      issuer: message.iss,
+      jti: message.jti,
+      hash: await messageContentHash(message),
+      now,
+      expiresAt: new Date(now.getTime() + LIMITS.messageLogRetentionSeconds * 1000),
+    });
+    switch (claim.outcome) {
+      case 'completed':
+        return { reply: claim.reply };
+      case 'conflict':
+        return failure(new FederationError('MESSAGE_ID_CONFLICT', 'this jti was used for a different message'));
+      case 'in-progress':
+        return failure(
+          new FederationError('MESSAGE_IN_PROGRESS', 'this message is still being executed', { retryAfter: 1 }),
+        );
+      case 'claimed':
+        break;
+    }
+    try {
+      const reply: StoredReply = { success: true, data: (await execute(message)) ?? null };
+      await o.stores.messageLog.complete(message.iss, message.jti, reply);
+      return { reply };
+    } catch (error) {
+      // A failed message executed nothing: forget the claim, so that a retry (after a
+      // grant changes, the orchestrator returns, a place frees up) runs it afresh.
+      await o.stores.messageLog.release(message.iss, message.jti);
+      if (isFederationError(error)) return failure(error);
+      o.logger.error('a message failed unexpectedly', { kind: message.kind, ...describeError(error) });
+      return failure(new FederationError('INTERNAL', 'something went wrong on this instance; the details are in its log'));
+    }
+  }
+
+  return new Hono().post('/:endpoint', async (c) => {
+    const endpoint = c.req.param('endpoint');
+    if (ENDPOINT_KINDS[endpoint] === undefined) throw new FederationError('NOT_FOUND', 'there is no such endpoint');
+    const self = await o.instance.load();
+    let message: FederationMessage;
+    try {
+      ({ message } = await verifyMessage(await c.req.text(), {
+        audience: self.instanceId,
+        resolveKey: endpoint === 'connect' ? resolveConnect : o.keyring.resolveIncoming,
+        now: o.now,
+      }));
+    } catch (error) {
+      // PROTOCOL 2: plain JSON, nothing executed or stored; the app's error handler answers.
+      o.logger.warn('refused an unauthenticated message', { endpoint, ...describeError(error) });
+      throw error;
+    }
+    const { reply, retryAfter } = await process(message, endpoint);
+    const token = await signMessage(
+      { kind: 'RESPONSE', iss: self.instanceId, aud: message.iss, inReplyTo: message.jti, ...reply },
+      await o.instance.signingKey(),
+      { now: o.now },
+    );
+    const status = (reply.success ? 200 : ERROR_STATUS[reply.code]) as ContentfulStatusCode;
+    return c.body(token, status, {
+      'Content-Type': 'application/jwt',
+      ...(retryAfter === undefined ? {} : { 'Retry-After': String(retryAfter) }),
+    });
+  });
+}

@@ -1,0 +1,121 @@
+// The durable outbox (PROTOCOL 5, "Events back to the hub"): events are stored first and
+// delivered at least once, retried with exponential backoff until 48 hours have passed.
+// Every attempt of one entry is the same logical message (its id is the jti), so the
+// receiver's message log drops duplicates.
+import { describeError, type Logger } from '../logger.js';
+import type { FederationStores, OutboxEntry } from '../stores/types.js';
+import type { PeerMessenger } from './messenger.js';
+
+export interface OutboxOptions {
+  stores: FederationStores;
+  messenger: PeerMessenger;
+  now: () => Date;
+  generateId: () => string;
+  logger: Logger;
+  /** First retry delay; doubles per attempt up to `maxBackoffMs`. Default 1 s. */
+  initialBackoffMs?: number;
+  /** Default 10 minutes. */
+  maxBackoffMs?: number;
+  /** How long an entry is retried. Default 48 hours (PROTOCOL 5: at least 24). */
+  retentionMs?: number;
+  /** How often the outbox looks for due entries when nothing wakes it. Default 1 s. */
+  pollIntervalMs?: number;
+}
+
+export class Outbox {
+  readonly #o: OutboxOptions;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #running: Promise<number> | undefined;
+  #started = false;
+
+  constructor(options: OutboxOptions) {
+    this.#o = options;
+  }
+
+  /** Stores an event for a peer and wakes the deliverer. */
+  async enqueue(target: { connectionId: string; peerInstanceId: string }, eventType: string, payload: unknown): Promise<void> {
+    const now = this.#o.now().getTime();
+    const entry: OutboxEntry = {
+      id: this.#o.generateId(),
+      ...target,
+      eventType,
+      payload,
+      attempts: 0,
+      nextAttemptAt: now,
+      giveUpAt: now + (this.#o.retentionMs ?? 48 * 3_600_000),
+      createdAt: now,
+      deliveredAt: null,
+      lastError: null,
+    };
+    await this.#o.stores.outbox.enqueue(entry);
+    this.wake();
+  }
+
+  /** Delivers what is due now; returns how many entries were delivered. One pass at a time. */
+  deliverDue(): Promise<number> {
+    this.#running ??= this.#pass().finally(() => {
+      this.#running = undefined;
+    });
+    return this.#running;
+  }
+
+  /** Starts delivering in the background. */
+  start(): void {
+    if (this.#started) return;
+    this.#started = true;
+    this.#schedule(0);
+  }
+
+  /** Stops the background delivery; entries stay stored for the next start. */
+  async stop(): Promise<void> {
+    this.#started = false;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    await this.#running;
+  }
+
+  /** Asks for a delivery pass soon (after an enqueue). */
+  wake(): void {
+    if (this.#started) this.#schedule(0);
+  }
+
+  #schedule(delay: number): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      void this.deliverDue().finally(() => {
+        if (this.#started && this.#timer === undefined) this.#schedule(this.#o.pollIntervalMs ?? 1_000);
+      });
+    }, delay);
+    // A pending delivery never keeps a Node process alive by itself.
+    (this.#timer as { unref?: () => void }).unref?.();
+  }
+
+  async #pass(): Promise<number> {
+    const { stores, messenger, logger } = this.#o;
+    let delivered = 0;
+    const due = await stores.outbox.due(this.#o.now().getTime(), 50);
+    for (const entry of due) {
+      try {
+        const connection = await stores.connections.get(entry.connectionId);
+        if (connection === undefined || connection.status !== 'ACTIVE') {
+          throw new Error(`the connection is ${connection?.status ?? 'gone'}`);
+        }
+        await messenger.send(
+          messenger.target(connection),
+          { kind: 'EVENT', eventType: entry.eventType, payload: entry.payload },
+          { jti: entry.id },
+        );
+        await stores.outbox.markDelivered(entry.id, this.#o.now().getTime());
+        delivered++;
+      } catch (error) {
+        const attempts = entry.attempts + 1;
+        const backoff = Math.min((this.#o.initialBackoffMs ?? 1_000) * 2 ** (attempts - 1), this.#o.maxBackoffMs ?? 600_000);
+        const reason = describeError(error);
+        await stores.outbox.reschedule(entry.id, attempts, this.#o.now().getTime() + backoff, String(reason.reason ?? reason.error));
+        logger.warn('event delivery failed; will retry', { outboxId: entry.id, attempts, backoffMs: backoff, ...reason });
+      }
+    }
+    return delivered;
+  }
+}

@@ -1,0 +1,92 @@
+// The command router: every COMMAND, QUERY and EVENT type is one registration that says
+// which capability switch and grant it needs, what its payload looks like, and what it
+// does. Checks run in one place, in one order, before any handler.
+import {
+  FederationError,
+  parseOrThrow,
+  type Capabilities,
+  type CommandMessage,
+  type EventMessage,
+  type QueryMessage,
+} from '@mosaic-fed/core';
+import type { z } from 'zod';
+import type { ConnectionRecord } from '../stores/types.js';
+
+type RoutedMessage = CommandMessage | QueryMessage | EventMessage;
+type RoutedKind = RoutedMessage['kind'];
+
+/** What a handler gets besides its validated payload. */
+export interface HandlerContext<M extends RoutedMessage = RoutedMessage> {
+  message: M;
+  /** The sender's connection, ACTIVE. */
+  connection: ConnectionRecord;
+}
+
+/** One message type the instance answers. */
+export interface MessageRegistration<S extends z.ZodType = z.ZodType, K extends RoutedKind = RoutedKind> {
+  kind: K;
+  type: string;
+  payload: S;
+  /**
+   * An extra capability switch the type needs (besides the kind's own
+   * `supportsCommand` / `supportsQuery` / `supportsEvent`), e.g. `supportsAgentSpawn`.
+   */
+  capability?: 'supportsAgentSpawn';
+  /** Checked against the connection's `allowedCommands`. Default: true for COMMAND and QUERY. */
+  granted?: boolean;
+  handle(payload: z.output<S>, context: HandlerContext<Extract<RoutedMessage, { kind: K }>>): Promise<unknown>;
+}
+
+const KIND_SWITCH = {
+  COMMAND: 'supportsCommand',
+  QUERY: 'supportsQuery',
+  EVENT: 'supportsEvent',
+} as const satisfies Record<RoutedKind, keyof Capabilities>;
+
+function typeOf(message: RoutedMessage): string {
+  switch (message.kind) {
+    case 'COMMAND':
+      return message.commandType;
+    case 'QUERY':
+      return message.queryType;
+    case 'EVENT':
+      return message.eventType;
+  }
+}
+
+export class MessageRouter {
+  readonly #routes = new Map<string, MessageRegistration>();
+
+  /** Adds a message type. A new command type is exactly one call of this. */
+  register<S extends z.ZodType, K extends RoutedKind>(registration: MessageRegistration<S, K>): this {
+    const key = `${registration.kind} ${registration.type}`;
+    if (this.#routes.has(key)) throw new TypeError(`${key} is registered already`);
+    this.#routes.set(key, registration as unknown as MessageRegistration);
+    return this;
+  }
+
+  /**
+   * Runs the checks (PROTOCOL 2 and 3) and the handler: the kind's capability switch,
+   * the type's own switch (`CAPABILITY_DISABLED`), the connection's grants (`FORBIDDEN`,
+   * deny by default), the payload schema (`VALIDATION_FAILED`).
+   */
+  async dispatch(message: RoutedMessage, connection: ConnectionRecord, capabilities: Capabilities): Promise<unknown> {
+    const type = typeOf(message);
+    if (!capabilities[KIND_SWITCH[message.kind]]) {
+      throw new FederationError('CAPABILITY_DISABLED', `this instance does not accept ${message.kind} messages`);
+    }
+    const route = this.#routes.get(`${message.kind} ${type}`);
+    if (route === undefined) {
+      throw new FederationError('FORBIDDEN', `this instance offers no ${message.kind} ${type}`);
+    }
+    if (route.capability !== undefined && !capabilities[route.capability]) {
+      throw new FederationError('CAPABILITY_DISABLED', `this instance has ${type} switched off`);
+    }
+    const granted = route.granted ?? message.kind !== 'EVENT';
+    if (granted && !(connection.grants.allowedCommands as readonly string[]).includes(type)) {
+      throw new FederationError('FORBIDDEN', `the connection's grants do not allow ${type}`);
+    }
+    const payload: unknown = parseOrThrow(route.payload, message.payload, `${type} payload`);
+    return route.handle(payload, { message, connection });
+  }
+}

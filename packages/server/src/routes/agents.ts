@@ -1,0 +1,107 @@
+import {
+  isTerminalState,
+  PageQuerySchema,
+  parseOrThrow,
+  SpawnAgentDtoSchema,
+  type AgentStatusChangedPayload,
+} from '@mosaic-fed/core';
+import { Hono } from 'hono';
+import { streamSSE } from 'hono/streaming';
+import { z } from 'zod';
+import type { FederationAgentService } from '../agents/federation-agents.js';
+import type { HostedAgents } from '../agents/hosted.js';
+import type { EventBus } from '../events/bus.js';
+import type { AdminVariables } from '../middleware/admin-auth.js';
+import type { FederationStores } from '../stores/types.js';
+import { ok, readJson } from './http.js';
+
+const AgentsQuerySchema = z.strictObject({
+  limit: PageQuerySchema.shape.limit,
+  sentCursor: z.string().max(512).optional(),
+  hostedCursor: z.string().max(512).optional(),
+});
+const StatusQuerySchema = z.strictObject({ refresh: z.enum(['true', 'false']).optional() });
+const LastEventIdSchema = z.coerce.number().int().min(0).catch(0);
+
+/** How often an idle event stream sends a comment, so proxies keep it open. */
+const KEEPALIVE_MS = 15_000;
+
+/** PROTOCOL 6: the agent routes of the instance's own API. */
+export function agentRoutes(deps: {
+  agents: FederationAgentService;
+  hosted: HostedAgents;
+  events: EventBus;
+  stores: FederationStores;
+}) {
+  const { agents, hosted, events } = deps;
+  return new Hono<{ Variables: AdminVariables }>()
+    .post('/spawn', async (c) => {
+      const { connectionId, payload } = parseOrThrow(SpawnAgentDtoSchema, await readJson(c), 'spawn request');
+      return ok(c, await agents.spawn(connectionId, payload, c.var.actor), 201);
+    })
+    .get('/', async (c) => {
+      const query = parseOrThrow(AgentsQuerySchema, c.req.query(), 'query');
+      const [sent, run] = await Promise.all([
+        agents.list({ limit: query.limit, cursor: query.sentCursor }),
+        hosted.list({ limit: query.limit, cursor: query.hostedCursor }),
+      ]);
+      return ok(c, {
+        sent: { items: sent.agents, nextCursor: sent.nextCursor },
+        hosted: {
+          items: run.agents.map(({ agentId, connectionId, ownerInstanceId, status, createdAt }) => ({
+            agentId,
+            connectionId,
+            ownerInstanceId,
+            status,
+            createdAt,
+          })),
+          nextCursor: run.nextCursor,
+        },
+      });
+    })
+    .get('/:agentId/status', async (c) => {
+      const { refresh } = parseOrThrow(StatusQuerySchema, c.req.query(), 'query');
+      return ok(c, await agents.status(c.req.param('agentId'), refresh === 'true'));
+    })
+    .post('/:agentId/kill', async (c) => ok(c, await agents.kill(c.req.param('agentId'), c.var.actor)))
+    .get('/:agentId/events', async (c) => {
+      const agentId = c.req.param('agentId');
+      const agent = await agents.get(agentId);
+      const after = LastEventIdSchema.parse(c.req.header('last-event-id') ?? c.req.query('lastEventId') ?? 0);
+      c.header('Cache-Control', 'no-store');
+      return streamSSE(c, async (stream) => {
+        // Subscribe first, then replay what is stored: nothing falls between the two.
+        const pending: AgentStatusChangedPayload[] = [];
+        let wake: (() => void) | undefined;
+        const unsubscribe = events.subscribe(agentId, (event) => {
+          pending.push(event);
+          wake?.();
+        });
+        stream.onAbort(() => wake?.());
+        try {
+          pending.unshift(...(await deps.stores.remoteAgents.events(agentId, after)));
+          let sent = after;
+          let finished = isTerminalState(agent.status.status) && agent.sequence <= after;
+          while (!finished && !stream.aborted) {
+            pending.sort((a, b) => a.sequence - b.sequence);
+            for (const event of pending.splice(0)) {
+              if (event.sequence <= sent) continue;
+              await stream.writeSSE({ id: String(event.sequence), event: 'agent.status.changed', data: JSON.stringify(event) });
+              sent = event.sequence;
+              if (isTerminalState(event.status)) finished = true;
+            }
+            if (finished) break;
+            await new Promise<void>((done) => {
+              wake = done;
+              const timer = setTimeout(done, KEEPALIVE_MS);
+              (timer as { unref?: () => void }).unref?.();
+            });
+            wake = undefined;
+            if (pending.length === 0 && !stream.aborted) await stream.write(': keep-alive\n\n');
+          }
+        } finally {
+          unsubscribe();
+        }
+      });
+    });
+}

@@ -1,0 +1,190 @@
+import type { AgentStatus, AgentStatusChangedPayload, Connection } from '@mosaic-fed/core';
+import { FederationClient } from '@mosaic-fed/sdk';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectPeers, eventually, spawnPayload, startPeer, type Peer } from './peers.js';
+
+// Two and three real instances on loopback ports, each with its own libSQL file.
+let hub: Peer;
+let spoke: Peer;
+let other: Peer;
+let hubToSpoke: string;
+
+beforeAll(async () => {
+  [hub, spoke, other] = await Promise.all([
+    startPeer({ name: 'Hub' }),
+    startPeer({ name: 'Spoke' }),
+    startPeer({ name: 'Other Hub' }),
+  ]);
+});
+
+afterAll(async () => {
+  await Promise.all([hub, spoke, other].map((peer) => peer?.destroy()));
+});
+
+async function hubStatus(agentId: string): Promise<AgentStatus> {
+  const result = await hub.api<AgentStatus>(`/api/v1/federation/agents/${agentId}/status`);
+  return result.body.data;
+}
+
+/** Reads an SSE stream until `count` events arrived or it ends. */
+async function readEvents(peer: Peer, agentId: string, lastEventId?: string, count = Infinity) {
+  const response = await fetch(`${peer.url}/api/v1/federation/agents/${agentId}/events`, {
+    headers: { Authorization: `Bearer ${peer.token}`, ...(lastEventId === undefined ? {} : { 'Last-Event-ID': lastEventId }) },
+  });
+  expect(response.headers.get('content-type')).toContain('text/event-stream');
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+  const decoder = new TextDecoder();
+  const events: { id: string; data: AgentStatusChangedPayload }[] = [];
+  let buffer = '';
+  while (events.length < count) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffer += decoder.decode(value, { stream: true });
+    let boundary: number;
+    while ((boundary = buffer.indexOf('\n\n')) !== -1) {
+      const block = buffer.slice(0, boundary);
+      buffer = buffer.slice(boundary + 2);
+      const id = /^id: (.*)$/m.exec(block)?.[1];
+      const data = /^data: (.*)$/m.exec(block)?.[1];
+      if (id !== undefined && data !== undefined) events.push({ id, data: JSON.parse(data) as AgentStatusChangedPayload });
+    }
+  }
+  await reader.cancel();
+  return events;
+}
+
+describe('two instances', () => {
+  it('connect, and accept on the other side: both ACTIVE', async () => {
+    const requested = await hub.api<Connection>('/api/v1/federation/connections', { body: { url: spoke.url } });
+    expect(requested.status).toBe(201);
+    expect(requested.body.data).toMatchObject({ status: 'PENDING', direction: 'outgoing', peerInstanceId: spoke.instanceId });
+    hubToSpoke = requested.body.data.id;
+
+    const pending = await spoke.api<Connection[]>('/api/v1/federation/connections?status=PENDING');
+    const request = pending.body.data.find((c) => c.peerInstanceId === hub.instanceId);
+    expect(request).toMatchObject({ direction: 'incoming', peerUrl: hub.url, peerName: 'Hub' });
+
+    const accepted = await spoke.api<Connection>(`/api/v1/federation/connections/${request?.id}/accept`, { method: 'POST' });
+    expect(accepted.body.data.status).toBe('ACTIVE');
+    const mine = await hub.api<Connection>(`/api/v1/federation/connections/${hubToSpoke}`);
+    expect(mine.body.data.status).toBe('ACTIVE');
+    // A second connect to the same peer changes nothing.
+    const again = await hub.api<Connection>('/api/v1/federation/connections', { body: { url: spoke.url } });
+    expect(again.body.data.id).toBe(hubToSpoke);
+  });
+
+  it('spawns on the peer, follows status and events to completed, and lists the agent on both sides', async () => {
+    const spawned = await hub.api<{ agentId: string; state: string }>('/api/v1/federation/agents/spawn', {
+      body: { connectionId: hubToSpoke, payload: spawnPayload('task-1') },
+    });
+    expect(spawned.status).toBe(201);
+    expect(spawned.body.data.state).toBe('spawning');
+    const { agentId } = spawned.body.data;
+    expect(spoke.orchestrator.agents.get(agentId)?.request.ownerInstanceId).toBe(hub.instanceId);
+
+    const stream = readEvents(hub, agentId);
+    spoke.orchestrator.start(agentId);
+    spoke.orchestrator.progress(agentId, 3, 'ran the test suite');
+    await eventually(async () => expect((await hubStatus(agentId)).progress?.turns).toBe(3));
+    spoke.orchestrator.complete(agentId, {
+      summary: 'Fixed the failing test',
+      patch: 'diff --git a/x b/x\n',
+      usage: { inputTokens: 10, outputTokens: 5 },
+    });
+    await eventually(async () => expect((await hubStatus(agentId)).status).toBe('completed'));
+    expect((await hubStatus(agentId)).result?.summary).toBe('Fixed the failing test');
+
+    const events = await stream;
+    expect(events.map((e) => e.data.status)).toEqual(['spawning', 'running', 'running', 'completed']);
+    expect(events.map((e) => e.id)).toEqual(['1', '2', '3', '4']);
+    // Resumed with Last-Event-ID: only what came after.
+    const resumed = await readEvents(hub, agentId, '2');
+    expect(resumed.map((e) => e.id)).toEqual(['3', '4']);
+
+    const refreshed = await hub.api<AgentStatus>(`/api/v1/federation/agents/${agentId}/status?refresh=true`);
+    expect(refreshed.body.data.status).toBe('completed');
+
+    const hubList = await hub.api<{ sent: { items: { agentId: string }[] } }>('/api/v1/federation/agents');
+    expect(hubList.body.data.sent.items.map((a) => a.agentId)).toContain(agentId);
+    const spokeList = await spoke.api<{ hosted: { items: { agentId: string; ownerInstanceId: string }[] } }>(
+      '/api/v1/federation/agents',
+    );
+    expect(spokeList.body.data.hosted.items).toContainEqual(expect.objectContaining({ agentId, ownerInstanceId: hub.instanceId }));
+  });
+
+  it('kills an agent on the peer; a second kill answers the same', async () => {
+    const spawned = await hub.api<{ agentId: string }>('/api/v1/federation/agents/spawn', {
+      body: { connectionId: hubToSpoke, payload: spawnPayload('task-kill') },
+    });
+    const { agentId } = spawned.body.data;
+    spoke.orchestrator.start(agentId);
+    const killed = await hub.api<{ status: string; killedAt: string }>(`/api/v1/federation/agents/${agentId}/kill`, { method: 'POST' });
+    expect(killed.status).toBe(200);
+    expect(killed.body.data.status).toBe('killed');
+    const again = await hub.api<{ killedAt: string }>(`/api/v1/federation/agents/${agentId}/kill`, { method: 'POST' });
+    expect(again.body.data.killedAt).toBe(killed.body.data.killedAt);
+    await eventually(async () => expect((await hubStatus(agentId)).status).toBe('killed'));
+  });
+
+  it('lists the hub\'s own agents through the SDK, with signed messages', async () => {
+    const client = await FederationClient.create({
+      instanceId: hub.instanceId,
+      signingKey: await hub.server.federation.instance.signingKey(),
+      peer: { instanceId: spoke.instanceId, url: spoke.url, keys: (await spoke.server.federation.instance.load()).keys.map((k) => k.publicJwk) },
+    });
+    const page = await client.list({ limit: 1 });
+    expect(page.agents).toHaveLength(1);
+    expect(page.nextCursor).not.toBeNull();
+    const all = await client.list({ limit: 500 });
+    expect(all.agents.map((a) => a.taskId).sort()).toEqual(['task-1', 'task-kill']);
+    expect((await client.list({ status: 'killed' })).agents.map((a) => a.taskId)).toEqual(['task-kill']);
+  });
+});
+
+describe('three instances', () => {
+  it('keeps each hub\'s agents its own: NOT_FOUND for another\'s, exactly as for a missing one', async () => {
+    await connectPeers(other, spoke);
+    const connections = await other.api<Connection[]>('/api/v1/federation/connections');
+    const otherToSpoke = connections.body.data.find((c) => c.peerInstanceId === spoke.instanceId)?.id;
+    const spawned = await other.api<{ agentId: string }>('/api/v1/federation/agents/spawn', {
+      body: { connectionId: otherToSpoke, payload: spawnPayload('task-other') },
+    });
+    expect(spawned.status).toBe(201);
+    const foreignAgent = spawned.body.data.agentId;
+
+    const hubClient = await FederationClient.create({
+      instanceId: hub.instanceId,
+      signingKey: await hub.server.federation.instance.signingKey(),
+      peer: { instanceId: spoke.instanceId, url: spoke.url, keys: (await spoke.server.federation.instance.load()).keys.map((k) => k.publicJwk) },
+    });
+    const foreign = await hubClient.status(foreignAgent).catch((error: unknown) => error);
+    const missing = await hubClient.status(crypto.randomUUID()).catch((error: unknown) => error);
+    expect(foreign).toMatchObject({ code: 'NOT_FOUND', message: 'there is no such agent' });
+    expect(missing).toMatchObject({ code: 'NOT_FOUND', message: 'there is no such agent' });
+    await expect(hubClient.kill(foreignAgent)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    expect(spoke.orchestrator.agents.get(foreignAgent)?.status.status).toBe('spawning');
+    expect((await hubClient.list({ limit: 500 })).agents.map((a) => a.taskId)).not.toContain('task-other');
+  });
+
+  it('disconnects: both sides DISCONNECTED, and commands are refused afterwards', async () => {
+    const signingKey = await hub.server.federation.instance.signingKey();
+    const client = await FederationClient.create({
+      instanceId: hub.instanceId,
+      signingKey,
+      peer: { instanceId: spoke.instanceId, url: spoke.url, keys: (await spoke.server.federation.instance.load()).keys.map((k) => k.publicJwk) },
+    });
+    const disconnected = await hub.api<Connection>(`/api/v1/federation/connections/${hubToSpoke}/disconnect`, { method: 'POST' });
+    expect(disconnected.body.data.status).toBe('DISCONNECTED');
+    const spokeSide = await spoke.api<Connection[]>('/api/v1/federation/connections');
+    expect(spokeSide.body.data.find((c) => c.peerInstanceId === hub.instanceId)?.status).toBe('DISCONNECTED');
+
+    const started = spoke.orchestrator.spawnCalls;
+    const viaApi = await hub.api('/api/v1/federation/agents/spawn', {
+      body: { connectionId: hubToSpoke, payload: spawnPayload('task-after') },
+    });
+    expect(viaApi.status).toBe(403);
+    expect(viaApi.body.code).toBe('CONNECTION_NOT_ACTIVE');
+    await expect(client.spawn(spawnPayload('task-direct'))).rejects.toMatchObject({ code: 'CONNECTION_NOT_ACTIVE' });
+    expect(spoke.orchestrator.spawnCalls).toBe(started);
+  });
+});

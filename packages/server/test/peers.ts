@@ -1,0 +1,149 @@
+// Real instances for multi-instance tests: each one served by the Node entry on its own
+// loopback port, with a libSQL file in its own data directory.
+import { createAdminToken } from '../src/auth/admin-tokens.js';
+import type { FederationAppOptions } from '../src/app.js';
+import { silentLogger } from '../src/logger.js';
+import { startServer, type RunningServer } from '../src/node/index.js';
+import { createTempDir } from './helpers.js';
+import { InMemoryOrchestrator } from './in-memory-orchestrator.js';
+
+export interface PeerOptions {
+  name: string;
+  /** Reuse a port (a restart keeps the URL its peers pinned). */
+  port?: number;
+  dataDir?: string;
+  autoAcceptUrls?: string[];
+  now?: () => Date;
+  orchestrator?: InMemoryOrchestrator;
+  federation?: Partial<Omit<FederationAppOptions, 'url' | 'secret' | 'stores' | 'logger'>>;
+}
+
+export interface ApiResult<T = unknown> {
+  status: number;
+  body: { success: boolean; data: T; code?: string; error?: string; details?: { path: string; message: string }[] };
+}
+
+export interface Peer {
+  name: string;
+  url: string;
+  instanceId: string;
+  token: string;
+  dataDir: string;
+  server: RunningServer;
+  orchestrator: InMemoryOrchestrator;
+  /** Calls the instance's own API as an admin. */
+  api<T = unknown>(path: string, init?: { method?: string; body?: unknown }): Promise<ApiResult<T>>;
+  /** Stops the server; the data directory stays. */
+  stop(): Promise<void>;
+  /** Starts the same instance again on the same port. */
+  restart(): Promise<Peer>;
+  /** Stops the server and removes its data. */
+  destroy(): Promise<void>;
+}
+
+export async function startPeer(options: PeerOptions, token?: string): Promise<Peer> {
+  const dir = options.dataDir === undefined ? createTempDir('mosaic-fed-peer-') : undefined;
+  const dataDir = options.dataDir ?? dir?.path ?? '';
+  const orchestrator = options.orchestrator ?? new InMemoryOrchestrator(options.now);
+  const server = await startServer({
+    port: options.port ?? 0,
+    dataDir,
+    name: options.name,
+    logger: silentLogger,
+    orchestrator,
+    ...(options.autoAcceptUrls === undefined ? {} : { autoAcceptUrls: options.autoAcceptUrls }),
+    ...(options.now === undefined ? {} : { now: options.now }),
+    federation: {
+      outbox: { initialBackoffMs: 50, maxBackoffMs: 200, pollIntervalMs: 50 },
+      messageRetries: 1,
+      ...options.federation,
+    },
+  });
+  const adminToken =
+    token ??
+    (
+      await createAdminToken({
+        store: server.federation.stores.adminTokens,
+        label: 'tests',
+        actor: { type: 'cli', id: 'test' },
+      })
+    ).token;
+  let stopped = false;
+  const peer: Peer = {
+    name: options.name,
+    url: server.url,
+    instanceId: server.instanceId,
+    token: adminToken,
+    dataDir,
+    server,
+    orchestrator,
+    async api<T>(path: string, init: { method?: string; body?: unknown } = {}) {
+      const response = await fetch(`${server.url}${path}`, {
+        method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
+        headers: { Authorization: `Bearer ${adminToken}`, 'Content-Type': 'application/json' },
+        ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+      });
+      return { status: response.status, body: (await response.json()) as ApiResult<T>['body'] };
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await server.close();
+    },
+    async restart() {
+      await peer.stop();
+      return startPeer({ ...options, port: server.port, dataDir, orchestrator }, adminToken);
+    },
+    async destroy() {
+      await peer.stop();
+      dir?.remove();
+    },
+  };
+  return peer;
+}
+
+/** Waits until `check` stops throwing (or returns true), or fails with its last error. */
+export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value !== false) return value;
+      lastError = new Error('the check returned false');
+    } catch (error) {
+      lastError = error;
+    }
+    await new Promise((done) => setTimeout(done, 25));
+  }
+  throw lastError;
+}
+
+/** Connects `from` to `to` and, unless auto-accepted, accepts on `to`. Returns both connection ids. */
+export async function connectPeers(from: Peer, to: Peer): Promise<{ fromConnectionId: string; toConnectionId: string }> {
+  const requested = await from.api<{ id: string; status: string }>('/api/v1/federation/connections', {
+    body: { url: to.url },
+  });
+  if (requested.status !== 201) throw new Error(`connect failed: ${JSON.stringify(requested.body)}`);
+  const incoming = await to.api<{ id: string; peerInstanceId: string; status: string }[]>('/api/v1/federation/connections');
+  const theirs = incoming.body.data.find((c) => c.peerInstanceId === from.instanceId);
+  if (theirs === undefined) throw new Error('the request did not arrive');
+  if (theirs.status !== 'ACTIVE') {
+    const accepted = await to.api(`/api/v1/federation/connections/${theirs.id}/accept`, { method: 'POST' });
+    if (accepted.status !== 200) throw new Error(`accept failed: ${JSON.stringify(accepted.body)}`);
+  }
+  return { fromConnectionId: requested.body.data.id, toConnectionId: theirs.id };
+}
+
+export function spawnPayload(taskId: string, agentType: 'worker' | 'reviewer' | 'tester' = 'worker') {
+  return {
+    taskId,
+    agentType,
+    context: {
+      repository: 'git.example.com/org/repo',
+      branch: 'feature/fix-tests',
+      workItems: ['item-1'],
+      instructions: 'Make the failing test pass.',
+    },
+  };
+}
