@@ -95,6 +95,29 @@ export interface Federation {
 const MIN_SECRET_LENGTH = 32;
 
 /**
+ * A refused body is read and dropped up to this size before the 413 goes out, so that a
+ * client still sending gets the answer instead of a reset connection; a larger body is
+ * cut off.
+ */
+const DRAIN_LIMIT_BYTES = 4 * 1024 * 1024;
+
+async function drainBody(request: Request, limit: number): Promise<void> {
+  if (request.body === null || request.bodyUsed) return;
+  try {
+    const reader = request.body.getReader();
+    let read = 0;
+    while (read <= limit) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      read += value.byteLength;
+    }
+    await reader.cancel();
+  } catch {
+    // Already consumed or broken: nothing left to drain.
+  }
+}
+
+/**
  * Builds the federation server and its services. Most callers want
  * {@link createFederationApp}; entry points use this to initialise the identity before
  * they start listening.
@@ -206,7 +229,8 @@ export function createFederation(options: FederationAppOptions): Federation {
   app.use(
     bodyLimit({
       maxSize: LIMITS.maxMessageBytes,
-      onError: () => {
+      onError: async (c) => {
+        await drainBody(c.req.raw, DRAIN_LIMIT_BYTES);
         throw new FederationError('PAYLOAD_TOO_LARGE', `the body is over ${LIMITS.maxMessageBytes} bytes`);
       },
     }),

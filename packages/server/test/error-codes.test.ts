@@ -1,0 +1,287 @@
+import {
+  generateKeyPair,
+  importSigningKey,
+  signMessage,
+  type Connection,
+  type ErrorCode,
+  type FederationError,
+  type KeyResolver,
+  type OutgoingMessage,
+  type SigningKey,
+} from '@mosaic-fed/core';
+import { pinnedKeys, sendMessage } from '@mosaic-fed/sdk';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectPeers, spawnPayload, startPeer, type Peer } from './peers.js';
+
+// PROTOCOL 2: every error code, produced by a real request to a real instance, and in
+// each case nothing executed (no orchestrator call) and nothing stored (no agent, no
+// change to the connection).
+let hub: Peer;
+let spoke: Peer;
+let spokeConnectionId: string;
+let hubKey: SigningKey;
+let resolveSpoke: KeyResolver;
+
+type Body = Omit<Extract<OutgoingMessage, { kind: 'COMMAND' | 'QUERY' }>, 'iss' | 'aud'>;
+
+function command(commandType: string, payload: unknown, extra: Partial<OutgoingMessage> = {}): Body {
+  return { kind: 'COMMAND', commandType, payload, ...extra } as Body;
+}
+
+/** Sends a message from the hub's identity straight to the spoke, with no retries. */
+function send(body: Body, options: { signingKey?: SigningKey; iss?: string; aud?: string; now?: () => Date } = {}) {
+  return sendMessage({ ...body, iss: options.iss ?? hub.instanceId, aud: options.aud ?? spoke.instanceId } as OutgoingMessage, {
+    url: spoke.url,
+    selfId: options.iss ?? hub.instanceId,
+    signingKey: options.signingKey ?? hubKey,
+    resolveKey: resolveSpoke,
+    retries: 0,
+    ...(options.now === undefined ? {} : { now: options.now }),
+  });
+}
+
+async function codeOf(promise: Promise<unknown>): Promise<{ code: ErrorCode; error: FederationError }> {
+  const error = (await promise.then(
+    () => {
+      throw new Error('expected a failure');
+    },
+    (caught: unknown) => caught,
+  )) as FederationError;
+  return { code: error.code, error };
+}
+
+/** What must not change when a message is refused. */
+async function state() {
+  const connections = await spoke.api<Connection[]>('/api/v1/federation/connections');
+  const hosted = await spoke.api<{ hosted: { items: unknown[] } }>('/api/v1/federation/agents?limit=500');
+  return {
+    spawnCalls: spoke.orchestrator.spawnCalls,
+    agents: spoke.orchestrator.started,
+    hosted: hosted.body.data.hosted.items.length,
+    connections: connections.body.data.map(({ updatedAt: _u, ...c }) => c),
+  };
+}
+
+async function expectRefusedWithoutEffect(code: ErrorCode, act: () => Promise<unknown>) {
+  const before = await state();
+  const result = await codeOf(act());
+  expect(result.code).toBe(code);
+  expect(await state()).toEqual(before);
+  return result.error;
+}
+
+async function patchGrants(grants: Record<string, unknown>) {
+  const result = await spoke.api(`/api/v1/federation/connections/${spokeConnectionId}`, { method: 'PATCH', body: grants });
+  expect(result.status).toBe(200);
+}
+
+beforeAll(async () => {
+  hub = await startPeer({ name: 'Hub' });
+  spoke = await startPeer({ name: 'Spoke', autoAcceptUrls: [hub.url] });
+  ({ toConnectionId: spokeConnectionId } = await connectPeers(hub, spoke));
+  hubKey = await hub.server.federation.instance.signingKey();
+  resolveSpoke = await pinnedKeys(spoke.instanceId, (await spoke.server.federation.instance.load()).keys.map((k) => k.publicJwk));
+});
+
+afterAll(async () => {
+  await Promise.all([hub?.destroy(), spoke?.destroy()]);
+});
+
+async function rawPost(body: BodyInit, contentType = 'application/jwt') {
+  return fetch(`${spoke.url}/api/v1/federation/incoming/command`, {
+    method: 'POST',
+    headers: { 'Content-Type': contentType },
+    body,
+  });
+}
+
+describe('every error code of PROTOCOL 2, from a real request', () => {
+  it('MALFORMED_MESSAGE (400), in plain JSON', async () => {
+    const before = await state();
+    const response = await rawPost('this is not a JWT');
+    expect(response.status).toBe(400);
+    expect(response.headers.get('content-type')).toContain('application/json');
+    expect(await response.json()).toMatchObject({ success: false, code: 'MALFORMED_MESSAGE' });
+    expect(await state()).toEqual(before);
+  });
+
+  it('VALIDATION_FAILED (400), with the offending field', async () => {
+    const bad = { ...spawnPayload('t-invalid'), context: { ...spawnPayload('t').context, branch: 'feature..x' } };
+    const error = await expectRefusedWithoutEffect('VALIDATION_FAILED', () => send(command('agent.spawn', bad)));
+    expect(error.details?.map((d) => d.path)).toEqual(['context.branch']);
+  });
+
+  it('INVALID_SIGNATURE (401)', async () => {
+    const token = await signMessage(
+      { kind: 'COMMAND', iss: hub.instanceId, aud: spoke.instanceId, commandType: 'agent.spawn', payload: spawnPayload('t-sig') },
+      hubKey,
+    );
+    const [header, , signature] = token.split('.');
+    const forged = await signMessage(
+      { kind: 'COMMAND', iss: hub.instanceId, aud: spoke.instanceId, commandType: 'agent.spawn', payload: spawnPayload('t-forged') },
+      hubKey,
+    );
+    const before = await state();
+    const response = await rawPost(`${header}.${forged.split('.')[1]}.${signature}`);
+    expect(response.status).toBe(401);
+    expect(await response.json()).toMatchObject({ code: 'INVALID_SIGNATURE' });
+    expect(await state()).toEqual(before);
+  });
+
+  it('UNKNOWN_KEY (401): the hub\'s id, a key nobody pinned or chained', async () => {
+    const { privateJwk } = await generateKeyPair();
+    const stranger = await importSigningKey(privateJwk);
+    await expectRefusedWithoutEffect('UNKNOWN_KEY', () =>
+      send(command('agent.spawn', spawnPayload('t-key')), { signingKey: stranger }),
+    );
+  });
+
+  it('MESSAGE_EXPIRED (401)', async () => {
+    const tenMinutesAgo = () => new Date(Date.now() - 10 * 60_000);
+    await expectRefusedWithoutEffect('MESSAGE_EXPIRED', () =>
+      send(command('agent.spawn', spawnPayload('t-old')), { now: tenMinutesAgo }),
+    );
+  });
+
+  it('WRONG_AUDIENCE (401)', async () => {
+    await expectRefusedWithoutEffect('WRONG_AUDIENCE', () =>
+      send(command('agent.spawn', spawnPayload('t-aud')), { aud: crypto.randomUUID() }),
+    );
+  });
+
+  it('UNKNOWN_INSTANCE (401): a sender with no connection', async () => {
+    const { privateJwk } = await generateKeyPair();
+    const stranger = await importSigningKey(privateJwk);
+    await expectRefusedWithoutEffect('UNKNOWN_INSTANCE', () =>
+      send(command('agent.spawn', spawnPayload('t-who')), { signingKey: stranger, iss: crypto.randomUUID() }),
+    );
+  });
+
+  it('CONNECTION_NOT_ACTIVE (403): a suspended connection', async () => {
+    await spoke.api(`/api/v1/federation/connections/${spokeConnectionId}/suspend`, { method: 'POST' });
+    try {
+      await expectRefusedWithoutEffect('CONNECTION_NOT_ACTIVE', () => send(command('agent.spawn', spawnPayload('t-susp'))));
+    } finally {
+      await spoke.api(`/api/v1/federation/connections/${spokeConnectionId}/resume`, { method: 'POST' });
+    }
+  });
+
+  it('FORBIDDEN (403): a command or agent type the grants leave out', async () => {
+    await patchGrants({ allowedCommands: ['agent.spawn', 'agent.status', 'agents.list'], allowedAgentTypes: ['reviewer'] });
+    try {
+      await expectRefusedWithoutEffect('FORBIDDEN', () => send(command('agent.kill', { agentId: crypto.randomUUID() })));
+      await expectRefusedWithoutEffect('FORBIDDEN', () => send(command('agent.spawn', spawnPayload('t-type', 'worker'))));
+      await expectRefusedWithoutEffect('FORBIDDEN', () => send(command('agent.teleport', {})));
+    } finally {
+      await patchGrants({
+        allowedCommands: ['agent.spawn', 'agent.status', 'agent.kill', 'agents.list'],
+        allowedAgentTypes: ['worker', 'reviewer', 'tester'],
+      });
+    }
+  });
+
+  it('CAPABILITY_DISABLED (403): spawning switched off by the admin', async () => {
+    await spoke.api('/api/v1/federation/instance', { method: 'PATCH', body: { capabilities: { supportsAgentSpawn: false } } });
+    try {
+      await expectRefusedWithoutEffect('CAPABILITY_DISABLED', () => send(command('agent.spawn', spawnPayload('t-off'))));
+    } finally {
+      await spoke.api('/api/v1/federation/instance', { method: 'PATCH', body: { capabilities: { supportsAgentSpawn: true } } });
+    }
+  });
+
+  it('NOT_FOUND (404)', async () => {
+    await expectRefusedWithoutEffect('NOT_FOUND', () => send(command('agent.status', { agentId: crypto.randomUUID() })));
+  });
+
+  it('MESSAGE_ID_CONFLICT (409): a known jti with other content', async () => {
+    const jti = crypto.randomUUID();
+    await send(command('agent.spawn', spawnPayload('t-first'), { jti }));
+    await expectRefusedWithoutEffect('MESSAGE_ID_CONFLICT', () =>
+      send(command('agent.spawn', spawnPayload('t-second'), { jti })),
+    );
+  });
+
+  it('MESSAGE_IN_PROGRESS (409, Retry-After 1): the same message while the first executes', async () => {
+    let open: () => void = () => undefined;
+    spoke.orchestrator.gate = new Promise<void>((done) => (open = done));
+    const jti = crypto.randomUUID();
+    const calls = spoke.orchestrator.spawnCalls;
+    const first = send(command('agent.spawn', spawnPayload('t-slow'), { jti }));
+    while (spoke.orchestrator.spawnCalls === calls) await new Promise((done) => setTimeout(done, 5));
+    try {
+      const { code, error } = await codeOf(send(command('agent.spawn', spawnPayload('t-slow'), { jti })));
+      expect(code).toBe('MESSAGE_IN_PROGRESS');
+      expect(error.retryAfter).toBe(1);
+      expect(spoke.orchestrator.spawnCalls).toBe(calls + 1);
+    } finally {
+      spoke.orchestrator.gate = undefined;
+      open();
+    }
+    await first;
+  });
+
+  it('AGENT_ALREADY_TERMINAL (409), with the status', async () => {
+    const { agentId } = (await send(command('agent.spawn', spawnPayload('t-done')))) as { agentId: string };
+    spoke.orchestrator.complete(agentId, { summary: 'done' });
+    const error = await expectRefusedWithoutEffect('AGENT_ALREADY_TERMINAL', () => send(command('agent.kill', { agentId })));
+    expect(error.data).toEqual({ status: 'completed' });
+  });
+
+  it('PAYLOAD_TOO_LARGE (413)', async () => {
+    const before = await state();
+    const response = await rawPost('x'.repeat(257 * 1024));
+    expect(response.status).toBe(413);
+    expect(await response.json()).toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
+    expect(await state()).toEqual(before);
+  });
+
+  it('RATE_LIMITED (429, Retry-After): over the connection\'s message rate', async () => {
+    await patchGrants({ messagesPerMinute: 0 });
+    try {
+      const error = await expectRefusedWithoutEffect('RATE_LIMITED', () => send(command('agent.spawn', spawnPayload('t-fast'))));
+      expect(error.retryAfter).toBeGreaterThanOrEqual(1);
+    } finally {
+      await patchGrants({ messagesPerMinute: 600 });
+    }
+  });
+
+  it('CONCURRENCY_LIMIT (429): the connection\'s agents are all running', async () => {
+    const { agentId } = (await send(command('agent.spawn', spawnPayload('t-busy')))) as { agentId: string };
+    const running = (await spoke.server.federation.stores.hostedAgents.listActive()).length;
+    await patchGrants({ maxConcurrentAgents: running });
+    try {
+      await expectRefusedWithoutEffect('CONCURRENCY_LIMIT', () => send(command('agent.spawn', spawnPayload('t-more'))));
+    } finally {
+      await patchGrants({ maxConcurrentAgents: 100 });
+      spoke.orchestrator.complete(agentId, { summary: 'done' });
+    }
+  });
+
+  it('ORCHESTRATOR_UNAVAILABLE (503)', async () => {
+    spoke.orchestrator.available = false;
+    try {
+      const before = await state();
+      const { code } = await codeOf(send(command('agent.spawn', spawnPayload('t-down'))));
+      expect(code).toBe('ORCHESTRATOR_UNAVAILABLE');
+      // The call reached the orchestrator and was refused there: no agent, nothing stored.
+      const after = await state();
+      expect({ ...after, spawnCalls: before.spawnCalls }).toEqual(before);
+    } finally {
+      spoke.orchestrator.available = true;
+    }
+  });
+
+  it('INTERNAL (500), without the details', async () => {
+    spoke.orchestrator.failWith = new Error('disk on fire at /var/secret/path');
+    try {
+      const before = await state();
+      const { code, error } = await codeOf(send(command('agent.spawn', spawnPayload('t-boom'))));
+      expect(code).toBe('INTERNAL');
+      expect(error.message).not.toContain('/var/secret/path');
+      const after = await state();
+      expect({ ...after, spawnCalls: before.spawnCalls }).toEqual(before);
+    } finally {
+      spoke.orchestrator.failWith = undefined;
+    }
+  });
+});
