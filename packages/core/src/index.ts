@@ -158,26 +158,37 @@ export type {
 } from './schemas/messages.js';
 
 export {
+  AgentsOverviewQuerySchema,
+  AgentsOverviewSchema,
+  AgentStatusQuerySchema,
   apiResponseSchema,
   apiSuccessSchema,
   AuditActorSchema,
   AuditEntrySchema,
+  AuditPageSchema,
+  HostedAgentSchema,
   CreateConnectionDtoSchema,
   InstanceConfigurationSchema,
   InstanceKeySchema,
   pageSchema,
   PageQuerySchema,
   RegenerateKeysResponseSchema,
+  RemoteAgentSchema,
   SpawnAgentDtoSchema,
 } from './schemas/api.js';
 export type {
+  AgentsOverview,
+  AgentsOverviewQuery,
   AuditActor,
   AuditEntry,
+  AuditPage,
+  HostedAgent,
   CreateConnectionDto,
   InstanceConfiguration,
   InstanceKey,
   PageQuery,
   RegenerateKeysResponse,
+  RemoteAgent,
   SpawnAgentDto,
 } from './schemas/api.js';
 

@@ -2,7 +2,6 @@
 // has an ACTIVE connection with that identity: spawn, status, kill, list and watch.
 import {
   COMMAND_SCHEMAS,
-  FederationError,
   isTerminalState,
   parseOrThrow,
   QUERY_SCHEMAS,
@@ -20,6 +19,8 @@ import {
   type SigningKey,
 } from '@mosaic-fed/core';
 import type { z } from 'zod';
+import { parseAnswer } from './lib/parse.js';
+import { sleep } from './lib/sleep.js';
 import { pinnedKeys, sendMessage, type RetryOptions } from './transport.js';
 
 /** The peer as pinned on the connection. */
@@ -129,10 +130,7 @@ export class FederationClient {
         yield status;
       }
       if (isTerminalState(status.status)) return;
-      await new Promise<void>((done) => {
-        const timer = setTimeout(done, interval);
-        options.signal?.addEventListener('abort', () => (clearTimeout(timer), done()), { once: true });
-      });
+      await sleep(interval, options.signal).catch(() => undefined);
     }
   }
 
@@ -147,7 +145,7 @@ export class FederationClient {
       { kind: 'COMMAND', commandType: type, payload: parseOrThrow(schemas.payload, payload, `${type} payload`) },
       options,
     );
-    return parseReply(schemas.response, data, type) as z.output<(typeof COMMAND_SCHEMAS)[T]['response']>;
+    return parseAnswer(schemas.response, data, type) as z.output<(typeof COMMAND_SCHEMAS)[T]['response']>;
   }
 
   /** Sends any registered query type. */
@@ -161,7 +159,7 @@ export class FederationClient {
       { kind: 'QUERY', queryType: type, payload: parseOrThrow(schemas.payload, payload, `${type} payload`) },
       options,
     );
-    return parseReply(schemas.response, data, type) as z.output<(typeof QUERY_SCHEMAS)[T]['response']>;
+    return parseAnswer(schemas.response, data, type) as z.output<(typeof QUERY_SCHEMAS)[T]['response']>;
   }
 
   #send(
@@ -191,10 +189,4 @@ export class FederationClient {
       },
     );
   }
-}
-
-function parseReply<S extends z.ZodType>(schema: S, data: unknown, type: string): z.output<S> {
-  const parsed = schema.safeParse(data);
-  if (parsed.success) return parsed.data;
-  throw new FederationError('MALFORMED_MESSAGE', `the peer's answer to ${type} does not match its schema`);
 }

@@ -4,6 +4,8 @@
  *
  * @packageDocumentation
  */
+export { AdminClient } from './admin-client.js';
+export type { AdminClientOptions, AgentEventsOptions, ConnectionAction } from './admin-client.js';
 export { FederationClient } from './federation-client.js';
 export type { CallOptions, FederationClientOptions, PeerIdentity, WatchOptions } from './federation-client.js';
 export { endpointFor, pinnedKeys, sendMessage } from './transport.js';

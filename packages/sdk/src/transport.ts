@@ -15,6 +15,7 @@ import {
   type SigningKey,
   type VerificationKey,
 } from '@mosaic-fed/core';
+import { sleep } from './lib/sleep.js';
 
 /** The receiving endpoint of each message kind (PROTOCOL 2). */
 export function endpointFor(kind: FederationMessage['kind']): string {
@@ -160,21 +161,6 @@ async function exchangeOnce(
 
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : 'unknown failure';
-}
-
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((done, fail) => {
-    if (signal?.aborted === true) return fail(signal.reason);
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        fail(signal.reason);
-      },
-      { once: true },
-    );
-  });
 }
 
 /**

@@ -31,7 +31,6 @@ export type { LibsqlStoresOptions } from './stores/libsql/index.js';
 export type {
   AdminTokenRecord,
   AdminTokenStore,
-  AuditPage,
   AuditStore,
   FederationStores,
   InstanceRecord,

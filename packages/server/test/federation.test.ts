@@ -1,5 +1,5 @@
 import type { AgentStatus, AgentStatusChangedPayload, Connection } from '@mosaic-fed/core';
-import { FederationClient } from '@mosaic-fed/sdk';
+import { AdminClient, FederationClient } from '@mosaic-fed/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectPeers, eventually, spawnPayload, startPeer, type Peer } from './peers.js';
 
@@ -26,30 +26,11 @@ async function hubStatus(agentId: string): Promise<AgentStatus> {
   return result.body.data;
 }
 
-/** Reads an SSE stream until `count` events arrived or it ends. */
-async function readEvents(peer: Peer, agentId: string, lastEventId?: string, count = Infinity) {
-  const response = await fetch(`${peer.url}/api/v1/federation/agents/${agentId}/events`, {
-    headers: { Authorization: `Bearer ${peer.token}`, ...(lastEventId === undefined ? {} : { 'Last-Event-ID': lastEventId }) },
-  });
-  expect(response.headers.get('content-type')).toContain('text/event-stream');
-  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
-  const decoder = new TextDecoder();
-  const events: { id: string; data: AgentStatusChangedPayload }[] = [];
-  let buffer = '';
-  while (events.length < count) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    buffer += decoder.decode(value, { stream: true });
-    let boundary: number;
-    while ((boundary = buffer.indexOf('\n\n')) !== -1) {
-      const block = buffer.slice(0, boundary);
-      buffer = buffer.slice(boundary + 2);
-      const id = /^id: (.*)$/m.exec(block)?.[1];
-      const data = /^data: (.*)$/m.exec(block)?.[1];
-      if (id !== undefined && data !== undefined) events.push({ id, data: JSON.parse(data) as AgentStatusChangedPayload });
-    }
-  }
-  await reader.cancel();
+/** Every status event of an agent as the hub's event stream delivers it, from `lastEventId` on. */
+async function readEvents(peer: Peer, agentId: string, lastEventId?: string) {
+  const events: AgentStatusChangedPayload[] = [];
+  const admin = new AdminClient({ url: peer.url, token: peer.token });
+  for await (const event of admin.events(agentId, lastEventId === undefined ? {} : { lastEventId })) events.push(event);
   return events;
 }
 
@@ -95,11 +76,11 @@ describe('two instances', () => {
     expect((await hubStatus(agentId)).result?.summary).toBe('Fixed the failing test');
 
     const events = await stream;
-    expect(events.map((e) => e.data.status)).toEqual(['spawning', 'running', 'running', 'completed']);
-    expect(events.map((e) => e.id)).toEqual(['1', '2', '3', '4']);
+    expect(events.map((e) => e.status)).toEqual(['spawning', 'running', 'running', 'completed']);
+    expect(events.map((e) => e.sequence)).toEqual([1, 2, 3, 4]);
     // Resumed with Last-Event-ID: only what came after.
     const resumed = await readEvents(hub, agentId, '2');
-    expect(resumed.map((e) => e.id)).toEqual(['3', '4']);
+    expect(resumed.map((e) => e.sequence)).toEqual([3, 4]);
 
     const refreshed = await hub.api<AgentStatus>(`/api/v1/federation/agents/${agentId}/status?refresh=true`);
     expect(refreshed.body.data.status).toBe('completed');

@@ -1,7 +1,14 @@
 import { z } from 'zod';
 import { WireErrorSchema } from '../errors.js';
-import { AgentSpawnPayloadSchema, IsoDateTimeSchema } from './agents.js';
 import {
+  AgentIdSchema,
+  AgentSpawnPayloadSchema,
+  AgentStatusSchema,
+  IsoDateTimeSchema,
+  TaskIdSchema,
+} from './agents.js';
+import {
+  AgentTypeSchema,
   CapabilitiesSchema,
   CompactJwsSchema,
   InstanceIdSchema,
@@ -107,3 +114,52 @@ export const PageQuerySchema = z.strictObject({
   cursor: z.string().min(1).max(512).optional(),
 });
 export type PageQuery = z.infer<typeof PageQuerySchema>;
+
+/** `GET /api/v1/federation/audit` response data: a page of entries, newest first. */
+export const AuditPageSchema = pageSchema(AuditEntrySchema);
+export type AuditPage = z.infer<typeof AuditPageSchema>;
+
+/**
+ * An agent this instance asked a peer to run (the hub's view, PROTOCOL 6): the latest
+ * status it knows and the highest event `sequence` it applied (0 before the first).
+ */
+export const RemoteAgentSchema = z.strictObject({
+  agentId: AgentIdSchema,
+  connectionId: z.uuid(),
+  peerInstanceId: InstanceIdSchema,
+  taskId: TaskIdSchema,
+  agentType: AgentTypeSchema,
+  status: AgentStatusSchema,
+  sequence: z.number().int().min(0),
+  createdAt: IsoDateTimeSchema,
+});
+export type RemoteAgent = z.infer<typeof RemoteAgentSchema>;
+
+/** An agent this instance runs for a peer (the spoke's view, PROTOCOL 6), with its owner. */
+export const HostedAgentSchema = z.strictObject({
+  agentId: AgentIdSchema,
+  connectionId: z.uuid(),
+  /** The instance that spawned it: the only one that may see or kill it (PROTOCOL 5). */
+  ownerInstanceId: InstanceIdSchema,
+  status: AgentStatusSchema,
+  createdAt: IsoDateTimeSchema,
+});
+export type HostedAgent = z.infer<typeof HostedAgentSchema>;
+
+/** `GET /api/v1/federation/agents?limit=&sentCursor=&hostedCursor=` (PROTOCOL 6). */
+export const AgentsOverviewQuerySchema = z.strictObject({
+  limit: PageQuerySchema.shape.limit,
+  sentCursor: z.string().min(1).max(512).optional(),
+  hostedCursor: z.string().min(1).max(512).optional(),
+});
+export type AgentsOverviewQuery = z.output<typeof AgentsOverviewQuerySchema>;
+
+/** `GET /api/v1/federation/agents` response data: agents sent elsewhere and agents hosted here, each paged. */
+export const AgentsOverviewSchema = z.strictObject({
+  sent: pageSchema(RemoteAgentSchema),
+  hosted: pageSchema(HostedAgentSchema),
+});
+export type AgentsOverview = z.infer<typeof AgentsOverviewSchema>;
+
+/** `GET /api/v1/federation/agents/:agentId/status?refresh=`. */
+export const AgentStatusQuerySchema = z.strictObject({ refresh: z.enum(['true', 'false']).optional() });

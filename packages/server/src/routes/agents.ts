@@ -1,8 +1,10 @@
 import {
+  AgentsOverviewQuerySchema,
+  AgentStatusQuerySchema,
   isTerminalState,
-  PageQuerySchema,
   parseOrThrow,
   SpawnAgentDtoSchema,
+  type AgentsOverview,
   type AgentStatusChangedPayload,
 } from '@mosaic-fed/core';
 import { Hono } from 'hono';
@@ -15,12 +17,6 @@ import type { AdminVariables } from '../middleware/admin-auth.js';
 import type { FederationStores } from '../stores/types.js';
 import { ok, readJson } from './http.js';
 
-const AgentsQuerySchema = z.strictObject({
-  limit: PageQuerySchema.shape.limit,
-  sentCursor: z.string().max(512).optional(),
-  hostedCursor: z.string().max(512).optional(),
-});
-const StatusQuerySchema = z.strictObject({ refresh: z.enum(['true', 'false']).optional() });
 const LastEventIdSchema = z.coerce.number().int().min(0).catch(0);
 
 /** How often an idle event stream sends a comment, so proxies keep it open. */
@@ -40,12 +36,12 @@ export function agentRoutes(deps: {
       return ok(c, await agents.spawn(connectionId, payload, c.var.actor), 201);
     })
     .get('/', async (c) => {
-      const query = parseOrThrow(AgentsQuerySchema, c.req.query(), 'query');
+      const query = parseOrThrow(AgentsOverviewQuerySchema, c.req.query(), 'query');
       const [sent, run] = await Promise.all([
         agents.list({ limit: query.limit, cursor: query.sentCursor }),
         hosted.list({ limit: query.limit, cursor: query.hostedCursor }),
       ]);
-      return ok(c, {
+      const overview: AgentsOverview = {
         sent: { items: sent.agents, nextCursor: sent.nextCursor },
         hosted: {
           items: run.agents.map(({ agentId, connectionId, ownerInstanceId, status, createdAt }) => ({
@@ -57,10 +53,11 @@ export function agentRoutes(deps: {
           })),
           nextCursor: run.nextCursor,
         },
-      });
+      };
+      return ok(c, overview);
     })
     .get('/:agentId/status', async (c) => {
-      const { refresh } = parseOrThrow(StatusQuerySchema, c.req.query(), 'query');
+      const { refresh } = parseOrThrow(AgentStatusQuerySchema, c.req.query(), 'query');
       return ok(c, await agents.status(c.req.param('agentId'), refresh === 'true'));
     })
     .post('/:agentId/kill', async (c) => ok(c, await agents.kill(c.req.param('agentId'), c.var.actor)))
@@ -69,6 +66,9 @@ export function agentRoutes(deps: {
       const agent = await agents.get(agentId);
       const after = LastEventIdSchema.parse(c.req.header('last-event-id') ?? c.req.query('lastEventId') ?? 0);
       c.header('Cache-Control', 'no-store');
+      // The agent ended at or before the client's last event: nothing will follow, and
+      // 204 tells an SSE client not to reconnect.
+      if (isTerminalState(agent.status.status) && agent.sequence <= after) return c.body(null, 204);
       return streamSSE(c, async (stream) => {
         // Subscribe first, then replay what is stored: nothing falls between the two.
         const pending: AgentStatusChangedPayload[] = [];
@@ -81,7 +81,7 @@ export function agentRoutes(deps: {
         try {
           pending.unshift(...(await deps.stores.remoteAgents.events(agentId, after)));
           let sent = after;
-          let finished = isTerminalState(agent.status.status) && agent.sequence <= after;
+          let finished = false;
           while (!finished && !stream.aborted) {
             pending.sort((a, b) => a.sequence - b.sequence);
             for (const event of pending.splice(0)) {
@@ -90,7 +90,8 @@ export function agentRoutes(deps: {
               sent = event.sequence;
               if (isTerminalState(event.status)) finished = true;
             }
-            if (finished) break;
+            // Events that arrived while the last ones were written go out without a wait.
+            if (finished || pending.length > 0) continue;
             await new Promise<void>((done) => {
               wake = done;
               const timer = setTimeout(done, KEEPALIVE_MS);

@@ -4,14 +4,16 @@ import type {
   AgentState,
   AgentStatus,
   AgentStatusChangedPayload,
-  AgentType,
   AuditEntry,
+  AuditPage,
   Capabilities,
   Connection,
   ConnectionStatus,
   ErrorCode,
+  HostedAgent,
   InstanceKey,
   Metadata,
+  RemoteAgent,
   ValidationIssue,
 } from '@mosaic-fed/core';
 
@@ -49,12 +51,6 @@ export interface InstanceStore {
    * still `expectedVersion`. Returns false, writing nothing, if another writer came first.
    */
   update(record: InstanceRecord, expectedVersion: number, audit: AuditEntry): Promise<boolean>;
-}
-
-/** A page of audit entries, newest first. */
-export interface AuditPage {
-  items: AuditEntry[];
-  nextCursor: string | null;
 }
 
 export interface AuditStore {
@@ -120,17 +116,9 @@ export interface MessageLogStore {
   release(issuer: string, jti: string): Promise<void>;
 }
 
-/** An agent this instance runs for a peer (the spoke's side). */
-export interface HostedAgentRecord {
-  agentId: string;
-  connectionId: string;
-  /** The instance that spawned it: the only one that may see or kill it (PROTOCOL 5). */
-  ownerInstanceId: string;
-  /** The latest status the orchestrator reported. */
-  status: AgentStatus;
-  /** The `sequence` of that status. */
+/** An agent this instance runs for a peer (the spoke's side), with the `sequence` of its latest status. */
+export interface HostedAgentRecord extends HostedAgent {
   sequence: number;
-  createdAt: string;
 }
 
 /** Filters and page of `agents.list` (PROTOCOL 5). */
@@ -159,17 +147,7 @@ export interface HostedAgentStore {
 }
 
 /** An agent this instance asked a peer to run (the hub's side). */
-export interface RemoteAgentRecord {
-  agentId: string;
-  connectionId: string;
-  peerInstanceId: string;
-  taskId: string;
-  agentType: AgentType;
-  status: AgentStatus;
-  /** The highest `sequence` applied; 0 before the first event. */
-  sequence: number;
-  createdAt: string;
-}
+export type RemoteAgentRecord = RemoteAgent;
 
 export interface RemoteAgentStore {
   /** Records an agent; a second call for the same agent changes nothing. */

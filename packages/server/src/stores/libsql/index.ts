@@ -1,7 +1,7 @@
 // libSQL stores through drizzle-orm: the embedded default (a SQLite file in the data
 // directory) and, with the same code, a remote libSQL/Turso server reached by URL.
 // Imports only drizzle's web driver, so it also runs on edge runtimes.
-import type { AgentStatus, AgentStatusChangedPayload, AuditEntry } from '@mosaic-fed/core';
+import type { AgentStatus, AgentStatusChangedPayload, AuditEntry, AuditPage } from '@mosaic-fed/core';
 import type { Client } from '@libsql/client';
 import { and, asc, desc, eq, gt, inArray, isNull, lt, lte, or, sql, type SQL } from 'drizzle-orm';
 import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
@@ -10,7 +10,6 @@ import { drizzle } from 'drizzle-orm/libsql/web';
 import type {
   AdminTokenRecord,
   AdminTokenStore,
-  AuditPage,
   AuditStore,
   ClaimOutcome,
   ConnectionRecord,

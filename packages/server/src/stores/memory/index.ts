@@ -1,11 +1,10 @@
 // In-memory stores: for tests, demos and edge deployments that keep no state. Values are
 // copied in and out, so a caller can never change what is stored by holding a reference.
-import { isTerminalState, type AgentStatus, type AgentStatusChangedPayload, type AuditEntry } from '@mosaic-fed/core';
+import { isTerminalState, type AgentStatus, type AgentStatusChangedPayload, type AuditEntry, type AuditPage } from '@mosaic-fed/core';
 import { decodeCursor, encodeCursor, isAfter } from '../lib-cursor.js';
 import type {
   AdminTokenRecord,
   AdminTokenStore,
-  AuditPage,
   AuditStore,
   ClaimOutcome,
   ConnectionRecord,

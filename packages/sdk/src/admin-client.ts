@@ -1,0 +1,286 @@
+// AdminClient: a typed client of an instance's own API (PROTOCOL 6), for apps and scripts
+// that configure an instance, manage its connections and spawn, watch and kill agents
+// through it. Every answer is checked against core's schemas.
+import {
+  AgentKillResponseSchema,
+  AgentsOverviewSchema,
+  AgentSpawnResponseSchema,
+  AgentStatusChangedPayloadSchema,
+  AgentStatusSchema,
+  AuditPageSchema,
+  ConnectionSchema,
+  FederationError,
+  InstanceConfigurationSchema,
+  isTerminalState,
+  RegenerateKeysResponseSchema,
+  type AgentKillResponse,
+  type AgentsOverview,
+  type AgentsOverviewQuery,
+  type AgentSpawnResponse,
+  type AgentStatus,
+  type AgentStatusChangedPayload,
+  type AuditPage,
+  type Connection,
+  type ConnectionStatus,
+  type InstanceConfiguration,
+  type PageQuery,
+  type RegenerateKeysResponse,
+  type SpawnAgentDto,
+  type UpdateGrantsDto,
+  type UpdateInstanceDto,
+} from '@mosaic-fed/core';
+import { z } from 'zod';
+import { parseAnswer } from './lib/parse.js';
+import { sleep } from './lib/sleep.js';
+import { readServerSentEvents } from './lib/sse.js';
+
+/** Options for {@link AdminClient}. */
+export interface AdminClientOptions {
+  /** The instance's base URL, such as `https://hub.example.com`. */
+  url: string;
+  /** An admin token (`mfa_...`) or an OIDC access token with the admin claim. */
+  token: string;
+  fetch?: typeof fetch;
+  /** Timeout of each call in milliseconds (not of event streams). Default 30,000. */
+  timeoutMs?: number;
+}
+
+/** Options for {@link AdminClient.events}. */
+export interface AgentEventsOptions {
+  /** Resume after this event id (a `sequence`): only later events are yielded. */
+  lastEventId?: string | number;
+  signal?: AbortSignal;
+  /** Wait before reconnecting a dropped stream, in milliseconds. Default 1,000, or what the server asks. */
+  reconnectDelayMs?: number;
+  /** Reconnections in a row without an event before giving up. Default 5. */
+  maxReconnects?: number;
+}
+
+/** A connection action of PROTOCOL 6 (`POST /connections/:id/<action>`). */
+export type ConnectionAction = 'accept' | 'reject' | 'disconnect' | 'suspend' | 'resume';
+
+const ConnectionListSchema = z.array(ConnectionSchema);
+const EnvelopeSchema = z.object({ success: z.literal(true), data: z.unknown() });
+
+/**
+ * Drives an instance's own API with an admin credential. Failures throw a
+ * `FederationError` carrying the protocol `code` (`UNAUTHORIZED`, `VALIDATION_FAILED`
+ * with `details`, `NOT_FOUND`, ...).
+ *
+ * @example
+ * ```ts
+ * const hub = new AdminClient({ url: 'http://127.0.0.1:4747', token: process.env.MOSAIC_FED_TOKEN! });
+ * const connection = await hub.connect('https://spoke.example.com');
+ * const { agentId } = await hub.spawn({ connectionId: connection.id, payload });
+ * for await (const event of hub.events(agentId)) console.log(event.sequence, event.status);
+ * ```
+ */
+export class AdminClient {
+  readonly #base: URL;
+  readonly #token: string;
+  readonly #fetch: typeof fetch;
+  readonly #timeoutMs: number;
+
+  constructor(options: AdminClientOptions) {
+    if (!URL.canParse(options.url)) throw new TypeError('AdminClient: `url` must be an absolute URL');
+    if (typeof options.token !== 'string' || options.token.length === 0) {
+      throw new TypeError('AdminClient: `token` must be a non-empty string');
+    }
+    this.#base = new URL('/api/v1/federation/', options.url);
+    this.#token = options.token;
+    this.#fetch = options.fetch ?? ((input, init) => fetch(input, init));
+    this.#timeoutMs = options.timeoutMs ?? 30_000;
+  }
+
+  /** Identity and configuration: the public keys, never the private key. */
+  instance(): Promise<InstanceConfiguration> {
+    return this.#call('GET', 'instance', InstanceConfigurationSchema);
+  }
+
+  /** Changes the name, capabilities or metadata; audit-logged with before and after. */
+  updateInstance(dto: UpdateInstanceDto): Promise<InstanceConfiguration> {
+    return this.#call('PATCH', 'instance', InstanceConfigurationSchema, dto);
+  }
+
+  /** A new keypair and rotation certificate; peers are told, the old key stays for its grace period. */
+  regenerateKeys(): Promise<RegenerateKeysResponse> {
+    return this.#call('POST', 'instance/regenerate-keys', RegenerateKeysResponseSchema);
+  }
+
+  /** The audit log, newest first; pass the previous page's `nextCursor` for the next. */
+  audit(query: Partial<PageQuery> = {}): Promise<AuditPage> {
+    return this.#call('GET', `audit${searchOf(query)}`, AuditPageSchema);
+  }
+
+  /** Connections, oldest first, optionally of one status. */
+  connections(filter: { status?: ConnectionStatus } = {}): Promise<Connection[]> {
+    return this.#call('GET', `connections${searchOf(filter)}`, ConnectionListSchema);
+  }
+
+  connection(id: string): Promise<Connection> {
+    return this.#call('GET', `connections/${encodeURIComponent(id)}`, ConnectionSchema);
+  }
+
+  /** Asks the instance at `url` for a connection; it is `PENDING` until the peer accepts. */
+  connect(url: string): Promise<Connection> {
+    return this.#call('POST', 'connections', ConnectionSchema, { url });
+  }
+
+  accept(id: string): Promise<Connection> {
+    return this.#connectionAction(id, 'accept');
+  }
+
+  reject(id: string): Promise<Connection> {
+    return this.#connectionAction(id, 'reject');
+  }
+
+  disconnect(id: string): Promise<Connection> {
+    return this.#connectionAction(id, 'disconnect');
+  }
+
+  suspend(id: string): Promise<Connection> {
+    return this.#connectionAction(id, 'suspend');
+  }
+
+  resume(id: string): Promise<Connection> {
+    return this.#connectionAction(id, 'resume');
+  }
+
+  /** Changes what the peer may do here; omitted grants keep their values. */
+  updateGrants(id: string, grants: UpdateGrantsDto): Promise<Connection> {
+    return this.#call('PATCH', `connections/${encodeURIComponent(id)}`, ConnectionSchema, grants);
+  }
+
+  /** Sends `agent.spawn` to the peer of an ACTIVE connection. */
+  spawn(request: SpawnAgentDto): Promise<AgentSpawnResponse> {
+    return this.#call('POST', 'agents/spawn', AgentSpawnResponseSchema, request);
+  }
+
+  /** Agents this instance sent elsewhere and agents it hosts for peers, each paged. */
+  agents(query: Partial<AgentsOverviewQuery> = {}): Promise<AgentsOverview> {
+    return this.#call('GET', `agents${searchOf(query)}`, AgentsOverviewSchema);
+  }
+
+  /** The latest known status of an agent sent elsewhere; `refresh` asks the peer first. */
+  status(agentId: string, options: { refresh?: boolean } = {}): Promise<AgentStatus> {
+    const query = options.refresh === true ? '?refresh=true' : '';
+    return this.#call('GET', `agents/${encodeURIComponent(agentId)}/status${query}`, AgentStatusSchema);
+  }
+
+  /** Sends `agent.kill` to the peer that runs the agent. */
+  kill(agentId: string): Promise<AgentKillResponse> {
+    return this.#call('POST', `agents/${encodeURIComponent(agentId)}/kill`, AgentKillResponseSchema);
+  }
+
+  /**
+   * Yields an agent's status changes as the instance learns them, in `sequence` order,
+   * and ends after a terminal status. A dropped stream is reopened with `Last-Event-ID`,
+   * so no event is lost or repeated.
+   */
+  async *events(agentId: string, options: AgentEventsOptions = {}): AsyncGenerator<AgentStatusChangedPayload, void, undefined> {
+    const maxReconnects = options.maxReconnects ?? 5;
+    let delayMs = options.reconnectDelayMs ?? 1_000;
+    let lastEventId = options.lastEventId === undefined ? undefined : String(options.lastEventId);
+    let failures = 0;
+    for (;;) {
+      let response: Response;
+      try {
+        response = await this.#fetch(new URL(`agents/${encodeURIComponent(agentId)}/events`, this.#base), {
+          headers: {
+            Authorization: `Bearer ${this.#token}`,
+            Accept: 'text/event-stream',
+            ...(lastEventId === undefined ? {} : { 'Last-Event-ID': lastEventId }),
+          },
+          ...(options.signal === undefined ? {} : { signal: options.signal }),
+        });
+      } catch (error) {
+        if (options.signal?.aborted === true) return;
+        if (++failures > maxReconnects) throw unreachable(error);
+        await sleep(delayMs, options.signal).catch(() => undefined);
+        continue;
+      }
+      // 204: the server has nothing more to send (the agent ended before `lastEventId`).
+      if (response.status === 204) return;
+      if (!response.ok || response.body === null) throw await errorOf(response);
+      if (!(response.headers.get('content-type') ?? '').startsWith('text/event-stream')) {
+        await response.body.cancel();
+        throw new FederationError('MALFORMED_MESSAGE', 'the instance did not answer with an event stream');
+      }
+      try {
+        for await (const event of readServerSentEvents(response.body)) {
+          if (event.retry !== undefined) delayMs = event.retry;
+          if (event.event !== 'agent.status.changed') continue;
+          const payload = parseAnswer(AgentStatusChangedPayloadSchema, parseJson(event.data), 'an agent event');
+          lastEventId = event.id ?? String(payload.sequence);
+          failures = 0;
+          yield payload;
+          if (isTerminalState(payload.status)) return;
+        }
+      } catch (error) {
+        if (options.signal?.aborted === true) return;
+        // A stream cut mid-way is reopened below; an answer that breaks the protocol is not.
+        if (error instanceof FederationError) throw error;
+      }
+      if (options.signal?.aborted === true) return;
+      if (++failures > maxReconnects) throw new FederationError('INTERNAL', 'the event stream kept ending early');
+      await sleep(delayMs, options.signal).catch(() => undefined);
+    }
+  }
+
+  #connectionAction(id: string, action: ConnectionAction): Promise<Connection> {
+    return this.#call('POST', `connections/${encodeURIComponent(id)}/${action}`, ConnectionSchema);
+  }
+
+  async #call<S extends z.ZodType>(method: string, path: string, schema: S, body?: unknown): Promise<z.output<S>> {
+    let response: Response;
+    try {
+      response = await this.#fetch(new URL(path, this.#base), {
+        method,
+        headers: {
+          Authorization: `Bearer ${this.#token}`,
+          Accept: 'application/json',
+          ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        signal: AbortSignal.timeout(this.#timeoutMs),
+      });
+    } catch (error) {
+      throw unreachable(error);
+    }
+    if (!response.ok) throw await errorOf(response);
+    const envelope = parseAnswer(EnvelopeSchema, await response.json().catch(() => undefined), `${method} ${path}`);
+    return parseAnswer(schema, envelope.data, `${method} ${path}`);
+  }
+}
+
+/** A query string from defined values only (`?a=1&b=x`, or empty). */
+function searchOf(query: Record<string, string | number | undefined>): string {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) if (value !== undefined) params.set(key, String(value));
+  const text = params.toString();
+  return text === '' ? '' : `?${text}`;
+}
+
+async function errorOf(response: Response): Promise<FederationError> {
+  const wire = FederationError.fromWire(await response.json().catch(() => undefined), response.status);
+  const retryAfter = Number(response.headers.get('retry-after') ?? Number.NaN);
+  if (!Number.isFinite(retryAfter)) return wire;
+  return new FederationError(wire.code, wire.message, {
+    retryAfter,
+    ...(wire.details === undefined ? {} : { details: wire.details }),
+    ...(wire.data === undefined ? {} : { data: wire.data }),
+  });
+}
+
+function unreachable(error: unknown): FederationError {
+  const reason = error instanceof Error ? error.message : 'unknown failure';
+  return new FederationError('INTERNAL', `the instance could not be reached: ${reason}`, { cause: error });
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
