@@ -1,4 +1,9 @@
 import { defineConfig } from 'tsup';
 import { libraryBuild } from '../../tsup.base.js';
 
-export default defineConfig(libraryBuild({ platform: 'node' }));
+export default defineConfig(
+  libraryBuild({
+    entry: ['src/index.ts', 'src/node.ts', 'src/docker.ts', 'src/anthropic.ts', 'src/libsql.ts', 'src/valkey.ts', 'src/testing.ts'],
+    platform: 'node',
+  }),
+);

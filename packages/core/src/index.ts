@@ -22,6 +22,9 @@ export type { ErrorCode, FederationErrorOptions, ValidationIssue, WireError } fr
 
 export { LIMITS } from './limits.js';
 
+export { describeError, silentLogger } from './logger.js';
+export type { LogFields, Logger } from './logger.js';
+
 export {
   AGENT_TYPES,
   AgentTypeSchema,
@@ -230,8 +233,8 @@ export { messageContentHash } from './message-hash.js';
 
 export { canTransition, isTerminalState, nextStates, TERMINAL_STATES, transition } from './lifecycle.js';
 
-export type {
-  OrchestratorAdapter,
-  OrchestratorSpawnRequest,
-  WatchAgentOptions,
-} from './orchestrator.js';
+export { OrchestratorSpawnRequestSchema } from './orchestrator.js';
+export type { OrchestratorAdapter, OrchestratorSpawnRequest, WatchAgentOptions } from './orchestrator.js';
+
+export { readServerSentEvents } from './sse.js';
+export type { ServerSentEvent } from './sse.js';

@@ -1,26 +1,33 @@
-import type {
-  AgentKillResponse,
-  AgentSpawnPayload,
-  AgentSpawnResponse,
-  AgentStatus,
-  AgentStatusChangedPayload,
+import { z } from 'zod';
+import {
+  AgentIdSchema,
+  AgentSpawnPayloadSchema,
+  type AgentKillResponse,
+  type AgentSpawnResponse,
+  type AgentStatus,
+  type AgentStatusChangedPayload,
 } from './schemas/agents.js';
-import type { Actor } from './schemas/messages.js';
+import { InstanceIdSchema } from './schemas/instance.js';
+import { ActorSchema } from './schemas/messages.js';
 
-/** What the server asks an orchestrator to run. */
-export interface OrchestratorSpawnRequest {
+/**
+ * What the server asks an orchestrator to run; also the body of the orchestrator
+ * service's `POST /agents/spawn` (PROTOCOL 7).
+ */
+export const OrchestratorSpawnRequestSchema = z.strictObject({
   /**
    * Chosen by the server before it calls `spawn`, and recorded with the message that
    * asked for it, so a retried spawn names the same agent and never runs twice.
    */
-  agentId: string;
+  agentId: AgentIdSchema,
   /** The instance that asked for the agent; only it may see or kill it (PROTOCOL 5). */
-  ownerInstanceId: string;
+  ownerInstanceId: InstanceIdSchema,
   /** The validated `agent.spawn` payload, defaults filled in. */
-  spec: AgentSpawnPayload;
+  spec: AgentSpawnPayloadSchema,
   /** The hub's user on whose behalf the agent runs, if the hub said. */
-  actor?: Actor;
-}
+  actor: ActorSchema.optional(),
+});
+export type OrchestratorSpawnRequest = z.output<typeof OrchestratorSpawnRequestSchema>;
 
 /** Options for {@link OrchestratorAdapter.watch}. */
 export interface WatchAgentOptions {

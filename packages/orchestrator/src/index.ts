@@ -1,9 +1,21 @@
 /**
- * @mosaic-fed/orchestrator: runs agents (lifecycle, Anthropic SDK runners, sandboxes, a
- * BullMQ worker pool) behind core's `OrchestratorAdapter`.
+ * @mosaic-fed/orchestrator: runs agents behind core's `OrchestratorAdapter`.
  *
- * `LocalOrchestrator` arrives with the orchestrator issue; this entry exports nothing yet.
+ * This entry loads no vendor SDK and no Node built-in. The pieces that do sit behind
+ * subpaths: `/node` (process sandbox, git workspaces), `/docker` (Docker or Podman
+ * sandboxes), `/anthropic` (Claude runners), `/libsql` and `/valkey` (state stores),
+ * `/testing` (a scripted Messages API server).
  *
  * @packageDocumentation
  */
-export {};
+export { LocalOrchestrator, ORCHESTRATOR_RESTARTED } from './local-orchestrator.js';
+export type { LocalOrchestratorOptions } from './local-orchestrator.js';
+export { HttpOrchestrator } from './http/client.js';
+export type { HttpOrchestratorOptions } from './http/client.js';
+export { createOrchestratorService } from './http/service.js';
+export type { OrchestratorServiceOptions } from './http/service.js';
+export { InMemoryAgentStateStore } from './state/memory.js';
+export type { AgentStateStore, StoredAgent } from './state/types.js';
+export type { CreateSandboxOptions, ExecOptions, ExecResult, Sandbox, SandboxProvider } from './sandboxes/types.js';
+export type { AgentRunContext, AgentRunner, AgentRunners, RunnerProgress } from './runners/types.js';
+export type { Workspace, WorkspaceProvider } from './workspaces/types.js';

@@ -12,6 +12,7 @@ import {
   FederationError,
   InstanceConfigurationSchema,
   isTerminalState,
+  readServerSentEvents,
   RegenerateKeysResponseSchema,
   type AgentKillResponse,
   type AgentsOverview,
@@ -32,7 +33,7 @@ import {
 import { z } from 'zod';
 import { parseAnswer } from './lib/parse.js';
 import { sleep } from './lib/sleep.js';
-import { readServerSentEvents } from './lib/sse.js';
+
 
 /** Options for {@link AdminClient}. */
 export interface AdminClientOptions {

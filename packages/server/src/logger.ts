@@ -1,15 +1,9 @@
-/** Structured fields of a log line. Never put a token, a key or a secret in them. */
-export type LogFields = Record<string, unknown>;
+import type { LogFields, Logger } from '@mosaic-fed/core';
+
+export { describeError, silentLogger } from '@mosaic-fed/core';
+export type { LogFields, Logger } from '@mosaic-fed/core';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
-
-/** The logger the server writes to; inject your own, or use {@link createJsonLogger}. */
-export interface Logger {
-  debug(message: string, fields?: LogFields): void;
-  info(message: string, fields?: LogFields): void;
-  warn(message: string, fields?: LogFields): void;
-  error(message: string, fields?: LogFields): void;
-}
 
 const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
@@ -34,21 +28,4 @@ export function createJsonLogger(options: JsonLoggerOptions = {}): Logger {
     write(JSON.stringify({ level, time: now().toISOString(), msg, ...options.base, ...fields }));
   };
   return { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
-}
-
-const ignore = (): void => undefined;
-
-/** A logger that drops everything. */
-export const silentLogger: Logger = { debug: ignore, info: ignore, warn: ignore, error: ignore };
-
-/**
- * What of an error may be logged: its name, code and the first line of its message, with
- * any query parameters cut off (drizzle puts them in its messages). Never the stack,
- * which can carry request data, and never the cause.
- */
-export function describeError(error: unknown): LogFields {
-  if (!(error instanceof Error)) return { error: 'non-error thrown' };
-  const code = (error as { code?: unknown }).code;
-  const reason = (error.message.split('\n')[0] ?? '').replace(/\s*params:.*$/i, '').slice(0, 200);
-  return { error: error.name, ...(typeof code === 'string' ? { code } : {}), reason };
 }

@@ -1,6 +1,6 @@
-// A Server-Sent Events reader over a fetch body (the WHATWG "event stream" format), so
-// the SDK needs no EventSource: that global is missing on Node and cannot send an
-// Authorization header anyway.
+// A Server-Sent Events reader over a fetch body (the WHATWG "event stream" format), for
+// the agent event streams of PROTOCOL 6 and 7. Clients need no EventSource: that global
+// is missing on Node and cannot send an Authorization header anyway.
 
 /** One dispatched event. `id` is the last event id seen on the stream so far, if any. */
 export interface ServerSentEvent {
@@ -11,7 +11,15 @@ export interface ServerSentEvent {
   retry: number | undefined;
 }
 
-/** Yields the events of an SSE body until it ends. Comments and unknown fields are skipped. */
+/**
+ * Yields the events of an SSE body until it ends. Comments and unknown fields are
+ * skipped; an event the stream cut off before its blank line is dropped.
+ *
+ * @example
+ * ```ts
+ * for await (const event of readServerSentEvents(response.body)) console.log(event.id, event.data);
+ * ```
+ */
 export async function* readServerSentEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<ServerSentEvent, void, undefined> {
   const reader = body.getReader();
   const decoder = new TextDecoder();

@@ -1,0 +1,131 @@
+// The Anthropic-defined tools, implemented against the agent's sandbox: `bash_20250124`
+// and `text_editor_20250728`. The model knows their schemas; only `run` is ours.
+import type { BetaRunnableTool } from '@anthropic-ai/sdk/lib/tools/BetaRunnableTool';
+import { z } from 'zod';
+import { resolveInside } from '../../lib/output.js';
+import { Semaphore } from '../../lib/semaphore.js';
+import type { Sandbox } from '../../sandboxes/types.js';
+
+/** Files larger than this are not read into the conversation. */
+export const MAX_FILE_BYTES = 256 * 1024;
+
+export interface SandboxToolsOptions {
+  sandbox: Sandbox;
+  /** Aborts running commands (kill, timeout). */
+  signal: AbortSignal;
+  /** Per-command timeout in milliseconds. */
+  commandTimeoutMs: number;
+}
+
+const BashInputSchema = z.object({ command: z.string().optional(), restart: z.boolean().optional() });
+
+const EditorInputSchema = z.discriminatedUnion('command', [
+  z.object({ command: z.literal('view'), path: z.string(), view_range: z.tuple([z.number().int(), z.number().int()]).optional() }),
+  z.object({ command: z.literal('create'), path: z.string(), file_text: z.string() }),
+  z.object({ command: z.literal('str_replace'), path: z.string(), old_str: z.string(), new_str: z.string().optional() }),
+  // The editor's insert may arrive with `insert_text` or `new_str`: accept both.
+  z.object({
+    command: z.literal('insert'),
+    path: z.string(),
+    insert_line: z.number().int().min(0),
+    insert_text: z.string().optional(),
+    new_str: z.string().optional(),
+  }),
+]);
+type EditorInput = z.infer<typeof EditorInputSchema>;
+
+/**
+ * The two tools for one attempt. All tool calls of a turn run at once in the SDK's tool
+ * runner; they share one sandbox, so they queue here and run one after the other.
+ */
+export function createSandboxTools(options: SandboxToolsOptions): BetaRunnableTool[] {
+  const { sandbox, signal, commandTimeoutMs } = options;
+  const queue = new Semaphore(1);
+  const serial = async <T>(work: () => Promise<T>): Promise<T> => {
+    await queue.acquire(signal);
+    try {
+      return await work();
+    } finally {
+      queue.release();
+    }
+  };
+
+  const bash: BetaRunnableTool<z.infer<typeof BashInputSchema>> = {
+    type: 'bash_20250124',
+    name: 'bash',
+    parse: (input) => BashInputSchema.parse(input),
+    run: ({ command, restart }) =>
+      serial(async () => {
+        if (restart === true) return 'The shell was restarted. Every command starts in the repository root.';
+        if (command === undefined || command.trim() === '') throw new Error('give a command to run');
+        const result = await sandbox.exec(command, { timeoutMs: commandTimeoutMs, signal });
+        const parts = [result.stdout];
+        if (result.stderr !== '') parts.push(`[stderr]\n${result.stderr}`);
+        if (result.timedOut) parts.push(`[stopped after ${Math.round(commandTimeoutMs / 1000)} s]`);
+        else if (result.exitCode !== 0) parts.push(`[exit code ${result.exitCode}]`);
+        return parts.filter((part) => part !== '').join('\n') || '(no output)';
+      }),
+  };
+
+  const editor: BetaRunnableTool<EditorInput> = {
+    type: 'text_editor_20250728',
+    name: 'str_replace_based_edit_tool',
+    parse: (input) => EditorInputSchema.parse(input),
+    run: (input) => serial(() => edit(sandbox, input, { signal, commandTimeoutMs })),
+  };
+
+  return [bash, editor];
+}
+
+async function edit(sandbox: Sandbox, input: EditorInput, options: { signal: AbortSignal; commandTimeoutMs: number }): Promise<string> {
+  switch (input.command) {
+    case 'view': {
+      const target = quote(resolveInside(sandbox.workdir, input.path));
+      const listing = await sandbox.exec(`if [ -d ${target} ]; then find ${target} -maxdepth 2 -not -path '*/.*' | sort; else echo __FILE__; fi`, {
+        timeoutMs: options.commandTimeoutMs,
+        signal: options.signal,
+      });
+      if (listing.exitCode === 0 && listing.stdout.trim() !== '__FILE__') return listing.stdout;
+      const lines = (await readText(sandbox, input.path)).split('\n');
+      const [from, to] = input.view_range ?? [1, lines.length];
+      const end = to === -1 ? lines.length : Math.min(to, lines.length);
+      return lines
+        .slice(Math.max(from, 1) - 1, end)
+        .map((line, index) => `${String(Math.max(from, 1) + index).padStart(6)}\t${line}`)
+        .join('\n');
+    }
+    case 'create':
+      await sandbox.writeFile(input.path, input.file_text);
+      return `Created ${input.path}.`;
+    case 'str_replace': {
+      const text = await readText(sandbox, input.path);
+      const count = text.split(input.old_str).length - 1;
+      if (count === 0) throw new Error(`old_str does not appear in ${input.path}; view the file and copy the text exactly`);
+      if (count > 1) throw new Error(`old_str appears ${count} times in ${input.path}; include more context so it is unique`);
+      await sandbox.writeFile(input.path, text.replace(input.old_str, () => input.new_str ?? ''));
+      return `Edited ${input.path}.`;
+    }
+    case 'insert': {
+      const addition = input.insert_text ?? input.new_str;
+      if (addition === undefined) throw new Error('give insert_text with the lines to insert');
+      const lines = (await readText(sandbox, input.path)).split('\n');
+      if (input.insert_line > lines.length) throw new Error(`${input.path} has ${lines.length} lines; insert_line is past its end`);
+      lines.splice(input.insert_line, 0, ...addition.split('\n'));
+      await sandbox.writeFile(input.path, lines.join('\n'));
+      return `Inserted into ${input.path} after line ${input.insert_line}.`;
+    }
+  }
+}
+
+async function readText(sandbox: Sandbox, path: string): Promise<string> {
+  const text = await sandbox.readFile(path);
+  if (new TextEncoder().encode(text).byteLength > MAX_FILE_BYTES) {
+    throw new Error(`${path} is over ${MAX_FILE_BYTES / 1024} KiB; use bash (head, sed -n) to read parts of it`);
+  }
+  return text;
+}
+
+/** Quotes a value for `sh`. */
+function quote(value: string): string {
+  return `'${value.replaceAll("'", `'\\''`)}'`;
+}

@@ -1,0 +1,31 @@
+import type { AgentResult, AgentSpawnPayload, AgentType } from '@mosaic-fed/core';
+import type { Sandbox } from '../sandboxes/types.js';
+
+/** Progress of one attempt: model turns so far and what the agent did last. */
+export interface RunnerProgress {
+  turns: number;
+  lastAction?: string | undefined;
+}
+
+/** What a runner gets for one attempt. */
+export interface AgentRunContext {
+  agentId: string;
+  spec: AgentSpawnPayload;
+  attempt: number;
+  /** The repository checkout the agent works in. */
+  sandbox: Sandbox;
+  /** Aborted on kill and on timeout: stop the model call and the tools. */
+  signal: AbortSignal;
+  reportProgress(progress: RunnerProgress): void;
+}
+
+/**
+ * Runs one attempt of one agent type. Throw to fail the attempt (it is retried while
+ * `maxRetries` allows). The orchestrator adds the `patch` from the sandbox afterwards.
+ */
+export interface AgentRunner {
+  run(context: AgentRunContext): Promise<Omit<AgentResult, 'patch'>>;
+}
+
+/** A runner per agent type; a type with no runner cannot be spawned. */
+export type AgentRunners = Partial<Record<AgentType, AgentRunner>>;

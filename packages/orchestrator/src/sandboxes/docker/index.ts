@@ -1,0 +1,243 @@
+// DockerSandbox: one labelled container per agent attempt, through dockerode, against
+// Docker or Podman's Docker-compatible API. Hardened by default: no network, every
+// capability dropped, no-new-privileges, a non-root user, a read-only root file system
+// with tmpfs for the workspace and /tmp, and memory, CPU and process limits.
+import { spawn } from 'node:child_process';
+import { posix } from 'node:path';
+import { PassThrough, type Readable } from 'node:stream';
+import { silentLogger, type Logger } from '@mosaic-fed/core';
+import Docker from 'dockerode';
+import { ClippedText, DEFAULT_OUTPUT_LIMIT, resolveInside } from '../../lib/output.js';
+import { singleFileTar } from '../../lib/tar.js';
+import type { CreateSandboxOptions, ExecOptions, ExecResult, Sandbox, SandboxProvider } from '../types.js';
+
+/** Every sandbox container carries this label, set to the owning orchestrator's id. */
+export const SANDBOX_LABEL = 'dev.mosaic-fed.sandbox';
+/** The agent a container belongs to. */
+export const AGENT_LABEL = 'dev.mosaic-fed.agent-id';
+
+export interface DockerSandboxOptions {
+  /** The image agents run in; it needs `sh` and `timeout` (busybox or coreutils). */
+  image: string;
+  /** Default: `new Docker()`, which reads `DOCKER_HOST` or uses the local socket. */
+  docker?: Docker;
+  /**
+   * Names this orchestrator's containers. Leftovers are removed by this id only, so
+   * several orchestrators can share one engine. Default `default`.
+   */
+  orchestratorId?: string;
+  /** Default `1000:1000`. */
+  user?: string;
+  /** Default 1 GiB. */
+  memoryBytes?: number;
+  /** CPUs, as a fraction. Default 1. */
+  cpus?: number;
+  /** Default 256. */
+  pidsLimit?: number;
+  /** Size of the workspace tmpfs. Default `1g`. */
+  workspaceSize?: string;
+  /** Characters of output kept per command. Default 30,000. */
+  outputLimit?: number;
+  logger?: Logger;
+}
+
+const WORKDIR = '/workspace';
+const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+const MAX_READ_BYTES = 1024 * 1024;
+
+export class DockerSandboxProvider implements SandboxProvider {
+  readonly name = 'docker';
+  readonly #docker: Docker;
+  readonly #o: Required<Omit<DockerSandboxOptions, 'docker'>>;
+
+  constructor(options: DockerSandboxOptions) {
+    if (typeof options.image !== 'string' || options.image === '') throw new TypeError('DockerSandboxProvider: give an image');
+    this.#docker = options.docker ?? new Docker();
+    this.#o = {
+      image: options.image,
+      orchestratorId: options.orchestratorId ?? 'default',
+      user: options.user ?? '1000:1000',
+      memoryBytes: options.memoryBytes ?? 1024 ** 3,
+      cpus: options.cpus ?? 1,
+      pidsLimit: options.pidsLimit ?? 256,
+      workspaceSize: options.workspaceSize ?? '1g',
+      outputLimit: options.outputLimit ?? DEFAULT_OUTPUT_LIMIT,
+      logger: options.logger ?? silentLogger,
+    };
+  }
+
+  /** True when the engine answers; for choosing a sandbox at start. */
+  async available(): Promise<boolean> {
+    try {
+      await this.#docker.ping();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async create({ agentId, source }: CreateSandboxOptions): Promise<Sandbox> {
+    const container = await this.#docker.createContainer({
+      Image: this.#o.image,
+      Cmd: ['sleep', '2147483647'],
+      User: this.#o.user,
+      WorkingDir: WORKDIR,
+      Env: [`PATH=${PATH}`, 'HOME=/tmp', 'LANG=C.UTF-8'],
+      Labels: { [SANDBOX_LABEL]: this.#o.orchestratorId, [AGENT_LABEL]: agentId },
+      Tty: false,
+      NetworkDisabled: true,
+      HostConfig: {
+        NetworkMode: 'none',
+        CapDrop: ['ALL'],
+        SecurityOpt: ['no-new-privileges'],
+        Memory: this.#o.memoryBytes,
+        MemorySwap: this.#o.memoryBytes,
+        NanoCpus: Math.round(this.#o.cpus * 1e9),
+        PidsLimit: this.#o.pidsLimit,
+        ReadonlyRootfs: true,
+        Tmpfs: { '/tmp': 'rw,size=256m,mode=1777', [WORKDIR]: `rw,size=${this.#o.workspaceSize},mode=1777` },
+      },
+    });
+    const sandbox = new DockerSandbox(container, this.#o.outputLimit);
+    try {
+      await container.start();
+      await container.putArchive(hostTar(['-c', '--exclude=./.git', '-C', source, '.'], this.#o.user), { path: WORKDIR });
+      return sandbox;
+    } catch (error) {
+      await sandbox.destroy();
+      throw error;
+    }
+  }
+
+  async removeLeftovers(): Promise<number> {
+    const leftovers = await this.#docker.listContainers({
+      all: true,
+      filters: { label: [`${SANDBOX_LABEL}=${this.#o.orchestratorId}`] },
+    });
+    await Promise.all(leftovers.map((info) => removeContainer(this.#docker.getContainer(info.Id))));
+    return leftovers.length;
+  }
+}
+
+class DockerSandbox implements Sandbox {
+  readonly isolation = 'container' as const;
+  readonly workdir = WORKDIR;
+  readonly #container: Docker.Container;
+  readonly #outputLimit: number;
+  #destroyed: Promise<void> | undefined;
+
+  constructor(container: Docker.Container, outputLimit: number) {
+    this.#container = container;
+    this.#outputLimit = outputLimit;
+  }
+
+  async exec(command: string, options: ExecOptions): Promise<ExecResult> {
+    // There is no API to kill an exec'd process: `timeout` inside the container does it,
+    // and a kill removes the whole container.
+    const seconds = Math.max(1, Math.ceil(options.timeoutMs / 1000));
+    const stdout = new ClippedText(this.#outputLimit);
+    const stderr = new ClippedText(this.#outputLimit);
+    const started = Date.now();
+    const exitCode = await this.#run(['timeout', '-s', 'KILL', String(seconds), 'sh', '-c', command], stdout, stderr, options.signal);
+    const timedOut = exitCode === 137 && Date.now() - started >= seconds * 1000 - 100;
+    return { exitCode, stdout: stdout.toString(), stderr: stderr.toString(), timedOut };
+  }
+
+  async readFile(path: string): Promise<string> {
+    const bytes: Buffer[] = [];
+    let size = 0;
+    const errors = new ClippedText(2_000);
+    const exitCode = await this.#run(['cat', '--', resolveInside(WORKDIR, path)], {
+      push: (chunk) => {
+        size += Buffer.byteLength(chunk);
+        if (size <= MAX_READ_BYTES) bytes.push(Buffer.from(chunk));
+      },
+    }, errors);
+    if (exitCode !== 0) throw new Error(errors.toString().trim() || `cannot read ${path}`);
+    if (size > MAX_READ_BYTES) throw new Error(`${path} is over ${MAX_READ_BYTES} bytes`);
+    return Buffer.concat(bytes).toString('utf8');
+  }
+
+  async writeFile(path: string, content: string): Promise<void> {
+    const target = resolveInside(WORKDIR, path);
+    const errors = new ClippedText(2_000);
+    const made = await this.#run(['mkdir', '-p', '--', posix.dirname(target)], errors, errors);
+    if (made !== 0) throw new Error(errors.toString().trim() || `cannot create the folder of ${path}`);
+    const [uid, gid] = (await this.#user()).split(':').map(Number);
+    const archive = singleFileTar(posix.basename(target), new TextEncoder().encode(content), { uid: uid ?? 0, gid: gid ?? uid ?? 0 }, new Date());
+    await this.#container.putArchive(Buffer.from(archive), { path: posix.dirname(target) });
+  }
+
+  async exportTo(hostDir: string): Promise<void> {
+    const archive = (await this.#container.getArchive({ path: `${WORKDIR}/.` })) as Readable;
+    await extractHostTar(archive, hostDir);
+  }
+
+  destroy(): Promise<void> {
+    this.#destroyed ??= removeContainer(this.#container);
+    return this.#destroyed;
+  }
+
+  async #user(): Promise<string> {
+    const info = await this.#container.inspect();
+    return info.Config.User || '0:0';
+  }
+
+  /** Runs a command and returns its exit code, streaming its output to the sinks. */
+  async #run(cmd: string[], out: { push(chunk: string): void }, err: { push(chunk: string): void }, signal?: AbortSignal): Promise<number> {
+    if (this.#destroyed !== undefined) throw new Error('the sandbox is gone');
+    signal?.throwIfAborted();
+    const exec = await this.#container.exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true, WorkingDir: WORKDIR, Tty: false });
+    const stream = await exec.start({ hijack: true, stdin: false });
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    stdout.setEncoding('utf8').on('data', (chunk: string) => out.push(chunk));
+    stderr.setEncoding('utf8').on('data', (chunk: string) => err.push(chunk));
+    this.#container.modem.demuxStream(stream, stdout, stderr);
+    await new Promise<void>((resolve, reject) => {
+      const abort = () => {
+        stream.destroy();
+        reject(signal?.reason);
+      };
+      signal?.addEventListener('abort', abort, { once: true });
+      // demuxStream does not end the sinks: the source's end is the command's end.
+      stream.on('end', () => (signal?.removeEventListener('abort', abort), resolve()));
+      stream.on('close', () => (signal?.removeEventListener('abort', abort), resolve()));
+      stream.on('error', (error) => (signal?.removeEventListener('abort', abort), reject(error)));
+    });
+    const { ExitCode } = await exec.inspect();
+    return ExitCode ?? 1;
+  }
+}
+
+async function removeContainer(container: Docker.Container): Promise<void> {
+  try {
+    await container.remove({ force: true });
+  } catch (error) {
+    // Already gone (404) or being removed (409): either way it will not be left behind.
+    const status = (error as { statusCode?: number }).statusCode;
+    if (status !== 404 && status !== 409) throw error;
+  }
+}
+
+/** A tar stream from the host's `tar`, owned by the sandbox user. */
+function hostTar(args: string[], user: string): Readable {
+  const [uid, gid] = user.split(':');
+  const child = spawn('tar', ['--owner', uid ?? '0', '--group', gid ?? uid ?? '0', '--numeric-owner', ...args], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  return child.stdout;
+}
+
+/** Extracts a tar stream into a host directory with the host's `tar`. */
+function extractHostTar(archive: Readable, hostDir: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('tar', ['-x', '--no-same-owner', '--no-same-permissions', '-C', hostDir], { stdio: ['pipe', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    archive.on('error', reject);
+    archive.pipe(child.stdin);
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`could not unpack the sandbox's files: ${stderr.trim()}`))));
+  });
+}

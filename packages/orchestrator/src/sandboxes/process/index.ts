@@ -1,0 +1,135 @@
+// ProcessSandbox: a temporary directory and child processes with a scrubbed environment.
+// For development and machines without a container engine. It is weaker isolation: the
+// agent's commands run as this user, with its network and file system access.
+import { spawn } from 'node:child_process';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { silentLogger, type Logger } from '@mosaic-fed/core';
+import { ClippedText, DEFAULT_OUTPUT_LIMIT, resolveInside } from '../../lib/output.js';
+import type { CreateSandboxOptions, ExecOptions, ExecResult, Sandbox, SandboxProvider } from '../types.js';
+
+export interface ProcessSandboxOptions {
+  /** Where sandboxes are made. Default: the system's temp directory. */
+  root?: string;
+  /** Characters of output kept per command. Default 30,000. */
+  outputLimit?: number;
+  /** Variables the commands see, besides a minimal PATH, HOME and LANG. Never put secrets here. */
+  env?: Record<string, string>;
+  logger?: Logger;
+}
+
+/** The only variables a command inherits: no tokens, keys or credentials from this process. */
+function scrubbedEnv(home: string, extra: Record<string, string>): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+    HOME: home,
+    LANG: 'C.UTF-8',
+    TMPDIR: home,
+    ...extra,
+  };
+}
+
+export class ProcessSandboxProvider implements SandboxProvider {
+  readonly name = 'process';
+  readonly #options: ProcessSandboxOptions;
+  #warned = false;
+
+  constructor(options: ProcessSandboxOptions = {}) {
+    this.#options = options;
+  }
+
+  async create({ agentId, source }: CreateSandboxOptions): Promise<Sandbox> {
+    if (!this.#warned) {
+      this.#warned = true;
+      (this.#options.logger ?? silentLogger).warn(
+        'agents run in the process sandbox: a temp directory and child processes as this user, with no container isolation',
+      );
+    }
+    const root = await mkdtemp(join(this.#options.root ?? tmpdir(), `mosaic-sandbox-${agentId.slice(0, 8)}-`));
+    const workdir = join(root, 'repo');
+    const home = join(root, 'home');
+    await mkdir(home);
+    await cp(source, workdir, { recursive: true, filter: (path) => !path.endsWith('/.git') });
+    return new ProcessSandbox(root, workdir, scrubbedEnv(home, this.#options.env ?? {}), this.#options.outputLimit ?? DEFAULT_OUTPUT_LIMIT);
+  }
+}
+
+class ProcessSandbox implements Sandbox {
+  readonly isolation = 'process' as const;
+  readonly workdir: string;
+  readonly #root: string;
+  readonly #env: Record<string, string>;
+  readonly #outputLimit: number;
+  readonly #children = new Set<number>();
+  #destroyed = false;
+
+  constructor(root: string, workdir: string, env: Record<string, string>, outputLimit: number) {
+    this.#root = root;
+    this.workdir = workdir;
+    this.#env = env;
+    this.#outputLimit = outputLimit;
+  }
+
+  exec(command: string, options: ExecOptions): Promise<ExecResult> {
+    if (this.#destroyed) return Promise.reject(new Error('the sandbox is gone'));
+    return new Promise((resolve, reject) => {
+      // Its own process group, so a kill reaches everything the command started.
+      const child = spawn('sh', ['-c', command], { cwd: this.workdir, env: this.#env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+      const stdout = new ClippedText(this.#outputLimit);
+      const stderr = new ClippedText(this.#outputLimit);
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => stdout.push(chunk));
+      child.stderr.setEncoding('utf8').on('data', (chunk: string) => stderr.push(chunk));
+      let timedOut = false;
+      const killGroup = () => {
+        if (child.pid !== undefined) killProcessGroup(child.pid);
+      };
+      const timer = setTimeout(() => {
+        timedOut = true;
+        killGroup();
+      }, options.timeoutMs);
+      options.signal?.addEventListener('abort', killGroup, { once: true });
+      if (child.pid !== undefined) this.#children.add(child.pid);
+      child.on('error', (error) => {
+        clearTimeout(timer);
+        reject(error);
+      });
+      child.on('close', (code, signal) => {
+        clearTimeout(timer);
+        options.signal?.removeEventListener('abort', killGroup);
+        if (child.pid !== undefined) this.#children.delete(child.pid);
+        if (options.signal?.aborted === true) return reject(options.signal.reason);
+        resolve({ exitCode: code ?? (signal === null ? 1 : 128 + 9), stdout: stdout.toString(), stderr: stderr.toString(), timedOut });
+      });
+    });
+  }
+
+  async readFile(path: string): Promise<string> {
+    return readFile(resolveInside(this.workdir, path), 'utf8');
+  }
+
+  async writeFile(path: string, content: string): Promise<void> {
+    const target = resolveInside(this.workdir, path);
+    await mkdir(dirname(target), { recursive: true });
+    await writeFile(target, content);
+  }
+
+  async exportTo(hostDir: string): Promise<void> {
+    await cp(this.workdir, hostDir, { recursive: true });
+  }
+
+  async destroy(): Promise<void> {
+    this.#destroyed = true;
+    for (const pid of this.#children) killProcessGroup(pid);
+    this.#children.clear();
+    await rm(this.#root, { recursive: true, force: true });
+  }
+}
+
+function killProcessGroup(pid: number): void {
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // Already gone.
+  }
+}

@@ -1,0 +1,38 @@
+import { isTerminalState, type AgentStatus, type AgentStatusChangedPayload } from '@mosaic-fed/core';
+import type { AgentStateStore, StoredAgent } from './types.js';
+
+/** Agent state in this process's memory: for tests, demos and a single process that may forget on restart. */
+export class InMemoryAgentStateStore implements AgentStateStore {
+  readonly #agents = new Map<string, StoredAgent>();
+  readonly #events = new Map<string, AgentStatusChangedPayload[]>();
+
+  async create(agent: StoredAgent): Promise<'created' | 'exists'> {
+    if (this.#agents.has(agent.agentId)) return 'exists';
+    this.#agents.set(agent.agentId, structuredClone(agent));
+    this.#events.set(agent.agentId, [{ ...structuredClone(agent.status), sequence: agent.sequence }]);
+    return 'created';
+  }
+
+  async get(agentId: string): Promise<StoredAgent | undefined> {
+    const agent = this.#agents.get(agentId);
+    return agent === undefined ? undefined : structuredClone(agent);
+  }
+
+  async update(agentId: string, expectedSequence: number, status: AgentStatus): Promise<AgentStatusChangedPayload | undefined> {
+    const agent = this.#agents.get(agentId);
+    if (agent === undefined || agent.sequence !== expectedSequence) return undefined;
+    const event: AgentStatusChangedPayload = { ...structuredClone(status), sequence: expectedSequence + 1 };
+    agent.status = structuredClone(status);
+    agent.sequence = event.sequence;
+    this.#events.get(agentId)?.push(event);
+    return structuredClone(event);
+  }
+
+  async events(agentId: string, afterSequence: number): Promise<AgentStatusChangedPayload[]> {
+    return structuredClone((this.#events.get(agentId) ?? []).filter((event) => event.sequence > afterSequence));
+  }
+
+  async listActive(): Promise<StoredAgent[]> {
+    return [...this.#agents.values()].filter((agent) => !isTerminalState(agent.status.status)).map((agent) => structuredClone(agent));
+  }
+}

@@ -1,0 +1,31 @@
+// The agent state store contract: every agent's latest status and its numbered status
+// events, written with compare-and-set so two writers never both move an agent.
+import type { AgentSpawnPayload, AgentStatus, AgentStatusChangedPayload } from '@mosaic-fed/core';
+
+/** An agent as the orchestrator keeps it. */
+export interface StoredAgent {
+  agentId: string;
+  ownerInstanceId: string;
+  spec: AgentSpawnPayload;
+  status: AgentStatus;
+  /** The `sequence` of `status`: 1 for the first, growing by one per change (PROTOCOL 5). */
+  sequence: number;
+}
+
+export interface AgentStateStore {
+  /** Records a new agent and its first event (its `sequence` must be 1). `exists`, writing nothing, for a known id. */
+  create(agent: StoredAgent): Promise<'created' | 'exists'>;
+  get(agentId: string): Promise<StoredAgent | undefined>;
+  /**
+   * Stores `status` as the agent's next event if its sequence is still
+   * `expectedSequence`, atomically. Returns that event, or `undefined` (nothing written)
+   * when another writer came first.
+   */
+  update(agentId: string, expectedSequence: number, status: AgentStatus): Promise<AgentStatusChangedPayload | undefined>;
+  /** Events with a sequence above `afterSequence`, in order. */
+  events(agentId: string, afterSequence: number): Promise<AgentStatusChangedPayload[]>;
+  /** Agents whose status is not terminal. */
+  listActive(): Promise<StoredAgent[]>;
+  /** Releases connections. */
+  close?(): Promise<void>;
+}

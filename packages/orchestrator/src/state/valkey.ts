@@ -1,0 +1,108 @@
+// Agent state in Valkey (or Redis) through ioredis, for orchestrators on many machines.
+// Each change is one Lua script: compare the sequence, write the status, append the
+// event, keep the set of active agents, all atomically.
+import {
+  AgentSpawnPayloadSchema,
+  AgentStatusChangedPayloadSchema,
+  AgentStatusSchema,
+  isTerminalState,
+  type AgentStatus,
+  type AgentStatusChangedPayload,
+} from '@mosaic-fed/core';
+import type { Redis } from 'ioredis';
+import type { AgentStateStore, StoredAgent } from './types.js';
+
+export interface ValkeyAgentStateStoreOptions {
+  /** A connected client; the store does not close it. */
+  redis: Redis;
+  /** Prefix of every key. Default `mosaic-fed:orchestrator:`. */
+  prefix?: string;
+}
+
+// KEYS: agent hash, events list, active set. ARGV: agentId, owner, spec, status, state, sequence, event, terminal.
+const CREATE = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'owner', ARGV[2], 'spec', ARGV[3], 'status', ARGV[4], 'sequence', ARGV[6])
+redis.call('RPUSH', KEYS[2], ARGV[7])
+if ARGV[8] == '0' then redis.call('SADD', KEYS[3], ARGV[1]) end
+return 1`;
+
+// KEYS: agent hash, events list, active set. ARGV: agentId, expected sequence, status, event, terminal.
+const UPDATE = `
+local current = redis.call('HGET', KEYS[1], 'sequence')
+if current == false or current ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], 'status', ARGV[3], 'sequence', tostring(tonumber(ARGV[2]) + 1))
+redis.call('RPUSH', KEYS[2], ARGV[4])
+if ARGV[5] == '1' then redis.call('SREM', KEYS[3], ARGV[1]) end
+return 1`;
+
+export class ValkeyAgentStateStore implements AgentStateStore {
+  readonly #redis: Redis;
+  readonly #prefix: string;
+
+  constructor(options: ValkeyAgentStateStoreOptions) {
+    this.#redis = options.redis;
+    this.#prefix = options.prefix ?? 'mosaic-fed:orchestrator:';
+  }
+
+  async create(agent: StoredAgent): Promise<'created' | 'exists'> {
+    const event: AgentStatusChangedPayload = { ...agent.status, sequence: agent.sequence };
+    const created = await this.#redis.eval(
+      CREATE,
+      3,
+      ...this.#keys(agent.agentId),
+      agent.agentId,
+      agent.ownerInstanceId,
+      JSON.stringify(agent.spec),
+      JSON.stringify(agent.status),
+      agent.status.status,
+      String(agent.sequence),
+      JSON.stringify(event),
+      isTerminalState(agent.status.status) ? '1' : '0',
+    );
+    return created === 1 ? 'created' : 'exists';
+  }
+
+  async get(agentId: string): Promise<StoredAgent | undefined> {
+    const fields = await this.#redis.hgetall(this.#keys(agentId)[0]);
+    if (fields.sequence === undefined) return undefined;
+    return {
+      agentId,
+      ownerInstanceId: fields.owner ?? '',
+      spec: AgentSpawnPayloadSchema.parse(JSON.parse(fields.spec ?? 'null')),
+      status: AgentStatusSchema.parse(JSON.parse(fields.status ?? 'null')),
+      sequence: Number(fields.sequence),
+    };
+  }
+
+  async update(agentId: string, expectedSequence: number, status: AgentStatus): Promise<AgentStatusChangedPayload | undefined> {
+    const event: AgentStatusChangedPayload = { ...status, sequence: expectedSequence + 1 };
+    const updated = await this.#redis.eval(
+      UPDATE,
+      3,
+      ...this.#keys(agentId),
+      agentId,
+      String(expectedSequence),
+      JSON.stringify(status),
+      JSON.stringify(event),
+      isTerminalState(status.status) ? '1' : '0',
+    );
+    return updated === 1 ? event : undefined;
+  }
+
+  async events(agentId: string, afterSequence: number): Promise<AgentStatusChangedPayload[]> {
+    // Event n sits at index n - 1: the list only ever grows by one per sequence.
+    const raw = await this.#redis.lrange(this.#keys(agentId)[1], afterSequence, -1);
+    return raw.map((text) => AgentStatusChangedPayloadSchema.parse(JSON.parse(text)));
+  }
+
+  async listActive(): Promise<StoredAgent[]> {
+    const ids = await this.#redis.smembers(`${this.#prefix}active`);
+    const agents = await Promise.all(ids.map((id) => this.get(id)));
+    return agents.filter((agent): agent is StoredAgent => agent !== undefined && !isTerminalState(agent.status.status));
+  }
+
+  #keys(agentId: string): [string, string, string] {
+    return [`${this.#prefix}agent:${agentId}`, `${this.#prefix}events:${agentId}`, `${this.#prefix}active`];
+  }
+}

@@ -1,0 +1,98 @@
+// Real things for the orchestrator's tests: a git repository with a failing test, the
+// scripted Messages API server with the real Anthropic SDK, a Docker API (Podman in CI)
+// and a Redis server. A missing engine or Redis skips with a message on a laptop and
+// fails in CI.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Anthropic from '@anthropic-ai/sdk';
+import Docker from 'dockerode';
+import { Redis } from 'ioredis';
+import { fixByReplacingScript, startScriptedMessagesServer, type ScriptedMessagesServer, type ScriptedTurn } from '../src/testing.js';
+
+export const inCI = process.env.CI === 'true';
+
+/** A repository whose test fails until `add` adds. */
+export function createFixtureRepository(): { url: string; dir: string; remove(): void } {
+  const dir = mkdtempSync(join(tmpdir(), 'mosaic-fixture-'));
+  writeFileSync(join(dir, 'calc.sh'), 'add() {\n  echo $(($1 - $2))\n}\n');
+  writeFileSync(
+    join(dir, 'test.sh'),
+    '. ./calc.sh\nresult=$(add 2 3)\nif [ "$result" = 5 ]; then echo "ok: add 2 3 = 5"; else echo "FAIL: add 2 3 = $result, expected 5"; exit 1; fi\n',
+  );
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: dir, stdio: 'pipe' });
+  git('init', '--quiet', '--initial-branch', 'main');
+  git('add', '.');
+  git('-c', 'user.name=Fixture', '-c', 'user.email=fixture@example.com', 'commit', '--quiet', '-m', 'add with a bug');
+  return { url: `file://${dir}`, dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** The fix of the fixture's bug, as a scripted conversation. */
+export const fixScript = (): ScriptedTurn[] =>
+  fixByReplacingScript({ file: 'calc.sh', oldText: '$1 - $2', newText: '$1 + $2', testCommand: 'sh test.sh' });
+
+/** A conversation that starts a long command and waits on it. */
+export const sleepScript = (seconds = 37): ScriptedTurn[] => [[{ type: 'tool_use', name: 'bash', input: { command: `sleep ${seconds}` } }]];
+
+/** The real SDK against a scripted server. */
+export async function scriptedClient(script: ScriptedTurn[]): Promise<{ client: Anthropic; server: ScriptedMessagesServer }> {
+  const server = await startScriptedMessagesServer(script);
+  return { server, client: new Anthropic({ baseURL: server.url, apiKey: 'test-key', maxRetries: 0 }) };
+}
+
+export const SANDBOX_IMAGE = process.env.MOSAIC_SANDBOX_IMAGE ?? 'localhost/mosaic-sandbox-test:latest';
+
+/** A Docker API client when an engine answers; otherwise undefined on a laptop, a failure in CI. */
+export async function dockerEngine(): Promise<Docker | undefined> {
+  const docker = process.env.DOCKER_HOST === undefined ? new Docker({ socketPath: '/run/podman/podman.sock' }) : new Docker();
+  try {
+    await docker.ping();
+    await docker.getImage(SANDBOX_IMAGE).inspect();
+    return docker;
+  } catch (error) {
+    const reason = `no Docker API with the image ${SANDBOX_IMAGE} (${error instanceof Error ? error.message : 'unknown'}); run scripts/setup-podman.sh`;
+    if (inCI) throw new Error(`CI needs a container engine: ${reason}`);
+    console.warn(`skipping the Docker sandbox tests: ${reason}`);
+    return undefined;
+  }
+}
+
+/** A Redis client when a server answers at REDIS_URL (default 127.0.0.1:6379). */
+export async function redisServer(): Promise<Redis | undefined> {
+  const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
+  try {
+    await redis.connect();
+    await redis.ping();
+    return redis;
+  } catch (error) {
+    redis.disconnect();
+    const reason = `no Redis at ${process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'} (${error instanceof Error ? error.message : 'unknown'})`;
+    if (inCI) throw new Error(`CI needs Redis: ${reason}`);
+    console.warn(`skipping the Valkey tests: ${reason}`);
+    return undefined;
+  }
+}
+
+/** Host processes whose command line contains `marker`. */
+export function processesMatching(marker: string): string[] {
+  const lines = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n');
+  return lines.filter((line) => line.includes(marker) && !line.includes('ps -eo'));
+}
+
+/** Waits until `check` holds, or fails with its last error. */
+export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value !== false) return value;
+      last = new Error('the check returned false');
+    } catch (error) {
+      last = error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw last;
+}

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Prepares Podman as the Docker-API engine for the Docker sandbox tests (ENVIRONMENT.md):
+# installs podman, runc and a static busybox, writes the container settings this kind of
+# machine needs, imports a small sandbox image built from a local busybox rootfs (no
+# registry is reachable), and starts the Docker-compatible API on a unix socket.
+# Idempotent; run as root. Prints the DOCKER_HOST to use.
+set -euo pipefail
+
+SOCKET=/run/podman/podman.sock
+IMAGE=localhost/mosaic-sandbox-test:latest
+
+if ! command -v podman >/dev/null 2>&1 || [ ! -x /bin/busybox ]; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman runc busybox-static >/dev/null
+fi
+
+mkdir -p /etc/containers
+printf '[containers]\ndefault_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]\n[engine]\nruntime = "runc"\ncgroup_manager = "cgroupfs"\n' > /etc/containers/containers.conf
+printf '[storage]\ndriver = "vfs"\nrunroot = "/run/containers/storage"\ngraphroot = "/var/lib/containers/storage"\n' > /etc/containers/storage.conf
+
+if ! podman image exists "$IMAGE"; then
+  rootfs=$(mktemp -d)
+  chmod 755 "$rootfs"
+  mkdir -p "$rootfs/bin" "$rootfs/tmp" "$rootfs/workspace"
+  chmod 1777 "$rootfs/tmp"
+  cp /bin/busybox "$rootfs/bin/busybox"
+  for applet in $(/bin/busybox --list); do
+    [ "$applet" = busybox ] || ln -sf busybox "$rootfs/bin/$applet"
+  done
+  tar -C "$rootfs" -cf "$rootfs.tar" .
+  podman import --quiet --change 'ENV PATH=/usr/sbin:/usr/bin:/sbin:/bin' "$rootfs.tar" "$IMAGE" >/dev/null
+  rm -rf "$rootfs" "$rootfs.tar"
+fi
+
+if ! curl -fsS --unix-socket "$SOCKET" http://d/_ping >/dev/null 2>&1; then
+  mkdir -p /run/podman
+  rm -f "$SOCKET"
+  setsid podman system service --time=0 "unix://$SOCKET" >/tmp/podman-service.log 2>&1 < /dev/null &
+  for _ in $(seq 1 50); do
+    curl -fsS --unix-socket "$SOCKET" http://d/_ping >/dev/null 2>&1 && break
+    sleep 0.2
+  done
+fi
+curl -fsS --unix-socket "$SOCKET" http://d/_ping >/dev/null
+echo "DOCKER_HOST=unix://$SOCKET"
