@@ -52,7 +52,7 @@ export async function dockerEngine(): Promise<Docker | undefined> {
     return docker;
   } catch (error) {
     const reason = `no Docker API with the image ${SANDBOX_IMAGE} (${error instanceof Error ? error.message : 'unknown'}); run scripts/setup-podman.sh`;
-    if (inCI) throw new Error(`CI needs a container engine: ${reason}`);
+    if (inCI) throw new Error(`CI needs a container engine: ${reason}`, { cause: error });
     console.warn(`skipping the Docker sandbox tests: ${reason}`);
     return undefined;
   }
@@ -68,7 +68,7 @@ export async function redisServer(): Promise<Redis | undefined> {
   } catch (error) {
     redis.disconnect();
     const reason = `no Redis at ${process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'} (${error instanceof Error ? error.message : 'unknown'})`;
-    if (inCI) throw new Error(`CI needs Redis: ${reason}`);
+    if (inCI) throw new Error(`CI needs Redis: ${reason}`, { cause: error });
     console.warn(`skipping the Valkey tests: ${reason}`);
     return undefined;
   }
