@@ -9,9 +9,9 @@ set -euo pipefail
 SOCKET=/run/podman/podman.sock
 IMAGE=localhost/mosaic-sandbox-test:latest
 
-if ! command -v podman >/dev/null 2>&1 || [ ! -x /bin/busybox ]; then
+if ! command -v podman >/dev/null 2>&1 || [ ! -x /bin/busybox ] || ! command -v curl >/dev/null 2>&1; then
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman runc busybox-static >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman runc busybox-static curl >/dev/null
 fi
 
 mkdir -p /etc/containers

@@ -7,8 +7,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
+import { serve } from '@hono/node-server';
+import type { OrchestratorAdapter } from '@mosaic-fed/core';
 import Docker from 'dockerode';
 import { Redis } from 'ioredis';
+import { createOrchestratorService } from '../src/index.js';
 import { fixByReplacingScript, startScriptedMessagesServer, type ScriptedMessagesServer, type ScriptedTurn } from '../src/testing.js';
 
 export const inCI = process.env.CI === 'true';
@@ -95,4 +98,25 @@ export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 15_
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
   throw last;
+}
+
+/** The shared token of the orchestrator service in tests. */
+export const SERVICE_TOKEN = 'test-orchestrator-token-0123456789abcdef';
+
+/** Serves an orchestrator as the PROTOCOL 7 service on a free loopback port. */
+export async function serveOrchestrator(orchestrator: OrchestratorAdapter): Promise<{ url: string; close(): Promise<void> }> {
+  const app = createOrchestratorService({ orchestrator, token: SERVICE_TOKEN });
+  return new Promise((resolve) => {
+    const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, (info) =>
+      resolve({
+        url: `http://127.0.0.1:${info.port}`,
+        close: () =>
+          new Promise<void>((done) => {
+            // Open event streams would hold the server: end them.
+            (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+            server.close(() => done());
+          }),
+      }),
+    );
+  });
 }

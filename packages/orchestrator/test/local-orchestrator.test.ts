@@ -7,11 +7,10 @@ import {
   type OrchestratorSpawnRequest,
 } from '@mosaic-fed/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LocalOrchestrator, type Sandbox, type SandboxProvider } from '../src/index.js';
+import { HttpOrchestrator, LocalOrchestrator, type Sandbox, type SandboxProvider } from '../src/index.js';
 import { createClaudeRunners } from '../src/anthropic.js';
 import { AGENT_LABEL, DockerSandboxProvider } from '../src/docker.js';
 import { GitWorkspaceProvider, ProcessSandboxProvider } from '../src/node.js';
-import type { ScriptedMessagesServer } from '../src/testing.js';
 import {
   createFixtureRepository,
   dockerEngine,
@@ -20,11 +19,13 @@ import {
   processesMatching,
   SANDBOX_IMAGE,
   scriptedClient,
+  serveOrchestrator,
+  SERVICE_TOKEN,
   sleepScript,
 } from './helpers.js';
 
 const repository = createFixtureRepository();
-const servers: ScriptedMessagesServer[] = [];
+const servers: { close(): Promise<void> }[] = [];
 const orchestrators: LocalOrchestrator[] = [];
 const workspaces = new GitWorkspaceProvider({ allowFileUrls: true });
 let docker: Docker | undefined;
@@ -52,7 +53,14 @@ function request(options: { timeout?: number; maxRetries?: number; agentType?: '
   };
 }
 
-async function orchestratorFor(sandboxes: SandboxProvider, script = fixScript(), extra: { maxConcurrentAgents?: number } = {}) {
+/** How the tests reach the orchestrator: in process, or through the service over HTTP. */
+type Via = 'in process' | 'HTTP service';
+
+async function orchestratorFor(
+  sandboxes: SandboxProvider,
+  script = fixScript(),
+  extra: { maxConcurrentAgents?: number; via?: Via } = {},
+): Promise<OrchestratorAdapter> {
   const { client, server } = await scriptedClient(script);
   servers.push(server);
   const orchestrator = new LocalOrchestrator({
@@ -60,11 +68,14 @@ async function orchestratorFor(sandboxes: SandboxProvider, script = fixScript(),
     workspaces,
     runners: createClaudeRunners({ client, commandTimeoutMs: 60_000 }),
     progressIntervalMs: 50,
-    ...extra,
+    ...(extra.maxConcurrentAgents === undefined ? {} : { maxConcurrentAgents: extra.maxConcurrentAgents }),
   });
   await orchestrator.start();
   orchestrators.push(orchestrator);
-  return orchestrator;
+  if (extra.via !== 'HTTP service') return orchestrator;
+  const service = await serveOrchestrator(orchestrator);
+  servers.push(service);
+  return new HttpOrchestrator({ url: service.url, token: SERVICE_TOKEN, reconnectDelayMs: 50 });
 }
 
 async function untilTerminal(orchestrator: OrchestratorAdapter, agentId: string): Promise<AgentStatusChangedPayload[]> {
@@ -136,9 +147,9 @@ describe.each(sandboxKinds)('LocalOrchestrator in the $name', ({ provider, lefto
   });
 });
 
-describe('LocalOrchestrator lifecycle', () => {
+describe.each<{ via: Via }>([{ via: 'in process' }, { via: 'HTTP service' }])('agent lifecycle, $via', ({ via }) => {
   it('ends an agent past its timeout as failed with error "timeout"', async () => {
-    const orchestrator = await orchestratorFor(new ProcessSandboxProvider(), sleepScript());
+    const orchestrator = await orchestratorFor(new ProcessSandboxProvider(), sleepScript(), { via });
     const spawn = request({ timeout: 1_000, maxRetries: 3 });
     await orchestrator.spawn(spawn);
     const events = await untilTerminal(orchestrator, spawn.agentId);
@@ -157,7 +168,7 @@ describe('LocalOrchestrator lifecycle', () => {
       }
       return typeof opening === 'function' ? opening(scripted) : (opening ?? []);
     };
-    const orchestrator = await orchestratorFor(new ProcessSandboxProvider(), script);
+    const orchestrator = await orchestratorFor(new ProcessSandboxProvider(), script, { via });
     const spawn = request({ maxRetries: 1 });
     await orchestrator.spawn(spawn);
     const events = await untilTerminal(orchestrator, spawn.agentId);
@@ -167,7 +178,7 @@ describe('LocalOrchestrator lifecycle', () => {
   });
 
   it('fails when the only attempt fails, with the reason and no stack', async () => {
-    const orchestrator = await orchestratorFor(new ProcessSandboxProvider());
+    const orchestrator = await orchestratorFor(new ProcessSandboxProvider(), fixScript(), { via });
     const spawn = request();
     spawn.spec.context.branch = 'no-such-branch';
     await orchestrator.spawn(spawn);
@@ -198,7 +209,7 @@ describe('LocalOrchestrator lifecycle', () => {
         return counted;
       },
     };
-    const orchestrator = await orchestratorFor(counting, fixScript(), { maxConcurrentAgents: 4 });
+    const orchestrator = await orchestratorFor(counting, fixScript(), { maxConcurrentAgents: 4, via });
     const spawns = Array.from({ length: 20 }, () => request());
     let running = 0;
     let mostRunning = 0;
@@ -225,7 +236,7 @@ describe('LocalOrchestrator lifecycle', () => {
   });
 
   it('kills an agent still waiting for a place, without ever starting it', async () => {
-    const orchestrator = await orchestratorFor(new ProcessSandboxProvider(), sleepScript(), { maxConcurrentAgents: 1 });
+    const orchestrator = await orchestratorFor(new ProcessSandboxProvider(), sleepScript(), { maxConcurrentAgents: 1, via });
     const busy = request();
     const waiting = request();
     await orchestrator.spawn(busy);
@@ -239,7 +250,7 @@ describe('LocalOrchestrator lifecycle', () => {
   });
 
   it('answers NOT_FOUND for an unknown agent and AGENT_ALREADY_TERMINAL for a kill after completion', async () => {
-    const orchestrator = await orchestratorFor(new ProcessSandboxProvider());
+    const orchestrator = await orchestratorFor(new ProcessSandboxProvider(), fixScript(), { via });
     await expect(orchestrator.getStatus(randomUUID())).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await expect(orchestrator.kill(randomUUID())).rejects.toMatchObject({ code: 'NOT_FOUND' });
     const spawn = request();

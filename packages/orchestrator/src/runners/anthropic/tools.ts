@@ -59,8 +59,8 @@ export function createSandboxTools(options: SandboxToolsOptions): BetaRunnableTo
         if (restart === true) return 'The shell was restarted. Every command starts in the repository root.';
         if (command === undefined || command.trim() === '') throw new Error('give a command to run');
         const result = await sandbox.exec(command, { timeoutMs: commandTimeoutMs, signal });
-        const parts = [result.stdout];
-        if (result.stderr !== '') parts.push(`[stderr]\n${result.stderr}`);
+        const parts = [result.stdout.replace(/\n$/, '')];
+        if (result.stderr !== '') parts.push(`[stderr]\n${result.stderr.replace(/\n$/, '')}`);
         if (result.timedOut) parts.push(`[stopped after ${Math.round(commandTimeoutMs / 1000)} s]`);
         else if (result.exitCode !== 0) parts.push(`[exit code ${result.exitCode}]`);
         return parts.filter((part) => part !== '').join('\n') || '(no output)';

@@ -153,7 +153,12 @@ class DockerSandbox implements Sandbox {
         if (size <= MAX_READ_BYTES) bytes.push(Buffer.from(chunk));
       },
     }, errors);
-    if (exitCode !== 0) throw new Error(errors.toString().trim() || `cannot read ${path}`);
+    if (exitCode !== 0) {
+      const reason = errors.toString();
+      if (/No such file/i.test(reason)) throw new Error(`${path} does not exist`);
+      if (/Is a directory/i.test(reason)) throw new Error(`${path} is a directory`);
+      throw new Error(reason.trim() || `cannot read ${path}`);
+    }
     if (size > MAX_READ_BYTES) throw new Error(`${path} is over ${MAX_READ_BYTES} bytes`);
     return Buffer.concat(bytes).toString('utf8');
   }

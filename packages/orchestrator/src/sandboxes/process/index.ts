@@ -2,7 +2,8 @@
 // For development and machines without a container engine. It is weaker isolation: the
 // agent's commands run as this user, with its network and file system access.
 import { spawn } from 'node:child_process';
-import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFileSync } from 'node:fs';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { silentLogger, type Logger } from '@mosaic-fed/core';
@@ -10,14 +11,22 @@ import { ClippedText, DEFAULT_OUTPUT_LIMIT, resolveInside } from '../../lib/outp
 import type { CreateSandboxOptions, ExecOptions, ExecResult, Sandbox, SandboxProvider } from '../types.js';
 
 export interface ProcessSandboxOptions {
-  /** Where sandboxes are made. Default: the system's temp directory. */
+  /**
+   * Where this orchestrator's sandboxes are made; leftovers are looked for here only.
+   * Default: `mosaic-fed-sandboxes/<orchestratorId>` in the system's temp directory.
+   */
   root?: string;
+  /** Names this orchestrator's sandboxes, as for the Docker sandbox. Default `default`. */
+  orchestratorId?: string;
   /** Characters of output kept per command. Default 30,000. */
   outputLimit?: number;
   /** Variables the commands see, besides a minimal PATH, HOME and LANG. Never put secrets here. */
   env?: Record<string, string>;
   logger?: Logger;
 }
+
+/** Each sandbox's record of the process groups it started, for finding leftovers. */
+const PIDS_FILE = 'pids';
 
 /** The only variables a command inherits: no tokens, keys or credentials from this process. */
 function scrubbedEnv(home: string, extra: Record<string, string>): Record<string, string> {
@@ -39,6 +48,29 @@ export class ProcessSandboxProvider implements SandboxProvider {
     this.#options = options;
   }
 
+  get #base(): string {
+    return this.#options.root ?? join(tmpdir(), 'mosaic-fed-sandboxes', this.#options.orchestratorId ?? 'default');
+  }
+
+  /**
+   * Stops the commands of sandboxes an earlier process left behind (each sandbox keeps
+   * the process groups it started) and removes their directories.
+   */
+  async removeLeftovers(): Promise<number> {
+    const entries = await readdir(this.#base).catch(() => []);
+    for (const entry of entries) {
+      const root = join(this.#base, entry);
+      const pids = (await readFile(join(root, PIDS_FILE), 'utf8').catch(() => '')).split('\n').filter(Boolean).map(Number);
+      for (const pid of pids) {
+        // Only a process that still carries this sandbox's HOME: a reused pid is left alone.
+        const environ = await readFile(`/proc/${pid}/environ`, 'utf8').catch(() => '');
+        if (environ.split('\0').includes(`HOME=${join(root, 'home')}`)) killProcessGroup(pid);
+      }
+      await rm(root, { recursive: true, force: true });
+    }
+    return entries.length;
+  }
+
   async create({ agentId, source }: CreateSandboxOptions): Promise<Sandbox> {
     if (!this.#warned) {
       this.#warned = true;
@@ -46,7 +78,8 @@ export class ProcessSandboxProvider implements SandboxProvider {
         'agents run in the process sandbox: a temp directory and child processes as this user, with no container isolation',
       );
     }
-    const root = await mkdtemp(join(this.#options.root ?? tmpdir(), `mosaic-sandbox-${agentId.slice(0, 8)}-`));
+    await mkdir(this.#base, { recursive: true });
+    const root = await mkdtemp(join(this.#base, `${agentId.slice(0, 8)}-`));
     const workdir = join(root, 'repo');
     const home = join(root, 'home');
     await mkdir(home);
@@ -89,7 +122,11 @@ class ProcessSandbox implements Sandbox {
         killGroup();
       }, options.timeoutMs);
       options.signal?.addEventListener('abort', killGroup, { once: true });
-      if (child.pid !== undefined) this.#children.add(child.pid);
+      if (child.pid !== undefined) {
+        this.#children.add(child.pid);
+        // Synchronously: a process killed right after the spawn still leaves the record.
+        appendFileSync(join(this.#root, PIDS_FILE), `${child.pid}\n`);
+      }
       child.on('error', (error) => {
         clearTimeout(timer);
         reject(error);
@@ -105,7 +142,15 @@ class ProcessSandbox implements Sandbox {
   }
 
   async readFile(path: string): Promise<string> {
-    return readFile(resolveInside(this.workdir, path), 'utf8');
+    try {
+      return await readFile(resolveInside(this.workdir, path), 'utf8');
+    } catch (error) {
+      // The model sees this: say what is wrong without the host's paths.
+      const code = (error as { code?: unknown }).code;
+      if (code === 'ENOENT') throw new Error(`${path} does not exist`, { cause: error });
+      if (code === 'EISDIR') throw new Error(`${path} is a directory`, { cause: error });
+      throw error;
+    }
   }
 
   async writeFile(path: string, content: string): Promise<void> {

@@ -1,0 +1,97 @@
+import { randomUUID } from 'node:crypto';
+import { AgentSpawnPayloadSchema, type AgentType } from '@mosaic-fed/core';
+import { afterAll, describe, expect, it } from 'vitest';
+import { LocalOrchestrator } from '../src/index.js';
+import { createClaudeRunners } from '../src/anthropic.js';
+import { GitWorkspaceProvider, ProcessSandboxProvider } from '../src/node.js';
+import type { ScriptedRequest, ScriptedTurn } from '../src/testing.js';
+import { createFixtureRepository, scriptedClient } from './helpers.js';
+
+// The built-in runners through the real SDK: the editor tool's commands and errors as
+// the model sees them, and what each agent type returns.
+const repository = createFixtureRepository();
+const closers: (() => Promise<void>)[] = [];
+
+afterAll(async () => {
+  for (const close of closers) await close();
+  repository.remove();
+});
+
+async function run(agentType: AgentType, script: ScriptedTurn[]) {
+  const { client, server } = await scriptedClient(script);
+  const orchestrator = new LocalOrchestrator({
+    sandboxes: new ProcessSandboxProvider(),
+    workspaces: new GitWorkspaceProvider({ allowFileUrls: true }),
+    runners: createClaudeRunners({ client, maxTurns: 6 }),
+  });
+  closers.push(() => orchestrator.close(), () => server.close());
+  const agentId = randomUUID();
+  await orchestrator.spawn({
+    agentId,
+    ownerInstanceId: randomUUID(),
+    spec: AgentSpawnPayloadSchema.parse({ taskId: `t-${agentType}`, agentType, context: { repository: repository.url, branch: 'main' } }),
+  });
+  for await (const event of orchestrator.watch(agentId)) void event;
+  return orchestrator.getStatus(agentId);
+}
+
+describe('built-in runners', () => {
+  it('a reviewer reads with the editor, sees its mistakes as tool errors, and returns findings', async () => {
+    const seen: ScriptedRequest[] = [];
+    const script: ScriptedTurn[] = [
+      [{ type: 'tool_use', name: 'str_replace_based_edit_tool', input: { command: 'view', path: 'calc.sh' } }],
+      (request) => {
+        seen.push(request);
+        return [{ type: 'tool_use', name: 'str_replace_based_edit_tool', input: { command: 'str_replace', path: 'calc.sh', old_str: 'multiply', new_str: 'x' } }];
+      },
+      (request) => {
+        seen.push(request);
+        return [{ type: 'tool_use', name: 'str_replace_based_edit_tool', input: { command: 'view', path: '../../etc/passwd' } }];
+      },
+      (request) => {
+        seen.push(request);
+        return [{ type: 'text', text: 'Request changes: one bug.\n- calc.sh:2 subtracts where add should add.' }];
+      },
+    ];
+    const status = await run('reviewer', script);
+    expect(seen[0]?.lastToolResults).toEqual([{ content: expect.stringContaining('     2\t  echo $(($1 - $2))'), isError: false }]);
+    expect(seen[1]?.lastToolResults[0]).toMatchObject({ isError: true, content: expect.stringContaining('does not appear in calc.sh') });
+    expect(seen[2]?.lastToolResults[0]).toMatchObject({ isError: true, content: expect.stringContaining('outside the repository') });
+    expect(status).toMatchObject({ status: 'completed', result: { summary: 'Request changes: one bug.' } });
+    expect(status.result?.artifacts).toEqual([
+      { name: 'findings.md', mediaType: 'text/markdown', content: 'Request changes: one bug.\n- calc.sh:2 subtracts where add should add.' },
+    ]);
+    expect(status.result?.patch).toBeUndefined();
+  });
+
+  it('a tester runs the tests and reports; an insert given as new_str is accepted', async () => {
+    const seen: ScriptedRequest[] = [];
+    const script: ScriptedTurn[] = [
+      [
+        { type: 'tool_use', name: 'bash', input: { command: 'sh test.sh' } },
+        { type: 'tool_use', name: 'str_replace_based_edit_tool', input: { command: 'insert', path: 'calc.sh', insert_line: 0, new_str: '# calculator' } },
+        { type: 'tool_use', name: 'str_replace_based_edit_tool', input: { command: 'view', path: 'NOTES' } },
+      ],
+      (request) => {
+        seen.push(request);
+        return [{ type: 'text', text: 'Failed: 1 of 1.\nadd 2 3 gave -1, expected 5.' }];
+      },
+    ];
+    const status = await run('tester', script);
+    expect(seen[0]?.lastToolResults).toEqual([
+      { content: 'FAIL: add 2 3 = -1, expected 5\n[exit code 1]', isError: false },
+      { content: 'Inserted into calc.sh after line 0.', isError: false },
+      // A missing file is an error the model can read, without host paths.
+      { content: 'Error: NOTES does not exist', isError: true },
+    ]);
+    expect(status.result?.patch).toContain('+# calculator');
+    expect(status.result).toMatchObject({ summary: 'Failed: 1 of 1.', artifacts: [{ name: 'test-report.md' }] });
+    expect(status.result?.usage?.outputTokens).toBeGreaterThan(0);
+  });
+
+  it('fails an agent that reaches its turn limit', async () => {
+    const loop: ScriptedTurn = [{ type: 'tool_use', name: 'bash', input: { command: 'true' } }];
+    const status = await run('worker', Array.from({ length: 10 }, () => loop));
+    expect(status).toMatchObject({ status: 'failed', error: 'the agent reached its limit of 6 turns' });
+  });
+});

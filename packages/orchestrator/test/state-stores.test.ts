@@ -1,0 +1,114 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createClient } from '@libsql/client';
+import { AgentSpawnPayloadSchema, type AgentStatus } from '@mosaic-fed/core';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InMemoryAgentStateStore, type AgentStateStore, type StoredAgent } from '../src/index.js';
+import { createLibsqlAgentStateStore } from '../src/libsql.js';
+import { ValkeyAgentStateStore } from '../src/valkey.js';
+import { redisServer } from './helpers.js';
+
+// One contract, every agent state store: memory, a libSQL file, and Valkey (a real
+// redis-server).
+const dir = mkdtempSync(join(tmpdir(), 'mosaic-orchestrator-state-'));
+let redis: Redis | undefined;
+const prefix = `mosaic-fed-test:${randomUUID()}:`;
+
+beforeAll(async () => {
+  redis = await redisServer();
+});
+
+afterAll(async () => {
+  if (redis !== undefined) {
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length > 0) await redis.del(...keys);
+    redis.disconnect();
+  }
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const stores: { name: string; make: () => Promise<AgentStateStore | undefined> }[] = [
+  { name: 'memory', make: async () => new InMemoryAgentStateStore() },
+  { name: 'libSQL file', make: () => createLibsqlAgentStateStore(createClient({ url: `file:${join(dir, `${randomUUID()}.db`)}` })) },
+  { name: 'Valkey', make: async () => (redis === undefined ? undefined : new ValkeyAgentStateStore({ redis, prefix: `${prefix}${randomUUID()}:` })) },
+];
+
+function agent(): StoredAgent {
+  const agentId = randomUUID();
+  const status: AgentStatus = {
+    agentId,
+    taskId: 'task-1',
+    agentType: 'worker',
+    status: 'spawning',
+    attempt: 1,
+    spawnedAt: '2026-11-25T10:00:00.000Z',
+    startedAt: null,
+    completedAt: null,
+    progress: null,
+    result: null,
+    error: null,
+  };
+  const spec = AgentSpawnPayloadSchema.parse({
+    taskId: 'task-1',
+    agentType: 'worker',
+    context: { repository: 'git.example.com/org/repo', branch: 'main' },
+  });
+  return { agentId, ownerInstanceId: randomUUID(), spec, status, sequence: 1 };
+}
+
+describe.each(stores)('agent state store: $name', ({ make }) => {
+  it('creates once: a second create of the same id writes nothing', async (context) => {
+    const store = await make();
+    if (store === undefined) return context.skip();
+    const first = agent();
+    expect(await store.create(first)).toBe('created');
+    expect(await store.create({ ...first, ownerInstanceId: randomUUID() })).toBe('exists');
+    expect(await store.get(first.agentId)).toEqual(first);
+    expect(await store.events(first.agentId, 0)).toEqual([{ ...first.status, sequence: 1 }]);
+    expect(await store.get(randomUUID())).toBeUndefined();
+  });
+
+  it('updates with compare-and-set: one of two writers from the same sequence wins', async (context) => {
+    const store = await make();
+    if (store === undefined) return context.skip();
+    const first = agent();
+    await store.create(first);
+    const running: AgentStatus = { ...first.status, status: 'running', startedAt: '2026-11-25T10:00:01.000Z' };
+    const killed: AgentStatus = { ...first.status, status: 'killed', completedAt: '2026-11-25T10:00:01.000Z' };
+    const outcomes = await Promise.all([store.update(first.agentId, 1, running), store.update(first.agentId, 1, killed)]);
+    expect(outcomes.filter((outcome) => outcome !== undefined)).toHaveLength(1);
+    const stored = await store.get(first.agentId);
+    expect(stored?.sequence).toBe(2);
+    expect(await store.events(first.agentId, 0)).toHaveLength(2);
+    expect(await store.update(first.agentId, 1, running)).toBeUndefined();
+    expect(await store.update(randomUUID(), 1, running)).toBeUndefined();
+  });
+
+  it('keeps every event in order, resumable after a sequence, and lists only active agents', async (context) => {
+    const store = await make();
+    if (store === undefined) return context.skip();
+    const active = agent();
+    const done = agent();
+    await store.create(active);
+    await store.create(done);
+    let status: AgentStatus = { ...done.status, status: 'running', startedAt: '2026-11-25T10:00:01.000Z' };
+    expect(await store.update(done.agentId, 1, status)).toEqual({ ...status, sequence: 2 });
+    status = { ...status, progress: { turns: 3, lastAction: 'ran the tests' } };
+    await store.update(done.agentId, 2, status);
+    status = { ...status, status: 'completed', completedAt: '2026-11-25T10:00:02.000Z', result: { summary: 'done', patch: 'diff' } };
+    await store.update(done.agentId, 3, status);
+    expect((await store.events(done.agentId, 0)).map((event) => event.sequence)).toEqual([1, 2, 3, 4]);
+    expect((await store.events(done.agentId, 2)).map((event) => [event.sequence, event.status])).toEqual([
+      [3, 'running'],
+      [4, 'completed'],
+    ]);
+    expect((await store.events(done.agentId, 4))).toEqual([]);
+    const ids = (await store.listActive()).map((a) => a.agentId);
+    expect(ids).toContain(active.agentId);
+    expect(ids).not.toContain(done.agentId);
+    expect((await store.get(done.agentId))?.status.result).toEqual({ summary: 'done', patch: 'diff' });
+  });
+});
