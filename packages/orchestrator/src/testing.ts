@@ -4,6 +4,7 @@
  *
  * @packageDocumentation
  */
+export { createDemoRepository, DEMO_FIX, demoFixScript } from './testing/demo-repository.js';
 export { createScriptedMessagesApp, fixByReplacingScript, startScriptedMessagesServer } from './testing/scripted-messages.js';
 export type {
   FixByReplacingOptions,

@@ -3,7 +3,7 @@
 // and a Redis server. A missing engine or Redis skips with a message on a laptop and
 // fails in CI.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
@@ -12,28 +12,18 @@ import type { OrchestratorAdapter } from '@mosaic-fed/core';
 import Docker from 'dockerode';
 import { Redis } from 'ioredis';
 import { createOrchestratorService } from '../src/index.js';
-import { fixByReplacingScript, startScriptedMessagesServer, type ScriptedMessagesServer, type ScriptedTurn } from '../src/testing.js';
+import { createDemoRepository, demoFixScript, startScriptedMessagesServer, type ScriptedMessagesServer, type ScriptedTurn } from '../src/testing.js';
 
 export const inCI = process.env.CI === 'true';
 
-/** A repository whose test fails until `add` adds. */
+/** A repository whose test fails until `add` adds (the demo's). */
 export function createFixtureRepository(): { url: string; dir: string; remove(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'mosaic-fixture-'));
-  writeFileSync(join(dir, 'calc.sh'), 'add() {\n  echo $(($1 - $2))\n}\n');
-  writeFileSync(
-    join(dir, 'test.sh'),
-    '. ./calc.sh\nresult=$(add 2 3)\nif [ "$result" = 5 ]; then echo "ok: add 2 3 = 5"; else echo "FAIL: add 2 3 = $result, expected 5"; exit 1; fi\n',
-  );
-  const git = (...args: string[]) => execFileSync('git', args, { cwd: dir, stdio: 'pipe' });
-  git('init', '--quiet', '--initial-branch', 'main');
-  git('add', '.');
-  git('-c', 'user.name=Fixture', '-c', 'user.email=fixture@example.com', 'commit', '--quiet', '-m', 'add with a bug');
-  return { url: `file://${dir}`, dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+  return { url: createDemoRepository(dir), dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 /** The fix of the fixture's bug, as a scripted conversation. */
-export const fixScript = (): ScriptedTurn[] =>
-  fixByReplacingScript({ file: 'calc.sh', oldText: '$1 - $2', newText: '$1 + $2', testCommand: 'sh test.sh' });
+export const fixScript = demoFixScript;
 
 /** A conversation that starts a long command and waits on it. */
 export const sleepScript = (seconds = 37): ScriptedTurn[] => [[{ type: 'tool_use', name: 'bash', input: { command: `sleep ${seconds}` } }]];

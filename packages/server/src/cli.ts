@@ -1,24 +1,35 @@
-// The `mosaic-fed` command: init, serve, token create. Flags win over environment
-// variables, which win over defaults; `mosaic-fed --help` lists them all.
+// The `mosaic-fed` command: init, serve, orchestrator, token create. Flags win over
+// environment variables, which win over defaults; `mosaic-fed --help` lists them all.
+import { mkdir } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
+import { serve } from '@hono/node-server';
+import { createOrchestratorService } from '@mosaic-fed/orchestrator';
 import { createAdminToken } from './auth/admin-tokens.js';
 import type { OidcAuthOptions } from './auth/oidc.js';
 import { createJsonLogger, describeError, type Logger, type LogLevel } from './logger.js';
 import {
   closeOnSignals,
+  createNodeOrchestrator,
   DEFAULT_DATA_DIR,
   DEFAULT_HOST,
   DEFAULT_PORT,
+  DEFAULT_SANDBOX_IMAGE,
   openFederation,
   startServer,
   type NodeFederationOptions,
+  type NodeOrchestratorOptions,
 } from './node/index.js';
+
+/** Where `mosaic-fed orchestrator` listens by default. */
+const DEFAULT_ORCHESTRATOR_PORT = 4848;
 
 const HELP = `mosaic-fed: run a Mosaic Federation instance
 
 Usage:
   mosaic-fed init          create the data directory, the secret and the instance identity
   mosaic-fed serve         start the server (initialises on first start)
+  mosaic-fed orchestrator  run agents as a service for servers (PROTOCOL 7), default port ${DEFAULT_ORCHESTRATOR_PORT}
   mosaic-fed token create  create an admin token and print it once
 
 Options (environment variable in brackets):
@@ -43,6 +54,19 @@ Environment only:
   MOSAIC_FED_OIDC_JWKS_URI        ... verified with this JWKS (default: discovery)
   MOSAIC_FED_OIDC_ADMIN_CLAIM     ... carrying this claim (default mosaic_fed_admin)
   MOSAIC_FED_OIDC_ADMIN_VALUE     ... with this value, or containing it (default: true)
+
+Agents (serve and orchestrator):
+  ANTHROPIC_API_KEY               the key agents use to reach Claude
+  ANTHROPIC_BASE_URL              another Messages API endpoint (default: Anthropic's)
+  MOSAIC_FED_MODEL                the model agents use (default: the runners' default)
+  MOSAIC_FED_SANDBOX              auto, docker or process; default auto (docker when an
+                                  engine answers with the image, else process)
+  MOSAIC_FED_SANDBOX_IMAGE        image of Docker sandboxes, default ${DEFAULT_SANDBOX_IMAGE}
+  DOCKER_HOST                     the Docker (or Podman) API, default the local socket
+  MOSAIC_FED_MAX_AGENTS           agents running at once, default 4
+  MOSAIC_FED_ALLOW_FILE_REPOSITORIES  true to allow file:// repositories (local demos)
+  MOSAIC_FED_ORCHESTRATOR_URL     serve: run agents on this orchestrator service instead
+  MOSAIC_FED_ORCHESTRATOR_TOKEN   the orchestrator service's shared token (32+ characters)
 `;
 
 /** A mistake in how the command was called: printed without a stack, exit code 2. */
@@ -63,6 +87,32 @@ function parseLogLevel(value: string | undefined): LogLevel {
     throw new UsageError(`--log-level must be debug, info, warn or error, not "${level}"`);
   }
   return level;
+}
+
+function orchestratorFromEnv(env: Env, dataDir: string, logger: Logger): NodeOrchestratorOptions {
+  const sandbox = env.MOSAIC_FED_SANDBOX ?? 'auto';
+  if (sandbox !== 'auto' && sandbox !== 'docker' && sandbox !== 'process') {
+    throw new UsageError(`MOSAIC_FED_SANDBOX must be auto, docker or process, not "${sandbox}"`);
+  }
+  const maxAgents = env.MOSAIC_FED_MAX_AGENTS === undefined ? undefined : Number(env.MOSAIC_FED_MAX_AGENTS);
+  if (maxAgents !== undefined && (!Number.isInteger(maxAgents) || maxAgents < 1)) {
+    throw new UsageError(`MOSAIC_FED_MAX_AGENTS must be a whole number of at least 1, not "${env.MOSAIC_FED_MAX_AGENTS}"`);
+  }
+  return {
+    dataDir,
+    logger,
+    sandbox,
+    allowFileRepositories: env.MOSAIC_FED_ALLOW_FILE_REPOSITORIES === 'true',
+    ...(env.MOSAIC_FED_SANDBOX_IMAGE === undefined ? {} : { sandboxImage: env.MOSAIC_FED_SANDBOX_IMAGE }),
+    ...(maxAgents === undefined ? {} : { maxConcurrentAgents: maxAgents }),
+    ...(env.MOSAIC_FED_ORCHESTRATOR_URL === undefined ? {} : { serviceUrl: env.MOSAIC_FED_ORCHESTRATOR_URL }),
+    ...(env.MOSAIC_FED_ORCHESTRATOR_TOKEN === undefined ? {} : { serviceToken: env.MOSAIC_FED_ORCHESTRATOR_TOKEN }),
+    anthropic: {
+      ...(env.ANTHROPIC_API_KEY === undefined ? {} : { apiKey: env.ANTHROPIC_API_KEY }),
+      ...(env.ANTHROPIC_BASE_URL === undefined ? {} : { baseURL: env.ANTHROPIC_BASE_URL }),
+      ...(env.MOSAIC_FED_MODEL === undefined ? {} : { model: env.MOSAIC_FED_MODEL }),
+    },
+  };
 }
 
 function oidcFromEnv(env: Env): OidcAuthOptions | undefined {
@@ -134,10 +184,46 @@ export async function main(argv: string[], env: Env = process.env): Promise<numb
     };
     const offlineUrl = url ?? `http://${host}:${port}`;
 
+    const dataDir = common.dataDir ?? DEFAULT_DATA_DIR;
     switch (command) {
       case 'serve': {
-        const server = await startServer({ ...common, port, host, ...(url === undefined ? {} : { url }) });
-        closeOnSignals(server, logger);
+        await mkdir(dataDir, { recursive: true, mode: 0o700 });
+        const agents = await createNodeOrchestrator(orchestratorFromEnv(env, dataDir, logger));
+        try {
+          const server = await startServer({ ...common, port, host, orchestrator: agents.orchestrator, ...(url === undefined ? {} : { url }) });
+          closeOnSignals({ close: async () => (await server.close(), await agents.close()) }, logger);
+        } catch (error) {
+          await agents.close();
+          throw error;
+        }
+        return 0;
+      }
+      case 'orchestrator': {
+        const token = env.MOSAIC_FED_ORCHESTRATOR_TOKEN;
+        if (token === undefined || token.length < 32) {
+          throw new UsageError('mosaic-fed orchestrator needs MOSAIC_FED_ORCHESTRATOR_TOKEN (32 or more characters)');
+        }
+        await mkdir(dataDir, { recursive: true, mode: 0o700 });
+        const options = orchestratorFromEnv({ ...env, MOSAIC_FED_ORCHESTRATOR_URL: undefined }, dataDir, logger);
+        const agents = await createNodeOrchestrator(options);
+        const servicePort = values.port === undefined && env.MOSAIC_FED_PORT === undefined ? DEFAULT_ORCHESTRATOR_PORT : port;
+        const app = createOrchestratorService({ orchestrator: agents.orchestrator, token, logger });
+        const server = await new Promise<ReturnType<typeof serve>>((done, fail) => {
+          const listening = serve({ fetch: app.fetch, port: servicePort, hostname: host }, () => done(listening));
+          listening.once('error', fail);
+        });
+        logger.info('orchestrator service listening', { port: (server.address() as AddressInfo).port, host, sandbox: agents.description });
+        closeOnSignals(
+          {
+            close: async () => {
+              const closed = new Promise<void>((done) => server.close(() => done()));
+              (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+              await closed;
+              await agents.close();
+            },
+          },
+          logger,
+        );
         return 0;
       }
       case 'init': {

@@ -2,7 +2,10 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { InstanceDocumentSchema } from '@mosaic-fed/core';
+import { randomUUID } from 'node:crypto';
+import { AgentSpawnPayloadSchema, InstanceDocumentSchema, type AgentStatusChangedPayload } from '@mosaic-fed/core';
+import { HttpOrchestrator } from '@mosaic-fed/orchestrator';
+import { createDemoRepository, demoFixScript, startScriptedMessagesServer } from '@mosaic-fed/orchestrator/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTempDir } from './helpers.js';
 
@@ -26,14 +29,20 @@ interface Served {
   exited: Promise<number | null>;
 }
 
+/** Starts `mosaic-fed serve`; resolves at its "listening" line. */
+function serve(args: string[], cwd: string): Promise<Served> {
+  return start(['serve', ...args], cwd, {}, 'listening');
+}
+
 const running: ChildProcess[] = [];
 afterEach(() => {
   for (const child of running.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
 });
 
-async function serve(args: string[], cwd: string): Promise<Served> {
+/** Starts a long-running command; resolves at the log line `ready`. */
+async function start(args: string[], cwd: string, env: Record<string, string>, ready: string): Promise<Served> {
   requireBuild();
-  const child = spawn(process.execPath, [BIN, 'serve', ...args], { cwd, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, ...args], { cwd, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   running.push(child);
   const lines: Record<string, unknown>[] = [];
   let stderr = '';
@@ -42,16 +51,16 @@ async function serve(args: string[], cwd: string): Promise<Served> {
   });
   const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
   const listening = await new Promise<Served['listening']>((done, fail) => {
-    const timer = setTimeout(() => fail(new Error(`no "listening" line within 20 s; stderr: ${stderr}`)), 20_000);
+    const timer = setTimeout(() => fail(new Error(`no "${ready}" line within 20 s; stderr: ${stderr}`)), 20_000);
     createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
       const parsed = JSON.parse(line) as Record<string, unknown>;
       lines.push(parsed);
-      if (parsed.msg === 'listening') {
+      if (parsed.msg === ready) {
         clearTimeout(timer);
         done(parsed as unknown as Served['listening']);
       }
     });
-    void exited.then((code) => fail(new Error(`exited with ${code} before listening; stderr: ${stderr}`)));
+    void exited.then((code) => fail(new Error(`exited with ${code} before "${ready}"; stderr: ${stderr}`)));
   });
   return { child, lines, listening, exited };
 }
@@ -61,9 +70,9 @@ async function stop(served: Served, signal: NodeJS.Signals): Promise<number | nu
   return served.exited;
 }
 
-function run(args: string[], cwd: string) {
+function run(args: string[], cwd: string, env: Record<string, string> = {}) {
   requireBuild();
-  return spawnSync(process.execPath, [BIN, ...args], { cwd, env: cleanEnv(), encoding: 'utf8', timeout: 20_000 });
+  return spawnSync(process.execPath, [BIN, ...args], { cwd, env: cleanEnv(env), encoding: 'utf8', timeout: 20_000 });
 }
 
 async function wellKnown(url: string) {
@@ -153,6 +162,52 @@ describe('mosaic-fed serve', () => {
       expect(help.status).toBe(0);
       expect(help.stdout).toContain('MOSAIC_FED_DATA_DIR');
     } finally {
+      dir.remove();
+    }
+  });
+});
+
+describe('mosaic-fed orchestrator', () => {
+  it('runs agents for servers over HTTP behind its token, and stops on SIGTERM', async () => {
+    const dir = createTempDir();
+    const model = await startScriptedMessagesServer(demoFixScript());
+    try {
+      const repository = createDemoRepository(join(dir.path, 'repo'));
+      const token = 'cli-test-orchestrator-token-0123456789';
+      const env = {
+        ANTHROPIC_API_KEY: 'test-key',
+        ANTHROPIC_BASE_URL: model.url,
+        MOSAIC_FED_SANDBOX: 'process',
+        MOSAIC_FED_ALLOW_FILE_REPOSITORIES: 'true',
+      };
+      const refused = run(['orchestrator', '--port', '0'], dir.path, env);
+      expect(refused.status).toBe(2);
+      expect(refused.stderr).toContain('MOSAIC_FED_ORCHESTRATOR_TOKEN');
+
+      const served = await start(
+        ['orchestrator', '--port', '0', '--data-dir', join(dir.path, 'data')],
+        dir.path,
+        { ...env, MOSAIC_FED_ORCHESTRATOR_TOKEN: token },
+        'orchestrator service listening',
+      );
+      const ready = served.lines.find((line) => line.msg === 'orchestrator service listening') as { port: number; sandbox: string };
+      expect(ready.sandbox).toBe('process sandbox (weaker isolation)');
+      const orchestrator = new HttpOrchestrator({ url: `http://127.0.0.1:${ready.port}`, token });
+      const agentId = randomUUID();
+      await orchestrator.spawn({
+        agentId,
+        ownerInstanceId: randomUUID(),
+        spec: AgentSpawnPayloadSchema.parse({ taskId: 'cli', agentType: 'worker', context: { repository, branch: 'main' } }),
+      });
+      let last: AgentStatusChangedPayload | undefined;
+      for await (const event of orchestrator.watch(agentId)) last = event;
+      expect(last?.status).toBe('completed');
+      expect(last?.result?.patch).toContain('+  echo $(($1 + $2))');
+      expect(existsSync(join(dir.path, 'data', 'orchestrator.db'))).toBe(true);
+      expect(JSON.stringify(served.lines)).not.toContain(token);
+      expect(await stop(served, 'SIGTERM')).toBe(0);
+    } finally {
+      await model.close();
       dir.remove();
     }
   });

@@ -1,5 +1,6 @@
 // Real instances for multi-instance tests: each one served by the Node entry on its own
 // loopback port, with a libSQL file in its own data directory.
+import type { OrchestratorAdapter } from '@mosaic-fed/core';
 import { createAdminToken } from '../src/auth/admin-tokens.js';
 import type { FederationAppOptions } from '../src/app.js';
 import { silentLogger } from '../src/logger.js';
@@ -15,6 +16,8 @@ export interface PeerOptions {
   autoAcceptUrls?: string[];
   now?: () => Date;
   orchestrator?: InMemoryOrchestrator;
+  /** Runs agents with this (a real orchestrator) instead of the in-memory one. */
+  agents?: OrchestratorAdapter;
   federation?: Partial<Omit<FederationAppOptions, 'url' | 'secret' | 'stores' | 'logger'>>;
 }
 
@@ -50,7 +53,7 @@ export async function startPeer(options: PeerOptions, token?: string): Promise<P
     dataDir,
     name: options.name,
     logger: silentLogger,
-    orchestrator,
+    orchestrator: options.agents ?? orchestrator,
     ...(options.autoAcceptUrls === undefined ? {} : { autoAcceptUrls: options.autoAcceptUrls }),
     ...(options.now === undefined ? {} : { now: options.now }),
     federation: {

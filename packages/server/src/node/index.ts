@@ -18,6 +18,8 @@ import { createLibsqlStores } from '../stores/libsql/index.js';
 import { loadOrCreateSecretFile } from './secret.js';
 
 export { loadOrCreateSecretFile, SECRET_FILE } from './secret.js';
+export { createNodeOrchestrator, DEFAULT_SANDBOX_IMAGE, ORCHESTRATOR_DATABASE_FILE } from './orchestrator.js';
+export type { NodeOrchestrator, NodeOrchestratorOptions } from './orchestrator.js';
 
 export const DEFAULT_PORT = 4747;
 export const DEFAULT_HOST = '127.0.0.1';
@@ -174,10 +176,10 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
 }
 
 /**
- * Closes the server on SIGTERM or SIGINT, then exits. A second signal, or a shutdown that
- * takes longer than `timeoutMs`, exits at once.
+ * Closes the server (or anything with `close`) on SIGTERM or SIGINT, then exits. A second
+ * signal, or a shutdown that takes longer than `timeoutMs`, exits at once.
  */
-export function closeOnSignals(server: RunningServer, logger: Logger, timeoutMs = 10_000): void {
+export function closeOnSignals(server: { close(): Promise<void> }, logger: Logger, timeoutMs = 10_000): void {
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) process.exit(1);

@@ -1,6 +1,6 @@
 // The built-in runners: `worker`, `reviewer` and `tester`, each a Claude agent driven by
 // the official SDK's tool runner with the bash and editor tools working in the sandbox.
-import type Anthropic from '@anthropic-ai/sdk';
+import Anthropic from '@anthropic-ai/sdk';
 import type { BetaMessage } from '@anthropic-ai/sdk/resources/beta/messages/messages';
 import type { AgentArtifact, AgentResult, AgentSpawnPayload, AgentType, AgentUsage } from '@mosaic-fed/core';
 import type { AgentRunContext, AgentRunner, AgentRunners } from '../types.js';
@@ -10,8 +10,13 @@ export { createSandboxTools, MAX_FILE_BYTES } from './tools.js';
 export type { SandboxToolsOptions } from './tools.js';
 
 export interface ClaudeRunnerOptions {
-  /** A configured client (`new Anthropic({ apiKey, baseURL })`). */
-  client: Anthropic;
+  /**
+   * A configured client. Default: `new Anthropic({ apiKey, baseURL })`, which falls back
+   * to the `ANTHROPIC_API_KEY` and `ANTHROPIC_BASE_URL` environment variables.
+   */
+  client?: Anthropic;
+  apiKey?: string;
+  baseURL?: string;
   /** Default `claude-sonnet-5-5`. */
   model?: string;
   /** Model requests per attempt before the agent stops. Default 50. */
@@ -58,12 +63,18 @@ const ROLES: Record<AgentType, Role> = {
 export function createClaudeRunners(options: ClaudeRunnerOptions): AgentRunners {
   const maxTurns = options.maxTurns ?? 50;
   if (!Number.isInteger(maxTurns) || maxTurns < 1) throw new TypeError('createClaudeRunners: maxTurns must be a whole number of at least 1');
+  const client =
+    options.client ??
+    new Anthropic({
+      ...(options.apiKey === undefined ? {} : { apiKey: options.apiKey }),
+      ...(options.baseURL === undefined ? {} : { baseURL: options.baseURL }),
+    });
   const runners: AgentRunners = {};
-  for (const type of Object.keys(ROLES) as AgentType[]) runners[type] = claudeRunner(ROLES[type], { ...options, maxTurns });
+  for (const type of Object.keys(ROLES) as AgentType[]) runners[type] = claudeRunner(ROLES[type], { ...options, client, maxTurns });
   return runners;
 }
 
-function claudeRunner(role: Role, options: ClaudeRunnerOptions & { maxTurns: number }): AgentRunner {
+function claudeRunner(role: Role, options: ClaudeRunnerOptions & { client: Anthropic; maxTurns: number }): AgentRunner {
   return {
     async run(context: AgentRunContext) {
       const tools = createSandboxTools({

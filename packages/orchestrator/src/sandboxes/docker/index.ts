@@ -66,10 +66,11 @@ export class DockerSandboxProvider implements SandboxProvider {
     };
   }
 
-  /** True when the engine answers; for choosing a sandbox at start. */
+  /** True when the engine answers and has the image; for choosing a sandbox at start. */
   async available(): Promise<boolean> {
     try {
       await this.#docker.ping();
+      await this.#docker.getImage(this.#o.image).inspect();
       return true;
     } catch {
       return false;
