@@ -238,3 +238,8 @@ export type { OrchestratorAdapter, OrchestratorSpawnRequest, WatchAgentOptions }
 
 export { readServerSentEvents } from './sse.js';
 export type { ServerSentEvent } from './sse.js';
+
+export { errorOfResponse, requestBearerApi, streamAgentEvents } from './api-client.js';
+export type { AgentEventStreamOptions, BearerApiOptions } from './api-client.js';
+
+export { sleep } from './sleep.js';

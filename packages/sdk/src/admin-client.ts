@@ -5,14 +5,14 @@ import {
   AgentKillResponseSchema,
   AgentsOverviewSchema,
   AgentSpawnResponseSchema,
-  AgentStatusChangedPayloadSchema,
   AgentStatusSchema,
   AuditPageSchema,
   ConnectionSchema,
   FederationError,
   InstanceConfigurationSchema,
-  isTerminalState,
-  readServerSentEvents,
+  requestBearerApi,
+  streamAgentEvents,
+  type BearerApiOptions,
   RegenerateKeysResponseSchema,
   type AgentKillResponse,
   type AgentsOverview,
@@ -32,7 +32,6 @@ import {
 } from '@mosaic-fed/core';
 import { z } from 'zod';
 import { parseAnswer } from './lib/parse.js';
-import { sleep } from './lib/sleep.js';
 
 
 /** Options for {@link AdminClient}. */
@@ -61,7 +60,6 @@ export interface AgentEventsOptions {
 export type ConnectionAction = 'accept' | 'reject' | 'disconnect' | 'suspend' | 'resume';
 
 const ConnectionListSchema = z.array(ConnectionSchema);
-const EnvelopeSchema = z.object({ success: z.literal(true), data: z.unknown() });
 
 /**
  * Drives an instance's own API with an admin credential. Failures throw a
@@ -77,20 +75,23 @@ const EnvelopeSchema = z.object({ success: z.literal(true), data: z.unknown() })
  * ```
  */
 export class AdminClient {
-  readonly #base: URL;
-  readonly #token: string;
-  readonly #fetch: typeof fetch;
-  readonly #timeoutMs: number;
+  readonly #api: BearerApiOptions;
 
   constructor(options: AdminClientOptions) {
     if (!URL.canParse(options.url)) throw new TypeError('AdminClient: `url` must be an absolute URL');
     if (typeof options.token !== 'string' || options.token.length === 0) {
       throw new TypeError('AdminClient: `token` must be a non-empty string');
     }
-    this.#base = new URL('/api/v1/federation/', options.url);
-    this.#token = options.token;
-    this.#fetch = options.fetch ?? ((input, init) => fetch(input, init));
-    this.#timeoutMs = options.timeoutMs ?? 30_000;
+    this.#api = {
+      baseUrl: new URL('/api/v1/federation/', options.url),
+      token: options.token,
+      fetch: options.fetch ?? ((input, init) => fetch(input, init)),
+      timeoutMs: options.timeoutMs ?? 30_000,
+      unreachable: (cause) => {
+        const reason = cause instanceof Error ? cause.message : 'unknown failure';
+        return new FederationError('INTERNAL', `the instance could not be reached: ${reason}`, { cause });
+      },
+    };
   }
 
   /** Identity and configuration: the public keys, never the private key. */
@@ -178,54 +179,18 @@ export class AdminClient {
    * and ends after a terminal status. A dropped stream is reopened with `Last-Event-ID`,
    * so no event is lost or repeated.
    */
-  async *events(agentId: string, options: AgentEventsOptions = {}): AsyncGenerator<AgentStatusChangedPayload, void, undefined> {
-    const maxReconnects = options.maxReconnects ?? 5;
-    let delayMs = options.reconnectDelayMs ?? 1_000;
-    let lastEventId = options.lastEventId === undefined ? undefined : String(options.lastEventId);
-    let failures = 0;
-    for (;;) {
-      let response: Response;
-      try {
-        response = await this.#fetch(new URL(`agents/${encodeURIComponent(agentId)}/events`, this.#base), {
-          headers: {
-            Authorization: `Bearer ${this.#token}`,
-            Accept: 'text/event-stream',
-            ...(lastEventId === undefined ? {} : { 'Last-Event-ID': lastEventId }),
-          },
-          ...(options.signal === undefined ? {} : { signal: options.signal }),
-        });
-      } catch (error) {
-        if (options.signal?.aborted === true) return;
-        if (++failures > maxReconnects) throw unreachable(error);
-        await sleep(delayMs, options.signal).catch(() => undefined);
-        continue;
-      }
-      // 204: the server has nothing more to send (the agent ended before `lastEventId`).
-      if (response.status === 204) return;
-      if (!response.ok || response.body === null) throw await errorOf(response);
-      if (!(response.headers.get('content-type') ?? '').startsWith('text/event-stream')) {
-        await response.body.cancel();
-        throw new FederationError('MALFORMED_MESSAGE', 'the instance did not answer with an event stream');
-      }
-      try {
-        for await (const event of readServerSentEvents(response.body)) {
-          if (event.retry !== undefined) delayMs = event.retry;
-          if (event.event !== 'agent.status.changed') continue;
-          const payload = parseAnswer(AgentStatusChangedPayloadSchema, parseJson(event.data), 'an agent event');
-          lastEventId = event.id ?? String(payload.sequence);
-          failures = 0;
-          yield payload;
-          if (isTerminalState(payload.status)) return;
-        }
-      } catch (error) {
-        if (options.signal?.aborted === true) return;
-        // A stream cut mid-way is reopened below; an answer that breaks the protocol is not.
-        if (error instanceof FederationError) throw error;
-      }
-      if (options.signal?.aborted === true) return;
-      if (++failures > maxReconnects) throw new FederationError('INTERNAL', 'the event stream kept ending early');
-      await sleep(delayMs, options.signal).catch(() => undefined);
+  events(agentId: string, options: AgentEventsOptions = {}): AsyncGenerator<AgentStatusChangedPayload, void, undefined> {
+    if (options.lastEventId !== undefined && !/^\d+$/.test(String(options.lastEventId))) {
+      throw new TypeError('AdminClient.events: lastEventId is the sequence of an event, a whole number');
     }
+    return streamAgentEvents({
+      ...this.#api,
+      path: `agents/${encodeURIComponent(agentId)}/events`,
+      lastEventId: options.lastEventId === undefined ? undefined : Number(options.lastEventId),
+      signal: options.signal,
+      reconnectDelayMs: options.reconnectDelayMs ?? 1_000,
+      maxReconnects: options.maxReconnects ?? 5,
+    });
   }
 
   #connectionAction(id: string, action: ConnectionAction): Promise<Connection> {
@@ -233,24 +198,7 @@ export class AdminClient {
   }
 
   async #call<S extends z.ZodType>(method: string, path: string, schema: S, body?: unknown): Promise<z.output<S>> {
-    let response: Response;
-    try {
-      response = await this.#fetch(new URL(path, this.#base), {
-        method,
-        headers: {
-          Authorization: `Bearer ${this.#token}`,
-          Accept: 'application/json',
-          ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
-        },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        signal: AbortSignal.timeout(this.#timeoutMs),
-      });
-    } catch (error) {
-      throw unreachable(error);
-    }
-    if (!response.ok) throw await errorOf(response);
-    const envelope = parseAnswer(EnvelopeSchema, await response.json().catch(() => undefined), `${method} ${path}`);
-    return parseAnswer(schema, envelope.data, `${method} ${path}`);
+    return parseAnswer(schema, await requestBearerApi(this.#api, method, path, body), `${method} ${path}`);
   }
 }
 
@@ -260,28 +208,4 @@ function searchOf(query: Record<string, string | number | undefined>): string {
   for (const [key, value] of Object.entries(query)) if (value !== undefined) params.set(key, String(value));
   const text = params.toString();
   return text === '' ? '' : `?${text}`;
-}
-
-async function errorOf(response: Response): Promise<FederationError> {
-  const wire = FederationError.fromWire(await response.json().catch(() => undefined), response.status);
-  const retryAfter = Number(response.headers.get('retry-after') ?? Number.NaN);
-  if (!Number.isFinite(retryAfter)) return wire;
-  return new FederationError(wire.code, wire.message, {
-    retryAfter,
-    ...(wire.details === undefined ? {} : { details: wire.details }),
-    ...(wire.data === undefined ? {} : { data: wire.data }),
-  });
-}
-
-function unreachable(error: unknown): FederationError {
-  const reason = error instanceof Error ? error.message : 'unknown failure';
-  return new FederationError('INTERNAL', `the instance could not be reached: ${reason}`, { cause: error });
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return undefined;
-  }
 }

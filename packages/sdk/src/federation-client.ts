@@ -17,10 +17,10 @@ import {
   type PublicJwk,
   type QueryType,
   type SigningKey,
+  sleep,
 } from '@mosaic-fed/core';
 import type { z } from 'zod';
 import { parseAnswer } from './lib/parse.js';
-import { sleep } from './lib/sleep.js';
 import { pinnedKeys, sendMessage, type RetryOptions } from './transport.js';
 
 /** The peer as pinned on the connection. */

@@ -107,6 +107,17 @@ describe('two instances', () => {
     await eventually(async () => expect((await hubStatus(agentId)).status).toBe('killed'));
   });
 
+  it('follows an agent again after losing its orchestrator stream, and the hub still learns the end', async () => {
+    spoke.orchestrator.watchFailures = 2;
+    const spawned = await hub.api<{ agentId: string }>('/api/v1/federation/agents/spawn', {
+      body: { connectionId: hubToSpoke, payload: spawnPayload('task-rewatch') },
+    });
+    const { agentId } = spawned.body.data;
+    spoke.orchestrator.complete(agentId, { summary: 'Done after a hiccup' });
+    await eventually(async () => expect((await hubStatus(agentId)).status).toBe('completed'), 15_000);
+    expect(spoke.orchestrator.watchFailures).toBe(0);
+  });
+
   it('lists the hub\'s own agents through the SDK, with signed messages', async () => {
     const client = await FederationClient.create({
       instanceId: hub.instanceId,
@@ -117,7 +128,7 @@ describe('two instances', () => {
     expect(page.agents).toHaveLength(1);
     expect(page.nextCursor).not.toBeNull();
     const all = await client.list({ limit: 500 });
-    expect(all.agents.map((a) => a.taskId).sort()).toEqual(['task-1', 'task-kill']);
+    expect(all.agents.map((a) => a.taskId).sort()).toEqual(['task-1', 'task-kill', 'task-rewatch']);
     expect((await client.list({ status: 'killed' })).agents.map((a) => a.taskId)).toEqual(['task-kill']);
   });
 });

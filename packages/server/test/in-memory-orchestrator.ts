@@ -32,6 +32,8 @@ export class InMemoryOrchestrator implements OrchestratorAdapter {
   gate: Promise<void> | undefined;
   /** When set, spawn throws it (an unexpected failure). */
   failWith: Error | undefined;
+  /** How many of the next watches fail as if the orchestrator were down. */
+  watchFailures = 0;
 
   constructor(private readonly now: () => Date = () => new Date()) {}
 
@@ -88,6 +90,10 @@ export class InMemoryOrchestrator implements OrchestratorAdapter {
   }
 
   async *watch(agentId: string, options: WatchAgentOptions = {}): AsyncGenerator<AgentStatusChangedPayload> {
+    if (this.watchFailures > 0) {
+      this.watchFailures--;
+      throw new FederationError('ORCHESTRATOR_UNAVAILABLE', 'the orchestrator is down');
+    }
     const tracked = this.#get(agentId);
     let after = options.afterSequence ?? 0;
     while (options.signal?.aborted !== true) {

@@ -3,11 +3,12 @@
 import {
   AgentKillResponseSchema,
   AgentSpawnResponseSchema,
-  AgentStatusChangedPayloadSchema,
   AgentStatusSchema,
   FederationError,
-  isTerminalState,
-  readServerSentEvents,
+  isFederationError,
+  requestBearerApi,
+  streamAgentEvents,
+  type BearerApiOptions,
   type AgentKillResponse,
   type AgentSpawnResponse,
   type AgentStatus,
@@ -16,7 +17,6 @@ import {
   type OrchestratorSpawnRequest,
   type WatchAgentOptions,
 } from '@mosaic-fed/core';
-import { z } from 'zod';
 
 export interface HttpOrchestratorOptions {
   /** The service's base URL. */
@@ -26,11 +26,9 @@ export interface HttpOrchestratorOptions {
   fetch?: typeof fetch;
   /** Per-call timeout in milliseconds (not for event streams). Default 15,000. */
   timeoutMs?: number;
-  /** Wait before reopening a dropped event stream. Default 1,000. */
+  /** First wait before reopening a dropped event stream, doubled per failure up to 30 s. Default 1,000. */
   reconnectDelayMs?: number;
 }
-
-const EnvelopeSchema = z.object({ success: z.literal(true), data: z.unknown() });
 
 /**
  * Reaches an orchestrator service over HTTP. When the service cannot be reached, calls
@@ -43,19 +41,19 @@ const EnvelopeSchema = z.object({ success: z.literal(true), data: z.unknown() })
  * ```
  */
 export class HttpOrchestrator implements OrchestratorAdapter {
-  readonly #base: URL;
-  readonly #token: string;
-  readonly #fetch: typeof fetch;
-  readonly #timeoutMs: number;
+  readonly #api: BearerApiOptions;
   readonly #reconnectDelayMs: number;
 
   constructor(options: HttpOrchestratorOptions) {
     if (!URL.canParse(options.url)) throw new TypeError('HttpOrchestrator: `url` must be an absolute URL');
     if (typeof options.token !== 'string' || options.token === '') throw new TypeError('HttpOrchestrator: give the service token');
-    this.#base = new URL(options.url.endsWith('/') ? options.url : `${options.url}/`);
-    this.#token = options.token;
-    this.#fetch = options.fetch ?? ((input, init) => fetch(input, init));
-    this.#timeoutMs = options.timeoutMs ?? 15_000;
+    this.#api = {
+      baseUrl: new URL(options.url.endsWith('/') ? options.url : `${options.url}/`),
+      token: options.token,
+      fetch: options.fetch ?? ((input, init) => fetch(input, init)),
+      timeoutMs: options.timeoutMs ?? 15_000,
+      unreachable: (cause) => new FederationError('ORCHESTRATOR_UNAVAILABLE', 'the orchestrator cannot be reached', { cause }),
+    };
     this.#reconnectDelayMs = options.reconnectDelayMs ?? 1_000;
   }
 
@@ -71,77 +69,28 @@ export class HttpOrchestrator implements OrchestratorAdapter {
     return AgentKillResponseSchema.parse(await this.#call('POST', `agents/${encodeURIComponent(agentId)}/kill`));
   }
 
-  async *watch(agentId: string, options: WatchAgentOptions = {}): AsyncGenerator<AgentStatusChangedPayload, void, undefined> {
-    let after = options.afterSequence ?? 0;
-    const aborted = () => options.signal?.aborted === true;
-    while (!aborted()) {
-      let response: Response;
-      try {
-        response = await this.#fetch(new URL(`agents/${encodeURIComponent(agentId)}/events`, this.#base), {
-          headers: { Authorization: `Bearer ${this.#token}`, Accept: 'text/event-stream', 'Last-Event-ID': String(after) },
-          ...(options.signal === undefined ? {} : { signal: options.signal }),
-        });
-      } catch {
-        if (aborted()) return;
-        await delay(this.#reconnectDelayMs, options.signal);
-        continue;
-      }
-      if (!response.ok || response.body === null) throw await errorOf(response);
-      try {
-        for await (const message of readServerSentEvents(response.body)) {
-          if (message.event !== 'agent.status.changed') continue;
-          const event = AgentStatusChangedPayloadSchema.parse(JSON.parse(message.data));
-          if (event.sequence <= after) continue;
-          after = event.sequence;
-          yield event;
-          if (isTerminalState(event.status)) return;
-        }
-      } catch (error) {
-        if (aborted()) return;
-        if (error instanceof z.ZodError || error instanceof SyntaxError) {
-          throw new FederationError('INTERNAL', 'the orchestrator sent an event that is not an agent status');
-        }
-      }
-      // The stream ended before a terminal status (a restart, a proxy): reopen it.
-      await delay(this.#reconnectDelayMs, options.signal);
-    }
+  watch(agentId: string, options: WatchAgentOptions = {}): AsyncGenerator<AgentStatusChangedPayload, void, undefined> {
+    return streamAgentEvents({
+      ...this.#api,
+      path: `agents/${encodeURIComponent(agentId)}/events`,
+      lastEventId: options.afterSequence,
+      signal: options.signal,
+      reconnectDelayMs: this.#reconnectDelayMs,
+      // The server follows its agents for as long as they run: keep trying.
+      maxReconnects: Number.POSITIVE_INFINITY,
+    });
   }
 
   async #call(method: string, path: string, body?: unknown): Promise<unknown> {
-    let response: Response;
     try {
-      response = await this.#fetch(new URL(path, this.#base), {
-        method,
-        headers: {
-          Authorization: `Bearer ${this.#token}`,
-          Accept: 'application/json',
-          ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
-        },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        signal: AbortSignal.timeout(this.#timeoutMs),
-      });
+      return await requestBearerApi(this.#api, method, path, body);
     } catch (error) {
-      throw new FederationError('ORCHESTRATOR_UNAVAILABLE', 'the orchestrator cannot be reached', { cause: error });
+      // The service's credentials are this server's business, not the peer's: a refused
+      // token means the orchestrator is unusable from here.
+      if (isFederationError(error) && error.code === 'UNAUTHORIZED') {
+        throw new FederationError('ORCHESTRATOR_UNAVAILABLE', "the orchestrator refused this server's token");
+      }
+      throw error;
     }
-    if (!response.ok) throw await errorOf(response);
-    const envelope = EnvelopeSchema.safeParse(await response.json().catch(() => undefined));
-    if (!envelope.success) throw new FederationError('INTERNAL', 'the orchestrator answered outside its protocol');
-    return envelope.data.data;
   }
-}
-
-async function errorOf(response: Response): Promise<FederationError> {
-  const error = FederationError.fromWire(await response.json().catch(() => undefined), response.status);
-  // The service's own credentials are the server's business, not the peer's: a refused
-  // token means the orchestrator is unusable from here.
-  if (error.code === 'UNAUTHORIZED') return new FederationError('ORCHESTRATOR_UNAVAILABLE', 'the orchestrator refused this server\'s token');
-  return error;
-}
-
-function delay(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted === true) return resolve();
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
-  });
 }

@@ -6,6 +6,7 @@ import {
   AgentSpawnPayloadSchema,
   AgentsListPayloadSchema,
   FederationError,
+  isFederationError,
   isTerminalState,
   LIMITS,
   type AgentStatus,
@@ -45,6 +46,7 @@ export async function deriveAgentId(issuer: string, jti: string): Promise<string
 export class HostedAgents {
   readonly #o: HostedAgentsOptions;
   readonly #watching = new Map<string, AbortController>();
+  readonly #retries = new Set<ReturnType<typeof setTimeout>>();
 
   constructor(options: HostedAgentsOptions) {
     this.#o = options;
@@ -160,18 +162,21 @@ export class HostedAgents {
 
   /**
    * Follows an agent's status changes: each newer status is stored and queued for the
-   * owner as `agent.status.changed`. Idempotent per agent.
+   * owner as `agent.status.changed`. Idempotent per agent. A lost stream (the
+   * orchestrator restarting, say) is followed again after a growing pause.
    */
-  watch(agentId: string): void {
+  watch(agentId: string, failures = 0): void {
     const orchestrator = this.#o.orchestrator;
     if (orchestrator === undefined || this.#watching.has(agentId)) return;
     const controller = new AbortController();
     this.#watching.set(agentId, controller);
     void (async () => {
+      let retry = false;
       try {
         const record = await this.#o.stores.hostedAgents.get(agentId);
         if (record === undefined) return;
         for await (const event of orchestrator.watch(agentId, { afterSequence: record.sequence, signal: controller.signal })) {
+          failures = 0;
           const { sequence, ...status } = event;
           if (await this.#o.stores.hostedAgents.updateStatus(agentId, status, sequence)) {
             await this.#o.outbox.enqueue(
@@ -183,11 +188,23 @@ export class HostedAgents {
           if (isTerminalState(status.status)) break;
         }
       } catch (error) {
-        if (!controller.signal.aborted) this.#o.logger.warn('stopped watching an agent', { agentId, ...describeError(error) });
+        if (!controller.signal.aborted) {
+          retry = !(isFederationError(error) && error.code === 'NOT_FOUND');
+          this.#o.logger.warn('lost the status of an agent', { agentId, willRetry: retry, ...describeError(error) });
+        }
       } finally {
         this.#watching.delete(agentId);
+        if (retry) this.#retryWatch(agentId, failures + 1);
       }
     })();
+  }
+
+  #retryWatch(agentId: string, failures: number): void {
+    const timer = setTimeout(() => {
+      this.#retries.delete(timer);
+      this.watch(agentId, failures);
+    }, Math.min(1_000 * 2 ** (failures - 1), 60_000));
+    this.#retries.add(timer);
   }
 
   /** Watches every agent that is not terminal again, after a restart. */
@@ -198,6 +215,8 @@ export class HostedAgents {
   stop(): void {
     for (const controller of this.#watching.values()) controller.abort();
     this.#watching.clear();
+    for (const timer of this.#retries) clearTimeout(timer);
+    this.#retries.clear();
   }
 
   #orchestrator(): OrchestratorAdapter {
