@@ -1,6 +1,5 @@
 // The `mosaic-fed` command: init, serve, orchestrator, token create. Flags win over
 // environment variables, which win over defaults; `mosaic-fed --help` lists them all.
-import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { serve } from '@hono/node-server';
@@ -187,7 +186,6 @@ export async function main(argv: string[], env: Env = process.env): Promise<numb
     const dataDir = common.dataDir ?? DEFAULT_DATA_DIR;
     switch (command) {
       case 'serve': {
-        await mkdir(dataDir, { recursive: true, mode: 0o700 });
         const agents = await createNodeOrchestrator(orchestratorFromEnv(env, dataDir, logger));
         try {
           const server = await startServer({ ...common, port, host, orchestrator: agents.orchestrator, ...(url === undefined ? {} : { url }) });
@@ -203,7 +201,6 @@ export async function main(argv: string[], env: Env = process.env): Promise<numb
         if (token === undefined || token.length < 32) {
           throw new UsageError('mosaic-fed orchestrator needs MOSAIC_FED_ORCHESTRATOR_TOKEN (32 or more characters)');
         }
-        await mkdir(dataDir, { recursive: true, mode: 0o700 });
         const options = orchestratorFromEnv({ ...env, MOSAIC_FED_ORCHESTRATOR_URL: undefined }, dataDir, logger);
         const agents = await createNodeOrchestrator(options);
         const servicePort = values.port === undefined && env.MOSAIC_FED_PORT === undefined ? DEFAULT_ORCHESTRATOR_PORT : port;

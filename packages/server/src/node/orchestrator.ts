@@ -1,6 +1,7 @@
 // The orchestrator a Node instance runs agents with: an orchestrator service reached
 // over HTTP when one is configured, otherwise one in this process, with Docker sandboxes
 // when an engine answers and the process sandbox when none does.
+import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { createClient } from '@libsql/client';
 import type { Logger, OrchestratorAdapter } from '@mosaic-fed/core';
@@ -62,6 +63,7 @@ export async function createNodeOrchestrator(options: NodeOrchestratorOptions): 
     };
   }
   const sandboxes = await chooseSandbox(options);
+  await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
   const client = createClient({ url: `file:${resolve(options.dataDir, ORCHESTRATOR_DATABASE_FILE)}` });
   const anthropic = options.anthropic ?? {};
   const apiKey = anthropic.apiKey ?? process.env.ANTHROPIC_API_KEY;

@@ -1,0 +1,32 @@
+import { spawn } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+
+// The README's first command, as a newcomer runs it (the build is done by the test
+// command already, so the demo skips its own).
+describe('pnpm demo', () => {
+  it('starts a hub and a spoke, runs a worker that fixes the failing test, prints the patch and exits 0', async () => {
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    delete env.ANTHROPIC_API_KEY;
+    const child = spawn(process.execPath, ['scripts/demo.mjs', '--no-build'], {
+      cwd: new URL('..', import.meta.url).pathname,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code, `${stdout}\n${stderr}`).toBe(0);
+    expect(stdout).toContain('a scripted model on this machine plays Claude\'s part');
+    expect(stdout).toMatch(/Agents run in the (process sandbox \(weaker isolation\)|docker sandbox \(.+\))\./);
+    expect(stdout).toMatch(/^● \[1\] spawning$/m);
+    expect(stdout).toMatch(/^● \[\d+\] running/m);
+    expect(stdout).toMatch(/^● \[\d+\] completed/m);
+    const patch = stdout.slice(stdout.indexOf('Patch\n'));
+    expect(patch).toContain('--- a/calc.sh');
+    expect(patch).toContain('+  echo $(($1 + $2))');
+    expect(stdout).toContain('Stopped both instances');
+    expect(stderr).toBe('');
+  }, 60_000);
+});
