@@ -14,6 +14,9 @@ const EDGE_ENTRIES: { pkg: string; extraForbidden: RegExp[] }[] = [
   { pkg: 'core', extraForbidden: [/\bprocess\./, /\bBuffer\b/] },
   { pkg: 'sdk', extraForbidden: [] },
   { pkg: 'server', extraForbidden: [] },
+  // The orchestrator is Node-only as a whole, but its root (HttpOrchestrator, the service,
+  // LocalOrchestrator's contracts) is what edge servers import; vendors sit behind subpaths.
+  { pkg: 'orchestrator', extraForbidden: [] },
 ];
 
 const SPECIFIER = /(?:\bfrom\s*|\bimport\s*\(\s*|\brequire\s*\(\s*|^\s*import\s+)["']([^"']+)["']/gm;

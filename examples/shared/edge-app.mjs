@@ -1,0 +1,33 @@
+// @ts-check
+// The server's main entry as an edge runtime runs it: web APIs only, state in memory, and
+// agents run by an orchestrator service reached over HTTP (PROTOCOL 7). Shared by the
+// Bun, Deno and Cloudflare Worker examples; each only adds how its runtime serves it.
+import { HttpOrchestrator } from '@mosaic-fed/orchestrator';
+import { createFederation } from '@mosaic-fed/server';
+
+/**
+ * @typedef {object} EdgeConfig
+ * @property {string} url                 this instance's public URL
+ * @property {string} secret              seals the private key (32+ characters)
+ * @property {string} orchestratorUrl     the orchestrator service
+ * @property {string} orchestratorToken   its shared token
+ * @property {string} [autoAcceptUrls]   comma-separated peer URLs accepted without an admin
+ * @property {string} [name]
+ */
+
+/**
+ * Builds the federation server from plain configuration values.
+ * @param {EdgeConfig} config
+ */
+export function createEdgeFederation(config) {
+  for (const key of /** @type {const} */ (['url', 'secret', 'orchestratorUrl', 'orchestratorToken'])) {
+    if (!config[key]) throw new TypeError(`the edge example needs ${key}`);
+  }
+  return createFederation({
+    url: config.url,
+    secret: config.secret,
+    name: config.name ?? 'Edge Spoke',
+    orchestrator: new HttpOrchestrator({ url: config.orchestratorUrl, token: config.orchestratorToken }),
+    autoAcceptUrls: (config.autoAcceptUrls ?? '').split(',').filter(Boolean),
+  });
+}
