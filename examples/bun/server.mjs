@@ -1,3 +1,4 @@
+/* global Bun */
 // The federation server's main entry, unchanged, served by Bun. Configuration comes from
 // the environment; see ../shared/edge-app.mjs for what it means.
 import { createEdgeFederation } from '../shared/edge-app.mjs';

@@ -1,3 +1,4 @@
+/* global Deno */
 // The federation server's main entry, unchanged, served by Deno. Configuration comes from
 // the environment; see ../shared/edge-app.mjs for what it means.
 import { createEdgeFederation } from '../shared/edge-app.mjs';

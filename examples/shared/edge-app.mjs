@@ -11,7 +11,7 @@ import { createFederation } from '@mosaic-fed/server';
  * @property {string} secret              seals the private key (32+ characters)
  * @property {string} orchestratorUrl     the orchestrator service
  * @property {string} orchestratorToken   its shared token
- * @property {string} [autoAcceptUrls]   comma-separated peer URLs accepted without an admin
+ * @property {string | undefined} [autoAcceptUrls]   comma-separated peer URLs accepted without an admin
  * @property {string} [name]
  */
 
