@@ -1,0 +1,166 @@
+// Runs one agent to its end: each attempt checks the branch out on the host, copies it
+// into a sandbox, lets the runner work, and takes the patch from the sandbox. Retries,
+// the run's timeout and progress updates live here; the lifecycle's compare-and-set
+// writes make a kill win over whatever the run was about to write.
+import { describeError, isTerminalState, type AgentResult, type Logger } from '@mosaic-fed/core';
+import type { AgentLifecycle } from './lifecycle.js';
+import type { AgentRunners, RunnerProgress } from './runners/types.js';
+import type { Sandbox, SandboxProvider } from './sandboxes/types.js';
+import type { Workspace, WorkspaceProvider } from './workspaces/types.js';
+
+export interface AgentExecutorOptions {
+  lifecycle: AgentLifecycle;
+  sandboxes: SandboxProvider;
+  workspaces: WorkspaceProvider;
+  runners: AgentRunners;
+  logger: Logger;
+  /** Progress is written at most this often, in milliseconds (PROTOCOL 5: once a second). */
+  progressIntervalMs: number;
+}
+
+/** Why a re-run after a dead worker ends the agent when no retry is left. */
+export const WORKER_STOPPED = 'the worker running the agent stopped, and no retry was left';
+
+export class AgentExecutor {
+  readonly #o: AgentExecutorOptions;
+
+  constructor(options: AgentExecutorOptions) {
+    this.#o = options;
+  }
+
+  /** True when there is a runner for this agent type. */
+  runs(agentType: string): boolean {
+    return (this.#o.runners as Record<string, unknown>)[agentType] !== undefined;
+  }
+
+  /**
+   * Runs the agent from its current state to a terminal one; returns early when `signal`
+   * aborts (a kill, whose state the lifecycle has already written). An agent found
+   * `running` was being run by a process that died: that attempt counts, and the next one
+   * starts if `maxRetries` allows.
+   */
+  async run(agentId: string, signal: AbortSignal): Promise<void> {
+    const { lifecycle, logger } = this.#o;
+    try {
+      const agent = await lifecycle.get(agentId);
+      if (isTerminalState(agent.status.status)) return;
+      const { spec } = agent;
+      let attempt = agent.status.attempt;
+      if (agent.status.status === 'running') {
+        if (attempt > spec.options.maxRetries) {
+          await lifecycle.fail(agentId, WORKER_STOPPED);
+          return;
+        }
+        attempt++;
+        await lifecycle.move(agentId, (status) => ({ ...status, attempt, progress: { turns: 0 } }));
+      } else {
+        const started = await lifecycle.move(agentId, (status) => ({
+          ...status,
+          status: 'running',
+          startedAt: lifecycle.now().toISOString(),
+          progress: { turns: 0 },
+        }));
+        if (!started) return;
+      }
+      // PROTOCOL 5: the timeout covers the whole run, retries and re-runs included.
+      const { status } = await lifecycle.get(agentId);
+      const deadline = Date.parse(status.startedAt ?? lifecycle.now().toISOString()) + spec.options.timeout;
+      const timeout = AbortSignal.timeout(Math.max(0, deadline - lifecycle.now().getTime()));
+      const attemptSignal = AbortSignal.any([signal, timeout]);
+      for (;; attempt++) {
+        try {
+          const result = await this.#attempt(agentId, attempt, attemptSignal);
+          await lifecycle.move(agentId, (current) => ({ ...current, status: 'completed', completedAt: lifecycle.now().toISOString(), result }));
+          return;
+        } catch (error) {
+          if (signal.aborted) return;
+          if (timeout.aborted) {
+            await lifecycle.fail(agentId, 'timeout');
+            return;
+          }
+          logger.warn('an agent attempt failed', { agentId, attempt, ...describeError(error) });
+          if (attempt > spec.options.maxRetries) {
+            await lifecycle.fail(agentId, reasonOf(error));
+            return;
+          }
+          // A retry is not a transition: the agent stays running with the next attempt number.
+          await lifecycle.move(agentId, (current) => ({ ...current, attempt: attempt + 1, progress: { turns: 0 } }));
+        }
+      }
+    } catch (error) {
+      if (signal.aborted) return;
+      logger.error('an agent run broke', { agentId, ...describeError(error) });
+      await lifecycle.fail(agentId, 'the orchestrator could not run the agent').catch(() => undefined);
+    }
+  }
+
+  async #attempt(agentId: string, attempt: number, signal: AbortSignal): Promise<AgentResult> {
+    const { spec } = await this.#o.lifecycle.get(agentId);
+    const runner = this.#o.runners[spec.agentType];
+    if (runner === undefined) throw new Error(`no runner for ${spec.agentType}`);
+    let workspace: Workspace | undefined;
+    let sandbox: Sandbox | undefined;
+    // The one signal reaches the sandbox too: its processes stop the moment it aborts.
+    const stopSandbox = () => void sandbox?.destroy();
+    signal.addEventListener('abort', stopSandbox, { once: true });
+    const progress = this.#progressWriter(agentId);
+    try {
+      workspace = await this.#o.workspaces.checkout(spec.context, signal);
+      signal.throwIfAborted();
+      sandbox = await this.#o.sandboxes.create({ agentId, source: workspace.dir });
+      signal.throwIfAborted();
+      const outcome = await runner.run({ agentId, spec, attempt, sandbox, signal, reportProgress: progress.report });
+      signal.throwIfAborted();
+      const patch = await workspace.diff(sandbox);
+      await progress.flush();
+      return { ...outcome, ...(patch === '' ? {} : { patch }) };
+    } finally {
+      progress.stop();
+      signal.removeEventListener('abort', stopSandbox);
+      await sandbox?.destroy();
+      await workspace?.remove();
+    }
+  }
+
+  /** Writes progress at most once per interval, always the latest. */
+  #progressWriter(agentId: string) {
+    const { lifecycle, progressIntervalMs } = this.#o;
+    let latest: RunnerProgress | undefined;
+    let lastWrite = 0;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let writing: Promise<unknown> = Promise.resolve();
+    const write = () => {
+      timer = undefined;
+      if (latest === undefined) return;
+      const progress = { turns: latest.turns, ...(latest.lastAction === undefined ? {} : { lastAction: latest.lastAction.slice(0, 1_000) }) };
+      latest = undefined;
+      lastWrite = Date.now();
+      writing = writing.then(() => lifecycle.move(agentId, (status) => ({ ...status, progress }))).catch(() => undefined);
+    };
+    return {
+      report: (progress: RunnerProgress) => {
+        latest = progress;
+        if (timer !== undefined) return;
+        const wait = lastWrite + progressIntervalMs - Date.now();
+        if (wait <= 0) write();
+        else timer = setTimeout(write, wait);
+      },
+      flush: async () => {
+        if (timer !== undefined) clearTimeout(timer);
+        write();
+        await writing;
+      },
+      stop: () => {
+        if (timer !== undefined) clearTimeout(timer);
+        timer = undefined;
+        latest = undefined;
+      },
+    };
+  }
+}
+
+/** What a failed attempt tells the hub: the error's first line, never a stack. */
+function reasonOf(error: unknown): string {
+  if (!(error instanceof Error)) return 'the agent failed';
+  return (error.message.split('\n')[0] ?? '').slice(0, 500) || 'the agent failed';
+}

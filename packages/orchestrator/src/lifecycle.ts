@@ -1,0 +1,158 @@
+// The agent lifecycle over a state store (PROTOCOL 5): every change is a compare-and-set,
+// so a terminal status never changes (a late "completed" cannot overwrite "killed"), and
+// every change is an event that watchers get in sequence order. Shared by the in-process
+// orchestrator, the queue-backed one on every replica, and the workers.
+import {
+  canTransition,
+  FederationError,
+  isTerminalState,
+  type AgentKillResponse,
+  type AgentSpawnResponse,
+  type AgentStatus,
+  type AgentStatusChangedPayload,
+  type OrchestratorSpawnRequest,
+  type WatchAgentOptions,
+} from '@mosaic-fed/core';
+import type { AgentStateStore, StoredAgent } from './state/types.js';
+
+export interface AgentLifecycleOptions {
+  state: AgentStateStore;
+  now: () => Date;
+  /** How often `watch` reads the store when it hears of no change. Default 1,000 ms. */
+  watchPollMs?: number;
+}
+
+/** Reads and moves agents through their lifecycle. */
+export class AgentLifecycle {
+  readonly state: AgentStateStore;
+  readonly now: () => Date;
+  readonly #watchPollMs: number;
+  readonly #listeners = new Map<string, Set<() => void>>();
+
+  constructor(options: AgentLifecycleOptions) {
+    this.state = options.state;
+    this.now = options.now;
+    this.#watchPollMs = options.watchPollMs ?? 1_000;
+  }
+
+  /** Records a new agent in `spawning`; `created: false` for a known id (nothing written). */
+  async create(request: OrchestratorSpawnRequest): Promise<{ created: boolean; response: AgentSpawnResponse }> {
+    const { agentId, spec } = request;
+    const spawnedAt = this.now().toISOString();
+    const status: AgentStatus = {
+      agentId,
+      taskId: spec.taskId,
+      agentType: spec.agentType,
+      status: 'spawning',
+      attempt: 1,
+      spawnedAt,
+      startedAt: null,
+      completedAt: null,
+      progress: null,
+      result: null,
+      error: null,
+    };
+    const outcome = await this.state.create({ agentId, ownerInstanceId: request.ownerInstanceId, spec, status, sequence: 1 });
+    if (outcome === 'exists') {
+      // Idempotent by agentId: the first answer again.
+      const existing = await this.get(agentId);
+      return { created: false, response: { agentId, state: 'spawning', spawnedAt: existing.status.spawnedAt } };
+    }
+    this.#notify(agentId);
+    return { created: true, response: { agentId, state: 'spawning', spawnedAt } };
+  }
+
+  /** `NOT_FOUND` for an unknown agent. */
+  async get(agentId: string): Promise<StoredAgent> {
+    const agent = await this.state.get(agentId);
+    if (agent === undefined) throw new FederationError('NOT_FOUND', 'there is no such agent');
+    return agent;
+  }
+
+  /**
+   * Applies `change` with compare-and-set, retrying when another writer came first.
+   * False (nothing written) when the agent is terminal or the lifecycle forbids the move.
+   */
+  async move(agentId: string, change: (status: AgentStatus) => AgentStatus): Promise<boolean> {
+    for (;;) {
+      const agent = await this.get(agentId);
+      if (isTerminalState(agent.status.status)) return false;
+      const next = change(agent.status);
+      if (next.status !== agent.status.status && !canTransition(agent.status.status, next.status)) return false;
+      if ((await this.state.update(agentId, agent.sequence, next)) !== undefined) {
+        this.#notify(agentId);
+        return true;
+      }
+    }
+  }
+
+  fail(agentId: string, error: string): Promise<boolean> {
+    return this.move(agentId, (status) => ({ ...status, status: 'failed', completedAt: this.now().toISOString(), error }));
+  }
+
+  /**
+   * Moves the agent to `killed`. `moved` is false when it was killed before (the same
+   * answer again); a completed or failed agent is `AGENT_ALREADY_TERMINAL`.
+   */
+  async kill(agentId: string): Promise<{ moved: boolean; response: AgentKillResponse }> {
+    const killedAt = this.now().toISOString();
+    const moved = await this.move(agentId, (status) => ({ ...status, status: 'killed', completedAt: killedAt }));
+    const { status } = await this.get(agentId);
+    if (status.status !== 'killed') {
+      throw new FederationError('AGENT_ALREADY_TERMINAL', `the agent is already ${status.status}`, { data: { status: status.status } });
+    }
+    return { moved, response: { agentId, status: 'killed', killedAt: status.completedAt ?? killedAt } };
+  }
+
+  /**
+   * Status changes in sequence order from `afterSequence`, ending after a terminal one.
+   * Changes made through this object wake it at once; others (another process) are seen
+   * by polling.
+   */
+  async *watch(agentId: string, options: WatchAgentOptions = {}): AsyncGenerator<AgentStatusChangedPayload, void, undefined> {
+    await this.get(agentId);
+    let after = options.afterSequence ?? 0;
+    while (options.signal?.aborted !== true) {
+      // Listen before reading, so a change between the two is not missed.
+      const changed = this.#nextChange(agentId, options.signal);
+      for (const event of await this.state.events(agentId, after)) {
+        yield event;
+        after = event.sequence;
+        if (isTerminalState(event.status)) {
+          changed.cancel();
+          return;
+        }
+      }
+      await changed.promise;
+    }
+  }
+
+  /** Wakes this process's watchers of an agent (for changes it learned of elsewhere). */
+  notify(agentId: string): void {
+    this.#notify(agentId);
+  }
+
+  #notify(agentId: string): void {
+    for (const wake of [...(this.#listeners.get(agentId) ?? [])]) wake();
+  }
+
+  /** Resolves on the agent's next change seen here, after the poll interval, or on abort. */
+  #nextChange(agentId: string, signal: AbortSignal | undefined) {
+    let cancel: () => void = () => undefined;
+    const promise = new Promise<void>((resolve) => {
+      const listeners = this.#listeners.get(agentId) ?? new Set<() => void>();
+      this.#listeners.set(agentId, listeners);
+      const timer = setTimeout(() => cancel(), this.#watchPollMs);
+      cancel = () => {
+        clearTimeout(timer);
+        listeners.delete(cancel);
+        if (listeners.size === 0) this.#listeners.delete(agentId);
+        signal?.removeEventListener('abort', cancel);
+        resolve();
+      };
+      listeners.add(cancel);
+      signal?.addEventListener('abort', cancel, { once: true });
+    });
+    return { promise, cancel: () => cancel() };
+  }
+}
