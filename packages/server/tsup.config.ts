@@ -9,7 +9,7 @@ export default defineConfig([
   // The edge-ready main entry and the Node entry share chunks, so the Node entry uses the
   // very same classes as the main entry. The main entry itself imports nothing Node-only
   // (checked by test/edge-safety.test.ts on this output).
-  { ...shared, entry: { index: 'src/index.ts', node: 'src/node/index.ts' }, splitting: true },
+  { ...shared, entry: { index: 'src/index.ts', node: 'src/node/index.ts', valkey: 'src/valkey.ts' }, splitting: true },
   // The `mosaic-fed` executable: a leaf nothing imports, bundled on its own.
   {
     ...shared,

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from '@libsql/client';
+import { Redis } from 'ioredis';
 import type { AuditEntry } from '@mosaic-fed/core';
 import { createLibsqlStores } from '../src/stores/libsql/index.js';
 import type { FederationStores } from '../src/stores/types.js';
@@ -64,4 +65,29 @@ export async function allAudit(stores: FederationStores): Promise<AuditEntry[]> 
     cursor = page.nextCursor ?? undefined;
   } while (cursor !== undefined);
   return items;
+}
+
+/**
+ * A Redis client when a server answers at REDIS_URL (default 127.0.0.1:6379). On a laptop
+ * without one it is undefined (the caller skips, saying why); in CI it is a failure.
+ */
+export async function connectTestRedis(): Promise<Redis | undefined> {
+  const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
+  try {
+    await redis.connect();
+    await redis.ping();
+    return redis;
+  } catch (error) {
+    redis.disconnect();
+    if (process.env.CI === 'true') throw new Error(`CI needs Redis at ${url}`, { cause: error });
+    console.warn(`skipping the Valkey tests: no Redis at ${url}`);
+    return undefined;
+  }
+}
+
+/** Deletes every key under `prefix`. */
+export async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
+  const keys = await redis.keys(`${prefix}*`);
+  if (keys.length > 0) await redis.del(...keys);
 }

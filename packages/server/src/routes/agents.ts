@@ -21,6 +21,8 @@ const LastEventIdSchema = z.coerce.number().int().min(0).catch(0);
 
 /** How often an idle event stream sends a comment, so proxies keep it open. */
 const KEEPALIVE_MS = 15_000;
+/** How often an event stream reads the store when the bus brought nothing. */
+const RECHECK_MS = 2_000;
 
 /** PROTOCOL 6: the agent routes of the instance's own API. */
 export function agentRoutes(deps: {
@@ -70,7 +72,9 @@ export function agentRoutes(deps: {
       // 204 tells an SSE client not to reconnect.
       if (isTerminalState(agent.status.status) && agent.sequence <= after) return c.body(null, 204);
       return streamSSE(c, async (stream) => {
-        // Subscribe first, then replay what is stored: nothing falls between the two.
+        // The store is the record; the bus only wakes the stream. So whatever the bus
+        // misses (a subscription not yet live on another replica, a lost connection to
+        // Valkey) is read from the store at the next wake, at most RECHECK_MS later.
         const pending: AgentStatusChangedPayload[] = [];
         let wake: (() => void) | undefined;
         const unsubscribe = events.subscribe(agentId, (event) => {
@@ -79,26 +83,31 @@ export function agentRoutes(deps: {
         });
         stream.onAbort(() => wake?.());
         try {
-          pending.unshift(...(await deps.stores.remoteAgents.events(agentId, after)));
           let sent = after;
+          let lastWrite = Date.now();
           let finished = false;
           while (!finished && !stream.aborted) {
+            pending.push(...(await deps.stores.remoteAgents.events(agentId, sent)));
             pending.sort((a, b) => a.sequence - b.sequence);
             for (const event of pending.splice(0)) {
               if (event.sequence <= sent) continue;
               await stream.writeSSE({ id: String(event.sequence), event: 'agent.status.changed', data: JSON.stringify(event) });
               sent = event.sequence;
+              lastWrite = Date.now();
               if (isTerminalState(event.status)) finished = true;
             }
             // Events that arrived while the last ones were written go out without a wait.
             if (finished || pending.length > 0) continue;
             await new Promise<void>((done) => {
               wake = done;
-              const timer = setTimeout(done, KEEPALIVE_MS);
+              const timer = setTimeout(done, RECHECK_MS);
               (timer as { unref?: () => void }).unref?.();
             });
             wake = undefined;
-            if (pending.length === 0 && !stream.aborted) await stream.write(': keep-alive\n\n');
+            if (!stream.aborted && Date.now() - lastWrite >= KEEPALIVE_MS) {
+              await stream.write(': keep-alive\n\n');
+              lastWrite = Date.now();
+            }
           }
         } finally {
           unsubscribe();

@@ -1,0 +1,174 @@
+// What server replicas must share, in Valkey (or Redis) through ioredis: the message log
+// (replay protection and idempotency, claimed atomically), the per-connection rate limits,
+// and the event fan-out that feeds every replica's event streams. Each change is one Lua
+// script or one command, so two replicas never both win.
+import { AgentStatusChangedPayloadSchema, describeError, silentLogger, type Logger } from '@mosaic-fed/core';
+import type { Redis } from 'ioredis';
+import type { AgentEventListener, EventBus } from '../../events/bus.js';
+import type { RateDecision, RateLimiter } from '../../federation/rate-limiter.js';
+import type { ClaimOutcome, MessageLogStore, StoredReply } from '../types.js';
+
+export interface ValkeyOptions {
+  /** A connected client; these stores never close it. */
+  redis: Redis;
+  /** Prefix of every key and channel. Default `mosaic-fed:`. */
+  prefix?: string;
+}
+
+// KEYS[1]: the entry. ARGV: hash, now (ms), expiresAt (ms).
+// An entry is a hash { hash, expiresAt, reply? }; Valkey forgets it after its lifetime.
+const CLAIM = `
+local existing = redis.call('HMGET', KEYS[1], 'hash', 'expiresAt', 'reply')
+if existing[1] == false or tonumber(existing[2]) <= tonumber(ARGV[2]) then
+  redis.call('DEL', KEYS[1])
+  redis.call('HSET', KEYS[1], 'hash', ARGV[1], 'expiresAt', ARGV[3])
+  redis.call('PEXPIRE', KEYS[1], math.max(1, tonumber(ARGV[3]) - tonumber(ARGV[2])))
+  return {'claimed'}
+end
+if existing[1] ~= ARGV[1] then return {'conflict'} end
+if existing[3] == false then return {'in-progress'} end
+return {'completed', existing[3]}`;
+
+// KEYS[1]: the entry. Forgets a claim that has no reply.
+const RELEASE = `
+if redis.call('HEXISTS', KEYS[1], 'reply') == 0 then redis.call('DEL', KEYS[1]) end
+return 1`;
+
+/** The message log (PROTOCOL 2) in Valkey: one atomic claim per `(iss, jti)`, shared by every replica. */
+export class ValkeyMessageLogStore implements MessageLogStore {
+  readonly #redis: Redis;
+  readonly #prefix: string;
+
+  constructor(options: ValkeyOptions) {
+    this.#redis = options.redis;
+    this.#prefix = `${options.prefix ?? 'mosaic-fed:'}message:`;
+  }
+
+  async claim(entry: { issuer: string; jti: string; hash: string; now: Date; expiresAt: Date }): Promise<ClaimOutcome> {
+    const [outcome, reply] = (await this.#redis.eval(
+      CLAIM,
+      1,
+      this.#key(entry.issuer, entry.jti),
+      entry.hash,
+      String(entry.now.getTime()),
+      String(entry.expiresAt.getTime()),
+    )) as [string, string | undefined];
+    if (outcome === 'completed') return { outcome, reply: JSON.parse(reply ?? 'null') as StoredReply };
+    if (outcome === 'claimed' || outcome === 'conflict' || outcome === 'in-progress') return { outcome };
+    throw new Error(`unexpected claim outcome ${outcome}`);
+  }
+
+  async complete(issuer: string, jti: string, reply: StoredReply): Promise<void> {
+    // Only onto an entry that still exists: XX semantics through HSETEX is not everywhere, so check.
+    const key = this.#key(issuer, jti);
+    await this.#redis.eval(
+      "if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'reply', ARGV[1]) end return 1",
+      1,
+      key,
+      JSON.stringify(reply),
+    );
+  }
+
+  async release(issuer: string, jti: string): Promise<void> {
+    await this.#redis.eval(RELEASE, 1, this.#key(issuer, jti));
+  }
+
+  #key(issuer: string, jti: string): string {
+    return `${this.#prefix}${issuer}:${jti}`;
+  }
+}
+
+// KEYS[1]: the window's counter. ARGV: limit, window length (ms).
+const HIT = `
+local count = tonumber(redis.call('GET', KEYS[1]) or '0')
+if count >= tonumber(ARGV[1]) then return 0 end
+redis.call('INCR', KEYS[1])
+if count == 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 1`;
+
+const WINDOW_MS = 60_000;
+
+/** Per-connection rate limits shared by every replica: one counter per key and minute. */
+export class ValkeyRateLimiter implements RateLimiter {
+  readonly #redis: Redis;
+  readonly #prefix: string;
+
+  constructor(options: ValkeyOptions) {
+    this.#redis = options.redis;
+    this.#prefix = `${options.prefix ?? 'mosaic-fed:'}rate:`;
+  }
+
+  async hit(key: string, perMinute: number, now: Date): Promise<RateDecision> {
+    const start = Math.floor(now.getTime() / WINDOW_MS) * WINDOW_MS;
+    const allowed = await this.#redis.eval(HIT, 1, `${this.#prefix}${key}:${start}`, String(perMinute), String(2 * WINDOW_MS));
+    if (allowed === 1) return { allowed: true, retryAfter: 0 };
+    return { allowed: false, retryAfter: Math.max(1, Math.ceil((start + WINDOW_MS - now.getTime()) / 1000)) };
+  }
+}
+
+export interface ValkeyEventBusOptions extends ValkeyOptions {
+  logger?: Logger;
+}
+
+/**
+ * Agent status events over Valkey pub/sub, so an event stream on any replica sees what
+ * arrived at any other. Subscribes on a second connection of its own (a subscribed
+ * connection can do nothing else), one channel per watched agent.
+ */
+export class ValkeyEventBus implements EventBus {
+  readonly #redis: Redis;
+  readonly #prefix: string;
+  readonly #logger: Logger;
+  readonly #listeners = new Map<string, Set<AgentEventListener>>();
+  #subscriber: Redis | undefined;
+
+  constructor(options: ValkeyEventBusOptions) {
+    this.#redis = options.redis;
+    this.#prefix = `${options.prefix ?? 'mosaic-fed:'}events:`;
+    this.#logger = options.logger ?? silentLogger;
+  }
+
+  async publish(agentId: string, event: Parameters<AgentEventListener>[0]): Promise<void> {
+    await this.#redis.publish(`${this.#prefix}${agentId}`, JSON.stringify(event));
+  }
+
+  subscribe(agentId: string, listener: AgentEventListener): () => void {
+    const channel = `${this.#prefix}${agentId}`;
+    const subscriber = this.#connection();
+    let listeners = this.#listeners.get(channel);
+    if (listeners === undefined) {
+      listeners = new Set();
+      this.#listeners.set(channel, listeners);
+      subscriber.subscribe(channel).catch((error: unknown) => this.#logger.warn('could not subscribe to agent events', { agentId, ...describeError(error) }));
+    }
+    listeners.add(listener);
+    return () => {
+      listeners.delete(listener);
+      if (listeners.size === 0 && this.#listeners.get(channel) === listeners) {
+        this.#listeners.delete(channel);
+        subscriber.unsubscribe(channel).catch(() => undefined);
+      }
+    };
+  }
+
+  /** Closes the subscribing connection. */
+  async close(): Promise<void> {
+    this.#subscriber?.disconnect();
+    this.#subscriber = undefined;
+  }
+
+  #connection(): Redis {
+    if (this.#subscriber !== undefined) return this.#subscriber;
+    const subscriber = this.#redis.duplicate();
+    subscriber.on('message', (channel: string, message: string) => {
+      const listeners = this.#listeners.get(channel);
+      if (listeners === undefined) return;
+      const event = AgentStatusChangedPayloadSchema.safeParse(JSON.parse(message));
+      if (!event.success) return;
+      for (const listener of [...listeners]) listener(event.data);
+    });
+    subscriber.on('error', (error: unknown) => this.#logger.warn('the agent event subscription failed', describeError(error)));
+    this.#subscriber = subscriber;
+    return subscriber;
+  }
+}
