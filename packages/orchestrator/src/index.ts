@@ -4,11 +4,12 @@
  * This entry loads no vendor SDK and no Node built-in. The pieces that do sit behind
  * subpaths: `/node` (process sandbox, git workspaces), `/docker` (Docker or Podman
  * sandboxes), `/anthropic` (Claude runners), `/libsql` and `/valkey` (state stores),
- * `/testing` (a scripted Messages API server).
+ * `/queue` (a BullMQ worker pool), `/testing` (a scripted Messages API server).
  *
  * @packageDocumentation
  */
 export { LocalOrchestrator, ORCHESTRATOR_RESTARTED } from './local-orchestrator.js';
+export { WORKER_STOPPED } from './executor.js';
 export type { LocalOrchestratorOptions } from './local-orchestrator.js';
 export { HttpOrchestrator } from './http/client.js';
 export type { HttpOrchestratorOptions } from './http/client.js';

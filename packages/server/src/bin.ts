@@ -2,4 +2,5 @@
 import { main } from './cli.js';
 
 const code = await main(process.argv.slice(2));
-if (code !== 0) process.exitCode = code;
+// A command that failed may leave connections open: end the process with its code.
+if (code !== 0) process.exit(code);

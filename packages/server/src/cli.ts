@@ -10,6 +10,7 @@ import { createJsonLogger, describeError, type Logger, type LogLevel } from './l
 import {
   closeOnSignals,
   createNodeOrchestrator,
+  startNodeWorker,
   DEFAULT_DATA_DIR,
   DEFAULT_HOST,
   DEFAULT_PORT,
@@ -29,6 +30,7 @@ Usage:
   mosaic-fed init          create the data directory, the secret and the instance identity
   mosaic-fed serve         start the server (initialises on first start)
   mosaic-fed orchestrator  run agents as a service for servers (PROTOCOL 7), default port ${DEFAULT_ORCHESTRATOR_PORT}
+  mosaic-fed worker        run agents from the queue on Valkey (needs REDIS_URL)
   mosaic-fed token create  create an admin token and print it once
 
 Options (environment variable in brackets):
@@ -66,6 +68,14 @@ Agents (serve and orchestrator):
   MOSAIC_FED_ALLOW_FILE_REPOSITORIES  true to allow file:// repositories (local demos)
   MOSAIC_FED_ORCHESTRATOR_URL     serve: run agents on this orchestrator service instead
   MOSAIC_FED_ORCHESTRATOR_TOKEN   the orchestrator service's shared token (32+ characters)
+
+Many machines:
+  REDIS_URL                       Valkey or Redis (redis://host:6379): serve shares the
+                                  message log, rate limits and events there and queues
+                                  agents for workers; worker takes them from there
+  MOSAIC_FED_REDIS_PREFIX         prefix of every key and channel there, default mosaic-fed:
+  MOSAIC_FED_WORKER_CONCURRENCY   worker: agents at once, default 2
+  MOSAIC_FED_WORKER_LOCK_MS       worker: how soon a dead worker's agent moves on, default 30000
 `;
 
 /** A mistake in how the command was called: printed without a stack, exit code 2. */
@@ -93,10 +103,7 @@ function orchestratorFromEnv(env: Env, dataDir: string, logger: Logger): NodeOrc
   if (sandbox !== 'auto' && sandbox !== 'docker' && sandbox !== 'process') {
     throw new UsageError(`MOSAIC_FED_SANDBOX must be auto, docker or process, not "${sandbox}"`);
   }
-  const maxAgents = env.MOSAIC_FED_MAX_AGENTS === undefined ? undefined : Number(env.MOSAIC_FED_MAX_AGENTS);
-  if (maxAgents !== undefined && (!Number.isInteger(maxAgents) || maxAgents < 1)) {
-    throw new UsageError(`MOSAIC_FED_MAX_AGENTS must be a whole number of at least 1, not "${env.MOSAIC_FED_MAX_AGENTS}"`);
-  }
+  const maxAgents = wholeNumber(env.MOSAIC_FED_MAX_AGENTS, 'MOSAIC_FED_MAX_AGENTS');
   return {
     dataDir,
     logger,
@@ -106,12 +113,22 @@ function orchestratorFromEnv(env: Env, dataDir: string, logger: Logger): NodeOrc
     ...(maxAgents === undefined ? {} : { maxConcurrentAgents: maxAgents }),
     ...(env.MOSAIC_FED_ORCHESTRATOR_URL === undefined ? {} : { serviceUrl: env.MOSAIC_FED_ORCHESTRATOR_URL }),
     ...(env.MOSAIC_FED_ORCHESTRATOR_TOKEN === undefined ? {} : { serviceToken: env.MOSAIC_FED_ORCHESTRATOR_TOKEN }),
+    ...(env.REDIS_URL === undefined ? {} : { redisUrl: env.REDIS_URL }),
+    ...(env.MOSAIC_FED_REDIS_PREFIX === undefined ? {} : { redisPrefix: env.MOSAIC_FED_REDIS_PREFIX }),
     anthropic: {
       ...(env.ANTHROPIC_API_KEY === undefined ? {} : { apiKey: env.ANTHROPIC_API_KEY }),
       ...(env.ANTHROPIC_BASE_URL === undefined ? {} : { baseURL: env.ANTHROPIC_BASE_URL }),
       ...(env.MOSAIC_FED_MODEL === undefined ? {} : { model: env.MOSAIC_FED_MODEL }),
     },
   };
+}
+
+/** A whole number of at least 1 from the environment, or undefined when unset. */
+function wholeNumber(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 1) throw new UsageError(`${name} must be a whole number of at least 1, not "${value}"`);
+  return number;
 }
 
 function oidcFromEnv(env: Env): OidcAuthOptions | undefined {
@@ -159,7 +176,13 @@ export async function main(argv: string[], env: Env = process.env): Promise<numb
 
   let logger: Logger | undefined;
   try {
-    logger = createJsonLogger({ level: parseLogLevel(values['log-level'] ?? env.MOSAIC_FED_LOG_LEVEL) });
+    // Long-running commands log to stdout; one-shot ones keep stdout for their answer
+    // (`TOKEN=$(mosaic-fed token create)` gets the token alone).
+    const oneShot = command === 'init' || command === 'token create';
+    logger = createJsonLogger({
+      level: parseLogLevel(values['log-level'] ?? env.MOSAIC_FED_LOG_LEVEL),
+      ...(oneShot ? { write: (line: string) => process.stderr.write(`${line}\n`) } : {}),
+    });
     const port = parsePort(values.port ?? env.MOSAIC_FED_PORT);
     const host = values.host ?? env.MOSAIC_FED_HOST ?? DEFAULT_HOST;
     const url = values.url ?? env.MOSAIC_FED_URL;
@@ -180,6 +203,8 @@ export async function main(argv: string[], env: Env = process.env): Promise<numb
       ...(name === undefined ? {} : { name }),
       ...(oidc === undefined ? {} : { oidc }),
       ...(autoAcceptUrls.length === 0 ? {} : { autoAcceptUrls }),
+      ...(env.REDIS_URL === undefined ? {} : { redisUrl: env.REDIS_URL }),
+      ...(env.MOSAIC_FED_REDIS_PREFIX === undefined ? {} : { redisPrefix: env.MOSAIC_FED_REDIS_PREFIX }),
     };
     const offlineUrl = url ?? `http://${host}:${port}`;
 
@@ -201,7 +226,7 @@ export async function main(argv: string[], env: Env = process.env): Promise<numb
         if (token === undefined || token.length < 32) {
           throw new UsageError('mosaic-fed orchestrator needs MOSAIC_FED_ORCHESTRATOR_TOKEN (32 or more characters)');
         }
-        const options = orchestratorFromEnv({ ...env, MOSAIC_FED_ORCHESTRATOR_URL: undefined }, dataDir, logger);
+        const options = orchestratorFromEnv({ ...env, MOSAIC_FED_ORCHESTRATOR_URL: undefined, REDIS_URL: undefined }, dataDir, logger);
         const agents = await createNodeOrchestrator(options);
         const servicePort = values.port === undefined && env.MOSAIC_FED_PORT === undefined ? DEFAULT_ORCHESTRATOR_PORT : port;
         const app = createOrchestratorService({ orchestrator: agents.orchestrator, token, logger });
@@ -221,6 +246,20 @@ export async function main(argv: string[], env: Env = process.env): Promise<numb
           },
           logger,
         );
+        return 0;
+      }
+      case 'worker': {
+        const redisUrl = env.REDIS_URL;
+        if (redisUrl === undefined) throw new UsageError('mosaic-fed worker needs REDIS_URL: the Valkey its servers queue agents on');
+        const { dataDir: _dataDir, serviceUrl: _url, serviceToken: _token, redisUrl: _redis, ...agentOptions } = orchestratorFromEnv(env, dataDir, logger);
+        const worker = await startNodeWorker({
+          ...agentOptions,
+          redisUrl,
+          concurrency: wholeNumber(env.MOSAIC_FED_WORKER_CONCURRENCY, 'MOSAIC_FED_WORKER_CONCURRENCY') ?? 2,
+          lockDurationMs: wholeNumber(env.MOSAIC_FED_WORKER_LOCK_MS, 'MOSAIC_FED_WORKER_LOCK_MS') ?? 30_000,
+        });
+        logger.info('worker started', { sandbox: worker.description });
+        closeOnSignals(worker, logger);
         return 0;
       }
       case 'init': {

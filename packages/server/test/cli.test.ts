@@ -1,78 +1,20 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { randomUUID } from 'node:crypto';
 import { AgentSpawnPayloadSchema, InstanceDocumentSchema, type AgentStatusChangedPayload } from '@mosaic-fed/core';
 import { HttpOrchestrator } from '@mosaic-fed/orchestrator';
 import { createDemoRepository, demoFixScript, startScriptedMessagesServer } from '@mosaic-fed/orchestrator/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTempDir } from './helpers.js';
+import { killStarted, runCli, startCli, stopProcess, type Served } from './processes.js';
 
 // The real `mosaic-fed` executable, as a self-hoster runs it: separate processes, a real
 // port, a real SQLite file, real signals.
-const BIN = new URL('../dist/bin.js', import.meta.url).pathname;
-
-function requireBuild() {
-  if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run \`pnpm build\` before these tests`);
-}
-
-/** A clean environment: nothing configures the server but what a test passes. */
-function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return { PATH: process.env.PATH, HOME: process.env.HOME, ...extra };
-}
-
-interface Served {
-  child: ChildProcess;
-  lines: Record<string, unknown>[];
-  listening: { url: string; port: number; instanceId: string };
-  exited: Promise<number | null>;
-}
+afterEach(killStarted);
 
 /** Starts `mosaic-fed serve`; resolves at its "listening" line. */
 function serve(args: string[], cwd: string): Promise<Served> {
-  return start(['serve', ...args], cwd, {}, 'listening');
-}
-
-const running: ChildProcess[] = [];
-afterEach(() => {
-  for (const child of running.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
-});
-
-/** Starts a long-running command; resolves at the log line `ready`. */
-async function start(args: string[], cwd: string, env: Record<string, string>, ready: string): Promise<Served> {
-  requireBuild();
-  const child = spawn(process.execPath, [BIN, ...args], { cwd, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
-  running.push(child);
-  const lines: Record<string, unknown>[] = [];
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
-  const listening = await new Promise<Served['listening']>((done, fail) => {
-    const timer = setTimeout(() => fail(new Error(`no "${ready}" line within 20 s; stderr: ${stderr}`)), 20_000);
-    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
-      const parsed = JSON.parse(line) as Record<string, unknown>;
-      lines.push(parsed);
-      if (parsed.msg === ready) {
-        clearTimeout(timer);
-        done(parsed as unknown as Served['listening']);
-      }
-    });
-    void exited.then((code) => fail(new Error(`exited with ${code} before "${ready}"; stderr: ${stderr}`)));
-  });
-  return { child, lines, listening, exited };
-}
-
-async function stop(served: Served, signal: NodeJS.Signals): Promise<number | null> {
-  served.child.kill(signal);
-  return served.exited;
-}
-
-function run(args: string[], cwd: string, env: Record<string, string> = {}) {
-  requireBuild();
-  return spawnSync(process.execPath, [BIN, ...args], { cwd, env: cleanEnv(env), encoding: 'utf8', timeout: 20_000 });
+  return startCli(['serve', ...args], cwd, {}, 'listening');
 }
 
 async function wellKnown(url: string) {
@@ -94,14 +36,14 @@ describe('mosaic-fed serve', () => {
       expect(existsSync(join(dataDir, 'mosaic-fed.db'))).toBe(true);
       expect(statSync(join(dataDir, 'secret.key')).mode & 0o777).toBe(0o600);
 
-      expect(await stop(first, 'SIGTERM')).toBe(0);
+      expect(await stopProcess(first, 'SIGTERM')).toBe(0);
       expect(first.lines.map((l) => l.msg)).toEqual(expect.arrayContaining(['shutting down', 'stopped']));
 
       const second = await serve([], dir.path);
       const again = await wellKnown(second.listening.url);
       expect(again.instanceId).toBe(document.instanceId);
       expect(again.keys[0]?.kid).toBe(document.keys[0]?.kid);
-      expect(await stop(second, 'SIGINT')).toBe(0);
+      expect(await stopProcess(second, 'SIGINT')).toBe(0);
 
       // Structured logs only, and nothing secret in them.
       const secret = readFileSync(join(dataDir, 'secret.key'), 'utf8').trim();
@@ -120,12 +62,17 @@ describe('mosaic-fed serve', () => {
     const dir = createTempDir();
     try {
       const dataDir = join(dir.path, 'data');
-      const init = run(['init', '--data-dir', dataDir, '--name', 'CLI Spoke'], dir.path);
+      const init = runCli(['init', '--data-dir', dataDir, '--name', 'CLI Spoke'], dir.path);
       expect(init.status, init.stderr).toBe(0);
       const instanceId = /instance ([0-9a-f-]{36})/.exec(init.stdout)?.[1];
       expect(instanceId).toBeDefined();
 
-      const created = run(['token', 'create', '--data-dir', dataDir, '--label', 'ci'], dir.path);
+      const created = runCli(['token', 'create', '--data-dir', dataDir, '--label', 'ci'], dir.path);
+      // On a fresh data directory too, stdout holds the token alone (logs go to stderr).
+      const fresh = runCli(['token', 'create', '--data-dir', join(dir.path, 'fresh')], dir.path);
+      expect(fresh.status, fresh.stderr).toBe(0);
+      expect(fresh.stdout).toMatch(/^mfa_[A-Za-z0-9_-]{43}\n$/);
+      expect(fresh.stderr).toContain('instance initialised');
       expect(created.status, created.stderr).toBe(0);
       const token = created.stdout.trim();
       expect(token).toMatch(/^mfa_[A-Za-z0-9_-]{43}$/);
@@ -143,7 +90,7 @@ describe('mosaic-fed serve', () => {
       });
       expect(refused.status).toBe(401);
       expect(JSON.stringify(served.lines)).not.toContain(token);
-      expect(await stop(served, 'SIGTERM')).toBe(0);
+      expect(await stopProcess(served, 'SIGTERM')).toBe(0);
     } finally {
       dir.remove();
     }
@@ -152,13 +99,13 @@ describe('mosaic-fed serve', () => {
   it('explains a wrong command or flag and exits 2', () => {
     const dir = createTempDir();
     try {
-      const unknown = run(['launch'], dir.path);
+      const unknown = runCli(['launch'], dir.path);
       expect(unknown.status).toBe(2);
       expect(unknown.stderr).toContain('unknown command "launch"');
-      const badPort = run(['serve', '--port', 'eighty'], dir.path);
+      const badPort = runCli(['serve', '--port', 'eighty'], dir.path);
       expect(badPort.status).toBe(2);
       expect(badPort.stderr).toContain('--port');
-      const help = run(['--help'], dir.path);
+      const help = runCli(['--help'], dir.path);
       expect(help.status).toBe(0);
       expect(help.stdout).toContain('MOSAIC_FED_DATA_DIR');
     } finally {
@@ -180,11 +127,11 @@ describe('mosaic-fed orchestrator', () => {
         MOSAIC_FED_SANDBOX: 'process',
         MOSAIC_FED_ALLOW_FILE_REPOSITORIES: 'true',
       };
-      const refused = run(['orchestrator', '--port', '0'], dir.path, env);
+      const refused = runCli(['orchestrator', '--port', '0'], dir.path, env);
       expect(refused.status).toBe(2);
       expect(refused.stderr).toContain('MOSAIC_FED_ORCHESTRATOR_TOKEN');
 
-      const served = await start(
+      const served = await startCli(
         ['orchestrator', '--port', '0', '--data-dir', join(dir.path, 'data')],
         dir.path,
         { ...env, MOSAIC_FED_ORCHESTRATOR_TOKEN: token },
@@ -205,7 +152,7 @@ describe('mosaic-fed orchestrator', () => {
       expect(last?.result?.patch).toContain('+  echo $(($1 + $2))');
       expect(existsSync(join(dir.path, 'data', 'orchestrator.db'))).toBe(true);
       expect(JSON.stringify(served.lines)).not.toContain(token);
-      expect(await stop(served, 'SIGTERM')).toBe(0);
+      expect(await stopProcess(served, 'SIGTERM')).toBe(0);
     } finally {
       await model.close();
       dir.remove();

@@ -45,6 +45,20 @@ if (redis === undefined) {
     });
   });
 
+  it('lets a claim without a reply lapse after its lease, but keeps a completed one', async () => {
+    const log = new ValkeyMessageLogStore({ redis, prefix: `${prefix}${randomUUID()}:`, leaseMs: 150 });
+    const now = new Date();
+    const claim = (jti: string) => log.claim({ issuer: 'hub', jti, hash: 'h', now, expiresAt: new Date(now.getTime() + 86_400_000) });
+    expect(await claim('stuck')).toEqual({ outcome: 'claimed' });
+    expect(await claim('done')).toEqual({ outcome: 'claimed' });
+    await log.complete('hub', 'done', { success: true, data: 1 });
+    expect(await claim('stuck')).toEqual({ outcome: 'in-progress' });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // The replica that claimed it died: the message may run again (its agent id is the same).
+    expect(await claim('stuck')).toEqual({ outcome: 'claimed' });
+    expect(await claim('done')).toEqual({ outcome: 'completed', reply: { success: true, data: 1 } });
+  });
+
   it('shares rate limits between replicas', async () => {
     const shared = `${prefix}${randomUUID()}:`;
     const [a, b] = [new ValkeyRateLimiter({ redis, prefix: shared }), new ValkeyRateLimiter({ redis, prefix: shared })];

@@ -15,11 +15,19 @@ import { createFederation, type Federation, type FederationAppOptions } from '..
 import type { OidcAuthOptions } from '../auth/oidc.js';
 import { createJsonLogger, describeError, type Logger } from '../logger.js';
 import { createLibsqlStores } from '../stores/libsql/index.js';
+import { ValkeyEventBus, ValkeyMessageLogStore, ValkeyRateLimiter } from '../stores/valkey/index.js';
+import { connectValkey } from './orchestrator.js';
 import { loadOrCreateSecretFile } from './secret.js';
 
 export { loadOrCreateSecretFile, SECRET_FILE } from './secret.js';
-export { createNodeOrchestrator, DEFAULT_SANDBOX_IMAGE, ORCHESTRATOR_DATABASE_FILE } from './orchestrator.js';
-export type { NodeOrchestrator, NodeOrchestratorOptions } from './orchestrator.js';
+export {
+  connectValkey,
+  createNodeOrchestrator,
+  DEFAULT_SANDBOX_IMAGE,
+  ORCHESTRATOR_DATABASE_FILE,
+  startNodeWorker,
+} from './orchestrator.js';
+export type { NodeOrchestrator, NodeOrchestratorOptions, NodeWorkerOptions } from './orchestrator.js';
 
 export const DEFAULT_PORT = 4747;
 export const DEFAULT_HOST = '127.0.0.1';
@@ -42,6 +50,13 @@ export interface NodeFederationOptions {
   orchestrator?: OrchestratorAdapter;
   /** Peer URLs whose CONNECT is accepted without an admin. */
   autoAcceptUrls?: string[];
+  /**
+   * Valkey (or Redis) shared by replicas: the message log, rate limits and the event bus
+   * move there. Without it, they stay in this process and its database file.
+   */
+  redisUrl?: string;
+  /** Prefix of every Valkey key and channel. Default `mosaic-fed:`. */
+  redisPrefix?: string;
   logger?: Logger;
   now?: () => Date;
   /** Anything else `createFederationApp` takes (outbox timing, rate limiter, fetch, ...). */
@@ -71,14 +86,28 @@ export async function openFederation(options: NodeFederationOptions & { url: str
   const logger = options.logger ?? createJsonLogger();
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const secret = options.secret ?? (await loadOrCreateSecretFile(dataDir, logger));
+  const databaseUrl = options.databaseUrl ?? `file:${resolve(dataDir, DATABASE_FILE)}`;
+  const local = databaseUrl.startsWith('file:');
   const client = createClient({
-    url: options.databaseUrl ?? `file:${resolve(dataDir, DATABASE_FILE)}`,
+    url: databaseUrl,
     ...(options.databaseAuthToken === undefined ? {} : { authToken: options.databaseAuthToken }),
+    // Replicas on one machine may share the file: a writer waits its turn (on every
+    // connection of the client's pool) instead of failing with SQLITE_BUSY.
+    ...(local ? { timeout: 10_000 } : {}),
   });
-  const stores = await createLibsqlStores(client);
+  // Write-ahead logging lets readers and a writer work at once; it stays set in the file.
+  if (local) await client.execute('PRAGMA journal_mode = WAL');
+  const fileStores = await createLibsqlStores(client);
+  const valkey = options.redisUrl === undefined ? undefined : await openValkey(options.redisUrl, options.redisPrefix, logger);
+  const stores = valkey === undefined ? fileStores : { ...fileStores, messageLog: valkey.messageLog };
+  const close = async () => {
+    await valkey?.close();
+    await fileStores.close?.();
+  };
   try {
     const federation = createFederation({
       ...options.federation,
+      ...(valkey === undefined ? {} : { rateLimiter: valkey.rateLimiter, events: valkey.events }),
       url: options.url,
       secret,
       stores,
@@ -92,11 +121,27 @@ export async function openFederation(options: NodeFederationOptions & { url: str
     // Fail at start, not at the first request: this opens the sealed key with the secret.
     await federation.instance.syncUrl();
     await federation.instance.signingKey();
-    return { ...federation, dataDir, close: async () => stores.close?.() };
+    return { ...federation, dataDir, close };
   } catch (error) {
-    await stores.close?.();
+    await close();
     throw error;
   }
+}
+
+/** What replicas share in Valkey, on one connection (and one more for the event bus). */
+async function openValkey(url: string, prefix: string | undefined, logger: Logger) {
+  const redis = await connectValkey(url);
+  const shared = { redis, ...(prefix === undefined ? {} : { prefix }) };
+  const events = new ValkeyEventBus({ ...shared, logger });
+  return {
+    messageLog: new ValkeyMessageLogStore(shared),
+    rateLimiter: new ValkeyRateLimiter(shared),
+    events,
+    close: async () => {
+      await events.close();
+      redis.disconnect();
+    },
+  };
 }
 
 /** A running server. */

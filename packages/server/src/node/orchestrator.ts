@@ -2,10 +2,12 @@
 // over HTTP when one is configured, otherwise one in this process, with Docker sandboxes
 // when an engine answers and the process sandbox when none does.
 import { mkdir } from 'node:fs/promises';
+import { Redis } from 'ioredis';
 import { resolve } from 'node:path';
 import { createClient } from '@libsql/client';
 import type { Logger, OrchestratorAdapter } from '@mosaic-fed/core';
-import { HttpOrchestrator, LocalOrchestrator } from '@mosaic-fed/orchestrator';
+import { HttpOrchestrator, LocalOrchestrator, type AgentRunners, type SandboxProvider } from '@mosaic-fed/orchestrator';
+import { AgentWorker, QueueOrchestrator } from '@mosaic-fed/orchestrator/queue';
 import { createClaudeRunners } from '@mosaic-fed/orchestrator/anthropic';
 import { DockerSandboxProvider } from '@mosaic-fed/orchestrator/docker';
 import { createLibsqlAgentStateStore } from '@mosaic-fed/orchestrator/libsql';
@@ -20,6 +22,13 @@ export interface NodeOrchestratorOptions {
   serviceUrl?: string;
   /** The service's shared bearer token. */
   serviceToken?: string;
+  /**
+   * Valkey (or Redis): with it, agents become jobs for `mosaic-fed worker` processes and
+   * nothing below applies to the server.
+   */
+  redisUrl?: string;
+  /** Prefix of every Valkey key and channel. Default `mosaic-fed:`. */
+  redisPrefix?: string;
   /** Keeps agent state (`orchestrator.db`). */
   dataDir: string;
   /** `docker`, `process`, or `auto` (Docker when an engine answers with the image). Default `auto`. */
@@ -62,31 +71,32 @@ export async function createNodeOrchestrator(options: NodeOrchestratorOptions): 
       close: async () => undefined,
     };
   }
-  const sandboxes = await chooseSandbox(options);
+  if (options.redisUrl !== undefined) {
+    const redis = await connectValkey(options.redisUrl);
+    const orchestrator = new QueueOrchestrator({ redis, ...(options.redisPrefix === undefined ? {} : { prefix: options.redisPrefix }) });
+    return {
+      orchestrator,
+      description: 'the agent queue on Valkey (run mosaic-fed worker to take its jobs)',
+      close: async () => {
+        await orchestrator.close();
+        redis.disconnect();
+      },
+    };
+  }
+  const parts = await agentParts(options);
   await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
   const client = createClient({ url: `file:${resolve(options.dataDir, ORCHESTRATOR_DATABASE_FILE)}` });
-  const anthropic = options.anthropic ?? {};
-  const apiKey = anthropic.apiKey ?? process.env.ANTHROPIC_API_KEY;
-  if (apiKey === undefined && anthropic.baseURL === undefined && process.env.ANTHROPIC_BASE_URL === undefined) {
-    logger.warn('ANTHROPIC_API_KEY is not set: agents will fail until it is');
-  }
   const orchestrator = new LocalOrchestrator({
     state: await createLibsqlAgentStateStore(client),
-    sandboxes: sandboxes.provider,
-    workspaces: new GitWorkspaceProvider({ allowFileUrls: options.allowFileRepositories === true }),
-    runners: createClaudeRunners({
-      ...(apiKey === undefined ? {} : { apiKey }),
-      ...(anthropic.baseURL === undefined ? {} : { baseURL: anthropic.baseURL }),
-      ...(anthropic.model === undefined ? {} : { model: anthropic.model }),
-    }),
+    ...parts,
     ...(options.maxConcurrentAgents === undefined ? {} : { maxConcurrentAgents: options.maxConcurrentAgents }),
     logger,
   });
   await orchestrator.start();
-  logger.info('agents run in this process', { sandbox: sandboxes.description });
+  logger.info('agents run in this process', { sandbox: parts.description });
   return {
     orchestrator,
-    description: sandboxes.description,
+    description: parts.description,
     close: async () => {
       await orchestrator.close();
       client.close();
@@ -94,7 +104,77 @@ export async function createNodeOrchestrator(options: NodeOrchestratorOptions): 
   };
 }
 
-async function chooseSandbox(options: NodeOrchestratorOptions) {
+/** Options of a `mosaic-fed worker`: where the queue is, and how agents run here. */
+export interface NodeWorkerOptions extends Omit<NodeOrchestratorOptions, 'serviceUrl' | 'serviceToken' | 'redisUrl' | 'dataDir'> {
+  redisUrl: string;
+  /** Agents this worker runs at once. Default 2. */
+  concurrency?: number;
+  /** How soon a dead worker's job goes to another worker, in milliseconds. Default 30,000. */
+  lockDurationMs?: number;
+}
+
+/** A worker of the agent pool (`mosaic-fed worker`), started. */
+export async function startNodeWorker(options: NodeWorkerOptions): Promise<{ description: string; close(): Promise<void> }> {
+  const parts = await agentParts(options);
+  // A worker in the middle of an agent waits for Valkey to come back rather than drop the
+  // agent's next write: the agent goes on once it is back.
+  const redis = await connectValkey(options.redisUrl, { waitWhileAway: true });
+  const worker = new AgentWorker({
+    redis,
+    ...parts,
+    ...(options.redisPrefix === undefined ? {} : { prefix: options.redisPrefix }),
+    logger: options.logger,
+    ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
+    ...(options.lockDurationMs === undefined ? {} : { lockDurationMs: options.lockDurationMs }),
+  });
+  await worker.start();
+  return {
+    description: parts.description,
+    close: async () => {
+      await worker.close();
+      redis.disconnect();
+    },
+  };
+}
+
+/**
+ * Connects to Valkey. By default commands fail at once while it is away (a request then
+ * fails as ORCHESTRATOR_UNAVAILABLE, safe to retry); with `waitWhileAway` they wait for
+ * it. Either way the connection comes back by itself.
+ */
+export async function connectValkey(url: string, options: { waitWhileAway?: boolean } = {}): Promise<Redis> {
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    ...(options.waitWhileAway === true ? { maxRetriesPerRequest: null, enableOfflineQueue: true } : { maxRetriesPerRequest: 1, enableOfflineQueue: false }),
+  });
+  redis.on('error', () => undefined); // reported where a command fails; reconnecting is automatic
+  await redis.connect();
+  return redis;
+}
+
+/** The sandboxes, workspaces and runners agents run with on this machine. */
+async function agentParts(
+  options: Pick<NodeOrchestratorOptions, 'sandbox' | 'sandboxImage' | 'allowFileRepositories' | 'anthropic' | 'logger'>,
+): Promise<{ sandboxes: SandboxProvider; workspaces: GitWorkspaceProvider; runners: AgentRunners; description: string }> {
+  const sandboxes = await chooseSandbox(options);
+  const anthropic = options.anthropic ?? {};
+  const apiKey = anthropic.apiKey ?? process.env.ANTHROPIC_API_KEY;
+  if (apiKey === undefined && anthropic.baseURL === undefined && process.env.ANTHROPIC_BASE_URL === undefined) {
+    options.logger.warn('ANTHROPIC_API_KEY is not set: agents will fail until it is');
+  }
+  return {
+    sandboxes: sandboxes.provider,
+    description: sandboxes.description,
+    workspaces: new GitWorkspaceProvider({ allowFileUrls: options.allowFileRepositories === true }),
+    runners: createClaudeRunners({
+      ...(apiKey === undefined ? {} : { apiKey }),
+      ...(anthropic.baseURL === undefined ? {} : { baseURL: anthropic.baseURL }),
+      ...(anthropic.model === undefined ? {} : { model: anthropic.model }),
+    }),
+  };
+}
+
+async function chooseSandbox(options: Pick<NodeOrchestratorOptions, 'sandbox' | 'sandboxImage' | 'logger'>) {
   const choice = options.sandbox ?? 'auto';
   const image = options.sandboxImage ?? DEFAULT_SANDBOX_IMAGE;
   if (choice !== 'process') {

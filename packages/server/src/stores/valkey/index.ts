@@ -2,7 +2,7 @@
 // (replay protection and idempotency, claimed atomically), the per-connection rate limits,
 // and the event fan-out that feeds every replica's event streams. Each change is one Lua
 // script or one command, so two replicas never both win.
-import { AgentStatusChangedPayloadSchema, describeError, silentLogger, type Logger } from '@mosaic-fed/core';
+import { AgentStatusChangedPayloadSchema, describeError, FederationError, silentLogger, type Logger } from '@mosaic-fed/core';
 import type { Redis } from 'ioredis';
 import type { AgentEventListener, EventBus } from '../../events/bus.js';
 import type { RateDecision, RateLimiter } from '../../federation/rate-limiter.js';
@@ -15,19 +15,43 @@ export interface ValkeyOptions {
   prefix?: string;
 }
 
-// KEYS[1]: the entry. ARGV: hash, now (ms), expiresAt (ms).
-// An entry is a hash { hash, expiresAt, reply? }; Valkey forgets it after its lifetime.
+/**
+ * Runs a Valkey call; when Valkey cannot be reached, the request fails as
+ * `ORCHESTRATOR_UNAVAILABLE` (503, safe to retry) rather than as an internal error.
+ */
+async function reaching<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw new FederationError('ORCHESTRATOR_UNAVAILABLE', 'the shared store (Valkey) cannot be reached', { cause: error });
+  }
+}
+
+// KEYS[1]: the entry. ARGV: hash, now (ms), expiresAt (ms), lease (ms).
+// An entry is a hash { hash, expiresAt, retention, reply? }. While it has no reply it
+// lives for the lease only: a replica that died mid-execution does not leave the jti
+// "in progress" for a day. A retry after the lease runs again, and the agent id derived
+// from (iss, jti) keeps that from starting a second agent.
 const CLAIM = `
 local existing = redis.call('HMGET', KEYS[1], 'hash', 'expiresAt', 'reply')
 if existing[1] == false or tonumber(existing[2]) <= tonumber(ARGV[2]) then
+  local retention = math.max(1, tonumber(ARGV[3]) - tonumber(ARGV[2]))
   redis.call('DEL', KEYS[1])
-  redis.call('HSET', KEYS[1], 'hash', ARGV[1], 'expiresAt', ARGV[3])
-  redis.call('PEXPIRE', KEYS[1], math.max(1, tonumber(ARGV[3]) - tonumber(ARGV[2])))
+  redis.call('HSET', KEYS[1], 'hash', ARGV[1], 'expiresAt', ARGV[3], 'retention', tostring(retention))
+  redis.call('PEXPIRE', KEYS[1], math.min(retention, tonumber(ARGV[4])))
   return {'claimed'}
 end
 if existing[1] ~= ARGV[1] then return {'conflict'} end
 if existing[3] == false then return {'in-progress'} end
 return {'completed', existing[3]}`;
+
+// KEYS[1]: the entry. ARGV: the reply. Stores it and keeps the entry for its full retention.
+const COMPLETE = `
+local retention = redis.call('HGET', KEYS[1], 'retention')
+if retention == false then return 0 end
+redis.call('HSET', KEYS[1], 'reply', ARGV[1])
+redis.call('PEXPIRE', KEYS[1], retention)
+return 1`;
 
 // KEYS[1]: the entry. Forgets a claim that has no reply.
 const RELEASE = `
@@ -38,20 +62,25 @@ return 1`;
 export class ValkeyMessageLogStore implements MessageLogStore {
   readonly #redis: Redis;
   readonly #prefix: string;
+  readonly #leaseMs: number;
 
-  constructor(options: ValkeyOptions) {
+  constructor(options: ValkeyOptions & { /** How long a claim without a reply is kept. Default 120,000 ms. */ leaseMs?: number }) {
     this.#redis = options.redis;
     this.#prefix = `${options.prefix ?? 'mosaic-fed:'}message:`;
+    this.#leaseMs = options.leaseMs ?? 120_000;
   }
 
   async claim(entry: { issuer: string; jti: string; hash: string; now: Date; expiresAt: Date }): Promise<ClaimOutcome> {
-    const [outcome, reply] = (await this.#redis.eval(
-      CLAIM,
-      1,
-      this.#key(entry.issuer, entry.jti),
-      entry.hash,
-      String(entry.now.getTime()),
-      String(entry.expiresAt.getTime()),
+    const [outcome, reply] = (await reaching(() =>
+      this.#redis.eval(
+        CLAIM,
+        1,
+        this.#key(entry.issuer, entry.jti),
+        entry.hash,
+        String(entry.now.getTime()),
+        String(entry.expiresAt.getTime()),
+        String(this.#leaseMs),
+      ),
     )) as [string, string | undefined];
     if (outcome === 'completed') return { outcome, reply: JSON.parse(reply ?? 'null') as StoredReply };
     if (outcome === 'claimed' || outcome === 'conflict' || outcome === 'in-progress') return { outcome };
@@ -59,18 +88,11 @@ export class ValkeyMessageLogStore implements MessageLogStore {
   }
 
   async complete(issuer: string, jti: string, reply: StoredReply): Promise<void> {
-    // Only onto an entry that still exists: XX semantics through HSETEX is not everywhere, so check.
-    const key = this.#key(issuer, jti);
-    await this.#redis.eval(
-      "if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'reply', ARGV[1]) end return 1",
-      1,
-      key,
-      JSON.stringify(reply),
-    );
+    await reaching(() => this.#redis.eval(COMPLETE, 1, this.#key(issuer, jti), JSON.stringify(reply)));
   }
 
   async release(issuer: string, jti: string): Promise<void> {
-    await this.#redis.eval(RELEASE, 1, this.#key(issuer, jti));
+    await reaching(() => this.#redis.eval(RELEASE, 1, this.#key(issuer, jti)));
   }
 
   #key(issuer: string, jti: string): string {
@@ -100,7 +122,7 @@ export class ValkeyRateLimiter implements RateLimiter {
 
   async hit(key: string, perMinute: number, now: Date): Promise<RateDecision> {
     const start = Math.floor(now.getTime() / WINDOW_MS) * WINDOW_MS;
-    const allowed = await this.#redis.eval(HIT, 1, `${this.#prefix}${key}:${start}`, String(perMinute), String(2 * WINDOW_MS));
+    const allowed = await reaching(() => this.#redis.eval(HIT, 1, `${this.#prefix}${key}:${start}`, String(perMinute), String(2 * WINDOW_MS)));
     if (allowed === 1) return { allowed: true, retryAfter: 0 };
     return { allowed: false, retryAfter: Math.max(1, Math.ceil((start + WINDOW_MS - now.getTime()) / 1000)) };
   }
@@ -129,7 +151,7 @@ export class ValkeyEventBus implements EventBus {
   }
 
   async publish(agentId: string, event: Parameters<AgentEventListener>[0]): Promise<void> {
-    await this.#redis.publish(`${this.#prefix}${agentId}`, JSON.stringify(event));
+    await reaching(() => this.#redis.publish(`${this.#prefix}${agentId}`, JSON.stringify(event)));
   }
 
   subscribe(agentId: string, listener: AgentEventListener): () => void {
@@ -159,7 +181,9 @@ export class ValkeyEventBus implements EventBus {
 
   #connection(): Redis {
     if (this.#subscriber !== undefined) return this.#subscriber;
-    const subscriber = this.#redis.duplicate();
+    // Its own connection, which waits for Valkey rather than fail while it is away, and
+    // subscribes again by itself after a reconnect.
+    const subscriber = this.#redis.duplicate({ lazyConnect: false, enableOfflineQueue: true });
     subscriber.on('message', (channel: string, message: string) => {
       const listeners = this.#listeners.get(channel);
       if (listeners === undefined) return;

@@ -1,0 +1,231 @@
+// Agents on a pool of worker processes, over BullMQ on Valkey. Every server replica holds
+// a QueueOrchestrator: a spawn records the agent in the shared state store and becomes a
+// job named by the agent id (so a repeated spawn is one job); a kill moves the shared
+// state to `killed` and tells every worker, and the one running the agent stops it. An
+// AgentWorker runs jobs with the same executor as the in-process orchestrator. A worker
+// that dies loses its job's lock; BullMQ hands the job to another worker, whose executor
+// counts the lost attempt and runs the next one while `maxRetries` allows.
+import {
+  describeError,
+  FederationError,
+  isFederationError,
+  silentLogger,
+  type AgentKillResponse,
+  type AgentSpawnResponse,
+  type AgentStatus,
+  type AgentStatusChangedPayload,
+  type Logger,
+  type OrchestratorAdapter,
+  type OrchestratorSpawnRequest,
+  type WatchAgentOptions,
+} from '@mosaic-fed/core';
+import { Queue, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { AgentExecutor } from '../executor.js';
+import { AgentLifecycle } from '../lifecycle.js';
+import type { AgentRunners } from '../runners/types.js';
+import type { SandboxProvider } from '../sandboxes/types.js';
+import { ValkeyAgentStateStore } from '../state/valkey.js';
+import type { WorkspaceProvider } from '../workspaces/types.js';
+
+/** Where the queue, the agent state and the kill channel live. */
+export interface AgentQueueOptions {
+  /** A connection for commands; the queue's own connections are made from it. */
+  redis: Redis;
+  /** Prefix of every key and channel. Default `mosaic-fed:`. */
+  prefix?: string;
+  /** Default `agents`. */
+  queueName?: string;
+}
+
+interface AgentJob {
+  agentId: string;
+}
+
+function namesOf(options: AgentQueueOptions) {
+  const prefix = options.prefix ?? 'mosaic-fed:';
+  return { prefix, queue: options.queueName ?? 'agents', kill: `${prefix}orchestrator:kill` };
+}
+
+/** Fails a call that could not reach Valkey as `ORCHESTRATOR_UNAVAILABLE` (503, safe to retry). */
+async function reaching<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    if (isFederationError(error)) throw error;
+    throw new FederationError('ORCHESTRATOR_UNAVAILABLE', 'the agent queue (Valkey) cannot be reached', { cause: error });
+  }
+}
+
+export interface QueueOrchestratorOptions extends AgentQueueOptions {
+  now?: () => Date;
+  /** How often `watch` reads the shared state. Default 500 ms. */
+  watchPollMs?: number;
+}
+
+/**
+ * The server's side of the worker pool: spawn, status, kill and watch, from any replica.
+ *
+ * @example
+ * ```ts
+ * const orchestrator = new QueueOrchestrator({ redis: new Redis(process.env.REDIS_URL) });
+ * ```
+ */
+export class QueueOrchestrator implements OrchestratorAdapter {
+  readonly #redis: Redis;
+  readonly #names: ReturnType<typeof namesOf>;
+  readonly #lifecycle: AgentLifecycle;
+  readonly #queue: Queue<AgentJob>;
+
+  constructor(options: QueueOrchestratorOptions) {
+    this.#redis = options.redis;
+    this.#names = namesOf(options);
+    this.#lifecycle = new AgentLifecycle({
+      state: new ValkeyAgentStateStore({ redis: options.redis, prefix: `${this.#names.prefix}orchestrator:` }),
+      now: options.now ?? (() => new Date()),
+      watchPollMs: options.watchPollMs ?? 500,
+    });
+    this.#queue = new Queue<AgentJob>(this.#names.queue, { connection: options.redis, prefix: this.#names.prefix.replace(/:$/, '') });
+  }
+
+  async spawn(request: OrchestratorSpawnRequest): Promise<AgentSpawnResponse> {
+    return reaching(async () => {
+      const { created, response } = await this.#lifecycle.create(request);
+      const { status } = await this.#lifecycle.get(request.agentId);
+      // A repeated spawn of an agent still waiting re-adds its job: harmless (one job per
+      // agent id), and it heals a first try whose job never made it into the queue.
+      if (created || status.status === 'spawning') {
+        await this.#queue.add('agent', { agentId: request.agentId }, { jobId: request.agentId, removeOnComplete: 1_000, removeOnFail: 1_000 });
+      }
+      return response;
+    });
+  }
+
+  async getStatus(agentId: string): Promise<AgentStatus> {
+    return reaching(async () => (await this.#lifecycle.get(agentId)).status);
+  }
+
+  async kill(agentId: string): Promise<AgentKillResponse> {
+    return reaching(async () => {
+      const { moved, response } = await this.#lifecycle.kill(agentId);
+      if (moved) {
+        // The worker running it stops it; a job still waiting finds it killed and ends.
+        await this.#redis.publish(this.#names.kill, agentId);
+        await this.#queue.remove(agentId).catch(() => 0);
+      }
+      return response;
+    });
+  }
+
+  watch(agentId: string, options: WatchAgentOptions = {}): AsyncGenerator<AgentStatusChangedPayload, void, undefined> {
+    return this.#lifecycle.watch(agentId, options);
+  }
+
+  async close(): Promise<void> {
+    await this.#queue.close();
+  }
+}
+
+export interface AgentWorkerOptions extends AgentQueueOptions {
+  sandboxes: SandboxProvider;
+  workspaces: WorkspaceProvider;
+  runners: AgentRunners;
+  /** Agents this worker runs at once. Default 2. */
+  concurrency?: number;
+  /**
+   * How long a job stays this worker's without a lock renewal: a worker that died is
+   * noticed after about this long. Default 30,000 ms.
+   */
+  lockDurationMs?: number;
+  /** Progress is written at most this often. Default 1,000 ms (PROTOCOL 5). */
+  progressIntervalMs?: number;
+  now?: () => Date;
+  logger?: Logger;
+}
+
+/**
+ * One worker process of the pool: takes agent jobs from the queue and runs them.
+ *
+ * @example
+ * ```ts
+ * const worker = new AgentWorker({ redis, sandboxes, workspaces, runners, concurrency: 4 });
+ * await worker.start();
+ * ```
+ */
+export class AgentWorker {
+  readonly #o: AgentWorkerOptions;
+  readonly #names: ReturnType<typeof namesOf>;
+  readonly #lifecycle: AgentLifecycle;
+  readonly #executor: AgentExecutor;
+  readonly #logger: Logger;
+  readonly #runs = new Map<string, AbortController>();
+  #worker: Worker<AgentJob> | undefined;
+  #subscriber: Redis | undefined;
+
+  constructor(options: AgentWorkerOptions) {
+    const concurrency = options.concurrency ?? 2;
+    if (!Number.isInteger(concurrency) || concurrency < 1) throw new TypeError('AgentWorker: concurrency must be a whole number of at least 1');
+    this.#o = { ...options, concurrency };
+    this.#names = namesOf(options);
+    this.#logger = options.logger ?? silentLogger;
+    this.#lifecycle = new AgentLifecycle({
+      state: new ValkeyAgentStateStore({ redis: options.redis, prefix: `${this.#names.prefix}orchestrator:` }),
+      now: options.now ?? (() => new Date()),
+    });
+    this.#executor = new AgentExecutor({
+      lifecycle: this.#lifecycle,
+      sandboxes: options.sandboxes,
+      workspaces: options.workspaces,
+      runners: options.runners,
+      logger: this.#logger,
+      progressIntervalMs: options.progressIntervalMs ?? 1_000,
+    });
+  }
+
+  /** Removes this worker's leftover sandboxes, listens for kills, and starts taking jobs. */
+  async start(): Promise<void> {
+    const removed = (await this.#o.sandboxes.removeLeftovers?.()) ?? 0;
+    if (removed > 0) this.#logger.warn('removed sandboxes an earlier worker left behind', { removed });
+    // Connections of their own, which wait for Valkey rather than fail while it is away.
+    const subscriber = this.#o.redis.duplicate({ lazyConnect: false, enableOfflineQueue: true });
+    subscriber.on('message', (_channel: string, agentId: string) => this.#runs.get(agentId)?.abort());
+    subscriber.on('error', (error: unknown) => this.#logger.warn('the kill channel failed', describeError(error)));
+    await subscriber.subscribe(this.#names.kill);
+    this.#subscriber = subscriber;
+    // BullMQ's blocking connections may not give up on a command.
+    const connection = this.#o.redis.duplicate({ lazyConnect: false, maxRetriesPerRequest: null, enableOfflineQueue: true });
+    const lockDuration = this.#o.lockDurationMs ?? 30_000;
+    this.#worker = new Worker<AgentJob>(this.#names.queue, (job) => this.#process(job), {
+      connection,
+      prefix: this.#names.prefix.replace(/:$/, ''),
+      concurrency: this.#o.concurrency ?? 2,
+      lockDuration,
+      stalledInterval: Math.max(1_000, Math.floor(lockDuration / 2)),
+      // The executor decides how many lost attempts an agent may have (its maxRetries).
+      maxStalledCount: 1_000,
+    });
+    this.#worker.on('error', (error) => this.#logger.warn('the agent queue failed', describeError(error)));
+    this.#logger.info('taking agent jobs', { queue: this.#names.queue, concurrency: this.#o.concurrency ?? 2 });
+  }
+
+  /** Stops taking jobs, kills the agents running here, and waits for their cleanup. */
+  async close(): Promise<void> {
+    for (const controller of this.#runs.values()) controller.abort();
+    await this.#worker?.close();
+    this.#subscriber?.disconnect();
+  }
+
+  async #process(job: Job<AgentJob>): Promise<void> {
+    const { agentId } = job.data;
+    const controller = new AbortController();
+    this.#runs.set(agentId, controller);
+    try {
+      const { status } = await this.#lifecycle.get(agentId);
+      if (status.status === 'killed') return;
+      this.#logger.info('running an agent', { agentId, attempt: status.attempt, rerun: status.status === 'running' });
+      await this.#executor.run(agentId, controller.signal);
+    } finally {
+      this.#runs.delete(agentId);
+    }
+  }
+}
