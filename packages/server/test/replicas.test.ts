@@ -115,13 +115,16 @@ beforeAll(async () => {
 
   hubToSpoke = await admin(hub, 0).connect(spoke.url);
   expect(hubToSpoke.status).toBe('ACTIVE');
+  // Both sides let the other send far more than the defaults: 100 agents' worth of
+  // commands one way and of status events the other.
   const [incoming] = await admin(spoke, 1).connections({ status: 'ACTIVE' });
   await admin(spoke, 0).updateGrants(incoming?.id ?? '', { spawnPerMinute: 10_000, messagesPerMinute: 100_000, maxConcurrentAgents: 1_000 });
+  await admin(hub, 1).updateGrants(hubToSpoke.id, { messagesPerMinute: 100_000 });
 }, 120_000);
 
 afterAll(async () => {
   // What went wrong inside the processes, for whoever reads a failed run.
-  const problems = [...hub.replicas, ...spoke.replicas, ...workers].flatMap((p) => p.lines).filter((l) => l.level === 'error');
+  const problems = [...hub.replicas, ...spoke.replicas, ...workers].flatMap((p) => p.lines).filter((l) => l.level === 'error' || (process.env.DEBUG_REPLICAS !== undefined && l.level === 'warn'));
   if (problems.length > 0) console.warn(JSON.stringify(problems.slice(0, 20), null, 1));
   killStarted();
   for (const close of closers.reverse()) await close().catch(() => undefined);

@@ -360,6 +360,12 @@ export function describeStoreContract(name: string, open: () => Promise<StoreHar
         const [retried] = await stores.outbox.due(100, 10);
         expect(retried).toMatchObject({ id: a.id, attempts: 1, lastError: 'peer unreachable' });
       });
+
+      it('hands out entries of the same millisecond in the order they were stored, whatever their ids', async () => {
+        const ids = ['f0', 'a1', 'c2', '03', 'e4'].map((tail) => `00000000-0000-4000-8000-0000000000${tail}`);
+        for (const id of ids) await stores.outbox.enqueue(outboxEntry({ id, createdAt: 5, nextAttemptAt: 5 }));
+        expect((await stores.outbox.due(10, 10)).map((e) => e.id)).toEqual(ids);
+      });
     });
   });
 }

@@ -1,10 +1,15 @@
 // The durable outbox (PROTOCOL 5, "Events back to the hub"): events are stored first and
-// delivered at least once, retried with exponential backoff until 48 hours have passed.
-// Every attempt of one entry is the same logical message (its id is the jti), so the
-// receiver's message log drops duplicates.
+// delivered at least once, retried with exponential backoff (or when the peer says)
+// until 48 hours have passed, unless the peer refuses them for good. Every attempt of one
+// entry is the same logical message (its id is the jti), so the receiver's message log
+// drops duplicates.
+import { isFederationError, type ErrorCode } from '@mosaic-fed/core';
 import { describeError, type Logger } from '../logger.js';
 import type { FederationStores, OutboxEntry } from '../stores/types.js';
 import type { PeerMessenger } from './messenger.js';
+
+/** Answers that no retry will change: the event is not the peer's, or not acceptable to it. */
+const FINAL_REFUSALS: ReadonlySet<ErrorCode> = new Set(['NOT_FOUND', 'FORBIDDEN', 'VALIDATION_FAILED', 'MALFORMED_MESSAGE', 'CAPABILITY_DISABLED']);
 
 export interface OutboxOptions {
   stores: FederationStores;
@@ -110,9 +115,18 @@ export class Outbox {
         delivered++;
       } catch (error) {
         const attempts = entry.attempts + 1;
-        const backoff = Math.min((this.#o.initialBackoffMs ?? 1_000) * 2 ** (attempts - 1), this.#o.maxBackoffMs ?? 600_000);
         const reason = describeError(error);
-        await stores.outbox.reschedule(entry.id, attempts, this.#o.now().getTime() + backoff, String(reason.reason ?? reason.error));
+        const lastError = String(reason.reason ?? reason.error);
+        if (isFederationError(error) && FINAL_REFUSALS.has(error.code)) {
+          // The peer will refuse this event however often it is sent: stop trying.
+          await stores.outbox.reschedule(entry.id, attempts, entry.giveUpAt, lastError);
+          logger.warn('a peer refused an event for good; it will not be sent again', { outboxId: entry.id, ...reason });
+          continue;
+        }
+        // A peer that says when to come back (RATE_LIMITED, MESSAGE_IN_PROGRESS) is taken at its word.
+        const exponential = Math.min((this.#o.initialBackoffMs ?? 1_000) * 2 ** (attempts - 1), this.#o.maxBackoffMs ?? 600_000);
+        const backoff = isFederationError(error) && error.retryAfter !== undefined ? error.retryAfter * 1_000 : exponential;
+        await stores.outbox.reschedule(entry.id, attempts, this.#o.now().getTime() + backoff, lastError);
         logger.warn('event delivery failed; will retry', { outboxId: entry.id, attempts, backoffMs: backoff, ...reason });
       }
     }

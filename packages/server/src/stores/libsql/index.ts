@@ -374,7 +374,8 @@ class LibsqlOutboxStore implements OutboxStore {
       .select()
       .from(outboxTable)
       .where(and(isNull(outboxTable.deliveredAt), lte(outboxTable.nextAttemptAt, now), gt(outboxTable.giveUpAt, now)))
-      .orderBy(asc(outboxTable.createdAt), asc(outboxTable.id))
+      // Within a millisecond, in the order they were stored: an agent's events go out in sequence.
+      .orderBy(asc(outboxTable.createdAt), asc(sql`rowid`))
       .limit(limit);
   }
 

@@ -276,7 +276,8 @@ export class InMemoryOutboxStore implements OutboxStore {
   async due(now: number, limit: number): Promise<OutboxEntry[]> {
     return [...this.#entries.values()]
       .filter((e) => e.deliveredAt === null && e.nextAttemptAt <= now && e.giveUpAt > now)
-      .sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1))
+      // A stable sort: within a millisecond, in the order they were stored.
+      .sort((a, b) => a.createdAt - b.createdAt)
       .slice(0, limit)
       .map(copy);
   }
