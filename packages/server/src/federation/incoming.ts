@@ -19,7 +19,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { ConnectionService } from '../connections/service.js';
 import type { InstanceService } from '../instance/service.js';
 import { describeError, type Logger } from '../logger.js';
-import type { FederationStores, StoredReply } from '../stores/types.js';
+import type { ConnectionRecord, FederationStores, StoredReply } from '../stores/types.js';
 import type { PeerKeyring } from './keyring.js';
 import type { RateLimiter } from './rate-limiter.js';
 import type { MessageRouter } from './router.js';
@@ -74,7 +74,7 @@ export function incomingRoutes(o: IncomingOptions): Hono {
     return jwk === undefined ? undefined : { key: await o.keyring.import(jwk), instanceId: issuer };
   };
 
-  async function execute(message: FederationMessage): Promise<unknown> {
+  async function execute(message: FederationMessage, connection: ConnectionRecord | undefined): Promise<unknown> {
     switch (message.kind) {
       case 'CONNECT':
       case 'CONNECT_ACCEPT':
@@ -84,7 +84,6 @@ export function incomingRoutes(o: IncomingOptions): Hono {
       case 'COMMAND':
       case 'QUERY':
       case 'EVENT': {
-        const connection = await o.stores.connections.getByPeer(message.iss);
         if (connection === undefined) throw new FederationError('UNKNOWN_INSTANCE', 'no connection with the sender');
         const { capabilities } = await o.instance.load();
         return o.router.dispatch(message, connection, capabilities);
@@ -94,13 +93,15 @@ export function incomingRoutes(o: IncomingOptions): Hono {
     }
   }
 
-  async function process(message: FederationMessage, endpoint: string): Promise<Outcome> {
+  async function process(message: FederationMessage, endpoint: string, found: ConnectionRecord | undefined): Promise<Outcome> {
     if (!(ENDPOINT_KINDS[endpoint] ?? []).includes(message.kind)) {
       return failure(new FederationError('MALFORMED_MESSAGE', `${message.kind} does not belong at /incoming/${endpoint}`));
     }
     const now = o.now();
-    if (message.kind === 'COMMAND' || message.kind === 'QUERY' || message.kind === 'EVENT') {
-      const connection = await o.stores.connections.getByPeer(message.iss);
+    const fromPeer = message.kind === 'COMMAND' || message.kind === 'QUERY' || message.kind === 'EVENT';
+    // The sender's connection as read while its key was resolved (once per message).
+    const connection = fromPeer ? (found ?? (await o.stores.connections.getByPeer(message.iss))) : undefined;
+    if (fromPeer) {
       if (connection?.status !== 'ACTIVE') {
         return failure(new FederationError('CONNECTION_NOT_ACTIVE', `the connection is ${connection?.status ?? 'unknown'}`));
       }
@@ -134,7 +135,7 @@ export function incomingRoutes(o: IncomingOptions): Hono {
         break;
     }
     try {
-      const reply: StoredReply = { success: true, data: (await execute(message)) ?? null };
+      const reply: StoredReply = { success: true, data: (await execute(message, connection)) ?? null };
       await o.stores.messageLog.complete(message.iss, message.jti, reply);
       return { reply };
     } catch (error) {
@@ -152,10 +153,11 @@ export function incomingRoutes(o: IncomingOptions): Hono {
     if (ENDPOINT_KINDS[endpoint] === undefined) throw new FederationError('NOT_FOUND', 'there is no such endpoint');
     const self = await o.instance.load();
     let message: FederationMessage;
+    let connection: ConnectionRecord | undefined;
     try {
       ({ message } = await verifyMessage(await c.req.text(), {
         audience: self.instanceId,
-        resolveKey: endpoint === 'connect' ? resolveConnect : o.keyring.resolveIncoming,
+        resolveKey: endpoint === 'connect' ? resolveConnect : o.keyring.incomingResolver((found) => (connection = found)),
         now: o.now,
       }));
     } catch (error) {
@@ -163,7 +165,7 @@ export function incomingRoutes(o: IncomingOptions): Hono {
       o.logger.warn('refused an unauthenticated message', { endpoint, ...describeError(error) });
       throw error;
     }
-    const { reply, retryAfter } = await process(message, endpoint);
+    const { reply, retryAfter } = await process(message, endpoint, connection);
     const token = await signMessage(
       { kind: 'RESPONSE', iss: self.instanceId, aud: message.iss, inReplyTo: message.jti, ...reply },
       await o.instance.signingKey(),

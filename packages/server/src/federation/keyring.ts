@@ -49,14 +49,24 @@ export class PeerKeyring {
    * no connection, a pinned key by kid, or, for an ACTIVE peer, a key reached through
    * its rotation chain.
    */
-  readonly resolveIncoming: KeyResolver = async ({ kid, unverified }) => {
-    const issuer = typeof unverified.iss === 'string' ? unverified.iss : undefined;
-    const connection = issuer === undefined ? undefined : await this.#options.stores.connections.getByPeer(issuer);
-    if (connection === undefined) {
-      throw new FederationError('UNKNOWN_INSTANCE', 'this instance has no connection with the sender');
-    }
-    return this.resolverFor(connection)({ kid, unverified });
-  };
+  readonly resolveIncoming: KeyResolver = this.incomingResolver();
+
+  /** As {@link resolveIncoming}, handing the sender's connection to `found` (read once per message). */
+  incomingResolver(found?: (connection: ConnectionRecord) => void): KeyResolver {
+    return async ({ kid, unverified }) => {
+      const issuer = typeof unverified.iss === 'string' ? unverified.iss : undefined;
+      const connection = issuer === undefined ? undefined : await this.#options.stores.connections.getByPeer(issuer);
+      if (connection === undefined) {
+        throw new FederationError('UNKNOWN_INSTANCE', 'this instance has no connection with the sender');
+      }
+      const resolved = await this.resolverFor(connection)({ kid, unverified });
+      // A key reached through a rotation chain was pinned just now: hand over the record
+      // as it is stored after that.
+      const pinned = connection.peerKeys.some((key) => key.kid === kid);
+      found?.(pinned ? connection : ((await this.#options.stores.connections.getByPeer(connection.peerInstanceId)) ?? connection));
+      return resolved;
+    };
+  }
 
   /** Resolves keys of one peer: the pinned ones, then the rotation chain (PROTOCOL 4). */
   resolverFor(connection: ConnectionRecord): KeyResolver {

@@ -34,6 +34,12 @@ export interface InstanceServiceOptions {
   defaults: { name: string; url: string; capabilities: Capabilities };
   /** How long a replaced key stays in the document and verifies (PROTOCOL 4). */
   keyGracePeriodSeconds: number;
+  /**
+   * How long the record read from the store serves reads, in milliseconds. Every message
+   * needs it; a change made here is seen at once, one made by another replica within
+   * this time. Default 1,000; 0 reads the store every time.
+   */
+  cacheMs?: number;
 }
 
 const SYSTEM: AuditActor = { type: 'system', id: 'instance' };
@@ -43,6 +49,7 @@ export class InstanceService {
   readonly #options: InstanceServiceOptions;
   #initialising: Promise<InstanceRecord> | undefined;
   #signingKey: SigningKey | undefined;
+  #cached: { record: InstanceRecord; readAt: number } | undefined;
 
   constructor(options: InstanceServiceOptions) {
     this.#options = options;
@@ -53,12 +60,24 @@ export class InstanceService {
    * atomically once even when several requests or processes race to create it.
    */
   async load(): Promise<InstanceRecord> {
+    const cached = this.#cached;
+    if (cached !== undefined && performance.now() - cached.readAt < (this.#options.cacheMs ?? 1_000)) return cached.record;
+    return this.#read();
+  }
+
+  /** The record as stored now (and cached from now on). */
+  async #read(): Promise<InstanceRecord> {
     const record = await this.#options.stores.instance.get();
-    if (record !== undefined) return record;
+    if (record !== undefined) return this.#remember(record);
     this.#initialising ??= this.#initialise().finally(() => {
       this.#initialising = undefined;
     });
-    return this.#initialising;
+    return this.#remember(await this.#initialising);
+  }
+
+  #remember(record: InstanceRecord): InstanceRecord {
+    this.#cached = { record, readAt: performance.now() };
+    return record;
   }
 
   /** The public instance document: current key first, then keys still in their grace period. */
@@ -238,7 +257,8 @@ export class InstanceService {
       | { next: InstanceRecord; before: AuditEntry['before']; after: AuditEntry['after'] },
   ): Promise<InstanceRecord> {
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-      const current = await this.load();
+      // Never from the cache: the version check must see what is stored.
+      const current = await this.#read();
       const { next, before, after } = await change(current);
       const at = this.#options.now().toISOString();
       const written: InstanceRecord = {
@@ -248,7 +268,7 @@ export class InstanceService {
         updatedAt: at,
       };
       const entry = this.#auditEntry(actor, action, at, before, after ?? settings(written));
-      if (await this.#options.stores.instance.update(written, current.version, entry)) return written;
+      if (await this.#options.stores.instance.update(written, current.version, entry)) return this.#remember(written);
     }
     throw new FederationError('INTERNAL', 'the instance kept changing underneath this update; try again');
   }

@@ -9,16 +9,17 @@ import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
-import { createClient } from '@libsql/client';
 import type { OrchestratorAdapter } from '@mosaic-fed/core';
 import { createFederation, type Federation, type FederationAppOptions } from '../app.js';
 import type { OidcAuthOptions } from '../auth/oidc.js';
 import { createJsonLogger, describeError, type Logger } from '../logger.js';
 import { createLibsqlStores } from '../stores/libsql/index.js';
 import { ValkeyEventBus, ValkeyMessageLogStore, ValkeyRateLimiter } from '../stores/valkey/index.js';
+import { openDatabase } from './database.js';
 import { connectValkey } from './orchestrator.js';
 import { loadOrCreateSecretFile } from './secret.js';
 
+export { openDatabase } from './database.js';
 export { loadOrCreateSecretFile, SECRET_FILE } from './secret.js';
 export {
   connectValkey,
@@ -86,17 +87,7 @@ export async function openFederation(options: NodeFederationOptions & { url: str
   const logger = options.logger ?? createJsonLogger();
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const secret = options.secret ?? (await loadOrCreateSecretFile(dataDir, logger));
-  const databaseUrl = options.databaseUrl ?? `file:${resolve(dataDir, DATABASE_FILE)}`;
-  const local = databaseUrl.startsWith('file:');
-  const client = createClient({
-    url: databaseUrl,
-    ...(options.databaseAuthToken === undefined ? {} : { authToken: options.databaseAuthToken }),
-    // Replicas on one machine may share the file: a writer waits its turn (on every
-    // connection of the client's pool) instead of failing with SQLITE_BUSY.
-    ...(local ? { timeout: 10_000 } : {}),
-  });
-  // Write-ahead logging lets readers and a writer work at once; it stays set in the file.
-  if (local) await client.execute('PRAGMA journal_mode = WAL');
+  const client = await openDatabase(options.databaseUrl ?? `file:${resolve(dataDir, DATABASE_FILE)}`, options.databaseAuthToken);
   const fileStores = await createLibsqlStores(client);
   const valkey = options.redisUrl === undefined ? undefined : await openValkey(options.redisUrl, options.redisPrefix, logger);
   const stores = valkey === undefined ? fileStores : { ...fileStores, messageLog: valkey.messageLog };

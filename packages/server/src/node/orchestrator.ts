@@ -2,9 +2,9 @@
 // over HTTP when one is configured, otherwise one in this process, with Docker sandboxes
 // when an engine answers and the process sandbox when none does.
 import { mkdir } from 'node:fs/promises';
+import { openDatabase } from './database.js';
 import { Redis } from 'ioredis';
 import { resolve } from 'node:path';
-import { createClient } from '@libsql/client';
 import type { Logger, OrchestratorAdapter } from '@mosaic-fed/core';
 import { HttpOrchestrator, LocalOrchestrator, type AgentRunners, type SandboxProvider } from '@mosaic-fed/orchestrator';
 import { AgentWorker, QueueOrchestrator } from '@mosaic-fed/orchestrator/queue';
@@ -85,7 +85,7 @@ export async function createNodeOrchestrator(options: NodeOrchestratorOptions): 
   }
   const parts = await agentParts(options);
   await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
-  const client = createClient({ url: `file:${resolve(options.dataDir, ORCHESTRATOR_DATABASE_FILE)}` });
+  const client = await openDatabase(`file:${resolve(options.dataDir, ORCHESTRATOR_DATABASE_FILE)}`);
   const orchestrator = new LocalOrchestrator({
     state: await createLibsqlAgentStateStore(client),
     ...parts,
