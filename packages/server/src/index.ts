@@ -31,10 +31,27 @@ export type { LibsqlStoresOptions } from './stores/libsql/index.js';
 export type {
   AdminTokenRecord,
   AdminTokenStore,
+  AgentListQuery,
   AuditStore,
+  ClaimOutcome,
+  ConnectionRecord,
+  ConnectionStore,
   FederationStores,
+  HostedAgentRecord,
+  HostedAgentStore,
   InstanceRecord,
   InstanceStore,
+  MessageLogStore,
+  OutboxEntry,
+  OutboxStore,
+  RemoteAgentRecord,
+  RemoteAgentStore,
+  StoredReply,
 } from './stores/types.js';
+
+export { InMemoryEventBus } from './events/bus.js';
+export type { AgentEventListener, EventBus } from './events/bus.js';
+export { InMemoryRateLimiter } from './federation/rate-limiter.js';
+export type { RateDecision, RateLimiter } from './federation/rate-limiter.js';
 
 export { SealedKeyError } from './lib/sealed-key.js';
