@@ -31,3 +31,21 @@ export function createEdgeFederation(config) {
     autoAcceptUrls: (config.autoAcceptUrls ?? '').split(',').filter(Boolean),
   });
 }
+
+/**
+ * The same, configured from environment variables (MOSAIC_FED_URL, MOSAIC_FED_SECRET,
+ * MOSAIC_FED_ORCHESTRATOR_URL, MOSAIC_FED_ORCHESTRATOR_TOKEN, MOSAIC_FED_AUTO_ACCEPT_URLS),
+ * as a runtime's server script has them.
+ * @param {Record<string, string | undefined>} env
+ * @param {{ name: string, port: number }} options
+ */
+export function createEdgeFederationFromEnv(env, { name, port }) {
+  return createEdgeFederation({
+    url: env.MOSAIC_FED_URL ?? `http://127.0.0.1:${port}`,
+    secret: env.MOSAIC_FED_SECRET ?? '',
+    orchestratorUrl: env.MOSAIC_FED_ORCHESTRATOR_URL ?? '',
+    orchestratorToken: env.MOSAIC_FED_ORCHESTRATOR_TOKEN ?? '',
+    autoAcceptUrls: env.MOSAIC_FED_AUTO_ACCEPT_URLS,
+    name,
+  });
+}

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from '@libsql/client';
 import { Redis } from 'ioredis';
-import type { AuditEntry } from '@mosaic-fed/core';
+import type { AgentStatusChangedPayload, AuditEntry } from '@mosaic-fed/core';
 import { createLibsqlStores } from '../src/stores/libsql/index.js';
 import type { FederationStores } from '../src/stores/types.js';
 
@@ -90,4 +90,22 @@ export async function connectTestRedis(): Promise<Redis | undefined> {
 export async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
   const keys = await redis.keys(`${prefix}*`);
   if (keys.length > 0) await redis.del(...keys);
+}
+
+/** An `agent.status.changed` payload of a running agent, for event tests. */
+export function agentStatusEvent(agentId: string, sequence: number): AgentStatusChangedPayload {
+  return {
+    agentId,
+    taskId: 't',
+    agentType: 'worker',
+    status: 'running',
+    attempt: 1,
+    spawnedAt: '2026-11-25T12:00:00.000Z',
+    startedAt: '2026-11-25T12:00:01.000Z',
+    completedAt: null,
+    progress: null,
+    result: null,
+    error: null,
+    sequence,
+  };
 }

@@ -1,5 +1,5 @@
-import type { AgentStatusChangedPayload } from '@mosaic-fed/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { agentStatusEvent } from './helpers.js';
 import { connectPeers, startPeer, type Peer } from './peers.js';
 
 // The spoke's outbox against a real hub: what the hub refuses for good is not sent
@@ -20,27 +20,10 @@ afterAll(async () => {
   await Promise.all([hub, spoke].map((peer) => peer?.destroy()));
 });
 
-function statusEvent(agentId: string, sequence: number): AgentStatusChangedPayload {
-  return {
-    agentId,
-    taskId: 't',
-    agentType: 'worker',
-    status: 'running',
-    attempt: 1,
-    spawnedAt: '2026-11-25T12:00:00.000Z',
-    startedAt: '2026-11-25T12:00:01.000Z',
-    completedAt: null,
-    progress: null,
-    result: null,
-    error: null,
-    sequence,
-  };
-}
-
 describe('the event outbox', () => {
   it('stops sending an event the peer refuses for good (an agent it never spawned)', async () => {
     const { outbox, stores } = spoke.server.federation;
-    await outbox.enqueue(spokeToHub, 'agent.status.changed', statusEvent(crypto.randomUUID(), 1));
+    await outbox.enqueue(spokeToHub, 'agent.status.changed', agentStatusEvent(crypto.randomUUID(), 1));
     expect(await outbox.deliverDue()).toBe(0);
     const later = Date.now() + 3 * 86_400_000;
     expect(await stores.outbox.due(later, 100)).toEqual([]);
@@ -50,7 +33,7 @@ describe('the event outbox', () => {
     const { outbox, stores } = spoke.server.federation;
     const limited = await hub.api(`/api/v1/federation/connections/${hubSideId}`, { method: 'PATCH', body: { messagesPerMinute: 0 } });
     expect(limited.status).toBe(200);
-    await outbox.enqueue(spokeToHub, 'agent.status.changed', statusEvent(crypto.randomUUID(), 1));
+    await outbox.enqueue(spokeToHub, 'agent.status.changed', agentStatusEvent(crypto.randomUUID(), 1));
     await outbox.deliverDue();
     const now = Date.now();
     // Exponential backoff would bring it back after a second; the hub asked for the rest of its minute.

@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { AgentStatusChangedPayload } from '@mosaic-fed/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { InMemoryEventBus, type EventBus } from '../src/events/bus.js';
 import { InMemoryRateLimiter, type RateLimiter } from '../src/federation/rate-limiter.js';
 import { ValkeyEventBus, ValkeyMessageLogStore, ValkeyRateLimiter } from '../src/valkey.js';
-import { connectTestRedis, createFileStores, deleteKeys } from './helpers.js';
+import { agentStatusEvent, connectTestRedis, createFileStores, deleteKeys } from './helpers.js';
 import { describeStoreContract } from './store-contract.js';
 
 // What replicas share, against a real redis-server: the message log passes the same
@@ -68,21 +67,6 @@ if (redis === undefined) {
     expect((await a.hit('c', 2, at)).allowed).toBe(false);
   });
 
-  const event = (agentId: string, sequence: number): AgentStatusChangedPayload => ({
-    agentId,
-    taskId: 't',
-    agentType: 'worker',
-    status: 'running',
-    attempt: 1,
-    spawnedAt: '2026-11-25T12:00:00.000Z',
-    startedAt: '2026-11-25T12:00:01.000Z',
-    completedAt: null,
-    progress: null,
-    result: null,
-    error: null,
-    sequence,
-  });
-
   const buses: { name: string; make: () => { publisher: EventBus; subscriber: EventBus; close(): Promise<void> } }[] = [
     {
       name: 'in memory, one process',
@@ -111,12 +95,12 @@ if (redis === undefined) {
       subscriber.subscribe(randomUUID(), (e) => other.push(e.sequence));
       // A subscription on another connection is live once Valkey confirms it.
       await new Promise((resolve) => setTimeout(resolve, 100));
-      await publisher.publish(agentId, event(agentId, 1));
-      await publisher.publish(agentId, event(agentId, 2));
+      await publisher.publish(agentId, agentStatusEvent(agentId, 1));
+      await publisher.publish(agentId, agentStatusEvent(agentId, 2));
       await expect.poll(() => seen).toEqual([1, 2]);
       stop();
       await new Promise((resolve) => setTimeout(resolve, 100));
-      await publisher.publish(agentId, event(agentId, 3));
+      await publisher.publish(agentId, agentStatusEvent(agentId, 3));
       await new Promise((resolve) => setTimeout(resolve, 100));
       expect(seen).toEqual([1, 2]);
       expect(other).toEqual([]);
