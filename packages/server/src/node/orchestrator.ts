@@ -1,9 +1,8 @@
 // The orchestrator a Node instance runs agents with: an orchestrator service reached
-// over HTTP when one is configured, otherwise one in this process, with Docker sandboxes
-// when an engine answers and the process sandbox when none does.
+// over HTTP when one is configured, the agent queue when Valkey is, otherwise one in this
+// process, with Docker sandboxes when an engine answers and the process sandbox when none
+// does. Also the worker of the queue (`mosaic-fed worker`).
 import { mkdir } from 'node:fs/promises';
-import { openDatabase } from './database.js';
-import { Redis } from 'ioredis';
 import { resolve } from 'node:path';
 import type { Logger, OrchestratorAdapter } from '@mosaic-fed/core';
 import { HttpOrchestrator, LocalOrchestrator, type AgentRunners, type SandboxProvider } from '@mosaic-fed/orchestrator';
@@ -12,6 +11,8 @@ import { createClaudeRunners } from '@mosaic-fed/orchestrator/anthropic';
 import { DockerSandboxProvider } from '@mosaic-fed/orchestrator/docker';
 import { createLibsqlAgentStateStore } from '@mosaic-fed/orchestrator/libsql';
 import { GitWorkspaceProvider, ProcessSandboxProvider } from '@mosaic-fed/orchestrator/node';
+import { Redis } from 'ioredis';
+import { openDatabase } from './database.js';
 
 export const ORCHESTRATOR_DATABASE_FILE = 'orchestrator.db';
 export const DEFAULT_SANDBOX_IMAGE = 'mosaic-fed-sandbox:latest';
