@@ -1,4 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { signMessage, type AgentStatus, type AgentStatusChangedPayload, type Connection } from '@mosaic-fed/core';
 import { WORKER_STOPPED } from '@mosaic-fed/orchestrator';
@@ -32,6 +33,18 @@ const closers: (() => Promise<unknown>)[] = [];
 let hubToSpoke: Connection;
 
 const SLEEP = 'sleep 53';
+
+/** A port nothing listens on now, for the redis-server of this test. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
 
 function startRedis(): Promise<ChildProcess> {
   const child = spawn(redisBinary, ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--dir', work.path], {
@@ -85,7 +98,7 @@ beforeAll(async () => {
   closers.push(() => hubBalancer.close(), () => spokeBalancer.close());
   hub.url = hubBalancer.url;
   spoke.url = spokeBalancer.url;
-  redisPort = 20_000 + Math.floor(Math.random() * 20_000);
+  redisPort = await freePort();
   redis = await startRedis();
 
   // The model fixes the repository; a task whose instructions say "wait" runs a long
