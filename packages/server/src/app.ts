@@ -10,6 +10,7 @@ import {
   PageQuerySchema,
   parseOrThrow,
   UpdateInstanceDtoSchema,
+  type AuditActor,
   type Capabilities,
   type OrchestratorAdapter,
 } from '@mosaic-fed/core';
@@ -34,6 +35,8 @@ import { InstanceService } from './instance/service.js';
 import { describeError, silentLogger, type Logger } from './logger.js';
 import { adminAuth, type AdminVariables } from './middleware/admin-auth.js';
 import { agentRoutes } from './routes/agents.js';
+import { uiRoutes } from './ui/routes.js';
+import { SessionSigner } from './ui/session.js';
 import { connectionRoutes } from './routes/connections.js';
 import { ok, readJson } from './routes/http.js';
 import { createInMemoryStores } from './stores/memory/index.js';
@@ -192,6 +195,13 @@ export function createFederation(options: FederationAppOptions): Federation {
   hosted.register(router);
   agents.register(router);
 
+  /** PROTOCOL 4: a new key pair, and every ACTIVE peer told with the certificate. */
+  const regenerateKeys = async (actor: AuditActor) => {
+    const { response, previousKey } = await instance.regenerateKeys(actor);
+    await connections.announceRotation(response.certificate, previousKey);
+    return response;
+  };
+
   const admin = new Hono<{ Variables: AdminVariables }>()
     .use(async (c, next) => {
       await next();
@@ -202,11 +212,7 @@ export function createFederation(options: FederationAppOptions): Federation {
       const dto = parseOrThrow(UpdateInstanceDtoSchema, await readJson(c), 'instance update');
       return ok(c, await instance.update(dto, c.var.actor));
     })
-    .post('/instance/regenerate-keys', async (c) => {
-      const { response, previousKey } = await instance.regenerateKeys(c.var.actor);
-      await connections.announceRotation(response.certificate, previousKey);
-      return ok(c, response);
-    })
+    .post('/instance/regenerate-keys', async (c) => ok(c, await regenerateKeys(c.var.actor)))
     .get('/audit', async (c) => {
       const query = parseOrThrow(PageQuerySchema, c.req.query(), 'query');
       return ok(c, await stores.audit.list(query));
@@ -250,6 +256,10 @@ export function createFederation(options: FederationAppOptions): Federation {
     incomingRoutes({ instance, stores, keyring, router, connections, rateLimiter, now, logger }),
   );
   app.route('/api/v1/federation', admin);
+  app.route(
+    '/federation',
+    uiRoutes({ instance, authenticators, signer: new SessionSigner(options.secret, now), regenerateKeys, logger }),
+  );
 
   app.notFound(() => {
     throw new FederationError('NOT_FOUND', 'there is nothing at this address');

@@ -93,7 +93,29 @@ describe('no secret ever leaves the instance', () => {
     }
     // The calls reached success and every kind of failure.
     expect([...statuses].sort()).toEqual([200, 400, 401, 404, 413]);
-    expect(privateParts.size).toBe(2);
+
+    // The web UI's pages and forms, signed in and not, a key regeneration among them.
+    const record = async (response: Response) => {
+      transcripts.push([...response.headers].map(([k, v]) => `${k}: ${v}`).join('\n'), await response.clone().text());
+      return response;
+    };
+    const formOf = (fields: Record<string, string>, cookie = '') => ({
+      method: 'POST',
+      body: new URLSearchParams(fields),
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', Cookie: cookie },
+    });
+    await record(await federation.app.request('/federation/sign-in'));
+    await record(await federation.app.request('/federation/sign-in', formOf({ token: 'mfa_nope' })));
+    const signedIn = await record(await federation.app.request('/federation/sign-in', formOf({ token })));
+    const cookie = (signedIn.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+    const settings = await (await record(await federation.app.request('/federation/settings', { headers: { Cookie: cookie } }))).text();
+    const csrf = /name="csrf" value="([^"]+)"/.exec(settings)?.[1] ?? '';
+    await record(await federation.app.request('/federation/settings', formOf({ csrf, name: '', metadata: '[' }, cookie)));
+    await record(await federation.app.request('/federation/settings', formOf({ name: 'no csrf' }, cookie)));
+    const regenerated = await record(await federation.app.request('/federation/settings/regenerate-keys', formOf({ csrf }, cookie)));
+    expect(regenerated.status).toBe(200);
+    await rememberCurrentPrivateKey();
+    expect(privateParts.size).toBe(3);
 
     const everything = [...transcripts, ...logLines].join('\n');
     for (const d of privateParts) {
@@ -103,7 +125,7 @@ describe('no secret ever leaves the instance', () => {
     expect(everything).not.toContain(token);
     expect(everything).not.toMatch(/"d"\s*:/);
     // The sealed form stays in the store too.
-    const record = await stores.instance.get();
-    expect(everything).not.toContain(record?.encryptedPrivateKey);
+    const stored = await stores.instance.get();
+    expect(everything).not.toContain(stored?.encryptedPrivateKey);
   });
 });

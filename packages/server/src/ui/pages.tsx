@@ -1,0 +1,246 @@
+// The web UI's pages, rendered on the server with hono/jsx. The wording is calm and
+// invitational: it says what is possible and what the person can do next.
+import type { Child } from 'hono/jsx';
+import type { InstanceConfiguration } from '@mosaic-fed/core';
+import { STYLES } from './styles.js';
+
+/** Messages next to form fields, by field name. */
+export type FieldNotes = Partial<Record<string, string>>;
+
+export function Layout(props: { title: string; children: Child; csrf?: string | undefined; signedIn?: boolean }) {
+  return (
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <title>{`${props.title} · Mosaic Federation`}</title>
+        <style>{STYLES}</style>
+      </head>
+      <body>
+        <a class="skip" href="#main">Skip to the content</a>
+        <header>
+          <p class="brand">Mosaic Federation</p>
+          {props.signedIn === true ? (
+            <nav aria-label="Sections">
+              <a href="/federation/settings">Settings</a>
+              <form method="post" action="/federation/sign-out" class="inline">
+                <input type="hidden" name="csrf" value={props.csrf ?? ''} />
+                <button type="submit" class="quiet">Sign out</button>
+              </form>
+            </nav>
+          ) : null}
+        </header>
+        <main id="main">{props.children}</main>
+      </body>
+    </html>
+  );
+}
+
+export function SignInPage(props: { note?: string | undefined }) {
+  return (
+    <Layout title="Sign in">
+      <h1>Sign in</h1>
+      <p>Paste an admin token of this instance to look after its settings, connections and agents.</p>
+      <form method="post" action="/federation/sign-in">
+        <label for="token">Admin token</label>
+        <input id="token" name="token" type="password" autocomplete="current-password" aria-describedby="token-help token-note" />
+        <p id="token-help" class="help">
+          <code>mosaic-fed token create</code> prints one on the machine that runs the instance.
+        </p>
+        {props.note === undefined ? null : (
+          <p id="token-note" class="note" role="status">
+            {props.note}
+          </p>
+        )}
+        <button type="submit">Sign in</button>
+      </form>
+    </Layout>
+  );
+}
+
+export interface SettingsForm {
+  name: string;
+  capabilities: InstanceConfiguration['capabilities'];
+  metadata: string;
+}
+
+export function SettingsPage(props: {
+  instance: InstanceConfiguration;
+  form: SettingsForm;
+  notes: FieldNotes;
+  flash?: string | undefined;
+  csrf: string;
+}) {
+  const { instance, form, notes } = props;
+  const key = instance.keys[0]?.publicJwk;
+  const keyText = key === undefined ? '' : JSON.stringify(key);
+  const noteFor = (field: string) =>
+    notes[field] === undefined ? null : (
+      <p id={`${field}-note`} class="note">
+        {notes[field]}
+      </p>
+    );
+  const describedBy = (field: string) => (notes[field] === undefined ? undefined : `${field}-note`);
+  const capability = (name: keyof InstanceConfiguration['capabilities'], label: string) => (
+    <label class="check">
+      <input type="checkbox" name={name} value="on" checked={form.capabilities[name] === true} /> {label}
+    </label>
+  );
+  return (
+    <Layout title="Settings" signedIn csrf={props.csrf}>
+      <h1>Settings</h1>
+      {props.flash === undefined ? null : (
+        <p class="flash" role="status">
+          {props.flash}
+        </p>
+      )}
+      {Object.keys(notes).length === 0 ? null : (
+        <p class="flash" role="status">
+          A few values need another look; the notes beside them say how.
+        </p>
+      )}
+
+      <section aria-labelledby="identity">
+        <h2 id="identity">This instance</h2>
+        <dl>
+          <dt>Instance id</dt>
+          <dd>
+            <code>{instance.instanceId}</code>
+          </dd>
+          <dt>Address</dt>
+          <dd>
+            <code>{instance.url}</code>
+          </dd>
+          <dt>Public key</dt>
+          <dd>
+            <code title={keyText}>{key === undefined ? '' : `${key.kid.slice(0, 12)}…`}</code>{' '}
+            <button type="button" class="quiet" data-copy={keyText}>
+              Copy the public key
+            </button>
+          </dd>
+        </dl>
+      </section>
+
+      <section aria-labelledby="configuration">
+        <h2 id="configuration">Name, capabilities and metadata</h2>
+        <form method="post" action="/federation/settings">
+          <input type="hidden" name="csrf" value={props.csrf} />
+          <label for="name">Name</label>
+          <input id="name" name="name" value={form.name} aria-describedby={describedBy('name')} />
+          {noteFor('name')}
+
+          <fieldset>
+            <legend>What peers may ask of this instance</legend>
+            {capability('supportsQuery', 'Queries, such as listing their agents')}
+            {capability('supportsCommand', 'Commands, such as status and kill')}
+            {capability('supportsEvent', 'Events, such as agent status changes')}
+            {capability('supportsAgentSpawn', 'Spawning agents here')}
+          </fieldset>
+          <fieldset>
+            <legend>Agent types this instance runs</legend>
+            {(['worker', 'reviewer', 'tester'] as const).map((type) => (
+              <label class="check">
+                <input type="checkbox" name="agentTypes" value={type} checked={form.capabilities.agentTypes.includes(type)} /> {type}
+              </label>
+            ))}
+          </fieldset>
+          <label for="maxConcurrentAgents">Agents at once</label>
+          <input
+            id="maxConcurrentAgents"
+            name="maxConcurrentAgents"
+            type="number"
+            min="0"
+            max="10000"
+            value={String(form.capabilities.maxConcurrentAgents)}
+            aria-describedby={describedBy('maxConcurrentAgents')}
+          />
+          {noteFor('maxConcurrentAgents')}
+
+          <label for="metadata">Public metadata (JSON)</label>
+          <textarea id="metadata" name="metadata" rows={5} aria-describedby={`metadata-help ${describedBy('metadata') ?? ''}`.trim()}>
+            {form.metadata}
+          </textarea>
+          <p id="metadata-help" class="help">
+            Everything here is shown to peers in the instance document, such as <code>{'{"region": "eu-west"}'}</code>.
+          </p>
+          {noteFor('metadata')}
+          <button type="submit">Save the settings</button>
+        </form>
+      </section>
+
+      <section aria-labelledby="keys">
+        <h2 id="keys">Signing key</h2>
+        <p>
+          A new key pair can be made at any time. Connected peers are told with a certificate signed by the current key, so they
+          keep working without pairing again; the current key stays valid for a day.
+        </p>
+        <button type="button" data-open-dialog="regenerate">
+          Make a new key pair…
+        </button>
+        <noscript>
+          <p>
+            <a href="/federation/settings/regenerate-keys">Make a new key pair</a>
+          </p>
+        </noscript>
+        <dialog id="regenerate" aria-labelledby="regenerate-title">
+          <RegenerateForm csrf={props.csrf} />
+        </dialog>
+      </section>
+      <script>{SCRIPT}</script>
+    </Layout>
+  );
+}
+
+/** The confirmation of a key regeneration: in the dialog, or a page of its own without JavaScript. */
+export function RegenerateForm(props: { csrf: string }) {
+  return (
+    <form method="post" action="/federation/settings/regenerate-keys">
+      <h2 id="regenerate-title">Make a new key pair?</h2>
+      <p>
+        Peers will see a new key first in this instance's document, and a rotation certificate that links it to the current one.
+        Peers that are online learn of it straight away; others follow the certificate when they next hear from this instance.
+      </p>
+      <input type="hidden" name="csrf" value={props.csrf} />
+      <button type="submit">Make the new key pair</button>{' '}
+      <button type="submit" formmethod="dialog" formaction="/federation/settings" class="quiet" value="cancel">
+        Keep the current key
+      </button>
+    </form>
+  );
+}
+
+export function RegeneratePage(props: { csrf: string }) {
+  return (
+    <Layout title="New key pair" signedIn csrf={props.csrf}>
+      <RegenerateForm csrf={props.csrf} />
+      <p>
+        <a href="/federation/settings">Back to the settings</a>
+      </p>
+    </Layout>
+  );
+}
+
+export function MessagePage(props: { title: string; message: string; signedIn?: boolean; csrf?: string | undefined }) {
+  return (
+    <Layout title={props.title} signedIn={props.signedIn ?? false} csrf={props.csrf}>
+      <h1>{props.title}</h1>
+      <p>{props.message}</p>
+      <p>
+        <a href="/federation/settings">Go to the settings</a>
+      </p>
+    </Layout>
+  );
+}
+
+// Small progressive enhancement: the dialog and the copy button. Everything works without it.
+const SCRIPT = `
+document.querySelectorAll('[data-open-dialog]').forEach((button) => {
+  button.addEventListener('click', () => document.getElementById(button.dataset.openDialog).showModal());
+});
+document.querySelectorAll('[data-copy]').forEach((button) => {
+  button.addEventListener('click', async () => {
+    await navigator.clipboard.writeText(button.dataset.copy);
+    button.textContent = 'Copied';
+  });
+});
+`;

@@ -1,0 +1,185 @@
+// The web UI under /federation/: sign-in with an admin token into a signed session cookie,
+// CSRF tokens on every form, and the settings page. Forms post back and redirect, so the
+// pages work without JavaScript.
+import {
+  FederationError,
+  isFederationError,
+  UpdateInstanceDtoSchema,
+  type AuditActor,
+  type Capabilities,
+  type InstanceConfiguration,
+  type UpdateInstanceDto,
+} from '@mosaic-fed/core';
+import { Hono, type Context } from 'hono';
+import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
+import { createMiddleware } from 'hono/factory';
+import type { AdminAuthenticator } from '../auth/types.js';
+import type { InstanceService } from '../instance/service.js';
+import { describeError, type Logger } from '../logger.js';
+import { MessagePage, RegeneratePage, SettingsPage, SignInPage, type FieldNotes, type SettingsForm } from './pages.js';
+import { SESSION_COOKIE, SESSION_SECONDS, type Session, type SessionSigner } from './session.js';
+
+export interface UiOptions {
+  instance: InstanceService;
+  authenticators: readonly AdminAuthenticator[];
+  signer: SessionSigner;
+  /** Makes a new key pair and tells peers (the same as the API's regenerate-keys). */
+  regenerateKeys: (actor: AuditActor) => Promise<unknown>;
+  logger: Logger;
+}
+
+interface UiEnv {
+  Variables: { session: Session; csrf: string };
+}
+
+/** Calm words for a field the settings form could not use, by field. */
+const FIELD_NOTES: Record<string, string> = {
+  name: 'A name of 1 to 100 characters fits here.',
+  maxConcurrentAgents: 'A whole number from 0 to 10,000 fits here.',
+  metadata: 'Metadata is a JSON object of up to 16 KiB, such as {"region": "eu-west"}; this could not be read as one.',
+  agentTypes: 'Each agent type can be chosen once.',
+};
+
+export function uiRoutes(options: UiOptions) {
+  const { instance, signer } = options;
+
+  /** Refuses a form posted from another site (with SameSite cookies and CSRF tokens, a third guard). */
+  const sameOrigin = createMiddleware(async (c, next) => {
+    const origin = c.req.header('origin');
+    if (c.req.method === 'POST' && origin !== undefined && origin !== 'null') {
+      const own = new URL(c.req.url).origin;
+      const published = new URL((await instance.load()).url).origin;
+      if (origin !== own && origin !== published) throw new FederationError('FORBIDDEN', 'forms of this instance are sent from its own pages');
+    }
+    await next();
+  });
+
+  const signedIn = createMiddleware<UiEnv>(async (c, next) => {
+    const session = await signer.open(getCookie(c, SESSION_COOKIE));
+    if (session === undefined) return c.redirect('/federation/sign-in', 303);
+    c.set('session', session);
+    c.set('csrf', await signer.csrfToken(session));
+    if (c.req.method === 'POST') {
+      const body = await c.req.parseBody({ all: true });
+      await signer.checkCsrf(session, body.csrf);
+    }
+    await next();
+    return undefined;
+  });
+
+  const settingsPage = async (c: Context<UiEnv>, form?: SettingsForm, notes: FieldNotes = {}, flash?: string) => {
+    const configuration = instance.configuration(await instance.load());
+    c.header('Cache-Control', 'no-store');
+    return c.html(
+      <SettingsPage
+        instance={configuration}
+        form={form ?? formOf(configuration)}
+        notes={notes}
+        flash={flash}
+        csrf={c.var.csrf}
+      />,
+      Object.keys(notes).length === 0 ? 200 : 400,
+    );
+  };
+
+  return new Hono<UiEnv>()
+    .use(sameOrigin)
+    .use(async (c, next) => {
+      await next();
+      c.header('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'");
+      c.header('Referrer-Policy', 'no-referrer');
+    })
+    .get('/', (c) => c.redirect('/federation/settings', 303))
+    .get('/sign-in', (c) => c.html(<SignInPage />))
+    .post('/sign-in', async (c) => {
+      const token = (await c.req.parseBody()).token;
+      const outcome = typeof token === 'string' && token !== '' ? await authenticate(options.authenticators, token) : undefined;
+      if (outcome === undefined) {
+        return c.html(<SignInPage note="That token does not open this instance. Check it and try again, or create a new one." />, 401);
+      }
+      const { value } = await signer.issue(outcome);
+      setCookie(c, SESSION_COOKIE, value, {
+        httpOnly: true,
+        sameSite: 'Strict',
+        secure: new URL((await instance.load()).url).protocol === 'https:',
+        path: '/federation',
+        maxAge: SESSION_SECONDS,
+      });
+      return c.redirect('/federation/settings', 303);
+    })
+    .post('/sign-out', signedIn, (c) => {
+      deleteCookie(c, SESSION_COOKIE, { path: '/federation' });
+      return c.redirect('/federation/sign-in', 303);
+    })
+    .get('/settings', signedIn, (c) => settingsPage(c, undefined, {}, c.req.query('saved') === undefined ? undefined : 'Your changes are saved.'))
+    .post('/settings', signedIn, async (c) => {
+      const body = await c.req.parseBody({ all: true });
+      const { dto, form, notes } = readSettings(body);
+      if (dto === undefined) return settingsPage(c, form, notes);
+      await instance.update(dto, c.var.session.actor);
+      return c.redirect('/federation/settings?saved', 303);
+    })
+    .get('/settings/regenerate-keys', signedIn, (c) => c.html(<RegeneratePage csrf={c.var.csrf} />))
+    .post('/settings/regenerate-keys', signedIn, async (c) => {
+      await options.regenerateKeys(c.var.session.actor);
+      return settingsPage(c, undefined, {}, 'A new key pair is in use, and connected peers have been told.');
+    })
+    .onError((error, c) => {
+      const known = isFederationError(error) ? error : undefined;
+      if (known === undefined) options.logger.error('a page failed', describeError(error));
+      const status = known?.status ?? 500;
+      return c.html(
+        <MessagePage
+          title="That did not work out"
+          message={known?.code === 'FORBIDDEN' ? known.message : 'Something on this instance went wrong; its log has the details. Trying again may help.'}
+        />,
+        status === 403 ? 403 : 500,
+      );
+    });
+}
+
+async function authenticate(authenticators: readonly AdminAuthenticator[], token: string): Promise<AuditActor | undefined> {
+  for (const authenticator of authenticators) {
+    const outcome = await authenticator(token);
+    if (outcome?.kind === 'admin') return outcome.actor;
+    if (outcome !== undefined) return undefined;
+  }
+  return undefined;
+}
+
+function formOf(configuration: InstanceConfiguration): SettingsForm {
+  return {
+    name: configuration.name,
+    capabilities: configuration.capabilities,
+    metadata: JSON.stringify(configuration.metadata, null, 2),
+  };
+}
+
+/** The settings form as a DTO, or the notes on what it could not use. */
+function readSettings(body: Record<string, string | File | (string | File)[]>): { dto?: UpdateInstanceDto; form: SettingsForm; notes: FieldNotes } {
+  const text = (name: string) => (typeof body[name] === 'string' ? body[name] : '');
+  const list = (name: string) => [body[name] ?? []].flat().filter((value): value is string => typeof value === 'string');
+  const capabilities: Capabilities = {
+    supportsQuery: text('supportsQuery') === 'on',
+    supportsCommand: text('supportsCommand') === 'on',
+    supportsEvent: text('supportsEvent') === 'on',
+    supportsAgentSpawn: text('supportsAgentSpawn') === 'on',
+    agentTypes: list('agentTypes') as Capabilities['agentTypes'],
+    maxConcurrentAgents: Number(text('maxConcurrentAgents')),
+  };
+  const form: SettingsForm = { name: text('name'), capabilities, metadata: text('metadata') };
+  let metadata: unknown;
+  try {
+    metadata = JSON.parse(text('metadata') || '{}');
+  } catch {
+    return { form, notes: { metadata: FIELD_NOTES.metadata } };
+  }
+  const parsed = UpdateInstanceDtoSchema.safeParse({ name: form.name, capabilities, metadata });
+  if (parsed.success) return { dto: parsed.data, form, notes: {} };
+  const notes: FieldNotes = {};
+  for (const issue of parsed.error.issues) {
+    const field = String(issue.path.at(0) === 'capabilities' ? issue.path.at(1) : issue.path.at(0));
+    notes[field] = FIELD_NOTES[field] ?? 'This value could not be used as it is; a different one may fit.';
+  }
+  return { form, notes };
+}

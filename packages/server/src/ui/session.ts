@@ -1,0 +1,84 @@
+// Sessions of the web UI: a signed cookie (HMAC-SHA256 under a key derived from the
+// instance secret), so any replica can check it and nothing is stored. Each session has
+// its own CSRF token, derived from it; every form carries it.
+import { AuditActorSchema, FederationError, type AuditActor } from '@mosaic-fed/core';
+import { z } from 'zod';
+import { fromBase64url, randomToken, toBase64url, utf8 } from '../lib/encoding.js';
+
+export const SESSION_COOKIE = 'mosaic_fed_session';
+/** How long a sign-in lasts. */
+export const SESSION_SECONDS = 8 * 3_600;
+
+const SessionSchema = z.strictObject({ id: z.string().min(16), actor: AuditActorSchema, exp: z.number().int() });
+export type Session = z.infer<typeof SessionSchema>;
+
+/** Signs and checks session cookies and their CSRF tokens. */
+export class SessionSigner {
+  readonly #key: Promise<CryptoKey>;
+  readonly #now: () => Date;
+
+  constructor(secret: string, now: () => Date) {
+    const material = utf8(`mosaic-fed ui session\0${secret}`);
+    // Imported once; a digest of the secret keeps the key apart from the key-sealing use.
+    this.#key = crypto.subtle
+      .digest('SHA-256', material)
+      .then((digest) => crypto.subtle.importKey('raw', digest, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']));
+    this.#now = now;
+  }
+
+  /** A new session for `actor`, as a cookie value. */
+  async issue(actor: AuditActor): Promise<{ value: string; session: Session }> {
+    const session: Session = {
+      id: randomToken(18),
+      actor,
+      exp: Math.floor(this.#now().getTime() / 1000) + SESSION_SECONDS,
+    };
+    const body = toBase64url(utf8(JSON.stringify(session)));
+    return { value: `${body}.${await this.#sign(body)}`, session };
+  }
+
+  /** The session in a cookie value, or undefined when it is missing, forged or over. */
+  async open(value: string | undefined): Promise<Session | undefined> {
+    const [body, signature, extra] = (value ?? '').split('.');
+    if (body === undefined || signature === undefined || extra !== undefined) return undefined;
+    const key = await this.#key;
+    let valid: boolean;
+    try {
+      valid = await crypto.subtle.verify('HMAC', key, fromBase64url(signature), utf8(body));
+    } catch {
+      return undefined; // not base64url at all
+    }
+    if (!valid) return undefined;
+    try {
+      const session = SessionSchema.parse(JSON.parse(new TextDecoder().decode(fromBase64url(body))));
+      return session.exp > this.#now().getTime() / 1000 ? session : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The CSRF token of a session. */
+  csrfToken(session: Session): Promise<string> {
+    return this.#sign(`csrf:${session.id}`);
+  }
+
+  /** Throws FORBIDDEN unless `token` is the session's CSRF token. */
+  async checkCsrf(session: Session, token: unknown): Promise<void> {
+    const expected = await this.csrfToken(session);
+    if (typeof token !== 'string' || !equal(token, expected)) {
+      throw new FederationError('FORBIDDEN', 'the form is out of date; open the page again and resend it');
+    }
+  }
+
+  async #sign(text: string): Promise<string> {
+    return toBase64url(new Uint8Array(await crypto.subtle.sign('HMAC', await this.#key, utf8(text))));
+  }
+}
+
+/** Compares without stopping at the first difference. */
+function equal(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let difference = 0;
+  for (let i = 0; i < a.length; i++) difference |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return difference === 0;
+}

@@ -1,0 +1,154 @@
+import { InstanceDocumentSchema, type PrivateJwk } from '@mosaic-fed/core';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { createFederation, type Federation } from '../src/app.js';
+import { createAdminToken } from '../src/auth/admin-tokens.js';
+import { openPrivateKey } from '../src/lib/sealed-key.js';
+import { createInMemoryStores } from '../src/stores/memory/index.js';
+import { allAudit } from './helpers.js';
+
+// The web UI through the app itself: sign-in into a session cookie, CSRF on every form,
+// the settings page and its form, key regeneration, and the wording and secrets of every
+// page. (Browser tests in Chromium come with the connections and agents pages.)
+const SECRET = 'a-test-secret-that-is-long-enough-1234567890';
+const URL_ = 'https://spoke.example.com';
+const ORIGIN = { Origin: URL_ };
+/** Words a page never uses at a person (the issue's list). */
+const DEMANDING = [/\bmust\b/i, /\brequired\b/i, /\bmandatory\b/i, /\bimmediately\b/i, /\burgent\b/i, /error!/i, /failed to/i, /\bINVALID\b/];
+
+let federation: Federation;
+let token: string;
+
+beforeEach(async () => {
+  federation = createFederation({ url: URL_, secret: SECRET, stores: createInMemoryStores(), name: 'Spoke West' });
+  await federation.instance.load();
+  ({ token } = await createAdminToken({ store: federation.stores.adminTokens, label: 'ui', actor: { type: 'cli', id: 'test' } }));
+});
+
+const request = (path: string, init: RequestInit = {}) => federation.app.request(`${URL_}${path}`, init);
+const form = (fields: Record<string, string | string[]>, cookie?: string): RequestInit => {
+  const body = new URLSearchParams();
+  for (const [name, value] of Object.entries(fields)) for (const one of [value].flat()) body.append(name, one);
+  return { method: 'POST', body, headers: { ...ORIGIN, 'Content-Type': 'application/x-www-form-urlencoded', ...(cookie === undefined ? {} : { Cookie: cookie }) } };
+};
+
+async function signIn(): Promise<{ cookie: string; csrf: string }> {
+  const response = await request('/federation/sign-in', form({ token }));
+  expect(response.status).toBe(303);
+  const setCookie = response.headers.get('set-cookie') ?? '';
+  const cookie = setCookie.split(';')[0] ?? '';
+  const page = await (await request('/federation/settings', { headers: { Cookie: cookie } })).text();
+  const csrf = /name="csrf" value="([^"]+)"/.exec(page)?.[1] ?? '';
+  return { cookie, csrf };
+}
+
+/** The words on a page, as a person reads them. */
+const textOf = (html: string) => html.replace(/<script>[\s\S]*?<\/script>|<style>[\s\S]*?<\/style>/g, '').replace(/<[^>]+>/g, ' ');
+
+describe('web UI', () => {
+  it('signs in with an admin token into a session cookie that is httpOnly, SameSite=Strict and Secure over https', async () => {
+    expect((await request('/federation/settings')).headers.get('location')).toBe('/federation/sign-in');
+    const refused = await request('/federation/sign-in', form({ token: 'mfa_wrong' }));
+    expect(refused.status).toBe(401);
+    expect(await refused.text()).toContain('That token does not open this instance');
+    expect(refused.headers.get('set-cookie')).toBeNull();
+
+    const response = await request('/federation/sign-in', form({ token }));
+    const setCookie = response.headers.get('set-cookie') ?? '';
+    expect(setCookie).toMatch(/^mosaic_fed_session=[^;]+;/);
+    expect(setCookie).toMatch(/HttpOnly/);
+    expect(setCookie).toMatch(/SameSite=Strict/);
+    expect(setCookie).toMatch(/Secure/);
+    expect(setCookie).toMatch(/Path=\/federation/);
+    // A forged or altered cookie opens nothing.
+    const { cookie } = await signIn();
+    const altered = cookie.replace(/.$/, (last) => (last === 'A' ? 'B' : 'A'));
+    expect((await request('/federation/settings', { headers: { Cookie: altered } })).status).toBe(303);
+  });
+
+  it('refuses a form without its CSRF token, or sent from another site, and changes nothing', async () => {
+    const { cookie, csrf } = await signIn();
+    const before = await allAudit(federation.stores);
+    const withoutToken = await request('/federation/settings', form({ name: 'Taken over' }, cookie));
+    expect(withoutToken.status).toBe(403);
+    const crossSite = await request('/federation/settings', {
+      ...form({ name: 'Taken over', csrf }, cookie),
+      headers: { Origin: 'https://elsewhere.example', 'Content-Type': 'application/x-www-form-urlencoded', Cookie: cookie },
+    });
+    expect(crossSite.status).toBe(403);
+    expect((await federation.instance.load()).name).toBe('Spoke West');
+    expect(await allAudit(federation.stores)).toEqual(before);
+  });
+
+  it('saves the name, capabilities and metadata, and the instance document shows them', async () => {
+    const { cookie, csrf } = await signIn();
+    const saved = await request(
+      '/federation/settings',
+      form({ csrf, name: 'Spoke North', supportsQuery: 'on', supportsCommand: 'on', supportsEvent: 'on', agentTypes: ['worker', 'tester'], maxConcurrentAgents: '2', metadata: '{"region":"eu-north"}' }, cookie),
+    );
+    expect(saved.status).toBe(303);
+    expect(saved.headers.get('location')).toBe('/federation/settings?saved');
+    const document = InstanceDocumentSchema.parse(await (await request('/.well-known/mosaic-federation')).json());
+    expect(document).toMatchObject({
+      name: 'Spoke North',
+      metadata: { region: 'eu-north' },
+      capabilities: { supportsAgentSpawn: false, agentTypes: ['worker', 'tester'], maxConcurrentAgents: 2 },
+    });
+    const page = await (await request('/federation/settings?saved', { headers: { Cookie: cookie } })).text();
+    expect(page).toContain('Your changes are saved.');
+    expect((await allAudit(federation.stores)).at(0)).toMatchObject({ action: 'instance.update', actor: { type: 'admin-token' } });
+  });
+
+  it('explains a value it cannot use beside its field, keeps what was typed, and saves nothing', async () => {
+    const { cookie, csrf } = await signIn();
+    const response = await request('/federation/settings', form({ csrf, name: 'Spoke West', agentTypes: 'worker', maxConcurrentAgents: '4', metadata: '{"region": ' }, cookie));
+    expect(response.status).toBe(400);
+    const page = await response.text();
+    expect(page).toContain('Metadata is a JSON object of up to 16 KiB');
+    expect(page).toContain('aria-describedby="metadata-help metadata-note"');
+    expect(page).toContain('{&quot;region&quot;: </textarea>');
+    const tooLong = await (await request('/federation/settings', form({ csrf, name: 'x'.repeat(101), agentTypes: 'worker', maxConcurrentAgents: '4', metadata: '{}' }, cookie))).text();
+    expect(tooLong).toContain('A name of 1 to 100 characters fits here.');
+    expect((await federation.instance.load()).name).toBe('Spoke West');
+  });
+
+  it('makes a new key pair from the confirmation form; the document then leads with the new key', async () => {
+    const { cookie, csrf } = await signIn();
+    const before = (await federation.instance.load()).keys[0]?.publicJwk.kid;
+    const settings = await (await request('/federation/settings', { headers: { Cookie: cookie } })).text();
+    expect(settings).toContain('<dialog id="regenerate"');
+    const response = await request('/federation/settings/regenerate-keys', form({ csrf }, cookie));
+    expect(response.status).toBe(200);
+    expect(await response.text()).toContain('A new key pair is in use');
+    const document = InstanceDocumentSchema.parse(await (await request('/.well-known/mosaic-federation')).json());
+    expect(document.keys.map((k) => k.kid)).toEqual([expect.not.stringMatching(before ?? ''), before]);
+  });
+
+  it('signs out: the session cookie is cleared', async () => {
+    const { cookie, csrf } = await signIn();
+    const response = await request('/federation/sign-out', form({ csrf }, cookie));
+    expect(response.headers.get('location')).toBe('/federation/sign-in');
+    expect(response.headers.get('set-cookie')).toMatch(/mosaic_fed_session=;/);
+  });
+
+  it('uses calm words on every page and shows no private key material or secret', async () => {
+    const { cookie, csrf } = await signIn();
+    const record = await federation.stores.instance.get();
+    const privateJwk: PrivateJwk = await openPrivateKey(record?.encryptedPrivateKey ?? '', SECRET, record?.instanceId ?? '');
+    const pages = [
+      await request('/federation/sign-in'),
+      await request('/federation/sign-in', form({ token: 'mfa_wrong' })),
+      await request('/federation/settings', { headers: { Cookie: cookie } }),
+      await request('/federation/settings', form({ csrf, name: '', agentTypes: 'worker', maxConcurrentAgents: '-1', metadata: '[' }, cookie)),
+      await request('/federation/settings/regenerate-keys', { headers: { Cookie: cookie } }),
+      await request('/federation/settings', form({ name: 'no token' }, cookie)),
+    ];
+    for (const response of pages) {
+      const html = await response.text();
+      expect(response.headers.get('content-type')).toContain('text/html');
+      for (const word of DEMANDING) expect(textOf(html), `${response.url} says ${word}`).not.toMatch(word);
+      expect(html).not.toContain(privateJwk.d);
+      expect(html).not.toContain(SECRET);
+      expect(html).not.toContain(token);
+    }
+  });
+});
