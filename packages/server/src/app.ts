@@ -256,9 +256,22 @@ export function createFederation(options: FederationAppOptions): Federation {
     incomingRoutes({ instance, stores, keyring, router, connections, rateLimiter, now, logger }),
   );
   app.route('/api/v1/federation', admin);
+  // The web UI; its address with a trailing slash leads there too.
+  app.get('/federation/', (c) => c.redirect('/federation/settings', 303));
   app.route(
     '/federation',
-    uiRoutes({ instance, authenticators, signer: new SessionSigner(options.secret, now), regenerateKeys, logger }),
+    uiRoutes({
+      instance,
+      connections,
+      agents,
+      hosted,
+      events,
+      stores,
+      authenticators,
+      signer: new SessionSigner(options.secret, now),
+      regenerateKeys,
+      logger,
+    }),
   );
 
   app.notFound(() => {

@@ -7,7 +7,7 @@ import {
   type AgentsOverview,
   type AgentStatusChangedPayload,
 } from '@mosaic-fed/core';
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
 import type { FederationAgentService } from '../agents/federation-agents.js';
@@ -31,7 +31,7 @@ export function agentRoutes(deps: {
   events: EventBus;
   stores: FederationStores;
 }) {
-  const { agents, hosted, events } = deps;
+  const { agents } = deps;
   return new Hono<{ Variables: AdminVariables }>()
     .post('/spawn', async (c) => {
       const { connectionId, payload } = parseOrThrow(SpawnAgentDtoSchema, await readJson(c), 'spawn request');
@@ -39,79 +39,91 @@ export function agentRoutes(deps: {
     })
     .get('/', async (c) => {
       const query = parseOrThrow(AgentsOverviewQuerySchema, c.req.query(), 'query');
-      const [sent, run] = await Promise.all([
-        agents.list({ limit: query.limit, cursor: query.sentCursor }),
-        hosted.list({ limit: query.limit, cursor: query.hostedCursor }),
-      ]);
-      const overview: AgentsOverview = {
-        sent: { items: sent.agents, nextCursor: sent.nextCursor },
-        hosted: {
-          items: run.agents.map(({ agentId, connectionId, ownerInstanceId, status, createdAt }) => ({
-            agentId,
-            connectionId,
-            ownerInstanceId,
-            status,
-            createdAt,
-          })),
-          nextCursor: run.nextCursor,
-        },
-      };
-      return ok(c, overview);
+      return ok(c, await agentsOverview(deps, query));
     })
     .get('/:agentId/status', async (c) => {
       const { refresh } = parseOrThrow(AgentStatusQuerySchema, c.req.query(), 'query');
       return ok(c, await agents.status(c.req.param('agentId'), refresh === 'true'));
     })
     .post('/:agentId/kill', async (c) => ok(c, await agents.kill(c.req.param('agentId'), c.var.actor)))
-    .get('/:agentId/events', async (c) => {
-      const agentId = c.req.param('agentId');
-      const agent = await agents.get(agentId);
-      const after = LastEventIdSchema.parse(c.req.header('last-event-id') ?? c.req.query('lastEventId') ?? 0);
-      c.header('Cache-Control', 'no-store');
-      // The agent ended at or before the client's last event: nothing will follow, and
-      // 204 tells an SSE client not to reconnect.
-      if (isTerminalState(agent.status.status) && agent.sequence <= after) return c.body(null, 204);
-      return streamSSE(c, async (stream) => {
-        // The store is the record; the bus only wakes the stream. So whatever the bus
-        // misses (a subscription not yet live on another replica, a lost connection to
-        // Valkey) is read from the store at the next wake, at most RECHECK_MS later.
-        const pending: AgentStatusChangedPayload[] = [];
-        let wake: (() => void) | undefined;
-        const unsubscribe = events.subscribe(agentId, (event) => {
-          pending.push(event);
-          wake?.();
-        });
-        stream.onAbort(() => wake?.());
-        try {
-          let sent = after;
-          let lastWrite = Date.now();
-          let finished = false;
-          while (!finished && !stream.aborted) {
-            pending.push(...(await deps.stores.remoteAgents.events(agentId, sent)));
-            pending.sort((a, b) => a.sequence - b.sequence);
-            for (const event of pending.splice(0)) {
-              if (event.sequence <= sent) continue;
-              await stream.writeSSE({ id: String(event.sequence), event: 'agent.status.changed', data: JSON.stringify(event) });
-              sent = event.sequence;
-              lastWrite = Date.now();
-              if (isTerminalState(event.status)) finished = true;
-            }
-            // Events that arrived while the last ones were written go out without a wait.
-            if (finished || pending.length > 0) continue;
-            await new Promise<void>((done) => {
-              wake = done;
-              const timer = setTimeout(done, RECHECK_MS);
-              (timer as { unref?: () => void }).unref?.();
-            });
-            wake = undefined;
-            if (!stream.aborted && Date.now() - lastWrite >= KEEPALIVE_MS) {
-              await stream.write(': keep-alive\n\n');
-              lastWrite = Date.now();
-            }
-          }
-        } finally {
-          unsubscribe();
-        }
-      });
+    .get('/:agentId/events', (c) => streamAgentEvents(c, c.req.param('agentId'), deps));
+}
+
+/** Agents sent elsewhere and agents hosted here, each a page (PROTOCOL 6). */
+export async function agentsOverview(
+  deps: { agents: FederationAgentService; hosted: HostedAgents },
+  query: { limit: number; sentCursor?: string | undefined; hostedCursor?: string | undefined },
+): Promise<AgentsOverview> {
+  const [sent, run] = await Promise.all([
+    deps.agents.list({ limit: query.limit, cursor: query.sentCursor }),
+    deps.hosted.list({ limit: query.limit, cursor: query.hostedCursor }),
+  ]);
+  return {
+    sent: { items: sent.agents, nextCursor: sent.nextCursor },
+    hosted: {
+      items: run.agents.map(({ agentId, connectionId, ownerInstanceId, status, createdAt }) => ({ agentId, connectionId, ownerInstanceId, status, createdAt })),
+      nextCursor: run.nextCursor,
+    },
+  };
+}
+
+/**
+ * The Server-Sent Events of an agent this instance spawned elsewhere: its status
+ * changes from `Last-Event-ID` on, until a terminal one (PROTOCOL 6). Shared by the API
+ * and the web UI.
+ */
+export async function streamAgentEvents(
+  c: Context,
+  agentId: string,
+  deps: { agents: FederationAgentService; events: EventBus; stores: FederationStores },
+): Promise<Response> {
+  const { agents, events } = deps;
+  const agent = await agents.get(agentId);
+  const after = LastEventIdSchema.parse(c.req.header('last-event-id') ?? c.req.query('lastEventId') ?? 0);
+  c.header('Cache-Control', 'no-store');
+  // The agent ended at or before the client's last event: nothing will follow, and
+  // 204 tells an SSE client not to reconnect.
+  if (isTerminalState(agent.status.status) && agent.sequence <= after) return c.body(null, 204);
+  return streamSSE(c, async (stream) => {
+    // The store is the record; the bus only wakes the stream. So whatever the bus
+    // misses (a subscription not yet live on another replica, a lost connection to
+    // Valkey) is read from the store at the next wake, at most RECHECK_MS later.
+    const pending: AgentStatusChangedPayload[] = [];
+    let wake: (() => void) | undefined;
+    const unsubscribe = events.subscribe(agentId, (event) => {
+      pending.push(event);
+      wake?.();
     });
+    stream.onAbort(() => wake?.());
+    try {
+      let sent = after;
+      let lastWrite = Date.now();
+      let finished = false;
+      while (!finished && !stream.aborted) {
+        pending.push(...(await deps.stores.remoteAgents.events(agentId, sent)));
+        pending.sort((a, b) => a.sequence - b.sequence);
+        for (const event of pending.splice(0)) {
+          if (event.sequence <= sent) continue;
+          await stream.writeSSE({ id: String(event.sequence), event: 'agent.status.changed', data: JSON.stringify(event) });
+          sent = event.sequence;
+          lastWrite = Date.now();
+          if (isTerminalState(event.status)) finished = true;
+        }
+        // Events that arrived while the last ones were written go out without a wait.
+        if (finished || pending.length > 0) continue;
+        await new Promise<void>((done) => {
+          wake = done;
+          const timer = setTimeout(done, RECHECK_MS);
+          (timer as { unref?: () => void }).unref?.();
+        });
+        wake = undefined;
+        if (!stream.aborted && Date.now() - lastWrite >= KEEPALIVE_MS) {
+          await stream.write(': keep-alive\n\n');
+          lastWrite = Date.now();
+        }
+      }
+    } finally {
+      unsubscribe();
+    }
+  });
 }

@@ -14,7 +14,7 @@ export function Layout(props: { title: string; children: Child; csrf?: string | 
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>{`${props.title} · Mosaic Federation`}</title>
-        <style>{STYLES}</style>
+        <style dangerouslySetInnerHTML={{ __html: STYLES }} />
       </head>
       <body>
         <a class="skip" href="#main">Skip to the content</a>
@@ -23,6 +23,8 @@ export function Layout(props: { title: string; children: Child; csrf?: string | 
           {props.signedIn === true ? (
             <nav aria-label="Sections">
               <a href="/federation/settings">Settings</a>
+              <a href="/federation/connections">Connections</a>
+              <a href="/federation/agents">Agents</a>
               <form method="post" action="/federation/sign-out" class="inline">
                 <input type="hidden" name="csrf" value={props.csrf ?? ''} />
                 <button type="submit" class="quiet">Sign out</button>
@@ -186,7 +188,7 @@ export function SettingsPage(props: {
           <RegenerateForm csrf={props.csrf} />
         </dialog>
       </section>
-      <script>{SCRIPT}</script>
+      <script dangerouslySetInnerHTML={{ __html: SCRIPT }} />
     </Layout>
   );
 }

@@ -2,8 +2,10 @@
 // CSRF tokens on every form, and the settings page. Forms post back and redirect, so the
 // pages work without JavaScript.
 import {
+  AgentSpawnPayloadSchema,
   FederationError,
   isFederationError,
+  UpdateGrantsDtoSchema,
   UpdateInstanceDtoSchema,
   type AuditActor,
   type Capabilities,
@@ -14,13 +16,25 @@ import { Hono, type Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { createMiddleware } from 'hono/factory';
 import type { AdminAuthenticator } from '../auth/types.js';
+import type { FederationAgentService } from '../agents/federation-agents.js';
+import type { HostedAgents } from '../agents/hosted.js';
+import { toConnection, type ConnectionService } from '../connections/service.js';
+import type { EventBus } from '../events/bus.js';
 import type { InstanceService } from '../instance/service.js';
+import { agentsOverview, streamAgentEvents } from '../routes/agents.js';
+import type { FederationStores } from '../stores/types.js';
+import { AgentPage, AgentsPage, ConnectionPage, ConnectionsPage } from './more-pages.js';
 import { describeError, type Logger } from '../logger.js';
 import { MessagePage, RegeneratePage, SettingsPage, SignInPage, type FieldNotes, type SettingsForm } from './pages.js';
 import { SESSION_COOKIE, SESSION_SECONDS, type Session, type SessionSigner } from './session.js';
 
 export interface UiOptions {
   instance: InstanceService;
+  connections: ConnectionService;
+  agents: FederationAgentService;
+  hosted: HostedAgents;
+  events: EventBus;
+  stores: FederationStores;
   authenticators: readonly AdminAuthenticator[];
   signer: SessionSigner;
   /** Makes a new key pair and tells peers (the same as the API's regenerate-keys). */
@@ -86,7 +100,7 @@ export function uiRoutes(options: UiOptions) {
     .use(sameOrigin)
     .use(async (c, next) => {
       await next();
-      c.header('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'");
+      c.header('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'");
       c.header('Referrer-Policy', 'no-referrer');
     })
     .get('/', (c) => c.redirect('/federation/settings', 303))
@@ -124,18 +138,112 @@ export function uiRoutes(options: UiOptions) {
       await options.regenerateKeys(c.var.session.actor);
       return settingsPage(c, undefined, {}, 'A new key pair is in use, and connected peers have been told.');
     })
+    .get('/connections', signedIn, async (c) =>
+      c.html(<ConnectionsPage connections={await options.connections.list()} csrf={c.var.csrf} flash={flashOf(c.req.query('done'))} />),
+    )
+    .post('/connections', signedIn, async (c) => {
+      const url = String((await c.req.parseBody()).url ?? '').trim();
+      try {
+        await options.connections.connect(url, c.var.session.actor);
+      } catch (error) {
+        if (!isFederationError(error)) throw error;
+        const note =
+          error.code === 'VALIDATION_FAILED' && error.message.includes('itself')
+            ? 'That address is this instance itself; the address of another instance fits here.'
+            : error.code === 'VALIDATION_FAILED'
+              ? 'An address such as https://federation.example.com fits here.'
+              : 'That address did not answer as a Mosaic Federation instance. Check it, or try again in a moment.';
+        return c.html(<ConnectionsPage connections={await options.connections.list()} csrf={c.var.csrf} note={note} url={url} />, 400);
+      }
+      return c.redirect('/federation/connections?done=requested', 303);
+    })
+    .get('/connections/:id', signedIn, async (c) =>
+      c.html(<ConnectionPage connection={toConnection(await options.connections.get(c.req.param('id')))} csrf={c.var.csrf} notes={{}} flash={flashOf(c.req.query('done'))} />),
+    )
+    .post('/connections/:id/:action{accept|reject|disconnect|suspend|resume}', signedIn, async (c) => {
+      const action = c.req.param('action') as 'accept' | 'reject' | 'disconnect' | 'suspend' | 'resume';
+      await options.connections[action](c.req.param('id'), c.var.session.actor);
+      return c.redirect(`/federation/connections?done=${action}`, 303);
+    })
+    .post('/connections/:id', signedIn, async (c) => {
+      const body = await c.req.parseBody({ all: true });
+      const list = (name: string) => [body[name] ?? []].flat().filter((value): value is string => typeof value === 'string');
+      const number = (name: string) => Number(typeof body[name] === 'string' ? body[name] : Number.NaN);
+      const parsed = UpdateGrantsDtoSchema.safeParse({
+        allowedCommands: list('allowedCommands'),
+        allowedAgentTypes: list('allowedAgentTypes'),
+        maxConcurrentAgents: number('maxConcurrentAgents'),
+        spawnPerMinute: number('spawnPerMinute'),
+        messagesPerMinute: number('messagesPerMinute'),
+      });
+      const id = c.req.param('id');
+      if (!parsed.success) {
+        const notes: FieldNotes = {};
+        for (const issue of parsed.error.issues) notes[String(issue.path[0])] = 'A whole number of 0 or more fits here.';
+        return c.html(<ConnectionPage connection={toConnection(await options.connections.get(id))} csrf={c.var.csrf} notes={notes} />, 400);
+      }
+      await options.connections.updateGrants(id, parsed.data, c.var.session.actor);
+      return c.redirect(`/federation/connections/${id}?done=grants`, 303);
+    })
+    .get('/agents', signedIn, async (c) => c.html(await agentsPage(c)))
+    .post('/agents', signedIn, async (c) => {
+      const body = await c.req.parseBody();
+      const text = (name: string) => (typeof body[name] === 'string' ? body[name].trim() : '');
+      const payload = AgentSpawnPayloadSchema.safeParse({
+        taskId: text('taskId'),
+        agentType: text('agentType'),
+        context: { repository: text('repository'), branch: text('branch'), instructions: text('instructions') },
+      });
+      if (!payload.success) {
+        const fields = [...new Set(payload.error.issues.map((issue) => String(issue.path.at(-1))))];
+        const note = `The ${fields.join(', ')} ${fields.length === 1 ? 'needs' : 'need'} another look: a task id of letters, digits and . _ : -, a repository address and a branch name fit here.`;
+        return c.html(await agentsPage(c, note), 400);
+      }
+      const { agentId } = await options.agents.spawn(text('connectionId'), payload.data, c.var.session.actor);
+      return c.redirect(`/federation/agents/${agentId}`, 303);
+    })
+    .get('/agents/:id', signedIn, async (c) =>
+      c.html(<AgentPage status={(await options.agents.get(c.req.param('id'))).status} csrf={c.var.csrf} flash={flashOf(c.req.query('done'))} />),
+    )
+    .get('/agents/:id/events', signedIn, (c) => streamAgentEvents(c, c.req.param('id'), options))
+    .post('/agents/:id/kill', signedIn, async (c) => {
+      await options.agents.kill(c.req.param('id'), c.var.session.actor);
+      return c.redirect(`/federation/agents/${c.req.param('id')}?done=stopped`, 303);
+    })
     .onError((error, c) => {
       const known = isFederationError(error) ? error : undefined;
       if (known === undefined) options.logger.error('a page failed', describeError(error));
-      const status = known?.status ?? 500;
-      return c.html(
-        <MessagePage
-          title="That did not work out"
-          message={known?.code === 'FORBIDDEN' ? known.message : 'Something on this instance went wrong; its log has the details. Trying again may help.'}
-        />,
-        status === 403 ? 403 : 500,
-      );
+      const status = known !== undefined && known.status < 500 ? known.status : 500;
+      const message =
+        known?.code === 'FORBIDDEN'
+          ? known.message
+          : known?.code === 'NOT_FOUND'
+            ? 'There is nothing here. It may have been removed, or the address is not quite right.'
+            : known !== undefined && status < 500
+              ? `The peer or this instance said: ${known.message}.`
+              : 'Something on this instance went wrong; its log has the details. Trying again may help.';
+      return c.html(<MessagePage title="That did not work out" message={message} />, status as 400);
     });
+
+  async function agentsPage(c: Context<UiEnv>, note?: string) {
+    const [overview, peers] = await Promise.all([agentsOverview(options, { limit: 50 }), options.connections.list('ACTIVE')]);
+    return <AgentsPage overview={overview} peers={peers} csrf={c.var.csrf} note={note} />;
+  }
+}
+
+/** The calm line shown after an action, by the `done` query parameter. */
+function flashOf(done: string | undefined): string | undefined {
+  const lines: Record<string, string> = {
+    requested: 'The request is on its way. The connection becomes active once the other instance accepts it.',
+    accept: 'The connection is active.',
+    reject: 'The request is declined.',
+    disconnect: 'The connection is closed on both sides.',
+    suspend: 'The connection is paused here; the peer\'s messages are answered again once you resume it.',
+    resume: 'The connection is active again.',
+    grants: 'What this peer may do is saved.',
+    stopped: 'The agent is stopped.',
+  };
+  return done === undefined ? undefined : lines[done];
 }
 
 async function authenticate(authenticators: readonly AdminAuthenticator[], token: string): Promise<AuditActor | undefined> {

@@ -1,0 +1,162 @@
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { InstanceDocumentSchema } from '@mosaic-fed/core';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually, startPeer, type Peer } from './peers.js';
+
+// The web UI in real Chromium (Debian's, driven by playwright-core): two instances on
+// loopback ports, each admin in their own browser context. Every page visited is checked
+// with axe-core for serious and critical problems and for demanding words, and
+// screenshotted into test-results/ui/ (not committed).
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const available = spawnSync(CHROMIUM, ['--version'], { encoding: 'utf8' }).status === 0;
+if (!available && process.env.CI === 'true') throw new Error(`CI needs Chromium at ${CHROMIUM} (apt-get install chromium)`);
+if (!available) console.warn(`skipping the browser tests: no Chromium at ${CHROMIUM}`);
+
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+const SHOTS = new URL('../../../test-results/ui/', import.meta.url).pathname;
+const DEMANDING = [/\bmust\b/i, /\brequired\b/i, /\bmandatory\b/i, /\bimmediately\b/i, /\burgent\b/i, /error!/i, /failed to/i, /\bINVALID\b/];
+
+let browser: Browser;
+let hub: Peer;
+let spoke: Peer;
+
+beforeAll(async () => {
+  if (!available) return;
+  mkdirSync(SHOTS, { recursive: true });
+  [hub, spoke] = await Promise.all([startPeer({ name: 'Hub' }), startPeer({ name: 'Spoke' })]);
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await Promise.all([hub, spoke].map((peer) => peer?.destroy()));
+});
+
+/** Checks the page as a person meets it: no serious accessibility problem, calm words; keeps a screenshot. */
+async function look(page: Page, name: string) {
+  await page.addScriptTag({ content: AXE });
+  const violations = (await page.evaluate(async () => {
+    const result = await (window as unknown as { axe: { run(): Promise<{ violations: { id: string; impact: string | null }[] }> } }).axe.run();
+    return result.violations.map((v) => ({ id: v.id, impact: v.impact }));
+  })) as { id: string; impact: string | null }[];
+  expect(violations.filter((v) => v.impact === 'serious' || v.impact === 'critical'), name).toEqual([]);
+  const text = await page.locator('body').innerText();
+  for (const word of DEMANDING) expect(text, `${name} says ${word}`).not.toMatch(word);
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+async function signedIn(peer: Peer): Promise<Page> {
+  const page = await (await browser.newContext()).newPage();
+  await page.goto(`${peer.url}/federation/`);
+  await expect.poll(() => page.url()).toContain('/federation/sign-in');
+  await look(page, `${peer.name.toLowerCase()}-sign-in`);
+  await page.getByLabel('Admin token').fill(peer.token);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL('**/federation/settings');
+  return page;
+}
+
+async function wellKnown(peer: Peer) {
+  return InstanceDocumentSchema.parse(await (await fetch(`${peer.url}/.well-known/mosaic-federation`)).json());
+}
+
+describe.skipIf(!available)('the web UI in Chromium', () => {
+  let hubPage: Page;
+  let spokePage: Page;
+
+  it('signs in, renames the instance (the document shows it) and explains a metadata value it cannot use', async () => {
+    hubPage = await signedIn(hub);
+    await look(hubPage, 'settings');
+    await hubPage.getByLabel('Name', { exact: true }).fill('Hub North');
+    await hubPage.getByRole('button', { name: 'Save the settings' }).click();
+    await expect.poll(() => hubPage.getByRole('status').first().innerText()).toContain('Your changes are saved.');
+    expect((await wellKnown(hub)).name).toBe('Hub North');
+
+    await hubPage.getByLabel('Public metadata (JSON)').fill('{"region": ');
+    await hubPage.getByRole('button', { name: 'Save the settings' }).click();
+    await expect.poll(() => hubPage.locator('#metadata-note').innerText()).toContain('Metadata is a JSON object');
+    await look(hubPage, 'settings-with-a-note');
+    expect((await wellKnown(hub)).metadata).toEqual({});
+  });
+
+  it('makes a new key pair through the dialog, after cancelling once', async () => {
+    await hubPage.goto(`${hub.url}/federation/settings`);
+    const before = (await wellKnown(hub)).keys[0]?.kid;
+    await hubPage.getByRole('button', { name: 'Make a new key pair…' }).click();
+    const dialog = hubPage.getByRole('dialog');
+    await expect.poll(() => dialog.isVisible()).toBe(true);
+    await look(hubPage, 'settings-new-key-dialog');
+    await dialog.getByRole('button', { name: 'Keep the current key' }).click();
+    await expect.poll(() => dialog.isVisible()).toBe(false);
+    expect((await wellKnown(hub)).keys[0]?.kid).toBe(before);
+
+    await hubPage.getByRole('button', { name: 'Make a new key pair…' }).click();
+    await dialog.getByRole('button', { name: 'Make the new key pair' }).click();
+    await expect.poll(() => hubPage.getByRole('status').first().innerText()).toContain('A new key pair is in use');
+    const after = (await wellKnown(hub)).keys.map((key) => key.kid);
+    expect(after[0]).not.toBe(before);
+    expect(after[1]).toBe(before);
+  });
+
+  it('connects the two instances through their pages', async () => {
+    await hubPage.getByRole('link', { name: 'Connections' }).click();
+    await look(hubPage, 'connections-empty');
+    await hubPage.getByLabel('Its address').fill(spoke.url);
+    await hubPage.getByRole('button', { name: 'Send the request' }).click();
+    await expect.poll(() => hubPage.getByRole('status').first().innerText()).toContain('The request is on its way');
+
+    spokePage = await signedIn(spoke);
+    await spokePage.getByRole('link', { name: 'Connections' }).click();
+    await look(spokePage, 'connections-request');
+    await spokePage.getByRole('button', { name: 'Accept' }).click();
+    await expect.poll(() => spokePage.getByRole('status').first().innerText()).toContain('The connection is active.');
+    await hubPage.reload();
+    await expect.poll(() => hubPage.locator('table').innerText()).toContain('active');
+    await look(hubPage, 'connections');
+  });
+
+  it('starts an agent on the peer and shows it reach completed live, with its result', async () => {
+    await hubPage.getByRole('link', { name: 'Agents' }).click();
+    await look(hubPage, 'agents-empty');
+    await hubPage.getByLabel('Task id').fill('fix-login');
+    await hubPage.getByLabel('Repository').fill('git.example.com/org/repo');
+    await hubPage.getByLabel('Instructions').fill('Make the login test pass.');
+    await hubPage.getByRole('button', { name: 'Start the agent' }).click();
+    await hubPage.waitForURL('**/federation/agents/*');
+    const agentId = hubPage.url().split('/').at(-1) ?? '';
+    await look(hubPage, 'agent-starting');
+    spoke.orchestrator.start(agentId);
+    await expect.poll(() => hubPage.locator('#agent-status').getAttribute('data-status'), { timeout: 10_000 }).toBe('running');
+    spoke.orchestrator.complete(agentId, { summary: 'Fixed the login test', patch: 'diff --git a/login.js b/login.js\n', usage: { inputTokens: 12, outputTokens: 3 } });
+    // The page follows the events and shows the result once the agent is done.
+    await expect.poll(() => hubPage.locator('main').innerText(), { timeout: 10_000 }).toContain('Fixed the login test');
+    expect(await hubPage.locator('#agent-status').innerText()).toBe('done');
+    expect(await hubPage.locator('pre').innerText()).toContain('diff --git a/login.js');
+    await look(hubPage, 'agent-done');
+  });
+
+  it('stops another agent behind a confirmation', async () => {
+    await hubPage.goto(`${hub.url}/federation/agents`);
+    await hubPage.getByLabel('Task id').fill('long-task');
+    await hubPage.getByLabel('Repository').fill('git.example.com/org/repo');
+    await hubPage.getByRole('button', { name: 'Start the agent' }).click();
+    await hubPage.waitForURL('**/federation/agents/*');
+    const agentId = hubPage.url().split('/').at(-1) ?? '';
+    spoke.orchestrator.start(agentId);
+    await hubPage.getByRole('button', { name: 'Stop this agent…' }).click();
+    const dialog = hubPage.getByRole('dialog');
+    await look(hubPage, 'agent-stop-dialog');
+    await dialog.getByRole('button', { name: 'Stop the agent' }).click();
+    await expect.poll(() => hubPage.getByRole('status').first().innerText()).toContain('The agent is stopped.');
+    await eventually(() => expect(spoke.orchestrator.agents.get(agentId)?.status.status).toBe('killed'));
+    await hubPage.goto(`${hub.url}/federation/agents`);
+    await look(hubPage, 'agents');
+  });
+});
