@@ -120,6 +120,15 @@ describe.skipIf(!available)('the web UI in Chromium', () => {
     await hubPage.reload();
     await expect.poll(() => hubPage.locator('table').innerText()).toContain('active');
     await look(hubPage, 'connections');
+
+    // On the spoke, what the hub may do there.
+    await spokePage.getByRole('link', { name: 'Hub' }).click();
+    await look(spokePage, 'connection-grants');
+    await spokePage.getByLabel('Spawns per minute').fill('30');
+    await spokePage.getByRole('button', { name: 'Save what this peer may do' }).click();
+    await expect.poll(() => spokePage.getByRole('status').first().innerText()).toContain('What this peer may do is saved.');
+    const [granted] = (await spoke.api<{ grants: { spawnPerMinute: number } }[]>('/api/v1/federation/connections')).body.data;
+    expect(granted?.grants.spawnPerMinute).toBe(30);
   });
 
   it('starts an agent on the peer and shows it reach completed live, with its result', async () => {

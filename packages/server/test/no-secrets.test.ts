@@ -104,9 +104,11 @@ describe('no secret ever leaves the instance', () => {
       body: new URLSearchParams(fields),
       headers: { 'Content-Type': 'application/x-www-form-urlencoded', Cookie: cookie },
     });
-    await record(await federation.app.request('/federation/sign-in'));
-    await record(await federation.app.request('/federation/sign-in', formOf({ token: 'mfa_nope' })));
-    const signedIn = await record(await federation.app.request('/federation/sign-in', formOf({ token })));
+    const signInPage = await record(await federation.app.request('/federation/sign-in'));
+    const guardCookie = (signInPage.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+    const guard = /name="guard" value="([^"]+)"/.exec(await signInPage.text())?.[1] ?? '';
+    await record(await federation.app.request('/federation/sign-in', formOf({ guard, token: 'mfa_nope' }, guardCookie)));
+    const signedIn = await record(await federation.app.request('/federation/sign-in', formOf({ guard, token }, guardCookie)));
     const cookie = (signedIn.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
     const settings = await (await record(await federation.app.request('/federation/settings', { headers: { Cookie: cookie } }))).text();
     const csrf = /name="csrf" value="([^"]+)"/.exec(settings)?.[1] ?? '';

@@ -31,8 +31,16 @@ const form = (fields: Record<string, string | string[]>, cookie?: string): Reque
   return { method: 'POST', body, headers: { ...ORIGIN, 'Content-Type': 'application/x-www-form-urlencoded', ...(cookie === undefined ? {} : { Cookie: cookie }) } };
 };
 
+/** Sends the sign-in form as a browser would: with the guard its page set. */
+async function postSignIn(tokenToSend: string): Promise<Response> {
+  const page = await request('/federation/sign-in');
+  const guardCookie = (page.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+  const guard = /name="guard" value="([^"]+)"/.exec(await page.text())?.[1] ?? '';
+  return request('/federation/sign-in', form({ guard, token: tokenToSend }, guardCookie));
+}
+
 async function signIn(): Promise<{ cookie: string; csrf: string }> {
-  const response = await request('/federation/sign-in', form({ token }));
+  const response = await postSignIn(token);
   expect(response.status).toBe(303);
   const setCookie = response.headers.get('set-cookie') ?? '';
   const cookie = setCookie.split(';')[0] ?? '';
@@ -47,12 +55,14 @@ const textOf = (html: string) => html.replace(/<script>[\s\S]*?<\/script>|<style
 describe('web UI', () => {
   it('signs in with an admin token into a session cookie that is httpOnly, SameSite=Strict and Secure over https', async () => {
     expect((await request('/federation/settings')).headers.get('location')).toBe('/federation/sign-in');
-    const refused = await request('/federation/sign-in', form({ token: 'mfa_wrong' }));
+    const refused = await postSignIn('mfa_wrong');
     expect(refused.status).toBe(401);
     expect(await refused.text()).toContain('That token does not open this instance');
     expect(refused.headers.get('set-cookie')).toBeNull();
 
-    const response = await request('/federation/sign-in', form({ token }));
+    // The sign-in form without the guard its page set is refused, right token or not.
+    expect((await request('/federation/sign-in', form({ token }))).status).toBe(403);
+    const response = await postSignIn(token);
     const setCookie = response.headers.get('set-cookie') ?? '';
     expect(setCookie).toMatch(/^mosaic_fed_session=[^;]+;/);
     expect(setCookie).toMatch(/HttpOnly/);
@@ -136,7 +146,12 @@ describe('web UI', () => {
     const privateJwk: PrivateJwk = await openPrivateKey(record?.encryptedPrivateKey ?? '', SECRET, record?.instanceId ?? '');
     const pages = [
       await request('/federation/sign-in'),
-      await request('/federation/sign-in', form({ token: 'mfa_wrong' })),
+      await postSignIn('mfa_wrong'),
+      await request('/federation/connections', { headers: { Cookie: cookie } }),
+      await request('/federation/connections', form({ csrf, url: 'not an address' }, cookie)),
+      await request(`/federation/connections/${crypto.randomUUID()}`, { headers: { Cookie: cookie } }),
+      await request('/federation/agents', { headers: { Cookie: cookie } }),
+      await request(`/federation/agents/${crypto.randomUUID()}`, { headers: { Cookie: cookie } }),
       await request('/federation/settings', { headers: { Cookie: cookie } }),
       await request('/federation/settings', form({ csrf, name: '', agentTypes: 'worker', maxConcurrentAgents: '-1', metadata: '[' }, cookie)),
       await request('/federation/settings/regenerate-keys', { headers: { Cookie: cookie } }),

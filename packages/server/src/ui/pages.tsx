@@ -38,12 +38,13 @@ export function Layout(props: { title: string; children: Child; csrf?: string | 
   );
 }
 
-export function SignInPage(props: { note?: string | undefined }) {
+export function SignInPage(props: { guard: string; note?: string | undefined }) {
   return (
     <Layout title="Sign in">
       <h1>Sign in</h1>
       <p>Paste an admin token of this instance to look after its settings, connections and agents.</p>
       <form method="post" action="/federation/sign-in">
+        <input type="hidden" name="guard" value={props.guard} />
         <label for="token">Admin token</label>
         <input id="token" name="token" type="password" autocomplete="current-password" aria-describedby="token-help token-note" />
         <p id="token-help" class="help">

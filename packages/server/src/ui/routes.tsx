@@ -26,7 +26,10 @@ import type { FederationStores } from '../stores/types.js';
 import { AgentPage, AgentsPage, ConnectionPage, ConnectionsPage } from './more-pages.js';
 import { describeError, type Logger } from '../logger.js';
 import { MessagePage, RegeneratePage, SettingsPage, SignInPage, type FieldNotes, type SettingsForm } from './pages.js';
+import { randomToken } from '../lib/encoding.js';
 import { SESSION_COOKIE, SESSION_SECONDS, type Session, type SessionSigner } from './session.js';
+
+const SIGN_IN_COOKIE = 'mosaic_fed_sign_in';
 
 export interface UiOptions {
   instance: InstanceService;
@@ -104,12 +107,23 @@ export function uiRoutes(options: UiOptions) {
       c.header('Referrer-Policy', 'no-referrer');
     })
     .get('/', (c) => c.redirect('/federation/settings', 303))
-    .get('/sign-in', (c) => c.html(<SignInPage />))
+    .get('/sign-in', (c) => {
+      // Signing in has no session yet: its form is guarded by a token that must match a
+      // cookie set with it (a site that cannot read the cookie cannot send the pair).
+      const guard = randomToken(18);
+      setCookie(c, SIGN_IN_COOKIE, guard, { httpOnly: true, sameSite: 'Strict', path: '/federation/sign-in', maxAge: 3_600 });
+      return c.html(<SignInPage guard={guard} />);
+    })
     .post('/sign-in', async (c) => {
-      const token = (await c.req.parseBody()).token;
+      const body = await c.req.parseBody();
+      const guard = getCookie(c, SIGN_IN_COOKIE);
+      if (guard === undefined || body.guard !== guard) {
+        throw new FederationError('FORBIDDEN', 'the sign-in form is out of date; open it again and sign in');
+      }
+      const token = body.token;
       const outcome = typeof token === 'string' && token !== '' ? await authenticate(options.authenticators, token) : undefined;
       if (outcome === undefined) {
-        return c.html(<SignInPage note="That token does not open this instance. Check it and try again, or create a new one." />, 401);
+        return c.html(<SignInPage guard={guard} note="That token does not open this instance. Check it and try again, or create a new one." />, 401);
       }
       const { value } = await signer.issue(outcome);
       setCookie(c, SESSION_COOKIE, value, {
