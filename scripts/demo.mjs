@@ -133,9 +133,9 @@ try {
   if (flags['keep-running']) {
     say();
     say(bold('Both instances keep running. Press Ctrl+C to stop them.'));
-    say(`Hub   ${cyan(hub.url)}   admin token ${hubToken}`);
-    say(`Spoke ${cyan(spoke.url)}   admin token ${spokeToken}`);
-    say(`Try:  curl -H "Authorization: Bearer ${hubToken}" ${hub.url}/api/v1/federation/agents`);
+    say(`Hub   ${cyan(`${hub.url}/federation/`)}   sign in with ${hubToken}`);
+    say(`Spoke ${cyan(`${spoke.url}/federation/`)}   sign in with ${spokeToken}`);
+    say(`Or the API: curl -H "Authorization: Bearer ${hubToken}" ${hub.url}/api/v1/federation/agents`);
     await new Promise((resolve) => {
       process.once('SIGINT', resolve);
       process.once('SIGTERM', resolve);
