@@ -13,3 +13,12 @@ export type AuthOutcome =
  * `undefined` for a token it does not recognise, so the next authenticator can try.
  */
 export type AdminAuthenticator = (token: string) => Promise<AuthOutcome | undefined>;
+
+/** The first authenticator's verdict on `token`, or `undefined` when none recognises it. */
+export async function authenticateAdmin(authenticators: readonly AdminAuthenticator[], token: string): Promise<AuthOutcome | undefined> {
+  for (const authenticate of authenticators) {
+    const outcome = await authenticate(token);
+    if (outcome !== undefined) return outcome;
+  }
+  return undefined;
+}

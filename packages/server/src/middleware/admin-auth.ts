@@ -1,6 +1,6 @@
 import { FederationError, type AuditActor } from '@mosaic-fed/core';
 import { createMiddleware } from 'hono/factory';
-import type { AdminAuthenticator } from '../auth/types.js';
+import { authenticateAdmin, type AdminAuthenticator } from '../auth/types.js';
 
 export interface AdminVariables {
   /** The authenticated admin, for audit entries. */
@@ -24,16 +24,13 @@ export function adminAuth(
     if (match?.[1] === undefined) {
       throw new FederationError('UNAUTHORIZED', 'an admin bearer token is needed for this request');
     }
-    for (const authenticate of authenticators) {
-      const outcome = await authenticate(match[1]);
-      if (outcome === undefined) continue;
-      if (outcome.kind === 'admin') {
-        c.set('actor', outcome.actor);
-        return next();
-      }
-      if (outcome.kind === 'forbidden') throw new FederationError('FORBIDDEN', outcome.reason);
-      throw new FederationError('UNAUTHORIZED', outcome.reason);
+    const outcome = await authenticateAdmin(authenticators, match[1]);
+    if (outcome === undefined) throw new FederationError('UNAUTHORIZED', 'the bearer token is not recognised');
+    if (outcome.kind === 'admin') {
+      c.set('actor', outcome.actor);
+      return next();
     }
-    throw new FederationError('UNAUTHORIZED', 'the bearer token is not recognised');
+    if (outcome.kind === 'forbidden') throw new FederationError('FORBIDDEN', outcome.reason);
+    throw new FederationError('UNAUTHORIZED', outcome.reason);
   });
 }

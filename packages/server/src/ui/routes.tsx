@@ -15,7 +15,7 @@ import {
 import { Hono, type Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { createMiddleware } from 'hono/factory';
-import type { AdminAuthenticator } from '../auth/types.js';
+import { authenticateAdmin, type AdminAuthenticator } from '../auth/types.js';
 import type { FederationAgentService } from '../agents/federation-agents.js';
 import type { HostedAgents } from '../agents/hosted.js';
 import { toConnection, type ConnectionService } from '../connections/service.js';
@@ -121,11 +121,11 @@ export function uiRoutes(options: UiOptions) {
         throw new FederationError('FORBIDDEN', 'the sign-in form is out of date; open it again and sign in');
       }
       const token = body.token;
-      const outcome = typeof token === 'string' && token !== '' ? await authenticate(options.authenticators, token) : undefined;
-      if (outcome === undefined) {
+      const outcome = typeof token === 'string' && token !== '' ? await authenticateAdmin(options.authenticators, token) : undefined;
+      if (outcome?.kind !== 'admin') {
         return c.html(<SignInPage guard={guard} note="That token does not open this instance. Check it and try again, or create a new one." />, 401);
       }
-      const { value } = await signer.issue(outcome);
+      const { value } = await signer.issue(outcome.actor);
       setCookie(c, SESSION_COOKIE, value, {
         httpOnly: true,
         sameSite: 'Strict',
@@ -258,15 +258,6 @@ function flashOf(done: string | undefined): string | undefined {
     stopped: 'The agent is stopped.',
   };
   return done === undefined ? undefined : lines[done];
-}
-
-async function authenticate(authenticators: readonly AdminAuthenticator[], token: string): Promise<AuditActor | undefined> {
-  for (const authenticator of authenticators) {
-    const outcome = await authenticator(token);
-    if (outcome?.kind === 'admin') return outcome.actor;
-    if (outcome !== undefined) return undefined;
-  }
-  return undefined;
 }
 
 function formOf(configuration: InstanceConfiguration): SettingsForm {
