@@ -1,7 +1,7 @@
 // The connections and agents pages of the web UI.
 import type { AgentStatus, AgentsOverview, Connection } from '@mosaic-fed/core';
 import { GRANTABLE_TYPES } from '@mosaic-fed/core';
-import { Layout, type FieldNotes } from './pages.js';
+import { DIALOG_SCRIPT, Layout, type FieldNotes } from './pages.js';
 
 const STATUS_WORDS: Record<Connection['status'], string> = {
   PENDING: 'waiting for an answer',
@@ -276,7 +276,7 @@ export function AgentPage(props: { status: AgentStatus; csrf: string; flash?: st
 }
 
 // Follows the agent's events (the same stream as the API, with this session) and reloads
-// the page when it ends, so the result shows; the dialog opener as on the settings page.
+// the page when it ends, so the result shows; and opens the stop confirmation.
 const LIVE_SCRIPT = (agentId: string) => `
 const words = ${JSON.stringify(AGENT_WORDS)};
 const source = new EventSource('/federation/agents/${agentId}/events');
@@ -291,7 +291,4 @@ source.addEventListener('agent.status.changed', (message) => {
   document.getElementById('agent-progress').textContent = (event.progress && event.progress.lastAction) || '—';
   if (['completed', 'failed', 'killed'].includes(event.status)) { source.close(); location.reload(); }
 });
-document.querySelectorAll('[data-open-dialog]').forEach((button) => {
-  button.addEventListener('click', () => document.getElementById(button.dataset.openDialog).showModal());
-});
-`;
+${DIALOG_SCRIPT}`;

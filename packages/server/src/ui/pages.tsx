@@ -235,11 +235,15 @@ export function MessagePage(props: { title: string; message: string; signedIn?: 
   );
 }
 
-// Small progressive enhancement: the dialog and the copy button. Everything works without it.
-const SCRIPT = `
+/** Opens the dialog a `data-open-dialog` button names (every confirmation of the UI). */
+export const DIALOG_SCRIPT = `
 document.querySelectorAll('[data-open-dialog]').forEach((button) => {
   button.addEventListener('click', () => document.getElementById(button.dataset.openDialog).showModal());
 });
+`;
+
+// Small progressive enhancement: the dialog and the copy button. Everything works without it.
+const SCRIPT = `${DIALOG_SCRIPT}
 document.querySelectorAll('[data-copy]').forEach((button) => {
   button.addEventListener('click', async () => {
     await navigator.clipboard.writeText(button.dataset.copy);
