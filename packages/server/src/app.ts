@@ -15,7 +15,6 @@ import {
   type OrchestratorAdapter,
 } from '@mosaic-fed/core';
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { FederationAgentService } from './agents/federation-agents.js';
@@ -23,6 +22,7 @@ import { HostedAgents } from './agents/hosted.js';
 import { createAdminTokenAuthenticator } from './auth/admin-tokens.js';
 import { createOidcAuthenticator, type OidcAuthOptions } from './auth/oidc.js';
 import type { AdminAuthenticator } from './auth/types.js';
+import { CachedConnectionStore } from './connections/cache.js';
 import { ConnectionService } from './connections/service.js';
 import { InMemoryEventBus, type EventBus } from './events/bus.js';
 import { incomingRoutes } from './federation/incoming.js';
@@ -34,6 +34,7 @@ import { MessageRouter } from './federation/router.js';
 import { InstanceService } from './instance/service.js';
 import { describeError, silentLogger, type Logger } from './logger.js';
 import { adminAuth, type AdminVariables } from './middleware/admin-auth.js';
+import { limitBody } from './middleware/body-limit.js';
 import { agentRoutes } from './routes/agents.js';
 import { uiRoutes } from './ui/routes.js';
 import { SessionSigner } from './ui/session.js';
@@ -78,6 +79,13 @@ export interface FederationAppOptions {
   outbox?: Pick<OutboxOptions, 'initialBackoffMs' | 'maxBackoffMs' | 'retentionMs' | 'pollIntervalMs'>;
   /** Retries of a message to a peer whose answer was lost, with the same jti. Default 2. */
   messageRetries?: number;
+  /**
+   * How long the records every message is checked against (this instance's record, the
+   * sender's connection) are served from memory, in milliseconds. A change made through
+   * this process is seen at once; one made by another replica within this time.
+   * Default 1,000; 0 reads the store for every message.
+   */
+  cacheMs?: number;
 }
 
 /** The app and the services behind it, for entry points that need both. */
@@ -98,29 +106,6 @@ export interface Federation {
 const MIN_SECRET_LENGTH = 32;
 
 /**
- * A refused body is read and dropped up to this size before the 413 goes out, so that a
- * client still sending gets the answer instead of a reset connection; a larger body is
- * cut off.
- */
-const DRAIN_LIMIT_BYTES = 4 * 1024 * 1024;
-
-async function drainBody(request: Request, limit: number): Promise<void> {
-  if (request.body === null || request.bodyUsed) return;
-  try {
-    const reader = request.body.getReader();
-    let read = 0;
-    while (read <= limit) {
-      const { done, value } = await reader.read();
-      if (done) return;
-      read += value.byteLength;
-    }
-    await reader.cancel();
-  } catch {
-    // Already consumed or broken: nothing left to drain.
-  }
-}
-
-/**
  * Builds the federation server and its services. Most callers want
  * {@link createFederationApp}; entry points use this to initialise the identity before
  * they start listening.
@@ -136,7 +121,10 @@ export function createFederation(options: FederationAppOptions): Federation {
   if (!Number.isInteger(gracePeriod) || gracePeriod < 0) {
     throw new TypeError('keyGracePeriodSeconds must be a whole number of seconds');
   }
-  const stores = options.stores ?? createInMemoryStores();
+  const cacheMs = options.cacheMs ?? 1_000;
+  const given = options.stores ?? createInMemoryStores();
+  const connectionStore = new CachedConnectionStore(given.connections, cacheMs);
+  const stores: FederationStores = { ...given, connections: connectionStore };
   const logger = options.logger ?? silentLogger;
   const now = options.now ?? (() => new Date());
   const generateId = options.generateId ?? (() => crypto.randomUUID());
@@ -152,6 +140,7 @@ export function createFederation(options: FederationAppOptions): Federation {
       capabilities: options.capabilities ?? DEFAULT_CAPABILITIES,
     },
     keyGracePeriodSeconds: gracePeriod,
+    cacheMs,
   });
 
   const authenticators: AdminAuthenticator[] = [createAdminTokenAuthenticator(stores.adminTokens)];
@@ -169,7 +158,7 @@ export function createFederation(options: FederationAppOptions): Federation {
   const fetchImpl = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init));
   const rateLimiter = options.rateLimiter ?? new InMemoryRateLimiter();
   const events = options.events ?? new InMemoryEventBus();
-  const keyring = new PeerKeyring({ stores, fetch: fetchImpl, now, generateId, logger });
+  const keyring = new PeerKeyring({ stores, senders: connectionStore, fetch: fetchImpl, now, generateId, logger });
   const messenger = new PeerMessenger({
     instance,
     keyring,
@@ -204,8 +193,8 @@ export function createFederation(options: FederationAppOptions): Federation {
 
   const admin = new Hono<{ Variables: AdminVariables }>()
     .use(async (c, next) => {
-      await next();
       c.header('Cache-Control', 'no-store');
+      await next();
     })
     .get('/instance', async (c) => ok(c, instance.configuration(await instance.load())))
     .patch('/instance', async (c) => {
@@ -223,8 +212,10 @@ export function createFederation(options: FederationAppOptions): Federation {
   const app = new Hono();
   app.use(async (c, next) => {
     const started = performance.now();
-    await next();
+    // Set before the response exists, so it is built with the header: added afterwards,
+    // the finished response would be copied (its body into a new stream) to take it.
     c.header('X-Content-Type-Options', 'nosniff');
+    await next();
     logger.info('request', {
       method: c.req.method,
       path: c.req.path,
@@ -232,15 +223,7 @@ export function createFederation(options: FederationAppOptions): Federation {
       ms: Math.round(performance.now() - started),
     });
   });
-  app.use(
-    bodyLimit({
-      maxSize: LIMITS.maxMessageBytes,
-      onError: async (c) => {
-        await drainBody(c.req.raw, DRAIN_LIMIT_BYTES);
-        throw new FederationError('PAYLOAD_TOO_LARGE', `the body is over ${LIMITS.maxMessageBytes} bytes`);
-      },
-    }),
-  );
+  app.use(limitBody(LIMITS.maxMessageBytes));
   app.get('/.well-known/mosaic-federation', async (c) => {
     c.header('Cache-Control', 'public, max-age=60');
     return c.json(instance.document(await instance.load()));

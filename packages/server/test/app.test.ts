@@ -100,6 +100,20 @@ describe.each(storeKinds)('the instance API on %s stores', (_kind, open) => {
     expect(JSON.stringify(data)).not.toMatch(/"d"\s*:/);
   });
 
+  it('sends nosniff on every answer, and no-store on every admin answer, errors included', async () => {
+    const answers = [
+      await h.app.request('/.well-known/mosaic-federation'),
+      await h.app.request('/api/v1/federation/instance', { headers: bearer(h.token) }),
+      await h.app.request('/api/v1/federation/instance'),
+      await h.app.request('/api/v1/federation/nowhere', { headers: bearer(h.token) }),
+      await h.app.request('/nowhere'),
+    ];
+    expect(answers.map((r) => r.status)).toEqual([200, 200, 401, 404, 404]);
+    for (const answer of answers) expect(answer.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(answers[1]?.headers.get('cache-control')).toBe('no-store');
+    expect(answers[3]?.headers.get('cache-control')).toBe('no-store');
+  });
+
   describe('admin authentication', () => {
     const routes: [string, RequestInit][] = [
       ['/api/v1/federation/instance', {}],

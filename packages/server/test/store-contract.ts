@@ -35,7 +35,7 @@ async function instanceRecord(): Promise<InstanceRecord> {
   };
 }
 
-async function connectionRecord(overrides: Partial<ConnectionRecord> = {}): Promise<ConnectionRecord> {
+export async function connectionRecord(overrides: Partial<ConnectionRecord> = {}): Promise<ConnectionRecord> {
   const { publicJwk } = await generateKeyPair();
   return {
     id: crypto.randomUUID(),
@@ -257,6 +257,19 @@ export function describeStoreContract(name: string, open: () => Promise<StoreHar
         expect(await claim('h2', later(600))).toEqual({ outcome: 'conflict' });
         // Another issuer's jti is its own.
         expect(await claim('h2', now, 'other-hub')).toEqual({ outcome: 'claimed' });
+      });
+
+      it('claims an answered message in one step: copies get its answer, other content conflicts', async () => {
+        const reply = { success: true as const, data: { status: 'running' } };
+        const answered = (hash: string, at = now) =>
+          stores.messageLog.claim({ issuer: 'hub', jti: 'jti-1', hash, now: at, expiresAt: new Date(at.getTime() + 86_400_000), reply });
+        expect(await answered('h1')).toEqual({ outcome: 'claimed' });
+        expect(await claim('h1', later(600))).toEqual({ outcome: 'completed', reply });
+        expect(await answered('h1', later(600))).toEqual({ outcome: 'completed', reply });
+        expect(await answered('h2', later(600))).toEqual({ outcome: 'conflict' });
+        // Answered already: a release (of a claim that failed) never forgets it.
+        await stores.messageLog.release('hub', 'jti-1');
+        expect(await claim('h1', later(600))).toEqual({ outcome: 'completed', reply });
       });
 
       it('lets exactly one of 20 concurrent claims win', async () => {

@@ -10,6 +10,7 @@ import {
   type PublicJwk,
   type VerificationKey,
 } from '@mosaic-fed/core';
+import type { CachedConnectionStore } from '../connections/cache.js';
 import { describeError, type Logger } from '../logger.js';
 import type { ConnectionRecord, FederationStores } from '../stores/types.js';
 
@@ -18,6 +19,8 @@ const MAX_PINNED_KEYS = 8;
 
 export interface PeerKeyringOptions {
   stores: FederationStores;
+  /** Where a message's sender's connection is read (from memory for a short while). */
+  senders: Pick<CachedConnectionStore, 'senderConnection'>;
   fetch: typeof fetch;
   now: () => Date;
   generateId: () => string;
@@ -55,7 +58,7 @@ export class PeerKeyring {
   incomingResolver(found?: (connection: ConnectionRecord) => void): KeyResolver {
     return async ({ kid, unverified }) => {
       const issuer = typeof unverified.iss === 'string' ? unverified.iss : undefined;
-      const connection = issuer === undefined ? undefined : await this.#options.stores.connections.getByPeer(issuer);
+      const connection = issuer === undefined ? undefined : await this.#senderConnection(issuer);
       if (connection === undefined) {
         throw new FederationError('UNKNOWN_INSTANCE', 'this instance has no connection with the sender');
       }
@@ -63,9 +66,13 @@ export class PeerKeyring {
       // A key reached through a rotation chain was pinned just now: hand over the record
       // as it is stored after that.
       const pinned = connection.peerKeys.some((key) => key.kid === kid);
-      found?.(pinned ? connection : ((await this.#options.stores.connections.getByPeer(connection.peerInstanceId)) ?? connection));
+      found?.(pinned ? connection : ((await this.#senderConnection(connection.peerInstanceId)) ?? connection));
       return resolved;
     };
+  }
+
+  #senderConnection(peerInstanceId: string): Promise<ConnectionRecord | undefined> {
+    return this.#options.senders.senderConnection(peerInstanceId);
   }
 
   /** Resolves keys of one peer: the pinned ones, then the rotation chain (PROTOCOL 4). */

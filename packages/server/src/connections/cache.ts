@@ -1,0 +1,85 @@
+// The connection store as the federation uses it. Every incoming message is checked
+// against its sender's connection (state, keys, grants); that read is served from memory
+// for a short while, because a connection changes rarely and messages arrive often.
+import type { AuditEntry } from '@mosaic-fed/core';
+import type { ConnectionRecord, ConnectionStore } from '../stores/types.js';
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const inner of Object.values(value)) deepFreeze(inner);
+  }
+  return value;
+}
+
+/**
+ * Wraps a {@link ConnectionStore}: reads and writes go to the store as before, and
+ * {@link senderConnection} answers from memory when the peer's connection was read less
+ * than `ttlMs` ago. A write through this store is seen at once; one made by another
+ * replica within `ttlMs`. Only connections that exist are remembered, so messages from
+ * unknown senders cannot fill the memory.
+ */
+export class CachedConnectionStore implements ConnectionStore {
+  readonly #store: ConnectionStore;
+  readonly #ttlMs: number;
+  readonly #byPeer = new Map<string, { record: ConnectionRecord; readAt: number }>();
+  /** Grows with every write, so that a read which overlapped a write is not remembered. */
+  #generation = 0;
+
+  constructor(store: ConnectionStore, ttlMs: number) {
+    if (!Number.isFinite(ttlMs) || ttlMs < 0) throw new TypeError('ttlMs must be a number of milliseconds, 0 or more');
+    this.#store = store;
+    this.#ttlMs = ttlMs;
+  }
+
+  /**
+   * The sender's connection for an incoming message, frozen: from memory when read in the
+   * last `ttlMs`, else from the store.
+   */
+  async senderConnection(peerInstanceId: string): Promise<ConnectionRecord | undefined> {
+    const cached = this.#byPeer.get(peerInstanceId);
+    if (cached !== undefined && performance.now() - cached.readAt < this.#ttlMs) return cached.record;
+    const generation = this.#generation;
+    const readAt = performance.now();
+    const record = await this.#store.getByPeer(peerInstanceId);
+    if (record === undefined || this.#ttlMs === 0) {
+      this.#byPeer.delete(peerInstanceId);
+      return record;
+    }
+    if (generation === this.#generation) this.#byPeer.set(peerInstanceId, { record: deepFreeze(record), readAt });
+    return record;
+  }
+
+  async create(record: ConnectionRecord, audit: AuditEntry): Promise<void> {
+    try {
+      await this.#store.create(record, audit);
+    } finally {
+      this.#forget(record.peerInstanceId);
+    }
+  }
+
+  async update(record: ConnectionRecord, expectedVersion: number, audit: AuditEntry): Promise<boolean> {
+    try {
+      return await this.#store.update(record, expectedVersion, audit);
+    } finally {
+      this.#forget(record.peerInstanceId);
+    }
+  }
+
+  get(id: string): Promise<ConnectionRecord | undefined> {
+    return this.#store.get(id);
+  }
+
+  getByPeer(peerInstanceId: string): Promise<ConnectionRecord | undefined> {
+    return this.#store.getByPeer(peerInstanceId);
+  }
+
+  list(filter?: { status?: ConnectionRecord['status'] | undefined }): Promise<ConnectionRecord[]> {
+    return this.#store.list(filter);
+  }
+
+  #forget(peerInstanceId: string): void {
+    this.#generation++;
+    this.#byPeer.delete(peerInstanceId);
+  }
+}
