@@ -41,6 +41,7 @@ export type {
   HostedAgentStore,
   InstanceRecord,
   InstanceStore,
+  MessageClaim,
   MessageLogStore,
   OutboxEntry,
   OutboxStore,

@@ -201,6 +201,20 @@ describe('every error code of PROTOCOL 2, from a real request', () => {
     );
   });
 
+  it('answers a replayed agent.status from the log, and a jti reused for another agent with MESSAGE_ID_CONFLICT', async () => {
+    const { agentId } = (await send(command('agent.spawn', spawnPayload('t-asked')))) as { agentId: string };
+    const jti = crypto.randomUUID();
+    const first = (await send(command('agent.status', { agentId }, { jti }))) as { status: string };
+    expect(first.status).toBe('spawning');
+    spoke.orchestrator.complete(agentId, { summary: 'done' });
+    // The same message again (a retry, or a replay): the answer it got, nothing asked anew.
+    expect(await send(command('agent.status', { agentId }, { jti }))).toEqual(first);
+    expect(await send(command('agent.status', { agentId }))).toMatchObject({ status: 'completed' });
+    await expectRefusedWithoutEffect('MESSAGE_ID_CONFLICT', () =>
+      send(command('agent.status', { agentId: crypto.randomUUID() }, { jti })),
+    );
+  });
+
   it('MESSAGE_IN_PROGRESS (409, Retry-After 1): the same message while the first executes', async () => {
     let open: () => void = () => undefined;
     spoke.orchestrator.gate = new Promise<void>((done) => (open = done));
@@ -230,6 +244,27 @@ describe('every error code of PROTOCOL 2, from a real request', () => {
   it('PAYLOAD_TOO_LARGE (413)', async () => {
     const before = await state();
     const response = await rawPost('x'.repeat(257 * 1024));
+    expect(response.status).toBe(413);
+    expect(await response.json()).toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
+    expect(await state()).toEqual(before);
+  });
+
+  it('PAYLOAD_TOO_LARGE (413) for a chunked body without a length, counted as it arrives', async () => {
+    const before = await state();
+    const chunk = new TextEncoder().encode('x'.repeat(64 * 1024));
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent++ < 5) controller.enqueue(chunk);
+        else controller.close();
+      },
+    });
+    const response = await fetch(`${spoke.url}/api/v1/federation/incoming/command`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/jwt' },
+      body,
+      duplex: 'half',
+    } as RequestInit);
     expect(response.status).toBe(413);
     expect(await response.json()).toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
     expect(await state()).toEqual(before);

@@ -144,11 +144,19 @@ describe('three instances', () => {
     expect(spawned.status).toBe(201);
     const foreignAgent = spawned.body.data.agentId;
 
+    const spokePeer = { instanceId: spoke.instanceId, url: spoke.url, keys: (await spoke.server.federation.instance.load()).keys.map((k) => k.publicJwk) };
     const hubClient = await FederationClient.create({
       instanceId: hub.instanceId,
       signingKey: await hub.server.federation.instance.signingKey(),
-      peer: { instanceId: spoke.instanceId, url: spoke.url, keys: (await spoke.server.federation.instance.load()).keys.map((k) => k.publicJwk) },
+      peer: spokePeer,
     });
+    // Its owner asks first, so the spoke remembers whose it is: still no one else's.
+    const otherClient = await FederationClient.create({
+      instanceId: other.instanceId,
+      signingKey: await other.server.federation.instance.signingKey(),
+      peer: spokePeer,
+    });
+    expect((await otherClient.status(foreignAgent)).taskId).toBe('task-other');
     const foreign = await hubClient.status(foreignAgent).catch((error: unknown) => error);
     const missing = await hubClient.status(crypto.randomUUID()).catch((error: unknown) => error);
     expect(foreign).toMatchObject({ code: 'NOT_FOUND', message: 'there is no such agent' });

@@ -51,11 +51,14 @@ if (redis === undefined) {
     expect(await claim('stuck')).toEqual({ outcome: 'claimed' });
     expect(await claim('done')).toEqual({ outcome: 'claimed' });
     await log.complete('hub', 'done', { success: true, data: 1 });
+    const answered = { issuer: 'hub', jti: 'answered', hash: 'h', now, expiresAt: new Date(now.getTime() + 86_400_000) };
+    expect(await log.claim({ ...answered, reply: { success: true, data: 2 } })).toEqual({ outcome: 'claimed' });
     expect(await claim('stuck')).toEqual({ outcome: 'in-progress' });
     await new Promise((resolve) => setTimeout(resolve, 300));
     // The replica that claimed it died: the message may run again (its agent id is the same).
     expect(await claim('stuck')).toEqual({ outcome: 'claimed' });
     expect(await claim('done')).toEqual({ outcome: 'completed', reply: { success: true, data: 1 } });
+    expect(await claim('answered')).toEqual({ outcome: 'completed', reply: { success: true, data: 2 } });
   });
 
   it('shares rate limits between replicas', async () => {

@@ -9,7 +9,6 @@ import {
   isFederationError,
   isTerminalState,
   LIMITS,
-  type AgentStatus,
   type OrchestratorAdapter,
 } from '@mosaic-fed/core';
 import type { Outbox } from '../federation/outbox.js';
@@ -43,10 +42,15 @@ export async function deriveAgentId(issuer: string, jti: string): Promise<string
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
+/** How many agents' owners {@link HostedAgents} remembers. */
+const OWNERS_REMEMBERED = 4_096;
+
 export class HostedAgents {
   readonly #o: HostedAgentsOptions;
   readonly #watching = new Map<string, AbortController>();
   readonly #retries = new Set<ReturnType<typeof setTimeout>>();
+  /** Agent id to owner, for the agents asked about most recently (oldest dropped first). */
+  readonly #owners = new Map<string, string>();
 
   constructor(options: HostedAgentsOptions) {
     this.#o = options;
@@ -115,7 +119,10 @@ export class HostedAgents {
             return response;
           } catch (error) {
             // Nothing runs: give the place back so the numbers stay true.
-            if (reservation === 'reserved') await this.#o.stores.hostedAgents.remove(agentId);
+            if (reservation === 'reserved') {
+              this.#owners.delete(agentId);
+              await this.#o.stores.hostedAgents.remove(agentId);
+            }
             throw error;
           }
         },
@@ -124,6 +131,7 @@ export class HostedAgents {
         kind: 'COMMAND',
         type: 'agent.status',
         payload: AgentRefPayloadSchema,
+        readOnly: true,
         handle: async ({ agentId }, { message }) => {
           await this.#owned(agentId, message.iss);
           return this.#orchestrator().getStatus(agentId);
@@ -226,12 +234,18 @@ export class HostedAgents {
     return this.#o.orchestrator;
   }
 
-  // PROTOCOL 5, "Ownership": another instance's agent is NOT_FOUND, exactly like a missing one.
-  async #owned(agentId: string, issuer: string): Promise<AgentStatus> {
-    const record = await this.#o.stores.hostedAgents.get(agentId);
-    if (record === undefined || record.ownerInstanceId !== issuer) {
-      throw new FederationError('NOT_FOUND', 'there is no such agent');
+  // PROTOCOL 5, "Ownership": another instance's agent is NOT_FOUND, exactly like a missing
+  // one. An agent's owner never changes (its id is derived from the owner's spawn), so the
+  // owners of recently asked-about agents are remembered instead of read for every message.
+  async #owned(agentId: string, issuer: string): Promise<void> {
+    let owner = this.#owners.get(agentId);
+    if (owner === undefined) {
+      owner = (await this.#o.stores.hostedAgents.get(agentId))?.ownerInstanceId;
+      if (owner !== undefined) {
+        if (this.#owners.size >= OWNERS_REMEMBERED) this.#owners.delete(this.#owners.keys().next().value ?? '');
+        this.#owners.set(agentId, owner);
+      }
     }
-    return record.status;
+    if (owner !== issuer) throw new FederationError('NOT_FOUND', 'there is no such agent');
   }
 }

@@ -19,7 +19,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { ConnectionService } from '../connections/service.js';
 import type { InstanceService } from '../instance/service.js';
 import { describeError, type Logger } from '../logger.js';
-import type { ConnectionRecord, FederationStores, StoredReply } from '../stores/types.js';
+import type { ClaimOutcome, ConnectionRecord, FederationStores, StoredReply } from '../stores/types.js';
 import type { PeerKeyring } from './keyring.js';
 import type { RateLimiter } from './rate-limiter.js';
 import type { MessageRouter } from './router.js';
@@ -45,6 +45,18 @@ const ENDPOINT_KINDS: Record<string, readonly FederationMessage['kind'][]> = {
 interface Outcome {
   reply: StoredReply;
   retryAfter?: number | undefined;
+}
+
+/** The answer to a message the log knew already (PROTOCOL 2). */
+function answered(claim: Exclude<ClaimOutcome, { outcome: 'claimed' }>): Outcome {
+  switch (claim.outcome) {
+    case 'completed':
+      return { reply: claim.reply };
+    case 'conflict':
+      return failure(new FederationError('MESSAGE_ID_CONFLICT', 'this jti was used for a different message'));
+    case 'in-progress':
+      return failure(new FederationError('MESSAGE_IN_PROGRESS', 'this message is still being executed', { retryAfter: 1 }));
+  }
 }
 
 function failure(error: FederationError): Outcome {
@@ -74,7 +86,11 @@ export function incomingRoutes(o: IncomingOptions): Hono {
     return jwk === undefined ? undefined : { key: await o.keyring.import(jwk), instanceId: issuer };
   };
 
-  async function execute(message: FederationMessage, connection: ConnectionRecord | undefined): Promise<unknown> {
+  async function execute(message: FederationMessage, connection: ConnectionRecord | undefined): Promise<StoredReply> {
+    return { success: true, data: (await run(message, connection)) ?? null };
+  }
+
+  async function run(message: FederationMessage, connection: ConnectionRecord | undefined): Promise<unknown> {
     switch (message.kind) {
       case 'CONNECT':
       case 'CONNECT_ACCEPT':
@@ -114,38 +130,49 @@ export function incomingRoutes(o: IncomingOptions): Hono {
         );
       }
     }
-    // PROTOCOL 2: claim (iss, jti) atomically before anything executes.
-    const claim = await o.stores.messageLog.claim({
+    const claim = {
       issuer: message.iss,
       jti: message.jti,
       hash: await messageContentHash(message),
       now,
       expiresAt: new Date(now.getTime() + LIMITS.messageLogRetentionSeconds * 1000),
-    });
-    switch (claim.outcome) {
-      case 'completed':
-        return { reply: claim.reply };
-      case 'conflict':
-        return failure(new FederationError('MESSAGE_ID_CONFLICT', 'this jti was used for a different message'));
-      case 'in-progress':
-        return failure(
-          new FederationError('MESSAGE_IN_PROGRESS', 'this message is still being executed', { retryAfter: 1 }),
-        );
-      case 'claimed':
-        break;
+    };
+    if (fromPeer && o.router.changesNothing(message)) {
+      // Nothing to protect from running twice: run it, then log it with its answer in one
+      // write. A copy that arrives meanwhile runs as well and gets the logged answer. A
+      // failure is not logged (as a released claim is not), but a jti the log knows is
+      // answered from it, as if the claim had come first.
+      let reply: StoredReply;
+      try {
+        reply = await execute(message, connection);
+      } catch (error) {
+        const known = await o.stores.messageLog.claim(claim);
+        if (known.outcome !== 'claimed') return answered(known);
+        await o.stores.messageLog.release(message.iss, message.jti);
+        return failed(error, message);
+      }
+      const logged = await o.stores.messageLog.claim({ ...claim, reply });
+      return logged.outcome === 'claimed' ? { reply } : answered(logged);
     }
+    // PROTOCOL 2: claim (iss, jti) atomically before anything executes.
+    const claimed = await o.stores.messageLog.claim(claim);
+    if (claimed.outcome !== 'claimed') return answered(claimed);
     try {
-      const reply: StoredReply = { success: true, data: (await execute(message, connection)) ?? null };
+      const reply = await execute(message, connection);
       await o.stores.messageLog.complete(message.iss, message.jti, reply);
       return { reply };
     } catch (error) {
       // A failed message executed nothing: forget the claim, so that a retry (after a
       // grant changes, the orchestrator returns, a place frees up) runs it afresh.
       await o.stores.messageLog.release(message.iss, message.jti);
-      if (isFederationError(error)) return failure(error);
-      o.logger.error('a message failed unexpectedly', { kind: message.kind, ...describeError(error) });
-      return failure(new FederationError('INTERNAL', 'something went wrong on this instance; the details are in its log'));
+      return failed(error, message);
     }
+  }
+
+  function failed(error: unknown, message: FederationMessage): Outcome {
+    if (isFederationError(error)) return failure(error);
+    o.logger.error('a message failed unexpectedly', { kind: message.kind, ...describeError(error) });
+    return failure(new FederationError('INTERNAL', 'something went wrong on this instance; the details are in its log'));
   }
 
   return new Hono().post('/:endpoint', async (c) => {

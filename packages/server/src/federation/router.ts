@@ -34,6 +34,12 @@ export interface MessageRegistration<S extends z.ZodType = z.ZodType, K extends 
   capability?: 'supportsAgentSpawn';
   /** Checked against the connection's `allowedCommands`. Default: true for COMMAND and QUERY. */
   granted?: boolean;
+  /**
+   * The handler changes nothing, so running it twice is harmless: the message runs before
+   * it is logged, and the log takes it with its answer in one write. Default: true for
+   * QUERY, false otherwise.
+   */
+  readOnly?: boolean;
   handle(payload: z.output<S>, context: HandlerContext<Extract<RoutedMessage, { kind: K }>>): Promise<unknown>;
 }
 
@@ -63,6 +69,15 @@ export class MessageRouter {
     if (this.#routes.has(key)) throw new TypeError(`${key} is registered already`);
     this.#routes.set(key, registration as unknown as MessageRegistration);
     return this;
+  }
+
+  /**
+   * Whether the message changes nothing here: a read-only type, or one this instance does
+   * not offer (its dispatch is refused before anything runs).
+   */
+  changesNothing(message: RoutedMessage): boolean {
+    const route = this.#routes.get(`${message.kind} ${typeOf(message)}`);
+    return route === undefined || (route.readOnly ?? message.kind === 'QUERY');
   }
 
   /**

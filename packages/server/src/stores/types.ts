@@ -104,12 +104,27 @@ export type ClaimOutcome =
   /** The same message was answered before: send that answer again, execute nothing. */
   | { outcome: 'completed'; reply: StoredReply };
 
+/** A claim of `(issuer, jti)` in the message log. */
+export interface MessageClaim {
+  issuer: string;
+  jti: string;
+  /** Of the message's content, without `iat`/`exp` (`messageContentHash`). */
+  hash: string;
+  now: Date;
+  expiresAt: Date;
+  /**
+   * The answer of a message that changes nothing and ran before its claim: the entry is
+   * stored answered at once (`claimed`), with no {@link MessageLogStore.complete} to follow.
+   */
+  reply?: StoredReply | undefined;
+}
+
 /**
  * The message log (PROTOCOL 2): replay protection and idempotency as one mechanism.
  * A `(issuer, jti)` is claimed atomically before its message executes.
  */
 export interface MessageLogStore {
-  claim(entry: { issuer: string; jti: string; hash: string; now: Date; expiresAt: Date }): Promise<ClaimOutcome>;
+  claim(entry: MessageClaim): Promise<ClaimOutcome>;
   /** Records the reply of a claimed message. */
   complete(issuer: string, jti: string, reply: StoredReply): Promise<void>;
   /** Forgets a claim whose message did not execute, so that a retry can run it. */

@@ -20,6 +20,7 @@ import type {
   HostedAgentStore,
   InstanceRecord,
   InstanceStore,
+  MessageClaim,
   MessageLogStore,
   OutboxEntry,
   OutboxStore,
@@ -192,23 +193,56 @@ class LibsqlConnectionStore implements ConnectionStore {
   }
 }
 
-class LibsqlMessageLogStore implements MessageLogStore {
-  constructor(private readonly db: Database) {}
+/** Placeholders of the message log's statements. */
+const at = {
+  issuer: sql.placeholder('issuer'),
+  jti: sql.placeholder('jti'),
+  hash: sql.placeholder('hash'),
+  expiresAt: sql.placeholder('expiresAt'),
+  now: sql.placeholder('now'),
+  reply: sql.placeholder('reply'),
+};
 
-  async claim(entry: { issuer: string; jti: string; hash: string; now: Date; expiresAt: Date }): Promise<ClaimOutcome> {
-    const key = and(eq(messageLogTable.issuer, entry.issuer), eq(messageLogTable.jti, entry.jti));
-    // One statement claims a new (issuer, jti), or takes over an expired row: atomic
-    // across connections and processes.
-    const claimed = await this.db
+// Every message runs these statements, so each is built once, not per message.
+function messageLogStatements(db: Database) {
+  const key = and(eq(messageLogTable.issuer, at.issuer), eq(messageLogTable.jti, at.jti));
+  // One statement claims a new (issuer, jti), or takes over an expired row: atomic
+  // across connections and processes. Open (reply NULL), or answered at once.
+  const claim = (reply: typeof at.reply | null) =>
+    db
       .insert(messageLogTable)
-      .values({ issuer: entry.issuer, jti: entry.jti, hash: entry.hash, expiresAt: entry.expiresAt.getTime(), reply: null })
+      .values({ issuer: at.issuer, jti: at.jti, hash: at.hash, expiresAt: at.expiresAt, reply })
       .onConflictDoUpdate({
         target: [messageLogTable.issuer, messageLogTable.jti],
-        set: { hash: entry.hash, expiresAt: entry.expiresAt.getTime(), reply: null },
-        setWhere: lte(messageLogTable.expiresAt, entry.now.getTime()),
-      });
+        set: { hash: sql`excluded.hash`, expiresAt: sql`excluded.expires_at`, reply: sql`excluded.reply` },
+        setWhere: lte(messageLogTable.expiresAt, at.now),
+      })
+      .prepare();
+  return {
+    claimOpen: claim(null),
+    claimAnswered: claim(at.reply),
+    read: db.select().from(messageLogTable).where(key).limit(1).prepare(),
+    // The reply goes in as JSON text: a placeholder in SQL of one's own is not encoded.
+    complete: db.update(messageLogTable).set({ reply: sql`${at.reply}` }).where(key).prepare(),
+    release: db.delete(messageLogTable).where(and(key, isNull(messageLogTable.reply))).prepare(),
+  };
+}
+
+class LibsqlMessageLogStore implements MessageLogStore {
+  readonly #statements: ReturnType<typeof messageLogStatements>;
+
+  constructor(db: Database) {
+    this.#statements = messageLogStatements(db);
+  }
+
+  async claim(entry: MessageClaim): Promise<ClaimOutcome> {
+    const values = { issuer: entry.issuer, jti: entry.jti, hash: entry.hash, expiresAt: entry.expiresAt.getTime(), now: entry.now.getTime() };
+    const claimed =
+      entry.reply === undefined
+        ? await this.#statements.claimOpen.run(values)
+        : await this.#statements.claimAnswered.run({ ...values, reply: entry.reply });
     if (claimed.rowsAffected === 1) return { outcome: 'claimed' };
-    const [row] = await this.db.select().from(messageLogTable).where(key).limit(1);
+    const [row] = await this.#statements.read.all({ issuer: entry.issuer, jti: entry.jti });
     // Released between the two statements: the caller may simply try again.
     if (row === undefined) return this.claim(entry);
     if (row.hash !== entry.hash) return { outcome: 'conflict' };
@@ -217,16 +251,11 @@ class LibsqlMessageLogStore implements MessageLogStore {
   }
 
   async complete(issuer: string, jti: string, reply: StoredReply): Promise<void> {
-    await this.db
-      .update(messageLogTable)
-      .set({ reply })
-      .where(and(eq(messageLogTable.issuer, issuer), eq(messageLogTable.jti, jti)));
+    await this.#statements.complete.run({ issuer, jti, reply: JSON.stringify(reply) });
   }
 
   async release(issuer: string, jti: string): Promise<void> {
-    await this.db
-      .delete(messageLogTable)
-      .where(and(eq(messageLogTable.issuer, issuer), eq(messageLogTable.jti, jti), isNull(messageLogTable.reply)));
+    await this.#statements.release.run({ issuer, jti });
   }
 }
 

@@ -15,6 +15,7 @@ import type {
   HostedAgentStore,
   InstanceRecord,
   InstanceStore,
+  MessageClaim,
   MessageLogStore,
   OutboxEntry,
   OutboxStore,
@@ -133,11 +134,12 @@ interface LogEntry {
 export class InMemoryMessageLogStore implements MessageLogStore {
   readonly #entries = new Map<string, LogEntry>();
 
-  async claim(entry: { issuer: string; jti: string; hash: string; now: Date; expiresAt: Date }): Promise<ClaimOutcome> {
+  async claim(entry: MessageClaim): Promise<ClaimOutcome> {
     const key = `${entry.issuer} ${entry.jti}`;
     const existing = this.#entries.get(key);
     if (existing === undefined || existing.expiresAt <= entry.now.getTime()) {
-      this.#entries.set(key, { hash: entry.hash, expiresAt: entry.expiresAt.getTime(), reply: undefined });
+      const reply = entry.reply === undefined ? undefined : copy(entry.reply);
+      this.#entries.set(key, { hash: entry.hash, expiresAt: entry.expiresAt.getTime(), reply });
       return { outcome: 'claimed' };
     }
     if (existing.hash !== entry.hash) return { outcome: 'conflict' };

@@ -6,7 +6,7 @@ import { AgentStatusChangedPayloadSchema, describeError, FederationError, silent
 import type { Redis } from 'ioredis';
 import type { AgentEventListener, EventBus } from '../../events/bus.js';
 import type { RateDecision, RateLimiter } from '../../federation/rate-limiter.js';
-import type { ClaimOutcome, MessageLogStore, StoredReply } from '../types.js';
+import type { ClaimOutcome, MessageClaim, MessageLogStore, StoredReply } from '../types.js';
 
 export interface ValkeyOptions {
   /** A connected client; these stores never close it. */
@@ -27,7 +27,8 @@ async function reaching<T>(call: () => Promise<T>): Promise<T> {
   }
 }
 
-// KEYS[1]: the entry. ARGV: hash, now (ms), expiresAt (ms), lease (ms).
+// KEYS[1]: the entry. ARGV: hash, now (ms), expiresAt (ms), lease (ms), and the reply of
+// a message claimed answered (optional).
 // An entry is a hash { hash, expiresAt, retention, reply? }. While it has no reply it
 // lives for the lease only: a replica that died mid-execution does not leave the jti
 // "in progress" for a day. A retry after the lease runs again, and the agent id derived
@@ -38,7 +39,12 @@ if existing[1] == false or tonumber(existing[2]) <= tonumber(ARGV[2]) then
   local retention = math.max(1, tonumber(ARGV[3]) - tonumber(ARGV[2]))
   redis.call('DEL', KEYS[1])
   redis.call('HSET', KEYS[1], 'hash', ARGV[1], 'expiresAt', ARGV[3], 'retention', tostring(retention))
-  redis.call('PEXPIRE', KEYS[1], math.min(retention, tonumber(ARGV[4])))
+  if ARGV[5] then
+    redis.call('HSET', KEYS[1], 'reply', ARGV[5])
+    redis.call('PEXPIRE', KEYS[1], retention)
+  else
+    redis.call('PEXPIRE', KEYS[1], math.min(retention, tonumber(ARGV[4])))
+  end
   return {'claimed'}
 end
 if existing[1] ~= ARGV[1] then return {'conflict'} end
@@ -70,7 +76,7 @@ export class ValkeyMessageLogStore implements MessageLogStore {
     this.#leaseMs = options.leaseMs ?? 120_000;
   }
 
-  async claim(entry: { issuer: string; jti: string; hash: string; now: Date; expiresAt: Date }): Promise<ClaimOutcome> {
+  async claim(entry: MessageClaim): Promise<ClaimOutcome> {
     const [outcome, reply] = (await reaching(() =>
       this.#redis.eval(
         CLAIM,
@@ -80,6 +86,7 @@ export class ValkeyMessageLogStore implements MessageLogStore {
         String(entry.now.getTime()),
         String(entry.expiresAt.getTime()),
         String(this.#leaseMs),
+        ...(entry.reply === undefined ? [] : [JSON.stringify(entry.reply)]),
       ),
     )) as [string, string | undefined];
     if (outcome === 'completed') return { outcome, reply: JSON.parse(reply ?? 'null') as StoredReply };
