@@ -242,4 +242,6 @@ export type { ServerSentEvent } from './sse.js';
 export { errorOfResponse, requestBearerApi, streamAgentEvents } from './api-client.js';
 export type { AgentEventStreamOptions, BearerApiOptions } from './api-client.js';
 
+export { batchPerTurn } from './batch.js';
+export type { BatchPerTurnOptions } from './batch.js';
 export { sleep } from './sleep.js';

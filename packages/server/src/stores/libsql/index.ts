@@ -1,7 +1,7 @@
 // libSQL stores through drizzle-orm: the embedded default (a SQLite file in the data
 // directory) and, with the same code, a remote libSQL/Turso server reached by URL.
 // Imports only drizzle's web driver, so it also runs on edge runtimes.
-import type { AgentStatus, AgentStatusChangedPayload, AuditEntry, AuditPage } from '@mosaic-fed/core';
+import { batchPerTurn, type AgentStatus, type AgentStatusChangedPayload, type AuditEntry, type AuditPage } from '@mosaic-fed/core';
 import type { Client } from '@libsql/client';
 import { and, asc, desc, eq, gt, inArray, isNull, lt, lte, or, sql, type SQL } from 'drizzle-orm';
 import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
@@ -197,30 +197,13 @@ class LibsqlConnectionStore implements ConnectionStore {
 const at = {
   issuer: sql.placeholder('issuer'),
   jti: sql.placeholder('jti'),
-  hash: sql.placeholder('hash'),
-  expiresAt: sql.placeholder('expiresAt'),
-  now: sql.placeholder('now'),
   reply: sql.placeholder('reply'),
 };
 
-// Every message runs these statements, so each is built once, not per message.
+// Statements every message runs, built once rather than per message.
 function messageLogStatements(db: Database) {
   const key = and(eq(messageLogTable.issuer, at.issuer), eq(messageLogTable.jti, at.jti));
-  // One statement claims a new (issuer, jti), or takes over an expired row: atomic
-  // across connections and processes. Open (reply NULL), or answered at once.
-  const claim = (reply: typeof at.reply | null) =>
-    db
-      .insert(messageLogTable)
-      .values({ issuer: at.issuer, jti: at.jti, hash: at.hash, expiresAt: at.expiresAt, reply })
-      .onConflictDoUpdate({
-        target: [messageLogTable.issuer, messageLogTable.jti],
-        set: { hash: sql`excluded.hash`, expiresAt: sql`excluded.expires_at`, reply: sql`excluded.reply` },
-        setWhere: lte(messageLogTable.expiresAt, at.now),
-      })
-      .prepare();
   return {
-    claimOpen: claim(null),
-    claimAnswered: claim(at.reply),
     read: db.select().from(messageLogTable).where(key).limit(1).prepare(),
     // The reply goes in as JSON text: a placeholder in SQL of one's own is not encoded.
     complete: db.update(messageLogTable).set({ reply: sql`${at.reply}` }).where(key).prepare(),
@@ -228,22 +211,82 @@ function messageLogStatements(db: Database) {
   };
 }
 
+const claimSql = new Map<number, string>();
+
+/**
+ * One statement that claims `count` entries: each new (issuer, jti) is inserted, an
+ * expired one taken over; the rows it claimed come back. Atomic across connections and
+ * processes, like a single claim.
+ */
+function claimStatement(count: number): string {
+  let text = claimSql.get(count);
+  if (text === undefined) {
+    text = `INSERT INTO message_log (issuer, jti, hash, expires_at, reply)
+      VALUES ${Array.from({ length: count }, () => '(?, ?, ?, ?, ?)').join(', ')}
+      ON CONFLICT (issuer, jti) DO UPDATE
+        SET hash = excluded.hash, expires_at = excluded.expires_at, reply = excluded.reply
+        WHERE message_log.expires_at <= ?
+      RETURNING issuer, jti`;
+    claimSql.set(count, text);
+  }
+  return text;
+}
+
+const entryKey = (issuer: string, jti: string) => `${issuer}\n${jti}`;
+
 class LibsqlMessageLogStore implements MessageLogStore {
   readonly #statements: ReturnType<typeof messageLogStatements>;
+  readonly #client: Client;
+  /** Claims made in one turn of the event loop share one statement (a group commit). */
+  readonly #claim = batchPerTurn((entries: MessageClaim[]) => this.#claimAll(entries));
 
-  constructor(db: Database) {
+  constructor(db: Database, client: Client) {
     this.#statements = messageLogStatements(db);
+    this.#client = client;
   }
 
-  async claim(entry: MessageClaim): Promise<ClaimOutcome> {
-    const values = { issuer: entry.issuer, jti: entry.jti, hash: entry.hash, expiresAt: entry.expiresAt.getTime(), now: entry.now.getTime() };
-    const claimed =
-      entry.reply === undefined
-        ? await this.#statements.claimOpen.run(values)
-        : await this.#statements.claimAnswered.run({ ...values, reply: entry.reply });
-    if (claimed.rowsAffected === 1) return { outcome: 'claimed' };
+  claim(entry: MessageClaim): Promise<ClaimOutcome> {
+    return this.#claim(entry);
+  }
+
+  async #claimAll(entries: MessageClaim[]): Promise<ClaimOutcome[]> {
+    // A jti twice in one batch: the first copy takes part, the others find its row after.
+    const distinct = new Map<string, MessageClaim>();
+    for (const entry of entries) {
+      const key = entryKey(entry.issuer, entry.jti);
+      if (!distinct.has(key)) distinct.set(key, entry);
+    }
+    const rows = [...distinct.values()];
+    // Expiry is judged at the earliest clock of the batch: a row expiring within the
+    // batch's few milliseconds waits for the next claim.
+    const now = Math.min(...rows.map((entry) => entry.now.getTime()));
+    const { rows: claimedRows } = await this.#client.execute({
+      sql: claimStatement(rows.length),
+      args: [
+        ...rows.flatMap((entry) => [
+          entry.issuer,
+          entry.jti,
+          entry.hash,
+          entry.expiresAt.getTime(),
+          entry.reply === undefined ? null : JSON.stringify(entry.reply),
+        ]),
+        now,
+      ],
+    });
+    const claimed = new Set(claimedRows.map((row) => entryKey(String(row.issuer), String(row.jti))));
+    return Promise.all(
+      entries.map((entry) => {
+        const key = entryKey(entry.issuer, entry.jti);
+        if (distinct.get(key) === entry && claimed.has(key)) return { outcome: 'claimed' as const };
+        return this.#known(entry);
+      }),
+    );
+  }
+
+  /** The outcome for an entry whose (issuer, jti) was logged already. */
+  async #known(entry: MessageClaim): Promise<ClaimOutcome> {
     const [row] = await this.#statements.read.all({ issuer: entry.issuer, jti: entry.jti });
-    // Released between the two statements: the caller may simply try again.
+    // Released since: the caller may simply try again.
     if (row === undefined) return this.claim(entry);
     if (row.hash !== entry.hash) return { outcome: 'conflict' };
     if (row.reply === null) return { outcome: 'in-progress' };
@@ -446,7 +489,7 @@ export async function createLibsqlStores(
     audit: new LibsqlAuditStore(db),
     adminTokens: new LibsqlAdminTokenStore(db),
     connections: new LibsqlConnectionStore(db),
-    messageLog: new LibsqlMessageLogStore(db),
+    messageLog: new LibsqlMessageLogStore(db, client),
     hostedAgents: new LibsqlHostedAgentStore(db),
     remoteAgents: new LibsqlRemoteAgentStore(db),
     outbox: new LibsqlOutboxStore(db),

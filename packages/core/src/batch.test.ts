@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { batchPerTurn } from './batch.js';
+
+describe('batchPerTurn', () => {
+  it('hands the calls of one turn to one run, in order, and each caller its own answer', async () => {
+    const runs: number[][] = [];
+    const double = batchPerTurn(async (inputs: number[]) => {
+      runs.push(inputs);
+      return inputs.map((n) => n * 2);
+    });
+    expect(await Promise.all([double(1), double(2), double(3)])).toEqual([2, 4, 6]);
+    expect(await double(4)).toBe(8);
+    expect(runs).toEqual([[1, 2, 3], [4]]);
+  });
+
+  it('splits a large turn into runs of at most maxSize', async () => {
+    const sizes: number[] = [];
+    const echo = batchPerTurn(
+      async (inputs: number[]) => {
+        sizes.push(inputs.length);
+        return inputs;
+      },
+      { maxSize: 4 },
+    );
+    const inputs = Array.from({ length: 10 }, (_, i) => i);
+    expect(await Promise.all(inputs.map(echo))).toEqual(inputs);
+    expect(sizes).toEqual([4, 4, 2]);
+  });
+
+  it('rejects every call of a run that fails, or answers the wrong number of outputs, and goes on', async () => {
+    let fail = true;
+    const flaky = batchPerTurn(async (inputs: string[]) => {
+      if (fail) throw new Error('the store is down');
+      return inputs.slice(1);
+    });
+    const failed = await Promise.allSettled([flaky('a'), flaky('b')]);
+    expect(failed.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    expect(failed[0]).toMatchObject({ reason: new Error('the store is down') });
+    fail = false;
+    await expect(Promise.all([flaky('a'), flaky('b')])).rejects.toThrow('a batch of 2 was answered with 1');
+  });
+
+  it('refuses a maxSize that is not a whole number of at least 1', () => {
+    expect(() => batchPerTurn(async () => [], { maxSize: 0 })).toThrow(TypeError);
+    expect(() => batchPerTurn(async () => [], { maxSize: 1.5 })).toThrow(TypeError);
+  });
+});
