@@ -3,6 +3,7 @@
 // `spawning` until one of the instance-wide places is free; the executor (executor.ts)
 // runs each one through its attempts.
 import {
+  batchPerTurn,
   FederationError,
   silentLogger,
   type AgentKillResponse,
@@ -71,6 +72,9 @@ export class LocalOrchestrator implements OrchestratorAdapter {
   readonly #logger: Logger;
   readonly #places: Semaphore;
   readonly #runs = new Map<string, ActiveRun>();
+  // Peers ask for statuses in crowds, and nothing waits on one in a chain: the reads of
+  // one turn of the event loop are made together (one statement on libSQL).
+  readonly #statusReads = batchPerTurn((agentIds: string[]) => this.#lifecycle.state.getMany(agentIds));
   #closed = false;
 
   constructor(options: LocalOrchestratorOptions) {
@@ -127,7 +131,9 @@ export class LocalOrchestrator implements OrchestratorAdapter {
   }
 
   async getStatus(agentId: string): Promise<AgentStatus> {
-    return (await this.#lifecycle.get(agentId)).status;
+    const agent = await this.#statusReads(agentId);
+    if (agent === undefined) throw new FederationError('NOT_FOUND', 'there is no such agent');
+    return agent.status;
   }
 
   async kill(agentId: string): Promise<AgentKillResponse> {

@@ -242,7 +242,15 @@ describe.each<{ via: Via }>([{ via: 'in process' }, { via: 'HTTP service' }])('a
     await orchestrator.spawn(busy);
     await orchestrator.spawn(waiting);
     await eventually(async () => expect((await orchestrator.getStatus(busy.agentId)).status).toBe('running'));
-    expect((await orchestrator.getStatus(waiting.agentId)).status).toBe('spawning');
+    // Asked together (read together): each its own answer, an unknown one NOT_FOUND.
+    const [busyStatus, waitingStatus, unknown] = await Promise.all([
+      orchestrator.getStatus(busy.agentId),
+      orchestrator.getStatus(waiting.agentId),
+      orchestrator.getStatus(randomUUID()).catch((error: unknown) => error),
+    ]);
+    expect([busyStatus.agentId, busyStatus.status]).toEqual([busy.agentId, 'running']);
+    expect([waitingStatus.agentId, waitingStatus.status]).toEqual([waiting.agentId, 'spawning']);
+    expect(unknown).toMatchObject({ code: 'NOT_FOUND' });
     await orchestrator.kill(waiting.agentId);
     const events = await untilTerminal(orchestrator, waiting.agentId);
     expect(events.map((event) => event.status)).toEqual(['spawning', 'killed']);

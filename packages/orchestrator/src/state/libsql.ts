@@ -72,6 +72,21 @@ class LibsqlAgentStateStore implements AgentStateStore {
     return rows[0] === undefined ? undefined : toAgent(rows[0]);
   }
 
+  async getMany(agentIds: readonly string[]): Promise<(StoredAgent | undefined)[]> {
+    const distinct = [...new Set(agentIds)];
+    if (distinct.length === 0) return [];
+    const { rows } = await this.#client.execute({
+      sql: `SELECT agent_id, owner_instance_id, spec, status, sequence FROM orchestrator_agents
+            WHERE agent_id IN (${distinct.map(() => '?').join(', ')})`,
+      args: distinct,
+    });
+    const byId = new Map(rows.map((row) => [String(row.agent_id), row]));
+    return agentIds.map((agentId) => {
+      const row = byId.get(agentId);
+      return row === undefined ? undefined : toAgent(row);
+    });
+  }
+
   async update(agentId: string, expectedSequence: number, status: AgentStatus): Promise<AgentStatusChangedPayload | undefined> {
     const event: AgentStatusChangedPayload = { ...status, sequence: expectedSequence + 1 };
     const [updated] = await this.#client.batch(

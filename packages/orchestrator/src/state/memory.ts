@@ -18,6 +18,10 @@ export class InMemoryAgentStateStore implements AgentStateStore {
     return agent === undefined ? undefined : structuredClone(agent);
   }
 
+  async getMany(agentIds: readonly string[]): Promise<(StoredAgent | undefined)[]> {
+    return Promise.all(agentIds.map((agentId) => this.get(agentId)));
+  }
+
   async update(agentId: string, expectedSequence: number, status: AgentStatus): Promise<AgentStatusChangedPayload | undefined> {
     const agent = this.#agents.get(agentId);
     if (agent === undefined || agent.sequence !== expectedSequence) return undefined;

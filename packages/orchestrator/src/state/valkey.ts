@@ -64,15 +64,19 @@ export class ValkeyAgentStateStore implements AgentStateStore {
   }
 
   async get(agentId: string): Promise<StoredAgent | undefined> {
-    const fields = await this.#redis.hgetall(this.#keys(agentId)[0]);
-    if (fields.sequence === undefined) return undefined;
-    return {
-      agentId,
-      ownerInstanceId: fields.owner ?? '',
-      spec: AgentSpawnPayloadSchema.parse(JSON.parse(fields.spec ?? 'null')),
-      status: AgentStatusSchema.parse(JSON.parse(fields.status ?? 'null')),
-      sequence: Number(fields.sequence),
-    };
+    return toAgent(agentId, await this.#redis.hgetall(this.#keys(agentId)[0]));
+  }
+
+  async getMany(agentIds: readonly string[]): Promise<(StoredAgent | undefined)[]> {
+    if (agentIds.length === 0) return [];
+    const pipeline = this.#redis.pipeline();
+    for (const agentId of agentIds) pipeline.hgetall(this.#keys(agentId)[0]);
+    const replies = (await pipeline.exec()) ?? [];
+    return agentIds.map((agentId, i) => {
+      const [error, fields] = replies[i] ?? [new Error('no reply')];
+      if (error !== null) throw error;
+      return toAgent(agentId, fields as Record<string, string>);
+    });
   }
 
   async update(agentId: string, expectedSequence: number, status: AgentStatus): Promise<AgentStatusChangedPayload | undefined> {
@@ -105,4 +109,15 @@ export class ValkeyAgentStateStore implements AgentStateStore {
   #keys(agentId: string): [string, string, string] {
     return [`${this.#prefix}agent:${agentId}`, `${this.#prefix}events:${agentId}`, `${this.#prefix}active`];
   }
+}
+
+function toAgent(agentId: string, fields: Record<string, string>): StoredAgent | undefined {
+  if (fields.sequence === undefined) return undefined;
+  return {
+    agentId,
+    ownerInstanceId: fields.owner ?? '',
+    spec: AgentSpawnPayloadSchema.parse(JSON.parse(fields.spec ?? 'null')),
+    status: AgentStatusSchema.parse(JSON.parse(fields.status ?? 'null')),
+    sequence: Number(fields.sequence),
+  };
 }
