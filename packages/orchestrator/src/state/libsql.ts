@@ -65,11 +65,8 @@ class LibsqlAgentStateStore implements AgentStateStore {
   }
 
   async get(agentId: string): Promise<StoredAgent | undefined> {
-    const { rows } = await this.#client.execute({
-      sql: 'SELECT agent_id, owner_instance_id, spec, status, sequence FROM orchestrator_agents WHERE agent_id = ?',
-      args: [agentId],
-    });
-    return rows[0] === undefined ? undefined : toAgent(rows[0]);
+    const [agent] = await this.getMany([agentId]);
+    return agent;
   }
 
   async getMany(agentIds: readonly string[]): Promise<(StoredAgent | undefined)[]> {

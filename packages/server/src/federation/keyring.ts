@@ -58,7 +58,7 @@ export class PeerKeyring {
   incomingResolver(found?: (connection: ConnectionRecord) => void): KeyResolver {
     return async ({ kid, unverified }) => {
       const issuer = typeof unverified.iss === 'string' ? unverified.iss : undefined;
-      const connection = issuer === undefined ? undefined : await this.#senderConnection(issuer);
+      const connection = issuer === undefined ? undefined : await this.#options.senders.senderConnection(issuer);
       if (connection === undefined) {
         throw new FederationError('UNKNOWN_INSTANCE', 'this instance has no connection with the sender');
       }
@@ -66,13 +66,9 @@ export class PeerKeyring {
       // A key reached through a rotation chain was pinned just now: hand over the record
       // as it is stored after that.
       const pinned = connection.peerKeys.some((key) => key.kid === kid);
-      found?.(pinned ? connection : ((await this.#senderConnection(connection.peerInstanceId)) ?? connection));
+      found?.(pinned ? connection : ((await this.#options.senders.senderConnection(connection.peerInstanceId)) ?? connection));
       return resolved;
     };
-  }
-
-  #senderConnection(peerInstanceId: string): Promise<ConnectionRecord | undefined> {
-    return this.#options.senders.senderConnection(peerInstanceId);
   }
 
   /** Resolves keys of one peer: the pinned ones, then the rotation chain (PROTOCOL 4). */
