@@ -35,7 +35,9 @@ fi
 if ! curl -fsS --unix-socket "$SOCKET" http://d/_ping >/dev/null 2>&1; then
   mkdir -p /run/podman
   rm -f "$SOCKET"
-  setsid podman system service --time=0 "unix://$SOCKET" >/tmp/podman-service.log 2>&1 < /dev/null &
+  # From /, not from the caller's directory: the service outlives it, and conmon fails
+  # every container ("Failed to get working directory") once that directory is removed.
+  (cd / && setsid podman system service --time=0 "unix://$SOCKET" >/tmp/podman-service.log 2>&1 < /dev/null &)
   for _ in $(seq 1 50); do
     curl -fsS --unix-socket "$SOCKET" http://d/_ping >/dev/null 2>&1 && break
     sleep 0.2
