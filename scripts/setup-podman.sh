@@ -32,16 +32,21 @@ if ! podman image exists "$IMAGE"; then
   rm -rf "$rootfs" "$rootfs.tar"
 fi
 
-if ! curl -fsS --unix-socket "$SOCKET" http://d/_ping >/dev/null 2>&1; then
+if ! curl -fsS --max-time 5 --unix-socket "$SOCKET" http://d/_ping >/dev/null 2>&1; then
   mkdir -p /run/podman
+  # A service that no longer answers is replaced, not joined.
+  pkill -f "podman system service .*$SOCKET" 2>/dev/null || true
   rm -f "$SOCKET"
   # From /, not from the caller's directory: the service outlives it, and conmon fails
   # every container ("Failed to get working directory") once that directory is removed.
-  (cd / && setsid podman system service --time=0 "unix://$SOCKET" >/tmp/podman-service.log 2>&1 < /dev/null &)
+  # The redirections are on the whole background job, and the subshell execs the service:
+  # nothing left running may hold this script's stdout, or `$(setup-podman.sh)` never ends.
+  (cd / && exec setsid podman system service --time=0 "unix://$SOCKET") \
+    </dev/null >/tmp/podman-service.log 2>&1 &
   for _ in $(seq 1 50); do
-    curl -fsS --unix-socket "$SOCKET" http://d/_ping >/dev/null 2>&1 && break
+    curl -fsS --max-time 5 --unix-socket "$SOCKET" http://d/_ping >/dev/null 2>&1 && break
     sleep 0.2
   done
 fi
-curl -fsS --unix-socket "$SOCKET" http://d/_ping >/dev/null
+curl -fsS --max-time 5 --unix-socket "$SOCKET" http://d/_ping >/dev/null
 echo "DOCKER_HOST=unix://$SOCKET"
