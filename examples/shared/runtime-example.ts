@@ -7,8 +7,11 @@ import { EDGE_SECRET, freePort, ORCHESTRATOR_TOKEN, spawnThroughHub, startNodeSi
 import { startRuntimeServer, type RuntimeServer } from './run-runtime.js';
 
 export interface RuntimeExample {
-  /** The runtime's name, as its binary and its `runtime` line start. */
+  /** The runtime's name, as its `runtime` line starts. */
   runtime: 'bun' | 'deno';
+  /** The runtime's executable, relative to `dir`: the binary itself, never a wrapper
+   *  process that would outlive a signal it does not pass on. */
+  binary: string;
   /** Arguments that run `server.mjs`. */
   args: string[];
   /** The example's folder. */
@@ -17,14 +20,14 @@ export interface RuntimeExample {
   name: string;
 }
 
-export function describeRuntimeExample({ runtime, args, dir, name }: RuntimeExample): void {
+export function describeRuntimeExample({ runtime, binary, args, dir, name }: RuntimeExample): void {
   let side: NodeSide;
   let server: RuntimeServer;
 
   beforeAll(async () => {
     side = await startNodeSide();
     const port = await freePort();
-    server = await startRuntimeServer(join(dir, 'node_modules', '.bin', runtime), args, dir, {
+    server = await startRuntimeServer(join(dir, binary), args, dir, {
       PORT: String(port),
       MOSAIC_FED_URL: `http://127.0.0.1:${port}`,
       MOSAIC_FED_SECRET: EDGE_SECRET,
@@ -37,6 +40,8 @@ export function describeRuntimeExample({ runtime, args, dir, name }: RuntimeExam
   afterAll(async () => {
     await server?.stop();
     await side?.close();
+    // The server went with its process: nothing of it is left running.
+    if (server) await expect(fetch(`${server.url}/.well-known/mosaic-federation`)).rejects.toThrow();
   });
 
   describe(`examples/${runtime}`, () => {

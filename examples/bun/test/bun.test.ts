@@ -5,6 +5,7 @@ import { describeRuntimeExample } from '../../shared/runtime-example.js';
 // Node hub and a Node orchestrator service on loopback.
 describeRuntimeExample({
   runtime: 'bun',
+  binary: 'node_modules/.bin/bun',
   args: ['run', 'server.mjs'],
   dir: join(dirname(new URL(import.meta.url).pathname), '..'),
   name: 'Bun Spoke',
