@@ -133,7 +133,7 @@ export function incomingRoutes(o: IncomingOptions): Hono {
     const claim = {
       issuer: message.iss,
       jti: message.jti,
-      hash: await messageContentHash(message),
+      hash: messageContentHash(message),
       now,
       expiresAt: new Date(now.getTime() + LIMITS.messageLogRetentionSeconds * 1000),
     };
