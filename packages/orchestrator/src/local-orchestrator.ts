@@ -74,7 +74,7 @@ export class LocalOrchestrator implements OrchestratorAdapter {
   readonly #runs = new Map<string, ActiveRun>();
   // Peers ask for statuses in crowds, and nothing waits on one in a chain: the reads of
   // one turn of the event loop are made together (one statement on libSQL).
-  readonly #statusReads = batchPerTurn((agentIds: string[]) => this.#lifecycle.state.getMany(agentIds));
+  readonly #statusReads = batchPerTurn((agentIds: string[]) => this.#lifecycle.state.statuses(agentIds));
   #closed = false;
 
   constructor(options: LocalOrchestratorOptions) {
@@ -131,9 +131,9 @@ export class LocalOrchestrator implements OrchestratorAdapter {
   }
 
   async getStatus(agentId: string): Promise<AgentStatus> {
-    const agent = await this.#statusReads(agentId);
-    if (agent === undefined) throw new FederationError('NOT_FOUND', 'there is no such agent');
-    return agent.status;
+    const status = await this.#statusReads(agentId);
+    if (status === undefined) throw new FederationError('NOT_FOUND', 'there is no such agent');
+    return status;
   }
 
   async kill(agentId: string): Promise<AgentKillResponse> {

@@ -71,15 +71,17 @@ describe.each(stores)('agent state store: $name', ({ make }) => {
     expect(await store.get(randomUUID())).toBeUndefined();
   });
 
-  it('reads many agents in one call, in order, each its own copy, a missing one as undefined', async (context) => {
+  it("reads many agents' statuses in one call, in order, each its own copy, a missing one as undefined", async (context) => {
     const store = await make();
     if (store === undefined) return context.skip();
     const [a, b] = [agent(), agent()];
     await Promise.all([store.create(a), store.create(b)]);
-    const read = await store.getMany([a.agentId, b.agentId, a.agentId, randomUUID()]);
-    expect(read).toEqual([a, b, a, undefined]);
+    const running: AgentStatus = { ...b.status, status: 'running', startedAt: '2026-11-25T10:00:01.000Z' };
+    await store.update(b.agentId, 1, running);
+    const read = await store.statuses([a.agentId, b.agentId, a.agentId, randomUUID()]);
+    expect(read).toEqual([a.status, running, a.status, undefined]);
     expect(read[0]).not.toBe(read[2]);
-    expect(await store.getMany([])).toEqual([]);
+    expect(await store.statuses([])).toEqual([]);
   });
 
   it('updates with compare-and-set: one of two writers from the same sequence wins', async (context) => {

@@ -29,6 +29,8 @@ const MIGRATIONS: readonly string[] = [
   )`,
 ];
 
+const SELECT_AGENTS = 'SELECT agent_id, owner_instance_id, spec, status, sequence FROM orchestrator_agents';
+
 /**
  * Creates the store, applying its schema first (idempotent).
  *
@@ -65,22 +67,22 @@ class LibsqlAgentStateStore implements AgentStateStore {
   }
 
   async get(agentId: string): Promise<StoredAgent | undefined> {
-    const [agent] = await this.getMany([agentId]);
-    return agent;
+    const { rows } = await this.#client.execute({ sql: `${SELECT_AGENTS} WHERE agent_id = ?`, args: [agentId] });
+    const [row] = rows;
+    return row === undefined ? undefined : toAgent(row);
   }
 
-  async getMany(agentIds: readonly string[]): Promise<(StoredAgent | undefined)[]> {
+  async statuses(agentIds: readonly string[]): Promise<(AgentStatus | undefined)[]> {
     const distinct = [...new Set(agentIds)];
     if (distinct.length === 0) return [];
     const { rows } = await this.#client.execute({
-      sql: `SELECT agent_id, owner_instance_id, spec, status, sequence FROM orchestrator_agents
-            WHERE agent_id IN (${distinct.map(() => '?').join(', ')})`,
+      sql: `SELECT agent_id, status FROM orchestrator_agents WHERE agent_id IN (${distinct.map(() => '?').join(', ')})`,
       args: distinct,
     });
-    const byId = new Map(rows.map((row) => [String(row.agent_id), row]));
+    const byId = new Map(rows.map((row) => [String(row.agent_id), String(row.status)]));
     return agentIds.map((agentId) => {
-      const row = byId.get(agentId);
-      return row === undefined ? undefined : toAgent(row);
+      const status = byId.get(agentId);
+      return status === undefined ? undefined : AgentStatusSchema.parse(JSON.parse(status));
     });
   }
 
@@ -111,7 +113,7 @@ class LibsqlAgentStateStore implements AgentStateStore {
   async listActive(): Promise<StoredAgent[]> {
     const placeholders = TERMINAL_STATES.map(() => '?').join(', ');
     const { rows } = await this.#client.execute({
-      sql: `SELECT agent_id, owner_instance_id, spec, status, sequence FROM orchestrator_agents WHERE state NOT IN (${placeholders})`,
+      sql: `${SELECT_AGENTS} WHERE state NOT IN (${placeholders})`,
       args: [...TERMINAL_STATES],
     });
     return rows.map(toAgent);

@@ -18,8 +18,11 @@ export class InMemoryAgentStateStore implements AgentStateStore {
     return agent === undefined ? undefined : structuredClone(agent);
   }
 
-  async getMany(agentIds: readonly string[]): Promise<(StoredAgent | undefined)[]> {
-    return Promise.all(agentIds.map((agentId) => this.get(agentId)));
+  async statuses(agentIds: readonly string[]): Promise<(AgentStatus | undefined)[]> {
+    return agentIds.map((agentId) => {
+      const agent = this.#agents.get(agentId);
+      return agent === undefined ? undefined : structuredClone(agent.status);
+    });
   }
 
   async update(agentId: string, expectedSequence: number, status: AgentStatus): Promise<AgentStatusChangedPayload | undefined> {

@@ -16,8 +16,12 @@ export interface AgentStateStore {
   /** Records a new agent and its first event (its `sequence` must be 1). `exists`, writing nothing, for a known id. */
   create(agent: StoredAgent): Promise<'created' | 'exists'>;
   get(agentId: string): Promise<StoredAgent | undefined>;
-  /** Several agents in one read, in the order asked (`undefined` for an unknown one); each answer its own copy. */
-  getMany(agentIds: readonly string[]): Promise<(StoredAgent | undefined)[]>;
+  /**
+   * The latest status of several agents in one read, in the order asked (`undefined` for
+   * an unknown one), each its own copy. Reads nothing else of them: what a status costs
+   * does not grow with an agent's instructions and work items.
+   */
+  statuses(agentIds: readonly string[]): Promise<(AgentStatus | undefined)[]>;
   /**
    * Stores `status` as the agent's next event if its sequence is still
    * `expectedSequence`, atomically. Returns that event, or `undefined` (nothing written)

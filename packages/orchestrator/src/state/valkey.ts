@@ -67,15 +67,15 @@ export class ValkeyAgentStateStore implements AgentStateStore {
     return toAgent(agentId, await this.#redis.hgetall(this.#keys(agentId)[0]));
   }
 
-  async getMany(agentIds: readonly string[]): Promise<(StoredAgent | undefined)[]> {
+  async statuses(agentIds: readonly string[]): Promise<(AgentStatus | undefined)[]> {
     if (agentIds.length === 0) return [];
     const pipeline = this.#redis.pipeline();
-    for (const agentId of agentIds) pipeline.hgetall(this.#keys(agentId)[0]);
+    for (const agentId of agentIds) pipeline.hget(this.#keys(agentId)[0], 'status');
     const replies = (await pipeline.exec()) ?? [];
-    return agentIds.map((agentId, i) => {
-      const [error, fields] = replies[i] ?? [new Error('no reply')];
+    return agentIds.map((_agentId, i) => {
+      const [error, status] = replies[i] ?? [new Error('no reply')];
       if (error !== null) throw error;
-      return toAgent(agentId, fields as Record<string, string>);
+      return typeof status === 'string' ? AgentStatusSchema.parse(JSON.parse(status)) : undefined;
     });
   }
 
