@@ -1,6 +1,6 @@
-import { sha256 } from '@noble/hashes/sha2.js';
 import { base64url } from 'jose';
 import { canonicalJson } from './lib/canonical-json.js';
+import { sha256 } from './lib/sha256.js';
 import type { FederationMessage } from './schemas/messages.js';
 
 const encoder = new TextEncoder();
