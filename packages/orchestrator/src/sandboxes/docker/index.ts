@@ -218,6 +218,10 @@ class DockerSandbox implements Sandbox {
 
 async function removeContainer(container: Docker.Container): Promise<void> {
   try {
+    // Killed first: everything in it dies with its first process, exec sessions included.
+    // Podman, asked to remove a container whose exec session still runs, can wait 5 s for
+    // that session's exit file before it gives up and removes it anyway.
+    await container.kill({ signal: 'SIGKILL' }).catch(() => undefined);
     await container.remove({ force: true });
   } catch (error) {
     // Already gone (404) or being removed (409): either way it will not be left behind.
