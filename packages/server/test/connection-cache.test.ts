@@ -77,6 +77,39 @@ describe('CachedConnectionStore', () => {
     expect((await fresh)?.status).toBe('SUSPENDED');
   });
 
+  it('lets the messages that arrive while a connection is read share that read, but not past a write', async () => {
+    const { shared, record } = await setUp(60_000);
+    let reads = 0;
+    let release: () => void = () => undefined;
+    let gate = new Promise<void>((resolve) => (release = resolve));
+    const counted: ConnectionStore = {
+      create: (r, a) => shared.create(r, a),
+      get: (id) => shared.get(id),
+      list: (filter) => shared.list(filter),
+      update: (r, v, a) => shared.update(r, v, a),
+      getByPeer: async (peer) => {
+        reads++;
+        const found = await shared.getByPeer(peer);
+        await gate;
+        return found;
+      },
+    };
+    const cache = new CachedConnectionStore(counted, 60_000);
+    const crowd = Array.from({ length: 10 }, () => cache.senderConnection(record.peerInstanceId));
+    expect(reads).toBe(1);
+    // A write through the cache while that read is under way: later messages read afresh.
+    await cache.update({ ...record, status: 'SUSPENDED', version: 2 }, 1, auditEntry('connection.suspend'));
+    const after = cache.senderConnection(record.peerInstanceId);
+    expect(reads).toBe(2);
+    release();
+    expect(new Set((await Promise.all(crowd)).map((found) => found?.status))).toEqual(new Set(['ACTIVE']));
+    expect((await after)?.status).toBe('SUSPENDED');
+    // The read begun after the write is the one remembered.
+    gate = Promise.resolve();
+    expect((await cache.senderConnection(record.peerInstanceId))?.status).toBe('SUSPENDED');
+    expect(reads).toBe(2);
+  });
+
   it('remembers only connections that exist, and hands them out frozen', async () => {
     const { record, cache } = await setUp(60_000);
     expect(await cache.senderConnection(crypto.randomUUID())).toBeUndefined();

@@ -25,6 +25,8 @@ export class CachedConnectionStore implements ConnectionStore {
   readonly #byPeer = new Map<string, { record: ConnectionRecord; readAt: number }>();
   /** Grows with every write, so that a read which overlapped a write is not remembered. */
   #generation = 0;
+  /** Reads under way, one per peer, shared by the messages that arrive meanwhile. */
+  readonly #reading = new Map<string, Promise<ConnectionRecord | undefined>>();
 
   constructor(store: ConnectionStore, ttlMs: number) {
     if (!Number.isFinite(ttlMs) || ttlMs < 0) throw new TypeError('ttlMs must be a number of milliseconds, 0 or more');
@@ -34,20 +36,33 @@ export class CachedConnectionStore implements ConnectionStore {
 
   /**
    * The sender's connection for an incoming message, frozen: from memory when read in the
-   * last `ttlMs`, else from the store.
+   * last `ttlMs`, else from the store. Messages from one peer that arrive while its
+   * connection is being read share that read.
    */
   async senderConnection(peerInstanceId: string): Promise<ConnectionRecord | undefined> {
     const cached = this.#byPeer.get(peerInstanceId);
     if (cached !== undefined && performance.now() - cached.readAt < this.#ttlMs) return cached.record;
+    let reading = this.#reading.get(peerInstanceId);
+    if (reading === undefined) {
+      const started = this.#read(peerInstanceId).finally(() => {
+        if (this.#reading.get(peerInstanceId) === started) this.#reading.delete(peerInstanceId);
+      });
+      this.#reading.set(peerInstanceId, started);
+      reading = started;
+    }
+    return reading;
+  }
+
+  async #read(peerInstanceId: string): Promise<ConnectionRecord | undefined> {
     const generation = this.#generation;
     const readAt = performance.now();
     const record = await this.#store.getByPeer(peerInstanceId);
     if (record === undefined || this.#ttlMs === 0) {
       this.#byPeer.delete(peerInstanceId);
-      return record;
+      return record === undefined ? undefined : deepFreeze(record);
     }
     if (generation === this.#generation) this.#byPeer.set(peerInstanceId, { record: deepFreeze(record), readAt });
-    return record;
+    return deepFreeze(record);
   }
 
   async create(record: ConnectionRecord, audit: AuditEntry): Promise<void> {
@@ -81,5 +96,8 @@ export class CachedConnectionStore implements ConnectionStore {
   #forget(peerInstanceId: string): void {
     this.#generation++;
     this.#byPeer.delete(peerInstanceId);
+    // A read begun before this write may answer what was there before it: later messages
+    // start their own.
+    this.#reading.delete(peerInstanceId);
   }
 }

@@ -50,6 +50,8 @@ export class InstanceService {
   #initialising: Promise<InstanceRecord> | undefined;
   #signingKey: SigningKey | undefined;
   #cached: { record: InstanceRecord; readAt: number } | undefined;
+  /** The read under way for {@link load}, shared by every caller that found the cache stale. */
+  #reading: Promise<InstanceRecord> | undefined;
 
   constructor(options: InstanceServiceOptions) {
     this.#options = options;
@@ -62,7 +64,12 @@ export class InstanceService {
   async load(): Promise<InstanceRecord> {
     const cached = this.#cached;
     if (cached !== undefined && performance.now() - cached.readAt < (this.#options.cacheMs ?? 1_000)) return cached.record;
-    return this.#read();
+    // Every message needs the record: when it goes stale under load, one read serves all
+    // the requests that arrive meanwhile, instead of one read each.
+    this.#reading ??= this.#read().finally(() => {
+      this.#reading = undefined;
+    });
+    return this.#reading;
   }
 
   /** The record as stored now (and cached from now on). */
@@ -76,6 +83,9 @@ export class InstanceService {
   }
 
   #remember(record: InstanceRecord): InstanceRecord {
+    // A read that overlapped a write here can answer the version before it: keep the newer.
+    const cached = this.#cached?.record;
+    if (cached !== undefined && cached.version > record.version) return cached;
     this.#cached = { record, readAt: performance.now() };
     return record;
   }
