@@ -28,6 +28,7 @@ import { InMemoryEventBus, type EventBus } from './events/bus.js';
 import { incomingRoutes } from './federation/incoming.js';
 import { PeerKeyring } from './federation/keyring.js';
 import { PeerMessenger } from './federation/messenger.js';
+import { MessageLogSweeper } from './federation/message-log-sweeper.js';
 import { Outbox, type OutboxOptions } from './federation/outbox.js';
 import { InMemoryRateLimiter, type RateLimiter } from './federation/rate-limiter.js';
 import { MessageRouter } from './federation/router.js';
@@ -77,6 +78,8 @@ export interface FederationAppOptions {
   events?: EventBus;
   /** Outbox timing (backoff, polling, retention). */
   outbox?: Pick<OutboxOptions, 'initialBackoffMs' | 'maxBackoffMs' | 'retentionMs' | 'pollIntervalMs'>;
+  /** How often expired message log entries are removed, in milliseconds. Default 60,000. */
+  messageLogSweepMs?: number;
   /** Retries of a message to a peer whose answer was lost, with the same jti. Default 2. */
   messageRetries?: number;
   /**
@@ -97,7 +100,11 @@ export interface Federation {
   agents: FederationAgentService;
   hosted: HostedAgents;
   outbox: Outbox;
-  /** Starts the background work: outbox delivery and watching hosted agents. */
+  messageLogSweeper: MessageLogSweeper;
+  /**
+   * Starts the background work: outbox delivery, watching hosted agents, and removing
+   * expired message log entries.
+   */
   start(): Promise<void>;
   /** Stops the background work; nothing is lost, the outbox is durable. */
   stop(): Promise<void>;
@@ -178,6 +185,7 @@ export function createFederation(options: FederationAppOptions): Federation {
     autoAcceptUrls: options.autoAcceptUrls ?? [],
   });
   const outbox = new Outbox({ stores, messenger, now, generateId, logger, ...options.outbox });
+  const messageLogSweeper = new MessageLogSweeper({ messageLog: stores.messageLog, now, logger, intervalMs: options.messageLogSweepMs });
   const hosted = new HostedAgents({ stores, instance, orchestrator: options.orchestrator, outbox, rateLimiter, now, logger });
   const agents = new FederationAgentService({ stores, messenger, keyring, events, now, generateId });
   const router = new MessageRouter();
@@ -275,13 +283,15 @@ export function createFederation(options: FederationAppOptions): Federation {
     agents,
     hosted,
     outbox,
+    messageLogSweeper,
     async start() {
       outbox.start();
+      messageLogSweeper.start();
       await hosted.resume();
     },
     async stop() {
       hosted.stop();
-      await outbox.stop();
+      await Promise.all([outbox.stop(), messageLogSweeper.stop()]);
     },
   };
 }

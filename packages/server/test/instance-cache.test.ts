@@ -6,7 +6,7 @@ import { createInMemoryStores } from '../src/stores/memory/index.js';
 import type { FederationStores, InstanceStore } from '../src/stores/types.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const ADMIN = { type: 'admin', id: 'admin-1' } as const;
+const ADMIN = { type: 'admin-token', id: 'token-1' } as const;
 
 function gate(): { wait: Promise<void>; release: () => void } {
   let release: () => void = () => undefined;

@@ -16,6 +16,8 @@ import { allAudit, auditEntry } from './helpers.js';
 export interface StoreHarness {
   stores: FederationStores;
   cleanup(): Promise<void>;
+  /** The message log's entries expire by themselves (Valkey), so it has nothing to prune. */
+  messageLogExpiresItself?: boolean;
 }
 
 async function instanceRecord(): Promise<InstanceRecord> {
@@ -289,6 +291,21 @@ export function describeStoreContract(name: string, open: () => Promise<StoreHar
           reply: { success: false, error: 'nope', code: 'FORBIDDEN' },
         });
         expect(await claim('h3', later(86_400))).toEqual({ outcome: 'claimed' });
+      });
+
+      it('prunes entries whose retention ended, as many as a call allows, and never a live one', async () => {
+        const reply = { success: true as const, data: null };
+        const logged = (jti: string, retentionSeconds: number) =>
+          stores.messageLog.claim({ issuer: 'hub', jti, hash: 'h1', now, expiresAt: later(retentionSeconds), reply });
+        for (const [jti, seconds] of [['old-1', 10], ['old-2', 20], ['old-3', 30], ['live', 86_400]] as const) {
+          expect(await logged(jti, seconds)).toEqual({ outcome: 'claimed' });
+        }
+        const pruned = [];
+        for (let i = 0; i < 3; i++) pruned.push(await stores.messageLog.prune(later(60), 2));
+        expect(pruned).toEqual(harness.messageLogExpiresItself === true ? [0, 0, 0] : [2, 1, 0]);
+        // The live entry still answers; a pruned jti is new again.
+        expect(await claim('h1', later(60), 'hub', 'live')).toEqual({ outcome: 'completed', reply });
+        expect(await claim('h2', later(60), 'hub', 'old-2')).toEqual({ outcome: 'claimed' });
       });
     });
 

@@ -25,7 +25,11 @@ if (redis === undefined) {
 } else {
   describeStoreContract('libSQL with the message log in Valkey', async () => {
     const { stores, cleanup } = await createFileStores();
-    return { stores: { ...stores, messageLog: new ValkeyMessageLogStore({ redis, prefix: `${prefix}${randomUUID()}:` }) }, cleanup };
+    return {
+      stores: { ...stores, messageLog: new ValkeyMessageLogStore({ redis, prefix: `${prefix}${randomUUID()}:` }) },
+      cleanup,
+      messageLogExpiresItself: true,
+    };
   });
 
   const limiters: { name: string; make: () => RateLimiter }[] = [

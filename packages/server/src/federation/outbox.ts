@@ -4,6 +4,7 @@
 // entry is the same logical message (its id is the jti), so the receiver's message log
 // drops duplicates.
 import { isFederationError, type ErrorCode } from '@mosaic-fed/core';
+import { setBackgroundTimeout } from '../lib/background-timer.js';
 import { describeError, type Logger } from '../logger.js';
 import type { FederationStores, OutboxEntry } from '../stores/types.js';
 import type { PeerMessenger } from './messenger.js';
@@ -86,14 +87,12 @@ export class Outbox {
 
   #schedule(delay: number): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => {
+    this.#timer = setBackgroundTimeout(() => {
       this.#timer = undefined;
       void this.deliverDue().finally(() => {
         if (this.#started && this.#timer === undefined) this.#schedule(this.#o.pollIntervalMs ?? 1_000);
       });
     }, delay);
-    // A pending delivery never keeps a Node process alive by itself.
-    (this.#timer as { unref?: () => void }).unref?.();
   }
 
   async #pass(): Promise<number> {

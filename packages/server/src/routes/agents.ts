@@ -13,6 +13,7 @@ import { z } from 'zod';
 import type { FederationAgentService } from '../agents/federation-agents.js';
 import type { HostedAgents } from '../agents/hosted.js';
 import type { EventBus } from '../events/bus.js';
+import { setBackgroundTimeout } from '../lib/background-timer.js';
 import type { AdminVariables } from '../middleware/admin-auth.js';
 import type { FederationStores } from '../stores/types.js';
 import { ok, readJson } from './http.js';
@@ -113,8 +114,7 @@ export async function streamAgentEvents(
         if (finished || pending.length > 0) continue;
         await new Promise<void>((done) => {
           wake = done;
-          const timer = setTimeout(done, RECHECK_MS);
-          (timer as { unref?: () => void }).unref?.();
+          setBackgroundTimeout(done, RECHECK_MS);
         });
         wake = undefined;
         if (!stream.aborted && Date.now() - lastWrite >= KEEPALIVE_MS) {

@@ -129,6 +129,12 @@ export interface MessageLogStore {
   complete(issuer: string, jti: string, reply: StoredReply): Promise<void>;
   /** Forgets a claim whose message did not execute, so that a retry can run it. */
   release(issuer: string, jti: string): Promise<void>;
+  /**
+   * Forgets up to `limit` entries whose retention ended by `now`, and answers how many it
+   * forgot. An expired entry counts for nothing (its jti can be claimed again), but it
+   * takes room until it is pruned.
+   */
+  prune(now: Date, limit: number): Promise<number>;
 }
 
 /** An agent this instance runs for a peer (the spoke's side), with the `sequence` of its latest status. */

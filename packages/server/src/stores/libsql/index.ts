@@ -300,6 +300,16 @@ class LibsqlMessageLogStore implements MessageLogStore {
   async release(issuer: string, jti: string): Promise<void> {
     await this.#statements.release.run({ issuer, jti });
   }
+
+  async prune(now: Date, limit: number): Promise<number> {
+    // Oldest first, through the expires_at index; a bounded delete keeps each pass short.
+    const { rowsAffected } = await this.#client.execute({
+      sql: `DELETE FROM message_log WHERE rowid IN
+              (SELECT rowid FROM message_log WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)`,
+      args: [now.getTime(), limit],
+    });
+    return rowsAffected;
+  }
 }
 
 const ACTIVE_STATES = ['spawning', 'running'] as const;

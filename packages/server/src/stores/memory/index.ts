@@ -156,6 +156,17 @@ export class InMemoryMessageLogStore implements MessageLogStore {
     const key = `${issuer} ${jti}`;
     if (this.#entries.get(key)?.reply === undefined) this.#entries.delete(key);
   }
+
+  async prune(now: Date, limit: number): Promise<number> {
+    let pruned = 0;
+    for (const [key, entry] of this.#entries) {
+      if (pruned >= limit) break;
+      if (entry.expiresAt > now.getTime()) continue;
+      this.#entries.delete(key);
+      pruned++;
+    }
+    return pruned;
+  }
 }
 
 /** One page of `items` after `cursor`, ordered by (createdAt, id). */
