@@ -7,7 +7,7 @@
 // kept. Results go to bench/results/<date>.json with the machine they ran on;
 // BENCHMARKS.md says what they mean.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { createInterface } from 'node:readline';
 import { gzipSync } from 'node:zlib';
@@ -42,7 +42,37 @@ async function startTarget(script, env = {}, nodeArgs = []) {
       if (line.startsWith('{')) resolve(JSON.parse(line));
     });
   });
-  return { ...ready, url: `http://127.0.0.1:${ready.port}`, stop: () => child.kill() };
+  return { ...ready, url: `http://127.0.0.1:${ready.port}`, pid: child.pid, stop: () => child.kill() };
+}
+
+// CPU time of a target's threads, from /proc (Linux): the main thread runs JavaScript,
+// HTTP and SQLite; the others are libuv's pool, where WebCrypto runs each Ed25519
+// operation, and V8's helpers (GC). Elsewhere the figures are left out.
+const ticksPerSecond = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout?.trim()) || 100;
+function threadCpuUs(pid) {
+  if (pid === undefined || !existsSync(`/proc/${pid}/task`)) return undefined;
+  const threads = new Map();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      // Fields after the parenthesised name; utime and stime are the 12th and 13th.
+      const fields = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ');
+      threads.set(tid, ((Number(fields[11]) + Number(fields[12])) * 1e6) / ticksPerSecond);
+    } catch {
+      // The thread ended meanwhile.
+    }
+  }
+  return threads;
+}
+function cpuPerRequest(pid, before, after, requests) {
+  if (before === undefined || after === undefined || requests === 0) return {};
+  let main = 0;
+  let other = 0;
+  for (const [tid, us] of after) {
+    const spent = us - (before.get(tid) ?? 0);
+    if (tid === String(pid)) main += spent;
+    else other += spent;
+  }
+  return { cpuMainUs: main / requests, cpuOtherUs: other / requests };
 }
 
 /** One autocannon run; `body()` gives each request its body. */
@@ -62,12 +92,14 @@ function load(url, { path = '/', contentType = 'application/json', body, headers
 
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
-/** One timed run of a target: its rate and p50/p99 latency. */
-async function timedRun(name, url, options) {
+/** One timed run of a target: its rate, p50/p99 latency and CPU time per request. */
+async function timedRun(name, target, options) {
   await options.beforeRun?.();
-  const result = await load(url, options);
+  const before = threadCpuUs(target.pid);
+  const result = await load(target.url, options);
+  const after = threadCpuUs(target.pid);
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`${name}: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
-  return { rate: result.requests.average, p50: result.latency.p50, p99: result.latency.p99 };
+  return { rate: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, ...cpuPerRequest(target.pid, before, after, result.requests.total) };
 }
 
 /** A figure from its runs: median rate with min and max, median p50 and p99. */
@@ -81,16 +113,19 @@ function summarize(name, runs) {
     max: Math.max(...rates),
     p50Ms: median(runs.map((r) => r.p50)),
     p99Ms: median(runs.map((r) => r.p99)),
+    ...(runs.every((r) => r.cpuMainUs !== undefined)
+      ? { cpuMainUsPerRequest: median(runs.map((r) => r.cpuMainUs)), cpuOtherUsPerRequest: median(runs.map((r) => r.cpuOtherUs)) }
+      : {}),
   };
 }
 
 const warmUp = (url, options) => load(url, { ...options, duration: Math.min(2, DURATION_S) });
 
 /** A figure on its own: warm-up, then RUNS timed runs. */
-async function figure(name, url, options) {
-  await warmUp(url, options);
+async function figure(name, target, options) {
+  await warmUp(target.url, options);
   const runs = [];
-  for (let i = 0; i < RUNS; i++) runs.push(await timedRun(name, url, options));
+  for (let i = 0; i < RUNS; i++) runs.push(await timedRun(name, target, options));
   return summarize(name, runs);
 }
 
@@ -125,8 +160,10 @@ try {
   const cryptoToken = await signMessage({ kind: 'QUERY', iss: hubId, aud: spokeId, queryType: 'agents.list', payload: {} }, hubKey, { lifetimeSeconds: 300 });
   compared.crypto = { name: '2. Hono + EdDSA verify + sign', target: await startTarget('crypto.mjs'), options: { body: () => cryptoToken, contentType: 'application/jwt' } };
 
-  // 3. The full incoming agent.status path, with libSQL and with Valkey stores.
-  for (const stores of ['libsql', 'valkey']) {
+  // 3. The full incoming agent.status path, with libSQL and with Valkey stores; and, to
+  // show what storage costs, with every store in memory (not a deployment: nothing lasts).
+  const storeNames = { libsql: 'libSQL', valkey: 'Valkey', memory: 'stores in memory' };
+  for (const stores of Object.keys(storeNames)) {
     const server = await startTarget('federation.mjs', { BENCH_STORES: stores });
     const spawnOne = await signMessage(
       { kind: 'COMMAND', iss: hubId, aud: server.instanceId, commandType: 'agent.spawn', payload: { taskId: 'status-target', agentType: 'worker', context: { repository: 'git.example.com/o/r', branch: 'main' } } },
@@ -138,7 +175,7 @@ try {
     const agentId = JSON.parse(Buffer.from(reply.split('.')[1] ?? '', 'base64url').toString()).data.agentId;
     const pool = messagePool(server.instanceId, { kind: 'COMMAND', commandType: 'agent.status', payload: { agentId } }, Number(process.env.BENCH_POOL ?? 40_000));
     compared[`status-${stores}`] = {
-      name: `3. agent.status, full path (${stores === 'libsql' ? 'libSQL' : 'Valkey'})`,
+      name: `3. agent.status, full path (${storeNames[stores]})`,
       target: server,
       options: { path: '/api/v1/federation/incoming/command', contentType: 'application/jwt', body: pool.body, beforeRun: pool.refill },
     };
@@ -154,7 +191,7 @@ try {
   }
   for (let round = 0; round < RUNS; round++) {
     const results = {};
-    for (const [key, { name, target, options }] of Object.entries(compared)) results[key] = await timedRun(name, target.url, options);
+    for (const [key, { name, target, options }] of Object.entries(compared)) results[key] = await timedRun(name, target, options);
     rounds.push(results);
   }
   for (const [key, { name, target }] of Object.entries(compared)) {
@@ -168,7 +205,7 @@ try {
     const spawnBody = { kind: 'COMMAND', commandType: 'agent.spawn', payload: { taskId: 'bench', agentType: 'worker', context: { repository: 'git.example.com/o/r', branch: 'main' } } };
     const pool = messagePool(server.instanceId, spawnBody, Number(process.env.BENCH_POOL ?? 40_000) / 2);
     await pool.refill();
-    figures.spawn = await figure('4. agent.spawn, full path', server.url, {
+    figures.spawn = await figure('4. agent.spawn, full path', server, {
       path: '/api/v1/federation/incoming/command',
       contentType: 'application/jwt',
       body: pool.body,
@@ -280,6 +317,7 @@ const ratios = {
   'status/a2a (3/5)': ratioOf((r) => r['status-libsql'].rate / r.a2a.rate),
   'status p99 / crypto p99': ratioOf((r) => r['status-libsql'].p99 / r.crypto.p99),
   'status (Valkey)/crypto': ratioOf((r) => r['status-valkey'].rate / r.crypto.rate),
+  'status (stores in memory)/crypto': ratioOf((r) => r['status-memory'].rate / r.crypto.rate),
 };
 const targets = {
   'full agent.status path ≥ 80% of the crypto limit': ratios['status/crypto (3/2)'].median >= 0.8,
@@ -300,7 +338,7 @@ const result = {
 
 const round = (value) => (value === undefined ? '' : Math.round(value).toLocaleString('en'));
 console.table(
-  ['bare', 'crypto', 'status-libsql', 'status-valkey', 'spawn', 'a2a'].map((key) => ({
+  ['bare', 'crypto', 'status-libsql', 'status-valkey', 'status-memory', 'spawn', 'a2a'].map((key) => ({
     figure: figures[key].name,
     'median req/s': round(figures[key].median),
     'min–max': `${round(figures[key].min)}–${round(figures[key].max)}`,
@@ -308,6 +346,13 @@ console.table(
     'p99 ms': figures[key].p99Ms,
   })),
 );
+if (figures.crypto.cpuMainUsPerRequest !== undefined) {
+  console.log('CPU time per request (µs), median over the runs: main thread | other threads (crypto jobs, GC)');
+  for (const key of ['crypto', 'status-libsql', 'status-valkey', 'status-memory', 'a2a']) {
+    const { name, cpuMainUsPerRequest: main, cpuOtherUsPerRequest: other } = figures[key];
+    console.log(`  ${name}: ${round(main)} | ${round(other)}`);
+  }
+}
 console.log(`spawn-to-completed over ${figures.spawnLatency.agents} agents: p50 ${figures.spawnLatency.p50Ms.toFixed(1)} ms, p99 ${figures.spawnLatency.p99Ms.toFixed(1)} ms`);
 const bytes = ({ median: m, min, max }) => `${round(m)} B (${round(min)}–${round(max)})`;
 console.log(`memory per tracked agent, once the server is warm: ${bytes(figures.memory.rssBytesPerAgent)} RSS, ${bytes(figures.memory.heapBytesPerAgent)} heap`);

@@ -1,6 +1,7 @@
 // Benchmark targets 3 and 4: the full federation server (the same createFederation the
 // Node entry serves) with libSQL stores, or with the message log, rate limits and event
-// bus in Valkey (BENCH_STORES=valkey). A hub identity from the runner is pinned on an
+// bus in Valkey (BENCH_STORES=valkey), or with every store in memory, agent state
+// included (BENCH_STORES=memory), which shows what storage costs. A hub identity from the runner is pinned on an
 // ACTIVE connection with grants that never limit. Agents run on LocalOrchestrator with a
 // runner that finishes at once (no checkout, no sandbox), so spawns measure the platform.
 // GET /bench/stats answers spawn-to-completed latencies; POST /bench/gc collects garbage
@@ -10,9 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serve } from '@hono/node-server';
 import { GRANTABLE_TYPES, silentLogger } from '@mosaic-fed/core';
-import { LocalOrchestrator } from '@mosaic-fed/orchestrator';
+import { InMemoryAgentStateStore, LocalOrchestrator } from '@mosaic-fed/orchestrator';
 import { createLibsqlAgentStateStore } from '@mosaic-fed/orchestrator/libsql';
-import { createFederation, createLibsqlStores } from '@mosaic-fed/server';
+import { createFederation, createInMemoryStores, createLibsqlStores } from '@mosaic-fed/server';
 import { connectValkey, openDatabase } from '@mosaic-fed/server/node';
 import { ValkeyEventBus, ValkeyMessageLogStore, ValkeyRateLimiter } from '@mosaic-fed/server/valkey';
 import { Hono } from 'hono';
@@ -21,8 +22,11 @@ const { hubId, hubPublicJwk } = JSON.parse(process.env.BENCH_IDENTITIES ?? '{}')
 const dir = mkdtempSync(join(tmpdir(), 'mosaic-bench-'));
 // Database files opened as the Node entry opens them; agent state on disk, as in
 // `mosaic-fed serve`.
-let stores = await createLibsqlStores(await openDatabase(`file:${join(dir, 'bench.db')}`));
-const agentState = await createLibsqlAgentStateStore(await openDatabase(`file:${join(dir, 'orchestrator.db')}`));
+const inMemory = process.env.BENCH_STORES === 'memory';
+let stores = inMemory ? createInMemoryStores() : await createLibsqlStores(await openDatabase(`file:${join(dir, 'bench.db')}`));
+const agentState = inMemory
+  ? new InMemoryAgentStateStore()
+  : await createLibsqlAgentStateStore(await openDatabase(`file:${join(dir, 'orchestrator.db')}`));
 let shared = {};
 if (process.env.BENCH_STORES === 'valkey') {
   const redis = await connectValkey(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
