@@ -64,7 +64,8 @@ export class MessageLogSweeper {
           this.#o.logger.warn('could not prune the message log; will try again', describeError(error));
         })
         .finally(() => {
-          if (this.#started) this.#schedule(this.#o.intervalMs ?? 60_000);
+          // Unless stopped, or stopped and started again meanwhile (which scheduled a pass).
+          if (this.#started && this.#timer === undefined) this.#schedule(this.#o.intervalMs ?? 60_000);
         });
     }, delay);
   }
