@@ -28,10 +28,10 @@ import { InMemoryEventBus, type EventBus } from './events/bus.js';
 import { incomingRoutes } from './federation/incoming.js';
 import { PeerKeyring } from './federation/keyring.js';
 import { PeerMessenger } from './federation/messenger.js';
-import { MessageLogSweeper } from './federation/message-log-sweeper.js';
 import { Outbox, type OutboxOptions } from './federation/outbox.js';
 import { InMemoryRateLimiter, type RateLimiter } from './federation/rate-limiter.js';
 import { MessageRouter } from './federation/router.js';
+import { Sweeper } from './federation/sweeper.js';
 import { InstanceService } from './instance/service.js';
 import { describeError, silentLogger, type Logger } from './logger.js';
 import { adminAuth, type AdminVariables } from './middleware/admin-auth.js';
@@ -78,8 +78,11 @@ export interface FederationAppOptions {
   events?: EventBus;
   /** Outbox timing (backoff, polling, retention). */
   outbox?: Pick<OutboxOptions, 'initialBackoffMs' | 'maxBackoffMs' | 'retentionMs' | 'pollIntervalMs'>;
-  /** How often expired message log entries are removed, in milliseconds. Default 60,000. */
-  messageLogSweepMs?: number;
+  /**
+   * How often expired message log entries and finished outbox entries are removed, in
+   * milliseconds. Default 60,000.
+   */
+  sweepIntervalMs?: number;
   /** Retries of a message to a peer whose answer was lost, with the same jti. Default 2. */
   messageRetries?: number;
   /**
@@ -100,10 +103,10 @@ export interface Federation {
   agents: FederationAgentService;
   hosted: HostedAgents;
   outbox: Outbox;
-  messageLogSweeper: MessageLogSweeper;
+  sweeper: Sweeper;
   /**
    * Starts the background work: outbox delivery, watching hosted agents, and removing
-   * expired message log entries.
+   * what is kept only for a while (expired message log entries, finished outbox entries).
    */
   start(): Promise<void>;
   /** Stops the background work; nothing is lost, the outbox is durable. */
@@ -185,7 +188,7 @@ export function createFederation(options: FederationAppOptions): Federation {
     autoAcceptUrls: options.autoAcceptUrls ?? [],
   });
   const outbox = new Outbox({ stores, messenger, now, generateId, logger, ...options.outbox });
-  const messageLogSweeper = new MessageLogSweeper({ messageLog: stores.messageLog, now, logger, intervalMs: options.messageLogSweepMs });
+  const sweeper = new Sweeper({ stores, now, logger, intervalMs: options.sweepIntervalMs });
   const hosted = new HostedAgents({ stores, instance, orchestrator: options.orchestrator, outbox, rateLimiter, now, logger });
   const agents = new FederationAgentService({ stores, messenger, keyring, events, now, generateId });
   const router = new MessageRouter();
@@ -283,15 +286,15 @@ export function createFederation(options: FederationAppOptions): Federation {
     agents,
     hosted,
     outbox,
-    messageLogSweeper,
+    sweeper,
     async start() {
       outbox.start();
-      messageLogSweeper.start();
+      sweeper.start();
       await hosted.resume();
     },
     async stop() {
       hosted.stop();
-      await Promise.all([outbox.stop(), messageLogSweeper.stop()]);
+      await Promise.all([outbox.stop(), sweeper.stop()]);
     },
   };
 }

@@ -396,6 +396,26 @@ export function describeStoreContract(name: string, open: () => Promise<StoreHar
         for (const id of ids) await stores.outbox.enqueue(outboxEntry({ id, createdAt: 5, nextAttemptAt: 5 }));
         expect((await stores.outbox.due(10, 10)).map((e) => e.id)).toEqual(ids);
       });
+
+      it('prunes entries that are delivered or given up, as many as a call allows, and never a pending one', async () => {
+        const delivered = outboxEntry({ createdAt: 1, nextAttemptAt: 1 });
+        const givenUp = outboxEntry({ createdAt: 2, nextAttemptAt: 2, giveUpAt: 20 });
+        const pending = outboxEntry({ createdAt: 3, nextAttemptAt: 3, giveUpAt: 1_000 });
+        const later = outboxEntry({ createdAt: 4, nextAttemptAt: 4, giveUpAt: 1_000 });
+        for (const entry of [delivered, givenUp, pending, later]) await stores.outbox.enqueue(entry);
+        await stores.outbox.markDelivered(delivered.id, 5);
+        await stores.outbox.markDelivered(later.id, 6);
+        // At 10 the second entry still has time: only the delivered ones go.
+        expect(await stores.outbox.prune(10, 1)).toBe(1);
+        expect(await stores.outbox.prune(10, 5)).toBe(1);
+        expect(await stores.outbox.prune(10, 5)).toBe(0);
+        expect((await stores.outbox.due(10, 10)).map((e) => e.id)).toEqual([givenUp.id, pending.id]);
+        expect(await stores.outbox.prune(30, 5)).toBe(1);
+        expect((await stores.outbox.due(30, 10)).map((e) => e.id)).toEqual([pending.id]);
+        // A pruned entry's id may be enqueued again, as a new entry.
+        await stores.outbox.enqueue({ ...delivered, nextAttemptAt: 30 });
+        expect((await stores.outbox.due(30, 10)).map((e) => e.id)).toEqual([delivered.id, pending.id]);
+      });
     });
   });
 }

@@ -211,6 +211,11 @@ export interface OutboxStore {
   due(now: number, limit: number): Promise<OutboxEntry[]>;
   markDelivered(id: string, at: number): Promise<void>;
   reschedule(id: string, attempts: number, nextAttemptAt: number, lastError: string): Promise<void>;
+  /**
+   * Removes up to `limit` entries that are done with: delivered, or given up by `now`
+   * (milliseconds). Answers how many it removed.
+   */
+  prune(now: number, limit: number): Promise<number>;
 }
 
 /** The stores one federation server uses. */

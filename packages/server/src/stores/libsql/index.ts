@@ -3,7 +3,7 @@
 // Imports only drizzle's web driver, so it also runs on edge runtimes.
 import { batchPerTurn, type AgentStatus, type AgentStatusChangedPayload, type AuditEntry, type AuditPage } from '@mosaic-fed/core';
 import type { Client } from '@libsql/client';
-import { and, asc, desc, eq, gt, inArray, isNull, lt, lte, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, isNotNull, isNull, lt, lte, or, sql, type SQL } from 'drizzle-orm';
 import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
 import { decodeCursor, encodeCursor } from '../lib-cursor.js';
 import { drizzle } from 'drizzle-orm/libsql/web';
@@ -467,6 +467,13 @@ class LibsqlOutboxStore implements OutboxStore {
 
   async reschedule(id: string, attempts: number, nextAttemptAt: number, lastError: string): Promise<void> {
     await this.db.update(outboxTable).set({ attempts, nextAttemptAt, lastError }).where(eq(outboxTable.id, id));
+  }
+
+  async prune(now: number, limit: number): Promise<number> {
+    const done = or(isNotNull(outboxTable.deliveredAt), lte(outboxTable.giveUpAt, now));
+    const { rowsAffected } = await this.db.run(sql`
+      DELETE FROM ${outboxTable} WHERE rowid IN (SELECT rowid FROM ${outboxTable} WHERE ${done} LIMIT ${limit})`);
+    return rowsAffected;
   }
 }
 

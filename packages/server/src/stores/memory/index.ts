@@ -304,6 +304,17 @@ export class InMemoryOutboxStore implements OutboxStore {
     const entry = this.#entries.get(id);
     if (entry !== undefined) Object.assign(entry, { attempts, nextAttemptAt, lastError });
   }
+
+  async prune(now: number, limit: number): Promise<number> {
+    let pruned = 0;
+    for (const [id, entry] of this.#entries) {
+      if (pruned >= limit) break;
+      if (entry.deliveredAt === null && entry.giveUpAt > now) continue;
+      this.#entries.delete(id);
+      pruned++;
+    }
+    return pruned;
+  }
 }
 
 /** A fresh set of in-memory stores that share one audit log. */
