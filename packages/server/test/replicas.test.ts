@@ -260,6 +260,9 @@ describe.skipIf(redisBinary === '')('replicas and workers on Valkey', () => {
       if (found === undefined) throw new Error('no worker has it yet');
       return found;
     }, 20_000);
+    // The worker logs that line before it marks the agent running: killed in between, the
+    // agent would rightly start afresh elsewhere. Its command running means it is running.
+    await eventually(() => expect(spawnSync('pgrep', ['-f', SLEEP]).status).toBe(0), 20_000);
     owner.child.kill('SIGKILL');
     await owner.exited;
     // Its lock lapses; the other worker takes the job, counts the lost attempt, and with
