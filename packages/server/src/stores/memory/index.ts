@@ -125,6 +125,18 @@ export class InMemoryConnectionStore implements ConnectionStore {
   }
 }
 
+/** Deletes up to `limit` entries that `done` picks, in insertion order; answers how many. */
+function deleteUpTo<K, V>(entries: Map<K, V>, limit: number, done: (entry: V) => boolean): number {
+  let deleted = 0;
+  for (const [key, entry] of entries) {
+    if (deleted >= limit) break;
+    if (!done(entry)) continue;
+    entries.delete(key);
+    deleted++;
+  }
+  return deleted;
+}
+
 interface LogEntry {
   hash: string;
   expiresAt: number;
@@ -158,14 +170,7 @@ export class InMemoryMessageLogStore implements MessageLogStore {
   }
 
   async prune(now: Date, limit: number): Promise<number> {
-    let pruned = 0;
-    for (const [key, entry] of this.#entries) {
-      if (pruned >= limit) break;
-      if (entry.expiresAt > now.getTime()) continue;
-      this.#entries.delete(key);
-      pruned++;
-    }
-    return pruned;
+    return deleteUpTo(this.#entries, limit, (entry) => entry.expiresAt <= now.getTime());
   }
 }
 
@@ -306,14 +311,7 @@ export class InMemoryOutboxStore implements OutboxStore {
   }
 
   async prune(now: number, limit: number): Promise<number> {
-    let pruned = 0;
-    for (const [id, entry] of this.#entries) {
-      if (pruned >= limit) break;
-      if (entry.deliveredAt === null && entry.giveUpAt > now) continue;
-      this.#entries.delete(id);
-      pruned++;
-    }
-    return pruned;
+    return deleteUpTo(this.#entries, limit, (entry) => entry.deliveredAt !== null || entry.giveUpAt <= now);
   }
 }
 
