@@ -4,7 +4,7 @@
 // entry is the same logical message (its id is the jti), so the receiver's message log
 // drops duplicates.
 import { isFederationError, type ErrorCode } from '@mosaic-fed/core';
-import { setBackgroundTimeout } from '../lib/background-timer.js';
+import { BackgroundLoop } from '../lib/background.js';
 import { describeError, type Logger } from '../logger.js';
 import type { FederationStores, OutboxEntry } from '../stores/types.js';
 import type { PeerMessenger } from './messenger.js';
@@ -30,12 +30,14 @@ export interface OutboxOptions {
 
 export class Outbox {
   readonly #o: OutboxOptions;
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  #running: Promise<number> | undefined;
-  #started = false;
+  readonly #loop: BackgroundLoop<number>;
 
   constructor(options: OutboxOptions) {
     this.#o = options;
+    this.#loop = new BackgroundLoop(() => this.#pass(), {
+      intervalMs: options.pollIntervalMs ?? 1_000,
+      onError: (error) => options.logger.warn('could not look for events to deliver; will try again', describeError(error)),
+    });
   }
 
   /** Stores an event for a peer and wakes the deliverer. */
@@ -59,40 +61,22 @@ export class Outbox {
 
   /** Delivers what is due now; returns how many entries were delivered. One pass at a time. */
   deliverDue(): Promise<number> {
-    this.#running ??= this.#pass().finally(() => {
-      this.#running = undefined;
-    });
-    return this.#running;
+    return this.#loop.runNow();
   }
 
   /** Starts delivering in the background. */
   start(): void {
-    if (this.#started) return;
-    this.#started = true;
-    this.#schedule(0);
+    this.#loop.start();
   }
 
   /** Stops the background delivery; entries stay stored for the next start. */
-  async stop(): Promise<void> {
-    this.#started = false;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
-    await this.#running;
+  stop(): Promise<void> {
+    return this.#loop.stop();
   }
 
   /** Asks for a delivery pass soon (after an enqueue). */
   wake(): void {
-    if (this.#started) this.#schedule(0);
-  }
-
-  #schedule(delay: number): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = setBackgroundTimeout(() => {
-      this.#timer = undefined;
-      void this.deliverDue().finally(() => {
-        if (this.#started && this.#timer === undefined) this.#schedule(this.#o.pollIntervalMs ?? 1_000);
-      });
-    }, delay);
+    this.#loop.wake();
   }
 
   async #pass(): Promise<number> {

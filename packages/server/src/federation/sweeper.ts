@@ -3,7 +3,7 @@
 // (PROTOCOL 2 keeps each (iss, jti) for a day; after that an entry counts for nothing),
 // and outbox entries that were delivered or given up (nothing reads them again). A pass
 // now and then, in bounded batches, yielding between them.
-import { setBackgroundTimeout } from '../lib/background-timer.js';
+import { BackgroundLoop } from '../lib/background.js';
 import { describeError, type Logger } from '../logger.js';
 import type { FederationStores } from '../stores/types.js';
 
@@ -25,58 +25,34 @@ export interface SweepResult {
 
 export class Sweeper {
   readonly #o: SweeperOptions;
-  readonly #intervalMs: number;
   readonly #batchSize: number;
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  #running: Promise<SweepResult> | undefined;
-  #started = false;
-  #stopping = false;
+  readonly #loop: BackgroundLoop<SweepResult>;
 
   constructor(options: SweeperOptions) {
     this.#batchSize = options.batchSize ?? 500;
     if (!Number.isInteger(this.#batchSize) || this.#batchSize < 1) throw new TypeError('batchSize must be a whole number of at least 1');
-    this.#intervalMs = options.intervalMs ?? 60_000;
-    if (!Number.isFinite(this.#intervalMs) || this.#intervalMs <= 0) throw new TypeError('intervalMs must be a number of milliseconds above 0');
+    const intervalMs = options.intervalMs ?? 60_000;
+    if (!Number.isFinite(intervalMs) || intervalMs <= 0) throw new TypeError('intervalMs must be a number of milliseconds above 0');
     this.#o = options;
+    this.#loop = new BackgroundLoop(() => this.#pass(), {
+      intervalMs,
+      onError: (error) => options.logger.warn('could not remove expired entries; will try again', describeError(error)),
+    });
   }
 
   /** Removes everything due for removal now, batch by batch. One pass at a time. */
   sweep(): Promise<SweepResult> {
-    this.#running ??= this.#pass().finally(() => {
-      this.#running = undefined;
-    });
-    return this.#running;
+    return this.#loop.runNow();
   }
 
   /** A pass now, then one every interval, in the background. */
   start(): void {
-    if (this.#started) return;
-    this.#started = true;
-    this.#stopping = false;
-    this.#schedule(0);
+    this.#loop.start();
   }
 
   /** Stops after the batch under way, if any. */
-  async stop(): Promise<void> {
-    this.#started = false;
-    this.#stopping = true;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
-    await this.#running?.catch(() => undefined);
-  }
-
-  #schedule(delay: number): void {
-    this.#timer = setBackgroundTimeout(() => {
-      this.#timer = undefined;
-      void this.sweep()
-        .catch((error: unknown) => {
-          this.#o.logger.warn('could not remove expired entries; will try again', describeError(error));
-        })
-        .finally(() => {
-          // Unless stopped, or stopped and started again meanwhile (which scheduled a pass).
-          if (this.#started && this.#timer === undefined) this.#schedule(this.#intervalMs);
-        });
-    }, delay);
+  stop(): Promise<void> {
+    return this.#loop.stop();
   }
 
   async #pass(): Promise<SweepResult> {
@@ -93,7 +69,7 @@ export class Sweeper {
     for (;;) {
       const removed = await prune(this.#batchSize);
       total += removed;
-      if (removed < this.#batchSize || this.#stopping) return total;
+      if (removed < this.#batchSize || this.#loop.stopping) return total;
       // Let the requests waiting meanwhile run before the next batch.
       await new Promise((resolve) => setTimeout(resolve, 0));
     }

@@ -13,7 +13,7 @@ import { z } from 'zod';
 import type { FederationAgentService } from '../agents/federation-agents.js';
 import type { HostedAgents } from '../agents/hosted.js';
 import type { EventBus } from '../events/bus.js';
-import { setBackgroundTimeout } from '../lib/background-timer.js';
+import { setBackgroundTimeout } from '../lib/background.js';
 import type { AdminVariables } from '../middleware/admin-auth.js';
 import type { FederationStores } from '../stores/types.js';
 import { ok, readJson } from './http.js';
