@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { jsonDepth } from './lib/json-depth.js';
+import { LIMITS } from './limits.js';
 
 /**
  * The protocol's error codes and the HTTP status each one travels with
@@ -27,6 +29,8 @@ export const ERROR_STATUS = {
   CONCURRENCY_LIMIT: 429,
   INTERNAL: 500,
   ORCHESTRATOR_UNAVAILABLE: 503,
+  // Section 6 only: the peer could not be reached or did not answer in time.
+  PEER_UNAVAILABLE: 503,
 } as const satisfies Record<string, number>;
 
 /** Every error code a Mosaic Federation peer or API may answer with. */
@@ -151,14 +155,29 @@ export function toValidationIssues(error: z.ZodError): ValidationIssue[] {
 }
 
 /**
+ * `VALIDATION_FAILED` for a value whose arrays and objects nest deeper than
+ * `LIMITS.maxJsonDepth` (PROTOCOL 2). Checked before any recursive walk (a schema, a
+ * hash) meets the value, so that nesting cannot exhaust the stack.
+ */
+export function assertJsonDepth(value: unknown, what = 'payload'): void {
+  if (jsonDepth(value, LIMITS.maxJsonDepth) > LIMITS.maxJsonDepth) {
+    throw new FederationError('VALIDATION_FAILED', `${what} nests deeper than ${LIMITS.maxJsonDepth} levels`, {
+      details: [{ path: '(root)', message: `must not nest deeper than ${LIMITS.maxJsonDepth} levels` }],
+    });
+  }
+}
+
+/**
  * Parses `value` with `schema`, throwing `VALIDATION_FAILED` with every offending field
- * listed. The boundary helper used wherever untrusted input enters.
+ * listed (or for nesting deeper than the protocol allows). The boundary helper used
+ * wherever untrusted input enters.
  */
 export function parseOrThrow<S extends z.ZodType>(
   schema: S,
   value: unknown,
   what = 'payload',
 ): z.output<S> {
+  assertJsonDepth(value, what);
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const details = toValidationIssues(result.error);

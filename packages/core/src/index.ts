@@ -9,6 +9,7 @@
  */
 
 export {
+  assertJsonDepth,
   ERROR_STATUS,
   ErrorCodeSchema,
   FederationError,
@@ -106,6 +107,7 @@ export {
   GrantsSchema,
   QUERY_TYPES,
   QueryTypeSchema,
+  ReplacedKeySchema,
   UpdateGrantsDtoSchema,
 } from './schemas/connections.js';
 export type {
@@ -117,6 +119,7 @@ export type {
   GrantableType,
   Grants,
   QueryType,
+  ReplacedKey,
   UpdateGrantsDto,
 } from './schemas/connections.js';
 
@@ -169,6 +172,7 @@ export {
   AuditActorSchema,
   AuditEntrySchema,
   AuditPageSchema,
+  AdminTokenSchema,
   HostedAgentSchema,
   CreateConnectionDtoSchema,
   InstanceConfigurationSchema,
@@ -180,6 +184,7 @@ export {
   SpawnAgentDtoSchema,
 } from './schemas/api.js';
 export type {
+  AdminToken,
   AgentsOverview,
   AgentsOverviewQuery,
   AuditActor,

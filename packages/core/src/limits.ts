@@ -5,6 +5,8 @@
 export const LIMITS = {
   /** Largest accepted message body, in bytes (PROTOCOL 2, `PAYLOAD_TOO_LARGE`). */
   maxMessageBytes: 256 * 1024,
+  /** How deeply arrays and objects may nest in a message or an API body (PROTOCOL 2). */
+  maxJsonDepth: 64,
   /** Longest allowed message lifetime, `exp - iat`, in seconds. */
   maxMessageLifetimeSeconds: 300,
   /** How far in the receiver's future `iat` may be, in seconds. */
@@ -13,6 +15,13 @@ export const LIMITS = {
   messageLogRetentionSeconds: 24 * 60 * 60,
   /** Default grace period for a previous key after regeneration, in seconds. */
   keyGracePeriodSeconds: 24 * 60 * 60,
+  /**
+   * How long a receiver still trusts a peer's replaced key, from its rotation
+   * certificate's `iat`, in seconds (PROTOCOL 4).
+   */
+  replacedKeyTrustSeconds: 24 * 60 * 60,
+  /** How many replaced keys of a peer a connection remembers, so that none is trusted again. */
+  replacedKeysKept: 64,
   taskIdMaxLength: 128,
   repositoryMaxLength: 512,
   branchMaxLength: 255,

@@ -39,6 +39,9 @@ describe('rotation certificates (PROTOCOL 4)', () => {
     const result = await verifyRotationChain({ issuer: instanceId, certificates: chain, pinnedKeys: [k0.publicJwk] });
     expect(result.key).toEqual(k2.publicJwk);
     expect(result.introduced.map((k) => k.kid)).toEqual([k1.publicJwk.kid, k2.publicJwk.kid]);
+    // Each replaced key with the date its certificate gives, from which its trust runs out.
+    expect(result.replaced.map((r) => r.kid)).toEqual([k0.publicJwk.kid, k1.publicJwk.kid]);
+    for (const { iat } of result.replaced) expect(iat).toBeGreaterThan(Date.now() / 1000 - 60);
   });
 
   it('starts from a later pinned key and skips the links before it', async () => {

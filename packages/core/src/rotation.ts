@@ -78,6 +78,8 @@ export interface VerifiedRotationChain {
   key: PublicJwk;
   /** Every key introduced along the way, in order, ending with `key`. */
   introduced: PublicJwk[];
+  /** Every key replaced along the way, in order, with its certificate's `iat` (seconds). */
+  replaced: { kid: string; iat: number }[];
 }
 
 /**
@@ -107,6 +109,7 @@ export async function verifyRotationChain(
     throw new FederationError('UNKNOWN_KEY', 'no rotation certificate starts from a pinned key');
   }
   const introduced: PublicJwk[] = [];
+  const replaced: { kid: string; iat: number }[] = [];
   const nowSeconds = Math.floor((options.now?.() ?? new Date()).getTime() / 1000);
   for (let index = start; index < certificates.length; index++) {
     if (options.targetKid !== undefined && current.kid === options.targetKid) break;
@@ -114,6 +117,7 @@ export async function verifyRotationChain(
     if (claims.iat > nowSeconds + LIMITS.maxClockSkewSeconds) {
       throw chainError(index, 'is dated in the future');
     }
+    replaced.push({ kid: current.kid, iat: claims.iat });
     current = claims.newKey;
     introduced.push(current);
   }
@@ -123,7 +127,7 @@ export async function verifyRotationChain(
   if (introduced.length === 0) {
     throw new FederationError('UNKNOWN_KEY', 'the rotation chain introduces no key');
   }
-  return { key: current, introduced };
+  return { key: current, introduced, replaced };
 }
 
 async function verifyLink(

@@ -1,6 +1,6 @@
 import { jwtVerify, SignJWT, type JWTPayload } from 'jose';
 import type { z } from 'zod';
-import { FederationError, parseOrThrow, toValidationIssues } from './errors.js';
+import { assertJsonDepth, FederationError, parseOrThrow, toValidationIssues } from './errors.js';
 import type { SigningKey, VerificationKey } from './keys.js';
 import { SIGNING_ALGORITHM } from './keys.js';
 import { LIMITS } from './limits.js';
@@ -132,6 +132,8 @@ export async function verifyMessage(
   // PROTOCOL 2: the header is checked before anything else is read.
   const header = readProtectedHeader(token, MessageHeaderSchema);
   const unverified = decodeUnverifiedClaims(token);
+  // Before a resolver or a schema walks the claims (PROTOCOL 2: at most 64 levels).
+  assertJsonDepth(unverified, 'the message');
   const resolved = await options.resolveKey({ kid: header.kid, unverified });
   if (resolved === undefined) {
     throw new FederationError('UNKNOWN_KEY', 'the signing key is not pinned for the sender');

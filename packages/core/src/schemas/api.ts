@@ -108,6 +108,22 @@ export const AuditEntrySchema = z.strictObject({
 });
 export type AuditEntry = z.infer<typeof AuditEntrySchema>;
 
+/**
+ * An admin token as its admins see it (`GET /api/v1/federation/admin-tokens`): never the
+ * token, never its hash. `expiresAt` null never expires; `revokedAt` set means it no
+ * longer opens anything.
+ */
+export const AdminTokenSchema = z.strictObject({
+  id: z.uuid(),
+  label: z.string().min(1).max(100),
+  createdAt: IsoDateTimeSchema,
+  expiresAt: IsoDateTimeSchema.nullable(),
+  /** Within about a minute: the time is written at most once a minute per token. */
+  lastUsedAt: IsoDateTimeSchema.nullable(),
+  revokedAt: IsoDateTimeSchema.nullable(),
+});
+export type AdminToken = z.infer<typeof AdminTokenSchema>;
+
 /** Query of a paginated list: `limit` 1 to 500 (default 50) and an opaque `cursor`. */
 export const PageQuerySchema = z.strictObject({
   limit: z.coerce.number().int().min(1).max(500).default(50),

@@ -8,6 +8,7 @@ import {
   InstanceIdSchema,
   InstanceNameSchema,
   InstanceUrlSchema,
+  KidSchema,
   MetadataSchema,
   PublicJwkSchema,
   type Capabilities,
@@ -89,6 +90,10 @@ export function defaultGrants(capabilities: Capabilities): Grants {
   };
 }
 
+/** A peer key that a rotation replaced, and how long it is still trusted (PROTOCOL 4). */
+export const ReplacedKeySchema = z.strictObject({ kid: KidSchema, trustedUntil: IsoDateTimeSchema });
+export type ReplacedKey = z.infer<typeof ReplacedKeySchema>;
+
 /**
  * A connection as an instance's admins see it (PROTOCOL 3 and 6): the peer as pinned
  * (id, URL, keys), its public facts, the state, and what this instance grants the peer.
@@ -105,6 +110,18 @@ export const ConnectionSchema = z.strictObject({
   peerCapabilities: CapabilitiesSchema,
   peerMetadata: MetadataSchema,
   peerKeys: z.array(PublicJwkSchema).min(1),
+  /**
+   * Keys the peer has replaced (PROTOCOL 4): each is trusted until `trustedUntil` (its
+   * rotation certificate's `iat` plus 24 hours), then unpinned, and never trusted again.
+   */
+  replacedPeerKeys: z.array(ReplacedKeySchema).max(LIMITS.replacedKeysKept),
+  /**
+   * Whether the instance document at `peerUrl` names this peer with the same keys
+   * (PROTOCOL 3, step 2). True for a connection this instance asked for at that URL; for a
+   * request from a peer, what the check found when the request arrived. Only a request
+   * whose URL vouches for it may be auto-accepted.
+   */
+  peerUrlVouches: z.boolean(),
   createdAt: IsoDateTimeSchema,
   updatedAt: IsoDateTimeSchema,
 });
