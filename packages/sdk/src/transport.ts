@@ -15,6 +15,7 @@ import {
   type SigningKey,
   type VerificationKey,
   sleep,
+  WireErrorSchema,
 } from '@mosaic-fed/core';
 
 /** The receiving endpoint of each message kind (PROTOCOL 2). */
@@ -73,8 +74,8 @@ const RETRYABLE_STATUS = new Set([502, 503, 504]);
  * Sends one message and returns the `data` of the peer's successful RESPONSE. Throws a
  * {@link FederationError}: the peer's own code when it answered with a failure, or the
  * code of whatever went wrong on the way (`UNKNOWN_KEY` for a reply signed with a key we
- * do not trust, `MALFORMED_MESSAGE` for a reply that is not one, `INTERNAL` when the peer
- * cannot be reached after the retries).
+ * do not trust, `MALFORMED_MESSAGE` for a reply that is not one, `PEER_UNAVAILABLE` when
+ * the peer cannot be reached after the retries, or what answered is not a peer).
  */
 export async function sendMessage(message: OutgoingMessage, options: SendMessageOptions): Promise<unknown> {
   const jti = message.jti ?? (options.generateId ?? (() => crypto.randomUUID()))();
@@ -110,6 +111,7 @@ async function exchangeOnce(
   const timeout = AbortSignal.timeout(options.timeoutMs ?? 15_000);
   const signal = options.signal === undefined ? timeout : AbortSignal.any([timeout, options.signal]);
   let response: Response;
+  let body: string;
   try {
     response = await (options.fetch ?? fetch)(target, {
       method: 'POST',
@@ -117,26 +119,27 @@ async function exchangeOnce(
       body: token,
       signal,
     });
+    body = await response.text();
   } catch (error) {
     // Lost on the way: safe to retry, the jti does not change.
-    const reason = `the peer could not be reached: ${describe(error)}`;
-    return { ok: false, error: new FederationError('INTERNAL', reason, { cause: error }), retry: true };
+    return { ok: false, error: unreachable(error), retry: true };
   }
   const header = response.headers.get('retry-after');
   const retryAfter = header === null ? undefined : Number(header);
   const extras = retryAfter === undefined || !Number.isFinite(retryAfter) ? {} : { retryAfter };
   if (!(response.headers.get('content-type') ?? '').startsWith('application/jwt')) {
-    // PROTOCOL 2: a message that failed authentication is answered in plain JSON.
-    const wire = FederationError.fromWire(await response.json().catch(() => undefined), response.status);
-    const error = new FederationError(wire.code, wire.message, {
-      ...extras,
-      ...(wire.details === undefined ? {} : { details: wire.details }),
-    });
+    // PROTOCOL 2: a message that failed authentication is answered in plain JSON. Anything
+    // else did not come from a peer: it gets the same answer as no answer at all, so that
+    // what answers at an address cannot be told apart (PROTOCOL 3, "Outbound requests").
+    const wire = WireErrorSchema.safeParse(parseJson(body));
+    if (!wire.success) return { ok: false, error: unreachable(), retry: RETRYABLE_STATUS.has(response.status) };
+    const { code, error: text, details } = wire.data;
+    const error = new FederationError(code, text, { ...extras, ...(details === undefined ? {} : { details }) });
     return { ok: false, error, retry: RETRYABLE_STATUS.has(response.status) };
   }
   let reply: FederationMessage;
   try {
-    ({ message: reply } = await verifyMessage(await response.text(), {
+    ({ message: reply } = await verifyMessage(body, {
       audience: options.selfId,
       resolveKey: options.resolveKey,
       ...(options.now === undefined ? {} : { now: options.now }),
@@ -159,8 +162,17 @@ async function exchangeOnce(
   return { ok: false, error, retry: reply.code === 'MESSAGE_IN_PROGRESS' };
 }
 
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : 'unknown failure';
+/** The one answer for a peer that could not be reached, whatever the reason (kept as the cause). */
+function unreachable(cause?: unknown): FederationError {
+  return new FederationError('PEER_UNAVAILABLE', 'the peer could not be reached', cause === undefined ? {} : { cause });
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
