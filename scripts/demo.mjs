@@ -38,6 +38,8 @@ const { silentLogger } = await import('@mosaic-fed/core');
 const { createDemoRepository, demoFixScript, startScriptedMessagesServer } = await import('@mosaic-fed/orchestrator/testing');
 const { AdminClient } = await import('@mosaic-fed/sdk');
 
+/** The networks the demo's instances may call besides public ones: they are all on this machine. */
+const LOOPBACK = ['127.0.0.0/8'];
 const work = mkdtempSync(join(tmpdir(), 'mosaic-fed-demo-'));
 const cleanups = [];
 let exitCode = 0;
@@ -64,7 +66,8 @@ try {
   cleanups.push(() => agents.close());
   say(`Agents run in the ${agents.description}.`);
 
-  const hub = await startServer({ port: 0, dataDir: join(work, 'hub'), name: 'Demo Hub', logger: silentLogger });
+  // Both instances are on this machine: loopback is among the networks they may call.
+  const hub = await startServer({ port: 0, dataDir: join(work, 'hub'), name: 'Demo Hub', logger: silentLogger, allowNetworks: LOOPBACK });
   cleanups.push(() => hub.close());
   const spoke = await startServer({
     port: 0,
@@ -73,6 +76,7 @@ try {
     logger: silentLogger,
     orchestrator: agents.orchestrator,
     autoAcceptUrls: [hub.url],
+    allowNetworks: LOOPBACK,
   });
   cleanups.push(() => spoke.close());
   const token = async (server) =>

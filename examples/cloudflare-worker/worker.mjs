@@ -23,6 +23,7 @@ export default {
       orchestratorUrl: env.MOSAIC_FED_ORCHESTRATOR_URL ?? '',
       orchestratorToken: env.MOSAIC_FED_ORCHESTRATOR_TOKEN ?? '',
       autoAcceptUrls: env.MOSAIC_FED_AUTO_ACCEPT_URLS,
+      allowNetworks: env.MOSAIC_FED_ALLOW_NETWORKS,
       name: 'Worker Spoke',
     });
     return federation.app.fetch(request);

@@ -18,6 +18,9 @@ import { AdminClient, FederationClient } from '@mosaic-fed/sdk';
 import { createAdminToken } from '@mosaic-fed/server';
 import { createNodeOrchestrator, startServer } from '@mosaic-fed/server/node';
 
+/** The networks the example's instances may call besides public ones: they are all on this machine. */
+const LOOPBACK = ['127.0.0.0/8'];
+
 /**
  * Runs the example and reports what happened.
  * @param {{ log?: (line: string) => void }} [options]
@@ -47,7 +50,8 @@ export async function main({ log = console.log } = {}) {
       anthropic: process.env.ANTHROPIC_API_KEY ? {} : { apiKey: 'scripted', baseURL: model.url },
     });
     cleanups.push(() => agents.close());
-    const hub = await startServer({ port: 0, dataDir: join(work, 'hub'), name: 'App Hub', logger: silentLogger });
+    // Both instances are on this machine: loopback is among the networks they may call.
+    const hub = await startServer({ port: 0, dataDir: join(work, 'hub'), name: 'App Hub', logger: silentLogger, allowNetworks: LOOPBACK });
     cleanups.push(() => hub.close());
     const spoke = await startServer({
       port: 0,
@@ -56,6 +60,7 @@ export async function main({ log = console.log } = {}) {
       logger: silentLogger,
       orchestrator: agents.orchestrator,
       autoAcceptUrls: [hub.url],
+      allowNetworks: LOOPBACK,
     });
     cleanups.push(() => spoke.close());
     const { token } = await createAdminToken({ store: hub.federation.stores.adminTokens, label: 'example', actor: { type: 'cli', id: 'example' } });

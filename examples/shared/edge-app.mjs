@@ -12,6 +12,7 @@ import { createFederation } from '@mosaic-fed/server';
  * @property {string} orchestratorUrl     the orchestrator service
  * @property {string} orchestratorToken   its shared token
  * @property {string | undefined} [autoAcceptUrls]   comma-separated peer URLs accepted without an admin
+ * @property {string | undefined} [allowNetworks]    comma-separated networks (CIDR) it may call although not public
  * @property {string} [name]
  */
 
@@ -29,12 +30,14 @@ export function createEdgeFederation(config) {
     name: config.name ?? 'Edge Spoke',
     orchestrator: new HttpOrchestrator({ url: config.orchestratorUrl, token: config.orchestratorToken }),
     autoAcceptUrls: (config.autoAcceptUrls ?? '').split(',').filter(Boolean),
+    outbound: { allowNetworks: (config.allowNetworks ?? '').split(',').filter(Boolean) },
   });
 }
 
 /**
  * The same, configured from environment variables (MOSAIC_FED_URL, MOSAIC_FED_SECRET,
- * MOSAIC_FED_ORCHESTRATOR_URL, MOSAIC_FED_ORCHESTRATOR_TOKEN, MOSAIC_FED_AUTO_ACCEPT_URLS),
+ * MOSAIC_FED_ORCHESTRATOR_URL, MOSAIC_FED_ORCHESTRATOR_TOKEN, MOSAIC_FED_AUTO_ACCEPT_URLS,
+ * MOSAIC_FED_ALLOW_NETWORKS),
  * as a runtime's server script has them.
  * @param {Record<string, string | undefined>} env
  * @param {{ name: string, port: number }} options
@@ -46,6 +49,7 @@ export function createEdgeFederationFromEnv(env, { name, port }) {
     orchestratorUrl: env.MOSAIC_FED_ORCHESTRATOR_URL ?? '',
     orchestratorToken: env.MOSAIC_FED_ORCHESTRATOR_TOKEN ?? '',
     autoAcceptUrls: env.MOSAIC_FED_AUTO_ACCEPT_URLS,
+    allowNetworks: env.MOSAIC_FED_ALLOW_NETWORKS,
     name,
   });
 }

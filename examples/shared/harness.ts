@@ -61,7 +61,14 @@ export async function startNodeSide(): Promise<NodeSide> {
         }),
     );
   });
-  const hub = await startServer({ port: 0, dataDir: join(work, 'hub'), name: 'Node Hub', logger: silentLogger });
+  const hub = await startServer({
+    port: 0,
+    dataDir: join(work, 'hub'),
+    name: 'Node Hub',
+    logger: silentLogger,
+    // Every instance of the example is on this machine.
+    allowNetworks: ['127.0.0.0/8'],
+  });
   closers.push(() => hub.close());
   const { token } = await createAdminToken({ store: hub.federation.stores.adminTokens, label: 'tests', actor: { type: 'cli', id: 'tests' } });
   return {

@@ -41,6 +41,8 @@ beforeAll(async () => {
       MOSAIC_FED_ORCHESTRATOR_URL: side.orchestratorUrl,
       MOSAIC_FED_ORCHESTRATOR_TOKEN: ORCHESTRATOR_TOKEN,
       MOSAIC_FED_AUTO_ACCEPT_URLS: side.hub.url,
+      // The hub is on loopback: its URL must be reachable to vouch for its request.
+      MOSAIC_FED_ALLOW_NETWORKS: '127.0.0.0/8',
     },
   });
   await mf.ready;

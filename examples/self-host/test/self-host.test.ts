@@ -83,7 +83,7 @@ describe('examples/self-host: compose.yaml', () => {
     const model = await startScriptedMessagesServer(demoFixScript());
     closers.push(() => model.close());
     const repository = createDemoRepository(join(work, 'repo'));
-    const hub = await startServer({ port: 0, dataDir: join(work, 'hub'), name: 'Hub', logger: silentLogger });
+    const hub = await startServer({ port: 0, dataDir: join(work, 'hub'), name: 'Hub', logger: silentLogger, allowNetworks: ['127.0.0.0/8'] });
     closers.push(() => hub.close());
     const port = await freePort();
 
@@ -98,7 +98,10 @@ describe('examples/self-host: compose.yaml', () => {
         MOSAIC_FED_REDIS_PREFIX: `self-host-${randomUUID()}:`,
         MOSAIC_FED_DATA_DIR: join(work, service),
         MOSAIC_FED_HOST: '127.0.0.1',
-        ...(service === 'server' ? { MOSAIC_FED_PORT: String(port), MOSAIC_FED_AUTO_ACCEPT_URLS: hub.url } : {}),
+        // Every instance of the test is on loopback, which a server refuses to call unless allowed.
+        ...(service === 'server'
+          ? { MOSAIC_FED_PORT: String(port), MOSAIC_FED_AUTO_ACCEPT_URLS: hub.url, MOSAIC_FED_ALLOW_NETWORKS: '127.0.0.0/8' }
+          : {}),
         // No Docker engine with the production image here: the process sandbox stands in.
         ...(service === 'worker' ? { MOSAIC_FED_SANDBOX: 'process', MOSAIC_FED_ALLOW_FILE_REPOSITORIES: 'true', ANTHROPIC_BASE_URL: model.url } : {}),
       };

@@ -19,7 +19,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { FederationAgentService } from './agents/federation-agents.js';
 import { HostedAgents } from './agents/hosted.js';
-import { createAdminTokenAuthenticator } from './auth/admin-tokens.js';
+import { createAdminTokenAuthenticator, revokeAdminToken, toAdminToken } from './auth/admin-tokens.js';
 import { createOidcAuthenticator, type OidcAuthOptions } from './auth/oidc.js';
 import type { AdminAuthenticator } from './auth/types.js';
 import { CachedConnectionStore } from './connections/cache.js';
@@ -36,6 +36,8 @@ import { InstanceService } from './instance/service.js';
 import { describeError, silentLogger, type Logger } from './logger.js';
 import { adminAuth, type AdminVariables } from './middleware/admin-auth.js';
 import { limitBody } from './middleware/body-limit.js';
+import { createOutboundFetch } from './outbound/client.js';
+import { OutboundPolicy, type OutboundPolicyOptions } from './outbound/policy.js';
 import { agentRoutes } from './routes/agents.js';
 import { uiRoutes } from './ui/routes.js';
 import { SessionSigner } from './ui/session.js';
@@ -65,13 +67,27 @@ export interface FederationAppOptions {
     authenticators?: AdminAuthenticator[];
   };
   now?: () => Date;
+  /**
+   * How outbound requests leave, under the outbound policy (PROTOCOL 3): the platform's
+   * `fetch` by default. The Node entry passes one that resolves names itself and connects
+   * only to the addresses it checked.
+   */
   fetch?: typeof fetch;
+  /** The outbound policy: which non-public networks may be reached, and the caps. */
+  outbound?: OutboundOptions;
   generateId?: () => string;
   logger?: Logger;
   /** How long a replaced key stays valid, in seconds. Default 24 h (PROTOCOL 4). */
   keyGracePeriodSeconds?: number;
-  /** Peer URLs whose CONNECT is accepted without an admin (PROTOCOL 3). */
+  /**
+   * Peer URLs whose CONNECT is accepted without an admin (PROTOCOL 3), once the instance
+   * document at that URL vouches for the request.
+   */
   autoAcceptUrls?: string[];
+  /** Peer instance ids accepted without an admin, once the URL they claim vouches for them. */
+  autoAcceptInstanceIds?: string[];
+  /** Thumbprints (`kid`) of peer keys accepted without an admin, once the URL they claim vouches for them. */
+  autoAcceptKeys?: string[];
   /** Per-connection rate limits; default in memory (one process). */
   rateLimiter?: RateLimiter;
   /** Fans agent events out to event streams; default in memory (one process). */
@@ -111,6 +127,14 @@ export interface Federation {
   start(): Promise<void>;
   /** Stops the background work; nothing is lost, the outbox is durable. */
   stop(): Promise<void>;
+}
+
+/** Options of the outbound policy and client (PROTOCOL 3, "Outbound requests"). */
+export interface OutboundOptions extends OutboundPolicyOptions {
+  /** Per-request limit, in milliseconds. Default 15,000. */
+  timeoutMs?: number;
+  /** Largest answer read from a peer, in bytes. Default 1 MiB. */
+  maxResponseBytes?: number;
 }
 
 const MIN_SECRET_LENGTH = 32;
@@ -153,19 +177,20 @@ export function createFederation(options: FederationAppOptions): Federation {
     cacheMs,
   });
 
-  const authenticators: AdminAuthenticator[] = [createAdminTokenAuthenticator(stores.adminTokens)];
+  // PROTOCOL 3: every request this instance makes goes through this one client.
+  const fetchImpl = createOutboundFetch({
+    policy: new OutboundPolicy(options.outbound),
+    transport: options.fetch,
+    timeoutMs: options.outbound?.timeoutMs,
+    maxResponseBytes: options.outbound?.maxResponseBytes,
+    logger,
+  });
+  const authenticators: AdminAuthenticator[] = [createAdminTokenAuthenticator(stores.adminTokens, { now })];
   if (options.auth?.oidc !== undefined) {
-    authenticators.push(
-      createOidcAuthenticator({
-        ...options.auth.oidc,
-        ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
-        now,
-      }),
-    );
+    authenticators.push(createOidcAuthenticator({ ...options.auth.oidc, fetch: fetchImpl, now }));
   }
   authenticators.push(...(options.auth?.authenticators ?? []));
 
-  const fetchImpl = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init));
   const rateLimiter = options.rateLimiter ?? new InMemoryRateLimiter();
   const events = options.events ?? new InMemoryEventBus();
   const keyring = new PeerKeyring({ stores, senders: connectionStore, fetch: fetchImpl, now, generateId, logger });
@@ -185,7 +210,7 @@ export function createFederation(options: FederationAppOptions): Federation {
     now,
     generateId,
     logger,
-    autoAcceptUrls: options.autoAcceptUrls ?? [],
+    autoAccept: { urls: options.autoAcceptUrls, instanceIds: options.autoAcceptInstanceIds, keyThumbprints: options.autoAcceptKeys },
   });
   const outbox = new Outbox({ stores, messenger, now, generateId, logger, ...options.outbox });
   const sweeper = new Sweeper({ stores, now, logger, intervalMs: options.sweepIntervalMs });
@@ -213,6 +238,10 @@ export function createFederation(options: FederationAppOptions): Federation {
       return ok(c, await instance.update(dto, c.var.actor));
     })
     .post('/instance/regenerate-keys', async (c) => ok(c, await regenerateKeys(c.var.actor)))
+    .get('/admin-tokens', async (c) => ok(c, (await stores.adminTokens.list()).map(toAdminToken)))
+    .delete('/admin-tokens/:id', async (c) =>
+      ok(c, await revokeAdminToken({ store: stores.adminTokens, id: c.req.param('id'), actor: c.var.actor, now, generateId })),
+    )
     .get('/audit', async (c) => {
       const query = parseOrThrow(PageQuerySchema, c.req.query(), 'query');
       return ok(c, await stores.audit.list(query));

@@ -4,8 +4,10 @@ import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { serve } from '@hono/node-server';
 import { createOrchestratorService } from '@mosaic-fed/orchestrator';
-import { createAdminToken } from './auth/admin-tokens.js';
+import { isFederationError } from '@mosaic-fed/core';
+import { createAdminToken, revokeAdminToken, toAdminToken } from './auth/admin-tokens.js';
 import type { OidcAuthOptions } from './auth/oidc.js';
+import { OutboundPolicy } from './outbound/policy.js';
 import { createJsonLogger, describeError, type Logger, type LogLevel } from './logger.js';
 import {
   closeOnSignals,
@@ -32,6 +34,8 @@ Usage:
   mosaic-fed orchestrator  run agents as a service for servers (PROTOCOL 7), default port ${DEFAULT_ORCHESTRATOR_PORT}
   mosaic-fed worker        run agents from the queue on Valkey (needs REDIS_URL)
   mosaic-fed token create  create an admin token and print it once
+  mosaic-fed token list    list admin tokens: id, label, created, expires, last used, revoked
+  mosaic-fed token revoke <id>  revoke an admin token; it fails at once, on every replica
 
 Options (environment variable in brackets):
   --data-dir <dir>    data directory, default ${DEFAULT_DATA_DIR}   [MOSAIC_FED_DATA_DIR]
@@ -40,6 +44,8 @@ Options (environment variable in brackets):
   --url <url>         public URL, default http://<host>:<port>  [MOSAIC_FED_URL]
   --name <name>       name of a new instance                    [MOSAIC_FED_NAME]
   --label <text>      label of a new admin token (token create)
+  --expires-in <d>    lifetime of a new admin token: 90d, 12h or 30m (token create);
+                      default: it never expires
   --log-level <lvl>   debug, info, warn or error; default info  [MOSAIC_FED_LOG_LEVEL]
   -h, --help          show this help
 
@@ -49,7 +55,15 @@ Environment only:
   MOSAIC_FED_DATABASE_URL         libSQL URL; default: file <data-dir>/mosaic-fed.db
   MOSAIC_FED_DATABASE_AUTH_TOKEN  auth token for a remote libSQL server
   MOSAIC_FED_AUTO_ACCEPT_URLS     comma-separated peer URLs whose connection requests are
-                                  accepted without an admin
+                                  accepted without an admin, once the instance at that
+                                  URL vouches for the request (same instance id and keys)
+  MOSAIC_FED_AUTO_ACCEPT_INSTANCES  ... the same for these peer instance ids
+  MOSAIC_FED_AUTO_ACCEPT_KEYS     ... the same for peers holding a key with one of these
+                                  thumbprints (kid)
+  MOSAIC_FED_ALLOW_NETWORKS       comma-separated networks (CIDR) this instance may call
+                                  although they are not public, e.g. 127.0.0.0/8,10.1.0.0/16;
+                                  default none: loopback, private and link-local addresses
+                                  are refused
   MOSAIC_FED_OIDC_ISSUER          accept OIDC access tokens from this issuer as admins
   MOSAIC_FED_OIDC_AUDIENCE        ... issued for this audience
   MOSAIC_FED_OIDC_JWKS_URI        ... verified with this JWKS (default: discovery)
@@ -88,6 +102,28 @@ function parsePort(value: string | undefined): number {
   const port = Number(value);
   if (!/^\d+$/.test(value) || port > 65_535) throw new UsageError(`--port must be a number from 0 to 65535, not "${value}"`);
   return port;
+}
+
+/** `90d`, `12h`, `30m` as milliseconds. */
+function parseDuration(value: string): number {
+  const match = /^(\d{1,6})([dhm])$/.exec(value.trim());
+  if (match === null || Number(match[1]) === 0) throw new UsageError(`--expires-in must be like 90d, 12h or 30m, not "${value}"`);
+  const unit = { d: 86_400_000, h: 3_600_000, m: 60_000 }[match[2] as 'd' | 'h' | 'm'];
+  return Number(match[1]) * unit;
+}
+
+/** Rows as aligned columns under a header. */
+function formatTable(header: string[], rows: string[][]): string {
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
+  return [header, ...rows].map((row) => row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd()).join('\n') + '\n';
+}
+
+/** A comma-separated setting as its entries. */
+function listOf(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry.length > 0);
 }
 
 function parseLogLevel(value: string | undefined): LogLevel {
@@ -159,6 +195,7 @@ export async function main(argv: string[], env: Env = process.env): Promise<numb
         url: { type: 'string' },
         name: { type: 'string' },
         label: { type: 'string' },
+        'expires-in': { type: 'string' },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -168,7 +205,9 @@ export async function main(argv: string[], env: Env = process.env): Promise<numb
     return 2;
   }
   const { values, positionals } = parsed;
-  const command = positionals.join(' ');
+  // `token revoke <id>` takes an argument; every other command is its words.
+  const command = positionals[0] === 'token' && positionals[1] === 'revoke' ? 'token revoke' : positionals.join(' ');
+  const argument = command === 'token revoke' ? positionals.slice(2) : [];
   if (values.help === true || command === '' || command === 'help') {
     process.stdout.write(HELP);
     return 0;
@@ -178,7 +217,7 @@ export async function main(argv: string[], env: Env = process.env): Promise<numb
   try {
     // Long-running commands log to stdout; one-shot ones keep stdout for their answer
     // (`TOKEN=$(mosaic-fed token create)` gets the token alone).
-    const oneShot = command === 'init' || command === 'token create';
+    const oneShot = command === 'init' || command.startsWith('token ');
     logger = createJsonLogger({
       level: parseLogLevel(values['log-level'] ?? env.MOSAIC_FED_LOG_LEVEL),
       ...(oneShot ? { write: (line: string) => process.stderr.write(`${line}\n`) } : {}),
@@ -188,10 +227,15 @@ export async function main(argv: string[], env: Env = process.env): Promise<numb
     const url = values.url ?? env.MOSAIC_FED_URL;
     const oidc = oidcFromEnv(env);
     const name = values.name ?? env.MOSAIC_FED_NAME;
-    const autoAcceptUrls = (env.MOSAIC_FED_AUTO_ACCEPT_URLS ?? '')
-      .split(',')
-      .map((entry) => entry.trim())
-      .filter((entry) => entry.length > 0);
+    const autoAcceptUrls = listOf(env.MOSAIC_FED_AUTO_ACCEPT_URLS);
+    const autoAcceptInstanceIds = listOf(env.MOSAIC_FED_AUTO_ACCEPT_INSTANCES);
+    const autoAcceptKeys = listOf(env.MOSAIC_FED_AUTO_ACCEPT_KEYS);
+    const allowNetworks = listOf(env.MOSAIC_FED_ALLOW_NETWORKS);
+    try {
+      new OutboundPolicy({ allowNetworks });
+    } catch (error) {
+      throw new UsageError(`MOSAIC_FED_ALLOW_NETWORKS: ${(error as Error).message.replace(/^allowNetworks: /, '')}`);
+    }
     const common: NodeFederationOptions = {
       dataDir: values['data-dir'] ?? env.MOSAIC_FED_DATA_DIR ?? DEFAULT_DATA_DIR,
       logger,
@@ -203,6 +247,9 @@ export async function main(argv: string[], env: Env = process.env): Promise<numb
       ...(name === undefined ? {} : { name }),
       ...(oidc === undefined ? {} : { oidc }),
       ...(autoAcceptUrls.length === 0 ? {} : { autoAcceptUrls }),
+      ...(autoAcceptInstanceIds.length === 0 ? {} : { autoAcceptInstanceIds }),
+      ...(autoAcceptKeys.length === 0 ? {} : { autoAcceptKeys }),
+      ...(allowNetworks.length === 0 ? {} : { allowNetworks }),
       ...(env.REDIS_URL === undefined ? {} : { redisUrl: env.REDIS_URL }),
       ...(env.MOSAIC_FED_REDIS_PREFIX === undefined ? {} : { redisPrefix: env.MOSAIC_FED_REDIS_PREFIX }),
     };
@@ -279,13 +326,41 @@ export async function main(argv: string[], env: Env = process.env): Promise<numb
         const federation = await openFederation({ ...common, url: offlineUrl });
         try {
           await federation.instance.load();
+          const lifetime = values['expires-in'] === undefined ? undefined : parseDuration(values['expires-in']);
           const { token, record } = await createAdminToken({
             store: federation.stores.adminTokens,
             label: values.label ?? 'admin',
             actor: { type: 'cli', id: 'mosaic-fed token create' },
+            ...(lifetime === undefined ? {} : { expiresAt: new Date(Date.now() + lifetime) }),
           });
-          process.stderr.write(`admin token "${record.label}" created; it is shown only this once:\n`);
+          process.stderr.write(`admin token "${record.label}" (${record.id}) created; it is shown only this once:\n`);
           process.stdout.write(`${token}\n`);
+        } finally {
+          await federation.close();
+        }
+        return 0;
+      }
+      case 'token list': {
+        const federation = await openFederation({ ...common, url: offlineUrl });
+        try {
+          const tokens = (await federation.stores.adminTokens.list()).map(toAdminToken);
+          const rows = tokens.map((t) => [t.id, t.label, t.createdAt, t.expiresAt ?? 'never', t.lastUsedAt ?? 'never', t.revokedAt ?? '-']);
+          process.stdout.write(formatTable(['id', 'label', 'created', 'expires', 'last used', 'revoked'], rows));
+        } finally {
+          await federation.close();
+        }
+        return 0;
+      }
+      case 'token revoke': {
+        const [id] = argument;
+        if (id === undefined || argument.length > 1) throw new UsageError('token revoke takes one token id (see mosaic-fed token list)');
+        const federation = await openFederation({ ...common, url: offlineUrl });
+        try {
+          const revoked = await revokeAdminToken({ store: federation.stores.adminTokens, id, actor: { type: 'cli', id: 'mosaic-fed token revoke' } });
+          process.stderr.write(`admin token "${revoked.label}" (${revoked.id}) is revoked since ${revoked.revokedAt ?? ''}\n`);
+        } catch (error) {
+          if (isFederationError(error) && error.code === 'NOT_FOUND') throw new UsageError(`there is no admin token ${id}`);
+          throw error;
         } finally {
           await federation.close();
         }

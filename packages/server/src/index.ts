@@ -6,13 +6,24 @@
  * @packageDocumentation
  */
 export { createFederation, createFederationApp } from './app.js';
-export type { Federation, FederationAppOptions } from './app.js';
+export type { Federation, FederationAppOptions, OutboundOptions } from './app.js';
+
+export { createOutboundFetch, UNREACHABLE_MESSAGE } from './outbound/client.js';
+export type { OutboundFetchOptions } from './outbound/client.js';
+export { OutboundPolicy, OutboundRefusal } from './outbound/policy.js';
+export type { OutboundPolicyOptions } from './outbound/policy.js';
 
 export { InstanceService } from './instance/service.js';
 export type { InstanceServiceOptions } from './instance/service.js';
 
-export { ADMIN_TOKEN_PREFIX, createAdminToken, createAdminTokenAuthenticator } from './auth/admin-tokens.js';
-export type { CreateAdminTokenOptions } from './auth/admin-tokens.js';
+export {
+  ADMIN_TOKEN_PREFIX,
+  createAdminToken,
+  createAdminTokenAuthenticator,
+  revokeAdminToken,
+  toAdminToken,
+} from './auth/admin-tokens.js';
+export type { AdminTokenAuthenticatorOptions, CreateAdminTokenOptions, RevokeAdminTokenOptions } from './auth/admin-tokens.js';
 export { createOidcAuthenticator } from './auth/oidc.js';
 export type { OidcAuthOptions } from './auth/oidc.js';
 export type { AdminAuthenticator, AuthOutcome } from './auth/types.js';

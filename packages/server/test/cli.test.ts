@@ -89,6 +89,26 @@ describe('mosaic-fed serve', () => {
         headers: { Authorization: `Bearer ${token.slice(0, -1)}x` },
       });
       expect(refused.status).toBe(401);
+
+      // token list shows it, with its last use; token revoke ends it at once, while serving.
+      const listed = runCli(['token', 'list', '--data-dir', dataDir], dir.path);
+      expect(listed.status, listed.stderr).toBe(0);
+      const id = /\(([0-9a-f-]{36})\) created/.exec(created.stderr)?.[1];
+      expect(id).toBeDefined();
+      const row = listed.stdout.split('\n').find((line) => line.startsWith(id ?? '-'));
+      expect(row).toMatch(/ ci +\S+Z +never +\S+Z +-$/);
+      expect(listed.stdout).not.toContain(token);
+      const revoked = runCli(['token', 'revoke', id ?? '', '--data-dir', dataDir], dir.path);
+      expect(revoked.status, revoked.stderr).toBe(0);
+      expect(revoked.stderr).toContain('is revoked since');
+      const after = await fetch(`${served.listening.url}/api/v1/federation/instance`, { headers: { Authorization: `Bearer ${token}` } });
+      expect(after.status).toBe(401);
+      expect(runCli(['token', 'revoke', crypto.randomUUID(), '--data-dir', dataDir], dir.path).status).toBe(2);
+      const expiring = runCli(['token', 'create', '--data-dir', dataDir, '--expires-in', '12h'], dir.path);
+      expect(expiring.status, expiring.stderr).toBe(0);
+      expect(runCli(['token', 'list', '--data-dir', dataDir], dir.path).stdout).toMatch(/ admin +\S+Z +\S+Z +never +-/);
+      expect(runCli(['token', 'create', '--data-dir', dataDir, '--expires-in', 'soon'], dir.path).status).toBe(2);
+
       expect(JSON.stringify(served.lines)).not.toContain(token);
       expect(await stopProcess(served, 'SIGTERM')).toBe(0);
     } finally {

@@ -171,13 +171,20 @@ describe('every error code of PROTOCOL 2, from a real request', () => {
     try {
       await expectRefusedWithoutEffect('FORBIDDEN', () => send(command('agent.kill', { agentId: crypto.randomUUID() })));
       await expectRefusedWithoutEffect('FORBIDDEN', () => send(command('agent.spawn', spawnPayload('t-type', 'worker'))));
-      await expectRefusedWithoutEffect('FORBIDDEN', () => send(command('agent.teleport', {})));
     } finally {
       await patchGrants({
         allowedCommands: ['agent.spawn', 'agent.status', 'agent.kill', 'agents.list'],
         allowedAgentTypes: ['worker', 'reviewer', 'tester'],
       });
     }
+  });
+
+  it('VALIDATION_FAILED (400): a command, query or event type this instance does not know', async () => {
+    const error = await expectRefusedWithoutEffect('VALIDATION_FAILED', () => send(command('agent.teleport', {})));
+    expect(error.details).toEqual([{ path: 'commandType', message: 'agent.teleport is not a known commandType' }]);
+    await expectRefusedWithoutEffect('VALIDATION_FAILED', () =>
+      send({ kind: 'QUERY', queryType: 'agents.everything', payload: {} } as unknown as Body),
+    );
   });
 
   it('CAPABILITY_DISABLED (403): spawning switched off by the admin', async () => {

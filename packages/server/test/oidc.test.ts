@@ -43,6 +43,8 @@ beforeAll(async () => {
     secret: 'oidc-test-secret-0123456789abcdefghijklmn',
     stores,
     auth: { oidc: { issuer, audience: 'mosaic-fed', adminClaim: 'roles', adminValue: 'federation-admin' } },
+    // The identity provider is on loopback, which outbound requests may reach only when allowed.
+    outbound: { allowNetworks: ['127.0.0.0/8'] },
   });
 });
 

@@ -14,6 +14,8 @@ export interface PeerOptions {
   port?: number;
   dataDir?: string;
   autoAcceptUrls?: string[];
+  /** Networks it may call; default loopback, where every test peer lives. */
+  allowNetworks?: string[];
   now?: () => Date;
   orchestrator?: InMemoryOrchestrator;
   /** Runs agents with this (a real orchestrator) instead of the in-memory one. */
@@ -55,6 +57,7 @@ export async function startPeer(options: PeerOptions, token?: string): Promise<P
     logger: silentLogger,
     orchestrator: options.agents ?? orchestrator,
     ...(options.autoAcceptUrls === undefined ? {} : { autoAcceptUrls: options.autoAcceptUrls }),
+    allowNetworks: options.allowNetworks ?? ['127.0.0.0/8'],
     ...(options.now === undefined ? {} : { now: options.now }),
     federation: {
       outbox: { initialBackoffMs: 50, maxBackoffMs: 200, pollIntervalMs: 50 },

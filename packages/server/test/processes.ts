@@ -12,9 +12,12 @@ function requireBuild() {
   if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run \`pnpm build\` before these tests`);
 }
 
-/** A clean environment: nothing configures the server but what a test passes. */
+/**
+ * A clean environment: nothing configures the server but what a test passes, and
+ * loopback, where every test peer lives, among the networks it may call.
+ */
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return { PATH: process.env.PATH, HOME: process.env.HOME, ...extra };
+  return { PATH: process.env.PATH, HOME: process.env.HOME, MOSAIC_FED_ALLOW_NETWORKS: '127.0.0.0/8', ...extra };
 }
 
 export interface Served {

@@ -50,6 +50,8 @@ export async function connectionRecord(overrides: Partial<ConnectionRecord> = {}
     peerCapabilities: DEFAULT_CAPABILITIES,
     peerMetadata: { region: 'x' },
     peerKeys: [publicJwk],
+    replacedPeerKeys: [],
+    peerUrlVouches: false,
     createdAt: '2026-11-25T12:00:00.000Z',
     updatedAt: '2026-11-25T12:00:00.000Z',
     version: 1,
@@ -198,8 +200,18 @@ export function describeStoreContract(name: string, open: () => Promise<StoreHar
     });
 
     describe('admin tokens', () => {
+      const tokenRecord = (tokenHash: string, createdAt = '2026-11-25T12:00:00.000Z') => ({
+        id: crypto.randomUUID(),
+        label: 'ops',
+        tokenHash,
+        createdAt,
+        expiresAt: null,
+        lastUsedAt: null,
+        revokedAt: null,
+      });
+
       it('finds a token by its hash only, and audits its creation', async () => {
-        const record = { id: crypto.randomUUID(), label: 'ops', tokenHash: 'a'.repeat(64), createdAt: '2026-11-25T12:00:00.000Z' };
+        const record = { ...tokenRecord('a'.repeat(64)), expiresAt: '2026-12-25T12:00:00.000Z' };
         await stores.adminTokens.create(record, auditEntry('admin-token.create'));
         expect(await stores.adminTokens.findByHash('a'.repeat(64))).toEqual(record);
         expect(await stores.adminTokens.findByHash('b'.repeat(64))).toBeUndefined();
@@ -207,12 +219,32 @@ export function describeStoreContract(name: string, open: () => Promise<StoreHar
       });
 
       it('refuses a duplicate hash and writes no audit entry for it', async () => {
-        const record = { id: crypto.randomUUID(), label: 'ops', tokenHash: 'c'.repeat(64), createdAt: '2026-11-25T12:00:00.000Z' };
+        const record = tokenRecord('c'.repeat(64));
         await stores.adminTokens.create(record, auditEntry('admin-token.create'));
         await expect(
           stores.adminTokens.create({ ...record, id: crypto.randomUUID() }, auditEntry('admin-token.duplicate')),
         ).rejects.toThrow();
         expect((await allAudit(stores)).map((e) => e.action)).toEqual(['admin-token.create']);
+      });
+
+      it('lists tokens oldest first, revokes once with its audit entry, and records only later uses', async () => {
+        const first = tokenRecord('d'.repeat(64), '2026-11-25T12:00:00.000Z');
+        const second = tokenRecord('e'.repeat(64), '2026-11-25T12:00:01.000Z');
+        await stores.adminTokens.create(second, auditEntry('admin-token.create'));
+        await stores.adminTokens.create(first, auditEntry('admin-token.create'));
+        expect((await stores.adminTokens.list()).map((t) => t.id)).toEqual([first.id, second.id]);
+
+        expect(await stores.adminTokens.revoke(first.id, '2026-11-25T13:00:00.000Z', auditEntry('admin-token.revoke'))).toBe(true);
+        expect(await stores.adminTokens.revoke(first.id, '2026-11-25T14:00:00.000Z', auditEntry('admin-token.again'))).toBe(false);
+        expect(await stores.adminTokens.revoke(crypto.randomUUID(), '2026-11-25T14:00:00.000Z', auditEntry('admin-token.none'))).toBe(false);
+        expect((await stores.adminTokens.get(first.id))?.revokedAt).toBe('2026-11-25T13:00:00.000Z');
+        expect((await stores.adminTokens.findByHash(first.tokenHash))?.revokedAt).toBe('2026-11-25T13:00:00.000Z');
+        expect((await allAudit(stores)).map((e) => e.action)).toEqual(['admin-token.revoke', 'admin-token.create', 'admin-token.create']);
+
+        await stores.adminTokens.recordUse(second.id, '2026-11-25T12:10:00.000Z');
+        await stores.adminTokens.recordUse(second.id, '2026-11-25T12:05:00.000Z');
+        expect((await stores.adminTokens.get(second.id))?.lastUsedAt).toBe('2026-11-25T12:10:00.000Z');
+        expect(await stores.adminTokens.get(crypto.randomUUID())).toBeUndefined();
       });
     });
 
@@ -236,7 +268,8 @@ export function describeStoreContract(name: string, open: () => Promise<StoreHar
       it('updates only from the expected version, with its audit entry', async () => {
         const record = await connectionRecord();
         await stores.connections.create(record, auditEntry('connection.create'));
-        const active = { ...record, status: 'ACTIVE' as const, version: 2 };
+        const replacedPeerKeys = [{ kid: record.peerKeys[0]?.kid ?? '', trustedUntil: '2026-11-26T12:00:00.000Z' }];
+        const active = { ...record, status: 'ACTIVE' as const, peerUrlVouches: true, replacedPeerKeys, version: 2 };
         expect(await stores.connections.update(active, 1, auditEntry('connection.accept'))).toBe(true);
         expect(await stores.connections.update({ ...record, status: 'REJECTED', version: 2 }, 1, auditEntry('stale'))).toBe(false);
         expect(await stores.connections.get(record.id)).toEqual(active);
@@ -355,14 +388,28 @@ export function describeStoreContract(name: string, open: () => Promise<StoreHar
         await stores.remoteAgents.create({ ...record, taskId: 'other' });
         expect((await stores.remoteAgents.get(record.agentId))?.taskId).toBe(record.taskId);
         const event = (sequence: number, status: AgentStatus['status']) => ({ ...record.status, status, sequence });
-        expect(await stores.remoteAgents.applyEvent(record.agentId, event(1, 'spawning'))).toBe(true);
-        expect(await stores.remoteAgents.applyEvent(record.agentId, event(3, 'completed'))).toBe(true);
-        expect(await stores.remoteAgents.applyEvent(record.agentId, event(2, 'running'))).toBe(false);
-        expect(await stores.remoteAgents.applyEvent(record.agentId, event(3, 'completed'))).toBe(false);
-        expect(await stores.remoteAgents.applyEvent(crypto.randomUUID(), event(1, 'running'))).toBe(false);
+        expect(await stores.remoteAgents.applyEvent(record.agentId, event(1, 'spawning'))).toBe('applied');
+        expect(await stores.remoteAgents.applyEvent(record.agentId, event(3, 'completed'))).toBe('applied');
+        expect(await stores.remoteAgents.applyEvent(record.agentId, event(2, 'running'))).toBe('stale');
+        expect(await stores.remoteAgents.applyEvent(record.agentId, event(3, 'completed'))).toBe('stale');
+        expect(await stores.remoteAgents.applyEvent(crypto.randomUUID(), event(1, 'running'))).toBe('stale');
         expect((await stores.remoteAgents.get(record.agentId))?.status.status).toBe('completed');
         expect((await stores.remoteAgents.events(record.agentId, 0)).map((e) => e.sequence)).toEqual([1, 3]);
         expect((await stores.remoteAgents.events(record.agentId, 1)).map((e) => e.sequence)).toEqual([3]);
+      });
+
+      it('never changes a terminal status: not by a later event, nor by a refresh (PROTOCOL 5)', async () => {
+        const record = remote();
+        await stores.remoteAgents.create(record);
+        const event = (sequence: number, status: AgentStatus['status']) => ({ ...record.status, status, sequence });
+        expect(await stores.remoteAgents.applyEvent(record.agentId, { ...event(1, 'completed'), result: { summary: 'done' } })).toBe('applied');
+        expect(await stores.remoteAgents.applyEvent(record.agentId, event(2, 'running'))).toBe('terminal');
+        expect(await stores.remoteAgents.applyEvent(record.agentId, { ...event(3, 'completed'), result: { summary: 'replaced' } })).toBe('terminal');
+        await stores.remoteAgents.refreshStatus(record.agentId, { ...record.status, status: 'failed', error: 'late' });
+        const stored = await stores.remoteAgents.get(record.agentId);
+        expect(stored?.status).toMatchObject({ status: 'completed', result: { summary: 'done' } });
+        expect(stored?.sequence).toBe(1);
+        expect((await stores.remoteAgents.events(record.agentId, 0)).map((e) => e.sequence)).toEqual([1]);
       });
 
       it('pages oldest first', async () => {

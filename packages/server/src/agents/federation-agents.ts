@@ -48,10 +48,15 @@ export class FederationAgentService {
           if (agent === undefined || agent.peerInstanceId !== message.iss) {
             throw new FederationError('NOT_FOUND', 'this instance did not spawn that agent there');
           }
-          // PROTOCOL 5: a sequence at or below the one held is ignored.
-          const applied = await this.#o.stores.remoteAgents.applyEvent(event.agentId, event);
-          if (applied) await this.#o.events.publish(event.agentId, event);
-          return { applied };
+          // PROTOCOL 5: a sequence at or below the one held is ignored; a terminal status,
+          // its result included, never changes.
+          const outcome = await this.#o.stores.remoteAgents.applyEvent(event.agentId, event);
+          if (outcome === 'terminal') {
+            const current = await this.get(event.agentId);
+            throw new FederationError('AGENT_ALREADY_TERMINAL', `the agent is ${current.status.status} already`, { data: current.status });
+          }
+          if (outcome === 'applied') await this.#o.events.publish(event.agentId, event);
+          return { applied: outcome === 'applied' };
         },
       })
       .register({

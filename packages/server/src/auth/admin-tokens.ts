@@ -1,6 +1,8 @@
 // Admin tokens: random bearer tokens for an instance's admins. Only a SHA-256 hash is
-// stored; the token itself is shown once, when it is created.
-import type { AuditActor } from '@mosaic-fed/core';
+// stored; the token itself is shown once, when it is created. A token may expire, can be
+// revoked (it fails at once, on every replica: every request reads the store), and
+// records when it was last used.
+import { FederationError, type AdminToken, type AuditActor } from '@mosaic-fed/core';
 import { randomToken, sha256Hex } from '../lib/encoding.js';
 import type { AdminTokenRecord, AdminTokenStore } from '../stores/types.js';
 import type { AdminAuthenticator } from './types.js';
@@ -9,13 +11,24 @@ import type { AdminAuthenticator } from './types.js';
 export const ADMIN_TOKEN_PREFIX = 'mfa_';
 const TOKEN_SHAPE = /^mfa_[A-Za-z0-9_-]{43}$/;
 
+/** A token's last use is written at most this often (per token and process), not per request. */
+const LAST_USED_RESOLUTION_MS = 60_000;
+
 /** Options for {@link createAdminToken}. */
 export interface CreateAdminTokenOptions {
   store: AdminTokenStore;
   label: string;
   actor: AuditActor;
+  /** When the token stops working; default never. */
+  expiresAt?: Date | undefined;
   now?: () => Date;
   generateId?: () => string;
+}
+
+/** The admin view of a stored token: everything but its hash. */
+export function toAdminToken(record: AdminTokenRecord): AdminToken {
+  const { tokenHash: _hash, ...token } = record;
+  return token;
 }
 
 /**
@@ -28,9 +41,21 @@ export async function createAdminToken(
   const label = options.label.trim();
   if (label.length === 0 || label.length > 100) throw new TypeError('label must be 1 to 100 characters');
   const generateId = options.generateId ?? (() => crypto.randomUUID());
-  const at = (options.now?.() ?? new Date()).toISOString();
+  const now = options.now?.() ?? new Date();
+  if (options.expiresAt !== undefined && !(options.expiresAt.getTime() > now.getTime())) {
+    throw new TypeError('expiresAt must be in the future');
+  }
+  const at = now.toISOString();
   const token = `${ADMIN_TOKEN_PREFIX}${randomToken(32)}`;
-  const record: AdminTokenRecord = { id: generateId(), label, tokenHash: await sha256Hex(token), createdAt: at };
+  const record: AdminTokenRecord = {
+    id: generateId(),
+    label,
+    tokenHash: await sha256Hex(token),
+    createdAt: at,
+    expiresAt: options.expiresAt?.toISOString() ?? null,
+    lastUsedAt: null,
+    revokedAt: null,
+  };
   await options.store.create(record, {
     id: generateId(),
     at,
@@ -38,18 +63,71 @@ export async function createAdminToken(
     action: 'admin-token.create',
     target: `admin-token:${record.id}`,
     before: null,
-    after: { id: record.id, label },
+    after: { id: record.id, label, expiresAt: record.expiresAt },
   });
   return { token, record };
 }
 
-/** Authenticates admin tokens against their stored hashes. */
-export function createAdminTokenAuthenticator(store: AdminTokenStore): AdminAuthenticator {
+/** Options for {@link revokeAdminToken}. */
+export interface RevokeAdminTokenOptions {
+  store: AdminTokenStore;
+  id: string;
+  actor: AuditActor;
+  now?: () => Date;
+  generateId?: () => string;
+}
+
+/**
+ * Revokes a token, with an audit entry; revoking it again answers the same. `NOT_FOUND`
+ * for an unknown id.
+ */
+export async function revokeAdminToken(options: RevokeAdminTokenOptions): Promise<AdminToken> {
+  const at = (options.now?.() ?? new Date()).toISOString();
+  const generateId = options.generateId ?? (() => crypto.randomUUID());
+  const current = await options.store.get(options.id);
+  if (current === undefined) throw new FederationError('NOT_FOUND', 'there is no such admin token');
+  if (current.revokedAt === null) {
+    await options.store.revoke(options.id, at, {
+      id: generateId(),
+      at,
+      actor: options.actor,
+      action: 'admin-token.revoke',
+      target: `admin-token:${current.id}`,
+      before: { revokedAt: null },
+      after: { revokedAt: at },
+    });
+  }
+  const revoked = await options.store.get(options.id);
+  return toAdminToken(revoked ?? current);
+}
+
+/** Options for {@link createAdminTokenAuthenticator}. */
+export interface AdminTokenAuthenticatorOptions {
+  now?: () => Date;
+}
+
+/** Authenticates admin tokens against their stored hashes, refusing expired and revoked ones. */
+export function createAdminTokenAuthenticator(store: AdminTokenStore, options: AdminTokenAuthenticatorOptions = {}): AdminAuthenticator {
+  const now = options.now ?? (() => new Date());
+  const lastWritten = new Map<string, number>();
+  const recordUse = async (record: AdminTokenRecord, at: Date) => {
+    const previous = lastWritten.get(record.id) ?? (record.lastUsedAt === null ? undefined : Date.parse(record.lastUsedAt));
+    if (previous !== undefined && at.getTime() - previous < LAST_USED_RESOLUTION_MS) return;
+    lastWritten.set(record.id, at.getTime());
+    // A use that cannot be recorded still authenticates.
+    await store.recordUse(record.id, at.toISOString()).catch(() => lastWritten.delete(record.id));
+  };
   return async (token) => {
     if (!token.startsWith(ADMIN_TOKEN_PREFIX)) return undefined;
     if (!TOKEN_SHAPE.test(token)) return { kind: 'invalid', reason: 'malformed admin token' };
     const record = await store.findByHash(await sha256Hex(token));
     if (record === undefined) return { kind: 'invalid', reason: 'unknown admin token' };
+    if (record.revokedAt !== null) return { kind: 'invalid', reason: 'revoked admin token' };
+    const at = now();
+    if (record.expiresAt !== null && Date.parse(record.expiresAt) <= at.getTime()) {
+      return { kind: 'invalid', reason: 'expired admin token' };
+    }
+    await recordUse(record, at);
     return { kind: 'admin', actor: { type: 'admin-token', id: record.id, label: record.label } };
   };
 }

@@ -5,7 +5,6 @@ import {
   ConnectionReplySchema,
   defaultGrants,
   FederationError,
-  InstanceDocumentSchema,
   type AuditActor,
   type AuditEntry,
   type Connection,
@@ -17,6 +16,8 @@ import {
   type UpdateGrantsDto,
 } from '@mosaic-fed/core';
 import { pinnedKeys } from '@mosaic-fed/sdk';
+import { fetchInstanceDocument, sameInstance } from '../federation/instance-document.js';
+import { pinsOf } from '../federation/keyring.js';
 import type { PeerMessenger } from '../federation/messenger.js';
 import type { InstanceService } from '../instance/service.js';
 import { describeError, type Logger } from '../logger.js';
@@ -30,8 +31,20 @@ export interface ConnectionServiceOptions {
   now: () => Date;
   generateId: () => string;
   logger: Logger;
-  /** Peer URLs whose CONNECT is accepted without an admin (PROTOCOL 3, step 2). */
-  autoAcceptUrls: readonly string[];
+  /**
+   * Who is accepted without an admin (PROTOCOL 3, step 2): peers at these URLs, with these
+   * instance ids, or holding a key with one of these thumbprints. In every case the
+   * instance document at the request's URL must vouch for it.
+   */
+  autoAccept: AutoAcceptPolicy;
+}
+
+/** The auto-accept allowlists (PROTOCOL 3, step 2). */
+export interface AutoAcceptPolicy {
+  urls?: readonly string[] | undefined;
+  instanceIds?: readonly string[] | undefined;
+  /** RFC 7638 thumbprints (the `kid`) of peers' keys. */
+  keyThumbprints?: readonly string[] | undefined;
 }
 
 type ConnectionMessage = MessageOfKind<'CONNECT' | 'CONNECT_ACCEPT' | 'CONNECT_REJECT' | 'DISCONNECT'>;
@@ -58,11 +71,15 @@ function invalidState(record: ConnectionRecord, expected: string): FederationErr
 
 export class ConnectionService {
   readonly #o: ConnectionServiceOptions;
-  readonly #autoAccept: Set<string>;
+  readonly #autoAcceptUrls: Set<string>;
+  readonly #autoAcceptIds: Set<string>;
+  readonly #autoAcceptKids: Set<string>;
 
   constructor(options: ConnectionServiceOptions) {
     this.#o = options;
-    this.#autoAccept = new Set(options.autoAcceptUrls.map(normaliseUrl));
+    this.#autoAcceptUrls = new Set((options.autoAccept.urls ?? []).map(normaliseUrl));
+    this.#autoAcceptIds = new Set((options.autoAccept.instanceIds ?? []).map((id) => id.toLowerCase()));
+    this.#autoAcceptKids = new Set(options.autoAccept.keyThumbprints ?? []);
   }
 
   async list(status?: ConnectionStatus): Promise<Connection[]> {
@@ -83,7 +100,7 @@ export class ConnectionService {
    * reached or refuses.
    */
   async connect(url: string, actor: AuditActor): Promise<Connection> {
-    const document = await this.#fetchDocument(url);
+    const document = await fetchInstanceDocument(this.#o.fetch, url, this.#o.logger);
     const self = await this.#o.instance.load();
     if (document.instanceId === self.instanceId) {
       throw new FederationError('VALIDATION_FAILED', 'that address is this instance itself', {
@@ -103,7 +120,8 @@ export class ConnectionService {
     );
     const reply = ConnectionReplySchema.parse(data);
     const status: ConnectionStatus = reply.status === 'ACTIVE' ? 'ACTIVE' : 'PENDING';
-    const record = await this.#save(existing, document, status, 'outgoing', actor);
+    // The document came from the URL itself: it vouches for the peer.
+    const record = await this.#save(existing, document, { status, direction: 'outgoing', peerUrlVouches: true }, actor);
     return toConnection(record);
   }
 
@@ -169,9 +187,9 @@ export class ConnectionService {
   /**
    * Answers CONNECT, CONNECT_ACCEPT, CONNECT_REJECT and DISCONNECT from a peer whose
    * signature has been verified (for CONNECT, with the key in its own document, or with
-   * the pinned keys when a live connection exists).
+   * the pinned keys when a live connection exists) by the key `kid`.
    */
-  async handleIncoming(message: ConnectionMessage): Promise<ConnectionReply> {
+  async handleIncoming(message: ConnectionMessage, kid: string): Promise<ConnectionReply> {
     const existing = await this.#o.stores.connections.getByPeer(message.iss);
     const actor: AuditActor = { type: 'peer', id: message.iss };
     switch (message.kind) {
@@ -183,8 +201,18 @@ export class ConnectionService {
           });
         }
         if (existing !== undefined && LIVE.includes(existing.status)) return { status: existing.status };
-        const status = this.#autoAccept.has(normaliseUrl(document.url)) ? 'ACTIVE' : 'PENDING';
-        const record = await this.#save(existing, document, status, 'incoming', actor);
+        // PROTOCOL 3, step 2: the URL in a CONNECT is only a claim until the document there
+        // names the same instance with the same keys.
+        const peerUrlVouches = await this.#vouches(document);
+        const listed = this.#autoAccepts(document, kid);
+        const status = peerUrlVouches && listed ? 'ACTIVE' : 'PENDING';
+        const record = await this.#save(existing, document, { status, direction: 'incoming', peerUrlVouches }, actor);
+        if (!peerUrlVouches && listed) {
+          this.#o.logger.warn('a connection request matched auto-accept, but its URL does not vouch for it; it waits for an admin', {
+            peerInstanceId: document.instanceId,
+            peerUrl: document.url,
+          });
+        }
         return { status: record.status };
       }
       case 'CONNECT_ACCEPT': {
@@ -193,11 +221,13 @@ export class ConnectionService {
           throw new FederationError('NOT_FOUND', 'there is no pending request to this peer');
         }
         const document = message.payload;
+        const pins = pinsOf(document, this.#o.now());
         const record = await this.#change(existing.id, 'connection.accepted', actor, (current) => ({
           ...current,
           ...this.#peerFacts(document),
           // The acceptor's current keys join the pinned ones: it signed this with one of them.
-          peerKeys: [...document.keys, ...current.peerKeys.filter((k) => !document.keys.some((d) => d.kid === k.kid))],
+          peerKeys: [...pins.peerKeys, ...current.peerKeys.filter((k) => !pins.peerKeys.some((d) => d.kid === k.kid))],
+          replacedPeerKeys: [...current.replacedPeerKeys, ...pins.replacedPeerKeys.filter((r) => !current.replacedPeerKeys.some((c) => c.kid === r.kid))],
           status: 'ACTIVE',
         }));
         return { status: record.status };
@@ -247,24 +277,25 @@ export class ConnectionService {
     return existing !== undefined && LIVE.includes(existing.status) ? existing : undefined;
   }
 
-  async #fetchDocument(url: string): Promise<InstanceDocument> {
-    const unreachable = (reason: string, cause?: unknown) =>
-      new FederationError('VALIDATION_FAILED', `no Mosaic Federation instance answers at this URL (${reason})`, {
-        details: [{ path: 'url', message: reason }],
-        ...(cause === undefined ? {} : { cause }),
-      });
-    let response: Response;
+  /**
+   * Whether an auto-accept allowlist names the sender of this document. A thumbprint
+   * counts only for the key that signed (`kid`): a document can list anyone's public key.
+   */
+  #autoAccepts(document: InstanceDocument, kid: string): boolean {
+    return (
+      this.#autoAcceptUrls.has(normaliseUrl(document.url)) ||
+      this.#autoAcceptIds.has(document.instanceId.toLowerCase()) ||
+      this.#autoAcceptKids.has(kid)
+    );
+  }
+
+  /** Whether the document at the claimed URL is the sender's, with the same keys (PROTOCOL 3). */
+  async #vouches(claimed: InstanceDocument): Promise<boolean> {
     try {
-      response = await this.#o.fetch(new URL('/.well-known/mosaic-federation', url), {
-        signal: AbortSignal.timeout(15_000),
-      });
-    } catch (error) {
-      throw unreachable('it cannot be reached', error);
+      return sameInstance(await fetchInstanceDocument(this.#o.fetch, claimed.url, this.#o.logger), claimed);
+    } catch {
+      return false;
     }
-    if (!response.ok) throw unreachable(`it answered HTTP ${response.status}`);
-    const parsed = InstanceDocumentSchema.safeParse(await response.json().catch(() => undefined));
-    if (!parsed.success) throw unreachable('its instance document is not valid');
-    return parsed.data;
   }
 
   #peerFacts(document: InstanceDocument) {
@@ -280,18 +311,17 @@ export class ConnectionService {
   async #save(
     existing: ConnectionRecord | undefined,
     document: InstanceDocument,
-    status: ConnectionStatus,
-    direction: 'incoming' | 'outgoing',
+    state: Pick<ConnectionRecord, 'status' | 'direction' | 'peerUrlVouches'>,
     actor: AuditActor,
   ): Promise<ConnectionRecord> {
     const self = await this.#o.instance.load();
-    const at = this.#o.now().toISOString();
+    const now = this.#o.now();
+    const at = now.toISOString();
     const fresh = {
       ...this.#peerFacts(document),
+      ...pinsOf(document, now),
+      ...state,
       peerInstanceId: document.instanceId,
-      peerKeys: document.keys,
-      status,
-      direction,
       grants: defaultGrants(self.capabilities),
       updatedAt: at,
     };
@@ -362,5 +392,5 @@ export class ConnectionService {
 }
 
 function summary(record: ConnectionRecord) {
-  return { status: record.status, peerInstanceId: record.peerInstanceId, peerUrl: record.peerUrl };
+  return { status: record.status, peerInstanceId: record.peerInstanceId, peerUrl: record.peerUrl, peerUrlVouches: record.peerUrlVouches };
 }

@@ -9,6 +9,7 @@ import {
   isFederationError,
   LIMITS,
   messageContentHash,
+  parseOrThrow,
   signMessage,
   verifyMessage,
   type FederationMessage,
@@ -80,23 +81,25 @@ export function incomingRoutes(o: IncomingOptions): Hono {
     if (lookup.unverified.kind !== 'CONNECT' || issuer === undefined) return o.keyring.resolveIncoming(lookup);
     const pinned = await o.connections.pinnedConnection(issuer);
     if (pinned !== undefined) return o.keyring.resolverFor(pinned)(lookup);
-    const document = InstanceDocumentSchema.safeParse(lookup.unverified.payload);
-    if (!document.success || document.data.instanceId !== issuer) return undefined;
-    const jwk = document.data.keys.find((key) => key.kid === lookup.kid);
+    // PROTOCOL 2: a document with an unusable key (not an Ed25519 `sig` key, or one with
+    // `d`) or of another protocol is VALIDATION_FAILED, not an unknown key.
+    const document = parseOrThrow(InstanceDocumentSchema, lookup.unverified.payload, 'the CONNECT payload (an instance document)');
+    if (document.instanceId !== issuer) return undefined;
+    const jwk = document.keys.find((key) => key.kid === lookup.kid);
     return jwk === undefined ? undefined : { key: await o.keyring.import(jwk), instanceId: issuer };
   };
 
-  async function execute(message: FederationMessage, connection: ConnectionRecord | undefined): Promise<StoredReply> {
-    return { success: true, data: (await run(message, connection)) ?? null };
+  async function execute(message: FederationMessage, connection: ConnectionRecord | undefined, kid: string): Promise<StoredReply> {
+    return { success: true, data: (await run(message, connection, kid)) ?? null };
   }
 
-  async function run(message: FederationMessage, connection: ConnectionRecord | undefined): Promise<unknown> {
+  async function run(message: FederationMessage, connection: ConnectionRecord | undefined, kid: string): Promise<unknown> {
     switch (message.kind) {
       case 'CONNECT':
       case 'CONNECT_ACCEPT':
       case 'CONNECT_REJECT':
       case 'DISCONNECT':
-        return o.connections.handleIncoming(message);
+        return o.connections.handleIncoming(message, kid);
       case 'COMMAND':
       case 'QUERY':
       case 'EVENT': {
@@ -109,7 +112,8 @@ export function incomingRoutes(o: IncomingOptions): Hono {
     }
   }
 
-  async function process(message: FederationMessage, endpoint: string, found: ConnectionRecord | undefined): Promise<Outcome> {
+  /** `kid`: the key that verified the message. */
+  async function process(message: FederationMessage, endpoint: string, found: ConnectionRecord | undefined, kid: string): Promise<Outcome> {
     if (!(ENDPOINT_KINDS[endpoint] ?? []).includes(message.kind)) {
       return failure(new FederationError('MALFORMED_MESSAGE', `${message.kind} does not belong at /incoming/${endpoint}`));
     }
@@ -144,7 +148,7 @@ export function incomingRoutes(o: IncomingOptions): Hono {
       // answered from it, as if the claim had come first.
       let reply: StoredReply;
       try {
-        reply = await execute(message, connection);
+        reply = await execute(message, connection, kid);
       } catch (error) {
         const known = await o.stores.messageLog.claim(claim);
         if (known.outcome !== 'claimed') return answered(known);
@@ -158,7 +162,7 @@ export function incomingRoutes(o: IncomingOptions): Hono {
     const claimed = await o.stores.messageLog.claim(claim);
     if (claimed.outcome !== 'claimed') return answered(claimed);
     try {
-      const reply = await execute(message, connection);
+      const reply = await execute(message, connection, kid);
       await o.stores.messageLog.complete(message.iss, message.jti, reply);
       return { reply };
     } catch (error) {
@@ -180,9 +184,10 @@ export function incomingRoutes(o: IncomingOptions): Hono {
     if (ENDPOINT_KINDS[endpoint] === undefined) throw new FederationError('NOT_FOUND', 'there is no such endpoint');
     const self = await o.instance.load();
     let message: FederationMessage;
+    let kid: string;
     let connection: ConnectionRecord | undefined;
     try {
-      ({ message } = await verifyMessage(await c.req.text(), {
+      ({ message, key: { kid } } = await verifyMessage(await c.req.text(), {
         audience: self.instanceId,
         resolveKey: endpoint === 'connect' ? resolveConnect : o.keyring.incomingResolver((found) => (connection = found)),
         now: o.now,
@@ -192,7 +197,7 @@ export function incomingRoutes(o: IncomingOptions): Hono {
       o.logger.warn('refused an unauthenticated message', { endpoint, ...describeError(error) });
       throw error;
     }
-    const { reply, retryAfter } = await process(message, endpoint, connection);
+    const { reply, retryAfter } = await process(message, endpoint, connection, kid);
     const token = await signMessage(
       { kind: 'RESPONSE', iss: self.instanceId, aud: message.iss, inReplyTo: message.jti, ...reply },
       await o.instance.signingKey(),

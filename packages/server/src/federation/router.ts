@@ -49,6 +49,12 @@ const KIND_SWITCH = {
   EVENT: 'supportsEvent',
 } as const satisfies Record<RoutedKind, keyof Capabilities>;
 
+const KIND_FIELD = {
+  COMMAND: 'commandType',
+  QUERY: 'queryType',
+  EVENT: 'eventType',
+} as const satisfies Record<RoutedKind, string>;
+
 function typeOf(message: RoutedMessage): string {
   switch (message.kind) {
     case 'COMMAND':
@@ -82,8 +88,9 @@ export class MessageRouter {
 
   /**
    * Runs the checks (PROTOCOL 2 and 3) and the handler: the kind's capability switch,
-   * the type's own switch (`CAPABILITY_DISABLED`), the connection's grants (`FORBIDDEN`,
-   * deny by default), the payload schema (`VALIDATION_FAILED`).
+   * an unknown type (`VALIDATION_FAILED`), the type's own switch (`CAPABILITY_DISABLED`),
+   * the connection's grants (`FORBIDDEN`, deny by default), the payload schema
+   * (`VALIDATION_FAILED`).
    */
   async dispatch(message: RoutedMessage, connection: ConnectionRecord, capabilities: Capabilities): Promise<unknown> {
     const type = typeOf(message);
@@ -92,7 +99,10 @@ export class MessageRouter {
     }
     const route = this.#routes.get(`${message.kind} ${type}`);
     if (route === undefined) {
-      throw new FederationError('FORBIDDEN', `this instance offers no ${message.kind} ${type}`);
+      // PROTOCOL 2: a type this instance does not know is a payload it cannot validate.
+      throw new FederationError('VALIDATION_FAILED', `this instance offers no ${message.kind} ${type}`, {
+        details: [{ path: KIND_FIELD[message.kind], message: `${type} is not a known ${KIND_FIELD[message.kind]}` }],
+      });
     }
     if (route.capability !== undefined && !capabilities[route.capability]) {
       throw new FederationError('CAPABILITY_DISABLED', `this instance has ${type} switched off`);

@@ -13,14 +13,18 @@ import type { OrchestratorAdapter } from '@mosaic-fed/core';
 import { createFederation, type Federation, type FederationAppOptions } from '../app.js';
 import type { OidcAuthOptions } from '../auth/oidc.js';
 import { createJsonLogger, describeError, type Logger } from '../logger.js';
+import { OutboundPolicy } from '../outbound/policy.js';
 import { createLibsqlStores } from '../stores/libsql/index.js';
 import { ValkeyEventBus, ValkeyMessageLogStore, ValkeyRateLimiter } from '../stores/valkey/index.js';
 import { openDatabase } from './database.js';
 import { connectValkey } from './orchestrator.js';
+import { createResolvingFetch } from './resolving-fetch.js';
 import { loadOrCreateSecretFile } from './secret.js';
 
 export { openDatabase } from './database.js';
 export { loadOrCreateSecretFile, SECRET_FILE } from './secret.js';
+export { createResolvingFetch } from './resolving-fetch.js';
+export type { LookupAll, ResolvingFetchOptions } from './resolving-fetch.js';
 export {
   connectValkey,
   createNodeOrchestrator,
@@ -49,8 +53,17 @@ export interface NodeFederationOptions {
   name?: string;
   oidc?: OidcAuthOptions;
   orchestrator?: OrchestratorAdapter;
-  /** Peer URLs whose CONNECT is accepted without an admin. */
+  /** Peer URLs whose CONNECT is accepted without an admin, once the URL vouches for it. */
   autoAcceptUrls?: string[];
+  /** Peer instance ids accepted without an admin, once the URL they claim vouches for them. */
+  autoAcceptInstanceIds?: string[];
+  /** Thumbprints of peer keys accepted without an admin, once the URL they claim vouches for them. */
+  autoAcceptKeys?: string[];
+  /**
+   * Networks (CIDR) outbound requests may reach although they are not public: loopback,
+   * private, link-local (PROTOCOL 3, "Outbound requests"). Default none.
+   */
+  allowNetworks?: string[];
   /**
    * Valkey (or Redis) shared by replicas: the message log, rate limits and the event bus
    * move there. Without it, they stay in this process and its database file.
@@ -96,8 +109,12 @@ export async function openFederation(options: NodeFederationOptions & { url: str
     await fileStores.close?.();
   };
   try {
+    // PROTOCOL 3: names are resolved here and only checked addresses are connected to.
+    const outbound = { ...options.federation?.outbound, allowNetworks: options.allowNetworks ?? options.federation?.outbound?.allowNetworks };
     const federation = createFederation({
+      fetch: createResolvingFetch(new OutboundPolicy(outbound)),
       ...options.federation,
+      outbound,
       ...(valkey === undefined ? {} : { rateLimiter: valkey.rateLimiter, events: valkey.events }),
       url: options.url,
       secret,
@@ -107,6 +124,8 @@ export async function openFederation(options: NodeFederationOptions & { url: str
       ...(options.oidc === undefined ? {} : { auth: { oidc: options.oidc } }),
       ...(options.orchestrator === undefined ? {} : { orchestrator: options.orchestrator }),
       ...(options.autoAcceptUrls === undefined ? {} : { autoAcceptUrls: options.autoAcceptUrls }),
+      ...(options.autoAcceptInstanceIds === undefined ? {} : { autoAcceptInstanceIds: options.autoAcceptInstanceIds }),
+      ...(options.autoAcceptKeys === undefined ? {} : { autoAcceptKeys: options.autoAcceptKeys }),
       ...(options.now === undefined ? {} : { now: options.now }),
     });
     // Fail at start, not at the first request: this opens the sealed key with the secret.
@@ -167,8 +186,16 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   let handle: (request: Request) => Response | Promise<Response> = () =>
     Response.json({ success: false, error: 'starting up', code: 'INTERNAL' }, { status: 503 });
   const server = await new Promise<ServerType>((done, fail) => {
-    const listening = serve({ fetch: (request) => handle(request), port: requestedPort, hostname: host }, () =>
-      done(listening),
+    const listening = serve(
+      {
+        fetch: (request) => handle(request),
+        port: requestedPort,
+        hostname: host,
+        // A request whose headers or body do not arrive in time is dropped (408), so that
+        // a slow client holds nothing for long. Event streams are responses: unaffected.
+        serverOptions: { headersTimeout: 10_000, requestTimeout: 30_000 },
+      },
+      () => done(listening),
     );
     listening.once('error', fail);
   });

@@ -1,6 +1,7 @@
 // Store contracts: small interfaces that every implementation (memory, libSQL, and later
 // Valkey) satisfies, checked by one shared contract suite (test/store-contract.ts).
 import type {
+  AdminToken,
   AgentState,
   AgentStatus,
   AgentStatusChangedPayload,
@@ -59,18 +60,23 @@ export interface AuditStore {
   list(options: { limit: number; cursor?: string | undefined }): Promise<AuditPage>;
 }
 
-/** An admin token as stored: only its SHA-256 hash, never the token. */
-export interface AdminTokenRecord {
-  id: string;
-  label: string;
-  tokenHash: string;
-  createdAt: string;
-}
+/** An admin token as stored: the admin view and its SHA-256 hash, never the token. */
+export type AdminTokenRecord = AdminToken & { tokenHash: string };
 
 export interface AdminTokenStore {
   /** Stores the token and its audit entry atomically. */
   create(record: AdminTokenRecord, audit: AuditEntry): Promise<void>;
   findByHash(tokenHash: string): Promise<AdminTokenRecord | undefined>;
+  get(id: string): Promise<AdminTokenRecord | undefined>;
+  /** Every token, revoked ones too, oldest first. */
+  list(): Promise<AdminTokenRecord[]>;
+  /**
+   * Marks the token revoked at `at`, with its audit entry, atomically. False, writing
+   * nothing, for an unknown or already revoked token.
+   */
+  revoke(id: string, at: string, audit: AuditEntry): Promise<boolean>;
+  /** Records a use of the token, if its last recorded use is before `at` (or none). */
+  recordUse(id: string, at: string): Promise<void>;
 }
 
 /** A connection as stored: the admin view plus a version for optimistic updates. */
@@ -177,11 +183,16 @@ export interface RemoteAgentStore {
   /** Oldest first. */
   list(query: { limit: number; cursor?: string | undefined }): Promise<{ agents: RemoteAgentRecord[]; nextCursor: string | null }>;
   /**
-   * Applies a status event if its sequence is above the stored one, and keeps it for
-   * event streams; false (nothing written) for a duplicate or stale event (PROTOCOL 5).
+   * Applies a status event if its sequence is above the stored one and the stored status
+   * is not terminal, and keeps it for event streams (PROTOCOL 5). Nothing is written for
+   * a duplicate or stale event (`stale`, also for an unknown agent), nor for a later event
+   * of an agent whose status is terminal (`terminal`): a terminal status never changes.
    */
-  applyEvent(agentId: string, event: AgentStatusChangedPayload): Promise<boolean>;
-  /** Stores a status fetched from the peer without an event (a refresh). */
+  applyEvent(agentId: string, event: AgentStatusChangedPayload): Promise<'applied' | 'stale' | 'terminal'>;
+  /**
+   * Stores a status fetched from the peer without an event (a refresh), unless the stored
+   * status is terminal already.
+   */
   refreshStatus(agentId: string, status: AgentStatus): Promise<void>;
   /** Events of an agent with a sequence above `afterSequence`, in order. */
   events(agentId: string, afterSequence: number): Promise<AgentStatusChangedPayload[]>;

@@ -1,7 +1,7 @@
 // libSQL stores through drizzle-orm: the embedded default (a SQLite file in the data
 // directory) and, with the same code, a remote libSQL/Turso server reached by URL.
 // Imports only drizzle's web driver, so it also runs on edge runtimes.
-import { batchPerTurn, type AgentStatus, type AgentStatusChangedPayload, type AuditEntry, type AuditPage } from '@mosaic-fed/core';
+import { batchPerTurn, TERMINAL_STATES, type AgentStatus, type AgentStatusChangedPayload, type AuditEntry, type AuditPage } from '@mosaic-fed/core';
 import type { Client } from '@libsql/client';
 import { and, asc, desc, eq, gt, inArray, isNotNull, isNull, lt, lte, or, sql, type SQL } from 'drizzle-orm';
 import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
@@ -149,6 +149,33 @@ class LibsqlAdminTokenStore implements AdminTokenStore {
       .where(eq(adminTokensTable.tokenHash, tokenHash))
       .limit(1);
     return row;
+  }
+
+  async get(id: string): Promise<AdminTokenRecord | undefined> {
+    const [row] = await this.db.select().from(adminTokensTable).where(eq(adminTokensTable.id, id)).limit(1);
+    return row;
+  }
+
+  async list(): Promise<AdminTokenRecord[]> {
+    return this.db.select().from(adminTokensTable).orderBy(asc(adminTokensTable.createdAt), asc(adminTokensTable.id));
+  }
+
+  async revoke(id: string, at: string, audit: AuditEntry): Promise<boolean> {
+    const [revoked] = await this.db.batch([
+      this.db
+        .update(adminTokensTable)
+        .set({ revokedAt: at })
+        .where(and(eq(adminTokensTable.id, id), isNull(adminTokensTable.revokedAt))),
+      insertAuditIfChanged(this.db, audit),
+    ]);
+    return revoked.rowsAffected === 1;
+  }
+
+  async recordUse(id: string, at: string): Promise<void> {
+    await this.db
+      .update(adminTokensTable)
+      .set({ lastUsedAt: at })
+      .where(and(eq(adminTokensTable.id, id), or(isNull(adminTokensTable.lastUsedAt), lt(adminTokensTable.lastUsedAt, at))));
   }
 }
 
@@ -392,6 +419,12 @@ function toHosted(row: typeof hostedAgentsTable.$inferSelect): HostedAgentRecord
   return record;
 }
 
+/** A remote agent whose stored status is not terminal (PROTOCOL 5: a terminal one never changes). */
+const notTerminal = sql`json_extract(${remoteAgentsTable.status}, '$.status') NOT IN (${sql.join(
+  TERMINAL_STATES.map((state) => sql`${state}`),
+  sql`, `,
+)})`;
+
 class LibsqlRemoteAgentStore implements RemoteAgentStore {
   constructor(private readonly db: Database) {}
 
@@ -416,22 +449,29 @@ class LibsqlRemoteAgentStore implements RemoteAgentStore {
     return pageOf(rows, query.limit);
   }
 
-  async applyEvent(agentId: string, event: AgentStatusChangedPayload): Promise<boolean> {
+  async applyEvent(agentId: string, event: AgentStatusChangedPayload): Promise<'applied' | 'stale' | 'terminal'> {
     const { sequence, ...status } = event;
     const [updated] = await this.db.batch([
       this.db
         .update(remoteAgentsTable)
         .set({ status, sequence })
-        .where(and(eq(remoteAgentsTable.agentId, agentId), lt(remoteAgentsTable.sequence, sequence))),
+        .where(and(eq(remoteAgentsTable.agentId, agentId), lt(remoteAgentsTable.sequence, sequence), notTerminal)),
       this.db.run(sql`
         INSERT INTO agent_events (agent_id, sequence, payload)
         SELECT ${agentId}, ${sequence}, ${JSON.stringify(event)} WHERE changes() = 1`),
     ]);
-    return updated.rowsAffected === 1;
+    if (updated.rowsAffected === 1) return 'applied';
+    // Not applied: only now is it worth a read to say why.
+    const [row] = await this.db
+      .select({ sequence: remoteAgentsTable.sequence })
+      .from(remoteAgentsTable)
+      .where(eq(remoteAgentsTable.agentId, agentId))
+      .limit(1);
+    return row === undefined || row.sequence >= sequence ? 'stale' : 'terminal';
   }
 
   async refreshStatus(agentId: string, status: AgentStatus): Promise<void> {
-    await this.db.update(remoteAgentsTable).set({ status }).where(eq(remoteAgentsTable.agentId, agentId));
+    await this.db.update(remoteAgentsTable).set({ status }).where(and(eq(remoteAgentsTable.agentId, agentId), notTerminal));
   }
 
   async events(agentId: string, afterSequence: number): Promise<AgentStatusChangedPayload[]> {

@@ -119,4 +119,23 @@ export const MIGRATIONS: readonly Migration[] = [
       'CREATE INDEX outbox_due ON outbox (delivered_at, next_attempt_at)',
     ],
   },
+  {
+    // PROTOCOL 3 and 4: whether a peer's URL vouched for its request, and the keys it
+    // replaced. A connection this instance asked for was made at the URL itself.
+    id: '0004_connection_vouching_replaced_keys',
+    statements: [
+      "ALTER TABLE connections ADD COLUMN replaced_peer_keys TEXT NOT NULL DEFAULT '[]'",
+      'ALTER TABLE connections ADD COLUMN peer_url_vouches INTEGER NOT NULL DEFAULT 0',
+      "UPDATE connections SET peer_url_vouches = 1 WHERE direction = 'outgoing'",
+    ],
+  },
+  {
+    // Admin tokens that can expire and be revoked, and say when they were last used.
+    id: '0005_admin_token_lifecycle',
+    statements: [
+      'ALTER TABLE admin_tokens ADD COLUMN expires_at TEXT',
+      'ALTER TABLE admin_tokens ADD COLUMN last_used_at TEXT',
+      'ALTER TABLE admin_tokens ADD COLUMN revoked_at TEXT',
+    ],
+  },
 ];

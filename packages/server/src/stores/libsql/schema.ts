@@ -14,6 +14,7 @@ import type {
   InstanceKey,
   Metadata,
   PublicJwk,
+  ReplacedKey,
 } from '@mosaic-fed/core';
 import type { StoredReply } from '../types.js';
 import { integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlite-core';
@@ -51,6 +52,9 @@ export const adminTokensTable = sqliteTable('admin_tokens', {
   label: text('label').notNull(),
   tokenHash: text('token_hash').notNull().unique(),
   createdAt: text('created_at').notNull(),
+  expiresAt: text('expires_at'),
+  lastUsedAt: text('last_used_at'),
+  revokedAt: text('revoked_at'),
 });
 
 /** Connections to peers: one per peer instance. */
@@ -65,6 +69,8 @@ export const connectionsTable = sqliteTable('connections', {
   peerCapabilities: text('peer_capabilities', { mode: 'json' }).$type<Capabilities>().notNull(),
   peerMetadata: text('peer_metadata', { mode: 'json' }).$type<Metadata>().notNull(),
   peerKeys: text('peer_keys', { mode: 'json' }).$type<PublicJwk[]>().notNull(),
+  replacedPeerKeys: text('replaced_peer_keys', { mode: 'json' }).$type<ReplacedKey[]>().notNull(),
+  peerUrlVouches: integer('peer_url_vouches', { mode: 'boolean' }).notNull(),
   createdAt: text('created_at').notNull(),
   updatedAt: text('updated_at').notNull(),
   version: integer('version').notNull(),

@@ -85,6 +85,32 @@ export class InMemoryAdminTokenStore implements AdminTokenStore {
     const record = this.#byHash.get(tokenHash);
     return record === undefined ? undefined : copy(record);
   }
+
+  async get(id: string): Promise<AdminTokenRecord | undefined> {
+    const record = this.#find(id);
+    return record === undefined ? undefined : copy(record);
+  }
+
+  async list(): Promise<AdminTokenRecord[]> {
+    return [...this.#byHash.values()].sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id)).map(copy);
+  }
+
+  async revoke(id: string, at: string, audit: AuditEntry): Promise<boolean> {
+    const record = this.#find(id);
+    if (record === undefined || record.revokedAt !== null) return false;
+    record.revokedAt = at;
+    await this.audit.append(audit);
+    return true;
+  }
+
+  async recordUse(id: string, at: string): Promise<void> {
+    const record = this.#find(id);
+    if (record !== undefined && (record.lastUsedAt === null || record.lastUsedAt < at)) record.lastUsedAt = at;
+  }
+
+  #find(id: string): AdminTokenRecord | undefined {
+    return [...this.#byHash.values()].find((record) => record.id === id);
+  }
 }
 
 export class InMemoryConnectionStore implements ConnectionStore {
@@ -265,18 +291,19 @@ export class InMemoryRemoteAgentStore implements RemoteAgentStore {
     return { agents: items.map(copy), nextCursor };
   }
 
-  async applyEvent(agentId: string, event: AgentStatusChangedPayload): Promise<boolean> {
+  async applyEvent(agentId: string, event: AgentStatusChangedPayload): Promise<'applied' | 'stale' | 'terminal'> {
     const record = this.#agents.get(agentId);
-    if (record === undefined || event.sequence <= record.sequence) return false;
+    if (record === undefined || event.sequence <= record.sequence) return 'stale';
+    if (isTerminalState(record.status.status)) return 'terminal';
     const { sequence, ...status } = event;
     this.#agents.set(agentId, { ...record, status: copy(status), sequence });
     this.#events.set(agentId, [...(this.#events.get(agentId) ?? []), copy(event)]);
-    return true;
+    return 'applied';
   }
 
   async refreshStatus(agentId: string, status: AgentStatus): Promise<void> {
     const record = this.#agents.get(agentId);
-    if (record !== undefined) this.#agents.set(agentId, { ...record, status: copy(status) });
+    if (record !== undefined && !isTerminalState(record.status.status)) this.#agents.set(agentId, { ...record, status: copy(status) });
   }
 
   async events(agentId: string, afterSequence: number): Promise<AgentStatusChangedPayload[]> {
