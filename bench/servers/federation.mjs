@@ -96,6 +96,8 @@ await stores.connections.create(
     peerCapabilities: self.capabilities,
     peerMetadata: {},
     peerKeys: [hubPublicJwk],
+    replacedPeerKeys: [],
+    peerUrlVouches: true,
     createdAt: at,
     updatedAt: at,
     version: 1,

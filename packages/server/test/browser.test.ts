@@ -115,6 +115,8 @@ describe.skipIf(!available)('the web UI in Chromium', () => {
     spokePage = await signedIn(spoke);
     await spokePage.getByRole('link', { name: 'Connections' }).click();
     await look(spokePage, 'connections-request');
+    // The hub's own address vouches for its request (PROTOCOL 3, step 2).
+    expect(await spokePage.locator('table').innerText()).toContain('The instance at this address confirms it sent the request.');
     await spokePage.getByRole('button', { name: 'Accept' }).click();
     await expect.poll(() => spokePage.getByRole('status').first().innerText()).toContain('The connection is active.');
     await hubPage.reload();

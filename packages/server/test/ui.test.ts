@@ -4,7 +4,8 @@ import { createFederation, type Federation } from '../src/app.js';
 import { createAdminToken } from '../src/auth/admin-tokens.js';
 import { openPrivateKey } from '../src/lib/sealed-key.js';
 import { createInMemoryStores } from '../src/stores/memory/index.js';
-import { allAudit } from './helpers.js';
+import { allAudit, auditEntry } from './helpers.js';
+import { connectionRecord } from './store-contract.js';
 
 // The web UI through the app itself: sign-in into a session cookie, CSRF on every form,
 // the settings page and its form, key regeneration, and the wording and secrets of every
@@ -165,5 +166,17 @@ describe('web UI', () => {
       expect(html).not.toContain(SECRET);
       expect(html).not.toContain(token);
     }
+  });
+
+  it('says of a request whose address does not confirm it that it may come from somewhere else', async () => {
+    const { cookie } = await signIn();
+    const claimed = await connectionRecord({ peerName: 'Claims to be Hub', peerUrl: 'https://hub.example.com', peerUrlVouches: false });
+    const confirmed = await connectionRecord({ peerName: 'Real Hub', peerUrl: 'https://real.example.com', peerUrlVouches: true });
+    for (const record of [claimed, confirmed]) await federation.stores.connections.create(record, auditEntry('connection.create'));
+    const list = textOf(await (await request('/federation/connections', { headers: { Cookie: cookie } })).text());
+    expect(list).toMatch(/Claims to be Hub\s+https:\/\/hub\.example\.com\s+The instance at this address does not confirm this request/);
+    expect(list).toMatch(/Real Hub\s+https:\/\/real\.example\.com\s+The instance at this address confirms it sent the request/);
+    const page = textOf(await (await request(`/federation/connections/${claimed.id}`, { headers: { Cookie: cookie } })).text());
+    expect(page).toContain('does not confirm this request: it may come from somewhere else');
   });
 });

@@ -11,6 +11,19 @@ const STATUS_WORDS: Record<Connection['status'], string> = {
   REJECTED: 'declined',
 };
 
+/**
+ * Whether the address a peer gave is its own (PROTOCOL 3, step 2): a request's URL is only
+ * a claim until the instance there names the same instance with the same keys.
+ */
+function AddressCheck(props: { connection: Connection }) {
+  if (props.connection.direction === 'outgoing') return null;
+  return props.connection.peerUrlVouches ? (
+    <p class="help">The instance at this address confirms it sent the request.</p>
+  ) : (
+    <p class="note">The instance at this address does not confirm this request: it may come from somewhere else.</p>
+  );
+}
+
 /** The actions a connection offers in its state: [action, button label]. */
 function actionsOf(connection: Connection): [string, string][] {
   switch (connection.status) {
@@ -61,6 +74,7 @@ export function ConnectionsPage(props: { connections: Connection[]; csrf: string
                     <a href={`/federation/connections/${connection.id}`}>{connection.peerName}</a>
                     <br />
                     <code>{connection.peerUrl}</code>
+                    <AddressCheck connection={connection} />
                   </td>
                   <td>
                     {STATUS_WORDS[connection.status]} ({connection.direction === 'incoming' ? 'they asked' : 'you asked'})
@@ -99,6 +113,7 @@ export function ConnectionPage(props: { connection: Connection; csrf: string; no
       <p>
         <code>{connection.peerUrl}</code>, {STATUS_WORDS[connection.status]}.
       </p>
+      <AddressCheck connection={connection} />
       <h2>What this peer may do here</h2>
       <form method="post" action={`/federation/connections/${connection.id}`}>
         <input type="hidden" name="csrf" value={props.csrf} />
