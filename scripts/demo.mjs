@@ -61,6 +61,9 @@ try {
     dataDir: join(work, 'spoke'),
     logger: silentLogger,
     allowFileRepositories: true,
+    // Only on one's own machine: without Docker or bubblewrap, the demo's agent runs as a
+    // child process with no isolation, and says so.
+    allowUnsafeFallback: true,
     ...(model === undefined ? {} : { anthropic: { apiKey: 'scripted', baseURL: model.url } }),
   });
   cleanups.push(() => agents.close());

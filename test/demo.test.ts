@@ -19,7 +19,9 @@ describe('pnpm demo', () => {
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
     expect(code, `${stdout}\n${stderr}`).toBe(0);
     expect(stdout).toContain('a scripted model on this machine plays Claude\'s part');
-    expect(stdout).toMatch(/Agents run in the (process sandbox \(weaker isolation\)|docker sandbox \(.+\))\./);
+    expect(stdout).toMatch(
+      /Agents run in the (bubblewrap sandbox \(Linux namespaces\)|docker sandbox \(.+\)|unsafe-process sandbox \(no isolation: for your own experiments only\))\./,
+    );
     expect(stdout).toMatch(/^● \[1\] spawning$/m);
     expect(stdout).toMatch(/^● \[\d+\] running/m);
     expect(stdout).toMatch(/^● \[\d+\] completed/m);

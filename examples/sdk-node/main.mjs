@@ -45,7 +45,7 @@ export async function main({ log = console.log } = {}) {
     const agents = await createNodeOrchestrator({
       dataDir: join(work, 'spoke'),
       logger: silentLogger,
-      sandbox: 'process',
+      sandbox: 'unsafe-process',
       allowFileRepositories: true,
       anthropic: process.env.ANTHROPIC_API_KEY ? {} : { apiKey: 'scripted', baseURL: model.url },
     });

@@ -45,7 +45,7 @@ export async function startNodeSide(): Promise<NodeSide> {
   const agents = await createNodeOrchestrator({
     dataDir: join(work, 'orchestrator'),
     logger: silentLogger,
-    sandbox: 'process',
+    sandbox: 'unsafe-process',
     allowFileRepositories: true,
     anthropic: { apiKey: 'scripted', baseURL: model.url },
   });

@@ -103,7 +103,7 @@ describe('examples/self-host: compose.yaml', () => {
           ? { MOSAIC_FED_PORT: String(port), MOSAIC_FED_AUTO_ACCEPT_URLS: hub.url, MOSAIC_FED_ALLOW_NETWORKS: '127.0.0.0/8' }
           : {}),
         // No Docker engine with the production image here: the process sandbox stands in.
-        ...(service === 'worker' ? { MOSAIC_FED_SANDBOX: 'process', MOSAIC_FED_ALLOW_FILE_REPOSITORIES: 'true', ANTHROPIC_BASE_URL: model.url } : {}),
+        ...(service === 'worker' ? { MOSAIC_FED_SANDBOX: 'unsafe-process', MOSAIC_FED_ALLOW_FILE_REPOSITORIES: 'true', ANTHROPIC_BASE_URL: model.url } : {}),
       };
     };
     const serverEnv = environmentOf('server');

@@ -2,7 +2,7 @@
 // into a sandbox, lets the runner work, and takes the patch from the sandbox. Retries,
 // the run's timeout and progress updates live here; the lifecycle's compare-and-set
 // writes make a kill win over whatever the run was about to write.
-import { describeError, isTerminalState, type AgentResult, type Logger } from '@mosaic-fed/core';
+import { describeError, isTerminalState, type AgentResult, type AgentType, type Logger } from '@mosaic-fed/core';
 import type { AgentLifecycle } from './lifecycle.js';
 import type { AgentRunners, RunnerProgress } from './runners/types.js';
 import type { Sandbox, SandboxProvider } from './sandboxes/types.js';
@@ -17,6 +17,17 @@ export interface AgentExecutorOptions {
   /** Progress is written at most this often, in milliseconds (PROTOCOL 5: once a second). */
   progressIntervalMs: number;
 }
+
+/**
+ * What each agent type may do to the repository, enforced by the sandbox rather than the
+ * prompt: a `reviewer` reads a read-only copy; a `tester` may build and write in its copy,
+ * but its changes are never sent; only a `worker`'s changes come back as a patch.
+ */
+const AGENT_TYPE_POWERS: Record<AgentType, { readOnly: boolean; patch: boolean }> = {
+  worker: { readOnly: false, patch: true },
+  reviewer: { readOnly: true, patch: false },
+  tester: { readOnly: false, patch: false },
+};
 
 /** Why a re-run after a dead worker ends the agent when no retry is left. */
 export const WORKER_STOPPED = 'the worker running the agent stopped, and no retry was left';
@@ -107,11 +118,12 @@ export class AgentExecutor {
     try {
       workspace = await this.#o.workspaces.checkout(spec.context, signal);
       signal.throwIfAborted();
-      sandbox = await this.#o.sandboxes.create({ agentId, source: workspace.dir });
+      const powers = AGENT_TYPE_POWERS[spec.agentType];
+      sandbox = await this.#o.sandboxes.create({ agentId, source: workspace.dir, readOnly: powers.readOnly });
       signal.throwIfAborted();
       const outcome = await runner.run({ agentId, spec, attempt, sandbox, signal, reportProgress: progress.report });
       signal.throwIfAborted();
-      const patch = await workspace.diff(sandbox);
+      const patch = powers.patch ? await workspace.diff(sandbox) : '';
       await progress.flush();
       return { ...outcome, ...(patch === '' ? {} : { patch }) };
     } finally {

@@ -1,9 +1,11 @@
 /**
- * @mosaic-fed/orchestrator/node: the Node-only pieces of our own: the process sandbox
- * and git workspaces.
+ * @mosaic-fed/orchestrator/node: the Node-only pieces of our own: the bubblewrap sandbox,
+ * the process sandbox (no isolation: one's own experiments only) and git workspaces.
  *
  * @packageDocumentation
  */
+export { BubblewrapSandboxProvider } from './sandboxes/bubblewrap/index.js';
+export type { BubblewrapSandboxOptions } from './sandboxes/bubblewrap/index.js';
 export { ProcessSandboxProvider } from './sandboxes/process/index.js';
 export type { ProcessSandboxOptions } from './sandboxes/process/index.js';
 export { GitWorkspaceProvider, MAX_PATCH_BYTES, redactCredentials } from './workspaces/git.js';

@@ -84,9 +84,25 @@ describe('built-in runners', () => {
       // A missing file is an error the model can read, without host paths.
       { content: 'Error: NOTES does not exist', isError: true },
     ]);
-    expect(status.result?.patch).toContain('+# calculator');
+    // A tester may change its copy (build, fixtures), but its changes are never sent back.
+    expect(status.result?.patch).toBeUndefined();
     expect(status.result).toMatchObject({ summary: 'Failed: 1 of 1.', artifacts: [{ name: 'test-report.md' }] });
     expect(status.result?.usage?.outputTokens).toBeGreaterThan(0);
+  });
+
+  it('a reviewer cannot change a file, even one its edit would match: the sandbox refuses', async () => {
+    const seen: ScriptedRequest[] = [];
+    const script: ScriptedTurn[] = [
+      [{ type: 'tool_use', name: 'str_replace_based_edit_tool', input: { command: 'str_replace', path: 'calc.sh', old_str: '$1 - $2', new_str: '$1 + $2' } }],
+      (request) => {
+        seen.push(request);
+        return [{ type: 'text', text: 'Approve.' }];
+      },
+    ];
+    const status = await run('reviewer', script);
+    expect(seen[0]?.lastToolResults[0]).toMatchObject({ isError: true, content: expect.stringContaining('read-only') });
+    expect(status).toMatchObject({ status: 'completed', result: { summary: 'Approve.' } });
+    expect(status.result?.patch).toBeUndefined();
   });
 
   it('fails an agent that reaches its turn limit', async () => {

@@ -5,22 +5,28 @@ import type Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SandboxProvider } from '../src/index.js';
 import { DockerSandboxProvider, SANDBOX_LABEL } from '../src/docker.js';
-import { ProcessSandboxProvider } from '../src/node.js';
-import { dockerEngine, SANDBOX_IMAGE } from './helpers.js';
+import { BubblewrapSandboxProvider, ProcessSandboxProvider } from '../src/node.js';
+import { dockerEngine, inCI, SANDBOX_IMAGE } from './helpers.js';
 
 // The sandbox contract, and the isolation each kind promises.
 const source = mkdtempSync(join(tmpdir(), 'mosaic-sandbox-source-'));
 writeFileSync(join(source, 'README'), 'hello\n');
 let docker: Docker | undefined;
+let bubblewrap: BubblewrapSandboxProvider | undefined;
 
 beforeAll(async () => {
   docker = await dockerEngine();
+  const candidate = new BubblewrapSandboxProvider({ orchestratorId: 'sandbox-tests', outputLimit: 1_000 });
+  if (await candidate.available()) bubblewrap = candidate;
+  else if (inCI) throw new Error('CI needs bubblewrap: apt-get install bubblewrap');
+  else console.warn('skipping the bubblewrap sandbox tests: bwrap does not run here');
 });
 
 afterAll(() => rmSync(source, { recursive: true, force: true }));
 
 const kinds: { name: string; provider: () => SandboxProvider | undefined }[] = [
   { name: 'process', provider: () => new ProcessSandboxProvider({ outputLimit: 1_000 }) },
+  { name: 'bubblewrap', provider: () => bubblewrap },
   {
     name: 'docker',
     provider: () => (docker === undefined ? undefined : new DockerSandboxProvider({ image: SANDBOX_IMAGE, docker, orchestratorId: 'sandbox-tests', outputLimit: 1_000 })),

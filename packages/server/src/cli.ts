@@ -18,7 +18,9 @@ import {
   DEFAULT_PORT,
   DEFAULT_SANDBOX_IMAGE,
   openFederation,
+  SANDBOX_CHOICES,
   startServer,
+  type SandboxChoice,
   type NodeFederationOptions,
   type NodeOrchestratorOptions,
 } from './node/index.js';
@@ -74,8 +76,11 @@ Agents (serve and orchestrator):
   ANTHROPIC_API_KEY               the key agents use to reach Claude
   ANTHROPIC_BASE_URL              another Messages API endpoint (default: Anthropic's)
   MOSAIC_FED_MODEL                the model agents use (default: the runners' default)
-  MOSAIC_FED_SANDBOX              auto, docker or process; default auto (docker when an
-                                  engine answers with the image, else process)
+  MOSAIC_FED_SANDBOX              auto, docker, bubblewrap or unsafe-process; default auto
+                                  (docker when an engine answers with the image, else
+                                  bubblewrap, else none: peers' spawns are refused).
+                                  unsafe-process runs agents as this user with no
+                                  isolation: for your own experiments only
   MOSAIC_FED_SANDBOX_IMAGE        image of Docker sandboxes, default ${DEFAULT_SANDBOX_IMAGE}
   DOCKER_HOST                     the Docker (or Podman) API, default the local socket
   MOSAIC_FED_MAX_AGENTS           agents running at once, default 4
@@ -134,11 +139,14 @@ function parseLogLevel(value: string | undefined): LogLevel {
   return level;
 }
 
+const isSandboxChoice = (value: string): value is SandboxChoice => (SANDBOX_CHOICES as readonly string[]).includes(value);
+
 function orchestratorFromEnv(env: Env, dataDir: string, logger: Logger): NodeOrchestratorOptions {
   const sandbox = env.MOSAIC_FED_SANDBOX ?? 'auto';
-  if (sandbox !== 'auto' && sandbox !== 'docker' && sandbox !== 'process') {
-    throw new UsageError(`MOSAIC_FED_SANDBOX must be auto, docker or process, not "${sandbox}"`);
+  if (sandbox === 'process') {
+    throw new UsageError('MOSAIC_FED_SANDBOX=process is now unsafe-process (it isolates nothing); use bubblewrap or docker for peers');
   }
+  if (!isSandboxChoice(sandbox)) throw new UsageError(`MOSAIC_FED_SANDBOX must be ${SANDBOX_CHOICES.join(', ')}, not "${sandbox}"`);
   const maxAgents = wholeNumber(env.MOSAIC_FED_MAX_AGENTS, 'MOSAIC_FED_MAX_AGENTS');
   return {
     dataDir,

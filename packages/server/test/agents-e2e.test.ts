@@ -2,49 +2,66 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AgentStatusChangedPayload } from '@mosaic-fed/core';
+import { BubblewrapSandboxProvider } from '@mosaic-fed/orchestrator/node';
 import { createDemoRepository, demoFixScript, startScriptedMessagesServer, type ScriptedMessagesServer } from '@mosaic-fed/orchestrator/testing';
 import { AdminClient } from '@mosaic-fed/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../src/logger.js';
-import { createNodeOrchestrator, type NodeOrchestrator } from '../src/node/index.js';
-import { connectPeers, startPeer, type Peer } from './peers.js';
+import { createNodeOrchestrator, type NodeOrchestrator, type SandboxChoice } from '../src/node/index.js';
+import { connectPeers, spawnPayload, startPeer, type Peer } from './peers.js';
 
 // The whole path with nothing stubbed but the model: a hub spawns a worker on a spoke
-// whose Node entry runs the real orchestrator (git checkout, process sandbox, the
+// whose Node entry runs the real orchestrator (git checkout, a real sandbox, the
 // Anthropic SDK against the scripted Messages API); the hub sees the patch.
 const work = mkdtempSync(join(tmpdir(), 'mosaic-e2e-'));
 let model: ScriptedMessagesServer;
-let agents: NodeOrchestrator;
-let hub: Peer;
-let spoke: Peer;
 let repository: string;
+const inCI = process.env.CI === 'true';
 
 beforeAll(async () => {
   repository = createDemoRepository(join(work, 'repo'));
   model = await startScriptedMessagesServer(demoFixScript());
-  agents = await createNodeOrchestrator({
-    dataDir: work,
-    logger: silentLogger,
-    sandbox: 'process',
-    allowFileRepositories: true,
-    anthropic: { apiKey: 'test-key', baseURL: model.url },
-  });
-  [hub, spoke] = await Promise.all([
-    startPeer({ name: 'Hub' }),
-    startPeer({ name: 'Spoke', agents: agents.orchestrator }),
-  ]);
 });
 
 afterAll(async () => {
-  await Promise.all([hub, spoke].map((peer) => peer?.destroy()));
-  await agents?.close();
   await model?.close();
   rmSync(work, { recursive: true, force: true });
 });
 
-describe('a worker agent end to end', () => {
-  it('is spawned by the hub, runs on the spoke, and its patch reaches the hub', async () => {
-    expect(agents.description).toBe('process sandbox (weaker isolation)');
+const sandboxes: { sandbox: SandboxChoice; description: string; needs?: () => Promise<boolean> }[] = [
+  { sandbox: 'bubblewrap', description: 'bubblewrap sandbox (Linux namespaces)', needs: () => new BubblewrapSandboxProvider().available() },
+  { sandbox: 'unsafe-process', description: 'unsafe-process sandbox (no isolation: for your own experiments only)' },
+];
+
+describe.each(sandboxes)('a worker agent end to end in the $sandbox sandbox', ({ sandbox, description, needs }) => {
+  let agents: NodeOrchestrator | undefined;
+  let hub: Peer;
+  let spoke: Peer;
+
+  beforeAll(async () => {
+    if (needs !== undefined && !(await needs())) {
+      if (inCI) throw new Error(`CI needs the ${sandbox} sandbox: apt-get install bubblewrap`);
+      console.warn(`skipping the ${sandbox} end-to-end test: it does not run here`);
+      return;
+    }
+    agents = await createNodeOrchestrator({
+      dataDir: join(work, sandbox),
+      logger: silentLogger,
+      sandbox,
+      allowFileRepositories: true,
+      anthropic: { apiKey: 'test-key', baseURL: model.url },
+    });
+    [hub, spoke] = await Promise.all([startPeer({ name: 'Hub' }), startPeer({ name: 'Spoke', agents: agents.orchestrator })]);
+  });
+
+  afterAll(async () => {
+    await Promise.all([hub, spoke].map((peer) => peer?.destroy()));
+    await agents?.close();
+  });
+
+  it('is spawned by the hub, runs on the spoke, and its patch reaches the hub', async (context) => {
+    if (agents === undefined) return context.skip();
+    expect(agents.description).toBe(description);
     const { fromConnectionId } = await connectPeers(hub, spoke);
     const admin = new AdminClient({ url: hub.url, token: hub.token });
     const { agentId } = await admin.spawn({
@@ -59,5 +76,30 @@ describe('a worker agent end to end', () => {
     expect(status.result?.patch).toContain('+  echo $(($1 + $2))');
     expect(status.result?.summary).toContain('the tests pass now');
     expect(status.progress?.turns).toBe(4);
+  });
+});
+
+describe('a spoke with no sandbox that isolates agents', () => {
+  it('refuses a peer\'s spawn with the reason, starting nothing and keeping nothing', async () => {
+    const agents = await createNodeOrchestrator({
+      dataDir: join(work, 'none'),
+      logger: silentLogger,
+      sandboxImage: 'localhost/no-such-image:latest',
+      bubblewrapPath: join(work, 'no-bwrap-here'),
+      anthropic: { apiKey: 'test-key', baseURL: model.url },
+    });
+    const [hub, spoke] = await Promise.all([startPeer({ name: 'Hub' }), startPeer({ name: 'Spoke', agents: agents.orchestrator })]);
+    try {
+      expect(agents.description).toBe('no sandbox (peers\' spawns are refused)');
+      const { fromConnectionId } = await connectPeers(hub, spoke);
+      const spawned = await hub.api('/api/v1/federation/agents/spawn', { body: { connectionId: fromConnectionId, payload: spawnPayload('unisolated') } });
+      expect(spawned.status).toBe(403);
+      expect(spawned.body).toMatchObject({ code: 'CAPABILITY_DISABLED', error: expect.stringContaining('no sandbox that isolates agents') });
+      const hosted = await spoke.api<{ hosted: { items: unknown[] } }>('/api/v1/federation/agents');
+      expect(hosted.body.data.hosted.items).toEqual([]);
+    } finally {
+      await Promise.all([hub.destroy(), spoke.destroy()]);
+      await agents.close();
+    }
   });
 });

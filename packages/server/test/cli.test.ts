@@ -144,7 +144,7 @@ describe('mosaic-fed orchestrator', () => {
       const env = {
         ANTHROPIC_API_KEY: 'test-key',
         ANTHROPIC_BASE_URL: model.url,
-        MOSAIC_FED_SANDBOX: 'process',
+        MOSAIC_FED_SANDBOX: 'unsafe-process',
         MOSAIC_FED_ALLOW_FILE_REPOSITORIES: 'true',
       };
       const refused = runCli(['orchestrator', '--port', '0'], dir.path, env);
@@ -158,7 +158,7 @@ describe('mosaic-fed orchestrator', () => {
         'orchestrator service listening',
       );
       const ready = served.lines.find((line) => line.msg === 'orchestrator service listening') as { port: number; sandbox: string };
-      expect(ready.sandbox).toBe('process sandbox (weaker isolation)');
+      expect(ready.sandbox).toBe('unsafe-process sandbox (no isolation: for your own experiments only)');
       const orchestrator = new HttpOrchestrator({ url: `http://127.0.0.1:${ready.port}`, token });
       const agentId = randomUUID();
       await orchestrator.spawn({

@@ -79,7 +79,7 @@ function startWorker() {
       ...valkeyEnv(),
       MOSAIC_FED_LOG_LEVEL: 'info',
       MOSAIC_FED_REDIS_PREFIX: 'spoke:',
-      MOSAIC_FED_SANDBOX: 'process',
+      MOSAIC_FED_SANDBOX: 'unsafe-process',
       MOSAIC_FED_ALLOW_FILE_REPOSITORIES: 'true',
       MOSAIC_FED_WORKER_CONCURRENCY: '4',
       MOSAIC_FED_WORKER_LOCK_MS: '3000',

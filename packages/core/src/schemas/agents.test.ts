@@ -87,6 +87,12 @@ describe('agent.spawn payload limits (PROTOCOL 5)', () => {
       'git.example.com/org/repo\n--config=x',
       'repo',
       '',
+      // Credentials stay with the spoke (issue 16): a token as the user name included.
+      'http://alice:s3cr3t@git.example.com/org/repo',
+      'https://ghp_0123456789abcdef@github.com/org/repo.git',
+      'https://x-access-token:tok@github.com/org/repo.git',
+      'git://user@git.example.com/org/repo',
+      'ssh://git:hunter2@git.example.com/org/repo.git',
     ]) {
       expect(accepts(withContext({ repository: bad })), JSON.stringify(bad)).toBe(false);
     }

@@ -25,6 +25,9 @@ const REPOSITORY_HOST_PATH = /^[A-Za-z0-9][A-Za-z0-9.-]*(?::\d{1,5})?(?:\/[^/\s]
 const REPOSITORY_SCP = /^[A-Za-z0-9._-]+@[A-Za-z0-9][A-Za-z0-9.-]*:[^\s]+$/;
 // eslint-disable-next-line no-control-regex
 const WHITESPACE_OR_CONTROL = /[\s\u0000-\u001f\u007f]/;
+// Userinfo of an http(s) or git URL is a credential (a token is often the user name);
+// an ssh user name is an account, but a password beside it is a credential too.
+const CREDENTIAL_USERINFO = /^(?:(?:https?|git):\/\/[^/]*@|(?:ssh:\/\/)?[^/@:]+:[^/@]*@)/i;
 
 /**
  * The repository an agent works on: at most 512 characters, no whitespace or control
@@ -36,6 +39,7 @@ export const RepositorySchema = z
   .max(LIMITS.repositoryMaxLength)
   .refine((value) => !value.startsWith('-'), 'must not begin with "-"')
   .refine((value) => !WHITESPACE_OR_CONTROL.test(value), 'must not contain whitespace or control characters')
+  .refine((value) => !CREDENTIAL_USERINFO.test(value), 'must not carry credentials: the spoke holds them')
   .refine(
     (value) =>
       REPOSITORY_URL.test(value) || REPOSITORY_HOST_PATH.test(value) || REPOSITORY_SCP.test(value),

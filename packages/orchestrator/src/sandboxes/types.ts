@@ -1,5 +1,5 @@
 // The sandbox contract: where an agent's commands run and its files live. Each vendor's
-// implementation sits in its own folder (`process/`, `docker/`).
+// implementation sits in its own folder (`docker/`, `bubblewrap/`, `process/`).
 
 /** What one command did. Output is clipped to the sandbox's limit, keeping head and tail. */
 export interface ExecResult {
@@ -19,8 +19,11 @@ export interface ExecOptions {
 
 /** One agent's isolated workspace: a copy of the repository and a way to run commands in it. */
 export interface Sandbox {
-  /** `container` or `process`: how strongly the agent is kept apart from the host. */
-  readonly isolation: 'container' | 'process';
+  /**
+   * How the agent is kept apart from the host: a `container`, Linux `namespace`s
+   * (bubblewrap), or only a `process` of this user (`unsafe-process`: no isolation).
+   */
+  readonly isolation: 'container' | 'namespace' | 'process';
   /** The repository's root inside the sandbox; commands start there. */
   readonly workdir: string;
   /** Runs `command` with `sh -c` in `workdir`. */
@@ -39,6 +42,8 @@ export interface CreateSandboxOptions {
   agentId: string;
   /** A host directory whose contents become `workdir`. */
   source: string;
+  /** The agent may read the workspace but not change it (a `reviewer`). Default false. */
+  readOnly?: boolean | undefined;
 }
 
 /** Creates sandboxes of one kind. */

@@ -5,6 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { redactCredentials } from '../lib/redact.js';
 import type { Sandbox } from '../sandboxes/types.js';
 import type { Workspace, WorkspaceProvider } from './types.js';
 
@@ -22,10 +23,7 @@ export interface GitWorkspaceOptions {
 /** A patch over this many bytes is not sent: it would not fit in a federation message. */
 export const MAX_PATCH_BYTES = 160 * 1024;
 
-/** `https://user:token@host/...` → `https://***@host/...`, wherever it appears. */
-export function redactCredentials(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s]+@/gi, '$1***@');
-}
+export { redactCredentials };
 
 export class GitWorkspaceProvider implements WorkspaceProvider {
   readonly #options: GitWorkspaceOptions;

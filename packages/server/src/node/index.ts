@@ -30,9 +30,10 @@ export {
   createNodeOrchestrator,
   DEFAULT_SANDBOX_IMAGE,
   ORCHESTRATOR_DATABASE_FILE,
+  SANDBOX_CHOICES,
   startNodeWorker,
 } from './orchestrator.js';
-export type { NodeOrchestrator, NodeOrchestratorOptions, NodeWorkerOptions } from './orchestrator.js';
+export type { NodeOrchestrator, NodeOrchestratorOptions, NodeWorkerOptions, SandboxChoice } from './orchestrator.js';
 
 export const DEFAULT_PORT = 4747;
 export const DEFAULT_HOST = '127.0.0.1';

@@ -1,16 +1,19 @@
 // The orchestrator a Node instance runs agents with: an orchestrator service reached
 // over HTTP when one is configured, the agent queue when Valkey is, otherwise one in this
-// process, with Docker sandboxes when an engine answers and the process sandbox when none
-// does. Also the worker of the queue (`mosaic-fed worker`).
+// process, with Docker sandboxes when an engine answers, else bubblewrap. Where neither
+// works, peers' spawns are refused: no default runs a peer's agent unisolated. Also the
+// worker of the queue (`mosaic-fed worker`).
+import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { resolve } from 'node:path';
-import type { Logger, OrchestratorAdapter } from '@mosaic-fed/core';
+import { FederationError, type Logger, type OrchestratorAdapter } from '@mosaic-fed/core';
 import { HttpOrchestrator, LocalOrchestrator, type AgentRunners, type SandboxProvider } from '@mosaic-fed/orchestrator';
 import { AgentWorker, QueueOrchestrator } from '@mosaic-fed/orchestrator/queue';
 import { createClaudeRunners } from '@mosaic-fed/orchestrator/anthropic';
 import { DockerSandboxProvider } from '@mosaic-fed/orchestrator/docker';
 import { createLibsqlAgentStateStore } from '@mosaic-fed/orchestrator/libsql';
-import { GitWorkspaceProvider, ProcessSandboxProvider } from '@mosaic-fed/orchestrator/node';
+import { BubblewrapSandboxProvider, GitWorkspaceProvider, ProcessSandboxProvider } from '@mosaic-fed/orchestrator/node';
 import { Redis } from 'ioredis';
 import { openDatabase } from './database.js';
 
@@ -32,10 +35,22 @@ export interface NodeOrchestratorOptions {
   redisPrefix?: string;
   /** Keeps agent state (`orchestrator.db`). */
   dataDir: string;
-  /** `docker`, `process`, or `auto` (Docker when an engine answers with the image). Default `auto`. */
-  sandbox?: 'auto' | 'docker' | 'process';
+  /**
+   * `auto` (Docker when an engine answers with the image, else bubblewrap when it runs,
+   * else no sandbox: peers' spawns are refused), `docker`, `bubblewrap`, or
+   * `unsafe-process` (child processes of this user: no isolation, for one's own
+   * experiments only, never chosen by `auto`). Default `auto`.
+   */
+  sandbox?: SandboxChoice;
+  /**
+   * With `auto`, fall back to `unsafe-process` where neither Docker nor bubblewrap works,
+   * instead of refusing spawns: for a local demo on one's own machine. Default false.
+   */
+  allowUnsafeFallback?: boolean;
   /** The image Docker sandboxes run. Default `mosaic-fed-sandbox:latest`. */
   sandboxImage?: string;
+  /** The bubblewrap executable. Default `bwrap` on the PATH. */
+  bubblewrapPath?: string;
   /** Agents running at once. Default 4. */
   maxConcurrentAgents?: number;
   /** Allow `file://` repositories (local demos). Default false. */
@@ -44,6 +59,10 @@ export interface NodeOrchestratorOptions {
   anthropic?: { apiKey?: string; baseURL?: string; model?: string };
   logger: Logger;
 }
+
+/** How agents are kept apart from the host (`MOSAIC_FED_SANDBOX`). */
+export const SANDBOX_CHOICES = ['auto', 'docker', 'bubblewrap', 'unsafe-process'] as const;
+export type SandboxChoice = (typeof SANDBOX_CHOICES)[number];
 
 /** The orchestrator, what it runs on in words, and how to release it. */
 export interface NodeOrchestrator {
@@ -84,7 +103,10 @@ export async function createNodeOrchestrator(options: NodeOrchestratorOptions): 
       },
     };
   }
-  const parts = await agentParts(options);
+  // Sandboxes are named by the instance's data directory: another instance on this machine
+  // never counts them as its own leftovers.
+  const dataDir = resolve(options.dataDir);
+  const parts = await agentParts({ ...options, sandboxOwner: `instance-${createHash('sha256').update(dataDir).digest('hex').slice(0, 12)}` });
   await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
   const client = await openDatabase(`file:${resolve(options.dataDir, ORCHESTRATOR_DATABASE_FILE)}`);
   const orchestrator = new LocalOrchestrator({
@@ -94,9 +116,9 @@ export async function createNodeOrchestrator(options: NodeOrchestratorOptions): 
     logger,
   });
   await orchestrator.start();
-  logger.info('agents run in this process', { sandbox: parts.description });
+  logger.info('agents run in this process', { sandbox: parts.description, isolation: parts.isolation });
   return {
-    orchestrator,
+    orchestrator: parts.refusal === undefined ? orchestrator : refusingSpawns(orchestrator, parts.refusal),
     description: parts.description,
     close: async () => {
       await orchestrator.close();
@@ -116,7 +138,8 @@ export interface NodeWorkerOptions extends Omit<NodeOrchestratorOptions, 'servic
 
 /** A worker of the agent pool (`mosaic-fed worker`), started. */
 export async function startNodeWorker(options: NodeWorkerOptions): Promise<{ description: string; close(): Promise<void> }> {
-  const parts = await agentParts(options);
+  const parts = await agentParts({ ...options, sandboxOwner: `worker-${hostname()}-${process.pid}` });
+  if (parts.refusal !== undefined) throw new TypeError(`this worker cannot run agents: ${parts.refusal}`);
   // A worker in the middle of an agent waits for Valkey to come back rather than drop the
   // agent's next write: the agent goes on once it is back.
   const redis = await connectValkey(options.redisUrl, { waitWhileAway: true });
@@ -155,8 +178,18 @@ export async function connectValkey(url: string, options: { waitWhileAway?: bool
 
 /** The sandboxes, workspaces and runners agents run with on this machine. */
 async function agentParts(
-  options: Pick<NodeOrchestratorOptions, 'sandbox' | 'sandboxImage' | 'allowFileRepositories' | 'anthropic' | 'logger'>,
-): Promise<{ sandboxes: SandboxProvider; workspaces: GitWorkspaceProvider; runners: AgentRunners; description: string }> {
+  options: Pick<NodeOrchestratorOptions, 'sandbox' | 'sandboxImage' | 'bubblewrapPath' | 'allowUnsafeFallback' | 'allowFileRepositories' | 'anthropic' | 'logger'> & {
+    sandboxOwner: string;
+  },
+): Promise<{
+  sandboxes: SandboxProvider;
+  workspaces: GitWorkspaceProvider;
+  runners: AgentRunners;
+  description: string;
+  isolation: string;
+  /** Why peers' spawns are refused: no sandbox isolates them here. */
+  refusal?: string;
+}> {
   const sandboxes = await chooseSandbox(options);
   const anthropic = options.anthropic ?? {};
   const apiKey = anthropic.apiKey ?? process.env.ANTHROPIC_API_KEY;
@@ -164,8 +197,7 @@ async function agentParts(
     options.logger.warn('ANTHROPIC_API_KEY is not set: agents will fail until it is');
   }
   return {
-    sandboxes: sandboxes.provider,
-    description: sandboxes.description,
+    ...sandboxes,
     workspaces: new GitWorkspaceProvider({ allowFileUrls: options.allowFileRepositories === true }),
     runners: createClaudeRunners({
       ...(apiKey === undefined ? {} : { apiKey }),
@@ -175,14 +207,40 @@ async function agentParts(
   };
 }
 
-async function chooseSandbox(options: Pick<NodeOrchestratorOptions, 'sandbox' | 'sandboxImage' | 'logger'>) {
+const NO_SANDBOX =
+  'this instance has no sandbox that isolates agents (install bubblewrap or a container engine with the sandbox image); it runs no agent for peers';
+
+async function chooseSandbox(
+  options: Pick<NodeOrchestratorOptions, 'sandbox' | 'sandboxImage' | 'bubblewrapPath' | 'allowUnsafeFallback' | 'logger'> & { sandboxOwner: string },
+) {
   const choice = options.sandbox ?? 'auto';
   const image = options.sandboxImage ?? DEFAULT_SANDBOX_IMAGE;
-  if (choice !== 'process') {
-    const docker = new DockerSandboxProvider({ image, logger: options.logger });
-    const ready = await docker.available();
-    if (ready) return { provider: docker, description: `docker sandbox (${image})` };
+  const { logger, sandboxOwner: orchestratorId } = options;
+  if (choice === 'auto' || choice === 'docker') {
+    const docker = new DockerSandboxProvider({ image, logger, orchestratorId });
+    if (await docker.available()) return { sandboxes: docker, description: `docker sandbox (${image})`, isolation: 'container' };
     if (choice === 'docker') throw new TypeError(`no Docker API answers with the image ${image}; check DOCKER_HOST and the image`);
   }
-  return { provider: new ProcessSandboxProvider({ logger: options.logger }), description: 'process sandbox (weaker isolation)' };
+  if (choice === 'auto' || choice === 'bubblewrap') {
+    const bubblewrap = new BubblewrapSandboxProvider({ logger, orchestratorId, ...(options.bubblewrapPath === undefined ? {} : { bwrap: options.bubblewrapPath }) });
+    if (await bubblewrap.available()) return { sandboxes: bubblewrap, description: 'bubblewrap sandbox (Linux namespaces)', isolation: 'namespace' };
+    if (choice === 'bubblewrap') throw new TypeError('bubblewrap does not run here: install it (apt-get install bubblewrap) and allow user namespaces');
+  }
+  const unsafe = new ProcessSandboxProvider({ logger, orchestratorId });
+  if (choice === 'unsafe-process' || options.allowUnsafeFallback === true) {
+    logger.warn('agents run as child processes of this user, with no isolation: they can read this machine\'s secrets. Never accept peers like this');
+    return { sandboxes: unsafe, description: 'unsafe-process sandbox (no isolation: for your own experiments only)', isolation: 'none' };
+  }
+  logger.error(NO_SANDBOX);
+  return { sandboxes: unsafe, description: 'no sandbox (peers\' spawns are refused)', isolation: 'none', refusal: NO_SANDBOX };
+}
+
+/** The orchestrator, except that every spawn is refused with `reason`. */
+function refusingSpawns(orchestrator: OrchestratorAdapter, reason: string): OrchestratorAdapter {
+  return {
+    spawn: () => Promise.reject(new FederationError('CAPABILITY_DISABLED', reason)),
+    getStatus: (agentId) => orchestrator.getStatus(agentId),
+    kill: (agentId) => orchestrator.kill(agentId),
+    watch: (agentId, watchOptions) => orchestrator.watch(agentId, watchOptions),
+  };
 }

@@ -4,6 +4,8 @@ import Anthropic from '@anthropic-ai/sdk';
 import type { BetaMessage } from '@anthropic-ai/sdk/resources/beta/messages/messages';
 import type { AgentArtifact, AgentResult, AgentSpawnPayload, AgentType, AgentUsage } from '@mosaic-fed/core';
 import type { AgentRunContext, AgentRunner, AgentRunners } from '../types.js';
+import { redactCredentials } from '../../lib/redact.js';
+import type { Sandbox } from '../../sandboxes/types.js';
 import { createSandboxTools } from './tools.js';
 
 export { createSandboxTools, MAX_FILE_BYTES } from './tools.js';
@@ -86,7 +88,7 @@ function claudeRunner(role: Role, options: ClaudeRunnerOptions & { client: Anthr
         {
           model: options.model ?? 'claude-sonnet-5-5',
           max_tokens: options.maxTokens ?? 8_192,
-          system: systemPrompt(role, context.spec, context.sandbox.workdir),
+          system: systemPrompt(role, context.spec, context.sandbox),
           messages: [{ role: 'user', content: taskPrompt(context.spec) }],
           tools,
           max_iterations: options.maxTurns,
@@ -112,10 +114,13 @@ function claudeRunner(role: Role, options: ClaudeRunnerOptions & { client: Anthr
   };
 }
 
-function systemPrompt(role: Role, spec: AgentSpawnPayload, workdir: string): string {
+function systemPrompt(role: Role, spec: AgentSpawnPayload, sandbox: Sandbox): string {
+  // No credential reaches the model, even one a local caller put in the URL.
+  const repository = redactCredentials(spec.context.repository);
+  const network = sandbox.isolation === 'process' ? '' : ' There is no network.';
   return [
-    `You are a ${spec.agentType} agent of Mosaic Federation, working in a checkout of ${spec.context.repository} at branch ${spec.context.branch}.`,
-    `The repository is at ${workdir}. Every bash command starts there in a fresh shell: use \`cd dir && ...\` within one command. There is no network.`,
+    `You are a ${spec.agentType} agent of Mosaic Federation, working in a checkout of ${repository} at branch ${spec.context.branch}.`,
+    `The repository is at ${sandbox.workdir}. Every bash command starts there in a fresh shell: use \`cd dir && ...\` within one command.${network}`,
     role.goal,
   ].join('\n');
 }

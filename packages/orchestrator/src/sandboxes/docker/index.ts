@@ -1,7 +1,8 @@
 // DockerSandbox: one labelled container per agent attempt, through dockerode, against
 // Docker or Podman's Docker-compatible API. Hardened by default: no network, every
 // capability dropped, no-new-privileges, a non-root user, a read-only root file system
-// with tmpfs for the workspace and /tmp, and memory, CPU and process limits.
+// with tmpfs for the workspace and /tmp, memory, CPU and process limits, and an init
+// process that reaps orphans.
 import { spawn } from 'node:child_process';
 import { posix } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
@@ -77,7 +78,11 @@ export class DockerSandboxProvider implements SandboxProvider {
     }
   }
 
-  async create({ agentId, source }: CreateSandboxOptions): Promise<Sandbox> {
+  async create({ agentId, source, readOnly }: CreateSandboxOptions): Promise<Sandbox> {
+    // A read-only workspace belongs to root and is not writable: the agent (a non-root
+    // user without capabilities) can read it and change nothing.
+    const owner = readOnly === true ? '0:0' : this.#o.user;
+    const workspaceMode = readOnly === true ? '0755' : '1777';
     const container = await this.#docker.createContainer({
       Image: this.#o.image,
       Cmd: ['sleep', '2147483647'],
@@ -96,13 +101,15 @@ export class DockerSandboxProvider implements SandboxProvider {
         NanoCpus: Math.round(this.#o.cpus * 1e9),
         PidsLimit: this.#o.pidsLimit,
         ReadonlyRootfs: true,
-        Tmpfs: { '/tmp': 'rw,size=256m,mode=1777', [WORKDIR]: `rw,size=${this.#o.workspaceSize},mode=1777` },
+        Tmpfs: { '/tmp': 'rw,size=256m,mode=1777', [WORKDIR]: `rw,size=${this.#o.workspaceSize},mode=${workspaceMode}` },
+        // PID 1 reaps orphaned processes, so zombies do not pile up to the process limit.
+        Init: true,
       },
     });
-    const sandbox = new DockerSandbox(container, this.#o.outputLimit);
+    const sandbox = new DockerSandbox(container, this.#o.outputLimit, readOnly === true);
     try {
       await container.start();
-      await container.putArchive(hostTar(['-c', '--exclude=./.git', '-C', source, '.'], this.#o.user), { path: WORKDIR });
+      await container.putArchive(hostTar(['-c', '--exclude=./.git', '-C', source, '.'], owner), { path: WORKDIR });
       return sandbox;
     } catch (error) {
       await sandbox.destroy();
@@ -125,11 +132,13 @@ class DockerSandbox implements Sandbox {
   readonly workdir = WORKDIR;
   readonly #container: Docker.Container;
   readonly #outputLimit: number;
+  readonly #readOnly: boolean;
   #destroyed: Promise<void> | undefined;
 
-  constructor(container: Docker.Container, outputLimit: number) {
+  constructor(container: Docker.Container, outputLimit: number, readOnly: boolean) {
     this.#container = container;
     this.#outputLimit = outputLimit;
+    this.#readOnly = readOnly;
   }
 
   async exec(command: string, options: ExecOptions): Promise<ExecResult> {
@@ -165,6 +174,8 @@ class DockerSandbox implements Sandbox {
   }
 
   async writeFile(path: string, content: string): Promise<void> {
+    // The engine's API writes as root: it would pass the read-only workspace by.
+    if (this.#readOnly) throw new Error('this agent works on a read-only copy: it cannot change files');
     const target = resolveInside(WORKDIR, path);
     const errors = new ClippedText(2_000);
     const made = await this.#run(['mkdir', '-p', '--', posix.dirname(target)], errors, errors);

@@ -1,6 +1,8 @@
-// ProcessSandbox: a temporary directory and child processes with a scrubbed environment.
-// For development and machines without a container engine. It is weaker isolation: the
-// agent's commands run as this user, with its network and file system access.
+// ProcessSandbox (`unsafe-process`): a temporary directory and child processes with a
+// scrubbed environment. It isolates nothing: the agent's commands run as this user, with
+// its network and file system access, and can read this machine's secrets. For one's own
+// experiments only; never chosen by default for peers. A read-only workspace is only
+// refused to the editor: the agent's own commands can still write.
 import { spawn } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -71,11 +73,11 @@ export class ProcessSandboxProvider implements SandboxProvider {
     return entries.length;
   }
 
-  async create({ agentId, source }: CreateSandboxOptions): Promise<Sandbox> {
+  async create({ agentId, source, readOnly }: CreateSandboxOptions): Promise<Sandbox> {
     if (!this.#warned) {
       this.#warned = true;
       (this.#options.logger ?? silentLogger).warn(
-        'agents run in the process sandbox: a temp directory and child processes as this user, with no container isolation',
+        'agents run in the unsafe-process sandbox: child processes of this user, with no isolation at all',
       );
     }
     await mkdir(this.#base, { recursive: true });
@@ -84,7 +86,7 @@ export class ProcessSandboxProvider implements SandboxProvider {
     const home = join(root, 'home');
     await mkdir(home);
     await cp(source, workdir, { recursive: true, filter: (path) => !path.endsWith('/.git') });
-    return new ProcessSandbox(root, workdir, scrubbedEnv(home, this.#options.env ?? {}), this.#options.outputLimit ?? DEFAULT_OUTPUT_LIMIT);
+    return new ProcessSandbox(root, workdir, scrubbedEnv(home, this.#options.env ?? {}), this.#options.outputLimit ?? DEFAULT_OUTPUT_LIMIT, readOnly === true);
   }
 }
 
@@ -95,13 +97,15 @@ class ProcessSandbox implements Sandbox {
   readonly #env: Record<string, string>;
   readonly #outputLimit: number;
   readonly #children = new Set<number>();
+  readonly #readOnly: boolean;
   #destroyed = false;
 
-  constructor(root: string, workdir: string, env: Record<string, string>, outputLimit: number) {
+  constructor(root: string, workdir: string, env: Record<string, string>, outputLimit: number, readOnly: boolean) {
     this.#root = root;
     this.workdir = workdir;
     this.#env = env;
     this.#outputLimit = outputLimit;
+    this.#readOnly = readOnly;
   }
 
   exec(command: string, options: ExecOptions): Promise<ExecResult> {
@@ -154,6 +158,7 @@ class ProcessSandbox implements Sandbox {
   }
 
   async writeFile(path: string, content: string): Promise<void> {
+    if (this.#readOnly) throw new Error('this agent works on a read-only copy: it cannot change files');
     const target = resolveInside(this.workdir, path);
     await mkdir(dirname(target), { recursive: true });
     await writeFile(target, content);
