@@ -1,6 +1,9 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { silentLogger, type Logger } from '@mosaic-fed/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { GitWorkspaceProvider, ProcessSandboxProvider, redactCredentials } from '../src/node.js';
 import { createFixtureRepository } from './helpers.js';
@@ -52,6 +55,36 @@ describe('git workspaces', () => {
     expect(error.message).toContain('could not clone http://***@127.0.0.1:9/org/repo.git at main');
     expect(error.message).not.toContain('s3cret-token');
     expect(error.cause).toBeUndefined();
+  });
+
+  it('says the same of every failed clone, whatever answered (or not) at the address', async () => {
+    // Every address tried is on this machine: a closed port, and an open one that is no git server.
+    const web = createServer((_request, response) => {
+      response.statusCode = 404;
+      response.end('not here');
+    });
+    await new Promise<void>((done) => web.listen(0, '127.0.0.1', done));
+    const open = (web.address() as AddressInfo).port;
+    const reasons: string[] = [];
+    const logged: unknown[] = [];
+    const logger: Logger = { ...silentLogger, warn: (_message, fields) => void logged.push(fields) };
+    try {
+      for (const port of [9, open]) {
+        const error = await new GitWorkspaceProvider({ cloneTimeoutMs: 10_000, logger })
+          .checkout({ repository: `http://127.0.0.1:${port}/org/repo.git`, branch: 'main' }, new AbortController().signal)
+          .then(
+            () => new Error('expected the clone to fail'),
+            (caught: unknown) => caught as Error,
+          );
+        reasons.push(error.message.replace(String(port), 'PORT'));
+      }
+    } finally {
+      await new Promise((done) => web.close(done));
+    }
+    expect(reasons).toEqual(['could not clone http://127.0.0.1:PORT/org/repo.git at main', 'could not clone http://127.0.0.1:PORT/org/repo.git at main']);
+    // The host's log has git's own reasons, which differ.
+    expect(logged).toHaveLength(2);
+    expect(JSON.stringify(logged[0])).not.toBe(JSON.stringify(logged[1]));
   });
 
   it('refuses a patch too large to travel in a federation message', async () => {

@@ -5,6 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { silentLogger, type Logger } from '@mosaic-fed/core';
 import { redactCredentials } from '../lib/redact.js';
 import type { Sandbox } from '../sandboxes/types.js';
 import type { Workspace, WorkspaceProvider } from './types.js';
@@ -18,6 +19,8 @@ export interface GitWorkspaceOptions {
   allowFileUrls?: boolean;
   /** Clone timeout in milliseconds. Default 300,000. */
   cloneTimeoutMs?: number;
+  /** Where git's own reason for a failed clone goes: never to the peer. */
+  logger?: Logger;
 }
 
 /** A patch over this many bytes is not sent: it would not fit in a federation message. */
@@ -47,10 +50,14 @@ export class GitWorkspaceProvider implements WorkspaceProvider {
     } catch (error) {
       await rm(root, { recursive: true, force: true });
       signal.throwIfAborted();
+      // git's reason ("Failed to connect", "not found", ...) would tell a peer which ports
+      // answer on this host's network: it goes to this host's log only, and every failed
+      // clone reads the same to the peer.
       const stderr = redactCredentials(String((error as { stderr?: unknown }).stderr ?? '')).trim().split('\n').at(-1) ?? '';
+      (this.#options.logger ?? silentLogger).warn('a clone failed', { repository: redactCredentials(source.repository), branch: source.branch, reason: stderr });
       // The cause is left out on purpose: git's error carries the URL with its credentials.
       // eslint-disable-next-line preserve-caught-error
-      throw new Error(`could not clone ${redactCredentials(source.repository)} at ${source.branch}${stderr === '' ? '' : `: ${stderr}`}`);
+      throw new Error(`could not clone ${redactCredentials(source.repository)} at ${source.branch}`);
     }
     return new GitWorkspace(root, dir);
   }

@@ -198,7 +198,7 @@ async function agentParts(
   }
   return {
     ...sandboxes,
-    workspaces: new GitWorkspaceProvider({ allowFileUrls: options.allowFileRepositories === true }),
+    workspaces: new GitWorkspaceProvider({ allowFileUrls: options.allowFileRepositories === true, logger: options.logger }),
     runners: createClaudeRunners({
       ...(apiKey === undefined ? {} : { apiKey }),
       ...(anthropic.baseURL === undefined ? {} : { baseURL: anthropic.baseURL }),
