@@ -17,7 +17,7 @@ import {
 } from '@mosaic-fed/core';
 import { pinnedKeys } from '@mosaic-fed/sdk';
 import { fetchInstanceDocument, sameInstance } from '../federation/instance-document.js';
-import { pinsOf } from '../federation/keyring.js';
+import { mergeReplaced, pinsOf } from '../federation/keyring.js';
 import type { PeerMessenger } from '../federation/messenger.js';
 import type { InstanceService } from '../instance/service.js';
 import { describeError, type Logger } from '../logger.js';
@@ -227,7 +227,7 @@ export class ConnectionService {
           ...this.#peerFacts(document),
           // The acceptor's current keys join the pinned ones: it signed this with one of them.
           peerKeys: [...pins.peerKeys, ...current.peerKeys.filter((k) => !pins.peerKeys.some((d) => d.kid === k.kid))],
-          replacedPeerKeys: [...current.replacedPeerKeys, ...pins.replacedPeerKeys.filter((r) => !current.replacedPeerKeys.some((c) => c.kid === r.kid))],
+          replacedPeerKeys: mergeReplaced(current.replacedPeerKeys, pins.replacedPeerKeys),
           status: 'ACTIVE',
         }));
         return { status: record.status };

@@ -28,7 +28,7 @@ function replacedKey(kid: string, iat: number): ReplacedKey {
 }
 
 /** The replaced keys of `current` with those of `added` that it lacks, newest last, bounded. */
-function mergeReplaced(current: readonly ReplacedKey[], added: readonly ReplacedKey[]): ReplacedKey[] {
+export function mergeReplaced(current: readonly ReplacedKey[], added: readonly ReplacedKey[]): ReplacedKey[] {
   const known = new Set(current.map((entry) => entry.kid));
   return [...current, ...added.filter((entry) => !known.has(entry.kid))].slice(-LIMITS.replacedKeysKept);
 }
