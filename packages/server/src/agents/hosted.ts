@@ -191,8 +191,6 @@ export class HostedAgents {
               { connectionId: record.connectionId, peerInstanceId: record.ownerInstanceId },
               'agent.status.changed',
               event,
-              // PROTOCOL 5: one agent's events reach the hub in sequence order.
-              `agent:${agentId}`,
             );
           }
           if (isTerminalState(status.status)) break;
