@@ -1,19 +1,10 @@
 import type { AgentSpawnResponse, AgentStatus, Connection, OutgoingMessage } from '@mosaic-fed/core';
 import { pinnedKeys, sendMessage } from '@mosaic-fed/sdk';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createClock } from './helpers.js';
-import { connectPeers, eventually, spawnPayload, startPeer, type Peer } from './peers.js';
+import { connectPeers, destroyedAfterEachTest, eventually, spawnPayload } from './peers.js';
 
-const started: Peer[] = [];
-afterEach(async () => {
-  await Promise.all(started.splice(0).map((peer) => peer.destroy()));
-});
-
-async function peer(options: Parameters<typeof startPeer>[0]): Promise<Peer> {
-  const p = await startPeer(options);
-  started.push(p);
-  return p;
-}
+const { peer, track } = destroyedAfterEachTest();
 
 describe('replay and idempotency are one mechanism (PROTOCOL 2)', () => {
   it('20 concurrent copies of a spawn, and one more 10 minutes later, create exactly one agent', async () => {
@@ -93,7 +84,7 @@ describe('scale and durability', () => {
     });
 
     hub = await hub.restart();
-    started.push(hub);
+    track(hub);
     await eventually(async () => {
       const status = await hub.api<AgentStatus>(`/api/v1/federation/agents/${agentId}/status`);
       expect(status.body.data.status).toBe('completed');
@@ -123,7 +114,7 @@ describe('key regeneration reaches peers (PROTOCOL 4)', () => {
     expect(onlineView.body.data.peerKeys[0]?.kid).toBe(currentKid);
 
     offline = await offline.restart();
-    started.push(offline);
+    track(offline);
     const before = await offline.api<Connection>(`/api/v1/federation/connections/${toOffline.toConnectionId}`);
     expect(before.body.data.peerKeys.map((k) => k.kid)).not.toContain(currentKid);
 

@@ -1,6 +1,7 @@
 // Real instances for multi-instance tests: each one served by the Node entry on its own
 // loopback port, with a libSQL file in its own data directory.
 import type { OrchestratorAdapter } from '@mosaic-fed/core';
+import { afterEach } from 'vitest';
 import { createAdminToken } from '../src/auth/admin-tokens.js';
 import type { FederationAppOptions } from '../src/app.js';
 import { silentLogger } from '../src/logger.js';
@@ -106,6 +107,22 @@ export async function startPeer(options: PeerOptions, token?: string): Promise<P
     },
   };
   return peer;
+}
+
+/**
+ * Peers (and anything else with `destroy`) that each test of the calling file starts and
+ * that are destroyed after it.
+ */
+export function destroyedAfterEachTest() {
+  const started: { destroy(): Promise<void> }[] = [];
+  afterEach(async () => {
+    await Promise.all(started.splice(0).map((resource) => resource.destroy()));
+  });
+  const track = <T extends { destroy(): Promise<void> }>(resource: T): T => {
+    started.push(resource);
+    return resource;
+  };
+  return { track, peer: async (options: PeerOptions): Promise<Peer> => track(await startPeer(options)) };
 }
 
 /** Waits until `check` stops throwing (or returns true), or fails with its last error. */

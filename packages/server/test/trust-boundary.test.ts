@@ -15,27 +15,18 @@ import {
 } from '@mosaic-fed/core';
 import { AdminClient, pinnedKeys, sendMessage } from '@mosaic-fed/sdk';
 import { CompactSign, type JWTPayload } from 'jose';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createAdminToken } from '../src/auth/admin-tokens.js';
 import type { MessageBody } from '../src/federation/messenger.js';
 import { startServer } from '../src/node/index.js';
 import { silentLogger } from '../src/logger.js';
 import { allAudit, createClock } from './helpers.js';
-import { connectPeers, eventually, spawnPayload, startPeer, type Peer } from './peers.js';
+import { connectPeers, destroyedAfterEachTest, eventually, spawnPayload, type Peer } from './peers.js';
 
 // The federation trust boundary, tried as an attacker would, against real instances on
 // loopback: who becomes a peer, which keys are trusted, what a peer may rewrite, and what
 // malformed or slow input costs.
-const started: { destroy(): Promise<void> }[] = [];
-afterEach(async () => {
-  await Promise.all(started.splice(0).map((p) => p.destroy()));
-});
-
-async function peer(options: Parameters<typeof startPeer>[0]): Promise<Peer> {
-  const p = await startPeer(options);
-  started.push(p);
-  return p;
-}
+const { peer, track } = destroyedAfterEachTest();
 
 async function keysOf(target: Peer): Promise<KeyResolver> {
   return pinnedKeys(target.instanceId, (await target.server.federation.instance.load()).keys.map((k) => k.publicJwk));
@@ -104,7 +95,7 @@ async function serveDocument(document: (url: string) => InstanceDocument) {
   });
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  started.push({ destroy: () => new Promise<void>((done) => server.close(() => done())) });
+  track({ destroy: () => new Promise<void>((done) => server.close(() => done())) });
   return { url, hits: () => hits };
 }
 
@@ -321,7 +312,7 @@ describe('admin tokens can be listed, expire, and be revoked at once on every re
     const clock = createClock(new Date());
     const first = await peer({ name: 'Replicated', now: clock.now });
     const second = await startServer({ port: 0, dataDir: first.dataDir, logger: silentLogger, now: clock.now, allowNetworks: ['127.0.0.0/8'] });
-    started.push({ destroy: () => second.close() });
+    track({ destroy: () => second.close() });
     const { token, record } = await createAdminToken({
       store: first.server.federation.stores.adminTokens,
       label: 'leaked',
