@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentStatusEvent } from './helpers.js';
-import { connectPeers, startPeer, type Peer } from './peers.js';
+import { connectPeers, eventually, spawnPayload, startPeer, type Peer } from './peers.js';
 
 // The spoke's outbox against a real hub: what the hub refuses for good is not sent
 // again, and a hub that says when to come back is taken at its word.
@@ -43,5 +43,35 @@ describe('the event outbox', () => {
     // Exponential backoff would bring it back after a second; the hub asked for the rest of its minute.
     expect(await stores.outbox.due(now + 1_500, 100)).toEqual([]);
     expect((await stores.outbox.due(now + 61_000, 100)).map((entry) => entry.lastError)).toEqual([expect.stringContaining('allowance')]);
+  });
+
+  it('delivers an agent\'s events in sequence after a hub outage, so the hub skips none (PROTOCOL 5)', { timeout: 60_000 }, async () => {
+    const oneHub = await startPeer({ name: 'Hub that goes away' });
+    const oneSpoke = await startPeer({ name: 'Spoke', autoAcceptUrls: [oneHub.url] });
+    let hubNow = oneHub;
+    try {
+      const { fromConnectionId } = await connectPeers(oneHub, oneSpoke);
+      const spawned = await oneHub.api<{ agentId: string }>('/api/v1/federation/agents/spawn', {
+        body: { connectionId: fromConnectionId, payload: spawnPayload('task-outage') },
+      });
+      const { agentId } = spawned.body.data;
+      await eventually(async () => expect((await oneHub.server.federation.stores.remoteAgents.events(agentId, 0)).length).toBe(1));
+      await oneHub.stop();
+      // While the hub is away: each event fails and backs off on its own schedule.
+      oneSpoke.orchestrator.start(agentId);
+      for (let turn = 1; turn <= 8; turn++) {
+        oneSpoke.orchestrator.progress(agentId, turn, `turn ${turn}`);
+        await new Promise((resolve) => setTimeout(resolve, 60));
+      }
+      oneSpoke.orchestrator.complete(agentId, { summary: 'done while the hub was away' });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      hubNow = await oneHub.restart();
+      await eventually(async () => expect((await hubNow.server.federation.stores.remoteAgents.get(agentId))?.status.status).toBe('completed'), 30_000);
+      const sequences = (await hubNow.server.federation.stores.remoteAgents.events(agentId, 0)).map((event) => event.sequence);
+      expect(sequences).toEqual(Array.from({ length: sequences.length }, (_, i) => i + 1));
+      expect(sequences.length).toBe((await oneSpoke.server.federation.stores.hostedAgents.get(agentId))?.sequence);
+    } finally {
+      await Promise.all([hubNow.destroy(), oneSpoke.destroy()]);
+    }
   });
 });

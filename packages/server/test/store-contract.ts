@@ -100,6 +100,7 @@ function outboxEntry(overrides: Partial<OutboxEntry> = {}): OutboxEntry {
     id: crypto.randomUUID(),
     connectionId: 'conn-1',
     peerInstanceId: 'peer-1',
+    orderKey: null,
     eventType: 'agent.status.changed',
     payload: { n: 1 },
     attempts: 0,
@@ -436,6 +437,23 @@ export function describeStoreContract(name: string, open: () => Promise<StoreHar
         expect((await stores.outbox.due(60, 10)).map((e) => e.id)).toEqual([]);
         const [retried] = await stores.outbox.due(100, 10);
         expect(retried).toMatchObject({ id: a.id, attempts: 1, lastError: 'peer unreachable' });
+      });
+
+      it('hands out only the earliest pending entry of each order, until it is delivered or given up (PROTOCOL 5)', async () => {
+        const first = outboxEntry({ orderKey: 'agent:a', createdAt: 1, nextAttemptAt: 50 });
+        const second = outboxEntry({ orderKey: 'agent:a', createdAt: 2, nextAttemptAt: 2 });
+        const third = outboxEntry({ orderKey: 'agent:a', createdAt: 2, nextAttemptAt: 2 });
+        const other = outboxEntry({ orderKey: 'agent:b', createdAt: 3, nextAttemptAt: 3 });
+        const free = outboxEntry({ createdAt: 4, nextAttemptAt: 4 });
+        for (const entry of [first, second, third, other, free]) await stores.outbox.enqueue(entry);
+        // The first of agent a is backing off: nothing after it goes, the others do.
+        expect((await stores.outbox.due(10, 10)).map((e) => e.id)).toEqual([other.id, free.id]);
+        expect((await stores.outbox.due(50, 10)).map((e) => e.id)).toEqual([first.id, other.id, free.id]);
+        await stores.outbox.markDelivered(first.id, 50);
+        expect((await stores.outbox.due(50, 10)).map((e) => e.id)).toEqual([second.id, other.id, free.id]);
+        // Given up at once (a final refusal): the next of its order is due.
+        await stores.outbox.reschedule(second.id, 1, 50, 'refused', 50);
+        expect((await stores.outbox.due(50, 10)).map((e) => e.id)).toEqual([third.id, other.id, free.id]);
       });
 
       it('hands out entries of the same millisecond in the order they were stored, whatever their ids', async () => {

@@ -19,6 +19,7 @@ async function filledStores(count: number) {
     id,
     connectionId: 'conn-1',
     peerInstanceId: 'peer-1',
+    orderKey: null,
     eventType: 'agent.status.changed',
     payload: {},
     attempts: 0,

@@ -43,6 +43,10 @@ export class FederationAgentService {
         kind: 'EVENT',
         type: 'agent.status.changed',
         payload: AgentStatusChangedPayloadSchema,
+        // Applied once per sequence, so a copy changes nothing. Not claimed before it runs:
+        // a claim left unanswered by a store outage would hold the agent's later events,
+        // which go out in order (PROTOCOL 5), for the claim's whole lease.
+        safeToRepeat: true,
         handle: async (event, { message }) => {
           const agent = await this.#o.stores.remoteAgents.get(event.agentId);
           if (agent === undefined || agent.peerInstanceId !== message.iss) {

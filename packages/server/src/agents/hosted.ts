@@ -131,7 +131,7 @@ export class HostedAgents {
         kind: 'COMMAND',
         type: 'agent.status',
         payload: AgentRefPayloadSchema,
-        readOnly: true,
+        safeToRepeat: true,
         handle: async ({ agentId }, { message }) => {
           await this.#owned(agentId, message.iss);
           return this.#orchestrator().getStatus(agentId);
@@ -191,6 +191,8 @@ export class HostedAgents {
               { connectionId: record.connectionId, peerInstanceId: record.ownerInstanceId },
               'agent.status.changed',
               event,
+              // PROTOCOL 5: one agent's events reach the hub in sequence order.
+              `agent:${agentId}`,
             );
           }
           if (isTerminalState(status.status)) break;

@@ -141,7 +141,7 @@ export function incomingRoutes(o: IncomingOptions): Hono {
       now,
       expiresAt: new Date(now.getTime() + LIMITS.messageLogRetentionSeconds * 1000),
     };
-    if (fromPeer && o.router.changesNothing(message)) {
+    if (fromPeer && o.router.safeToRepeat(message)) {
       // Nothing to protect from running twice: run it, then log it with its answer in one
       // write. A copy that arrives meanwhile runs as well and gets the logged answer. A
       // failure is not logged (as a released claim is not), but a jti the log knows is

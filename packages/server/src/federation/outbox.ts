@@ -40,12 +40,16 @@ export class Outbox {
     });
   }
 
-  /** Stores an event for a peer and wakes the deliverer. */
-  async enqueue(target: { connectionId: string; peerInstanceId: string }, eventType: string, payload: unknown): Promise<void> {
+  /**
+   * Stores an event for a peer and wakes the deliverer. Events with the same `orderKey`
+   * (an agent's) are delivered in the order they were stored.
+   */
+  async enqueue(target: { connectionId: string; peerInstanceId: string }, eventType: string, payload: unknown, orderKey: string | null = null): Promise<void> {
     const now = this.#o.now().getTime();
     const entry: OutboxEntry = {
       id: this.#o.generateId(),
       ...target,
+      orderKey,
       eventType,
       payload,
       attempts: 0,
@@ -80,9 +84,20 @@ export class Outbox {
   }
 
   async #pass(): Promise<number> {
+    // An entry delivered makes the next of its order due: look again, a few rounds a pass.
+    let delivered = 0;
+    for (let round = 0; round < 10; round++) {
+      const now = this.#o.now().getTime();
+      const inRound = await this.#deliver(await this.#o.stores.outbox.due(now, 50));
+      delivered += inRound;
+      if (inRound === 0) break;
+    }
+    return delivered;
+  }
+
+  async #deliver(due: OutboxEntry[]): Promise<number> {
     const { stores, messenger, logger } = this.#o;
     let delivered = 0;
-    const due = await stores.outbox.due(this.#o.now().getTime(), 50);
     for (const entry of due) {
       try {
         const connection = await stores.connections.get(entry.connectionId);
@@ -101,14 +116,19 @@ export class Outbox {
         const reason = describeError(error);
         const lastError = String(reason.reason ?? reason.error);
         if (isFederationError(error) && FINAL_REFUSALS.has(error.code)) {
-          // The peer will refuse this event however often it is sent: stop trying.
-          await stores.outbox.reschedule(entry.id, attempts, entry.giveUpAt, lastError);
+          // The peer will refuse this event however often it is sent: give it up now, so
+          // that the events after it in its order go out.
+          const now = this.#o.now().getTime();
+          await stores.outbox.reschedule(entry.id, attempts, now, lastError, now);
           logger.warn('a peer refused an event for good; it will not be sent again', { outboxId: entry.id, ...reason });
           continue;
         }
-        // A peer that says when to come back (RATE_LIMITED, MESSAGE_IN_PROGRESS) is taken at its word.
+        // A peer that says when to come back (RATE_LIMITED, MESSAGE_IN_PROGRESS) is taken at
+        // its word; otherwise exponential, with jitter (half to all of it) so that what a
+        // returning hub receives is spread out.
         const exponential = Math.min((this.#o.initialBackoffMs ?? 1_000) * 2 ** (attempts - 1), this.#o.maxBackoffMs ?? 600_000);
-        const backoff = isFederationError(error) && error.retryAfter !== undefined ? error.retryAfter * 1_000 : exponential;
+        const jittered = Math.round(exponential * (0.5 + Math.random() / 2));
+        const backoff = isFederationError(error) && error.retryAfter !== undefined ? error.retryAfter * 1_000 : jittered;
         await stores.outbox.reschedule(entry.id, attempts, this.#o.now().getTime() + backoff, lastError);
         logger.warn('event delivery failed; will retry', { outboxId: entry.id, attempts, backoffMs: backoff, ...reason });
       }

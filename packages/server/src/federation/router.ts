@@ -35,11 +35,12 @@ export interface MessageRegistration<S extends z.ZodType = z.ZodType, K extends 
   /** Checked against the connection's `allowedCommands`. Default: true for COMMAND and QUERY. */
   granted?: boolean;
   /**
-   * The handler changes nothing, so running it twice is harmless: the message runs before
-   * it is logged, and the log takes it with its answer in one write. Default: true for
-   * QUERY, false otherwise.
+   * Running the handler twice does no more than running it once (it only reads, or it
+   * applies what it carries once, by sequence): the message runs before it is logged, and
+   * the log takes it with its answer in one write, so no claim is left "in progress" by a
+   * store that failed in between. Default: true for QUERY, false otherwise.
    */
-  readOnly?: boolean;
+  safeToRepeat?: boolean;
   handle(payload: z.output<S>, context: HandlerContext<Extract<RoutedMessage, { kind: K }>>): Promise<unknown>;
 }
 
@@ -78,12 +79,12 @@ export class MessageRouter {
   }
 
   /**
-   * Whether the message changes nothing here: a read-only type, or one this instance does
-   * not offer (its dispatch is refused before anything runs).
+   * Whether running the message twice does no more than once: a type marked so, or one
+   * this instance does not offer (its dispatch is refused before anything runs).
    */
-  changesNothing(message: RoutedMessage): boolean {
+  safeToRepeat(message: RoutedMessage): boolean {
     const route = this.#routes.get(`${message.kind} ${typeOf(message)}`);
-    return route === undefined || (route.readOnly ?? message.kind === 'QUERY');
+    return route === undefined || (route.safeToRepeat ?? message.kind === 'QUERY');
   }
 
   /**

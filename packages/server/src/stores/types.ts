@@ -204,6 +204,12 @@ export interface OutboxEntry {
   id: string;
   connectionId: string;
   peerInstanceId: string;
+  /**
+   * Entries with the same key go out in the order they were stored: one is not handed
+   * out while an earlier one is neither delivered nor given up (PROTOCOL 5: an agent's
+   * events in `sequence` order). Null: no order to keep.
+   */
+  orderKey: string | null;
   eventType: string;
   payload: unknown;
   attempts: number;
@@ -218,10 +224,14 @@ export interface OutboxEntry {
 
 export interface OutboxStore {
   enqueue(entry: OutboxEntry): Promise<void>;
-  /** Undelivered entries due at `now` and not given up, oldest first. */
+  /**
+   * Undelivered entries due at `now` and not given up, oldest first, each the earliest
+   * pending entry of its `orderKey`.
+   */
   due(now: number, limit: number): Promise<OutboxEntry[]>;
   markDelivered(id: string, at: number): Promise<void>;
-  reschedule(id: string, attempts: number, nextAttemptAt: number, lastError: string): Promise<void>;
+  /** Sets the next attempt; with `giveUpAt`, also when delivery stops (`now`: it stops at once). */
+  reschedule(id: string, attempts: number, nextAttemptAt: number, lastError: string, giveUpAt?: number): Promise<void>;
   /**
    * Removes up to `limit` entries that are done with: delivered, or given up by `now`
    * (milliseconds). Answers how many it removed.

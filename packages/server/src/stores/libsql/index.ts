@@ -492,11 +492,24 @@ class LibsqlOutboxStore implements OutboxStore {
   }
 
   async due(now: number, limit: number): Promise<OutboxEntry[]> {
+    // The head of each order: no earlier entry of the same key still pending.
+    const earlierPending = sql`EXISTS (
+      SELECT 1 FROM outbox AS earlier
+      WHERE earlier.order_key = ${outboxTable.orderKey}
+        AND earlier.delivered_at IS NULL AND earlier.give_up_at > ${now}
+        AND (earlier.created_at < ${outboxTable.createdAt} OR (earlier.created_at = ${outboxTable.createdAt} AND earlier.rowid < ${outboxTable}.rowid)))`;
     return this.db
       .select()
       .from(outboxTable)
-      .where(and(isNull(outboxTable.deliveredAt), lte(outboxTable.nextAttemptAt, now), gt(outboxTable.giveUpAt, now)))
-      // Within a millisecond, in the order they were stored: an agent's events go out in sequence.
+      .where(
+        and(
+          isNull(outboxTable.deliveredAt),
+          lte(outboxTable.nextAttemptAt, now),
+          gt(outboxTable.giveUpAt, now),
+          or(isNull(outboxTable.orderKey), sql`NOT ${earlierPending}`),
+        ),
+      )
+      // Within a millisecond, in the order they were stored.
       .orderBy(asc(outboxTable.createdAt), asc(sql`rowid`))
       .limit(limit);
   }
@@ -505,8 +518,11 @@ class LibsqlOutboxStore implements OutboxStore {
     await this.db.update(outboxTable).set({ deliveredAt: at }).where(eq(outboxTable.id, id));
   }
 
-  async reschedule(id: string, attempts: number, nextAttemptAt: number, lastError: string): Promise<void> {
-    await this.db.update(outboxTable).set({ attempts, nextAttemptAt, lastError }).where(eq(outboxTable.id, id));
+  async reschedule(id: string, attempts: number, nextAttemptAt: number, lastError: string, giveUpAt?: number): Promise<void> {
+    await this.db
+      .update(outboxTable)
+      .set({ attempts, nextAttemptAt, lastError, ...(giveUpAt === undefined ? {} : { giveUpAt }) })
+      .where(eq(outboxTable.id, id));
   }
 
   async prune(now: number, limit: number): Promise<number> {

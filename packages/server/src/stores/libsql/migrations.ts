@@ -138,4 +138,12 @@ export const MIGRATIONS: readonly Migration[] = [
       'ALTER TABLE admin_tokens ADD COLUMN revoked_at TEXT',
     ],
   },
+  {
+    // PROTOCOL 5: one agent's events go out in sequence order.
+    id: '0006_outbox_order',
+    statements: [
+      'ALTER TABLE outbox ADD COLUMN order_key TEXT',
+      'CREATE INDEX outbox_order ON outbox (order_key, delivered_at, give_up_at)',
+    ],
+  },
 ];

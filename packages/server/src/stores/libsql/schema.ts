@@ -130,6 +130,7 @@ export const outboxTable = sqliteTable('outbox', {
   id: text('id').primaryKey(),
   connectionId: text('connection_id').notNull(),
   peerInstanceId: text('peer_instance_id').notNull(),
+  orderKey: text('order_key'),
   eventType: text('event_type').notNull(),
   payload: text('payload', { mode: 'json' }).$type<unknown>().notNull(),
   attempts: integer('attempts').notNull(),

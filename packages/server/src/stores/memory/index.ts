@@ -319,12 +319,18 @@ export class InMemoryOutboxStore implements OutboxStore {
   }
 
   async due(now: number, limit: number): Promise<OutboxEntry[]> {
-    return [...this.#entries.values()]
-      .filter((e) => e.deliveredAt === null && e.nextAttemptAt <= now && e.giveUpAt > now)
-      // A stable sort: within a millisecond, in the order they were stored.
-      .sort((a, b) => a.createdAt - b.createdAt)
-      .slice(0, limit)
-      .map(copy);
+    // A stable sort: within a millisecond, in the order they were stored.
+    const pending = [...this.#entries.values()].filter((e) => e.deliveredAt === null && e.giveUpAt > now).sort((a, b) => a.createdAt - b.createdAt);
+    const heads = new Set<string>();
+    const due: OutboxEntry[] = [];
+    for (const entry of pending) {
+      if (entry.orderKey !== null) {
+        if (heads.has(entry.orderKey)) continue;
+        heads.add(entry.orderKey);
+      }
+      if (entry.nextAttemptAt <= now) due.push(entry);
+    }
+    return due.slice(0, limit).map(copy);
   }
 
   async markDelivered(id: string, at: number): Promise<void> {
@@ -332,9 +338,9 @@ export class InMemoryOutboxStore implements OutboxStore {
     if (entry !== undefined) entry.deliveredAt = at;
   }
 
-  async reschedule(id: string, attempts: number, nextAttemptAt: number, lastError: string): Promise<void> {
+  async reschedule(id: string, attempts: number, nextAttemptAt: number, lastError: string, giveUpAt?: number): Promise<void> {
     const entry = this.#entries.get(id);
-    if (entry !== undefined) Object.assign(entry, { attempts, nextAttemptAt, lastError });
+    if (entry !== undefined) Object.assign(entry, { attempts, nextAttemptAt, lastError, ...(giveUpAt === undefined ? {} : { giveUpAt }) });
   }
 
   async prune(now: number, limit: number): Promise<number> {
