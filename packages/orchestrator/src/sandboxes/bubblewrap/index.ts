@@ -129,7 +129,11 @@ export class BubblewrapSandboxProvider implements SandboxProvider {
       if (hostUid !== undefined) {
         // A size-capped tmpfs owned by the sandbox's host uid: a disk fill stays in it.
         const mounted = await runCommand('mount', ['-t', 'tmpfs', '-o', `size=${this.#limits.workspaceBytes},mode=0700,uid=${hostUid},gid=${hostUid},nodev,nosuid`, 'tmpfs', workspace], { timeoutMs: 10_000 });
-        if (mounted.exitCode !== 0) throw new Error(`could not mount the sandbox's workspace: ${mounted.stderr.trim()}`);
+        if (mounted.exitCode !== 0) {
+          // mount's reason names host paths: it goes to this host's log, not to the peer.
+          (this.#o.logger ?? silentLogger).error('could not mount a sandbox workspace', { reason: mounted.stderr.trim() });
+          throw new Error('the sandbox could not be prepared');
+        }
       }
       await cp(source, workspace, { recursive: true, filter: (path) => !path.endsWith('/.git') });
       if (hostUid !== undefined) await chownTree(workspace, hostUid);
