@@ -12,6 +12,13 @@ import type { PeerMessenger } from './messenger.js';
 /** Answers that no retry will change: the event is not the peer's, or not acceptable to it. */
 const FINAL_REFUSALS: ReadonlySet<ErrorCode> = new Set(['NOT_FOUND', 'FORBIDDEN', 'VALIDATION_FAILED', 'MALFORMED_MESSAGE', 'CAPABILITY_DISABLED']);
 
+/**
+ * A hub records the agent it spawned once the spoke's answer reaches it, so the agent's
+ * first event can arrive before the hub knows it: `NOT_FOUND` is final only after this
+ * many attempts (a few seconds of backoff).
+ */
+const NOT_FOUND_ATTEMPTS = 3;
+
 export interface OutboxOptions {
   stores: FederationStores;
   messenger: PeerMessenger;
@@ -115,7 +122,8 @@ export class Outbox {
         const attempts = entry.attempts + 1;
         const reason = describeError(error);
         const lastError = String(reason.reason ?? reason.error);
-        if (isFederationError(error) && FINAL_REFUSALS.has(error.code)) {
+        const final = isFederationError(error) && FINAL_REFUSALS.has(error.code) && (error.code !== 'NOT_FOUND' || attempts >= NOT_FOUND_ATTEMPTS);
+        if (final) {
           // The peer will refuse this event however often it is sent: give it up now, so
           // that the events after it in its order go out.
           const now = this.#o.now().getTime();
