@@ -236,6 +236,13 @@ export type {
 
 export { messageContentHash } from './message-hash.js';
 
+export type { AddressPolicy } from './address-policy.js';
+export {
+  canonicalRepository,
+  DEFAULT_REPOSITORY_PATTERNS,
+  repositoryAllowed,
+  RepositoryPatternSchema,
+} from './repositories.js';
 export { canTransition, isTerminalState, nextStates, TERMINAL_STATES, transition } from './lifecycle.js';
 
 export { OrchestratorSpawnRequestSchema } from './orchestrator.js';

@@ -24,6 +24,8 @@ export const LIMITS = {
   replacedKeysKept: 64,
   taskIdMaxLength: 128,
   repositoryMaxLength: 512,
+  /** Patterns in a connection's `repositories` grant. */
+  repositoryPatternsMax: 100,
   branchMaxLength: 255,
   workItemsMaxCount: 100,
   workItemMaxLength: 256,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { LIMITS } from '../limits.js';
+import { RepositoryPatternSchema } from '../repositories.js';
 import { IsoDateTimeSchema } from './agents.js';
 import {
   AGENT_TYPES,
@@ -56,6 +57,11 @@ const grantFields = {
   maxConcurrentAgents: z.number().int().min(0).max(10_000),
   spawnPerMinute: z.number().int().min(0).max(100_000),
   messagesPerMinute: z.number().int().min(0).max(1_000_000),
+  /**
+   * The repositories the peer's agents may fetch, as patterns (`https://github.com/acme/*`).
+   * Left out: the instance's own repository policy (by default any public `https` host).
+   */
+  repositories: uniqueList(RepositoryPatternSchema, LIMITS.repositoryPatternsMax),
 };
 
 /**
@@ -64,6 +70,7 @@ const grantFields = {
  */
 export const GrantsSchema = z.strictObject({
   ...grantFields,
+  repositories: grantFields.repositories.exactOptional(),
   spawnPerMinute: grantFields.spawnPerMinute.default(LIMITS.spawnPerMinuteDefault),
   messagesPerMinute: grantFields.messagesPerMinute.default(LIMITS.messagesPerMinuteDefault),
 });
@@ -71,9 +78,12 @@ export type Grants = z.output<typeof GrantsSchema>;
 
 /**
  * `PATCH /api/v1/federation/connections/:id`: any subset of the grants. Built from the
- * fields without defaults, so a field left out keeps its stored value.
+ * fields without defaults, so a field left out keeps its stored value; `repositories: null`
+ * goes back to the instance's repository policy.
  */
-export const UpdateGrantsDtoSchema = z.strictObject(grantFields).partial();
+export const UpdateGrantsDtoSchema = z
+  .strictObject({ ...grantFields, repositories: grantFields.repositories.nullable() })
+  .partial();
 export type UpdateGrantsDto = z.infer<typeof UpdateGrantsDtoSchema>;
 
 /**
