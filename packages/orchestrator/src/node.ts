@@ -9,4 +9,4 @@ export type { BubblewrapSandboxOptions } from './sandboxes/bubblewrap/index.js';
 export { ProcessSandboxProvider } from './sandboxes/process/index.js';
 export type { ProcessSandboxOptions } from './sandboxes/process/index.js';
 export { GitWorkspaceProvider, MAX_PATCH_BYTES, redactCredentials } from './workspaces/git.js';
-export type { GitWorkspaceOptions } from './workspaces/git.js';
+export type { GitWorkspaceOptions, LookupAddresses } from './workspaces/git.js';

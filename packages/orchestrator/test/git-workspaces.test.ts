@@ -3,13 +3,32 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { silentLogger, type Logger } from '@mosaic-fed/core';
-import { afterAll, describe, expect, it } from 'vitest';
+import { silentLogger, type AddressPolicy, type Logger } from '@mosaic-fed/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GitWorkspaceProvider, ProcessSandboxProvider, redactCredentials } from '../src/node.js';
-import { createFixtureRepository } from './helpers.js';
+import { createFixtureRepository, startGitHttpServer } from './helpers.js';
 
 const repository = createFixtureRepository();
 afterAll(() => repository.remove());
+
+// Stand-ins for the server's OutboundPolicy (tested on its own): this machine's loopback
+// address only, and nothing at all.
+const loopbackOnly: AddressPolicy = { allowsAddress: (address) => address === '127.0.0.1' };
+const nothing: AddressPolicy = { allowsAddress: () => false };
+// A name no resolver knows: only the injected lookup gives it addresses.
+const GIT_HOST = 'git.mosaic-fed.invalid';
+
+function recordingLogger(): { logger: Logger; reasons: string[] } {
+  const reasons: string[] = [];
+  return { reasons, logger: { ...silentLogger, warn: (_message, fields) => void reasons.push(String(fields?.reason)) } };
+}
+
+async function failure(promise: Promise<unknown>): Promise<Error> {
+  return promise.then(
+    () => new Error('expected the clone to fail'),
+    (caught: unknown) => caught as Error,
+  );
+}
 
 describe('git workspaces', () => {
   it('checks the branch out on the host and turns the sandbox tree into a diff, deletions and new files included', async () => {
@@ -46,7 +65,7 @@ describe('git workspaces', () => {
     expect(redactCredentials('fatal: unable to access https://bot:s3cret-token@git.example.com/org/repo')).toBe(
       'fatal: unable to access https://***@git.example.com/org/repo',
     );
-    const error = (await new GitWorkspaceProvider({ cloneTimeoutMs: 10_000 })
+    const error = (await new GitWorkspaceProvider({ cloneTimeoutMs: 10_000, addressPolicy: loopbackOnly })
       .checkout({ repository: 'http://bot:s3cret-token@127.0.0.1:9/org/repo.git', branch: 'main' }, new AbortController().signal)
       .then(
         () => new Error('expected the clone to fail'),
@@ -70,7 +89,7 @@ describe('git workspaces', () => {
     const logger: Logger = { ...silentLogger, warn: (_message, fields) => void logged.push(fields) };
     try {
       for (const port of [9, open]) {
-        const error = await new GitWorkspaceProvider({ cloneTimeoutMs: 10_000, logger })
+        const error = await new GitWorkspaceProvider({ cloneTimeoutMs: 10_000, logger, addressPolicy: loopbackOnly })
           .checkout({ repository: `http://127.0.0.1:${port}/org/repo.git`, branch: 'main' }, new AbortController().signal)
           .then(
             () => new Error('expected the clone to fail'),
@@ -85,6 +104,78 @@ describe('git workspaces', () => {
     // The host's log has git's own reasons, which differ.
     expect(logged).toHaveLength(2);
     expect(JSON.stringify(logged[0])).not.toBe(JSON.stringify(logged[1]));
+  });
+
+  describe('fetching through the outbound address policy (PROTOCOL 3)', () => {
+    const signal = new AbortController().signal;
+    let git: Awaited<ReturnType<typeof startGitHttpServer>>;
+    beforeAll(async () => {
+      git = await startGitHttpServer(join(repository.dir, '..'));
+    });
+    afterAll(() => git.close());
+    const served = () => `${repository.dir.split('/').at(-1) ?? ''}`;
+
+    it('connects only to an address the policy allows, the one it checked, under the name of the repository', async () => {
+      git.requests.length = 0;
+      // The name's first address is refused: git must reach the second, and never ask DNS.
+      const lookup = async (hostname: string) =>
+        hostname === GIT_HOST ? [{ address: '10.77.0.1', family: 4 }, { address: '127.0.0.1', family: 4 }] : [];
+      const workspace = await new GitWorkspaceProvider({ addressPolicy: loopbackOnly, lookup, cloneTimeoutMs: 20_000 }).checkout(
+        { repository: `http://${GIT_HOST}:${git.port}/${served()}`, branch: 'main' },
+        signal,
+      );
+      try {
+        expect(readFileSync(join(workspace.dir, 'calc.sh'), 'utf8')).toContain('$1 - $2');
+      } finally {
+        await workspace.remove();
+      }
+      expect(git.requests.length).toBeGreaterThan(0);
+      expect(new Set(git.requests.map((request) => request.host))).toEqual(new Set([`${GIT_HOST}:${git.port}`]));
+    });
+
+    it('refuses every repository whose host has no allowed address, before git connects, in every transport', async () => {
+      git.requests.length = 0;
+      const { logger, reasons } = recordingLogger();
+      const lookup = async () => [{ address: '127.0.0.1', family: 4 }];
+      const provider = new GitWorkspaceProvider({ addressPolicy: nothing, lookup, logger, cloneTimeoutMs: 10_000 });
+      const repositories = [
+        `http://127.0.0.1:${git.port}/${served()}`,
+        `http://${GIT_HOST}:${git.port}/${served()}`,
+        `${GIT_HOST}/${served()}`,
+        `ssh://git@${GIT_HOST}/${served()}`,
+        `git@${GIT_HOST}:${served()}`,
+        `git://${GIT_HOST}:${git.port}/${served()}`,
+      ];
+      for (const candidate of repositories) {
+        const error = await failure(provider.checkout({ repository: candidate, branch: 'main' }, signal));
+        expect(error.message).toBe(`could not clone ${redactCredentials(candidate)} at main`);
+      }
+      expect(git.requests).toEqual([]);
+      expect(reasons).toHaveLength(repositories.length);
+      for (const reason of reasons) expect(reason).toMatch(/no address this orchestrator may reach|is not an address this orchestrator may reach/);
+    });
+
+    it('clones nothing over the network without a policy', async () => {
+      const { logger, reasons } = recordingLogger();
+      const error = await failure(
+        new GitWorkspaceProvider({ logger }).checkout({ repository: `http://127.0.0.1:${git.port}/${served()}`, branch: 'main' }, signal),
+      );
+      expect(error.message).toMatch(/^could not clone/);
+      expect(reasons).toEqual(['this orchestrator has no address policy: it clones file:// repositories only']);
+    });
+
+    it('follows no redirect', async () => {
+      git.requests.length = 0;
+      const error = await failure(
+        new GitWorkspaceProvider({ addressPolicy: loopbackOnly, cloneTimeoutMs: 10_000 }).checkout(
+          { repository: `http://127.0.0.1:${git.port}/moved/${served()}`, branch: 'main' },
+          signal,
+        ),
+      );
+      expect(error.message).toMatch(/^could not clone/);
+      expect(git.requests.length).toBeGreaterThan(0);
+      expect(git.requests.every((request) => request.path.startsWith('/moved/'))).toBe(true);
+    });
   });
 
   it('refuses a patch too large to travel in a federation message', async () => {

@@ -1,22 +1,40 @@
 // GitWorkspaceProvider: clones the branch on the host (where the network and credentials
 // are), so the sandbox needs neither; and turns the sandbox's tree back into a diff.
+//
+// A clone is an outbound request made on a peer's behalf (PROTOCOL 3): the host's name is
+// resolved here, every address the policy refuses is dropped, and git connects to one of
+// the checked addresses only (curl's resolve list for http(s), ssh's HostName for ssh, the
+// address itself for git://), so the name is never resolved a second time. Redirects are
+// not followed and no other transport is allowed.
 import { execFile } from 'node:child_process';
+import { lookup as dnsLookup } from 'node:dns/promises';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { silentLogger, type Logger } from '@mosaic-fed/core';
+import { silentLogger, type AddressPolicy, type Logger } from '@mosaic-fed/core';
 import { redactCredentials } from '../lib/redact.js';
 import type { Sandbox } from '../sandboxes/types.js';
 import type { Workspace, WorkspaceProvider } from './types.js';
 
 const run = promisify(execFile);
 
+/** Every address of a name, as `dns.promises.lookup` with `all: true` gives them. */
+export type LookupAddresses = (hostname: string) => Promise<readonly { address: string; family: number }[]>;
+
 export interface GitWorkspaceOptions {
   /** Where checkouts are made. Default: the system's temp directory. */
   root?: string;
   /** Allow `file://` repositories (local demos and tests). Default false. */
   allowFileUrls?: boolean;
+  /**
+   * Which addresses clones may connect to (PROTOCOL 3, "Outbound requests"): the server's
+   * `OutboundPolicy`. Without one, nothing but `file://` repositories can be cloned.
+   */
+  addressPolicy?: AddressPolicy;
+  /** Resolves a repository's host. Default the system resolver. */
+  lookup?: LookupAddresses;
   /** Clone timeout in milliseconds. Default 300,000. */
   cloneTimeoutMs?: number;
   /** Where git's own reason for a failed clone goes: never to the peer. */
@@ -28,33 +46,58 @@ export const MAX_PATCH_BYTES = 160 * 1024;
 
 export { redactCredentials };
 
+/** Why a repository is not fetched; for the host's log only. */
+class FetchRefusal extends Error {}
+
+/** How git is to reach a repository: its URL, and the settings that pin the address. */
+interface CloneTarget {
+  url: string;
+  config: string[];
+  env: Record<string, string>;
+}
+
+const systemLookup: LookupAddresses = (hostname) => dnsLookup(hostname, { all: true, verbatim: true });
+
+// Host names git may be told about in a setting or an ssh option: nothing a shell or an
+// option parser would read as more than a name.
+const PLAIN_HOST = /^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$/;
+const SCP_LIKE = /^([^/@:\s]+)@([^/:\s]+):(.*)$/;
+
 export class GitWorkspaceProvider implements WorkspaceProvider {
   readonly #options: GitWorkspaceOptions;
+  readonly #lookup: LookupAddresses;
 
   constructor(options: GitWorkspaceOptions = {}) {
     this.#options = options;
+    this.#lookup = options.lookup ?? systemLookup;
   }
 
   async checkout(source: { repository: string; branch: string }, signal: AbortSignal): Promise<Workspace> {
-    const url = this.#cloneUrl(source.repository);
+    if (/^file:\/\//i.test(source.repository) && this.#options.allowFileUrls !== true) {
+      throw new Error('file:// repositories are not allowed on this orchestrator');
+    }
     const root = await mkdtemp(join(this.#options.root ?? tmpdir(), 'mosaic-checkout-'));
     const dir = join(root, 'repo');
     try {
+      const target = await this.#target(source.repository);
       // `--` ends the options: neither the URL nor the directory can be read as one, and
       // the branch is a checked ref name (no leading `-`, PROTOCOL 5).
-      await run('git', ['clone', '--quiet', '--depth', '1', '--single-branch', '--branch', source.branch, '--', url, dir], {
+      await run('git', [...target.config, 'clone', '--quiet', '--depth', '1', '--single-branch', '--branch', source.branch, '--', target.url, dir], {
         signal,
         timeout: this.#options.cloneTimeoutMs ?? 300_000,
-        env: { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: 'true' },
+        env: { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: 'true', ...target.env },
       });
     } catch (error) {
       await rm(root, { recursive: true, force: true });
       signal.throwIfAborted();
-      // git's reason ("Failed to connect", "not found", ...) would tell a peer which ports
-      // answer on this host's network: it goes to this host's log only, and every failed
-      // clone reads the same to the peer.
-      const stderr = redactCredentials(String((error as { stderr?: unknown }).stderr ?? '')).trim().split('\n').at(-1) ?? '';
-      (this.#options.logger ?? silentLogger).warn('a clone failed', { repository: redactCredentials(source.repository), branch: source.branch, reason: stderr });
+      // git's reason ("Failed to connect", "not found", ...) and the policy's would tell a
+      // peer which ports answer on this host's network: they go to this host's log only,
+      // and every failed clone reads the same to the peer.
+      const reason =
+        error instanceof FetchRefusal
+          ? error.message
+          : (redactCredentials(String((error as { stderr?: unknown }).stderr ?? '')).trim().split('\n').at(-1) ?? '');
+      (this.#options.logger ?? silentLogger).warn('a clone failed', { repository: redactCredentials(source.repository), branch: source.branch, reason });
       // The cause is left out on purpose: git's error carries the URL with its credentials.
       // eslint-disable-next-line preserve-caught-error
       throw new Error(`could not clone ${redactCredentials(source.repository)} at ${source.branch}`);
@@ -62,15 +105,78 @@ export class GitWorkspaceProvider implements WorkspaceProvider {
     return new GitWorkspace(root, dir);
   }
 
-  #cloneUrl(repository: string): string {
-    if (/^file:\/\//i.test(repository)) {
-      if (this.#options.allowFileUrls !== true) throw new Error('file:// repositories are not allowed on this orchestrator');
-      return repository;
+  /** The URL git clones and the settings that keep it to a checked address. */
+  async #target(repository: string): Promise<CloneTarget> {
+    // Only the transport the URL names; no redirect to another place.
+    const only = (scheme: string, url: string, config: string[] = [], env: Record<string, string> = {}): CloneTarget => ({
+      url,
+      config: ['-c', 'protocol.allow=never', '-c', `protocol.${scheme}.allow=always`, '-c', 'http.followRedirects=false', ...config],
+      env,
+    });
+    if (/^file:\/\//i.test(repository)) return only('file', repository);
+    const scp = SCP_LIKE.exec(repository);
+    if (scp !== null) {
+      const [, user = '', host = '', path = ''] = scp;
+      const address = await this.#checkedAddress(host);
+      return only('ssh', `${user}@${host}:${path}`, [], sshTo(host, address));
     }
-    // A URL or scp-like `user@host:path` as given; `host/path` over https.
-    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(repository) || /^[^/@:\s]+@[^/:\s]+:/.test(repository)) return repository;
-    return `https://${repository}`;
+    let url: URL;
+    try {
+      // A host/path is fetched over https.
+      url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(repository) ? repository : `https://${repository}`);
+    } catch {
+      throw new FetchRefusal('not a repository address');
+    }
+    const scheme = url.protocol.slice(0, -1);
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    const address = await this.#checkedAddress(host);
+    switch (scheme) {
+      case 'http':
+      case 'https': {
+        if (isIP(host) !== 0) return only(scheme, url.href);
+        const port = url.port === '' ? (scheme === 'https' ? '443' : '80') : url.port;
+        return only(scheme, url.href, ['-c', `http.curloptResolve=${host}:${port}:${isIP(address) === 6 ? `[${address}]` : address}`]);
+      }
+      case 'ssh':
+        return only('ssh', url.href, [], sshTo(host, address));
+      case 'git': {
+        const pinned = new URL(url.href);
+        pinned.hostname = isIP(address) === 6 ? `[${address}]` : address;
+        return only('git', pinned.href);
+      }
+      default:
+        throw new FetchRefusal(`${scheme} repositories are not fetched`);
+    }
   }
+
+  /** An address of `host` the policy allows; throws {@link FetchRefusal}. */
+  async #checkedAddress(host: string): Promise<string> {
+    const policy = this.#options.addressPolicy;
+    if (policy === undefined) throw new FetchRefusal('this orchestrator has no address policy: it clones file:// repositories only');
+    if (isIP(host) !== 0) {
+      if (!policy.allowsAddress(host)) throw new FetchRefusal(`${host} is not an address this orchestrator may reach`);
+      return host;
+    }
+    if (!PLAIN_HOST.test(host)) throw new FetchRefusal('not a host name');
+    let addresses: readonly { address: string }[];
+    try {
+      addresses = await this.#lookup(host);
+    } catch {
+      throw new FetchRefusal(`${host} does not resolve`);
+    }
+    const allowed = addresses.find((entry) => policy.allowsAddress(entry.address));
+    if (allowed === undefined) throw new FetchRefusal(`${host} resolves to no address this orchestrator may reach`);
+    return allowed.address;
+  }
+}
+
+/** ssh to the checked address, with `host`'s known host key; nothing asked interactively. */
+function sshTo(host: string, address: string): Record<string, string> {
+  if (!PLAIN_HOST.test(host)) throw new FetchRefusal('not a host name');
+  return {
+    GIT_SSH_VARIANT: 'ssh',
+    GIT_SSH_COMMAND: `ssh -o BatchMode=yes -o HostName=${address} -o HostKeyAlias=${host} -o CheckHostIP=no`,
+  };
 }
 
 class GitWorkspace implements Workspace {
