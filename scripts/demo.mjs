@@ -80,6 +80,8 @@ try {
     orchestrator: agents.orchestrator,
     autoAcceptUrls: [hub.url],
     allowNetworks: LOOPBACK,
+    // The demo's repository is a folder on this machine.
+    repositories: ['file://**'],
   });
   cleanups.push(() => spoke.close());
   const token = async (server) =>

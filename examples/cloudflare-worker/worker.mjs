@@ -24,6 +24,7 @@ export default {
       orchestratorToken: env.MOSAIC_FED_ORCHESTRATOR_TOKEN ?? '',
       autoAcceptUrls: env.MOSAIC_FED_AUTO_ACCEPT_URLS,
       allowNetworks: env.MOSAIC_FED_ALLOW_NETWORKS,
+      repositories: env.MOSAIC_FED_REPOSITORIES,
       name: 'Worker Spoke',
     });
     return federation.app.fetch(request);

@@ -61,6 +61,8 @@ export async function main({ log = console.log } = {}) {
       orchestrator: agents.orchestrator,
       autoAcceptUrls: [hub.url],
       allowNetworks: LOOPBACK,
+      // The example's repository is a folder on this machine.
+      repositories: ['file://**'],
     });
     cleanups.push(() => spoke.close());
     const { token } = await createAdminToken({ store: hub.federation.stores.adminTokens, label: 'example', actor: { type: 'cli', id: 'example' } });

@@ -13,6 +13,7 @@ import { createFederation } from '@mosaic-fed/server';
  * @property {string} orchestratorToken   its shared token
  * @property {string | undefined} [autoAcceptUrls]   comma-separated peer URLs accepted without an admin
  * @property {string | undefined} [allowNetworks]    comma-separated networks (CIDR) it may call although not public
+ * @property {string | undefined} [repositories]     comma-separated patterns of the repositories peers' agents may fetch
  * @property {string} [name]
  */
 
@@ -31,13 +32,14 @@ export function createEdgeFederation(config) {
     orchestrator: new HttpOrchestrator({ url: config.orchestratorUrl, token: config.orchestratorToken }),
     autoAcceptUrls: (config.autoAcceptUrls ?? '').split(',').filter(Boolean),
     outbound: { allowNetworks: (config.allowNetworks ?? '').split(',').filter(Boolean) },
+    ...(config.repositories ? { repositories: config.repositories.split(',').filter(Boolean) } : {}),
   });
 }
 
 /**
  * The same, configured from environment variables (MOSAIC_FED_URL, MOSAIC_FED_SECRET,
  * MOSAIC_FED_ORCHESTRATOR_URL, MOSAIC_FED_ORCHESTRATOR_TOKEN, MOSAIC_FED_AUTO_ACCEPT_URLS,
- * MOSAIC_FED_ALLOW_NETWORKS),
+ * MOSAIC_FED_ALLOW_NETWORKS, MOSAIC_FED_REPOSITORIES),
  * as a runtime's server script has them.
  * @param {Record<string, string | undefined>} env
  * @param {{ name: string, port: number }} options
@@ -50,6 +52,7 @@ export function createEdgeFederationFromEnv(env, { name, port }) {
     orchestratorToken: env.MOSAIC_FED_ORCHESTRATOR_TOKEN ?? '',
     autoAcceptUrls: env.MOSAIC_FED_AUTO_ACCEPT_URLS,
     allowNetworks: env.MOSAIC_FED_ALLOW_NETWORKS,
+    repositories: env.MOSAIC_FED_REPOSITORIES,
     name,
   });
 }

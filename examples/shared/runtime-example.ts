@@ -35,6 +35,8 @@ export function describeRuntimeExample({ runtime, binary, args, dir, name }: Run
       MOSAIC_FED_ORCHESTRATOR_TOKEN: ORCHESTRATOR_TOKEN,
       MOSAIC_FED_AUTO_ACCEPT_URLS: side.hub.url,
       MOSAIC_FED_ALLOW_NETWORKS: '127.0.0.0/8',
+      // The example's repository is a folder beside the orchestrator.
+      MOSAIC_FED_REPOSITORIES: 'file://**',
     });
   }, 60_000);
 

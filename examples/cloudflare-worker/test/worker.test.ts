@@ -43,6 +43,8 @@ beforeAll(async () => {
       MOSAIC_FED_AUTO_ACCEPT_URLS: side.hub.url,
       // The hub is on loopback: its URL must be reachable to vouch for its request.
       MOSAIC_FED_ALLOW_NETWORKS: '127.0.0.0/8',
+      // The example's repository is a folder beside the orchestrator.
+      MOSAIC_FED_REPOSITORIES: 'file://**',
     },
   });
   await mf.ready;

@@ -100,7 +100,13 @@ describe('examples/self-host: compose.yaml', () => {
         MOSAIC_FED_HOST: '127.0.0.1',
         // Every instance of the test is on loopback, which a server refuses to call unless allowed.
         ...(service === 'server'
-          ? { MOSAIC_FED_PORT: String(port), MOSAIC_FED_AUTO_ACCEPT_URLS: hub.url, MOSAIC_FED_ALLOW_NETWORKS: '127.0.0.0/8' }
+          ? {
+              MOSAIC_FED_PORT: String(port),
+              MOSAIC_FED_AUTO_ACCEPT_URLS: hub.url,
+              MOSAIC_FED_ALLOW_NETWORKS: '127.0.0.0/8',
+              // The test's repository is a folder on this machine.
+              MOSAIC_FED_REPOSITORIES: 'file://**',
+            }
           : {}),
         // No Docker engine with the production image here: the process sandbox stands in.
         ...(service === 'worker' ? { MOSAIC_FED_SANDBOX: 'unsafe-process', MOSAIC_FED_ALLOW_FILE_REPOSITORIES: 'true', ANTHROPIC_BASE_URL: model.url } : {}),

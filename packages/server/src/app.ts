@@ -3,12 +3,14 @@
 // in tests through app.request(), under Node, and on edge runtimes.
 import {
   DEFAULT_CAPABILITIES,
+  DEFAULT_REPOSITORY_PATTERNS,
   FederationError,
   InstanceUrlSchema,
   isFederationError,
   LIMITS,
   PageQuerySchema,
   parseOrThrow,
+  RepositoryPatternSchema,
   UpdateInstanceDtoSchema,
   type AuditActor,
   type Capabilities,
@@ -88,6 +90,13 @@ export interface FederationAppOptions {
   autoAcceptInstanceIds?: string[];
   /** Thumbprints (`kid`) of peer keys accepted without an admin, once the URL they claim vouches for them. */
   autoAcceptKeys?: string[];
+  /**
+   * The instance's repository policy (PROTOCOL 3): patterns of the repositories a peer's
+   * agents may fetch where the connection's grants name none, such as
+   * `https://github.com/acme/*`. Default `https://**`: any host over https (the fetch
+   * itself reaches only public addresses unless `outbound.allowNetworks` says otherwise).
+   */
+  repositories?: readonly string[];
   /** Per-connection rate limits; default in memory (one process). */
   rateLimiter?: RateLimiter;
   /** Fans agent events out to event streams; default in memory (one process). */
@@ -138,6 +147,16 @@ export interface OutboundOptions extends OutboundPolicyOptions {
 }
 
 const MIN_SECRET_LENGTH = 32;
+
+/** The instance's repository patterns, checked once. */
+function repositoryPolicy(patterns: readonly string[] | undefined): readonly string[] {
+  if (patterns === undefined) return DEFAULT_REPOSITORY_PATTERNS;
+  return patterns.map((pattern) => {
+    const parsed = RepositoryPatternSchema.safeParse(pattern);
+    if (!parsed.success) throw new TypeError(`repositories: "${pattern}" is not a repository pattern (such as https://github.com/acme/*)`);
+    return parsed.data;
+  });
+}
 
 /**
  * Builds the federation server and its services. Most callers want
@@ -214,7 +233,16 @@ export function createFederation(options: FederationAppOptions): Federation {
   });
   const outbox = new Outbox({ stores, messenger, now, generateId, logger, ...options.outbox });
   const sweeper = new Sweeper({ stores, now, logger, intervalMs: options.sweepIntervalMs });
-  const hosted = new HostedAgents({ stores, instance, orchestrator: options.orchestrator, outbox, rateLimiter, now, logger });
+  const hosted = new HostedAgents({
+    stores,
+    instance,
+    orchestrator: options.orchestrator,
+    outbox,
+    rateLimiter,
+    now,
+    logger,
+    repositories: repositoryPolicy(options.repositories),
+  });
   const agents = new FederationAgentService({ stores, messenger, keyring, events, now, generateId });
   const router = new MessageRouter();
   hosted.register(router);

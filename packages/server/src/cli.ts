@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { serve } from '@hono/node-server';
 import { createOrchestratorService } from '@mosaic-fed/orchestrator';
-import { isFederationError } from '@mosaic-fed/core';
+import { DEFAULT_REPOSITORY_PATTERNS, isFederationError, RepositoryPatternSchema } from '@mosaic-fed/core';
 import { createAdminToken, revokeAdminToken, toAdminToken } from './auth/admin-tokens.js';
 import type { OidcAuthOptions } from './auth/oidc.js';
 import { OutboundPolicy } from './outbound/policy.js';
@@ -66,6 +66,10 @@ Environment only:
                                   although they are not public, e.g. 127.0.0.0/8,10.1.0.0/16;
                                   default none: loopback, private and link-local addresses
                                   are refused
+  MOSAIC_FED_REPOSITORIES         comma-separated patterns of the repositories peers' agents
+                                  may fetch where a connection's grants name none; * is one
+                                  path segment, ** anything; default https://** (any public
+                                  https host), plus file://** with file repositories allowed
   MOSAIC_FED_OIDC_ISSUER          accept OIDC access tokens from this issuer as admins
   MOSAIC_FED_OIDC_AUDIENCE        ... issued for this audience
   MOSAIC_FED_OIDC_JWKS_URI        ... verified with this JWKS (default: discovery)
@@ -153,6 +157,7 @@ function orchestratorFromEnv(env: Env, dataDir: string, logger: Logger): NodeOrc
     logger,
     sandbox,
     allowFileRepositories: env.MOSAIC_FED_ALLOW_FILE_REPOSITORIES === 'true',
+    allowNetworks: listOf(env.MOSAIC_FED_ALLOW_NETWORKS),
     ...(env.MOSAIC_FED_SANDBOX_IMAGE === undefined ? {} : { sandboxImage: env.MOSAIC_FED_SANDBOX_IMAGE }),
     ...(maxAgents === undefined ? {} : { maxConcurrentAgents: maxAgents }),
     ...(env.MOSAIC_FED_ORCHESTRATOR_URL === undefined ? {} : { serviceUrl: env.MOSAIC_FED_ORCHESTRATOR_URL }),
@@ -165,6 +170,23 @@ function orchestratorFromEnv(env: Env, dataDir: string, logger: Logger): NodeOrc
       ...(env.MOSAIC_FED_MODEL === undefined ? {} : { model: env.MOSAIC_FED_MODEL }),
     },
   };
+}
+
+/**
+ * MOSAIC_FED_REPOSITORIES, checked; unset, the default policy, with file repositories when
+ * they are allowed (a local demo's repository is a folder).
+ */
+function repositoriesFromEnv(env: Env): string[] | undefined {
+  const patterns = listOf(env.MOSAIC_FED_REPOSITORIES);
+  if (patterns.length === 0) {
+    return env.MOSAIC_FED_ALLOW_FILE_REPOSITORIES === 'true' ? [...DEFAULT_REPOSITORY_PATTERNS, 'file://**'] : undefined;
+  }
+  for (const pattern of patterns) {
+    if (!RepositoryPatternSchema.safeParse(pattern).success) {
+      throw new UsageError(`MOSAIC_FED_REPOSITORIES: "${pattern}" is not a repository pattern (such as https://github.com/acme/*)`);
+    }
+  }
+  return patterns;
 }
 
 /** A whole number of at least 1 from the environment, or undefined when unset. */
@@ -244,6 +266,7 @@ export async function main(argv: string[], env: Env = process.env): Promise<numb
     } catch (error) {
       throw new UsageError(`MOSAIC_FED_ALLOW_NETWORKS: ${(error as Error).message.replace(/^allowNetworks: /, '')}`);
     }
+    const repositories = repositoriesFromEnv(env);
     const common: NodeFederationOptions = {
       dataDir: values['data-dir'] ?? env.MOSAIC_FED_DATA_DIR ?? DEFAULT_DATA_DIR,
       logger,
@@ -258,6 +281,7 @@ export async function main(argv: string[], env: Env = process.env): Promise<numb
       ...(autoAcceptInstanceIds.length === 0 ? {} : { autoAcceptInstanceIds }),
       ...(autoAcceptKeys.length === 0 ? {} : { autoAcceptKeys }),
       ...(allowNetworks.length === 0 ? {} : { allowNetworks }),
+      ...(repositories === undefined ? {} : { repositories }),
       ...(env.REDIS_URL === undefined ? {} : { redisUrl: env.REDIS_URL }),
       ...(env.MOSAIC_FED_REDIS_PREFIX === undefined ? {} : { redisPrefix: env.MOSAIC_FED_REDIS_PREFIX }),
     };

@@ -1,4 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AgentStatusChangedPayload } from '@mosaic-fed/core';
@@ -76,6 +78,33 @@ describe.each(sandboxes)('a worker agent end to end in the $sandbox sandbox', ({
     expect(status.result?.patch).toContain('+  echo $(($1 + $2))');
     expect(status.result?.summary).toContain('the tests pass now');
     expect(status.progress?.turns).toBe(4);
+  });
+
+  it('fetches a granted repository only at an address the outbound policy allows, and says no more than that', async (context) => {
+    if (agents === undefined) return context.skip();
+    // A web server on the spoke's loopback: the spoke's orchestrator may not reach it, even
+    // for a repository the grants allow.
+    let requests = 0;
+    const web = createServer((_request, response) => {
+      requests += 1;
+      response.end('not a git server');
+    });
+    await new Promise<void>((done) => web.listen(0, '127.0.0.1', done));
+    try {
+      const { fromConnectionId, toConnectionId } = await connectPeers(hub, spoke);
+      const granted = await spoke.api(`/api/v1/federation/connections/${toConnectionId}`, { method: 'PATCH', body: { repositories: ['http://127.0.0.1:*/**'] } });
+      expect(granted.status).toBe(200);
+      const admin = new AdminClient({ url: hub.url, token: hub.token });
+      const probe = `http://127.0.0.1:${(web.address() as AddressInfo).port}/internal/repo.git`;
+      const { agentId } = await admin.spawn({ connectionId: fromConnectionId, payload: { taskId: 'probe', agentType: 'worker', context: { repository: probe, branch: 'main' } } });
+      let last: AgentStatusChangedPayload | undefined;
+      for await (const event of admin.events(agentId)) last = event;
+      expect(last?.status).toBe('failed');
+      expect(last?.error).toBe(`could not clone ${probe} at main`);
+      expect(requests).toBe(0);
+    } finally {
+      await new Promise((done) => web.close(done));
+    }
   });
 });
 

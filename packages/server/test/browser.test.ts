@@ -127,10 +127,18 @@ describe.skipIf(!available)('the web UI in Chromium', () => {
     await spokePage.getByRole('link', { name: 'Hub' }).click();
     await look(spokePage, 'connection-grants');
     await spokePage.getByLabel('Spawns per minute').fill('30');
+    // A pattern no repository could match is explained, and nothing is saved.
+    await spokePage.getByLabel('Repositories its agents may fetch').fill('https://git.example.com/***');
+    await spokePage.getByRole('button', { name: 'Save what this peer may do' }).click();
+    await expect.poll(() => spokePage.locator('#repositories-note').innerText()).toContain('One pattern per line, each a repository address');
+    await spokePage.getByLabel('Spawns per minute').fill('30');
+    await spokePage.getByLabel('Repositories its agents may fetch').fill('https://git.example.com/org/*\n\n  https://github.com/acme/**  ');
     await spokePage.getByRole('button', { name: 'Save what this peer may do' }).click();
     await expect.poll(() => spokePage.getByRole('status').first().innerText()).toContain('What this peer may do is saved.');
-    const [granted] = (await spoke.api<{ grants: { spawnPerMinute: number } }[]>('/api/v1/federation/connections')).body.data;
+    const [granted] = (await spoke.api<{ grants: { spawnPerMinute: number; repositories?: string[] } }[]>('/api/v1/federation/connections')).body.data;
     expect(granted?.grants.spawnPerMinute).toBe(30);
+    expect(granted?.grants.repositories).toEqual(['https://git.example.com/org/*', 'https://github.com/acme/**']);
+    expect(await spokePage.getByLabel('Repositories its agents may fetch').inputValue()).toBe('https://git.example.com/org/*\nhttps://github.com/acme/**');
   });
 
   it('starts an agent on the peer and shows it reach completed live, with its result', async () => {

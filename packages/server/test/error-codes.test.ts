@@ -73,6 +73,7 @@ async function expectRefusedWithoutEffect(code: ErrorCode, act: () => Promise<un
 async function patchGrants(grants: Record<string, unknown>) {
   const result = await spoke.api(`/api/v1/federation/connections/${spokeConnectionId}`, { method: 'PATCH', body: grants });
   expect(result.status).toBe(200);
+  return result.body.data;
 }
 
 beforeAll(async () => {
@@ -177,6 +178,31 @@ describe('every error code of PROTOCOL 2, from a real request', () => {
         allowedAgentTypes: ['worker', 'reviewer', 'tester'],
       });
     }
+  });
+
+  it('FORBIDDEN (403): a repository neither the grants nor the instance policy allow (PROTOCOL 3, repositories)', async () => {
+    const withRepository = (taskId: string, repository: string) => ({ ...spawnPayload(taskId), context: { ...spawnPayload(taskId).context, repository } });
+    // The instance's policy: https hosts only.
+    for (const repository of ['http://git.example.com/org/repo', 'ssh://git@git.example.com/org/repo', 'git@git.example.com:org/repo', 'git://git.example.com/org/repo']) {
+      const error = await expectRefusedWithoutEffect('FORBIDDEN', () => send(command('agent.spawn', withRepository('t-repo', repository))));
+      expect(error.message).toBe("the connection's grants do not allow this repository");
+    }
+    // The grants narrow it to one organisation, and `null` goes back to the policy.
+    const narrowed = await patchGrants({ repositories: ['https://github.com/acme/*'] });
+    expect(narrowed).toMatchObject({ grants: { repositories: ['https://github.com/acme/*'] } });
+    await expectRefusedWithoutEffect('FORBIDDEN', () => send(command('agent.spawn', withRepository('t-repo-other', 'git.example.com/org/repo'))));
+    const acme = (await send(command('agent.spawn', withRepository('t-repo-acme', 'github.com/acme/site')))) as { agentId: string; state: string };
+    expect(acme.state).toBe('spawning');
+    const restored = (await patchGrants({ repositories: null })) as { grants: Record<string, unknown> };
+    expect(restored.grants).not.toHaveProperty('repositories');
+    const other = (await send(command('agent.spawn', withRepository('t-repo-default', 'git.example.com/org/repo')))) as { agentId: string; state: string };
+    expect(other.state).toBe('spawning');
+    // Their places go back for the tests of the limits below.
+    for (const { agentId } of [acme, other]) spoke.orchestrator.complete(agentId, { summary: 'done' });
+    expect(await spoke.api(`/api/v1/federation/connections/${spokeConnectionId}`, { method: 'PATCH', body: { repositories: ['https://x/***'] } })).toMatchObject({
+      status: 400,
+      body: { code: 'VALIDATION_FAILED' },
+    });
   });
 
   it('VALIDATION_FAILED (400): a command, query or event type this instance does not know', async () => {

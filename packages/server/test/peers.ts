@@ -1,6 +1,6 @@
 // Real instances for multi-instance tests: each one served by the Node entry on its own
 // loopback port, with a libSQL file in its own data directory.
-import type { OrchestratorAdapter } from '@mosaic-fed/core';
+import { DEFAULT_REPOSITORY_PATTERNS, type OrchestratorAdapter } from '@mosaic-fed/core';
 import { afterEach } from 'vitest';
 import { createAdminToken } from '../src/auth/admin-tokens.js';
 import type { FederationAppOptions } from '../src/app.js';
@@ -17,6 +17,8 @@ export interface PeerOptions {
   autoAcceptUrls?: string[];
   /** Networks it may call; default loopback, where every test peer lives. */
   allowNetworks?: string[];
+  /** The instance's repository policy. Default https hosts and local folders. */
+  repositories?: string[];
   now?: () => Date;
   orchestrator?: InMemoryOrchestrator;
   /** Runs agents with this (a real orchestrator) instead of the in-memory one. */
@@ -59,6 +61,8 @@ export async function startPeer(options: PeerOptions, token?: string): Promise<P
     orchestrator: options.agents ?? orchestrator,
     ...(options.autoAcceptUrls === undefined ? {} : { autoAcceptUrls: options.autoAcceptUrls }),
     allowNetworks: options.allowNetworks ?? ['127.0.0.0/8'],
+    // The tests' repositories are folders on this machine.
+    repositories: options.repositories ?? [...DEFAULT_REPOSITORY_PATTERNS, 'file://**'],
     ...(options.now === undefined ? {} : { now: options.now }),
     federation: {
       outbox: { initialBackoffMs: 50, maxBackoffMs: 200, pollIntervalMs: 50 },

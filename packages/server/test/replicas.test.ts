@@ -66,7 +66,14 @@ async function startReplica(instance: typeof hub, extra: Record<string, string> 
   return startCli(
     ['serve', '--port', '0', '--data-dir', instance.dataDir, '--url', instance.url],
     work.path,
-    { ...valkeyEnv(), MOSAIC_FED_LOG_LEVEL: 'info', MOSAIC_FED_REDIS_PREFIX: `${instance === hub ? 'hub' : 'spoke'}:`, ...extra },
+    {
+      ...valkeyEnv(),
+      MOSAIC_FED_LOG_LEVEL: 'info',
+      MOSAIC_FED_REDIS_PREFIX: `${instance === hub ? 'hub' : 'spoke'}:`,
+      // The workers fetch the test's repository from a folder: the spoke's policy allows it.
+      MOSAIC_FED_REPOSITORIES: 'file://**',
+      ...extra,
+    },
     'listening',
   );
 }

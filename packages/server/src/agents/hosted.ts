@@ -9,6 +9,7 @@ import {
   isFederationError,
   isTerminalState,
   LIMITS,
+  repositoryAllowed,
   type OrchestratorAdapter,
 } from '@mosaic-fed/core';
 import type { Outbox } from '../federation/outbox.js';
@@ -26,6 +27,8 @@ export interface HostedAgentsOptions {
   rateLimiter: RateLimiter;
   now: () => Date;
   logger: Logger;
+  /** The instance's repository patterns, for connections whose grants name none. */
+  repositories: readonly string[];
 }
 
 /**
@@ -68,6 +71,9 @@ export class HostedAgents {
           const orchestrator = this.#orchestrator();
           if (!connection.grants.allowedAgentTypes.includes(spec.agentType)) {
             throw new FederationError('FORBIDDEN', `the connection's grants do not allow ${spec.agentType} agents`);
+          }
+          if (!repositoryAllowed(connection.grants.repositories ?? this.#o.repositories, spec.context.repository)) {
+            throw new FederationError('FORBIDDEN', "the connection's grants do not allow this repository");
           }
           const { capabilities } = await this.#o.instance.load();
           if (!capabilities.agentTypes.includes(spec.agentType)) {

@@ -177,10 +177,11 @@ export class ConnectionService {
 
   /** Changes what the peer may do here (PROTOCOL 3, grants). */
   async updateGrants(id: string, dto: UpdateGrantsDto, actor: AuditActor): Promise<Connection> {
-    const record = await this.#change(id, 'connection.grants.update', actor, (current) => ({
-      ...current,
-      grants: { ...current.grants, ...Object.fromEntries(Object.entries(dto).filter(([, v]) => v !== undefined)) },
-    }), (r) => ({ grants: r.grants }));
+    const record = await this.#change(id, 'connection.grants.update', actor, (current) => {
+      const { repositories, ...rest } = { ...current.grants, ...Object.fromEntries(Object.entries(dto).filter(([, v]) => v !== undefined)) };
+      // `repositories: null` goes back to the instance's repository policy.
+      return { ...current, grants: repositories === null || repositories === undefined ? rest : { ...rest, repositories } };
+    }, (r) => ({ grants: r.grants }));
     return toConnection(record);
   }
 

@@ -66,6 +66,11 @@ export interface NodeFederationOptions {
    */
   allowNetworks?: string[];
   /**
+   * The instance's repository policy: patterns of the repositories peers' agents may fetch
+   * where a connection's grants name none. Default `https://**`.
+   */
+  repositories?: string[];
+  /**
    * Valkey (or Redis) shared by replicas: the message log, rate limits and the event bus
    * move there. Without it, they stay in this process and its database file.
    */
@@ -127,6 +132,7 @@ export async function openFederation(options: NodeFederationOptions & { url: str
       ...(options.autoAcceptUrls === undefined ? {} : { autoAcceptUrls: options.autoAcceptUrls }),
       ...(options.autoAcceptInstanceIds === undefined ? {} : { autoAcceptInstanceIds: options.autoAcceptInstanceIds }),
       ...(options.autoAcceptKeys === undefined ? {} : { autoAcceptKeys: options.autoAcceptKeys }),
+      ...(options.repositories === undefined ? {} : { repositories: options.repositories }),
       ...(options.now === undefined ? {} : { now: options.now }),
     });
     // Fail at start, not at the first request: this opens the sealed key with the secret.

@@ -15,6 +15,7 @@ import { DockerSandboxProvider } from '@mosaic-fed/orchestrator/docker';
 import { createLibsqlAgentStateStore } from '@mosaic-fed/orchestrator/libsql';
 import { BubblewrapSandboxProvider, GitWorkspaceProvider, ProcessSandboxProvider } from '@mosaic-fed/orchestrator/node';
 import { Redis } from 'ioredis';
+import { OutboundPolicy } from '../outbound/policy.js';
 import { openDatabase } from './database.js';
 
 export const ORCHESTRATOR_DATABASE_FILE = 'orchestrator.db';
@@ -55,6 +56,11 @@ export interface NodeOrchestratorOptions {
   maxConcurrentAgents?: number;
   /** Allow `file://` repositories (local demos). Default false. */
   allowFileRepositories?: boolean;
+  /**
+   * Networks (CIDR) repository fetches may reach although they are not public (PROTOCOL 3,
+   * "Outbound requests"). Default none: only public addresses.
+   */
+  allowNetworks?: readonly string[];
   /** Anthropic settings; each falls back to the SDK's environment variables. */
   anthropic?: { apiKey?: string; baseURL?: string; model?: string };
   logger: Logger;
@@ -178,7 +184,7 @@ export async function connectValkey(url: string, options: { waitWhileAway?: bool
 
 /** The sandboxes, workspaces and runners agents run with on this machine. */
 async function agentParts(
-  options: Pick<NodeOrchestratorOptions, 'sandbox' | 'sandboxImage' | 'bubblewrapPath' | 'allowUnsafeFallback' | 'allowFileRepositories' | 'anthropic' | 'logger'> & {
+  options: Pick<NodeOrchestratorOptions, 'sandbox' | 'sandboxImage' | 'bubblewrapPath' | 'allowUnsafeFallback' | 'allowFileRepositories' | 'allowNetworks' | 'anthropic' | 'logger'> & {
     sandboxOwner: string;
   },
 ): Promise<{
@@ -198,7 +204,11 @@ async function agentParts(
   }
   return {
     ...sandboxes,
-    workspaces: new GitWorkspaceProvider({ allowFileUrls: options.allowFileRepositories === true, logger: options.logger }),
+    workspaces: new GitWorkspaceProvider({
+      allowFileUrls: options.allowFileRepositories === true,
+      addressPolicy: new OutboundPolicy({ allowNetworks: options.allowNetworks }),
+      logger: options.logger,
+    }),
     runners: createClaudeRunners({
       ...(apiKey === undefined ? {} : { apiKey }),
       ...(anthropic.baseURL === undefined ? {} : { baseURL: anthropic.baseURL }),

@@ -3,6 +3,7 @@
 // are classified by ipaddr.js, in every spelling the WHATWG URL parser and DNS can yield
 // (decimal, hex and octal IPv4 become dotted quads in a URL; IPv4-mapped IPv6 is judged
 // as the IPv4 address it maps).
+import type { AddressPolicy } from '@mosaic-fed/core';
 import ipaddr from 'ipaddr.js';
 
 type Address = ipaddr.IPv4 | ipaddr.IPv6;
@@ -61,7 +62,7 @@ function normalise(address: Address): Address {
  * policy.allowsAddress('127.0.0.1'); // true
  * ```
  */
-export class OutboundPolicy {
+export class OutboundPolicy implements AddressPolicy {
   readonly #allowed: Network[];
 
   constructor(options: OutboundPolicyOptions = {}) {

@@ -136,6 +136,13 @@ export function ConnectionPage(props: { connection: Connection; csrf: string; no
         {number('maxConcurrentAgents', 'Agents at once')}
         {number('spawnPerMinute', 'Spawns per minute')}
         {number('messagesPerMinute', 'Messages per minute')}
+        <label for="repositories">Repositories its agents may fetch</label>
+        <textarea id="repositories" name="repositories" rows={3} aria-describedby="repositories-note">
+          {(connection.grants.repositories ?? []).join('\n')}
+        </textarea>
+        <p id="repositories-note" class="note">
+          {notes.repositories ?? "One pattern per line, such as https://github.com/acme/*: * stands for one part of the path, ** for any. Left empty, this instance's own policy applies (by default any public https host)."}
+        </p>
         <button type="submit">Save what this peer may do</button>
       </form>
       <p>

@@ -189,11 +189,18 @@ export function uiRoutes(options: UiOptions) {
         maxConcurrentAgents: number('maxConcurrentAgents'),
         spawnPerMinute: number('spawnPerMinute'),
         messagesPerMinute: number('messagesPerMinute'),
+        repositories: repositoryLines(body.repositories),
       });
       const id = c.req.param('id');
       if (!parsed.success) {
         const notes: FieldNotes = {};
-        for (const issue of parsed.error.issues) notes[String(issue.path[0])] = 'A whole number of 0 or more fits here.';
+        for (const issue of parsed.error.issues) {
+          const field = String(issue.path[0]);
+          notes[field] =
+            field === 'repositories'
+              ? 'One pattern per line, each a repository address with * or ** in it (such as https://github.com/acme/*), none twice.'
+              : 'A whole number of 0 or more fits here.';
+        }
         return c.html(<ConnectionPage connection={toConnection(await options.connections.get(id))} csrf={c.var.csrf} notes={notes} />, 400);
       }
       await options.connections.updateGrants(id, parsed.data, c.var.session.actor);
@@ -295,4 +302,10 @@ function readSettings(body: Record<string, string | File | (string | File)[]>): 
     notes[field] = FIELD_NOTES[field] ?? 'This value could not be used as it is; a different one may fit.';
   }
   return { form, notes };
+}
+
+/** The repositories field: one pattern per line; empty is the instance's own policy (`null`). */
+function repositoryLines(value: string | File | (string | File)[] | undefined): string[] | null {
+  const lines = typeof value === 'string' ? value.split(/\r?\n/).map((line) => line.trim()).filter((line) => line !== '') : [];
+  return lines.length === 0 ? null : lines;
 }
