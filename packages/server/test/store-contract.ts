@@ -10,6 +10,7 @@ import type {
   InstanceRecord,
   OutboxEntry,
   RemoteAgentRecord,
+  SpawnRequestRecord,
 } from '../src/stores/types.js';
 import { allAudit, auditEntry } from './helpers.js';
 
@@ -419,6 +420,53 @@ export function describeStoreContract(name: string, open: () => Promise<StoreHar
         const first = await stores.remoteAgents.list({ limit: 2 });
         const second = await stores.remoteAgents.list({ limit: 2, cursor: first.nextCursor ?? undefined });
         expect([...first.agents, ...second.agents].map((a) => a.agentId)).toEqual(records.map((r) => r.agentId));
+      });
+    });
+
+    describe('spawn requests (PROTOCOL 6)', () => {
+      const request = (createdAt: string, overrides: Partial<SpawnRequestRecord> = {}): SpawnRequestRecord => ({
+        idempotencyKey: crypto.randomUUID(),
+        jti: crypto.randomUUID(),
+        connectionId: crypto.randomUUID(),
+        payload: {
+          taskId: 'task-1',
+          agentType: 'worker',
+          context: { repository: 'git.example.com/org/repo', branch: 'main', workItems: ['a'], instructions: 'Fix it.' },
+          options: { timeout: 3_600_000, maxRetries: 0 },
+        },
+        requestHash: 'hash-1',
+        actor: { type: 'admin-token', id: 'token-1' },
+        createdAt,
+        response: null,
+        ...overrides,
+      });
+
+      it('keeps the first request under a key, and its answer', async () => {
+        const first = request('2026-11-25T12:00:00.000Z');
+        expect(await stores.spawnRequests.begin(first)).toEqual(first);
+        const again = await stores.spawnRequests.begin({ ...first, jti: crypto.randomUUID(), requestHash: 'hash-2' });
+        expect(again).toEqual(first);
+        const response = { agentId: crypto.randomUUID(), state: 'spawning' as const, spawnedAt: '2026-11-25T12:00:01.000Z' };
+        await stores.spawnRequests.answer(first.idempotencyKey, response);
+        expect(await stores.spawnRequests.begin(request('2026-11-25T12:00:05.000Z', { idempotencyKey: first.idempotencyKey }))).toEqual({ ...first, response });
+      });
+
+      it('lists unanswered requests oldest first, forgets refused ones, and prunes old ones', async () => {
+        const old = request('2026-11-25T11:00:00.000Z');
+        const answered = request('2026-11-25T11:30:00.000Z');
+        const recent = request('2026-11-25T12:00:00.000Z');
+        for (const record of [recent, answered, old]) await stores.spawnRequests.begin(record);
+        await stores.spawnRequests.answer(answered.idempotencyKey, { agentId: crypto.randomUUID(), state: 'spawning', spawnedAt: '2026-11-25T11:30:01.000Z' });
+        const keys = async (before: string) => (await stores.spawnRequests.unanswered(before, 10)).map((r) => r.idempotencyKey);
+        expect(await keys('2026-11-25T13:00:00.000Z')).toEqual([old.idempotencyKey, recent.idempotencyKey]);
+        expect(await keys('2026-11-25T12:00:00.000Z')).toEqual([old.idempotencyKey]);
+        await stores.spawnRequests.forget(recent.idempotencyKey);
+        expect(await keys('2026-11-25T13:00:00.000Z')).toEqual([old.idempotencyKey]);
+        expect(await stores.spawnRequests.prune('2026-11-25T11:45:00.000Z', 1)).toBe(1);
+        expect(await stores.spawnRequests.prune('2026-11-25T11:45:00.000Z', 10)).toBe(1);
+        expect(await keys('2026-11-25T13:00:00.000Z')).toEqual([]);
+        // Pruned, a key starts a new request.
+        expect((await stores.spawnRequests.begin({ ...answered, jti: 'new' })).jti).toBe('new');
       });
     });
 

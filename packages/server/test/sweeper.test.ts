@@ -32,6 +32,19 @@ async function filledStores(count: number) {
   for (const id of ['sent-1', 'sent-2', 'waiting']) await stores.outbox.enqueue(entry(id));
   await stores.outbox.markDelivered('sent-1', now.getTime());
   await stores.outbox.markDelivered('sent-2', now.getTime());
+  // Spawn requests: one made a day and a minute before the sweep at +120 s, one just before.
+  for (const [key, createdAt] of [['yesterday', at(60 - 86_400)], ['recent', at(119)]] as const) {
+    await stores.spawnRequests.begin({
+      idempotencyKey: key,
+      jti: `jti-${key}`,
+      connectionId: 'conn-1',
+      payload: { taskId: 't', agentType: 'worker', context: { repository: 'git.example.com/o/r', branch: 'main', workItems: [], instructions: '' }, options: { timeout: 3_600_000, maxRetries: 0 } },
+      requestHash: 'h',
+      actor: { type: 'cli', id: 'test' },
+      createdAt: createdAt.toISOString(),
+      response: null,
+    });
+  }
   return stores;
 }
 
@@ -59,10 +72,11 @@ describe('Sweeper', () => {
   it('removes expired log entries and finished outbox entries in batches, and keeps the rest', async () => {
     const stores = await filledStores(1_201);
     const { messageLog, calls } = countedLog(stores.messageLog);
-    const sweeper = new Sweeper({ stores: { messageLog, outbox: stores.outbox }, now: () => at(120), logger: silentLogger, batchSize: 500 });
-    expect(await sweeper.sweep()).toEqual({ messageLog: 1_201, outbox: 2 });
+    const sweeper = new Sweeper({ stores: { messageLog, outbox: stores.outbox, spawnRequests: stores.spawnRequests }, now: () => at(120), logger: silentLogger, batchSize: 500 });
+    expect(await sweeper.sweep()).toEqual({ messageLog: 1_201, outbox: 2, spawnRequests: 1 });
     expect(calls).toEqual([500, 500, 201]);
-    expect(await sweeper.sweep()).toEqual({ messageLog: 0, outbox: 0 });
+    expect(await sweeper.sweep()).toEqual({ messageLog: 0, outbox: 0, spawnRequests: 0 });
+    expect((await stores.spawnRequests.unanswered(at(120).toISOString(), 10)).map((request) => request.idempotencyKey)).toEqual(['recent']);
     expect(await messageLog.claim({ issuer: 'hub', jti: 'live', hash: 'h', now: at(120), expiresAt: at(86_520) })).toEqual({ outcome: 'completed', reply });
     expect((await stores.outbox.due(at(120).getTime(), 10)).map((entry) => entry.id)).toEqual(['waiting']);
   });
@@ -72,7 +86,7 @@ describe('Sweeper', () => {
     const logger: Logger = { ...silentLogger, warn: (message) => void warnings.push(message) };
     const stores = await filledStores(3);
     const { messageLog, calls } = countedLog(stores.messageLog, 1);
-    const sweeper = new Sweeper({ stores: { messageLog, outbox: stores.outbox }, now: () => at(120), logger, intervalMs: 20 });
+    const sweeper = new Sweeper({ stores: { messageLog, outbox: stores.outbox, spawnRequests: stores.spawnRequests }, now: () => at(120), logger, intervalMs: 20 });
     sweeper.start();
     await sleep(150);
     await sweeper.stop();

@@ -1,14 +1,15 @@
 // What the server keeps only for a while, and removes in the background so that storage
 // stays bounded however long the instance runs: message log entries past their retention
 // (PROTOCOL 2 keeps each (iss, jti) for a day; after that an entry counts for nothing),
-// and outbox entries that were delivered or given up (nothing reads them again). A pass
+// outbox entries that were delivered or given up (nothing reads them again), and spawn
+// requests past the day their Idempotency-Key answers for (PROTOCOL 6). A pass
 // now and then, in bounded batches, yielding between them.
 import { BackgroundLoop } from '../lib/background.js';
 import { describeError, type Logger } from '../logger.js';
 import type { FederationStores } from '../stores/types.js';
 
 export interface SweeperOptions {
-  stores: Pick<FederationStores, 'messageLog' | 'outbox'>;
+  stores: Pick<FederationStores, 'messageLog' | 'outbox' | 'spawnRequests'>;
   now: () => Date;
   logger: Logger;
   /** Time between passes. Default 60 s. */
@@ -21,7 +22,11 @@ export interface SweeperOptions {
 export interface SweepResult {
   messageLog: number;
   outbox: number;
+  spawnRequests: number;
 }
+
+/** How long a spawn's Idempotency-Key returns its agent: as long as a peer keeps its jti. */
+const SPAWN_REQUEST_RETENTION_MS = 24 * 60 * 60 * 1000;
 
 export class Sweeper {
   readonly #o: SweeperOptions;
@@ -57,10 +62,12 @@ export class Sweeper {
 
   async #pass(): Promise<SweepResult> {
     const now = this.#o.now();
-    const { messageLog, outbox } = this.#o.stores;
+    const { messageLog, outbox, spawnRequests } = this.#o.stores;
+    const spawnsBefore = new Date(now.getTime() - SPAWN_REQUEST_RETENTION_MS).toISOString();
     return {
       messageLog: await this.#drain((limit) => messageLog.prune(now, limit)),
       outbox: await this.#drain((limit) => outbox.prune(now.getTime(), limit)),
+      spawnRequests: await this.#drain((limit) => spawnRequests.prune(spawnsBefore, limit)),
     };
   }
 

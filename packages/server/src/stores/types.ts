@@ -2,9 +2,12 @@
 // Valkey) satisfies, checked by one shared contract suite (test/store-contract.ts).
 import type {
   AdminToken,
+  AgentSpawnPayload,
+  AgentSpawnResponse,
   AgentState,
   AgentStatus,
   AgentStatusChangedPayload,
+  AuditActor,
   AuditEntry,
   AuditPage,
   Capabilities,
@@ -198,6 +201,39 @@ export interface RemoteAgentStore {
   events(agentId: string, afterSequence: number): Promise<AgentStatusChangedPayload[]>;
 }
 
+/**
+ * A spawn this instance asks a peer for (PROTOCOL 6, `Idempotency-Key`), recorded before
+ * `agent.spawn` is sent, so the agent is never unknown here: a request whose answer was
+ * lost is sent again with the same `jti`, and the peer answers it from its message log.
+ */
+export interface SpawnRequestRecord {
+  idempotencyKey: string;
+  /** The `jti` the `agent.spawn` goes out with, every time. */
+  jti: string;
+  connectionId: string;
+  /** The payload as sent, defaults filled in: a resend must carry the same content. */
+  payload: AgentSpawnPayload;
+  /** Of the connection and the payload: tells a retry from another request under the same key. */
+  requestHash: string;
+  actor: AuditActor;
+  createdAt: string;
+  /** The peer's answer, once it came. */
+  response: AgentSpawnResponse | null;
+}
+
+export interface SpawnRequestStore {
+  /** Records a request unless its key is known. Returns the stored one: the given, or the earlier. */
+  begin(record: SpawnRequestRecord): Promise<SpawnRequestRecord>;
+  /** Stores the peer's answer. */
+  answer(idempotencyKey: string, response: AgentSpawnResponse): Promise<void>;
+  /** Forgets a request the peer refused, so that its key can be used again. */
+  forget(idempotencyKey: string): Promise<void>;
+  /** Requests without an answer created before `before` (ISO 8601), oldest first. */
+  unanswered(before: string, limit: number): Promise<SpawnRequestRecord[]>;
+  /** Removes up to `limit` requests created before `before`; answers how many. */
+  prune(before: string, limit: number): Promise<number>;
+}
+
 /** An event waiting to reach a peer (PROTOCOL 5, "Events back to the hub"). */
 export interface OutboxEntry {
   /** Also the EVENT's `jti`: every attempt is the same logical message. */
@@ -248,6 +284,7 @@ export interface FederationStores {
   messageLog: MessageLogStore;
   hostedAgents: HostedAgentStore;
   remoteAgents: RemoteAgentStore;
+  spawnRequests: SpawnRequestStore;
   outbox: OutboxStore;
   /** Releases connections; the stores are unusable afterwards. */
   close?(): Promise<void>;

@@ -26,6 +26,8 @@ import type {
   OutboxStore,
   RemoteAgentRecord,
   RemoteAgentStore,
+  SpawnRequestRecord,
+  SpawnRequestStore,
   StoredReply,
 } from '../types.js';
 import { applyMigrations } from './migrate.js';
@@ -40,6 +42,7 @@ import {
   outboxTable,
   remoteAgentsTable,
   schema,
+  spawnRequestsTable,
 } from './schema.js';
 
 type Database = ReturnType<typeof drizzle<typeof schema>>;
@@ -484,6 +487,41 @@ class LibsqlRemoteAgentStore implements RemoteAgentStore {
   }
 }
 
+class LibsqlSpawnRequestStore implements SpawnRequestStore {
+  constructor(private readonly db: Database) {}
+
+  async begin(record: SpawnRequestRecord): Promise<SpawnRequestRecord> {
+    // One statement: of two requests with one key, exactly one is stored.
+    await this.db.insert(spawnRequestsTable).values(record).onConflictDoNothing();
+    const [row] = await this.db.select().from(spawnRequestsTable).where(eq(spawnRequestsTable.idempotencyKey, record.idempotencyKey)).limit(1);
+    return row ?? record;
+  }
+
+  async answer(idempotencyKey: string, response: NonNullable<SpawnRequestRecord['response']>): Promise<void> {
+    await this.db.update(spawnRequestsTable).set({ response }).where(eq(spawnRequestsTable.idempotencyKey, idempotencyKey));
+  }
+
+  async forget(idempotencyKey: string): Promise<void> {
+    await this.db.delete(spawnRequestsTable).where(eq(spawnRequestsTable.idempotencyKey, idempotencyKey));
+  }
+
+  async unanswered(before: string, limit: number): Promise<SpawnRequestRecord[]> {
+    return this.db
+      .select()
+      .from(spawnRequestsTable)
+      .where(and(isNull(spawnRequestsTable.response), lt(spawnRequestsTable.createdAt, before)))
+      .orderBy(asc(spawnRequestsTable.createdAt))
+      .limit(limit);
+  }
+
+  async prune(before: string, limit: number): Promise<number> {
+    const { rowsAffected } = await this.db.run(sql`
+      DELETE FROM ${spawnRequestsTable} WHERE rowid IN (
+        SELECT rowid FROM ${spawnRequestsTable} WHERE ${lt(spawnRequestsTable.createdAt, before)} LIMIT ${limit})`);
+    return rowsAffected;
+  }
+}
+
 class LibsqlOutboxStore implements OutboxStore {
   constructor(private readonly db: Database) {}
 
@@ -565,6 +603,7 @@ export async function createLibsqlStores(
     messageLog: new LibsqlMessageLogStore(db, client),
     hostedAgents: new LibsqlHostedAgentStore(db),
     remoteAgents: new LibsqlRemoteAgentStore(db),
+    spawnRequests: new LibsqlSpawnRequestStore(db),
     outbox: new LibsqlOutboxStore(db),
     async close() {
       if (options.closeClient ?? true) client.close();

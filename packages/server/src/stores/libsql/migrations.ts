@@ -146,4 +146,21 @@ export const MIGRATIONS: readonly Migration[] = [
       'CREATE INDEX outbox_order ON outbox (order_key, delivered_at, give_up_at)',
     ],
   },
+  {
+    // PROTOCOL 6: a spawn is recorded, under its Idempotency-Key, before it is sent.
+    id: '0007_spawn_requests',
+    statements: [
+      `CREATE TABLE spawn_requests (
+        idempotency_key TEXT PRIMARY KEY NOT NULL,
+        jti TEXT NOT NULL,
+        connection_id TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        request_hash TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        response TEXT
+      )`,
+      'CREATE INDEX spawn_requests_created ON spawn_requests (created_at)',
+    ],
+  },
 ];

@@ -1,6 +1,8 @@
 // The libSQL schema, in drizzle. A change here needs a new entry in migrations.ts; the
 // store contract suite checks that the migrated database has every column declared here.
 import type {
+  AgentSpawnPayload,
+  AgentSpawnResponse,
   AgentState,
   AgentStatus,
   AgentStatusChangedPayload,
@@ -125,6 +127,18 @@ export const agentEventsTable = sqliteTable(
   (table) => [primaryKey({ columns: [table.agentId, table.sequence] })],
 );
 
+/** Spawns this instance asks peers for, recorded before they are sent (PROTOCOL 6). */
+export const spawnRequestsTable = sqliteTable('spawn_requests', {
+  idempotencyKey: text('idempotency_key').primaryKey(),
+  jti: text('jti').notNull(),
+  connectionId: text('connection_id').notNull(),
+  payload: text('payload', { mode: 'json' }).$type<AgentSpawnPayload>().notNull(),
+  requestHash: text('request_hash').notNull(),
+  actor: text('actor', { mode: 'json' }).$type<AuditActor>().notNull(),
+  createdAt: text('created_at').notNull(),
+  response: text('response', { mode: 'json' }).$type<AgentSpawnResponse>(),
+});
+
 /** Events waiting to reach peers. Times in milliseconds since the epoch. */
 export const outboxTable = sqliteTable('outbox', {
   id: text('id').primaryKey(),
@@ -150,5 +164,6 @@ export const schema = {
   hostedAgentsTable,
   remoteAgentsTable,
   agentEventsTable,
+  spawnRequestsTable,
   outboxTable,
 };
