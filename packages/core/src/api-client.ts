@@ -28,8 +28,15 @@ const EnvelopeSchema = z.object({ success: z.literal(true), data: z.unknown() })
  * and `retryAfter`), `MALFORMED_MESSAGE` for an answer outside the envelope, or the
  * `unreachable` error.
  */
-export async function requestBearerApi(options: BearerApiOptions, method: string, path: string, body?: unknown): Promise<unknown> {
+export async function requestBearerApi(
+  options: BearerApiOptions,
+  method: string,
+  path: string,
+  body?: unknown,
+  extra: { headers?: Record<string, string>; signal?: AbortSignal | undefined } = {},
+): Promise<unknown> {
   let response: Response;
+  const timeout = AbortSignal.timeout(options.timeoutMs);
   try {
     response = await options.fetch(new URL(path, options.baseUrl), {
       method,
@@ -37,9 +44,10 @@ export async function requestBearerApi(options: BearerApiOptions, method: string
         Authorization: `Bearer ${options.token}`,
         Accept: 'application/json',
         ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+        ...extra.headers,
       },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      signal: AbortSignal.timeout(options.timeoutMs),
+      signal: extra.signal === undefined ? timeout : AbortSignal.any([timeout, extra.signal]),
     });
   } catch (error) {
     throw options.unreachable(error);

@@ -182,6 +182,7 @@ export {
   RegenerateKeysResponseSchema,
   RemoteAgentSchema,
   SpawnAgentDtoSchema,
+  IdempotencyKeySchema,
 } from './schemas/api.js';
 export type {
   AdminToken,
@@ -235,6 +236,7 @@ export type {
 } from './rotation.js';
 
 export { messageContentHash } from './message-hash.js';
+export { canonicalJson } from './lib/canonical-json.js';
 
 export type { AddressPolicy } from './address-policy.js';
 export {

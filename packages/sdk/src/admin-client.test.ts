@@ -64,6 +64,28 @@ describe('AdminClient', () => {
     await expect(client.connections()).rejects.toMatchObject({ code: 'RATE_LIMITED', retryAfter: 3 });
   });
 
+  it('spawns under one Idempotency-Key, sent again with it when the instance or the peer could not answer (PROTOCOL 6)', async () => {
+    const spawned = { agentId, state: 'spawning', spawnedAt: '2026-11-25T10:00:00.000Z' };
+    const request = { connectionId: '7d1b8c9e-1f2a-4b3c-8d4e-5f6a7b8c9d0e', payload: { taskId: 't', agentType: 'worker' as const, context: { repository: 'git.example.com/o/r', branch: 'main' } } };
+    const { fetch, requests } = scriptedFetch(
+      () => {
+        throw new TypeError('fetch failed: connection reset');
+      },
+      () => Response.json({ success: false, error: 'the peer could not be reached', code: 'PEER_UNAVAILABLE' }, { status: 503, headers: { 'Retry-After': '0' } }),
+      () => Response.json({ success: true, data: spawned }, { status: 201 }),
+      () => Response.json({ success: false, error: 'no', code: 'FORBIDDEN' }, { status: 403 }),
+    );
+    const client = new AdminClient({ url: 'http://hub.test', token: 'mfa_x', fetch });
+    expect(await client.spawn(request)).toEqual(spawned);
+    const keys = requests.map((r) => r.headers.get('idempotency-key'));
+    expect(keys).toHaveLength(3);
+    expect(new Set(keys).size).toBe(1);
+    expect(keys[0]).toMatch(/^[0-9a-f-]{36}$/);
+    // A refusal is not retried; a given key is the one sent.
+    await expect(client.spawn(request, { idempotencyKey: 'my-key-1' })).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    expect(requests.map((r) => r.headers.get('idempotency-key')).slice(3)).toEqual(['my-key-1']);
+  });
+
   it('turns an answer that breaks the schema into MALFORMED_MESSAGE, and a dead host into INTERNAL', async () => {
     const { fetch } = scriptedFetch(() => Response.json({ success: true, data: { instanceId: 'nope' } }));
     const client = new AdminClient({ url: 'http://hub.test', token: 'mfa_x', fetch });

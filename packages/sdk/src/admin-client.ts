@@ -10,7 +10,9 @@ import {
   ConnectionSchema,
   FederationError,
   InstanceConfigurationSchema,
+  isFederationError,
   requestBearerApi,
+  sleep,
   streamAgentEvents,
   type BearerApiOptions,
   RegenerateKeysResponseSchema,
@@ -56,6 +58,18 @@ export interface AgentEventsOptions {
   maxReconnects?: number;
 }
 
+/** Options for {@link AdminClient.spawn}. */
+export interface SpawnCallOptions {
+  /** PROTOCOL 6: the same key returns the same agent. Default: a new key for this call (and its retries). */
+  idempotencyKey?: string;
+  /** Tries after the first when the instance or the peer could not answer. Default 2. */
+  retries?: number;
+  signal?: AbortSignal;
+}
+
+/** Failures after which the same spawn, under the same key, may be sent again. */
+const RETRYABLE_SPAWN: ReadonlySet<string> = new Set(['PEER_UNAVAILABLE', 'ORCHESTRATOR_UNAVAILABLE', 'MESSAGE_IN_PROGRESS']);
+
 /** A connection action of PROTOCOL 6 (`POST /connections/:id/<action>`). */
 export type ConnectionAction = 'accept' | 'reject' | 'disconnect' | 'suspend' | 'resume';
 
@@ -76,6 +90,8 @@ const ConnectionListSchema = z.array(ConnectionSchema);
  */
 export class AdminClient {
   readonly #api: BearerApiOptions;
+  /** For spawns: an instance that cannot be reached is worth another try with the same key. */
+  readonly #spawnApi: BearerApiOptions;
 
   constructor(options: AdminClientOptions) {
     if (!URL.canParse(options.url)) throw new TypeError('AdminClient: `url` must be an absolute URL');
@@ -90,6 +106,13 @@ export class AdminClient {
       unreachable: (cause) => {
         const reason = cause instanceof Error ? cause.message : 'unknown failure';
         return new FederationError('INTERNAL', `the instance could not be reached: ${reason}`, { cause });
+      },
+    };
+    this.#spawnApi = {
+      ...this.#api,
+      unreachable: (cause) => {
+        const reason = cause instanceof Error ? cause.message : 'unknown failure';
+        return new FederationError('PEER_UNAVAILABLE', `the instance could not be reached: ${reason}`, { cause });
       },
     };
   }
@@ -153,9 +176,24 @@ export class AdminClient {
     return this.#call('PATCH', `connections/${encodeURIComponent(id)}`, ConnectionSchema, grants);
   }
 
-  /** Sends `agent.spawn` to the peer of an ACTIVE connection. */
-  spawn(request: SpawnAgentDto): Promise<AgentSpawnResponse> {
-    return this.#call('POST', 'agents/spawn', AgentSpawnResponseSchema, request);
+  /**
+   * Sends `agent.spawn` to the peer of an ACTIVE connection. Safe to retry (PROTOCOL 6):
+   * the call carries an `Idempotency-Key` (given, or a new one), and when the instance or
+   * the peer could not answer it is sent again with the same key, which returns the same
+   * agent and starts nothing twice.
+   */
+  async spawn(request: SpawnAgentDto, options: SpawnCallOptions = {}): Promise<AgentSpawnResponse> {
+    const headers = { 'Idempotency-Key': options.idempotencyKey ?? crypto.randomUUID() };
+    const retries = options.retries ?? 2;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const answer = await requestBearerApi(this.#spawnApi, 'POST', 'agents/spawn', request, { headers, signal: options.signal });
+        return parseAnswer(AgentSpawnResponseSchema, answer, 'POST agents/spawn');
+      } catch (error) {
+        if (attempt >= retries || options.signal?.aborted === true || !isFederationError(error) || !RETRYABLE_SPAWN.has(error.code)) throw error;
+        await sleep(Math.min(error.retryAfter ?? 1, 5) * 1_000, options.signal);
+      }
+    }
   }
 
   /** Agents this instance sent elsewhere and agents it hosts for peers, each paged. */

@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 export { AdminClient } from './admin-client.js';
-export type { AdminClientOptions, AgentEventsOptions, ConnectionAction } from './admin-client.js';
+export type { AdminClientOptions, AgentEventsOptions, ConnectionAction, SpawnCallOptions } from './admin-client.js';
 export { FederationClient } from './federation-client.js';
 export type { CallOptions, FederationClientOptions, PeerIdentity, WatchOptions } from './federation-client.js';
 export { endpointFor, pinnedKeys, sendMessage } from './transport.js';

@@ -111,6 +111,11 @@ export interface FederationAppOptions {
   /** Retries of a message to a peer whose answer was lost, with the same jti. Default 2. */
   messageRetries?: number;
   /**
+   * Spawns whose answer was lost are sent again with their jti (PROTOCOL 6): after
+   * `afterMs` without an answer (default 30,000), in passes every `intervalMs` (default 15,000).
+   */
+  spawnResend?: { afterMs?: number; intervalMs?: number };
+  /**
    * How long the records every message is checked against (this instance's record, the
    * sender's connection) are served from memory, in milliseconds. A change made through
    * this process is seen at once; one made by another replica within this time.
@@ -243,7 +248,17 @@ export function createFederation(options: FederationAppOptions): Federation {
     logger,
     repositories: repositoryPolicy(options.repositories),
   });
-  const agents = new FederationAgentService({ stores, messenger, keyring, events, now, generateId });
+  const agents = new FederationAgentService({
+    stores,
+    messenger,
+    keyring,
+    events,
+    now,
+    generateId,
+    logger,
+    resendAfterMs: options.spawnResend?.afterMs,
+    resendIntervalMs: options.spawnResend?.intervalMs,
+  });
   const router = new MessageRouter();
   hosted.register(router);
   agents.register(router);
@@ -347,11 +362,12 @@ export function createFederation(options: FederationAppOptions): Federation {
     async start() {
       outbox.start();
       sweeper.start();
+      agents.start();
       await hosted.resume();
     },
     async stop() {
       hosted.stop();
-      await Promise.all([outbox.stop(), sweeper.stop()]);
+      await Promise.all([outbox.stop(), sweeper.stop(), agents.stop()]);
     },
   };
 }

@@ -47,6 +47,14 @@ export const SpawnAgentDtoSchema = z.strictObject({
 });
 export type SpawnAgentDto = z.input<typeof SpawnAgentDtoSchema>;
 
+/**
+ * The `Idempotency-Key` header of `POST /api/v1/federation/agents/spawn` (PROTOCOL 6): 1 to
+ * 255 visible ASCII characters, such as a UUID. The same key returns the same agent.
+ */
+export const IdempotencyKeySchema = z
+  .string()
+  .regex(/^[\x21-\x7e]{1,255}$/, 'must be 1 to 255 visible ASCII characters');
+
 /** A page of a paginated list: the items and the cursor of the next page, if any. */
 export function pageSchema<T extends z.ZodType>(item: T) {
   return z.strictObject({ items: z.array(item), nextCursor: z.string().nullable() });

@@ -3,22 +3,29 @@
 // event streams.
 import {
   AgentKillResponseSchema,
+  AgentSpawnPayloadSchema,
   AgentSpawnResponseSchema,
   AgentStatusChangedPayloadSchema,
   AgentStatusSchema,
   FederationError,
+  canonicalJson,
+  isFederationError,
   KeysRotatedPayloadSchema,
   type AgentKillResponse,
+  type AgentSpawnPayload,
   type AgentSpawnPayloadInput,
   type AgentSpawnResponse,
   type AgentStatus,
   type AuditActor,
+  type ErrorCode,
 } from '@mosaic-fed/core';
 import type { EventBus } from '../events/bus.js';
 import type { PeerKeyring } from '../federation/keyring.js';
 import type { PeerMessenger } from '../federation/messenger.js';
 import type { MessageRouter } from '../federation/router.js';
-import type { FederationStores, RemoteAgentRecord } from '../stores/types.js';
+import { BackgroundLoop } from '../lib/background.js';
+import { describeError, type Logger } from '../logger.js';
+import type { ConnectionRecord, FederationStores, RemoteAgentRecord, SpawnRequestRecord } from '../stores/types.js';
 
 export interface FederationAgentServiceOptions {
   stores: FederationStores;
@@ -27,13 +34,63 @@ export interface FederationAgentServiceOptions {
   events: EventBus;
   now: () => Date;
   generateId: () => string;
+  logger: Logger;
+  /** How long a spawn goes unanswered before it is sent again, in milliseconds. Default 30,000. */
+  resendAfterMs?: number | undefined;
+  /** Time between passes over unanswered spawns, in milliseconds. Default 15,000. */
+  resendIntervalMs?: number | undefined;
+}
+
+/** Options of {@link FederationAgentService.spawn}. */
+export interface SpawnOptions {
+  /** PROTOCOL 6: the same key returns the same agent and starts nothing twice. Default: a new key. */
+  idempotencyKey?: string | undefined;
+  /** Stops waiting for the peer; the request stays recorded and is sent again later. */
+  signal?: AbortSignal | undefined;
+}
+
+/** A peer keeps a message's jti for a day (PROTOCOL 2); a spawn is sent again within it. */
+const SPAWN_RESEND_WINDOW_MS = 23 * 60 * 60 * 1000;
+
+/**
+ * Answers that say the peer started nothing: it refused the spawn, or could not run it
+ * now (ORCHESTRATOR_UNAVAILABLE). Any other failure leaves the outcome open, and the
+ * spawn is sent again until the peer's answer settles it.
+ */
+const SPAWN_REFUSALS: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'ORCHESTRATOR_UNAVAILABLE',
+  'VALIDATION_FAILED',
+  'UNAUTHORIZED',
+  'FORBIDDEN',
+  'UNKNOWN_INSTANCE',
+  'UNKNOWN_KEY',
+  'CONNECTION_NOT_ACTIVE',
+  'CAPABILITY_DISABLED',
+  'RATE_LIMITED',
+  'CONCURRENCY_LIMIT',
+  'PAYLOAD_TOO_LARGE',
+]);
+
+/** Of what a spawn asks for: tells a retry from another request under the same key. */
+async function spawnRequestHash(connectionId: string, payload: AgentSpawnPayload): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(canonicalJson({ connectionId, payload })));
+  return Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, '0')).join('');
 }
 
 export class FederationAgentService {
   readonly #o: FederationAgentServiceOptions;
+  readonly #resendAfterMs: number;
+  readonly #resender: BackgroundLoop<number>;
+  /** Passes since {@link start}. */
+  #sinceStart = 1;
 
   constructor(options: FederationAgentServiceOptions) {
     this.#o = options;
+    this.#resendAfterMs = options.resendAfterMs ?? 30_000;
+    this.#resender = new BackgroundLoop(() => this.#resendPass(), {
+      intervalMs: options.resendIntervalMs ?? 15_000,
+      onError: (error) => options.logger.warn('could not send unanswered spawns again; will try again', describeError(error)),
+    });
   }
 
   /** Registers the events peers send this instance. */
@@ -74,50 +131,149 @@ export class FederationAgentService {
       });
   }
 
-  /** Sends `agent.spawn` to the peer of an ACTIVE connection and records the agent. */
-  async spawn(connectionId: string, payload: AgentSpawnPayloadInput, actor: AuditActor): Promise<AgentSpawnResponse> {
+  /**
+   * Sends `agent.spawn` to the peer of an ACTIVE connection and records the agent. The
+   * request is recorded first, under its `Idempotency-Key` (PROTOCOL 6) and with the `jti`
+   * it goes out with: the same key returns the same agent, and a request whose answer was
+   * lost (the peer did not answer in time, this process died) is sent again with that
+   * `jti` until the peer's answer, from its message log, says which agent it is.
+   */
+  async spawn(connectionId: string, input: AgentSpawnPayloadInput, actor: AuditActor, options: SpawnOptions = {}): Promise<AgentSpawnResponse> {
     const connection = await this.#activeConnection(connectionId);
-    const response = AgentSpawnResponseSchema.parse(
-      await this.#o.messenger.send(this.#o.messenger.target(connection), {
-        kind: 'COMMAND',
-        commandType: 'agent.spawn',
-        payload,
-      }),
-    );
-    const at = this.#o.now().toISOString();
-    const record: RemoteAgentRecord = {
-      agentId: response.agentId,
+    const payload = AgentSpawnPayloadSchema.parse(input);
+    const requestHash = await spawnRequestHash(connectionId, payload);
+    const request = await this.#o.stores.spawnRequests.begin({
+      idempotencyKey: options.idempotencyKey ?? this.#o.generateId(),
+      jti: this.#o.generateId(),
       connectionId,
-      peerInstanceId: connection.peerInstanceId,
-      taskId: payload.taskId,
-      agentType: payload.agentType,
-      status: {
+      payload,
+      requestHash,
+      actor,
+      createdAt: this.#o.now().toISOString(),
+      response: null,
+    });
+    if (request.requestHash !== requestHash) {
+      throw new FederationError('MESSAGE_ID_CONFLICT', 'this Idempotency-Key was used for another spawn');
+    }
+    if (request.response !== null) return request.response;
+    try {
+      return await this.#send(request, connection, options.signal);
+    } catch (error) {
+      if (isFederationError(error)) throw error;
+      // Aborted, or no answer in time: the request stays recorded and is sent again.
+      throw new FederationError('PEER_UNAVAILABLE', 'the peer did not answer in time; retry with the same Idempotency-Key', {
+        retryAfter: 1,
+        cause: error,
+      });
+    }
+  }
+
+  /**
+   * Sends every recorded spawn that has had no answer for a while again, with its `jti`, so
+   * each agent a peer runs for this instance ends known here. Answers how many were resolved.
+   */
+  resendUnanswered(): Promise<number> {
+    return this.#resender.runNow();
+  }
+
+  /**
+   * Starts sending unanswered spawns again in the background. The first pass takes every
+   * spawn recorded before it: none of them is in flight in this process, and one in flight
+   * elsewhere is answered once all the same (the peer knows its jti).
+   */
+  start(): void {
+    this.#sinceStart = 0;
+    this.#resender.start();
+  }
+
+  stop(): Promise<void> {
+    return this.#resender.stop();
+  }
+
+  async #resendPass(): Promise<number> {
+    const now = this.#o.now().getTime();
+    const before = this.#sinceStart++ === 0 ? now : now - this.#resendAfterMs;
+    const due = await this.#o.stores.spawnRequests.unanswered(new Date(before).toISOString(), 50);
+    let resolved = 0;
+    for (const request of due) {
+      if (this.#resender.stopping) break;
+      // A peer keeps a message's jti for a day (PROTOCOL 2): sent later, it would be new.
+      if (Date.parse(request.createdAt) < now - SPAWN_RESEND_WINDOW_MS) {
+        this.#o.logger.warn('gave up a spawn the peer never answered', { connectionId: request.connectionId, jti: request.jti });
+        await this.#o.stores.spawnRequests.forget(request.idempotencyKey);
+        continue;
+      }
+      const connection = await this.#o.stores.connections.get(request.connectionId);
+      if (connection?.status !== 'ACTIVE') continue;
+      try {
+        const { agentId } = await this.#send(request, connection);
+        resolved += 1;
+        // Its events may have come while this instance did not know the agent.
+        await this.status(agentId, true).catch(() => undefined);
+      } catch (error) {
+        this.#o.logger.info('a spawn is still unanswered; will send it again', { connectionId: request.connectionId, ...describeError(error) });
+      }
+    }
+    return resolved;
+  }
+
+  /** Sends a recorded spawn; records the agent it names, or forgets a refused request. */
+  async #send(request: SpawnRequestRecord, connection: ConnectionRecord, signal?: AbortSignal): Promise<AgentSpawnResponse> {
+    let response: AgentSpawnResponse;
+    try {
+      response = AgentSpawnResponseSchema.parse(
+        await this.#o.messenger.send(
+          this.#o.messenger.target(connection),
+          { kind: 'COMMAND', commandType: 'agent.spawn', payload: request.payload },
+          { jti: request.jti, ...(signal === undefined ? {} : { signal }) },
+        ),
+      );
+    } catch (error) {
+      // The peer said no before running anything: the key may be used again.
+      if (isFederationError(error) && SPAWN_REFUSALS.has(error.code)) await this.#o.stores.spawnRequests.forget(request.idempotencyKey);
+      throw error;
+    }
+    await this.#record(request, connection, response);
+    return response;
+  }
+
+  async #record(request: SpawnRequestRecord, connection: ConnectionRecord, response: AgentSpawnResponse): Promise<void> {
+    const { payload } = request;
+    if ((await this.#o.stores.remoteAgents.get(response.agentId)) === undefined) {
+      const at = this.#o.now().toISOString();
+      await this.#o.stores.remoteAgents.create({
         agentId: response.agentId,
+        connectionId: connection.id,
+        peerInstanceId: connection.peerInstanceId,
         taskId: payload.taskId,
         agentType: payload.agentType,
-        status: 'spawning',
-        attempt: 1,
-        spawnedAt: response.spawnedAt,
-        startedAt: null,
-        completedAt: null,
-        progress: null,
-        result: null,
-        error: null,
-      },
-      sequence: 0,
-      createdAt: at,
-    };
-    await this.#o.stores.remoteAgents.create(record);
-    await this.#o.stores.audit.append({
-      id: this.#o.generateId(),
-      at,
-      actor,
-      action: 'agent.spawn',
-      target: `agent:${response.agentId}`,
-      before: null,
-      after: { connectionId, peerInstanceId: connection.peerInstanceId, taskId: payload.taskId, agentType: payload.agentType },
-    });
-    return response;
+        status: {
+          agentId: response.agentId,
+          taskId: payload.taskId,
+          agentType: payload.agentType,
+          status: 'spawning',
+          attempt: 1,
+          spawnedAt: response.spawnedAt,
+          startedAt: null,
+          completedAt: null,
+          progress: null,
+          result: null,
+          error: null,
+        },
+        sequence: 0,
+        createdAt: at,
+      });
+      await this.#o.stores.audit.append({
+        id: this.#o.generateId(),
+        at,
+        actor: request.actor,
+        action: 'agent.spawn',
+        target: `agent:${response.agentId}`,
+        before: null,
+        after: { connectionId: connection.id, peerInstanceId: connection.peerInstanceId, taskId: payload.taskId, agentType: payload.agentType },
+      });
+    }
+    await this.#o.stores.spawnRequests.answer(request.idempotencyKey, response);
   }
 
   /** Agents this instance spawned elsewhere, oldest first. */

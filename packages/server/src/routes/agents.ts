@@ -1,6 +1,7 @@
 import {
   AgentsOverviewQuerySchema,
   AgentStatusQuerySchema,
+  IdempotencyKeySchema,
   isTerminalState,
   parseOrThrow,
   SpawnAgentDtoSchema,
@@ -24,6 +25,8 @@ const LastEventIdSchema = z.coerce.number().int().min(0).catch(0);
 const KEEPALIVE_MS = 15_000;
 /** How often an event stream reads the store when the bus brought nothing. */
 const RECHECK_MS = 2_000;
+/** How long a spawn waits for the peer: less than the SDK's 30 s per call. */
+const SPAWN_DEADLINE_MS = 25_000;
 
 /** PROTOCOL 6: the agent routes of the instance's own API. */
 export function agentRoutes(deps: {
@@ -35,8 +38,10 @@ export function agentRoutes(deps: {
   const { agents } = deps;
   return new Hono<{ Variables: AdminVariables }>()
     .post('/spawn', async (c) => {
+      const header = c.req.header('Idempotency-Key');
+      const idempotencyKey = header === undefined ? undefined : parseOrThrow(IdempotencyKeySchema, header, 'Idempotency-Key header');
       const { connectionId, payload } = parseOrThrow(SpawnAgentDtoSchema, await readJson(c), 'spawn request');
-      return ok(c, await agents.spawn(connectionId, payload, c.var.actor), 201);
+      return ok(c, await agents.spawn(connectionId, payload, c.var.actor, { idempotencyKey, signal: spawnDeadline(c) }), 201);
     })
     .get('/', async (c) => {
       const query = parseOrThrow(AgentsOverviewQuerySchema, c.req.query(), 'query');
@@ -48,6 +53,15 @@ export function agentRoutes(deps: {
     })
     .post('/:agentId/kill', async (c) => ok(c, await agents.kill(c.req.param('agentId'), c.var.actor)))
     .get('/:agentId/events', (c) => streamAgentEvents(c, c.req.param('agentId'), deps));
+}
+
+/**
+ * How long a spawn waits for the peer: within the SDK's own timeout, and no longer than
+ * the caller waits. A spawn not answered by then is sent again in the background, and a
+ * retry with the same key returns its agent.
+ */
+export function spawnDeadline(c: Context): AbortSignal {
+  return AbortSignal.any([c.req.raw.signal, AbortSignal.timeout(SPAWN_DEADLINE_MS)]);
 }
 
 /** Agents sent elsewhere and agents hosted here, each a page (PROTOCOL 6). */

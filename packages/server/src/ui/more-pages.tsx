@@ -174,6 +174,8 @@ export function AgentsPage(props: { overview: AgentsOverview; peers: Connection[
         ) : (
           <form method="post" action="/federation/agents">
             <input type="hidden" name="csrf" value={props.csrf} />
+            {/* PROTOCOL 6: a form sent twice (a double click, a resend) starts one agent. */}
+            <input type="hidden" name="idempotencyKey" value={crypto.randomUUID()} />
             <label for="connectionId">Peer</label>
             <select id="connectionId" name="connectionId">
               {props.peers.map((peer) => (

@@ -4,6 +4,7 @@
 import {
   AgentSpawnPayloadSchema,
   FederationError,
+  IdempotencyKeySchema,
   isFederationError,
   UpdateGrantsDtoSchema,
   UpdateInstanceDtoSchema,
@@ -21,7 +22,7 @@ import type { HostedAgents } from '../agents/hosted.js';
 import { toConnection, type ConnectionService } from '../connections/service.js';
 import type { EventBus } from '../events/bus.js';
 import type { InstanceService } from '../instance/service.js';
-import { agentsOverview, streamAgentEvents } from '../routes/agents.js';
+import { agentsOverview, spawnDeadline, streamAgentEvents } from '../routes/agents.js';
 import type { FederationStores } from '../stores/types.js';
 import { AgentPage, AgentsPage, ConnectionPage, ConnectionsPage } from './more-pages.js';
 import { describeError, type Logger } from '../logger.js';
@@ -220,7 +221,11 @@ export function uiRoutes(options: UiOptions) {
         const note = `The ${fields.join(', ')} ${fields.length === 1 ? 'needs' : 'need'} another look: a task id of letters, digits and . _ : -, a repository address and a branch name fit here.`;
         return c.html(await agentsPage(c, note), 400);
       }
-      const { agentId } = await options.agents.spawn(text('connectionId'), payload.data, c.var.session.actor);
+      const key = IdempotencyKeySchema.safeParse(text('idempotencyKey'));
+      const { agentId } = await options.agents.spawn(text('connectionId'), payload.data, c.var.session.actor, {
+        idempotencyKey: key.success ? key.data : undefined,
+        signal: spawnDeadline(c),
+      });
       return c.redirect(`/federation/agents/${agentId}`, 303);
     })
     .get('/agents/:id', signedIn, async (c) =>
