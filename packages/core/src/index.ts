@@ -183,6 +183,9 @@ export {
   RemoteAgentSchema,
   SpawnAgentDtoSchema,
   IdempotencyKeySchema,
+  GitCredentialDtoSchema,
+  GitCredentialHostSchema,
+  GitCredentialSchema,
 } from './schemas/api.js';
 export type {
   AdminToken,
@@ -193,6 +196,8 @@ export type {
   AuditPage,
   HostedAgent,
   CreateConnectionDto,
+  GitCredential,
+  GitCredentialDto,
   InstanceConfiguration,
   InstanceKey,
   PageQuery,

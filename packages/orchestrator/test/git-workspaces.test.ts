@@ -1,12 +1,13 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger, type AddressPolicy, type Logger } from '@mosaic-fed/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GitWorkspaceProvider, ProcessSandboxProvider, redactCredentials } from '../src/node.js';
-import { createFixtureRepository, startGitHttpServer } from './helpers.js';
+import { GIT_CREDENTIALS_FILE, GitCredentialFile, GitWorkspaceProvider, ProcessSandboxProvider, redactCredentials } from '../src/node.js';
+import { GIT_SERVER_CREDENTIAL, startGitHttpServer } from '../src/testing.js';
+import { createFixtureRepository } from './helpers.js';
 
 const repository = createFixtureRepository();
 afterAll(() => repository.remove());
@@ -162,6 +163,41 @@ describe('git workspaces', () => {
       );
       expect(error.message).toMatch(/^could not clone/);
       expect(reasons).toEqual(['this orchestrator has no address policy: it clones file:// repositories only']);
+    });
+
+    it('answers a private repository\'s host with the spoke\'s credential, and no other host, keeping it out of the checkout', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'mosaic-credentials-'));
+      try {
+        const credentials = new GitCredentialFile(join(dir, GIT_CREDENTIALS_FILE));
+        const provider = new GitWorkspaceProvider({ addressPolicy: loopbackOnly, credentials, cloneTimeoutMs: 20_000 });
+        const privateRepository = { repository: `http://127.0.0.1:${git.port}/private/${served()}`, branch: 'main' };
+        // No credential for the host: refused by the server, and the host user's helpers are never asked.
+        await expect(provider.checkout(privateRepository, signal)).rejects.toThrow(/^could not clone/);
+        // A credential for another host is not sent.
+        await credentials.set('git.example.com', { username: 'other', password: 'not-for-this-host' }, new Date());
+        git.requests.length = 0;
+        await expect(provider.checkout(privateRepository, signal)).rejects.toThrow(/^could not clone/);
+        expect(git.requests.every((request) => request.authorization === undefined)).toBe(true);
+
+        await credentials.set(`127.0.0.1:${git.port}`, GIT_SERVER_CREDENTIAL, new Date());
+        expect(statSync(credentials.path).mode & 0o777).toBe(0o600);
+        const workspace = await provider.checkout(privateRepository, signal);
+        try {
+          expect(readFileSync(join(workspace.dir, 'calc.sh'), 'utf8')).toContain('$1 - $2');
+          // Nothing of the credential stays with the checkout the sandbox gets.
+          expect(readFileSync(join(workspace.dir, '.git', 'config'), 'utf8')).not.toContain(GIT_SERVER_CREDENTIAL.password);
+        } finally {
+          await workspace.remove();
+        }
+        expect(await credentials.list()).toEqual([
+          { host: `127.0.0.1:${git.port}`, username: GIT_SERVER_CREDENTIAL.username, updatedAt: expect.any(String) },
+          { host: 'git.example.com', username: 'other', updatedAt: expect.any(String) },
+        ]);
+        expect(await credentials.remove('git.example.com')).toBe(true);
+        expect(await credentials.remove('git.example.com')).toBe(false);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
 
     it('follows no redirect', async () => {

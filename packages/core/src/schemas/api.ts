@@ -187,3 +187,30 @@ export type AgentsOverview = z.infer<typeof AgentsOverviewSchema>;
 
 /** `GET /api/v1/federation/agents/:agentId/status?refresh=`. */
 export const AgentStatusQuerySchema = z.strictObject({ refresh: z.enum(['true', 'false']).optional() });
+
+/**
+ * A host that git credentials are for: a name or address, lower case, with a port where
+ * the repository URL has one (`github.com`, `git.example.com:8443`).
+ */
+export const GitCredentialHostSchema = z
+  .string()
+  .max(260)
+  .regex(/^[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?(?::\d{1,5})?$/, 'must be a host name in lower case, with a port if the repositories name one');
+
+/**
+ * `PUT /api/v1/federation/git-credentials/:host` body (Node instances): what the spoke's
+ * host-side clone answers that host with. Never given to a sandbox, never returned.
+ */
+export const GitCredentialDtoSchema = z.strictObject({
+  username: z.string().min(1).max(256).regex(/^[^\s:]+$/, 'must have no whitespace or colon'),
+  password: z.string().min(1).max(4096).regex(/^[^\r\n]+$/, 'must be one line'),
+});
+export type GitCredentialDto = z.infer<typeof GitCredentialDtoSchema>;
+
+/** A stored git credential as the API shows it: never the password. */
+export const GitCredentialSchema = z.strictObject({
+  host: GitCredentialHostSchema,
+  username: z.string(),
+  updatedAt: IsoDateTimeSchema,
+});
+export type GitCredential = z.infer<typeof GitCredentialSchema>;

@@ -16,6 +16,7 @@ import { promisify } from 'node:util';
 import { silentLogger, type AddressPolicy, type Logger } from '@mosaic-fed/core';
 import { redactCredentials } from '../lib/redact.js';
 import type { Sandbox } from '../sandboxes/types.js';
+import type { GitCredentialSource } from './credentials.js';
 import type { Workspace, WorkspaceProvider } from './types.js';
 
 const run = promisify(execFile);
@@ -35,6 +36,12 @@ export interface GitWorkspaceOptions {
   addressPolicy?: AddressPolicy;
   /** Resolves a repository's host. Default the system resolver. */
   lookup?: LookupAddresses;
+  /**
+   * The spoke's git credentials, by host: an http(s) clone answers its host with that
+   * host's credential, passed to git in its environment, never in a URL or an argument.
+   * The host user's own credential helpers are never asked.
+   */
+  credentials?: GitCredentialSource;
   /** Clone timeout in milliseconds. Default 300,000. */
   cloneTimeoutMs?: number;
   /** Where git's own reason for a failed clone goes: never to the peer. */
@@ -133,9 +140,10 @@ export class GitWorkspaceProvider implements WorkspaceProvider {
     switch (scheme) {
       case 'http':
       case 'https': {
-        if (isIP(host) !== 0) return only(scheme, url.href);
+        const { config, env } = await this.#credentialFor(url.port === '' ? host : `${host}:${url.port}`);
+        if (isIP(host) !== 0) return only(scheme, url.href, config, env);
         const port = url.port === '' ? (scheme === 'https' ? '443' : '80') : url.port;
-        return only(scheme, url.href, ['-c', `http.curloptResolve=${host}:${port}:${isIP(address) === 6 ? `[${address}]` : address}`]);
+        return only(scheme, url.href, [...config, '-c', `http.curloptResolve=${host}:${port}:${isIP(address) === 6 ? `[${address}]` : address}`], env);
       }
       case 'ssh':
         return only('ssh', url.href, [], sshTo(host, address));
@@ -147,6 +155,21 @@ export class GitWorkspaceProvider implements WorkspaceProvider {
       default:
         throw new FetchRefusal(`${scheme} repositories are not fetched`);
     }
+  }
+
+  /**
+   * The settings that answer `host` with its credential, if the spoke has one: a helper
+   * that prints it from the environment. Either way no other helper is asked, so the host
+   * user's stored credentials never serve a peer's clone.
+   */
+  async #credentialFor(host: string): Promise<{ config: string[]; env: Record<string, string> }> {
+    const noHelpers = ['-c', 'credential.helper='];
+    const credential = await this.#options.credentials?.forHost(host.toLowerCase());
+    if (credential === undefined) return { config: noHelpers, env: {} };
+    return {
+      config: [...noHelpers, '-c', `credential.helper=${CREDENTIAL_HELPER}`],
+      env: { MOSAIC_FED_GIT_USERNAME: credential.username, MOSAIC_FED_GIT_PASSWORD: credential.password },
+    };
   }
 
   /** An address of `host` the policy allows; throws {@link FetchRefusal}. */
@@ -169,6 +192,10 @@ export class GitWorkspaceProvider implements WorkspaceProvider {
     return allowed.address;
   }
 }
+
+// A git credential helper that answers `get` from the clone's environment: the helper's
+// text, which any process may read, holds no secret.
+const CREDENTIAL_HELPER = `!f() { test "$1" = get && printf 'username=%s\\npassword=%s\\n' "$MOSAIC_FED_GIT_USERNAME" "$MOSAIC_FED_GIT_PASSWORD"; }; f`;
 
 /** ssh to the checked address, with `host`'s known host key; nothing asked interactively. */
 function sshTo(host: string, address: string): Record<string, string> {
