@@ -9,6 +9,7 @@ import {
   AuditPageSchema,
   ConnectionSchema,
   FederationError,
+  GitCredentialSchema,
   InstanceConfigurationSchema,
   isFederationError,
   requestBearerApi,
@@ -25,6 +26,8 @@ import {
   type AuditPage,
   type Connection,
   type ConnectionStatus,
+  type GitCredential,
+  type GitCredentialDto,
   type InstanceConfiguration,
   type PageQuery,
   type RegenerateKeysResponse,
@@ -74,6 +77,7 @@ const RETRYABLE_SPAWN: ReadonlySet<string> = new Set(['PEER_UNAVAILABLE', 'ORCHE
 export type ConnectionAction = 'accept' | 'reject' | 'disconnect' | 'suspend' | 'resume';
 
 const ConnectionListSchema = z.array(ConnectionSchema);
+const GitCredentialListSchema = z.array(GitCredentialSchema);
 
 /**
  * Drives an instance's own API with an admin credential. Failures throw a
@@ -194,6 +198,24 @@ export class AdminClient {
         await sleep(Math.min(error.retryAfter ?? 1, 5) * 1_000, options.signal);
       }
     }
+  }
+
+  /** The git credentials of a Node instance, by host: never a password. */
+  gitCredentials(): Promise<GitCredential[]> {
+    return this.#call('GET', 'git-credentials', GitCredentialListSchema);
+  }
+
+  /**
+   * Sets the credential a Node instance's clones answer `host` with (`github.com`, or
+   * `host:port`). It stays on that host: no sandbox, prompt or log line gets it.
+   */
+  setGitCredential(host: string, credential: GitCredentialDto): Promise<GitCredential> {
+    return this.#call('PUT', `git-credentials/${encodeURIComponent(host)}`, GitCredentialSchema, credential);
+  }
+
+  /** Removes the credential of `host`; `NOT_FOUND` when there is none. */
+  async deleteGitCredential(host: string): Promise<void> {
+    await this.#call('DELETE', `git-credentials/${encodeURIComponent(host)}`, z.unknown());
   }
 
   /** Agents this instance sent elsewhere and agents it hosts for peers, each paged. */

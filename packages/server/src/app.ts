@@ -97,6 +97,11 @@ export interface FederationAppOptions {
    * itself reaches only public addresses unless `outbound.allowNetworks` says otherwise).
    */
   repositories?: readonly string[];
+  /**
+   * More routes of the instance's own API, by path under `/api/v1/federation/`, behind the
+   * same admin authentication (the Node entry adds its git credentials here).
+   */
+  adminRoutes?: Record<string, Hono<{ Variables: AdminVariables }>>;
   /** Per-connection rate limits; default in memory (one process). */
   rateLimiter?: RateLimiter;
   /** Fans agent events out to event streams; default in memory (one process). */
@@ -291,6 +296,7 @@ export function createFederation(options: FederationAppOptions): Federation {
     })
     .route('/connections', connectionRoutes(connections))
     .route('/agents', agentRoutes({ agents, hosted, events, stores }));
+  for (const [path, routes] of Object.entries(options.adminRoutes ?? {})) admin.route(`/${path}`, routes);
 
   const app = new Hono();
   app.use(async (c, next) => {

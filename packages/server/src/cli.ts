@@ -1,9 +1,11 @@
 // The `mosaic-fed` command: init, serve, orchestrator, token create. Flags win over
 // environment variables, which win over defaults; `mosaic-fed --help` lists them all.
 import type { AddressInfo } from 'node:net';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { serve } from '@hono/node-server';
 import { createOrchestratorService } from '@mosaic-fed/orchestrator';
+import { GIT_CREDENTIALS_FILE } from '@mosaic-fed/orchestrator/node';
 import { DEFAULT_REPOSITORY_PATTERNS, isFederationError, RepositoryPatternSchema } from '@mosaic-fed/core';
 import { createAdminToken, revokeAdminToken, toAdminToken } from './auth/admin-tokens.js';
 import type { OidcAuthOptions } from './auth/oidc.js';
@@ -333,6 +335,8 @@ export async function main(argv: string[], env: Env = process.env): Promise<numb
         const { dataDir: _dataDir, serviceUrl: _url, serviceToken: _token, redisUrl: _redis, ...agentOptions } = orchestratorFromEnv(env, dataDir, logger);
         const worker = await startNodeWorker({
           ...agentOptions,
+          // A worker's own data directory holds the git credentials its clones use.
+          gitCredentialsFile: join(resolve(dataDir), GIT_CREDENTIALS_FILE),
           redisUrl,
           concurrency: wholeNumber(env.MOSAIC_FED_WORKER_CONCURRENCY, 'MOSAIC_FED_WORKER_CONCURRENCY') ?? 2,
           lockDurationMs: wholeNumber(env.MOSAIC_FED_WORKER_LOCK_MS, 'MOSAIC_FED_WORKER_LOCK_MS') ?? 30_000,

@@ -5,7 +5,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AgentStatusChangedPayload } from '@mosaic-fed/core';
 import { BubblewrapSandboxProvider } from '@mosaic-fed/orchestrator/node';
-import { createDemoRepository, demoFixScript, startScriptedMessagesServer, type ScriptedMessagesServer } from '@mosaic-fed/orchestrator/testing';
+import {
+  createDemoRepository,
+  demoFixScript,
+  GIT_SERVER_CREDENTIAL,
+  startGitHttpServer,
+  startScriptedMessagesServer,
+  type ScriptedMessagesServer,
+  type ScriptedTurn,
+} from '@mosaic-fed/orchestrator/testing';
 import { AdminClient } from '@mosaic-fed/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../src/logger.js';
@@ -104,6 +112,52 @@ describe.each(sandboxes)('a worker agent end to end in the $sandbox sandbox', ({
       expect(requests).toBe(0);
     } finally {
       await new Promise((done) => web.close(done));
+    }
+  });
+});
+
+describe('a private repository', () => {
+  it('is cloned with the credential the spoke admin set for its host, which no prompt, status or event carries', async () => {
+    const git = await startGitHttpServer(work);
+    // The model's requests, to show the credential never reaches it.
+    const seen: string[] = [];
+    const script = demoFixScript().map((turn): ScriptedTurn => (request) => {
+      seen.push(JSON.stringify(request));
+      return typeof turn === 'function' ? turn(request) : turn;
+    });
+    const privateModel = await startScriptedMessagesServer(script);
+    const dataDir = join(work, 'private');
+    const agents = await createNodeOrchestrator({
+      dataDir,
+      logger: silentLogger,
+      sandbox: 'unsafe-process',
+      // The repository's server is on this machine's loopback.
+      allowNetworks: ['127.0.0.0/8'],
+      anthropic: { apiKey: 'test-key', baseURL: privateModel.url },
+    });
+    const [hub, spoke] = await Promise.all([startPeer({ name: 'Hub' }), startPeer({ name: 'Spoke', agents: agents.orchestrator, dataDir })]);
+    try {
+      const { fromConnectionId, toConnectionId } = await connectPeers(hub, spoke);
+      const spokeAdmin = new AdminClient({ url: spoke.url, token: spoke.token });
+      await spokeAdmin.updateGrants(toConnectionId, { repositories: [`http://127.0.0.1:${git.port}/private/*`] });
+      await spokeAdmin.setGitCredential(`127.0.0.1:${git.port}`, GIT_SERVER_CREDENTIAL);
+      const admin = new AdminClient({ url: hub.url, token: hub.token });
+      const { agentId } = await admin.spawn({
+        connectionId: fromConnectionId,
+        payload: { taskId: 'private', agentType: 'worker', context: { repository: `http://127.0.0.1:${git.port}/private/repo`, branch: 'main' } },
+      });
+      const events: AgentStatusChangedPayload[] = [];
+      for await (const event of admin.events(agentId)) events.push(event);
+      expect(events.at(-1)?.status).toBe('completed');
+      expect(events.at(-1)?.result?.patch).toContain('+  echo $(($1 + $2))');
+      expect(git.requests.some((request) => request.authorization !== undefined)).toBe(true);
+      expect(seen.length).toBeGreaterThan(0);
+      for (const text of [...seen, JSON.stringify(events)]) expect(text).not.toContain(GIT_SERVER_CREDENTIAL.password);
+    } finally {
+      await Promise.all([hub.destroy(), spoke.destroy()]);
+      await agents.close();
+      await privateModel.close();
+      await git.close();
     }
   });
 });

@@ -125,6 +125,9 @@ describe('mosaic-fed serve', () => {
       const badPort = runCli(['serve', '--port', 'eighty'], dir.path);
       expect(badPort.status).toBe(2);
       expect(badPort.stderr).toContain('--port');
+      const badPattern = runCli(['serve', '--port', '0'], dir.path, { MOSAIC_FED_REPOSITORIES: 'https://github.com/acme/*,https://x/***' });
+      expect(badPattern.status).toBe(2);
+      expect(badPattern.stderr).toContain('MOSAIC_FED_REPOSITORIES: "https://x/***" is not a repository pattern');
       const help = runCli(['--help'], dir.path);
       expect(help.status).toBe(0);
       expect(help.stdout).toContain('MOSAIC_FED_DATA_DIR');

@@ -7,9 +7,10 @@
  */
 import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import type { OrchestratorAdapter } from '@mosaic-fed/core';
+import { GIT_CREDENTIALS_FILE, GitCredentialFile } from '@mosaic-fed/orchestrator/node';
 import { createFederation, type Federation, type FederationAppOptions } from '../app.js';
 import type { OidcAuthOptions } from '../auth/oidc.js';
 import { createJsonLogger, describeError, type Logger } from '../logger.js';
@@ -17,6 +18,7 @@ import { OutboundPolicy } from '../outbound/policy.js';
 import { createLibsqlStores } from '../stores/libsql/index.js';
 import { ValkeyEventBus, ValkeyMessageLogStore, ValkeyRateLimiter } from '../stores/valkey/index.js';
 import { openDatabase } from './database.js';
+import { gitCredentialRoutes } from './git-credentials.js';
 import { connectValkey } from './orchestrator.js';
 import { createResolvingFetch } from './resolving-fetch.js';
 import { loadOrCreateSecretFile } from './secret.js';
@@ -117,9 +119,16 @@ export async function openFederation(options: NodeFederationOptions & { url: str
   try {
     // PROTOCOL 3: names are resolved here and only checked addresses are connected to.
     const outbound = { ...options.federation?.outbound, allowNetworks: options.allowNetworks ?? options.federation?.outbound?.allowNetworks };
+    const gitCredentials = gitCredentialRoutes({
+      file: new GitCredentialFile(join(dataDir, GIT_CREDENTIALS_FILE)),
+      audit: stores.audit,
+      now: options.now ?? (() => new Date()),
+      generateId: () => crypto.randomUUID(),
+    });
     const federation = createFederation({
       fetch: createResolvingFetch(new OutboundPolicy(outbound)),
       ...options.federation,
+      adminRoutes: { 'git-credentials': gitCredentials, ...options.federation?.adminRoutes },
       outbound,
       ...(valkey === undefined ? {} : { rateLimiter: valkey.rateLimiter, events: valkey.events }),
       url: options.url,

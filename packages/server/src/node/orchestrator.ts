@@ -6,14 +6,14 @@
 import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { FederationError, type Logger, type OrchestratorAdapter } from '@mosaic-fed/core';
 import { HttpOrchestrator, LocalOrchestrator, type AgentRunners, type SandboxProvider } from '@mosaic-fed/orchestrator';
 import { AgentWorker, QueueOrchestrator } from '@mosaic-fed/orchestrator/queue';
 import { createClaudeRunners } from '@mosaic-fed/orchestrator/anthropic';
 import { DockerSandboxProvider } from '@mosaic-fed/orchestrator/docker';
 import { createLibsqlAgentStateStore } from '@mosaic-fed/orchestrator/libsql';
-import { BubblewrapSandboxProvider, GitWorkspaceProvider, ProcessSandboxProvider } from '@mosaic-fed/orchestrator/node';
+import { BubblewrapSandboxProvider, GIT_CREDENTIALS_FILE, GitCredentialFile, GitWorkspaceProvider, ProcessSandboxProvider } from '@mosaic-fed/orchestrator/node';
 import { Redis } from 'ioredis';
 import { OutboundPolicy } from '../outbound/policy.js';
 import { openDatabase } from './database.js';
@@ -61,6 +61,11 @@ export interface NodeOrchestratorOptions {
    * "Outbound requests"). Default none: only public addresses.
    */
   allowNetworks?: readonly string[];
+  /**
+   * The git credentials file (per host) clones answer private repositories with. Default
+   * `<dataDir>/git-credentials.json`; a worker has none unless given.
+   */
+  gitCredentialsFile?: string;
   /** Anthropic settings; each falls back to the SDK's environment variables. */
   anthropic?: { apiKey?: string; baseURL?: string; model?: string };
   logger: Logger;
@@ -112,7 +117,11 @@ export async function createNodeOrchestrator(options: NodeOrchestratorOptions): 
   // Sandboxes are named by the instance's data directory: another instance on this machine
   // never counts them as its own leftovers.
   const dataDir = resolve(options.dataDir);
-  const parts = await agentParts({ ...options, sandboxOwner: `instance-${createHash('sha256').update(dataDir).digest('hex').slice(0, 12)}` });
+  const parts = await agentParts({
+    ...options,
+    gitCredentialsFile: options.gitCredentialsFile ?? join(dataDir, GIT_CREDENTIALS_FILE),
+    sandboxOwner: `instance-${createHash('sha256').update(dataDir).digest('hex').slice(0, 12)}`,
+  });
   await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
   const client = await openDatabase(`file:${resolve(options.dataDir, ORCHESTRATOR_DATABASE_FILE)}`);
   const orchestrator = new LocalOrchestrator({
@@ -184,7 +193,7 @@ export async function connectValkey(url: string, options: { waitWhileAway?: bool
 
 /** The sandboxes, workspaces and runners agents run with on this machine. */
 async function agentParts(
-  options: Pick<NodeOrchestratorOptions, 'sandbox' | 'sandboxImage' | 'bubblewrapPath' | 'allowUnsafeFallback' | 'allowFileRepositories' | 'allowNetworks' | 'anthropic' | 'logger'> & {
+  options: Pick<NodeOrchestratorOptions, 'sandbox' | 'sandboxImage' | 'bubblewrapPath' | 'allowUnsafeFallback' | 'allowFileRepositories' | 'allowNetworks' | 'gitCredentialsFile' | 'anthropic' | 'logger'> & {
     sandboxOwner: string;
   },
 ): Promise<{
@@ -207,6 +216,7 @@ async function agentParts(
     workspaces: new GitWorkspaceProvider({
       allowFileUrls: options.allowFileRepositories === true,
       addressPolicy: new OutboundPolicy({ allowNetworks: options.allowNetworks }),
+      ...(options.gitCredentialsFile === undefined ? {} : { credentials: new GitCredentialFile(options.gitCredentialsFile) }),
       logger: options.logger,
     }),
     runners: createClaudeRunners({

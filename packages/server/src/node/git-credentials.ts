@@ -1,0 +1,35 @@
+// The git credentials of a Node instance (issue: secrets stay on the host), through its
+// own API: `GET /api/v1/federation/git-credentials` lists hosts and user names, never a
+// password; `PUT .../:host` sets one, `DELETE .../:host` removes it. Each change is
+// audit-logged without the secret. The file lives in the data directory, which no
+// sandbox mounts; the host-side clone reads it.
+import { FederationError, GitCredentialDtoSchema, GitCredentialHostSchema, parseOrThrow } from '@mosaic-fed/core';
+import type { GitCredentialFile } from '@mosaic-fed/orchestrator/node';
+import { Hono } from 'hono';
+import type { AdminVariables } from '../middleware/admin-auth.js';
+import { ok, readJson } from '../routes/http.js';
+import type { AuditStore } from '../stores/types.js';
+
+export function gitCredentialRoutes(deps: { file: GitCredentialFile; audit: AuditStore; now: () => Date; generateId: () => string }) {
+  const { file, audit, now, generateId } = deps;
+  const hostOf = (text: string) => parseOrThrow(GitCredentialHostSchema, text.toLowerCase(), 'host');
+  const record = (action: string, host: string, actor: AdminVariables['actor'], before: { username: string } | null, after: { username: string } | null) =>
+    audit.append({ id: generateId(), at: now().toISOString(), actor, action, target: `git-credential:${host}`, before, after });
+  return new Hono<{ Variables: AdminVariables }>()
+    .get('/', async (c) => ok(c, await file.list()))
+    .put('/:host', async (c) => {
+      const host = hostOf(c.req.param('host'));
+      const credential = parseOrThrow(GitCredentialDtoSchema, await readJson(c), 'git credential');
+      const before = (await file.list()).find((entry) => entry.host === host);
+      const stored = await file.set(host, credential, now());
+      await record('git-credential.set', host, c.var.actor, before === undefined ? null : { username: before.username }, { username: stored.username });
+      return ok(c, stored);
+    })
+    .delete('/:host', async (c) => {
+      const host = hostOf(c.req.param('host'));
+      const before = (await file.list()).find((entry) => entry.host === host);
+      if (before === undefined || !(await file.remove(host))) throw new FederationError('NOT_FOUND', 'there is no credential for that host');
+      await record('git-credential.delete', host, c.var.actor, { username: before.username }, null);
+      return ok(c, { host, removed: true });
+    });
+}
