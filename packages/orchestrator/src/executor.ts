@@ -3,6 +3,7 @@
 // the run's timeout and progress updates live here; the lifecycle's compare-and-set
 // writes make a kill win over whatever the run was about to write.
 import { describeError, isTerminalState, type AgentResult, type AgentType, type Logger } from '@mosaic-fed/core';
+import { AgentFailure, UNEXPLAINED_FAILURE } from './lib/failure.js';
 import type { AgentLifecycle } from './lifecycle.js';
 import type { AgentRunners, RunnerProgress } from './runners/types.js';
 import type { Sandbox, SandboxProvider } from './sandboxes/types.js';
@@ -108,7 +109,7 @@ export class AgentExecutor {
   async #attempt(agentId: string, attempt: number, signal: AbortSignal): Promise<AgentResult> {
     const { spec } = await this.#o.lifecycle.get(agentId);
     const runner = this.#o.runners[spec.agentType];
-    if (runner === undefined) throw new Error(`no runner for ${spec.agentType}`);
+    if (runner === undefined) throw new AgentFailure(`this spoke has no runner for ${spec.agentType} agents`);
     let workspace: Workspace | undefined;
     let sandbox: Sandbox | undefined;
     // The one signal reaches the sandbox too: its processes stop the moment it aborts.
@@ -171,8 +172,11 @@ export class AgentExecutor {
   }
 }
 
-/** What a failed attempt tells the hub: the error's first line, never a stack. */
+/**
+ * What a failed attempt tells the hub: an {@link AgentFailure}'s first line, never a
+ * stack; for any other error (a host path, an engine's answer) one generic reason.
+ */
 function reasonOf(error: unknown): string {
-  if (!(error instanceof Error)) return 'the agent failed';
-  return (error.message.split('\n')[0] ?? '').slice(0, 500) || 'the agent failed';
+  if (!(error instanceof AgentFailure)) return UNEXPLAINED_FAILURE;
+  return (error.message.split('\n')[0] ?? '').slice(0, 500) || UNEXPLAINED_FAILURE;
 }

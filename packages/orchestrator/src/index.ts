@@ -10,6 +10,7 @@
  */
 export { LocalOrchestrator, ORCHESTRATOR_RESTARTED } from './local-orchestrator.js';
 export { WORKER_STOPPED } from './executor.js';
+export { AgentFailure, UNEXPLAINED_FAILURE } from './lib/failure.js';
 export type { LocalOrchestratorOptions } from './local-orchestrator.js';
 export { HttpOrchestrator } from './http/client.js';
 export type { HttpOrchestratorOptions } from './http/client.js';

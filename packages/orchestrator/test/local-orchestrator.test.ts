@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type Docker from 'dockerode';
 import {
   AgentSpawnPayloadSchema,
@@ -7,7 +10,7 @@ import {
   type OrchestratorSpawnRequest,
 } from '@mosaic-fed/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HttpOrchestrator, LocalOrchestrator, type Sandbox, type SandboxProvider } from '../src/index.js';
+import { HttpOrchestrator, LocalOrchestrator, UNEXPLAINED_FAILURE, type Sandbox, type SandboxProvider } from '../src/index.js';
 import { createClaudeRunners } from '../src/anthropic.js';
 import { AGENT_LABEL, DockerSandboxProvider } from '../src/docker.js';
 import { GitWorkspaceProvider, ProcessSandboxProvider } from '../src/node.js';
@@ -186,6 +189,22 @@ describe.each<{ via: Via }>([{ via: 'in process' }, { via: 'HTTP service' }])('a
     expect(last).toMatchObject({ status: 'failed', attempt: 1 });
     expect(last?.error).toContain('could not clone');
     expect(last?.error).not.toMatch(/\n\s+at /);
+  });
+
+  it('tells the peer one generic reason for a failure that names host paths, keeping them to its log', async () => {
+    // A sandbox folder that cannot be made: its error names where on the host.
+    const blocker = join(tmpdir(), `mosaic-not-a-dir-${randomUUID()}`);
+    writeFileSync(blocker, 'a file where a folder should be');
+    try {
+      const orchestrator = await orchestratorFor(new ProcessSandboxProvider({ root: join(blocker, 'sandboxes') }), fixScript(), { via });
+      const spawn = request();
+      await orchestrator.spawn(spawn);
+      const last = (await untilTerminal(orchestrator, spawn.agentId)).at(-1);
+      expect(last).toMatchObject({ status: 'failed', error: UNEXPLAINED_FAILURE });
+      expect(JSON.stringify(last)).not.toContain(blocker);
+    } finally {
+      rmSync(blocker, { force: true });
+    }
   });
 
   it('runs 20 agents with at most 4 at once, and completes them all', async () => {

@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { silentLogger, type AddressPolicy, type Logger } from '@mosaic-fed/core';
+import { AgentFailure } from '../lib/failure.js';
 import { redactCredentials } from '../lib/redact.js';
 import type { Sandbox } from '../sandboxes/types.js';
 import type { GitCredentialSource } from './credentials.js';
@@ -81,7 +82,7 @@ export class GitWorkspaceProvider implements WorkspaceProvider {
 
   async checkout(source: { repository: string; branch: string }, signal: AbortSignal): Promise<Workspace> {
     if (/^file:\/\//i.test(source.repository) && this.#options.allowFileUrls !== true) {
-      throw new Error('file:// repositories are not allowed on this orchestrator');
+      throw new AgentFailure('file:// repositories are not allowed on this orchestrator');
     }
     const root = await mkdtemp(join(this.#options.root ?? tmpdir(), 'mosaic-checkout-'));
     const dir = join(root, 'repo');
@@ -106,8 +107,7 @@ export class GitWorkspaceProvider implements WorkspaceProvider {
           : (redactCredentials(String((error as { stderr?: unknown }).stderr ?? '')).trim().split('\n').at(-1) ?? '');
       (this.#options.logger ?? silentLogger).warn('a clone failed', { repository: redactCredentials(source.repository), branch: source.branch, reason });
       // The cause is left out on purpose: git's error carries the URL with its credentials.
-      // eslint-disable-next-line preserve-caught-error
-      throw new Error(`could not clone ${redactCredentials(source.repository)} at ${source.branch}`);
+      throw new AgentFailure(`could not clone ${redactCredentials(source.repository)} at ${source.branch}`);
     }
     return new GitWorkspace(root, dir);
   }
@@ -228,7 +228,7 @@ class GitWorkspace implements Workspace {
       await git('add', '--all');
       const { stdout } = await git('diff', '--cached', '--no-color', '--no-ext-diff');
       if (Buffer.byteLength(stdout) > MAX_PATCH_BYTES) {
-        throw new Error(`the changes are too large to send (${Buffer.byteLength(stdout)} bytes of diff, at most ${MAX_PATCH_BYTES})`);
+        throw new AgentFailure(`the changes are too large to send (${Buffer.byteLength(stdout)} bytes of diff, at most ${MAX_PATCH_BYTES})`);
       }
       return stdout;
     } finally {

@@ -4,6 +4,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import type { BetaMessage } from '@anthropic-ai/sdk/resources/beta/messages/messages';
 import type { AgentArtifact, AgentResult, AgentSpawnPayload, AgentType, AgentUsage } from '@mosaic-fed/core';
 import type { AgentRunContext, AgentRunner, AgentRunners } from '../types.js';
+import { AgentFailure } from '../../lib/failure.js';
 import { redactCredentials } from '../../lib/redact.js';
 import type { Sandbox } from '../../sandboxes/types.js';
 import { createSandboxTools } from './tools.js';
@@ -99,19 +100,31 @@ function claudeRunner(role: Role, options: ClaudeRunnerOptions & { client: Anthr
       const usage: AgentUsage = { inputTokens: 0, outputTokens: 0 };
       let last: BetaMessage | undefined;
       let turns = 0;
-      for await (const message of runner) {
-        last = message;
-        turns++;
-        addUsage(usage, message);
-        context.reportProgress({ turns, lastAction: describeTurn(message) });
+      try {
+        for await (const message of runner) {
+          last = message;
+          turns++;
+          addUsage(usage, message);
+          context.reportProgress({ turns, lastAction: describeTurn(message) });
+        }
+      } catch (error) {
+        throw modelFailure(error, context.signal);
       }
-      if (last === undefined) throw new Error('the model gave no answer');
-      if (last.stop_reason === 'tool_use') throw new Error(`the agent reached its limit of ${options.maxTurns} turns`);
-      if (last.stop_reason === 'refusal') throw new Error('the model declined the task');
+      if (last === undefined) throw new AgentFailure('the model gave no answer');
+      if (last.stop_reason === 'tool_use') throw new AgentFailure(`the agent reached its limit of ${options.maxTurns} turns`);
+      if (last.stop_reason === 'refusal') throw new AgentFailure('the model declined the task');
       const text = last.content.flatMap((block) => (block.type === 'text' ? [block.text] : [])).join('\n').trim();
       return { ...role.result(text === '' ? 'The agent finished without a summary.' : text), usage };
     },
   };
+}
+
+/** What the peer reads of a failed model call: the kind of failure, not the API's text. */
+function modelFailure(error: unknown, signal: AbortSignal): unknown {
+  if (signal.aborted) return error;
+  if (error instanceof Anthropic.APIConnectionError) return new AgentFailure('the spoke could not reach the model');
+  if (error instanceof Anthropic.APIError) return new AgentFailure(`the model's API answered ${error.status ?? 'with an error'}`);
+  return error;
 }
 
 function systemPrompt(role: Role, spec: AgentSpawnPayload, sandbox: Sandbox): string {

@@ -15,6 +15,7 @@ import { chmod, chown } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import { silentLogger, type Logger } from '@mosaic-fed/core';
+import { AgentFailure } from '../../lib/failure.js';
 import { ClippedText, DEFAULT_OUTPUT_LIMIT, resolveInside } from '../../lib/output.js';
 import type { CreateSandboxOptions, ExecOptions, ExecResult, Sandbox, SandboxProvider } from '../types.js';
 
@@ -132,7 +133,7 @@ export class BubblewrapSandboxProvider implements SandboxProvider {
         if (mounted.exitCode !== 0) {
           // mount's reason names host paths: it goes to this host's log, not to the peer.
           (this.#o.logger ?? silentLogger).error('could not mount a sandbox workspace', { reason: mounted.stderr.trim() });
-          throw new Error('the sandbox could not be prepared');
+          throw new AgentFailure('the sandbox could not be prepared');
         }
       }
       await cp(source, workspace, { recursive: true, filter: (path) => !path.endsWith('/.git') });
