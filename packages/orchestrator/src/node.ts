@@ -11,4 +11,6 @@ export type { ProcessSandboxOptions } from './sandboxes/process/index.js';
 export { GitWorkspaceProvider, MAX_PATCH_BYTES, redactCredentials } from './workspaces/git.js';
 export type { GitWorkspaceOptions, LookupAddresses } from './workspaces/git.js';
 export { GIT_CREDENTIALS_FILE, GitCredentialFile } from './workspaces/credentials.js';
+export { isDeadWorkerOwner, workerOwnerId } from './lib/leftovers.js';
+export type { DeadOwner } from './lib/leftovers.js';
 export type { GitCredentialSecret, GitCredentialSource } from './workspaces/credentials.js';

@@ -5,7 +5,6 @@
 // worker of the queue (`mosaic-fed worker`).
 import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
-import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { FederationError, type Logger, type OrchestratorAdapter } from '@mosaic-fed/core';
 import { HttpOrchestrator, LocalOrchestrator, type AgentRunners, type SandboxProvider } from '@mosaic-fed/orchestrator';
@@ -13,7 +12,16 @@ import { AgentWorker, QueueOrchestrator } from '@mosaic-fed/orchestrator/queue';
 import { createClaudeRunners } from '@mosaic-fed/orchestrator/anthropic';
 import { DockerSandboxProvider } from '@mosaic-fed/orchestrator/docker';
 import { createLibsqlAgentStateStore } from '@mosaic-fed/orchestrator/libsql';
-import { BubblewrapSandboxProvider, GIT_CREDENTIALS_FILE, GitCredentialFile, GitWorkspaceProvider, ProcessSandboxProvider } from '@mosaic-fed/orchestrator/node';
+import {
+  BubblewrapSandboxProvider,
+  GIT_CREDENTIALS_FILE,
+  GitCredentialFile,
+  GitWorkspaceProvider,
+  isDeadWorkerOwner,
+  ProcessSandboxProvider,
+  workerOwnerId,
+  type DeadOwner,
+} from '@mosaic-fed/orchestrator/node';
 import { Redis } from 'ioredis';
 import { OutboundPolicy } from '../outbound/policy.js';
 import { openDatabase } from './database.js';
@@ -153,7 +161,8 @@ export interface NodeWorkerOptions extends Omit<NodeOrchestratorOptions, 'servic
 
 /** A worker of the agent pool (`mosaic-fed worker`), started. */
 export async function startNodeWorker(options: NodeWorkerOptions): Promise<{ description: string; close(): Promise<void> }> {
-  const parts = await agentParts({ ...options, sandboxOwner: `worker-${hostname()}-${process.pid}` });
+  // A worker takes over what a dead worker of this machine left, and nothing of a live one.
+  const parts = await agentParts({ ...options, sandboxOwner: workerOwnerId(), deadOwner: isDeadWorkerOwner });
   if (parts.refusal !== undefined) throw new TypeError(`this worker cannot run agents: ${parts.refusal}`);
   // A worker in the middle of an agent waits for Valkey to come back rather than drop the
   // agent's next write: the agent goes on once it is back.
@@ -195,6 +204,7 @@ export async function connectValkey(url: string, options: { waitWhileAway?: bool
 async function agentParts(
   options: Pick<NodeOrchestratorOptions, 'sandbox' | 'sandboxImage' | 'bubblewrapPath' | 'allowUnsafeFallback' | 'allowFileRepositories' | 'allowNetworks' | 'gitCredentialsFile' | 'anthropic' | 'logger'> & {
     sandboxOwner: string;
+    deadOwner?: DeadOwner;
   },
 ): Promise<{
   sandboxes: SandboxProvider;
@@ -231,22 +241,23 @@ const NO_SANDBOX =
   'this instance has no sandbox that isolates agents (install bubblewrap or a container engine with the sandbox image); it runs no agent for peers';
 
 async function chooseSandbox(
-  options: Pick<NodeOrchestratorOptions, 'sandbox' | 'sandboxImage' | 'bubblewrapPath' | 'allowUnsafeFallback' | 'logger'> & { sandboxOwner: string },
+  options: Pick<NodeOrchestratorOptions, 'sandbox' | 'sandboxImage' | 'bubblewrapPath' | 'allowUnsafeFallback' | 'logger'> & { sandboxOwner: string; deadOwner?: DeadOwner },
 ) {
   const choice = options.sandbox ?? 'auto';
   const image = options.sandboxImage ?? DEFAULT_SANDBOX_IMAGE;
   const { logger, sandboxOwner: orchestratorId } = options;
+  const owners = { orchestratorId, ...(options.deadOwner === undefined ? {} : { deadOwner: options.deadOwner }) };
   if (choice === 'auto' || choice === 'docker') {
-    const docker = new DockerSandboxProvider({ image, logger, orchestratorId });
+    const docker = new DockerSandboxProvider({ image, logger, ...owners });
     if (await docker.available()) return { sandboxes: docker, description: `docker sandbox (${image})`, isolation: 'container' };
     if (choice === 'docker') throw new TypeError(`no Docker API answers with the image ${image}; check DOCKER_HOST and the image`);
   }
   if (choice === 'auto' || choice === 'bubblewrap') {
-    const bubblewrap = new BubblewrapSandboxProvider({ logger, orchestratorId, ...(options.bubblewrapPath === undefined ? {} : { bwrap: options.bubblewrapPath }) });
+    const bubblewrap = new BubblewrapSandboxProvider({ logger, ...owners, ...(options.bubblewrapPath === undefined ? {} : { bwrap: options.bubblewrapPath }) });
     if (await bubblewrap.available()) return { sandboxes: bubblewrap, description: 'bubblewrap sandbox (Linux namespaces)', isolation: 'namespace' };
     if (choice === 'bubblewrap') throw new TypeError('bubblewrap does not run here: install it (apt-get install bubblewrap) and allow user namespaces');
   }
-  const unsafe = new ProcessSandboxProvider({ logger, orchestratorId });
+  const unsafe = new ProcessSandboxProvider({ logger, ...owners });
   if (choice === 'unsafe-process' || options.allowUnsafeFallback === true) {
     logger.warn('agents run as child processes of this user, with no isolation: they can read this machine\'s secrets. Never accept peers like this');
     return { sandboxes: unsafe, description: 'unsafe-process sandbox (no isolation: for your own experiments only)', isolation: 'none' };

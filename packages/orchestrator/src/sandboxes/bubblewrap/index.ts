@@ -16,10 +16,11 @@ import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import { silentLogger, type Logger } from '@mosaic-fed/core';
 import { AgentFailure } from '../../lib/failure.js';
+import { removeLeftoverDirs, type TakesOverDeadOwners } from '../../lib/leftovers.js';
 import { ClippedText, DEFAULT_OUTPUT_LIMIT, resolveInside } from '../../lib/output.js';
 import type { CreateSandboxOptions, ExecOptions, ExecResult, Sandbox, SandboxProvider } from '../types.js';
 
-export interface BubblewrapSandboxOptions {
+export interface BubblewrapSandboxOptions extends TakesOverDeadOwners {
   /**
    * Where this orchestrator's sandboxes are made; leftovers are looked for here only. Run
    * as root, the sandboxes' own host uids must be able to pass through it and every
@@ -147,9 +148,7 @@ export class BubblewrapSandboxProvider implements SandboxProvider {
 
   /** Removes the workspaces an earlier process left (its commands died with it: `--die-with-parent`). */
   async removeLeftovers(): Promise<number> {
-    const entries = await readdir(this.#base).catch(() => []);
-    for (const entry of entries) await removeSandboxDir(join(this.#base, entry));
-    return entries.length;
+    return removeLeftoverDirs(this.#base, this.#o.root === undefined ? this.#o.deadOwner : undefined, removeSandboxDir);
   }
 
   #takeHostUid(): number {

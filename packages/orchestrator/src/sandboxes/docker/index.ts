@@ -8,6 +8,7 @@ import { posix } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { silentLogger, type Logger } from '@mosaic-fed/core';
 import Docker from 'dockerode';
+import type { DeadOwner, TakesOverDeadOwners } from '../../lib/leftovers.js';
 import { ClippedText, DEFAULT_OUTPUT_LIMIT, resolveInside } from '../../lib/output.js';
 import { singleFileTar } from '../../lib/tar.js';
 import type { CreateSandboxOptions, ExecOptions, ExecResult, Sandbox, SandboxProvider } from '../types.js';
@@ -17,7 +18,7 @@ export const SANDBOX_LABEL = 'dev.mosaic-fed.sandbox';
 /** The agent a container belongs to. */
 export const AGENT_LABEL = 'dev.mosaic-fed.agent-id';
 
-export interface DockerSandboxOptions {
+export interface DockerSandboxOptions extends TakesOverDeadOwners {
   /** The image agents run in; it needs `sh` and `timeout` (busybox or coreutils). */
   image: string;
   /** Default: `new Docker()`, which reads `DOCKER_HOST` or uses the local socket. */
@@ -49,11 +50,13 @@ const MAX_READ_BYTES = 1024 * 1024;
 export class DockerSandboxProvider implements SandboxProvider {
   readonly name = 'docker';
   readonly #docker: Docker;
-  readonly #o: Required<Omit<DockerSandboxOptions, 'docker'>>;
+  readonly #o: Required<Omit<DockerSandboxOptions, 'docker' | 'deadOwner'>>;
+  readonly #deadOwner: DeadOwner | undefined;
 
   constructor(options: DockerSandboxOptions) {
     if (typeof options.image !== 'string' || options.image === '') throw new TypeError('DockerSandboxProvider: give an image');
     this.#docker = options.docker ?? new Docker();
+    this.#deadOwner = options.deadOwner;
     this.#o = {
       image: options.image,
       orchestratorId: options.orchestratorId ?? 'default',
@@ -118,9 +121,15 @@ export class DockerSandboxProvider implements SandboxProvider {
   }
 
   async removeLeftovers(): Promise<number> {
-    const leftovers = await this.#docker.listContainers({
-      all: true,
-      filters: { label: [`${SANDBOX_LABEL}=${this.#o.orchestratorId}`] },
+    const deadOwner = this.#deadOwner;
+    const leftovers = (
+      await this.#docker.listContainers({
+        all: true,
+        filters: { label: [deadOwner === undefined ? `${SANDBOX_LABEL}=${this.#o.orchestratorId}` : SANDBOX_LABEL] },
+      })
+    ).filter((info) => {
+      const owner = info.Labels[SANDBOX_LABEL] ?? '';
+      return owner === this.#o.orchestratorId || deadOwner?.(owner) === true;
     });
     await Promise.all(leftovers.map((info) => removeContainer(this.#docker.getContainer(info.Id))));
     return leftovers.length;

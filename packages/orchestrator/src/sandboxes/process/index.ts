@@ -5,14 +5,15 @@
 // refused to the editor: the agent's own commands can still write.
 import { spawn } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
-import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { silentLogger, type Logger } from '@mosaic-fed/core';
+import { removeLeftoverDirs, type TakesOverDeadOwners } from '../../lib/leftovers.js';
 import { ClippedText, DEFAULT_OUTPUT_LIMIT, resolveInside } from '../../lib/output.js';
 import type { CreateSandboxOptions, ExecOptions, ExecResult, Sandbox, SandboxProvider } from '../types.js';
 
-export interface ProcessSandboxOptions {
+export interface ProcessSandboxOptions extends TakesOverDeadOwners {
   /**
    * Where this orchestrator's sandboxes are made; leftovers are looked for here only.
    * Default: `mosaic-fed-sandboxes/<orchestratorId>` in the system's temp directory.
@@ -59,9 +60,7 @@ export class ProcessSandboxProvider implements SandboxProvider {
    * the process groups it started) and removes their directories.
    */
   async removeLeftovers(): Promise<number> {
-    const entries = await readdir(this.#base).catch(() => []);
-    for (const entry of entries) {
-      const root = join(this.#base, entry);
+    return removeLeftoverDirs(this.#base, this.#options.root === undefined ? this.#options.deadOwner : undefined, async (root) => {
       const pids = (await readFile(join(root, PIDS_FILE), 'utf8').catch(() => '')).split('\n').filter(Boolean).map(Number);
       for (const pid of pids) {
         // Only a process that still carries this sandbox's HOME: a reused pid is left alone.
@@ -69,8 +68,7 @@ export class ProcessSandboxProvider implements SandboxProvider {
         if (environ.split('\0').includes(`HOME=${join(root, 'home')}`)) killProcessGroup(pid);
       }
       await rm(root, { recursive: true, force: true });
-    }
-    return entries.length;
+    });
   }
 
   async create({ agentId, source, readOnly }: CreateSandboxOptions): Promise<Sandbox> {
