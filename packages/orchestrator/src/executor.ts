@@ -49,16 +49,19 @@ export class AgentExecutor {
    * Runs the agent from its current state to a terminal one; returns early when `signal`
    * aborts (a kill, whose state the lifecycle has already written). An agent found
    * `running` was being run by a process that died: that attempt counts, and the next one
-   * starts if `maxRetries` allows.
+   * starts if `maxRetries` allows; unless that process stopped gracefully and `handedOver`
+   * says so: the same attempt then starts again from the beginning.
    */
-  async run(agentId: string, signal: AbortSignal): Promise<void> {
+  async run(agentId: string, signal: AbortSignal, options: { handedOver?: boolean } = {}): Promise<void> {
     const { lifecycle, logger } = this.#o;
     try {
       const agent = await lifecycle.get(agentId);
       if (isTerminalState(agent.status.status)) return;
       const { spec } = agent;
       let attempt = agent.status.attempt;
-      if (agent.status.status === 'running') {
+      if (agent.status.status === 'running' && options.handedOver === true) {
+        await lifecycle.move(agentId, (status) => ({ ...status, progress: { turns: 0 } }));
+      } else if (agent.status.status === 'running') {
         if (attempt > spec.options.maxRetries) {
           await lifecycle.fail(agentId, WORKER_STOPPED);
           return;

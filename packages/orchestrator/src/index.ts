@@ -8,7 +8,7 @@
  *
  * @packageDocumentation
  */
-export { LocalOrchestrator, ORCHESTRATOR_RESTARTED } from './local-orchestrator.js';
+export { LocalOrchestrator, ORCHESTRATOR_RESTARTED, ORCHESTRATOR_STOPPED } from './local-orchestrator.js';
 export { WORKER_STOPPED } from './executor.js';
 export { AgentFailure, UNEXPLAINED_FAILURE } from './lib/failure.js';
 export type { LocalOrchestratorOptions } from './local-orchestrator.js';

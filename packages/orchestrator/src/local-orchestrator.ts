@@ -52,6 +52,9 @@ interface ActiveRun {
 /** Why an agent left unfinished by an earlier process ends as failed. */
 export const ORCHESTRATOR_RESTARTED = 'the orchestrator restarted while the agent was unfinished';
 
+/** Why an agent running when its orchestrator was stopped (a restart, a deploy) ends as failed. */
+export const ORCHESTRATOR_STOPPED = 'the orchestrator was stopped (a restart or a deploy) while the agent was unfinished';
+
 /**
  * Runs agents in this process behind core's `OrchestratorAdapter`.
  *
@@ -151,10 +154,20 @@ export class LocalOrchestrator implements OrchestratorAdapter {
     return this.#lifecycle.watch(agentId, options);
   }
 
-  /** Kills every agent running here and waits for their cleanup. The state store stays open. */
+  /**
+   * Stops every agent running here, each ending `failed` with {@link ORCHESTRATOR_STOPPED}
+   * (a stop is a restart or a deploy, not an admin's kill), and waits for their cleanup.
+   * The state store stays open.
+   */
   async close(): Promise<void> {
     this.#closed = true;
-    await Promise.all([...this.#runs.keys()].map((agentId) => this.kill(agentId).catch(() => undefined)));
+    await Promise.all(
+      [...this.#runs].map(async ([agentId, run]) => {
+        await this.#lifecycle.fail(agentId, ORCHESTRATOR_STOPPED).catch(() => undefined);
+        run.controller.abort(new FederationError('ORCHESTRATOR_UNAVAILABLE', ORCHESTRATOR_STOPPED));
+        await run.done;
+      }),
+    );
   }
 
   async #run(agentId: string, signal: AbortSignal): Promise<void> {

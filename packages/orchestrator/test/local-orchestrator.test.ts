@@ -10,7 +10,7 @@ import {
   type OrchestratorSpawnRequest,
 } from '@mosaic-fed/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HttpOrchestrator, LocalOrchestrator, UNEXPLAINED_FAILURE, type Sandbox, type SandboxProvider } from '../src/index.js';
+import { HttpOrchestrator, LocalOrchestrator, ORCHESTRATOR_STOPPED, UNEXPLAINED_FAILURE, type Sandbox, type SandboxProvider } from '../src/index.js';
 import { createClaudeRunners } from '../src/anthropic.js';
 import { AGENT_LABEL, DockerSandboxProvider } from '../src/docker.js';
 import { GitWorkspaceProvider, ProcessSandboxProvider } from '../src/node.js';
@@ -147,6 +147,19 @@ describe.each(sandboxKinds)('LocalOrchestrator in the $name', ({ provider, lefto
     // Killing again answers the same; the terminal state never changes.
     expect(await orchestrator.kill(spawn.agentId)).toEqual(killed);
     expect((await untilTerminal(orchestrator, spawn.agentId)).at(-1)?.status).toBe('killed');
+  });
+});
+
+describe('stopping the orchestrator', () => {
+  it('ends its running agents failed with the reason, not killed, and leaves no process behind', async () => {
+    const orchestrator = (await orchestratorFor(new ProcessSandboxProvider(), sleepScript())) as LocalOrchestrator;
+    const running = request();
+    await orchestrator.spawn(running);
+    await eventually(async () => expect((await orchestrator.getStatus(running.agentId)).progress?.lastAction).toBe('ran sleep 37'));
+    await orchestrator.close();
+    expect(await orchestrator.getStatus(running.agentId)).toMatchObject({ status: 'failed', error: ORCHESTRATOR_STOPPED });
+    expect(processesMatching('sleep 37')).toEqual([]);
+    await expect(orchestrator.spawn(request())).rejects.toMatchObject({ code: 'ORCHESTRATOR_UNAVAILABLE' });
   });
 });
 

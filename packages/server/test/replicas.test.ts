@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openFederation } from '../src/node/index.js';
 import { silentLogger } from '../src/logger.js';
 import { createTempDir } from './helpers.js';
-import { killStarted, runCli, startCli, startRoundRobin, type Served } from './processes.js';
+import { killStarted, runCli, startCli, startRoundRobin, stopProcess, type Served } from './processes.js';
 import { eventually } from './peers.js';
 
 // Many machines, on one: a hub and a spoke of two replicas each, as separate processes
@@ -276,6 +276,28 @@ describe.skipIf(redisBinary === '')('replicas and workers on Valkey', () => {
     // no retry left ends the agent.
     await eventually(async () => expect(await hubStatus(agentId)).toMatchObject({ status: 'failed', error: WORKER_STOPPED }), 30_000);
     spawnSync('pkill', ['-KILL', '-f', SLEEP]);
+    workers.splice(workers.indexOf(owner), 1, await startWorker());
+  }, 60_000);
+
+  it('a worker stopped with SIGTERM mid-agent hands it over: another worker runs the same attempt, nothing fails', async () => {
+    const { agentId } = await spawnVia(1, 'handed-over', 'Please wait.');
+    const owner = await eventually(() => {
+      const found = workers.find((w) => w.lines.some((l) => l.msg === 'running an agent' && l.agentId === agentId));
+      if (found === undefined) throw new Error('no worker has it yet');
+      return found;
+    }, 20_000);
+    await eventually(() => expect(spawnSync('pgrep', ['-f', SLEEP]).status).toBe(0), 20_000);
+    expect(await stopProcess(owner, 'SIGTERM')).toBe(0);
+    expect(owner.lines.some((l) => l.msg === 'handed an agent over to another worker' && l.agentId === agentId)).toBe(true);
+    const other = workers.find((w) => w !== owner);
+    await eventually(() => {
+      if (!other?.lines.some((l) => l.msg === 'running an agent' && l.agentId === agentId && l.handedOver === true)) throw new Error('not taken over yet');
+    }, 20_000);
+    // The same attempt, running again from its start: no failure, no attempt lost.
+    await eventually(() => expect(runs.get('handed-over')).toBe(2), 20_000);
+    const status = await admin(hub, 0).status(agentId, { refresh: true });
+    expect(status).toMatchObject({ status: 'running', attempt: 1, error: null });
+    expect((await admin(hub, 0).kill(agentId)).status).toBe('killed');
     workers.splice(workers.indexOf(owner), 1, await startWorker());
   }, 60_000);
 

@@ -9,6 +9,7 @@ import {
   describeError,
   FederationError,
   isFederationError,
+  isTerminalState,
   silentLogger,
   type AgentKillResponse,
   type AgentSpawnResponse,
@@ -19,7 +20,7 @@ import {
   type OrchestratorSpawnRequest,
   type WatchAgentOptions,
 } from '@mosaic-fed/core';
-import { Queue, Worker, type Job } from 'bullmq';
+import { Queue, WaitingError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { AgentExecutor } from '../executor.js';
 import { AgentLifecycle } from '../lifecycle.js';
@@ -40,6 +41,8 @@ export interface AgentQueueOptions {
 
 interface AgentJob {
   agentId: string;
+  /** A worker that stopped gracefully gave the agent back: its attempt is not lost. */
+  handedOver?: boolean;
 }
 
 function namesOf(options: AgentQueueOptions) {
@@ -159,6 +162,7 @@ export class AgentWorker {
   readonly #executor: AgentExecutor;
   readonly #logger: Logger;
   readonly #runs = new Map<string, AbortController>();
+  #closing = false;
   #worker: Worker<AgentJob> | undefined;
   #subscriber: Redis | undefined;
 
@@ -195,7 +199,7 @@ export class AgentWorker {
     // BullMQ's blocking connections may not give up on a command.
     const connection = this.#o.redis.duplicate({ lazyConnect: false, maxRetriesPerRequest: null, enableOfflineQueue: true });
     const lockDuration = this.#o.lockDurationMs ?? 30_000;
-    this.#worker = new Worker<AgentJob>(this.#names.queue, (job) => this.#process(job), {
+    this.#worker = new Worker<AgentJob>(this.#names.queue, (job, token) => this.#process(job, token), {
       connection,
       prefix: this.#names.prefix.replace(/:$/, ''),
       concurrency: this.#o.concurrency ?? 2,
@@ -208,22 +212,36 @@ export class AgentWorker {
     this.#logger.info('taking agent jobs', { queue: this.#names.queue, concurrency: this.#o.concurrency ?? 2 });
   }
 
-  /** Stops taking jobs, kills the agents running here, and waits for their cleanup. */
+  /**
+   * Stops taking jobs and hands the agents running here over: each stops, and its job goes
+   * back to the queue marked as handed over, so another worker starts the same attempt
+   * again instead of counting it lost. Waits for their cleanup.
+   */
   async close(): Promise<void> {
+    this.#closing = true;
     for (const controller of this.#runs.values()) controller.abort();
     await this.#worker?.close();
     this.#subscriber?.disconnect();
   }
 
-  async #process(job: Job<AgentJob>): Promise<void> {
+  async #process(job: Job<AgentJob>, token: string | undefined): Promise<void> {
     const { agentId } = job.data;
+    const handedOver = job.data.handedOver === true;
     const controller = new AbortController();
     this.#runs.set(agentId, controller);
     try {
       const { status } = await this.#lifecycle.get(agentId);
       if (status.status === 'killed') return;
-      this.#logger.info('running an agent', { agentId, attempt: status.attempt, rerun: status.status === 'running' });
-      await this.#executor.run(agentId, controller.signal);
+      // Taken over: should this worker die, the next one counts the attempt lost.
+      if (handedOver) await job.updateData({ agentId });
+      this.#logger.info('running an agent', { agentId, attempt: status.attempt, rerun: status.status === 'running', handedOver });
+      await this.#executor.run(agentId, controller.signal, { handedOver });
+      if (this.#closing && controller.signal.aborted && !isTerminalState((await this.#lifecycle.get(agentId)).status.status)) {
+        await job.updateData({ agentId, handedOver: true });
+        await job.moveToWait(token);
+        this.#logger.info('handed an agent over to another worker', { agentId });
+        throw new WaitingError();
+      }
     } finally {
       this.#runs.delete(agentId);
     }
