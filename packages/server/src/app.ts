@@ -38,6 +38,7 @@ import { InstanceService } from './instance/service.js';
 import { describeError, silentLogger, type Logger } from './logger.js';
 import { adminAuth, type AdminVariables } from './middleware/admin-auth.js';
 import { limitBody } from './middleware/body-limit.js';
+import { unavailableError } from './lib/unavailable.js';
 import { createOutboundFetch } from './outbound/client.js';
 import { OutboundPolicy, type OutboundPolicyOptions } from './outbound/policy.js';
 import { agentRoutes } from './routes/agents.js';
@@ -352,7 +353,9 @@ export function createFederation(options: FederationAppOptions): Federation {
   app.onError((error, c) => {
     const federationError = toFederationError(error, logger);
     if (federationError.code === 'UNAUTHORIZED') c.header('WWW-Authenticate', 'Bearer');
-    if (federationError.retryAfter !== undefined) c.header('Retry-After', String(federationError.retryAfter));
+    // A 503 is always worth retrying; it says how soon.
+    const retryAfter = federationError.retryAfter ?? (federationError.status === 503 ? 1 : undefined);
+    if (retryAfter !== undefined) c.header('Retry-After', String(retryAfter));
     return c.json(federationError.toWire(), federationError.status as ContentfulStatusCode);
   });
 
@@ -397,6 +400,11 @@ function toFederationError(error: unknown, logger: Logger): FederationError {
   if (isFederationError(error)) return error;
   if (error instanceof HTTPException && error.status === 413) {
     return new FederationError('PAYLOAD_TOO_LARGE', `the body is over ${LIMITS.maxMessageBytes} bytes`);
+  }
+  const passing = unavailableError(error);
+  if (passing !== undefined) {
+    logger.warn('a store is unavailable', describeError(error));
+    return passing;
   }
   logger.error('unexpected error', describeError(error));
   return new FederationError('INTERNAL', 'something went wrong on this instance; the details are in its log');

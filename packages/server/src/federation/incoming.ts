@@ -17,6 +17,7 @@ import {
 } from '@mosaic-fed/core';
 import { Hono } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { unavailableError } from '../lib/unavailable.js';
 import type { ConnectionService } from '../connections/service.js';
 import type { InstanceService } from '../instance/service.js';
 import { describeError, type Logger } from '../logger.js';
@@ -175,6 +176,11 @@ export function incomingRoutes(o: IncomingOptions): Hono {
 
   function failed(error: unknown, message: FederationMessage): Outcome {
     if (isFederationError(error)) return failure(error);
+    const passing = unavailableError(error);
+    if (passing !== undefined) {
+      o.logger.warn('a store is unavailable', { kind: message.kind, ...describeError(error) });
+      return failure(passing);
+    }
     o.logger.error('a message failed unexpectedly', { kind: message.kind, ...describeError(error) });
     return failure(new FederationError('INTERNAL', 'something went wrong on this instance; the details are in its log'));
   }

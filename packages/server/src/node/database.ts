@@ -15,12 +15,50 @@ export async function openDatabase(url: string, authToken?: string): Promise<Cli
     // not run queries side by side, and the pragmas below hold for all of them.
     ...(local ? { timeout: 10_000, concurrency: 1 } : {}),
   });
-  if (local) {
-    // Write-ahead logging lets readers and a writer work at once (it stays set in the
-    // file); with it, NORMAL syncs at checkpoints rather than at every commit: a power
-    // cut can lose the last commits, never the database's consistency.
-    await client.execute('PRAGMA journal_mode = WAL');
-    await client.execute('PRAGMA synchronous = NORMAL');
-  }
-  return client;
+  if (!local) return client;
+  // Write-ahead logging lets readers and a writer work at once (it stays set in the
+  // file); with it, NORMAL syncs at checkpoints rather than at every commit: a power
+  // cut can lose the last commits, never the database's consistency.
+  await client.execute('PRAGMA journal_mode = WAL');
+  await client.execute('PRAGMA synchronous = NORMAL');
+  return reconnectingAfterLocks(client);
+}
+
+const LOCKED = /^SQLITE_(BUSY|LOCKED)/;
+const STATEMENT_CALLS = new Set<PropertyKey>(['execute', 'batch', 'executeMultiple', 'migrate']);
+
+/**
+ * The file's client, whose connections are replaced after a statement met another
+ * writer's lock: the driver leaves such a statement active on its connection, and every
+ * later commit there fails ("SQL statements in progress") until the connection goes. The
+ * call that met the lock fails (the API answers 503, safe to retry); the next one runs on
+ * a fresh connection.
+ */
+function reconnectingAfterLocks(client: Client): Client {
+  let reconnecting: Promise<void> | undefined;
+  const recover = (error: unknown): never => {
+    const code = (error as { code?: unknown }).code;
+    if (typeof code === 'string' && LOCKED.test(code)) {
+      reconnecting ??= client.reconnect().finally(() => {
+        reconnecting = undefined;
+      });
+    }
+    throw error;
+  };
+  return new Proxy(client, {
+    get(target, property) {
+      const value: unknown = Reflect.get(target, property, target);
+      if (typeof value !== 'function') return value;
+      const method = value as (...args: unknown[]) => unknown;
+      if (!STATEMENT_CALLS.has(property)) return method.bind(target);
+      return async (...args: unknown[]) => {
+        await reconnecting;
+        try {
+          return await method.apply(target, args);
+        } catch (error) {
+          return recover(error);
+        }
+      };
+    },
+  });
 }
