@@ -22,6 +22,7 @@ import {
   openFederation,
   SANDBOX_CHOICES,
   startServer,
+  StartupError,
   type SandboxChoice,
   type NodeFederationOptions,
   type NodeOrchestratorOptions,
@@ -269,6 +270,9 @@ export async function main(argv: string[], env: Env = process.env): Promise<numb
       throw new UsageError(`MOSAIC_FED_ALLOW_NETWORKS: ${(error as Error).message.replace(/^allowNetworks: /, '')}`);
     }
     const repositories = repositoriesFromEnv(env);
+    if (env.REDIS_URL !== undefined && !(/^rediss?:\/\/\S+$/.test(env.REDIS_URL) && URL.canParse(env.REDIS_URL))) {
+      throw new UsageError('REDIS_URL must be a redis:// or rediss:// URL, such as redis://127.0.0.1:6379');
+    }
     const common: NodeFederationOptions = {
       dataDir: values['data-dir'] ?? env.MOSAIC_FED_DATA_DIR ?? DEFAULT_DATA_DIR,
       logger,
@@ -409,6 +413,12 @@ export async function main(argv: string[], env: Env = process.env): Promise<numb
     if (error instanceof UsageError || error instanceof TypeError) {
       process.stderr.write(`mosaic-fed: ${error.message}\n`);
       return 2;
+    }
+    if (error instanceof StartupError) {
+      // A setting that does not work: its name and what was wrong, without a stack.
+      logger?.error(error.message);
+      process.stderr.write(`mosaic-fed: ${error.message}\n`);
+      return 1;
     }
     logger?.error('mosaic-fed failed', describeError(error));
     if (logger === undefined) process.stderr.write(`mosaic-fed: ${(error as Error).message}\n`);

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { AgentSpawnPayloadSchema, InstanceDocumentSchema, type AgentStatusChangedPayload } from '@mosaic-fed/core';
@@ -110,6 +110,43 @@ describe('mosaic-fed serve', () => {
       expect(runCli(['token', 'create', '--data-dir', dataDir, '--expires-in', 'soon'], dir.path).status).toBe(2);
 
       expect(JSON.stringify(served.lines)).not.toContain(token);
+      expect(await stopProcess(served, 'SIGTERM')).toBe(0);
+    } finally {
+      dir.remove();
+    }
+  });
+
+  it('names the setting that does not work at start, and what was wrong with it (exit 1, or 2 when malformed)', () => {
+    const dir = createTempDir();
+    try {
+      writeFileSync(join(dir.path, 'a-file'), '');
+      const malformed = runCli(['serve', '--port', '0'], dir.path, { REDIS_URL: 'localhost:6379' });
+      expect(malformed.status).toBe(2);
+      expect(malformed.stderr).toContain('REDIS_URL must be a redis:// or rediss:// URL');
+      const refused = runCli(['serve', '--port', '0', '--data-dir', join(dir.path, 'a')], dir.path, { REDIS_URL: 'redis://127.0.0.1:59998' });
+      expect(refused.status).toBe(1);
+      expect(refused.stderr).toContain('REDIS_URL: Valkey at redis://127.0.0.1:59998 cannot be reached');
+      expect(refused.stderr).toContain('ECONNREFUSED');
+      const database = runCli(['serve', '--port', '0', '--data-dir', join(dir.path, 'b')], dir.path, { MOSAIC_FED_DATABASE_URL: 'http://127.0.0.1:59997' });
+      expect(database.status).toBe(1);
+      expect(database.stderr).toContain('the database at http://127.0.0.1:59997/ (MOSAIC_FED_DATABASE_URL) cannot be opened: fetch failed (ECONNREFUSED)');
+      const unusable = runCli(['serve', '--port', '0', '--data-dir', join(dir.path, 'a-file', 'data')], dir.path);
+      expect(unusable.status).toBe(1);
+      expect(unusable.stderr).toContain(`the data directory ${join(dir.path, 'a-file', 'data')} (--data-dir, MOSAIC_FED_DATA_DIR) cannot be used: ENOTDIR`);
+      for (const run of [refused, database, unusable]) expect(run.stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      dir.remove();
+    }
+  });
+
+  it('starts with a warning naming MOSAIC_FED_ORCHESTRATOR_URL when that service does not answer', async () => {
+    const dir = createTempDir();
+    try {
+      const served = await startCli(['serve', '--port', '0', '--data-dir', join(dir.path, 'data')], dir.path, {
+        MOSAIC_FED_ORCHESTRATOR_URL: 'http://127.0.0.1:59996',
+        MOSAIC_FED_ORCHESTRATOR_TOKEN: 'cli-test-orchestrator-token-0123456789',
+      }, 'listening');
+      expect(served.lines.some((line) => line.level === 'warn' && String(line.msg).startsWith('MOSAIC_FED_ORCHESTRATOR_URL: the orchestrator service at http://127.0.0.1:59996/ does not answer'))).toBe(true);
       expect(await stopProcess(served, 'SIGTERM')).toBe(0);
     } finally {
       dir.remove();

@@ -39,7 +39,7 @@ function reconnectingAfterLocks(client: Client): Client {
   const recover = (error: unknown): never => {
     const code = (error as { code?: unknown }).code;
     if (typeof code === 'string' && LOCKED.test(code)) {
-      reconnecting ??= client.reconnect().finally(() => {
+      reconnecting ??= Promise.resolve(client.reconnect()).finally(() => {
         reconnecting = undefined;
       });
     }

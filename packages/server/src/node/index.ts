@@ -19,12 +19,14 @@ import { createLibsqlStores } from '../stores/libsql/index.js';
 import { ValkeyEventBus, ValkeyMessageLogStore, ValkeyRateLimiter } from '../stores/valkey/index.js';
 import { openDatabase } from './database.js';
 import { gitCredentialRoutes } from './git-credentials.js';
+import { printableUrl, startupStep } from './startup.js';
 import { connectValkey } from './orchestrator.js';
 import { createResolvingFetch } from './resolving-fetch.js';
 import { loadOrCreateSecretFile } from './secret.js';
 
 export { openDatabase } from './database.js';
 export { loadOrCreateSecretFile, SECRET_FILE } from './secret.js';
+export { StartupError } from './startup.js';
 export { createResolvingFetch } from './resolving-fetch.js';
 export type { LookupAll, ResolvingFetchOptions } from './resolving-fetch.js';
 export {
@@ -106,10 +108,16 @@ export interface OpenFederation extends Federation {
 export async function openFederation(options: NodeFederationOptions & { url: string }): Promise<OpenFederation> {
   const dataDir = resolve(options.dataDir ?? DEFAULT_DATA_DIR);
   const logger = options.logger ?? createJsonLogger();
-  await mkdir(dataDir, { recursive: true, mode: 0o700 });
-  const secret = options.secret ?? (await loadOrCreateSecretFile(dataDir, logger));
-  const client = await openDatabase(options.databaseUrl ?? `file:${resolve(dataDir, DATABASE_FILE)}`, options.databaseAuthToken);
-  const fileStores = await createLibsqlStores(client);
+  const where = `the data directory ${dataDir} (--data-dir, MOSAIC_FED_DATA_DIR) cannot be used`;
+  await startupStep(where, () => mkdir(dataDir, { recursive: true, mode: 0o700 }));
+  const secret = options.secret ?? (await startupStep(where, () => loadOrCreateSecretFile(dataDir, logger)));
+  const databaseUrl = options.databaseUrl ?? `file:${resolve(dataDir, DATABASE_FILE)}`;
+  const fileStores = await startupStep(
+    options.databaseUrl === undefined
+      ? `the database ${resolve(dataDir, DATABASE_FILE)} (in --data-dir, MOSAIC_FED_DATA_DIR) cannot be opened`
+      : `the database at ${printableUrl(databaseUrl)} (MOSAIC_FED_DATABASE_URL) cannot be opened`,
+    async () => createLibsqlStores(await openDatabase(databaseUrl, options.databaseAuthToken)),
+  );
   const valkey = options.redisUrl === undefined ? undefined : await openValkey(options.redisUrl, options.redisPrefix, logger);
   const stores = valkey === undefined ? fileStores : { ...fileStores, messageLog: valkey.messageLog };
   const close = async () => {

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { FederationError, type Logger, type OrchestratorAdapter } from '@mosaic-fed/core';
+import { FederationError, isFederationError, type Logger, type OrchestratorAdapter } from '@mosaic-fed/core';
 import { HttpOrchestrator, LocalOrchestrator, type AgentRunners, type SandboxProvider } from '@mosaic-fed/orchestrator';
 import { AgentWorker, QueueOrchestrator } from '@mosaic-fed/orchestrator/queue';
 import { createClaudeRunners } from '@mosaic-fed/orchestrator/anthropic';
@@ -25,6 +25,7 @@ import {
 import { Redis } from 'ioredis';
 import { OutboundPolicy } from '../outbound/policy.js';
 import { openDatabase } from './database.js';
+import { printableUrl, reasonOf, StartupError, startupStep } from './startup.js';
 
 export const ORCHESTRATOR_DATABASE_FILE = 'orchestrator.db';
 export const DEFAULT_SANDBOX_IMAGE = 'mosaic-fed-sandbox:latest';
@@ -104,8 +105,16 @@ export async function createNodeOrchestrator(options: NodeOrchestratorOptions): 
   const { logger } = options;
   if (options.serviceUrl !== undefined) {
     if (options.serviceToken === undefined) throw new TypeError('an orchestrator service URL needs its token as well');
+    const service = new HttpOrchestrator({ url: options.serviceUrl, token: options.serviceToken });
+    // Asked for an agent nobody has: NOT_FOUND means the service answers, to this token.
+    await service.getStatus('00000000-0000-4000-8000-000000000000').catch((error: unknown) => {
+      if (isFederationError(error) && error.code === 'NOT_FOUND') return;
+      logger.warn(
+        `MOSAIC_FED_ORCHESTRATOR_URL: the orchestrator service at ${printableUrl(options.serviceUrl ?? '')} does not answer (${reasonOf(error)}); spawns fail with ORCHESTRATOR_UNAVAILABLE until it does`,
+      );
+    });
     return {
-      orchestrator: new HttpOrchestrator({ url: options.serviceUrl, token: options.serviceToken }),
+      orchestrator: service,
       description: `orchestrator service at ${options.serviceUrl}`,
       close: async () => undefined,
     };
@@ -130,8 +139,9 @@ export async function createNodeOrchestrator(options: NodeOrchestratorOptions): 
     gitCredentialsFile: options.gitCredentialsFile ?? join(dataDir, GIT_CREDENTIALS_FILE),
     sandboxOwner: `instance-${createHash('sha256').update(dataDir).digest('hex').slice(0, 12)}`,
   });
-  await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
-  const client = await openDatabase(`file:${resolve(options.dataDir, ORCHESTRATOR_DATABASE_FILE)}`);
+  const where = `the data directory ${dataDir} (--data-dir, MOSAIC_FED_DATA_DIR) cannot be used`;
+  await startupStep(where, () => mkdir(options.dataDir, { recursive: true, mode: 0o700 }));
+  const client = await startupStep(where, () => openDatabase(`file:${resolve(options.dataDir, ORCHESTRATOR_DATABASE_FILE)}`));
   const orchestrator = new LocalOrchestrator({
     state: await createLibsqlAgentStateStore(client),
     ...parts,
@@ -191,12 +201,22 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<{ des
  * it. Either way the connection comes back by itself.
  */
 export async function connectValkey(url: string, options: { waitWhileAway?: boolean } = {}): Promise<Redis> {
+  if (!/^rediss?:\/\/[^\s]+$/.test(url) || !URL.canParse(url)) {
+    throw new StartupError('REDIS_URL must be a redis:// or rediss:// URL, such as redis://127.0.0.1:6379');
+  }
   const redis = new Redis(url, {
     lazyConnect: true,
     ...(options.waitWhileAway === true ? { maxRetriesPerRequest: null, enableOfflineQueue: true } : { maxRetriesPerRequest: 1, enableOfflineQueue: false }),
   });
-  redis.on('error', () => undefined); // reported where a command fails; reconnecting is automatic
-  await redis.connect();
+  let lastError: unknown;
+  redis.on('error', (error: unknown) => (lastError = error)); // reported where a command fails; reconnecting is automatic
+  try {
+    // The first connection is tried once: a wrong address is a start-up error, not a wait.
+    await redis.connect();
+  } catch (error) {
+    redis.disconnect();
+    throw new StartupError(`REDIS_URL: Valkey at ${printableUrl(url)} cannot be reached: ${reasonOf(lastError ?? error)}`, { cause: error });
+  }
   return redis;
 }
 
