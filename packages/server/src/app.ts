@@ -31,6 +31,7 @@ import { incomingRoutes } from './federation/incoming.js';
 import { PeerKeyring } from './federation/keyring.js';
 import { PeerMessenger } from './federation/messenger.js';
 import { Outbox, type OutboxOptions } from './federation/outbox.js';
+import { InMemoryLeases, type Leases } from './federation/leases.js';
 import { InMemoryRateLimiter, type RateLimiter } from './federation/rate-limiter.js';
 import { MessageRouter } from './federation/router.js';
 import { Sweeper } from './federation/sweeper.js';
@@ -105,6 +106,10 @@ export interface FederationAppOptions {
   adminRoutes?: Record<string, Hono<{ Variables: AdminVariables }>>;
   /** Per-connection rate limits; default in memory (one process). */
   rateLimiter?: RateLimiter;
+  /** Who watches which hosted agent, shared by replicas; default in memory (one process). */
+  leases?: Leases;
+  /** How long a replica's watch of an agent lasts unrenewed before another takes it, in ms. Default 10,000. */
+  watchLeaseMs?: number;
   /** Fans agent events out to event streams; default in memory (one process). */
   events?: EventBus;
   /** Outbox timing (backoff, polling, retention). */
@@ -253,6 +258,9 @@ export function createFederation(options: FederationAppOptions): Federation {
     now,
     logger,
     repositories: repositoryPolicy(options.repositories),
+    leases: options.leases ?? new InMemoryLeases(),
+    holder: generateId(),
+    leaseMs: options.watchLeaseMs,
   });
   const agents = new FederationAgentService({
     stores,
@@ -375,8 +383,7 @@ export function createFederation(options: FederationAppOptions): Federation {
       await hosted.resume();
     },
     async stop() {
-      hosted.stop();
-      await Promise.all([outbox.stop(), sweeper.stop(), agents.stop()]);
+      await Promise.all([hosted.stop(), outbox.stop(), sweeper.stop(), agents.stop()]);
     },
   };
 }

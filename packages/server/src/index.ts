@@ -64,6 +64,8 @@ export type {
 export { InMemoryEventBus } from './events/bus.js';
 export type { AgentEventListener, EventBus } from './events/bus.js';
 export { InMemoryRateLimiter } from './federation/rate-limiter.js';
+export { InMemoryLeases } from './federation/leases.js';
+export type { Leases } from './federation/leases.js';
 export type { RateDecision, RateLimiter } from './federation/rate-limiter.js';
 
 export { SealedKeyError } from './lib/sealed-key.js';

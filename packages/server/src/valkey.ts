@@ -5,5 +5,5 @@
  *
  * @packageDocumentation
  */
-export { ValkeyEventBus, ValkeyMessageLogStore, ValkeyRateLimiter } from './stores/valkey/index.js';
+export { ValkeyEventBus, ValkeyLeases, ValkeyMessageLogStore, ValkeyRateLimiter } from './stores/valkey/index.js';
 export type { ValkeyEventBusOptions, ValkeyOptions } from './stores/valkey/index.js';

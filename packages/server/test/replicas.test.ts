@@ -117,6 +117,10 @@ beforeAll(async () => {
     if (JSON.stringify(request.messages[0]?.content).includes('wait')) {
       return index === 0 ? [{ type: 'tool_use', name: 'bash', input: { command: SLEEP } }] : [];
     }
+    // "nap": a few seconds' work, then done.
+    if (JSON.stringify(request.messages[0]?.content).includes('nap')) {
+      return index === 0 ? [{ type: 'tool_use', name: 'bash', input: { command: 'sleep 5' } }] : [{ type: 'text', text: 'Napped.' }];
+    }
     return typeof turn === 'function' ? turn(request) : turn;
   });
   model = await startScriptedMessagesServer(script);
@@ -278,6 +282,25 @@ describe.skipIf(redisBinary === '')('replicas and workers on Valkey', () => {
     spawnSync('pkill', ['-KILL', '-f', SLEEP]);
     workers.splice(workers.indexOf(owner), 1, await startWorker());
   }, 60_000);
+
+  it('a spoke replica killed with SIGKILL: another replica takes its agents over and their events reach the hub', async () => {
+    const spawned = await Promise.all([0, 1, 2, 3].map((i) => spawnVia(i % 2, `watched-${i}`, 'Take a nap.')));
+    await eventually(async () => {
+      const statuses = await Promise.all(spawned.map(({ agentId }) => hubStatus(agentId)));
+      if (statuses.some((s) => s.status !== 'running')) throw new Error('not all are running yet');
+    }, 20_000);
+    // The replica goes, and the balancer stops sending to it; it is not restarted.
+    const [victim] = spoke.replicas.splice(0, 1);
+    victim?.child.kill('SIGKILL');
+    await victim?.exited;
+    // Its watch leases lapse, the other replica takes them, and every agent's end reaches the hub.
+    await eventually(async () => {
+      const statuses = await Promise.all(spawned.map(({ agentId }) => hubStatus(agentId)));
+      const open = statuses.filter((s) => s.status !== 'completed');
+      if (open.length > 0) throw new Error(`${open.length} not completed on the hub: ${open.map((s) => s.status).join(', ')}`);
+    }, 45_000);
+    spoke.replicas.push(await startReplica(spoke, { MOSAIC_FED_AUTO_ACCEPT_URLS: hub.url }));
+  }, 90_000);
 
   it('a worker stopped with SIGTERM mid-agent hands it over: another worker runs the same attempt, nothing fails', async () => {
     const { agentId } = await spawnVia(1, 'handed-over', 'Please wait.');

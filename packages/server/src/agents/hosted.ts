@@ -1,6 +1,8 @@
 // The spoke's side of agents (PROTOCOL 5): agent.spawn, agent.status, agent.kill and
 // agents.list from peers, ownership, the per-connection concurrency and spawn-rate
 // limits, and watching each agent so its status changes reach the hub through the outbox.
+// Watching is shared work: one replica at a time holds an agent's lease and renews it
+// while it watches; when a replica dies, its leases lapse and the others take its agents.
 import {
   AgentRefPayloadSchema,
   AgentSpawnPayloadSchema,
@@ -16,6 +18,8 @@ import type { Outbox } from '../federation/outbox.js';
 import type { RateLimiter } from '../federation/rate-limiter.js';
 import type { MessageRouter } from '../federation/router.js';
 import type { InstanceService } from '../instance/service.js';
+import type { Leases } from '../federation/leases.js';
+import { BackgroundLoop, setBackgroundTimeout } from '../lib/background.js';
 import { describeError, type Logger } from '../logger.js';
 import type { FederationStores, HostedAgentRecord } from '../stores/types.js';
 
@@ -29,6 +33,14 @@ export interface HostedAgentsOptions {
   logger: Logger;
   /** The instance's repository patterns, for connections whose grants name none. */
   repositories: readonly string[];
+  /** Who watches which agent; in memory for one process, on Valkey for replicas. */
+  leases: Leases;
+  /** This replica, as a holder of leases. */
+  holder: string;
+  /** How long a watch lease lasts unrenewed, in milliseconds. Default 10,000. */
+  leaseMs?: number | undefined;
+  /** Time between passes that renew leases and take unwatched agents, in milliseconds. Default 3,000. */
+  claimIntervalMs?: number | undefined;
 }
 
 /**
@@ -45,18 +57,28 @@ export async function deriveAgentId(issuer: string, jti: string): Promise<string
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
+/** The lease of watching one agent. */
+const leaseOf = (agentId: string) => `watch:${agentId}`;
+
 /** How many agents' owners {@link HostedAgents} remembers. */
 const OWNERS_REMEMBERED = 4_096;
 
 export class HostedAgents {
   readonly #o: HostedAgentsOptions;
   readonly #watching = new Map<string, AbortController>();
-  readonly #retries = new Set<ReturnType<typeof setTimeout>>();
+  readonly #retries = new Map<string, ReturnType<typeof setTimeout>>();
   /** Agent id to owner, for the agents asked about most recently (oldest dropped first). */
   readonly #owners = new Map<string, string>();
+  readonly #leaseMs: number;
+  readonly #claimer: BackgroundLoop<void>;
 
   constructor(options: HostedAgentsOptions) {
     this.#o = options;
+    this.#leaseMs = options.leaseMs ?? 10_000;
+    this.#claimer = new BackgroundLoop(() => this.#claimPass(), {
+      intervalMs: options.claimIntervalMs ?? 3_000,
+      onError: (error) => options.logger.warn('could not renew or take agents to watch; will try again', describeError(error)),
+    });
   }
 
   /** Registers the agent commands and the agents.list query on the router. */
@@ -186,9 +208,15 @@ export class HostedAgents {
     this.#watching.set(agentId, controller);
     void (async () => {
       let retry = false;
+      let done = false;
       try {
+        // Another replica watches it: nothing to do here.
+        if (!(await this.#o.leases.hold(leaseOf(agentId), this.#o.holder, this.#leaseMs))) return;
         const record = await this.#o.stores.hostedAgents.get(agentId);
-        if (record === undefined) return;
+        if (record === undefined) {
+          done = true;
+          return;
+        }
         for await (const event of orchestrator.watch(agentId, { afterSequence: record.sequence, signal: controller.signal })) {
           failures = 0;
           const { sequence, ...status } = event;
@@ -201,38 +229,67 @@ export class HostedAgents {
               `agent:${agentId}`,
             );
           }
-          if (isTerminalState(status.status)) break;
+          if (isTerminalState(status.status)) {
+            done = true;
+            break;
+          }
         }
       } catch (error) {
         if (!controller.signal.aborted) {
           retry = !(isFederationError(error) && error.code === 'NOT_FOUND');
+          done = !retry;
           this.#o.logger.warn('lost the status of an agent', { agentId, willRetry: retry, ...describeError(error) });
         }
       } finally {
-        this.#watching.delete(agentId);
+        if (this.#watching.get(agentId) === controller) this.#watching.delete(agentId);
+        if (done) await this.#o.leases.release(leaseOf(agentId), this.#o.holder).catch(() => undefined);
         if (retry) this.#retryWatch(agentId, failures + 1);
       }
     })();
   }
 
   #retryWatch(agentId: string, failures: number): void {
-    const timer = setTimeout(() => {
-      this.#retries.delete(timer);
+    const timer = setBackgroundTimeout(() => {
+      this.#retries.delete(agentId);
       this.watch(agentId, failures);
     }, Math.min(1_000 * 2 ** (failures - 1), 60_000));
-    this.#retries.add(timer);
+    this.#retries.set(agentId, timer);
   }
 
-  /** Watches every agent that is not terminal again, after a restart. */
+  /**
+   * One pass of the shared watching: renews the leases of the agents watched here (and
+   * stops watching one whose lease another replica took), then watches every agent that
+   * is not terminal and whose lease is free: one a dead replica watched, say.
+   */
+  async #claimPass(): Promise<void> {
+    for (const [agentId, controller] of [...this.#watching]) {
+      if (!(await this.#o.leases.hold(leaseOf(agentId), this.#o.holder, this.#leaseMs))) {
+        controller.abort();
+        this.#watching.delete(agentId);
+      }
+    }
+    if (this.#o.orchestrator === undefined) return;
+    for (const agent of await this.#o.stores.hostedAgents.listActive()) {
+      if (this.#claimer.stopping) return;
+      if (!this.#watching.has(agent.agentId) && !this.#retries.has(agent.agentId)) this.watch(agent.agentId);
+    }
+  }
+
+  /** Starts the shared watching: at once, then every interval (after a restart too). */
   async resume(): Promise<void> {
-    for (const agent of await this.#o.stores.hostedAgents.listActive()) this.watch(agent.agentId);
+    this.#claimer.start();
+    await this.#claimer.runNow().catch(() => undefined);
   }
 
-  stop(): void {
-    for (const controller of this.#watching.values()) controller.abort();
+  /** Stops watching here, and gives the leases up so another replica takes them at once. */
+  async stop(): Promise<void> {
+    await this.#claimer.stop();
+    const watched = [...this.#watching];
+    for (const [, controller] of watched) controller.abort();
     this.#watching.clear();
-    for (const timer of this.#retries) clearTimeout(timer);
+    for (const timer of this.#retries.values()) clearTimeout(timer);
     this.#retries.clear();
+    await Promise.all(watched.map(([agentId]) => this.#o.leases.release(leaseOf(agentId), this.#o.holder).catch(() => undefined)));
   }
 
   #orchestrator(): OrchestratorAdapter {

@@ -16,7 +16,7 @@ import type { OidcAuthOptions } from '../auth/oidc.js';
 import { createJsonLogger, describeError, type Logger } from '../logger.js';
 import { OutboundPolicy } from '../outbound/policy.js';
 import { createLibsqlStores } from '../stores/libsql/index.js';
-import { ValkeyEventBus, ValkeyMessageLogStore, ValkeyRateLimiter } from '../stores/valkey/index.js';
+import { ValkeyEventBus, ValkeyLeases, ValkeyMessageLogStore, ValkeyRateLimiter } from '../stores/valkey/index.js';
 import { openDatabase } from './database.js';
 import { gitCredentialRoutes } from './git-credentials.js';
 import { printableUrl, startupStep } from './startup.js';
@@ -138,7 +138,7 @@ export async function openFederation(options: NodeFederationOptions & { url: str
       ...options.federation,
       adminRoutes: { 'git-credentials': gitCredentials, ...options.federation?.adminRoutes },
       outbound,
-      ...(valkey === undefined ? {} : { rateLimiter: valkey.rateLimiter, events: valkey.events }),
+      ...(valkey === undefined ? {} : { rateLimiter: valkey.rateLimiter, events: valkey.events, leases: valkey.leases }),
       url: options.url,
       secret,
       stores,
@@ -170,6 +170,7 @@ async function openValkey(url: string, prefix: string | undefined, logger: Logge
   return {
     messageLog: new ValkeyMessageLogStore(shared),
     rateLimiter: new ValkeyRateLimiter(shared),
+    leases: new ValkeyLeases(shared),
     events,
     close: async () => {
       await events.close();

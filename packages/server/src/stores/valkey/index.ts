@@ -4,6 +4,7 @@
 // script or one command, so two replicas never both win.
 import { AgentStatusChangedPayloadSchema, describeError, FederationError, silentLogger, type Logger } from '@mosaic-fed/core';
 import type { Redis } from 'ioredis';
+import type { Leases } from '../../federation/leases.js';
 import type { AgentEventListener, EventBus } from '../../events/bus.js';
 import type { RateDecision, RateLimiter } from '../../federation/rate-limiter.js';
 import type { ClaimOutcome, MessageClaim, MessageLogStore, StoredReply } from '../types.js';
@@ -137,6 +138,37 @@ export class ValkeyRateLimiter implements RateLimiter {
     const allowed = await reaching(() => this.#redis.eval(HIT, 1, `${this.#prefix}${key}:${start}`, String(perMinute), String(2 * WINDOW_MS)));
     if (allowed === 1) return { allowed: true, retryAfter: 0 };
     return { allowed: false, retryAfter: Math.max(1, Math.ceil((start + WINDOW_MS - now.getTime()) / 1000)) };
+  }
+}
+
+// KEYS[1]: the lease; ARGV: holder, ttl (ms). Taken when free or already this holder's.
+const HOLD = `
+local current = redis.call('GET', KEYS[1])
+if current == false or current == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', tonumber(ARGV[2]))
+  return 1
+end
+return 0`;
+const GIVE_UP = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`;
+
+/** Leases on Valkey, shared by every replica: a replica that dies stops renewing its own. */
+export class ValkeyLeases implements Leases {
+  readonly #redis: Redis;
+  readonly #prefix: string;
+
+  constructor(options: ValkeyOptions) {
+    this.#redis = options.redis;
+    this.#prefix = `${options.prefix ?? 'mosaic-fed:'}lease:`;
+  }
+
+  async hold(key: string, holder: string, ttlMs: number): Promise<boolean> {
+    return (await reaching(() => this.#redis.eval(HOLD, 1, `${this.#prefix}${key}`, holder, String(ttlMs)))) === 1;
+  }
+
+  async release(key: string, holder: string): Promise<void> {
+    await reaching(() => this.#redis.eval(GIVE_UP, 1, `${this.#prefix}${key}`, holder));
   }
 }
 
