@@ -117,7 +117,10 @@ beforeAll(async () => {
     if (JSON.stringify(request.messages[0]?.content).includes('wait')) {
       return index === 0 ? [{ type: 'tool_use', name: 'bash', input: { command: SLEEP } }] : [];
     }
-    // "nap": a few seconds' work, then done.
+    // "nap": a few seconds' work, then done ("a long nap": some more).
+    if (JSON.stringify(request.messages[0]?.content).includes('a long nap')) {
+      return index === 0 ? [{ type: 'tool_use', name: 'bash', input: { command: 'sleep 12' } }] : [{ type: 'text', text: 'Napped long.' }];
+    }
     if (JSON.stringify(request.messages[0]?.content).includes('nap')) {
       return index === 0 ? [{ type: 'tool_use', name: 'bash', input: { command: 'sleep 5' } }] : [{ type: 'text', text: 'Napped.' }];
     }
@@ -323,6 +326,21 @@ describe.skipIf(redisBinary === '')('replicas and workers on Valkey', () => {
     expect((await admin(hub, 0).kill(agentId)).status).toBe('killed');
     workers.splice(workers.indexOf(owner), 1, await startWorker());
   }, 60_000);
+
+  it('Valkey away longer than the workers\' lock: the running agent is not started again elsewhere, and runs once', async () => {
+    const { agentId } = await admin(hub, 0).spawn({
+      connectionId: hubToSpoke.id,
+      payload: { taskId: 'outlasted', agentType: 'worker', context: { repository, branch: 'main', instructions: 'Take a long nap.' }, options: { maxRetries: 2 } },
+    });
+    await eventually(() => expect(spawnSync('pgrep', ['-f', 'sleep 12']).status).toBe(0), 20_000);
+    // Away for longer than the 3 s lock: when it is back, the job's lock has lapsed.
+    redis?.kill('SIGKILL');
+    await new Promise((resolve) => redis?.once('exit', resolve));
+    await new Promise((resolve) => setTimeout(resolve, 5_000));
+    redis = await startRedis();
+    await eventually(async () => expect(await hubStatus(agentId)).toMatchObject({ status: 'completed', attempt: 1 }), 60_000);
+    expect(runs.get('outlasted')).toBe(1);
+  }, 90_000);
 
   it('Valkey restarted mid-run: requests succeed or fail with ORCHESTRATOR_UNAVAILABLE, nothing is half-written, and service resumes', async () => {
     const before = await Promise.all([spawnVia(0, 'before-restart-0'), spawnVia(1, 'before-restart-1')]);

@@ -20,7 +20,7 @@ import {
   type OrchestratorSpawnRequest,
   type WatchAgentOptions,
 } from '@mosaic-fed/core';
-import { Queue, WaitingError, Worker, type Job } from 'bullmq';
+import { DelayedError, Queue, WaitingError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { AgentExecutor } from '../executor.js';
 import { AgentLifecycle } from '../lifecycle.js';
@@ -47,7 +47,15 @@ interface AgentJob {
 
 function namesOf(options: AgentQueueOptions) {
   const prefix = options.prefix ?? 'mosaic-fed:';
-  return { prefix, queue: options.queueName ?? 'agents', kill: `${prefix}orchestrator:kill` };
+  return {
+    prefix,
+    queue: options.queueName ?? 'agents',
+    kill: `${prefix}orchestrator:kill`,
+    /** A worker's heartbeat: present while it runs and reaches Valkey. */
+    alive: (workerId: string) => `${prefix}orchestrator:worker:${workerId}`,
+    /** Which worker runs an agent now. */
+    runner: (agentId: string) => `${prefix}orchestrator:runner:${agentId}`,
+  };
 }
 
 /** Fails a call that could not reach Valkey as `ORCHESTRATOR_UNAVAILABLE` (503, safe to retry). */
@@ -142,9 +150,18 @@ export interface AgentWorkerOptions extends AgentQueueOptions {
   lockDurationMs?: number;
   /** Progress is written at most this often. Default 1,000 ms (PROTOCOL 5). */
   progressIntervalMs?: number;
+  /** How often this worker says it is alive, in milliseconds. Default 2,000. */
+  heartbeatMs?: number;
+  /** How long a job that only looks stalled waits before it is looked at again, in ms. Default: the lock's duration. */
+  recheckMs?: number;
   now?: () => Date;
   logger?: Logger;
 }
+
+// KEYS[1]: the runner key; ARGV[1]: this worker. Deleted only if still this worker's.
+const LET_GO = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`;
 
 /**
  * One worker process of the pool: takes agent jobs from the queue and runs them.
@@ -162,6 +179,9 @@ export class AgentWorker {
   readonly #executor: AgentExecutor;
   readonly #logger: Logger;
   readonly #runs = new Map<string, AbortController>();
+  /** This worker, for its heartbeat and the agents it runs. */
+  readonly #id = crypto.randomUUID();
+  #heartbeat: ReturnType<typeof setInterval> | undefined;
   #closing = false;
   #worker: Worker<AgentJob> | undefined;
   #subscriber: Redis | undefined;
@@ -188,6 +208,11 @@ export class AgentWorker {
 
   /** Removes this worker's leftover sandboxes, listens for kills, and starts taking jobs. */
   async start(): Promise<void> {
+    // Beats while this worker runs and reaches Valkey; after an outage, within one beat.
+    const heartbeatMs = this.#o.heartbeatMs ?? 2_000;
+    const beat = () => this.#o.redis.set(this.#names.alive(this.#id), '1', 'PX', 3 * heartbeatMs).catch(() => undefined);
+    await beat();
+    this.#heartbeat = setInterval(() => void beat(), heartbeatMs);
     const removed = (await this.#o.sandboxes.removeLeftovers?.()) ?? 0;
     if (removed > 0) this.#logger.warn('removed sandboxes an earlier worker left behind', { removed });
     // Connections of their own, which wait for Valkey rather than fail while it is away.
@@ -221,21 +246,53 @@ export class AgentWorker {
     this.#closing = true;
     for (const controller of this.#runs.values()) controller.abort();
     await this.#worker?.close();
+    if (this.#heartbeat !== undefined) clearInterval(this.#heartbeat);
+    await this.#o.redis.del(this.#names.alive(this.#id)).catch(() => undefined);
     this.#subscriber?.disconnect();
+  }
+
+  /**
+   * Whether another worker runs the agent and is alive: its heartbeat is there, or comes
+   * back within a few beats (a worker that just reconnected after an outage beats again).
+   */
+  async #runnerAlive(agentId: string): Promise<boolean> {
+    const runner = await this.#o.redis.get(this.#names.runner(agentId));
+    if (runner === null || runner === this.#id) return false;
+    const heartbeatMs = this.#o.heartbeatMs ?? 2_000;
+    for (let waited = 0; waited <= 3 * heartbeatMs; waited += heartbeatMs / 2) {
+      if ((await this.#o.redis.exists(this.#names.alive(runner))) === 1) return true;
+      await new Promise((resolve) => setTimeout(resolve, heartbeatMs / 2));
+    }
+    return false;
   }
 
   async #process(job: Job<AgentJob>, token: string | undefined): Promise<void> {
     const { agentId } = job.data;
     const handedOver = job.data.handedOver === true;
+    if (this.#runs.has(agentId)) {
+      // This worker's own run of it goes on: the job only looked stalled.
+      await job.moveToDelayed(Date.now() + (this.#o.recheckMs ?? this.#o.lockDurationMs ?? 30_000), token);
+      throw new DelayedError();
+    }
     const controller = new AbortController();
     this.#runs.set(agentId, controller);
     try {
       const { status } = await this.#lifecycle.get(agentId);
-      if (status.status === 'killed') return;
+      if (isTerminalState(status.status)) return;
+      // A job looks stalled when its lock lapsed, as it does while Valkey is away longer
+      // than the lock: if the worker that runs the agent still beats, it is alive and its
+      // run goes on. Look again later rather than run the agent a second time.
+      if (status.status === 'running' && !handedOver && (await this.#runnerAlive(agentId))) {
+        this.#logger.info('an agent that looked stalled still runs on its worker; looking again later', { agentId });
+        await job.moveToDelayed(Date.now() + (this.#o.recheckMs ?? this.#o.lockDurationMs ?? 30_000), token);
+        throw new DelayedError();
+      }
       // Taken over: should this worker die, the next one counts the attempt lost.
       if (handedOver) await job.updateData({ agentId });
+      await this.#o.redis.set(this.#names.runner(agentId), this.#id);
       this.#logger.info('running an agent', { agentId, attempt: status.attempt, rerun: status.status === 'running', handedOver });
       await this.#executor.run(agentId, controller.signal, { handedOver });
+      await this.#o.redis.eval(LET_GO, 1, this.#names.runner(agentId), this.#id).catch(() => undefined);
       if (this.#closing && controller.signal.aborted && !isTerminalState((await this.#lifecycle.get(agentId)).status.status)) {
         await job.updateData({ agentId, handedOver: true });
         await job.moveToWait(token);
