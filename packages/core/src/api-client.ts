@@ -3,6 +3,7 @@
 // agent status events the same way, so the SDK's AdminClient and the orchestrator's
 // HttpOrchestrator share this.
 import { z } from 'zod';
+import { backoffMs } from './backoff.js';
 import { FederationError } from './errors.js';
 import { isTerminalState } from './lifecycle.js';
 import { AgentStatusChangedPayloadSchema, type AgentStatusChangedPayload } from './schemas/agents.js';
@@ -83,7 +84,7 @@ export async function* streamAgentEvents(options: AgentEventStreamOptions): Asyn
   const aborted = () => options.signal?.aborted === true;
   const retryOrThrow = async (error: FederationError) => {
     if (++failures > options.maxReconnects) throw error;
-    await sleep(Math.min(delayMs * 2 ** (failures - 1), 30_000), options.signal).catch(() => undefined);
+    await sleep(backoffMs(failures, { initialMs: delayMs, maxMs: 30_000 }), options.signal).catch(() => undefined);
   };
   while (!aborted()) {
     let response: Response;

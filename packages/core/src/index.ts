@@ -250,7 +250,7 @@ export {
   repositoryAllowed,
   RepositoryPatternSchema,
 } from './repositories.js';
-export { canTransition, isTerminalState, nextStates, TERMINAL_STATES, transition } from './lifecycle.js';
+export { canTransition, isTerminalState, nextStates, spawningStatus, TERMINAL_STATES, transition } from './lifecycle.js';
 
 export { OrchestratorSpawnRequestSchema } from './orchestrator.js';
 export type { OrchestratorAdapter, OrchestratorSpawnRequest, WatchAgentOptions } from './orchestrator.js';
@@ -264,3 +264,4 @@ export type { AgentEventStreamOptions, BearerApiOptions } from './api-client.js'
 export { batchPerTurn } from './batch.js';
 export type { BatchPerTurnOptions } from './batch.js';
 export { sleep } from './sleep.js';
+export { backoffMs } from './backoff.js';

@@ -1,5 +1,5 @@
 import { FederationError } from './errors.js';
-import { AGENT_STATES, type AgentState } from './schemas/agents.js';
+import { AGENT_STATES, type AgentState, type AgentStatus } from './schemas/agents.js';
 
 /**
  * The agent lifecycle (PROTOCOL 5):
@@ -46,4 +46,21 @@ export function transition(from: AgentState, to: AgentState): AgentState {
     });
   }
   throw new FederationError('INTERNAL', `the lifecycle does not allow ${from} -> ${to}`);
+}
+
+/** The status of an agent just spawned (PROTOCOL 5): `spawning`, attempt 1, nothing else yet. */
+export function spawningStatus(agent: Pick<AgentStatus, 'agentId' | 'taskId' | 'agentType' | 'spawnedAt'>): AgentStatus {
+  return {
+    agentId: agent.agentId,
+    taskId: agent.taskId,
+    agentType: agent.agentType,
+    status: 'spawning',
+    attempt: 1,
+    spawnedAt: agent.spawnedAt,
+    startedAt: null,
+    completedAt: null,
+    progress: null,
+    result: null,
+    error: null,
+  };
 }

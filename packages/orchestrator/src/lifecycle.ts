@@ -6,6 +6,7 @@ import {
   canTransition,
   FederationError,
   isTerminalState,
+  spawningStatus,
   type AgentKillResponse,
   type AgentSpawnResponse,
   type AgentStatus,
@@ -39,19 +40,7 @@ export class AgentLifecycle {
   async create(request: OrchestratorSpawnRequest): Promise<{ created: boolean; response: AgentSpawnResponse }> {
     const { agentId, spec } = request;
     const spawnedAt = this.now().toISOString();
-    const status: AgentStatus = {
-      agentId,
-      taskId: spec.taskId,
-      agentType: spec.agentType,
-      status: 'spawning',
-      attempt: 1,
-      spawnedAt,
-      startedAt: null,
-      completedAt: null,
-      progress: null,
-      result: null,
-      error: null,
-    };
+    const status = spawningStatus({ agentId, taskId: spec.taskId, agentType: spec.agentType, spawnedAt });
     const outcome = await this.state.create({ agentId, ownerInstanceId: request.ownerInstanceId, spec, status, sequence: 1 });
     if (outcome === 'exists') {
       // Idempotent by agentId: the first answer again.

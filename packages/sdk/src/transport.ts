@@ -3,6 +3,7 @@
 // FederationError with the protocol code. Retries reuse the jti, so a retry after a lost
 // response never executes twice on the peer.
 import {
+  backoffMs,
   FederationError,
   importVerificationKey,
   isFederationError,
@@ -80,12 +81,12 @@ const RETRYABLE_STATUS = new Set([502, 503, 504]);
 export async function sendMessage(message: OutgoingMessage, options: SendMessageOptions): Promise<unknown> {
   const jti = message.jti ?? (options.generateId ?? (() => crypto.randomUUID()))();
   const retries = options.retries ?? 2;
-  const backoffMs = options.backoffMs ?? 200;
+  const firstBackoffMs = options.backoffMs ?? 200;
   const target = new URL(endpointFor(message.kind), options.url).toString();
   let last: Outcome | undefined;
   for (let attempt = 0; attempt <= retries; attempt++) {
     if (last !== undefined && !last.ok) {
-      const wait = last.error.retryAfter === undefined ? backoffMs * 2 ** (attempt - 1) : last.error.retryAfter * 1000;
+      const wait = last.error.retryAfter === undefined ? backoffMs(attempt, { initialMs: firstBackoffMs, maxMs: 30_000 }) : last.error.retryAfter * 1000;
       await sleep(wait, options.signal);
     }
     // Signed again on every attempt: fresh iat/exp, the same jti and content.

@@ -7,11 +7,13 @@ import {
   AgentRefPayloadSchema,
   AgentSpawnPayloadSchema,
   AgentsListPayloadSchema,
+  backoffMs,
   FederationError,
   isFederationError,
   isTerminalState,
   LIMITS,
   repositoryAllowed,
+  spawningStatus,
   type OrchestratorAdapter,
 } from '@mosaic-fed/core';
 import type { Outbox } from '../federation/outbox.js';
@@ -113,19 +115,7 @@ export class HostedAgents {
             agentId,
             connectionId: connection.id,
             ownerInstanceId: message.iss,
-            status: {
-              agentId,
-              taskId: spec.taskId,
-              agentType: spec.agentType,
-              status: 'spawning',
-              attempt: 1,
-              spawnedAt: at,
-              startedAt: null,
-              completedAt: null,
-              progress: null,
-              result: null,
-              error: null,
-            },
+            status: spawningStatus({ agentId, taskId: spec.taskId, agentType: spec.agentType, spawnedAt: at }),
             sequence: 0,
             createdAt: at,
           };
@@ -252,7 +242,7 @@ export class HostedAgents {
     const timer = setBackgroundTimeout(() => {
       this.#retries.delete(agentId);
       this.watch(agentId, failures);
-    }, Math.min(1_000 * 2 ** (failures - 1), 60_000));
+    }, backoffMs(failures, { initialMs: 1_000, maxMs: 60_000 }));
     this.#retries.set(agentId, timer);
   }
 

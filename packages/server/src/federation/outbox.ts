@@ -3,7 +3,7 @@
 // until 48 hours have passed, unless the peer refuses them for good. Every attempt of one
 // entry is the same logical message (its id is the jti), so the receiver's message log
 // drops duplicates.
-import { isFederationError, type ErrorCode } from '@mosaic-fed/core';
+import { backoffMs, isFederationError, type ErrorCode } from '@mosaic-fed/core';
 import { BackgroundLoop } from '../lib/background.js';
 import { describeError, type Logger } from '../logger.js';
 import type { FederationStores, OutboxEntry } from '../stores/types.js';
@@ -134,8 +134,7 @@ export class Outbox {
         // A peer that says when to come back (RATE_LIMITED, MESSAGE_IN_PROGRESS) is taken at
         // its word; otherwise exponential, with jitter (half to all of it) so that what a
         // returning hub receives is spread out.
-        const exponential = Math.min((this.#o.initialBackoffMs ?? 1_000) * 2 ** (attempts - 1), this.#o.maxBackoffMs ?? 600_000);
-        const jittered = Math.round(exponential * (0.5 + Math.random() / 2));
+        const jittered = backoffMs(attempts, { initialMs: this.#o.initialBackoffMs ?? 1_000, maxMs: this.#o.maxBackoffMs ?? 600_000 });
         const backoff = isFederationError(error) && error.retryAfter !== undefined ? error.retryAfter * 1_000 : jittered;
         await stores.outbox.reschedule(entry.id, attempts, this.#o.now().getTime() + backoff, lastError);
         logger.warn('event delivery failed; will retry', { outboxId: entry.id, attempts, backoffMs: backoff, ...reason });
