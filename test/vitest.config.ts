@@ -5,5 +5,7 @@ export default defineProject({
   test: {
     name: 'workspace',
     include: ['**/*.test.ts'],
+    // The fault-injection suite is a project of its own.
+    exclude: ['faults/**'],
   },
 });
