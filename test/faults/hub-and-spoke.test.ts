@@ -4,18 +4,15 @@
 // again, for 4 s, while the agents' events stream back. At the end the counts must agree:
 // every agent the spoke runs is known to the hub, once, reached by its caller's key, and
 // every agent's history on the hub is complete and in order, ending `completed`.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AgentStatusChangedPayload } from '@mosaic-fed/core';
 import { createDemoRepository, demoFixScript, startScriptedMessagesServer, type ScriptedTurn } from '@mosaic-fed/orchestrator/testing';
-import { AdminClient } from '@mosaic-fed/sdk';
 import { afterAll, describe, expect, it } from 'vitest';
-import { killStarted, runCli, startCli, stopProcess, type Served } from '../../packages/server/test/processes.js';
+import { killStarted, stopProcess, type Served } from '../../packages/server/test/processes.js';
+import { eventually, instance as instanceIn, workFolder } from './harness.js';
 
 const AGENTS = 16;
-const work = { path: mkdtempSync(join(tmpdir(), 'mosaic-faults-')), remove: () => rmSync(work.path, { recursive: true, force: true }) };
+const work = workFolder('mosaic-faults-');
 const closers: (() => Promise<unknown>)[] = [];
 
 afterAll(async () => {
@@ -24,41 +21,10 @@ afterAll(async () => {
   work.remove();
 });
 
-/** Retries `check` until it returns without throwing, or the time is up (then its last error). */
-async function eventually<T>(check: () => Promise<T>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-  }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** An instance on a port of its own, kept across restarts, with an admin token. */
+/** An instance on a port of its own, kept across restarts. */
 async function instance(name: string, env: Record<string, string> = {}) {
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const dataDir = join(work.path, name);
-  const created = runCli(['token', 'create', '--data-dir', dataDir, '--url', url], work.path);
-  expect(created.status, created.stderr).toBe(0);
-  const token = created.stdout.trim().split('\n').at(-1) ?? '';
-  const start = () =>
-    startCli(['serve', '--port', String(port), '--data-dir', dataDir, '--url', url, '--name', name], work.path, { MOSAIC_FED_LOG_LEVEL: 'info', ...env }, 'listening');
-  return { url, admin: new AdminClient({ url, token }), start };
+  const made = await instanceIn(work.path, name);
+  return { ...made, start: () => made.serve(env) };
 }
 
 describe('a hub killed under load, mid-spawn and mid-events', () => {
