@@ -2,11 +2,12 @@
 // (through the server tests' process helpers), a redis-server of their own, and waiting.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AdminClient } from '@mosaic-fed/sdk';
-import { runCli, startCli } from '../../packages/server/test/processes.js';
+import { freePort, runCli, startCli } from '../../packages/server/test/processes.js';
+
+export { freePort };
 
 /** A folder for one suite's data directories, removed at the end. */
 export function workFolder(prefix: string): { path: string; remove(): void } {
@@ -28,18 +29,6 @@ export async function eventually<T>(check: () => Promise<T> | T, timeoutMs: numb
 }
 
 export const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** A port nothing listens on now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * An instance with a data directory and an admin token; `serve` starts one replica of it

@@ -3,13 +3,12 @@
 // before it was sent, so the restarted hub sends the unanswered ones again with their
 // jti, the spoke answers from its message log, and the hub ends knowing exactly the agents
 // the spoke runs; the callers' retries with their Idempotency-Keys start nothing more.
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { AdminClient } from '@mosaic-fed/sdk';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTempDir } from './helpers.js';
 import { eventually, spawnPayload, startPeer, type Peer } from './peers.js';
-import { killStarted, runCli, startCli, stopProcess, type Served } from './processes.js';
+import { freePort, killStarted, runCli, startCli, stopProcess, type Served } from './processes.js';
 
 const work = createTempDir('mosaic-hub-crash-');
 const closers: (() => Promise<unknown>)[] = [];
@@ -19,17 +18,6 @@ afterAll(async () => {
   for (const close of closers.reverse()) await close().catch(() => undefined);
   work.remove();
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 describe('a hub killed mid-spawn', () => {
   it('ends knowing every agent the spoke runs, and a retry with the same key starts none twice', async () => {

@@ -3,7 +3,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
 
 export const BIN = new URL('../dist/bin.js', import.meta.url).pathname;
@@ -70,6 +70,18 @@ export function runCli(args: string[], cwd: string, env: Record<string, string> 
 export async function stopProcess(served: Served, signal: NodeJS.Signals): Promise<number | null> {
   served.child.kill(signal);
   return served.exited;
+}
+
+/** A loopback port nothing listens on now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createNetServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 /** A load balancer on a loopback port: each request goes to the next target in turn. */

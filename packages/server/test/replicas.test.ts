@@ -1,5 +1,4 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { signMessage, type AgentStatus, type AgentStatusChangedPayload, type Connection } from '@mosaic-fed/core';
 import { WORKER_STOPPED } from '@mosaic-fed/orchestrator';
@@ -9,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openFederation } from '../src/node/index.js';
 import { silentLogger } from '../src/logger.js';
 import { createTempDir } from './helpers.js';
-import { killStarted, runCli, startCli, startRoundRobin, stopProcess, type Served } from './processes.js';
+import { freePort, killStarted, runCli, startCli, startRoundRobin, stopProcess, type Served } from './processes.js';
 import { eventually } from './peers.js';
 
 // Many machines, on one: a hub and a spoke of two replicas each, as separate processes
@@ -33,18 +32,6 @@ const closers: (() => Promise<unknown>)[] = [];
 let hubToSpoke: Connection;
 
 const SLEEP = 'sleep 53';
-
-/** A port nothing listens on now, for the redis-server of this test. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function startRedis(): Promise<ChildProcess> {
   const child = spawn(redisBinary, ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--dir', work.path], {
@@ -178,6 +165,19 @@ function spawnVia(replica: number, taskId: string, instructions = 'Make sh test.
   });
 }
 
+/** The worker that runs a waiting agent, once the agent's command runs. */
+async function workerRunning(agentId: string): Promise<Served> {
+  const owner = await eventually(() => {
+    const found = workers.find((w) => w.lines.some((l) => l.msg === 'running an agent' && l.agentId === agentId));
+    if (found === undefined) throw new Error('no worker has it yet');
+    return found;
+  }, 20_000);
+  // The worker logs that line before it marks the agent running: stopped in between, the
+  // agent would rightly start afresh elsewhere. Its command running means it is running.
+  await eventually(() => expect(spawnSync('pgrep', ['-f', SLEEP]).status).toBe(0), 20_000);
+  return owner;
+}
+
 async function hubStatus(agentId: string, replica = 0): Promise<AgentStatus> {
   return admin(hub, replica).status(agentId);
 }
@@ -269,14 +269,7 @@ describe.skipIf(redisBinary === '')('replicas and workers on Valkey', () => {
 
   it('a worker killed with SIGKILL mid-agent: the agent ends failed with the reason, and the hub is told', async () => {
     const { agentId } = await spawnVia(0, 'orphaned', 'Please wait.');
-    const owner = await eventually(() => {
-      const found = workers.find((w) => w.lines.some((l) => l.msg === 'running an agent' && l.agentId === agentId));
-      if (found === undefined) throw new Error('no worker has it yet');
-      return found;
-    }, 20_000);
-    // The worker logs that line before it marks the agent running: killed in between, the
-    // agent would rightly start afresh elsewhere. Its command running means it is running.
-    await eventually(() => expect(spawnSync('pgrep', ['-f', SLEEP]).status).toBe(0), 20_000);
+    const owner = await workerRunning(agentId);
     owner.child.kill('SIGKILL');
     await owner.exited;
     // Its lock lapses; the other worker takes the job, counts the lost attempt, and with
@@ -307,12 +300,7 @@ describe.skipIf(redisBinary === '')('replicas and workers on Valkey', () => {
 
   it('a worker stopped with SIGTERM mid-agent hands it over: another worker runs the same attempt, nothing fails', async () => {
     const { agentId } = await spawnVia(1, 'handed-over', 'Please wait.');
-    const owner = await eventually(() => {
-      const found = workers.find((w) => w.lines.some((l) => l.msg === 'running an agent' && l.agentId === agentId));
-      if (found === undefined) throw new Error('no worker has it yet');
-      return found;
-    }, 20_000);
-    await eventually(() => expect(spawnSync('pgrep', ['-f', SLEEP]).status).toBe(0), 20_000);
+    const owner = await workerRunning(agentId);
     expect(await stopProcess(owner, 'SIGTERM')).toBe(0);
     expect(owner.lines.some((l) => l.msg === 'handed an agent over to another worker' && l.agentId === agentId)).toBe(true);
     const other = workers.find((w) => w !== owner);

@@ -10,6 +10,7 @@ import {
   FederationError,
   canonicalJson,
   isFederationError,
+  isTerminalState,
   KeysRotatedPayloadSchema,
   spawningStatus,
   type AgentKillResponse,
@@ -209,13 +210,29 @@ export class FederationAgentService {
       try {
         const { agentId } = await this.#send(request, connection);
         resolved += 1;
-        // Its events may have come while this instance did not know the agent.
-        await this.status(agentId, true).catch(() => undefined);
+        await this.#catchUp(agentId, connection);
       } catch (error) {
         this.#o.logger.info('a spawn is still unanswered; will send it again', { connectionId: request.connectionId, ...describeError(error) });
       }
     }
     return resolved;
+  }
+
+  /**
+   * The status of an agent learned late: its first events may have come while this
+   * instance did not know it. A status still in progress is stored; a terminal one is
+   * left to its events, which the spoke keeps sending until they arrive, so the agent's
+   * history here stays whole (a stored terminal status takes no event before it).
+   */
+  async #catchUp(agentId: string, connection: ConnectionRecord): Promise<void> {
+    try {
+      const status = AgentStatusSchema.parse(
+        await this.#o.messenger.send(this.#o.messenger.target(connection), { kind: 'COMMAND', commandType: 'agent.status', payload: { agentId } }),
+      );
+      if (!isTerminalState(status.status)) await this.#o.stores.remoteAgents.refreshStatus(agentId, status);
+    } catch {
+      // Its events bring it, as for any agent.
+    }
   }
 
   /** Sends a recorded spawn; records the agent it names, or forgets a refused request. */

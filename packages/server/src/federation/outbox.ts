@@ -13,11 +13,12 @@ import type { PeerMessenger } from './messenger.js';
 const FINAL_REFUSALS: ReadonlySet<ErrorCode> = new Set(['NOT_FOUND', 'FORBIDDEN', 'VALIDATION_FAILED', 'MALFORMED_MESSAGE', 'CAPABILITY_DISABLED']);
 
 /**
- * A hub records the agent it spawned once the spoke's answer reaches it, so the agent's
- * first event can arrive before the hub knows it: `NOT_FOUND` is final only after this
- * many attempts (a few seconds of backoff).
+ * A hub records the agent it spawned once the spoke's answer reaches it, and one whose
+ * answer was lost only when it sends the spawn again (PROTOCOL 6: at its start, else
+ * within a minute), so an agent's events can arrive before the hub knows it: `NOT_FOUND`
+ * is final only after this many attempts (a minute or two of backoff).
  */
-const NOT_FOUND_ATTEMPTS = 3;
+const NOT_FOUND_ATTEMPTS = 8;
 
 export interface OutboxOptions {
   stores: FederationStores;
