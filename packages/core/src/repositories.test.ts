@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { RepositorySchema } from './schemas/agents.js';
 import { GrantsSchema, UpdateGrantsDtoSchema } from './schemas/connections.js';
 import { canonicalRepository, DEFAULT_REPOSITORY_PATTERNS, repositoryAllowed, RepositoryPatternSchema } from './repositories.js';
 
@@ -42,6 +43,13 @@ describe('repositoryAllowed', () => {
     expect(repositoryAllowed(patterns, 'git@git.example.com:team/app.git')).toBe(true);
     expect(repositoryAllowed(patterns, 'ssh://git@git.example.com/team/app')).toBe(true);
     expect(repositoryAllowed(patterns, 'ssh://root@git.example.com/team/app')).toBe(false);
+  });
+
+  it('cannot be led out of a pattern by dot segments: such a repository is refused before it is matched', () => {
+    const escape = 'https://github.com/acme/../evil/repo';
+    // Matched as written it would pass `acme/**`; the clone would fetch evil/repo.
+    expect(repositoryAllowed(['https://github.com/acme/**'], escape)).toBe(true);
+    expect(RepositorySchema.safeParse(escape).success).toBe(false);
   });
 
   it('allows nothing with no pattern', () => {

@@ -74,6 +74,8 @@ describe('agent.spawn payload limits (PROTOCOL 5)', () => {
       'ssh://git@git.example.com/org/repo.git',
       'git@git.example.com:org/repo.git',
       'file:///srv/git/repo',
+      'https://github.com/org/.github',
+      'https://github.com/org/re..po',
     ]) {
       expect(accepts(withContext({ repository: good })), good).toBe(true);
     }
@@ -93,6 +95,14 @@ describe('agent.spawn payload limits (PROTOCOL 5)', () => {
       'https://x-access-token:tok@github.com/org/repo.git',
       'git://user@git.example.com/org/repo',
       'ssh://git:hunter2@git.example.com/org/repo.git',
+      // A dot segment or a backslash: the clone would resolve it to another repository
+      // than the one the connection's `repositories` patterns were matched against.
+      'https://github.com/acme/../evil/repo',
+      'https://github.com/acme/%2e%2E/evil/repo',
+      'https://github.com/acme/./repo',
+      'https://github.com/acme\\..\\evil',
+      'github.com/acme/..',
+      'git@git.example.com:../etc/repo',
     ]) {
       expect(accepts(withContext({ repository: bad })), JSON.stringify(bad)).toBe(false);
     }

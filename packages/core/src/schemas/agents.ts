@@ -28,6 +28,10 @@ const WHITESPACE_OR_CONTROL = /[\s\u0000-\u001f\u007f]/;
 // Userinfo of an http(s) or git URL is a credential (a token is often the user name);
 // an ssh user name is an account, but a password beside it is a credential too.
 const CREDENTIAL_USERINFO = /^(?:(?:https?|git):\/\/[^/]*@|(?:ssh:\/\/)?[^/@:]+:[^/@]*@)/i;
+// A `.` or `..` segment, written plainly or percent-encoded, and a backslash (which URL
+// parsers read as `/`): the clone would resolve them, so the repository fetched would not
+// be the one the connection's `repositories` patterns were matched against.
+const DOT_SEGMENT_OR_BACKSLASH = /(?:^|[/:])(?:\.|%2e){1,2}(?:[/?#]|$)|\\/i;
 
 /**
  * The repository an agent works on: at most 512 characters, no whitespace or control
@@ -40,6 +44,7 @@ export const RepositorySchema = z
   .refine((value) => !value.startsWith('-'), 'must not begin with "-"')
   .refine((value) => !WHITESPACE_OR_CONTROL.test(value), 'must not contain whitespace or control characters')
   .refine((value) => !CREDENTIAL_USERINFO.test(value), 'must not carry credentials: the spoke holds them')
+  .refine((value) => !DOT_SEGMENT_OR_BACKSLASH.test(value), 'must not contain "." or ".." path segments or backslashes')
   .refine(
     (value) =>
       REPOSITORY_URL.test(value) || REPOSITORY_HOST_PATH.test(value) || REPOSITORY_SCP.test(value),
