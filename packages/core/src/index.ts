@@ -246,6 +246,7 @@ export { canonicalJson } from './lib/canonical-json.js';
 export type { AddressPolicy } from './address-policy.js';
 export {
   canonicalRepository,
+  checkRepositoryPatterns,
   DEFAULT_REPOSITORY_PATTERNS,
   repositoryAllowed,
   RepositoryPatternSchema,

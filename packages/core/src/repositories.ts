@@ -51,6 +51,18 @@ export const RepositoryPatternSchema = z
   .refine((value) => !value.startsWith('-'), 'must not begin with "-"')
   .refine((value) => !/\*{3,}/.test(value), 'has "***": use "*" within a segment or "**" for anything');
 
+/**
+ * A configured list of patterns, checked: throws a TypeError that names `setting` and the
+ * first pattern that is none.
+ */
+export function checkRepositoryPatterns(patterns: readonly string[], setting: string): string[] {
+  return patterns.map((pattern) => {
+    const parsed = RepositoryPatternSchema.safeParse(pattern);
+    if (!parsed.success) throw new TypeError(`${setting}: "${pattern}" is not a repository pattern (such as https://github.com/acme/*)`);
+    return parsed.data;
+  });
+}
+
 const compiled = new Map<string, RegExp>();
 const COMPILED_KEPT = 1_024;
 

@@ -193,8 +193,8 @@ describe('git workspaces', () => {
           { host: `127.0.0.1:${git.port}`, username: GIT_SERVER_CREDENTIAL.username, updatedAt: expect.any(String) },
           { host: 'git.example.com', username: 'other', updatedAt: expect.any(String) },
         ]);
-        expect(await credentials.remove('git.example.com')).toBe(true);
-        expect(await credentials.remove('git.example.com')).toBe(false);
+        expect(await credentials.remove('git.example.com')).toEqual({ host: 'git.example.com', username: 'other', updatedAt: expect.any(String) });
+        expect(await credentials.remove('git.example.com')).toBeUndefined();
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }

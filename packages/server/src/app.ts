@@ -3,6 +3,7 @@
 // in tests through app.request(), under Node, and on edge runtimes.
 import {
   DEFAULT_CAPABILITIES,
+  checkRepositoryPatterns,
   DEFAULT_REPOSITORY_PATTERNS,
   FederationError,
   InstanceUrlSchema,
@@ -10,7 +11,6 @@ import {
   LIMITS,
   PageQuerySchema,
   parseOrThrow,
-  RepositoryPatternSchema,
   UpdateInstanceDtoSchema,
   type AuditActor,
   type Capabilities,
@@ -164,15 +164,6 @@ export interface OutboundOptions extends OutboundPolicyOptions {
 
 const MIN_SECRET_LENGTH = 32;
 
-/** The instance's repository patterns, checked once. */
-function repositoryPolicy(patterns: readonly string[] | undefined): readonly string[] {
-  if (patterns === undefined) return DEFAULT_REPOSITORY_PATTERNS;
-  return patterns.map((pattern) => {
-    const parsed = RepositoryPatternSchema.safeParse(pattern);
-    if (!parsed.success) throw new TypeError(`repositories: "${pattern}" is not a repository pattern (such as https://github.com/acme/*)`);
-    return parsed.data;
-  });
-}
 
 /**
  * Builds the federation server and its services. Most callers want
@@ -257,7 +248,7 @@ export function createFederation(options: FederationAppOptions): Federation {
     rateLimiter,
     now,
     logger,
-    repositories: repositoryPolicy(options.repositories),
+    repositories: options.repositories === undefined ? DEFAULT_REPOSITORY_PATTERNS : checkRepositoryPatterns(options.repositories, 'repositories'),
     leases: options.leases ?? new InMemoryLeases(),
     holder: generateId(),
     leaseMs: options.watchLeaseMs,

@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { serve } from '@hono/node-server';
 import { createOrchestratorService } from '@mosaic-fed/orchestrator';
 import { GIT_CREDENTIALS_FILE } from '@mosaic-fed/orchestrator/node';
-import { DEFAULT_REPOSITORY_PATTERNS, isFederationError, RepositoryPatternSchema } from '@mosaic-fed/core';
+import { checkRepositoryPatterns, DEFAULT_REPOSITORY_PATTERNS, isFederationError } from '@mosaic-fed/core';
 import { createAdminToken, revokeAdminToken, toAdminToken } from './auth/admin-tokens.js';
 import type { OidcAuthOptions } from './auth/oidc.js';
 import { OutboundPolicy } from './outbound/policy.js';
@@ -21,6 +21,8 @@ import {
   DEFAULT_SANDBOX_IMAGE,
   openFederation,
   SANDBOX_CHOICES,
+  isRedisUrl,
+  REDIS_URL_SHAPE,
   startServer,
   StartupError,
   type SandboxChoice,
@@ -184,12 +186,7 @@ function repositoriesFromEnv(env: Env): string[] | undefined {
   if (patterns.length === 0) {
     return env.MOSAIC_FED_ALLOW_FILE_REPOSITORIES === 'true' ? [...DEFAULT_REPOSITORY_PATTERNS, 'file://**'] : undefined;
   }
-  for (const pattern of patterns) {
-    if (!RepositoryPatternSchema.safeParse(pattern).success) {
-      throw new UsageError(`MOSAIC_FED_REPOSITORIES: "${pattern}" is not a repository pattern (such as https://github.com/acme/*)`);
-    }
-  }
-  return patterns;
+  return checkRepositoryPatterns(patterns, 'MOSAIC_FED_REPOSITORIES');
 }
 
 /** A whole number of at least 1 from the environment, or undefined when unset. */
@@ -270,9 +267,7 @@ export async function main(argv: string[], env: Env = process.env): Promise<numb
       throw new UsageError(`MOSAIC_FED_ALLOW_NETWORKS: ${(error as Error).message.replace(/^allowNetworks: /, '')}`);
     }
     const repositories = repositoriesFromEnv(env);
-    if (env.REDIS_URL !== undefined && !(/^rediss?:\/\/\S+$/.test(env.REDIS_URL) && URL.canParse(env.REDIS_URL))) {
-      throw new UsageError('REDIS_URL must be a redis:// or rediss:// URL, such as redis://127.0.0.1:6379');
-    }
+    if (env.REDIS_URL !== undefined && !isRedisUrl(env.REDIS_URL)) throw new UsageError(REDIS_URL_SHAPE);
     const common: NodeFederationOptions = {
       dataDir: values['data-dir'] ?? env.MOSAIC_FED_DATA_DIR ?? DEFAULT_DATA_DIR,
       logger,

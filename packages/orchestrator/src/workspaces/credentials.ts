@@ -28,6 +28,9 @@ type Stored = z.infer<typeof StoredSchema>;
 
 const FileSchema = z.strictObject({ version: z.literal(1), credentials: z.array(StoredSchema) });
 
+/** A stored credential as it may be shown: without the password. */
+const shown = ({ host, username, updatedAt }: Stored): GitCredential => ({ host, username, updatedAt });
+
 /**
  * The credential file of a data directory. Reads it afresh each time, so a change made
  * through the API or by hand applies to the next clone; writes replace it atomically.
@@ -55,22 +58,26 @@ export class GitCredentialFile implements GitCredentialSource {
 
   /** Every credential, without its password, by host. */
   async list(): Promise<GitCredential[]> {
-    return (await this.#read()).map(({ host, username, updatedAt }) => ({ host, username, updatedAt }));
+    return (await this.#read()).map(shown);
   }
 
-  /** Sets the credential of `host`, replacing one it had. */
-  set(host: string, credential: GitCredentialDto, now: Date): Promise<GitCredential> {
+  /** Sets the credential of `host`; answers it, and the one it replaced (without passwords). */
+  set(host: string, credential: GitCredentialDto, now: Date): Promise<{ stored: GitCredential; replaced: GitCredential | undefined }> {
     return this.#change(async (entries) => {
       const stored: Stored = { host, ...credential, updatedAt: now.toISOString() };
-      return { entries: [...entries.filter((entry) => entry.host !== host), stored].sort((a, b) => a.host.localeCompare(b.host)), result: { host, username: credential.username, updatedAt: stored.updatedAt } };
+      const replaced = entries.find((entry) => entry.host === host);
+      return {
+        entries: [...entries.filter((entry) => entry.host !== host), stored].sort((a, b) => a.host.localeCompare(b.host)),
+        result: { stored: shown(stored), replaced: replaced === undefined ? undefined : shown(replaced) },
+      };
     });
   }
 
-  /** Removes the credential of `host`; false when it had none. */
-  remove(host: string): Promise<boolean> {
+  /** Removes the credential of `host`; answers it (without its password), or undefined when there was none. */
+  remove(host: string): Promise<GitCredential | undefined> {
     return this.#change(async (entries) => {
-      const kept = entries.filter((entry) => entry.host !== host);
-      return { entries: kept, result: kept.length !== entries.length };
+      const removed = entries.find((entry) => entry.host === host);
+      return { entries: entries.filter((entry) => entry.host !== host), result: removed === undefined ? undefined : shown(removed) };
     });
   }
 

@@ -226,13 +226,18 @@ export class FederationAgentService {
    */
   async #catchUp(agentId: string, connection: ConnectionRecord): Promise<void> {
     try {
-      const status = AgentStatusSchema.parse(
-        await this.#o.messenger.send(this.#o.messenger.target(connection), { kind: 'COMMAND', commandType: 'agent.status', payload: { agentId } }),
-      );
+      const status = await this.#askStatus(connection, agentId);
       if (!isTerminalState(status.status)) await this.#o.stores.remoteAgents.refreshStatus(agentId, status);
     } catch {
       // Its events bring it, as for any agent.
     }
+  }
+
+  /** `agent.status` of the peer that runs the agent. */
+  async #askStatus(connection: ConnectionRecord, agentId: string): Promise<AgentStatus> {
+    return AgentStatusSchema.parse(
+      await this.#o.messenger.send(this.#o.messenger.target(connection), { kind: 'COMMAND', commandType: 'agent.status', payload: { agentId } }),
+    );
   }
 
   /** Sends a recorded spawn; records the agent it names, or forgets a refused request. */
@@ -291,14 +296,7 @@ export class FederationAgentService {
   async status(agentId: string, refresh: boolean): Promise<AgentStatus> {
     const agent = await this.get(agentId);
     if (!refresh) return agent.status;
-    const connection = await this.#activeConnection(agent.connectionId);
-    const status = AgentStatusSchema.parse(
-      await this.#o.messenger.send(this.#o.messenger.target(connection), {
-        kind: 'COMMAND',
-        commandType: 'agent.status',
-        payload: { agentId },
-      }),
-    );
+    const status = await this.#askStatus(await this.#activeConnection(agent.connectionId), agentId);
     await this.#o.stores.remoteAgents.refreshStatus(agentId, status);
     return status;
   }

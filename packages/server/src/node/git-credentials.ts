@@ -20,16 +20,15 @@ export function gitCredentialRoutes(deps: { file: GitCredentialFile; audit: Audi
     .put('/:host', async (c) => {
       const host = hostOf(c.req.param('host'));
       const credential = parseOrThrow(GitCredentialDtoSchema, await readJson(c), 'git credential');
-      const before = (await file.list()).find((entry) => entry.host === host);
-      const stored = await file.set(host, credential, now());
-      await record('git-credential.set', host, c.var.actor, before === undefined ? null : { username: before.username }, { username: stored.username });
+      const { stored, replaced } = await file.set(host, credential, now());
+      await record('git-credential.set', host, c.var.actor, replaced === undefined ? null : { username: replaced.username }, { username: stored.username });
       return ok(c, stored);
     })
     .delete('/:host', async (c) => {
       const host = hostOf(c.req.param('host'));
-      const before = (await file.list()).find((entry) => entry.host === host);
-      if (before === undefined || !(await file.remove(host))) throw new FederationError('NOT_FOUND', 'there is no credential for that host');
-      await record('git-credential.delete', host, c.var.actor, { username: before.username }, null);
+      const removed = await file.remove(host);
+      if (removed === undefined) throw new FederationError('NOT_FOUND', 'there is no credential for that host');
+      await record('git-credential.delete', host, c.var.actor, { username: removed.username }, null);
       return ok(c, { host, removed: true });
     });
 }

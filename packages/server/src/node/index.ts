@@ -19,7 +19,7 @@ import { createLibsqlStores } from '../stores/libsql/index.js';
 import { ValkeyEventBus, ValkeyLeases, ValkeyMessageLogStore, ValkeyRateLimiter } from '../stores/valkey/index.js';
 import { openDatabase } from './database.js';
 import { gitCredentialRoutes } from './git-credentials.js';
-import { printableUrl, startupStep } from './startup.js';
+import { dataDirSetting, printableUrl, startupStep } from './startup.js';
 import { connectValkey } from './orchestrator.js';
 import { createResolvingFetch } from './resolving-fetch.js';
 import { loadOrCreateSecretFile } from './secret.js';
@@ -31,6 +31,8 @@ export { createResolvingFetch } from './resolving-fetch.js';
 export type { LookupAll, ResolvingFetchOptions } from './resolving-fetch.js';
 export {
   connectValkey,
+  isRedisUrl,
+  REDIS_URL_SHAPE,
   createNodeOrchestrator,
   DEFAULT_SANDBOX_IMAGE,
   ORCHESTRATOR_DATABASE_FILE,
@@ -108,7 +110,7 @@ export interface OpenFederation extends Federation {
 export async function openFederation(options: NodeFederationOptions & { url: string }): Promise<OpenFederation> {
   const dataDir = resolve(options.dataDir ?? DEFAULT_DATA_DIR);
   const logger = options.logger ?? createJsonLogger();
-  const where = `the data directory ${dataDir} (--data-dir, MOSAIC_FED_DATA_DIR) cannot be used`;
+  const where = dataDirSetting(dataDir);
   await startupStep(where, () => mkdir(dataDir, { recursive: true, mode: 0o700 }));
   const secret = options.secret ?? (await startupStep(where, () => loadOrCreateSecretFile(dataDir, logger)));
   const databaseUrl = options.databaseUrl ?? `file:${resolve(dataDir, DATABASE_FILE)}`;

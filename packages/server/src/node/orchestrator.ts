@@ -25,7 +25,7 @@ import {
 import { Redis } from 'ioredis';
 import { OutboundPolicy } from '../outbound/policy.js';
 import { openDatabase } from './database.js';
-import { printableUrl, reasonOf, StartupError, startupStep } from './startup.js';
+import { dataDirSetting, printableUrl, reasonOf, StartupError, startupStep } from './startup.js';
 
 export const ORCHESTRATOR_DATABASE_FILE = 'orchestrator.db';
 export const DEFAULT_SANDBOX_IMAGE = 'mosaic-fed-sandbox:latest';
@@ -103,19 +103,20 @@ export interface NodeOrchestrator {
  */
 export async function createNodeOrchestrator(options: NodeOrchestratorOptions): Promise<NodeOrchestrator> {
   const { logger } = options;
-  if (options.serviceUrl !== undefined) {
+  const { serviceUrl } = options;
+  if (serviceUrl !== undefined) {
     if (options.serviceToken === undefined) throw new TypeError('an orchestrator service URL needs its token as well');
-    const service = new HttpOrchestrator({ url: options.serviceUrl, token: options.serviceToken });
+    const service = new HttpOrchestrator({ url: serviceUrl, token: options.serviceToken });
     // Asked for an agent nobody has: NOT_FOUND means the service answers, to this token.
     await service.getStatus('00000000-0000-4000-8000-000000000000').catch((error: unknown) => {
       if (isFederationError(error) && error.code === 'NOT_FOUND') return;
       logger.warn(
-        `MOSAIC_FED_ORCHESTRATOR_URL: the orchestrator service at ${printableUrl(options.serviceUrl ?? '')} does not answer (${reasonOf(error)}); spawns fail with ORCHESTRATOR_UNAVAILABLE until it does`,
+        `MOSAIC_FED_ORCHESTRATOR_URL: the orchestrator service at ${printableUrl(serviceUrl)} does not answer (${reasonOf(error)}); spawns fail with ORCHESTRATOR_UNAVAILABLE until it does`,
       );
     });
     return {
       orchestrator: service,
-      description: `orchestrator service at ${options.serviceUrl}`,
+      description: `orchestrator service at ${serviceUrl}`,
       close: async () => undefined,
     };
   }
@@ -139,7 +140,7 @@ export async function createNodeOrchestrator(options: NodeOrchestratorOptions): 
     gitCredentialsFile: options.gitCredentialsFile ?? join(dataDir, GIT_CREDENTIALS_FILE),
     sandboxOwner: `instance-${createHash('sha256').update(dataDir).digest('hex').slice(0, 12)}`,
   });
-  const where = `the data directory ${dataDir} (--data-dir, MOSAIC_FED_DATA_DIR) cannot be used`;
+  const where = dataDirSetting(dataDir);
   await startupStep(where, () => mkdir(options.dataDir, { recursive: true, mode: 0o700 }));
   const client = await startupStep(where, () => openDatabase(`file:${resolve(options.dataDir, ORCHESTRATOR_DATABASE_FILE)}`));
   const orchestrator = new LocalOrchestrator({
@@ -195,15 +196,21 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<{ des
   };
 }
 
+/** What a REDIS_URL must look like. */
+export const REDIS_URL_SHAPE = 'REDIS_URL must be a redis:// or rediss:// URL, such as redis://127.0.0.1:6379';
+
+/** Whether `url` can be a Valkey (Redis) URL at all. */
+export function isRedisUrl(url: string): boolean {
+  return /^rediss?:\/\/\S+$/.test(url) && URL.canParse(url);
+}
+
 /**
  * Connects to Valkey. By default commands fail at once while it is away (a request then
  * fails as ORCHESTRATOR_UNAVAILABLE, safe to retry); with `waitWhileAway` they wait for
  * it. Either way the connection comes back by itself.
  */
 export async function connectValkey(url: string, options: { waitWhileAway?: boolean } = {}): Promise<Redis> {
-  if (!/^rediss?:\/\/[^\s]+$/.test(url) || !URL.canParse(url)) {
-    throw new StartupError('REDIS_URL must be a redis:// or rediss:// URL, such as redis://127.0.0.1:6379');
-  }
+  if (!isRedisUrl(url)) throw new StartupError(REDIS_URL_SHAPE);
   const redis = new Redis(url, {
     lazyConnect: true,
     ...(options.waitWhileAway === true ? { maxRetriesPerRequest: null, enableOfflineQueue: true } : { maxRetriesPerRequest: 1, enableOfflineQueue: false }),

@@ -42,6 +42,11 @@ export function printableUrl(url: string): string {
   }
 }
 
+/** The data directory, as a setting that does not work. */
+export function dataDirSetting(dataDir: string): string {
+  return `the data directory ${dataDir} (--data-dir, MOSAIC_FED_DATA_DIR) cannot be used`;
+}
+
 /** Runs a start-up step; a failure becomes a {@link StartupError} that names `setting`. */
 export async function startupStep<T>(setting: string, step: () => Promise<T>): Promise<T> {
   try {
