@@ -33,7 +33,7 @@ const say = (line = '') => console.log(line);
 if (!flags['no-build']) build();
 
 const { createAdminToken } = await import('@mosaic-fed/server');
-const { createNodeOrchestrator, startServer } = await import('@mosaic-fed/server/node');
+const { createNodeOrchestrator, startServer } = await import('@mosaic-fed/node');
 const { silentLogger } = await import('@mosaic-fed/core');
 const { createDemoRepository, demoFixScript, startScriptedMessagesServer } = await import('@mosaic-fed/orchestrator/testing');
 const { AdminClient } = await import('@mosaic-fed/sdk');

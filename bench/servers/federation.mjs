@@ -14,8 +14,8 @@ import { GRANTABLE_TYPES, silentLogger } from '@mosaic-fed/core';
 import { InMemoryAgentStateStore, LocalOrchestrator } from '@mosaic-fed/orchestrator';
 import { createLibsqlAgentStateStore } from '@mosaic-fed/orchestrator/libsql';
 import { createFederation, createInMemoryStores, createLibsqlStores } from '@mosaic-fed/server';
-import { connectValkey, openDatabase } from '@mosaic-fed/server/node';
-import { ValkeyEventBus, ValkeyMessageLogStore, ValkeyRateLimiter } from '@mosaic-fed/server/valkey';
+import { connectValkey, openDatabase } from '@mosaic-fed/node';
+import { ValkeyEventBus, ValkeyMessageLogStore, ValkeyRateLimiter } from '@mosaic-fed/node/valkey';
 import { Hono } from 'hono';
 
 const { hubId, hubPublicJwk } = JSON.parse(process.env.BENCH_IDENTITIES ?? '{}');

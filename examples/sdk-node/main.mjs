@@ -16,7 +16,7 @@ import { InstanceDocumentSchema, silentLogger } from '@mosaic-fed/core';
 import { createDemoRepository, demoFixScript, startScriptedMessagesServer } from '@mosaic-fed/orchestrator/testing';
 import { AdminClient, FederationClient } from '@mosaic-fed/sdk';
 import { createAdminToken } from '@mosaic-fed/server';
-import { createNodeOrchestrator, startServer } from '@mosaic-fed/server/node';
+import { createNodeOrchestrator, startServer } from '@mosaic-fed/node';
 
 /** The networks the example's instances may call besides public ones: they are all on this machine. */
 const LOOPBACK = ['127.0.0.0/8'];

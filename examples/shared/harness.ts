@@ -12,7 +12,7 @@ import { createOrchestratorService } from '@mosaic-fed/orchestrator';
 import { createDemoRepository, demoFixScript, startScriptedMessagesServer } from '@mosaic-fed/orchestrator/testing';
 import { AdminClient } from '@mosaic-fed/sdk';
 import { createAdminToken } from '@mosaic-fed/server';
-import { createNodeOrchestrator, startServer, type RunningServer } from '@mosaic-fed/server/node';
+import { createNodeOrchestrator, startServer, type RunningServer } from '@mosaic-fed/node';
 
 export const ORCHESTRATOR_TOKEN = 'edge-example-orchestrator-token-0123456789';
 export const EDGE_SECRET = 'edge-example-secret-0123456789abcdef0123';

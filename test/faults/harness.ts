@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AdminClient } from '@mosaic-fed/sdk';
-import { freePort, runCli, startCli } from '../../packages/server/test/processes.js';
+import { freePort, runCli, startCli } from '../../packages/node/test/processes.js';
 
 export { freePort };
 

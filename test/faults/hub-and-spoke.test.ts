@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { AgentStatusChangedPayload } from '@mosaic-fed/core';
 import { createDemoRepository, demoFixScript, startScriptedMessagesServer, type ScriptedTurn } from '@mosaic-fed/orchestrator/testing';
 import { afterAll, describe, expect, it } from 'vitest';
-import { killStarted, stopProcess, type Served } from '../../packages/server/test/processes.js';
+import { killStarted, stopProcess, type Served } from '../../packages/node/test/processes.js';
 import { eventually, instance as instanceIn, workFolder } from './harness.js';
 
 const AGENTS = 16;

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { AgentStatusChangedPayload } from '@mosaic-fed/core';
 import { createDemoRepository, demoFixScript, startScriptedMessagesServer, type ScriptedTurn } from '@mosaic-fed/orchestrator/testing';
 import { afterAll, describe, expect, it } from 'vitest';
-import { killStarted, startCli, startRoundRobin, stopProcess, type Served } from '../../packages/server/test/processes.js';
+import { killStarted, startCli, startRoundRobin, stopProcess, type Served } from '../../packages/node/test/processes.js';
 import { eventually, freePort, instance, pause, startRedis, workFolder } from './harness.js';
 
 const LOAD = 12;

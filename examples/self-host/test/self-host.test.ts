@@ -7,7 +7,7 @@ import { silentLogger, type AgentStatusChangedPayload } from '@mosaic-fed/core';
 import { createDemoRepository, demoFixScript, startScriptedMessagesServer } from '@mosaic-fed/orchestrator/testing';
 import { AdminClient } from '@mosaic-fed/sdk';
 import { createAdminToken } from '@mosaic-fed/server';
-import { connectValkey, startServer } from '@mosaic-fed/server/node';
+import { connectValkey, startServer } from '@mosaic-fed/node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { freePort } from '../../shared/harness.js';
@@ -19,7 +19,7 @@ import { startRuntimeServer, type RuntimeServer } from '../../shared/run-runtime
 // stopped with its KillSignal). Docker itself does not run here.
 const here = join(dirname(new URL(import.meta.url).pathname), '..');
 const root = join(here, '..', '..');
-const bin = join(root, 'packages/server/dist/bin.js');
+const bin = join(root, 'packages/node/dist/bin.js');
 const help = spawnSync(process.execPath, [bin, '--help'], { encoding: 'utf8' }).stdout;
 const work = mkdtempSync(join(tmpdir(), 'mosaic-self-host-'));
 const started: RuntimeServer[] = [];
@@ -150,7 +150,7 @@ describe('examples/self-host: mosaic-fed.service', () => {
 
   it('starts the server as ExecStart says, with the unit\'s environment, and stops cleanly on its KillSignal', async () => {
     const execStart = (value('ExecStart') ?? '').split(' ');
-    expect(execStart.slice(0, 3)).toEqual(['/usr/bin/node', '/opt/mosaic-fed/packages/server/dist/bin.js', 'serve']);
+    expect(execStart.slice(0, 3)).toEqual(['/usr/bin/node', '/opt/mosaic-fed/packages/node/dist/bin.js', 'serve']);
     const environment = Object.fromEntries(entries.filter(([key]) => key === 'Environment').map(([, pair]) => pair.split('=') as [string, string]));
     for (const variable of Object.keys(environment)) expect(help, variable).toContain(variable);
     expect(value('ReadWritePaths')).toBe(environment.MOSAIC_FED_DATA_DIR);

@@ -6,3 +6,4 @@
  */
 export { AGENT_LABEL, DockerSandboxProvider, SANDBOX_LABEL } from './sandboxes/docker/index.js';
 export type { DockerSandboxOptions } from './sandboxes/docker/index.js';
+export type { DeadOwner, TakesOverDeadOwners } from './lib/leftovers.js';

@@ -12,5 +12,5 @@ export { GitWorkspaceProvider, MAX_PATCH_BYTES, redactCredentials } from './work
 export type { GitWorkspaceOptions, LookupAddresses } from './workspaces/git.js';
 export { GIT_CREDENTIALS_FILE, GitCredentialFile } from './workspaces/credentials.js';
 export { isDeadWorkerOwner, workerOwnerId } from './lib/leftovers.js';
-export type { DeadOwner } from './lib/leftovers.js';
+export type { DeadOwner, TakesOverDeadOwners } from './lib/leftovers.js';
 export type { GitCredentialSecret, GitCredentialSource } from './workspaces/credentials.js';

@@ -4,7 +4,7 @@ import { AdminClient } from './admin-client.js';
 
 // These tests replace the network with an injected fetch, to produce what a real server
 // rarely does on demand (a stream cut mid-way, a broken answer). The client against real
-// instances is tested in packages/server/test/admin-client.test.ts.
+// instances is tested in packages/node/test/admin-client.test.ts.
 const agentId = '2b7f3c52-8a4e-4a0b-9d3e-5c1f0e6a7b21';
 
 function statusEvent(sequence: number, status: AgentStatusChangedPayload['status']): AgentStatusChangedPayload {

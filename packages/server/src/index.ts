@@ -1,12 +1,17 @@
 /**
  * @mosaic-fed/server: the federation server as a Hono app factory. This main entry is
- * edge-ready (web APIs only); Node serving, the embedded SQLite file and the CLI live
- * behind `@mosaic-fed/server/node`.
+ * edge-ready (web APIs only) and so are its dependencies; Node serving, the embedded
+ * SQLite file, the Valkey stores and the `mosaic-fed` CLI live in `@mosaic-fed/node`.
  *
  * @packageDocumentation
  */
 export { createFederation, createFederationApp } from './app.js';
 export type { Federation, FederationAppOptions, OutboundOptions } from './app.js';
+export type { MessageBody } from './federation/messenger.js';
+
+// What more admin routes (`adminRoutes`) are built from.
+export type { AdminVariables } from './middleware/admin-auth.js';
+export { ok, readJson } from './routes/http.js';
 
 export { createOutboundFetch, UNREACHABLE_MESSAGE } from './outbound/client.js';
 export type { OutboundFetchOptions } from './outbound/client.js';

@@ -17,7 +17,7 @@ export interface OutboundFetchOptions {
   /**
    * How requests leave: the platform's `fetch` by default. On Node, use one that resolves
    * names itself and connects only to addresses the policy allows
-   * (`createResolvingFetch` from `@mosaic-fed/server/node`).
+   * (`createResolvingFetch` from `@mosaic-fed/node`).
    */
   transport?: typeof fetch | undefined;
   /** Per-request limit on the whole exchange, answer included, in milliseconds. Default 15,000. */

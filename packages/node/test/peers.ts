@@ -2,11 +2,9 @@
 // loopback port, with a libSQL file in its own data directory.
 import { DEFAULT_REPOSITORY_PATTERNS, type OrchestratorAdapter } from '@mosaic-fed/core';
 import { afterEach } from 'vitest';
-import { createAdminToken } from '../src/auth/admin-tokens.js';
-import type { FederationAppOptions } from '../src/app.js';
-import { silentLogger } from '../src/logger.js';
-import { startServer, type RunningServer } from '../src/node/index.js';
-import { createTempDir } from './helpers.js';
+import { createAdminToken, type FederationAppOptions, silentLogger } from '@mosaic-fed/server';
+import { startServer, type RunningServer } from '../src/index.js';
+import { createTempDir } from '../../server/test/helpers.js';
 import { InMemoryOrchestrator } from './in-memory-orchestrator.js';
 
 export interface PeerOptions {

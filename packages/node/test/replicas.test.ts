@@ -5,9 +5,9 @@ import { WORKER_STOPPED } from '@mosaic-fed/orchestrator';
 import { createDemoRepository, demoFixScript, startScriptedMessagesServer, type ScriptedMessagesServer, type ScriptedTurn } from '@mosaic-fed/orchestrator/testing';
 import { AdminClient } from '@mosaic-fed/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openFederation } from '../src/node/index.js';
-import { silentLogger } from '../src/logger.js';
-import { createTempDir } from './helpers.js';
+import { openFederation } from '../src/index.js';
+import { silentLogger } from '@mosaic-fed/server';
+import { createTempDir } from '../../server/test/helpers.js';
 import { freePort, killStarted, runCli, startCli, startRoundRobin, stopProcess, type Served } from './processes.js';
 import { eventually } from './peers.js';
 

@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
-import { InMemoryEventBus, type EventBus } from '../src/events/bus.js';
-import { InMemoryRateLimiter, type RateLimiter } from '../src/federation/rate-limiter.js';
+import { type EventBus, InMemoryEventBus, InMemoryRateLimiter, type RateLimiter } from '@mosaic-fed/server';
 import { ValkeyEventBus, ValkeyMessageLogStore, ValkeyRateLimiter } from '../src/valkey.js';
-import { agentStatusEvent, connectTestRedis, createFileStores, deleteKeys } from './helpers.js';
-import { describeStoreContract } from './store-contract.js';
+import { agentStatusEvent, connectTestRedis, createFileStores, deleteKeys } from '../../server/test/helpers.js';
+import { describeStoreContract } from '../../server/test/store-contract.js';
 
 // What replicas share, against a real redis-server: the message log passes the same
 // contract as memory and libSQL; rate limits and the event bus are held to the same

@@ -7,10 +7,17 @@ import { serve } from '@hono/node-server';
 import { createOrchestratorService } from '@mosaic-fed/orchestrator';
 import { GIT_CREDENTIALS_FILE } from '@mosaic-fed/orchestrator/node';
 import { checkRepositoryPatterns, DEFAULT_REPOSITORY_PATTERNS, isFederationError } from '@mosaic-fed/core';
-import { createAdminToken, revokeAdminToken, toAdminToken } from './auth/admin-tokens.js';
-import type { OidcAuthOptions } from './auth/oidc.js';
-import { OutboundPolicy } from './outbound/policy.js';
-import { createJsonLogger, describeError, type Logger, type LogLevel } from './logger.js';
+import {
+  createAdminToken,
+  createJsonLogger,
+  describeError,
+  OutboundPolicy,
+  revokeAdminToken,
+  toAdminToken,
+  type Logger,
+  type LogLevel,
+  type OidcAuthOptions,
+} from '@mosaic-fed/server';
 import {
   closeOnSignals,
   createNodeOrchestrator,
@@ -28,7 +35,7 @@ import {
   type SandboxChoice,
   type NodeFederationOptions,
   type NodeOrchestratorOptions,
-} from './node/index.js';
+} from './index.js';
 
 /** Where `mosaic-fed orchestrator` listens by default. */
 const DEFAULT_ORCHESTRATOR_PORT = 4848;

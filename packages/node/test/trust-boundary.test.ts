@@ -16,11 +16,9 @@ import {
 import { AdminClient, pinnedKeys, sendMessage } from '@mosaic-fed/sdk';
 import { CompactSign, type JWTPayload } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { createAdminToken } from '../src/auth/admin-tokens.js';
-import type { MessageBody } from '../src/federation/messenger.js';
-import { startServer } from '../src/node/index.js';
-import { silentLogger } from '../src/logger.js';
-import { allAudit, createClock } from './helpers.js';
+import { createAdminToken, type MessageBody, silentLogger } from '@mosaic-fed/server';
+import { startServer } from '../src/index.js';
+import { allAudit, createClock } from '../../server/test/helpers.js';
 import { connectPeers, destroyedAfterEachTest, eventually, spawnPayload, type Peer } from './peers.js';
 
 // The federation trust boundary, tried as an attacker would, against real instances on

@@ -6,9 +6,7 @@
 import { FederationError, GitCredentialDtoSchema, GitCredentialHostSchema, parseOrThrow } from '@mosaic-fed/core';
 import type { GitCredentialFile } from '@mosaic-fed/orchestrator/node';
 import { Hono } from 'hono';
-import type { AdminVariables } from '../middleware/admin-auth.js';
-import { ok, readJson } from '../routes/http.js';
-import type { AuditStore } from '../stores/types.js';
+import { ok, readJson, type AdminVariables, type AuditStore } from '@mosaic-fed/server';
 
 export function gitCredentialRoutes(deps: { file: GitCredentialFile; audit: AuditStore; now: () => Date; generateId: () => string }) {
   const { file, audit, now, generateId } = deps;

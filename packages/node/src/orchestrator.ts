@@ -23,7 +23,7 @@ import {
   type DeadOwner,
 } from '@mosaic-fed/orchestrator/node';
 import { Redis } from 'ioredis';
-import { OutboundPolicy } from '../outbound/policy.js';
+import { OutboundPolicy } from '@mosaic-fed/server';
 import { openDatabase } from './database.js';
 import { dataDirSetting, printableUrl, reasonOf, StartupError, startupStep } from './startup.js';
 

@@ -5,7 +5,7 @@
 // URLs whose host is an address (those are connected to without a lookup).
 import { lookup as systemLookup, type LookupAddress, type LookupOptions } from 'node:dns';
 import { Agent, fetch as undiciFetch } from 'undici';
-import { OutboundRefusal, type OutboundPolicy } from '../outbound/policy.js';
+import { OutboundRefusal, type OutboundPolicy } from '@mosaic-fed/server';
 
 /** The shape of `dns.lookup` with `all: true`: every address of a name. */
 export type LookupAll = (hostname: string, family: number) => Promise<LookupAddress[]>;

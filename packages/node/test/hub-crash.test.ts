@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { AdminClient } from '@mosaic-fed/sdk';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createTempDir } from './helpers.js';
+import { createTempDir } from '../../server/test/helpers.js';
 import { eventually, spawnPayload, startPeer, type Peer } from './peers.js';
 import { freePort, killStarted, runCli, startCli, stopProcess, type Served } from './processes.js';
 

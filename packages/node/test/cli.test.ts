@@ -5,7 +5,7 @@ import { AgentSpawnPayloadSchema, InstanceDocumentSchema, type AgentStatusChange
 import { HttpOrchestrator } from '@mosaic-fed/orchestrator';
 import { createDemoRepository, demoFixScript, startScriptedMessagesServer } from '@mosaic-fed/orchestrator/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createTempDir } from './helpers.js';
+import { createTempDir } from '../../server/test/helpers.js';
 import { killStarted, runCli, startCli, stopProcess, type Served } from './processes.js';
 
 // The real `mosaic-fed` executable, as a self-hoster runs it: separate processes, a real

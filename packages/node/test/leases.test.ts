@@ -1,9 +1,9 @@
 // One contract for leases, in memory and on a real Valkey (Redis): who watches an agent.
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InMemoryLeases, type Leases } from '../src/federation/leases.js';
-import { ValkeyLeases } from '../src/stores/valkey/index.js';
-import { connectTestRedis, deleteKeys } from './helpers.js';
+import { InMemoryLeases, type Leases } from '@mosaic-fed/server';
+import { ValkeyLeases } from '../src/valkey.js';
+import { connectTestRedis, deleteKeys } from '../../server/test/helpers.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const prefix = `leases-test-${crypto.randomUUID()}:`;

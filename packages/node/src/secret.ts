@@ -1,7 +1,7 @@
 import { open, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { Logger } from '../logger.js';
+import type { Logger } from '@mosaic-fed/server';
 
 export const SECRET_FILE = 'secret.key';
 

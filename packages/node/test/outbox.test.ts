@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agentStatusEvent } from './helpers.js';
+import { agentStatusEvent } from '../../server/test/helpers.js';
 import { connectPeers, eventually, spawnPayload, startPeer, type Peer } from './peers.js';
 
 // The spoke's outbox against a real hub: what the hub refuses for good is not sent

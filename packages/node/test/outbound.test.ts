@@ -1,10 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../src/logger.js';
-import { createResolvingFetch } from '../src/node/resolving-fetch.js';
-import { createOutboundFetch, UNREACHABLE_MESSAGE } from '../src/outbound/client.js';
-import { OutboundPolicy } from '../src/outbound/policy.js';
+import { createOutboundFetch, OutboundPolicy, silentLogger, UNREACHABLE_MESSAGE } from '@mosaic-fed/server';
+import { createResolvingFetch } from '../src/resolving-fetch.js';
 import { startPeer, type Peer } from './peers.js';
 
 // PROTOCOL 3, "Outbound requests", through real instances and servers on loopback. The

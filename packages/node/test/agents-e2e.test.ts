@@ -16,8 +16,8 @@ import {
 } from '@mosaic-fed/orchestrator/testing';
 import { AdminClient } from '@mosaic-fed/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../src/logger.js';
-import { createNodeOrchestrator, type NodeOrchestrator, type SandboxChoice } from '../src/node/index.js';
+import { silentLogger } from '@mosaic-fed/server';
+import { createNodeOrchestrator, type NodeOrchestrator, type SandboxChoice } from '../src/index.js';
 import { connectPeers, spawnPayload, startPeer, type Peer } from './peers.js';
 
 // The whole path with nothing stubbed but the model: a hub spawns a worker on a spoke

@@ -1,7 +1,7 @@
 import type { AgentSpawnResponse, AgentStatus, Connection, OutgoingMessage } from '@mosaic-fed/core';
 import { pinnedKeys, sendMessage } from '@mosaic-fed/sdk';
 import { describe, expect, it } from 'vitest';
-import { createClock } from './helpers.js';
+import { createClock } from '../../server/test/helpers.js';
 import { connectPeers, destroyedAfterEachTest, eventually, spawnPayload } from './peers.js';
 
 const { peer, track } = destroyedAfterEachTest();

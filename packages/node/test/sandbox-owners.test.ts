@@ -5,8 +5,8 @@ import { AgentSpawnPayloadSchema } from '@mosaic-fed/core';
 import { BubblewrapSandboxProvider } from '@mosaic-fed/orchestrator/node';
 import { createDemoRepository, startScriptedMessagesServer } from '@mosaic-fed/orchestrator/testing';
 import { afterAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../src/logger.js';
-import { createNodeOrchestrator, type NodeOrchestrator } from '../src/node/index.js';
+import { silentLogger } from '@mosaic-fed/server';
+import { createNodeOrchestrator, type NodeOrchestrator } from '../src/index.js';
 import { eventually } from './peers.js';
 
 // Two instances on one machine (issue 16): starting, or restarting, one of them removes

@@ -1,5 +1,5 @@
 /**
- * @mosaic-fed/server/node: the federation server on Node. An embedded libSQL file and a
+ * @mosaic-fed/node: the federation server on Node. An embedded libSQL file and a
  * generated secret in the data directory by default, @hono/node-server for HTTP, JSON
  * logs, and a graceful shutdown. The `mosaic-fed` CLI is built on this.
  *
@@ -11,12 +11,18 @@ import { join, resolve } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import type { OrchestratorAdapter } from '@mosaic-fed/core';
 import { GIT_CREDENTIALS_FILE, GitCredentialFile } from '@mosaic-fed/orchestrator/node';
-import { createFederation, type Federation, type FederationAppOptions } from '../app.js';
-import type { OidcAuthOptions } from '../auth/oidc.js';
-import { createJsonLogger, describeError, type Logger } from '../logger.js';
-import { OutboundPolicy } from '../outbound/policy.js';
-import { createLibsqlStores } from '../stores/libsql/index.js';
-import { ValkeyEventBus, ValkeyLeases, ValkeyMessageLogStore, ValkeyRateLimiter } from '../stores/valkey/index.js';
+import {
+  createFederation,
+  createJsonLogger,
+  createLibsqlStores,
+  describeError,
+  OutboundPolicy,
+  type Federation,
+  type FederationAppOptions,
+  type Logger,
+  type OidcAuthOptions,
+} from '@mosaic-fed/server';
+import { ValkeyEventBus, ValkeyLeases, ValkeyMessageLogStore, ValkeyRateLimiter } from './valkey.js';
 import { openDatabase } from './database.js';
 import { gitCredentialRoutes } from './git-credentials.js';
 import { dataDirSetting, printableUrl, startupStep } from './startup.js';
