@@ -256,13 +256,5 @@ export { canTransition, isTerminalState, nextStates, spawningStatus, TERMINAL_ST
 export { OrchestratorSpawnRequestSchema } from './orchestrator.js';
 export type { OrchestratorAdapter, OrchestratorSpawnRequest, WatchAgentOptions } from './orchestrator.js';
 
-export { readServerSentEvents } from './sse.js';
-export type { ServerSentEvent } from './sse.js';
-
-export { errorOfResponse, requestBearerApi, streamAgentEvents } from './api-client.js';
-export type { AgentEventStreamOptions, BearerApiOptions } from './api-client.js';
-
-export { batchPerTurn } from './batch.js';
-export type { BatchPerTurnOptions } from './batch.js';
-export { sleep } from './sleep.js';
+// The retry schedule of PROTOCOL 5's outbox and of every client that retries.
 export { backoffMs } from './backoff.js';

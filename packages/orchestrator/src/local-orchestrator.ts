@@ -3,7 +3,6 @@
 // `spawning` until one of the instance-wide places is free; the executor (executor.ts)
 // runs each one through its attempts.
 import {
-  batchPerTurn,
   FederationError,
   silentLogger,
   type AgentKillResponse,
@@ -15,6 +14,7 @@ import {
   type OrchestratorSpawnRequest,
   type WatchAgentOptions,
 } from '@mosaic-fed/core';
+import { batchPerTurn } from '@mosaic-fed/core/util';
 import { AgentExecutor } from './executor.js';
 import { Semaphore } from './lib/semaphore.js';
 import { AgentLifecycle } from './lifecycle.js';

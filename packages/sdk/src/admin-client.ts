@@ -12,10 +12,6 @@ import {
   GitCredentialSchema,
   InstanceConfigurationSchema,
   isFederationError,
-  requestBearerApi,
-  sleep,
-  streamAgentEvents,
-  type BearerApiOptions,
   RegenerateKeysResponseSchema,
   type AgentKillResponse,
   type AgentsOverview,
@@ -36,7 +32,9 @@ import {
   type UpdateInstanceDto,
 } from '@mosaic-fed/core';
 import { z } from 'zod';
+import { readAgentEvents, requestBearerApi, type BearerApiOptions } from './bearer-api.js';
 import { parseAnswer } from './lib/parse.js';
+import { sleep } from './lib/sleep.js';
 
 
 /** Options for {@link AdminClient}. */
@@ -243,7 +241,7 @@ export class AdminClient {
     if (options.lastEventId !== undefined && !/^\d+$/.test(String(options.lastEventId))) {
       throw new TypeError('AdminClient.events: lastEventId is the sequence of an event, a whole number');
     }
-    return streamAgentEvents({
+    return readAgentEvents({
       ...this.#api,
       path: `agents/${encodeURIComponent(agentId)}/events`,
       lastEventId: options.lastEventId === undefined ? undefined : Number(options.lastEventId),

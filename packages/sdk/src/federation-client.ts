@@ -17,8 +17,8 @@ import {
   type PublicJwk,
   type QueryType,
   type SigningKey,
-  sleep,
 } from '@mosaic-fed/core';
+import { sleep } from './lib/sleep.js';
 import type { z } from 'zod';
 import { parseAnswer } from './lib/parse.js';
 import { pinnedKeys, sendMessage, type RetryOptions } from './transport.js';

@@ -15,9 +15,9 @@ import {
   type PublicJwk,
   type SigningKey,
   type VerificationKey,
-  sleep,
   WireErrorSchema,
 } from '@mosaic-fed/core';
+import { sleep } from './lib/sleep.js';
 
 /** The receiving endpoint of each message kind (PROTOCOL 2). */
 export function endpointFor(kind: FederationMessage['kind']): string {

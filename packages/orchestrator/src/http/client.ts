@@ -6,9 +6,6 @@ import {
   AgentStatusSchema,
   FederationError,
   isFederationError,
-  requestBearerApi,
-  streamAgentEvents,
-  type BearerApiOptions,
   type AgentKillResponse,
   type AgentSpawnResponse,
   type AgentStatus,
@@ -17,6 +14,7 @@ import {
   type OrchestratorSpawnRequest,
   type WatchAgentOptions,
 } from '@mosaic-fed/core';
+import { readAgentEvents, requestBearerApi, type BearerApiOptions } from '@mosaic-fed/sdk';
 
 export interface HttpOrchestratorOptions {
   /** The service's base URL. */
@@ -70,7 +68,7 @@ export class HttpOrchestrator implements OrchestratorAdapter {
   }
 
   watch(agentId: string, options: WatchAgentOptions = {}): AsyncGenerator<AgentStatusChangedPayload, void, undefined> {
-    return streamAgentEvents({
+    return readAgentEvents({
       ...this.#api,
       path: `agents/${encodeURIComponent(agentId)}/events`,
       lastEventId: options.afterSequence,

@@ -1,7 +1,8 @@
 // libSQL stores through drizzle-orm: the embedded default (a SQLite file in the data
 // directory) and, with the same code, a remote libSQL/Turso server reached by URL.
 // Imports only drizzle's web driver, so it also runs on edge runtimes.
-import { batchPerTurn, TERMINAL_STATES, type AgentStatus, type AgentStatusChangedPayload, type AuditEntry, type AuditPage } from '@mosaic-fed/core';
+import { TERMINAL_STATES, type AgentStatus, type AgentStatusChangedPayload, type AuditEntry, type AuditPage } from '@mosaic-fed/core';
+import { batchPerTurn } from '@mosaic-fed/core/util';
 import type { Client } from '@libsql/client';
 import { and, asc, desc, eq, gt, inArray, isNotNull, isNull, lt, lte, or, sql, type SQL } from 'drizzle-orm';
 import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';

@@ -40,13 +40,22 @@ describe('readServerSentEvents', () => {
     }
   });
 
-  it('skips comments, joins data lines, keeps the last id and honours retry', async () => {
+  it('skips comments and unknown fields, joins data lines, and honours retry', async () => {
     const events = await collect(
-      bodyOf(': keep-alive\n\n', 'retry: 250\nid: 7\n\n', 'data: line one\ndata:line two\n\n', 'data\n\n'),
+      bodyOf(': keep-alive\n\n', 'retry: 250\nid: 7\n\n', 'id: 8\ndata: line one\nfoo: bar\ndata:line two\n\n', 'data: no id\n\n'),
     );
     expect(events).toEqual([
-      { event: 'message', data: 'line one\nline two', id: '7', retry: 250 },
-      { event: 'message', data: '', id: '7', retry: 250 },
+      { event: 'message', data: 'line one\nline two', id: '8', retry: 250 },
+      { event: 'message', data: 'no id', id: undefined, retry: 250 },
+    ]);
+  });
+
+  it('dispatches a lone data line as an empty event, and nothing for a blank line alone (WHATWG)', async () => {
+    // "data" appends the empty value and a line feed, so the data buffer is not empty and
+    // the event is dispatched with empty data; a blank line with no data dispatches nothing.
+    expect(await collect(bodyOf('\n\n', 'data\n\n', 'data:\n\n'))).toEqual([
+      { event: 'message', data: '', id: undefined, retry: undefined },
+      { event: 'message', data: '', id: undefined, retry: undefined },
     ]);
   });
 

@@ -1,13 +1,10 @@
 // The client side of the JSON APIs with a bearer token: an instance's own API (PROTOCOL 6)
 // and the orchestrator service (PROTOCOL 7). Both answer in the same envelope and stream
-// agent status events the same way, so the SDK's AdminClient and the orchestrator's
+// agent status events the same way, so AdminClient and the orchestrator's
 // HttpOrchestrator share this.
+import { AgentStatusChangedPayloadSchema, backoffMs, FederationError, isTerminalState, type AgentStatusChangedPayload } from '@mosaic-fed/core';
 import { z } from 'zod';
-import { backoffMs } from './backoff.js';
-import { FederationError } from './errors.js';
-import { isTerminalState } from './lifecycle.js';
-import { AgentStatusChangedPayloadSchema, type AgentStatusChangedPayload } from './schemas/agents.js';
-import { sleep } from './sleep.js';
+import { sleep } from './lib/sleep.js';
 import { readServerSentEvents } from './sse.js';
 
 /** Where and how to call: the base URL (ending in `/`), the bearer token and the transport. */
@@ -59,7 +56,7 @@ export async function requestBearerApi(
   return envelope.data.data;
 }
 
-/** Options for {@link streamAgentEvents}. */
+/** Options for {@link readAgentEvents}. */
 export interface AgentEventStreamOptions extends BearerApiOptions {
   /** The event stream's path, relative to the base URL. */
   path: string;
@@ -77,7 +74,7 @@ export interface AgentEventStreamOptions extends BearerApiOptions {
  * dropped stream is reopened with `Last-Event-ID`, so nothing is lost or repeated; a
  * `204` (nothing will follow) ends it quietly, and so does the signal.
  */
-export async function* streamAgentEvents(options: AgentEventStreamOptions): AsyncGenerator<AgentStatusChangedPayload, void, undefined> {
+export async function* readAgentEvents(options: AgentEventStreamOptions): AsyncGenerator<AgentStatusChangedPayload, void, undefined> {
   let after = options.lastEventId;
   let delayMs = options.reconnectDelayMs;
   let failures = 0;

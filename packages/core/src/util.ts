@@ -1,0 +1,8 @@
+/**
+ * @mosaic-fed/core/util: runtime-neutral helpers the packages share that are not part of
+ * the protocol.
+ *
+ * @packageDocumentation
+ */
+export { batchPerTurn } from './batch.js';
+export type { BatchPerTurnOptions } from './batch.js';
