@@ -59,6 +59,33 @@ describe('FederationError', () => {
     expect(FederationError.fromWire(wire).data).toEqual({ status: 'completed' });
   });
 
+  it('drops data a code does not define, or in a shape its code does not give it', () => {
+    const wire = (code: string, data: unknown) => ({ success: false, code, error: 'x', data });
+    expect(FederationError.fromWire(wire('NOT_FOUND', { secret: 'path' })).data).toBeUndefined();
+    expect(FederationError.fromWire(wire('AGENT_ALREADY_TERMINAL', { status: 'exploded' })).data).toBeUndefined();
+    expect(FederationError.fromWire(wire('AGENT_ALREADY_TERMINAL', 'completed')).data).toBeUndefined();
+    // A whole agent status is its status too: what a hub answers with.
+    const status = { agentId: 'a', status: 'killed', sequence: 3 };
+    expect(FederationError.fromWire(wire('AGENT_ALREADY_TERMINAL', status)).data).toEqual(status);
+  });
+
+  it('keeps the Retry-After an answer came with, and ignores one that is not a number', () => {
+    const body = { success: false, code: 'RATE_LIMITED', error: 'slow down' };
+    expect(FederationError.fromWire(body, 429, { retryAfter: 7 }).retryAfter).toBe(7);
+    expect(FederationError.fromWire(body, 429, { retryAfter: Number('soon') }).retryAfter).toBeUndefined();
+    expect(FederationError.fromWire('<html>', 503, { retryAfter: 2 })).toMatchObject({ code: 'ORCHESTRATOR_UNAVAILABLE', retryAfter: 2 });
+  });
+
+  it('narrows to the codes asked for', () => {
+    const error: unknown = new FederationError('AGENT_ALREADY_TERMINAL', 'done', { data: { status: 'completed' } });
+    expect(isFederationError(error, 'NOT_FOUND')).toBe(false);
+    expect(isFederationError(error, 'NOT_FOUND', 'AGENT_ALREADY_TERMINAL')).toBe(true);
+    if (!isFederationError(error, 'AGENT_ALREADY_TERMINAL')) throw new Error('not narrowed');
+    // Typed by its code: `data.status` is an agent state, no cast needed.
+    const state: 'spawning' | 'running' | 'completed' | 'failed' | 'killed' | undefined = error.data?.status;
+    expect(state).toBe('completed');
+  });
+
   it('turns a body that is not a protocol error into INTERNAL or ORCHESTRATOR_UNAVAILABLE', () => {
     expect(FederationError.fromWire('<html>Bad Gateway</html>', 502).code).toBe('INTERNAL');
     expect(FederationError.fromWire({ success: false, code: 'TEAPOT', error: 'x' }).code).toBe('INTERNAL');

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { jsonDepth } from './lib/json-depth.js';
 import { LIMITS } from './limits.js';
+import { AgentStateSchema } from './schemas/agents.js';
 
 /**
  * The protocol's error codes and the HTTP status each one travels with
@@ -39,6 +40,24 @@ export const ErrorCodeSchema = z.enum(
 );
 export type ErrorCode = z.infer<typeof ErrorCodeSchema>;
 
+/**
+ * What `data` carries, for the codes that define it (PROTOCOL 2, "Responses"): with
+ * `AGENT_ALREADY_TERMINAL`, the agent's status (at least its state). Every other code
+ * carries none.
+ */
+export const ERROR_DATA_SCHEMAS = {
+  AGENT_ALREADY_TERMINAL: z.looseObject({ status: AgentStateSchema }),
+} as const satisfies Partial<Record<ErrorCode, z.ZodType>>;
+
+/** The `data` of an error with code `C`: `never` for a code that defines none. */
+export type ErrorData<C extends ErrorCode = ErrorCode> = C extends keyof typeof ERROR_DATA_SCHEMAS
+  ? z.output<(typeof ERROR_DATA_SCHEMAS)[C]>
+  : never;
+
+function dataSchemaOf(code: ErrorCode): z.ZodType | undefined {
+  return (ERROR_DATA_SCHEMAS as Partial<Record<ErrorCode, z.ZodType>>)[code];
+}
+
 /** One field that failed validation: a dotted path (`context.branch`) and why. */
 export const ValidationIssueSchema = z.strictObject({
   path: z.string(),
@@ -61,34 +80,36 @@ export const WireErrorSchema = z.strictObject({
 export type WireError = z.infer<typeof WireErrorSchema>;
 
 /** Options for {@link FederationError}. */
-export interface FederationErrorOptions {
+export interface FederationErrorOptions<C extends ErrorCode = ErrorCode> {
   /** For `VALIDATION_FAILED`: the offending fields. */
   details?: ValidationIssue[];
-  /** Data the code defines (PROTOCOL 2), such as an agent status. */
-  data?: unknown;
+  /** Data the code defines (PROTOCOL 2), such as an agent status; see {@link ErrorData}. */
+  data?: ErrorData<C>;
   /** For `RATE_LIMITED` and `MESSAGE_IN_PROGRESS`: seconds until a retry may succeed. */
   retryAfter?: number;
   cause?: unknown;
 }
 
 /**
- * The one error class of the protocol. Switch on `code`, never on the message text.
+ * The one error class of the protocol. Switch on `code`, never on the message text; the
+ * code types `data` ({@link ErrorData}), and {@link isFederationError} with a code narrows
+ * to it.
  *
  * @example
  * ```ts
  * throw new FederationError('NOT_FOUND', 'no such agent');
  * // on the other side of the wire:
  * const err = FederationError.fromWire(await response.json(), response.status);
- * if (err.code === 'NOT_FOUND') { ... }
+ * if (isFederationError(err, 'AGENT_ALREADY_TERMINAL')) console.log(err.data?.status);
  * ```
  */
-export class FederationError extends Error {
-  readonly code: ErrorCode;
+export class FederationError<C extends ErrorCode = ErrorCode> extends Error {
+  readonly code: C;
   readonly details: ValidationIssue[] | undefined;
-  readonly data: unknown;
+  readonly data: ErrorData<C> | undefined;
   readonly retryAfter: number | undefined;
 
-  constructor(code: ErrorCode, message: string, options: FederationErrorOptions = {}) {
+  constructor(code: C, message: string, options: FederationErrorOptions<C> = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
@@ -98,7 +119,7 @@ export class FederationError extends Error {
   }
 
   /** The HTTP status the protocol pairs with this error's code. */
-  get status(): (typeof ERROR_STATUS)[ErrorCode] {
+  get status(): (typeof ERROR_STATUS)[C] {
     return ERROR_STATUS[this.code];
   }
 
@@ -113,31 +134,36 @@ export class FederationError extends Error {
   /**
    * Rebuilds an error from a wire body. A body that is not a protocol error becomes
    * `INTERNAL` (or, for a 503, `ORCHESTRATOR_UNAVAILABLE`), so callers can always switch
-   * on `code`.
+   * on `code`. `data` is kept only where the code defines it and it has that shape;
+   * `retryAfter` is the `Retry-After` the answer came with, in seconds.
    */
-  static fromWire(body: unknown, status?: number): FederationError {
+  static fromWire(body: unknown, status?: number, options: { retryAfter?: number | undefined } = {}): FederationError {
+    const retryAfter = options.retryAfter !== undefined && Number.isFinite(options.retryAfter) ? { retryAfter: options.retryAfter } : {};
     const parsed = WireErrorSchema.safeParse(body);
     if (parsed.success) {
-      const { code, error, details, data } = parsed.data;
-      const options: FederationErrorOptions = {};
-      if (details !== undefined) options.details = details;
-      if (data !== undefined) options.data = data;
-      return new FederationError(code, error, options);
+      const { code, error, details } = parsed.data;
+      const data = dataSchemaOf(code)?.safeParse(parsed.data.data);
+      return new FederationError(code, error, {
+        ...retryAfter,
+        ...(details === undefined ? {} : { details }),
+        ...(data?.success === true ? { data: data.data as ErrorData } : {}),
+      });
     }
     const code: ErrorCode = status === 503 ? 'ORCHESTRATOR_UNAVAILABLE' : 'INTERNAL';
     const suffix = status === undefined ? '' : ` (HTTP ${status})`;
-    return new FederationError(code, `unrecognised error response${suffix}`);
+    return new FederationError(code, `unrecognised error response${suffix}`, retryAfter);
   }
 }
 
-/** True when `value` is a {@link FederationError}, also across bundle copies of core. */
-export function isFederationError(value: unknown): value is FederationError {
-  return (
+/**
+ * True when `value` is a {@link FederationError} (with one of `codes`, when given), also
+ * across bundle copies of core.
+ */
+export function isFederationError<C extends ErrorCode = ErrorCode>(value: unknown, ...codes: C[]): value is FederationError<C> {
+  const federation =
     value instanceof FederationError ||
-    (value instanceof Error &&
-      value.name === 'FederationError' &&
-      ErrorCodeSchema.safeParse((value as { code?: unknown }).code).success)
-  );
+    (value instanceof Error && value.name === 'FederationError' && ErrorCodeSchema.safeParse((value as { code?: unknown }).code).success);
+  return federation && (codes.length === 0 || (codes as string[]).includes((value as { code: string }).code));
 }
 
 /**

@@ -10,6 +10,7 @@
 
 export {
   assertJsonDepth,
+  ERROR_DATA_SCHEMAS,
   ERROR_STATUS,
   ErrorCodeSchema,
   FederationError,
@@ -19,7 +20,7 @@ export {
   ValidationIssueSchema,
   WireErrorSchema,
 } from './errors.js';
-export type { ErrorCode, FederationErrorOptions, ValidationIssue, WireError } from './errors.js';
+export type { ErrorCode, ErrorData, FederationErrorOptions, ValidationIssue, WireError } from './errors.js';
 
 export { LIMITS } from './limits.js';
 

@@ -9,7 +9,7 @@ import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
-import type { OrchestratorAdapter } from '@mosaic-fed/core';
+import { FederationError, type OrchestratorAdapter } from '@mosaic-fed/core';
 import { GIT_CREDENTIALS_FILE, GitCredentialFile } from '@mosaic-fed/orchestrator/node';
 import {
   createFederation,
@@ -216,8 +216,9 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   }
   // Listen first, so that port 0 yields a real port for the default URL; requests that
   // arrive before the app is ready get 503.
+  const startingUp = new FederationError('ORCHESTRATOR_UNAVAILABLE', 'the instance is starting up; retry shortly');
   let handle: (request: Request) => Response | Promise<Response> = () =>
-    Response.json({ success: false, error: 'starting up', code: 'INTERNAL' }, { status: 503 });
+    Response.json(startingUp.toWire(), { status: startingUp.status, headers: { 'Retry-After': '1' } });
   const server = await new Promise<ServerType>((done, fail) => {
     const listening = serve(
       {

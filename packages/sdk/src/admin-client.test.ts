@@ -86,11 +86,11 @@ describe('AdminClient', () => {
     expect(requests.map((r) => r.headers.get('idempotency-key')).slice(3)).toEqual(['my-key-1']);
   });
 
-  it('turns an answer that breaks the schema into MALFORMED_MESSAGE, and a dead host into INTERNAL', async () => {
+  it('turns an answer that breaks the schema into MALFORMED_MESSAGE, and a dead host into PEER_UNAVAILABLE', async () => {
     const { fetch } = scriptedFetch(() => Response.json({ success: true, data: { instanceId: 'nope' } }));
     const client = new AdminClient({ url: 'http://hub.test', token: 'mfa_x', fetch });
     await expect(client.instance()).rejects.toMatchObject({ code: 'MALFORMED_MESSAGE' });
-    await expect(client.instance()).rejects.toMatchObject({ code: 'INTERNAL', message: expect.stringContaining('could not be reached') });
+    await expect(client.instance()).rejects.toMatchObject({ code: 'PEER_UNAVAILABLE', status: 503, message: expect.stringContaining('could not be reached') });
   });
 
   it('reopens a dropped event stream with Last-Event-ID, without losing or repeating an event', async () => {
@@ -127,7 +127,7 @@ describe('AdminClient', () => {
     const down = scriptedFetch();
     const unreachable = new AdminClient({ url: 'http://hub.test', token: 'mfa_x', fetch: down.fetch });
     const iterator = unreachable.events(agentId, { reconnectDelayMs: 1, maxReconnects: 2 });
-    await expect(iterator.next()).rejects.toMatchObject({ code: 'INTERNAL' });
+    await expect(iterator.next()).rejects.toMatchObject({ code: 'PEER_UNAVAILABLE' });
     expect(down.requests).toHaveLength(3);
   });
 

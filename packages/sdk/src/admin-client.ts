@@ -92,8 +92,6 @@ const GitCredentialListSchema = z.array(GitCredentialSchema);
  */
 export class AdminClient {
   readonly #api: BearerApiOptions;
-  /** For spawns: an instance that cannot be reached is worth another try with the same key. */
-  readonly #spawnApi: BearerApiOptions;
 
   constructor(options: AdminClientOptions) {
     if (!URL.canParse(options.url)) throw new TypeError('AdminClient: `url` must be an absolute URL');
@@ -105,13 +103,7 @@ export class AdminClient {
       token: options.token,
       fetch: options.fetch ?? ((input, init) => fetch(input, init)),
       timeoutMs: options.timeoutMs ?? 30_000,
-      unreachable: (cause) => {
-        const reason = cause instanceof Error ? cause.message : 'unknown failure';
-        return new FederationError('INTERNAL', `the instance could not be reached: ${reason}`, { cause });
-      },
-    };
-    this.#spawnApi = {
-      ...this.#api,
+      // Not this client's fault and worth another try (a spawn, with the same key).
       unreachable: (cause) => {
         const reason = cause instanceof Error ? cause.message : 'unknown failure';
         return new FederationError('PEER_UNAVAILABLE', `the instance could not be reached: ${reason}`, { cause });
@@ -189,7 +181,7 @@ export class AdminClient {
     const retries = options.retries ?? 2;
     for (let attempt = 0; ; attempt++) {
       try {
-        const answer = await requestBearerApi(this.#spawnApi, 'POST', 'agents/spawn', request, { headers, signal: options.signal });
+        const answer = await requestBearerApi(this.#api, 'POST', 'agents/spawn', request, { headers, signal: options.signal });
         return parseAnswer(AgentSpawnResponseSchema, answer, 'POST agents/spawn');
       } catch (error) {
         if (attempt >= retries || options.signal?.aborted === true || !isFederationError(error) || !RETRYABLE_SPAWN.has(error.code)) throw error;

@@ -123,19 +123,15 @@ export async function* readAgentEvents(options: AgentEventStreamOptions): AsyncG
       if (error instanceof FederationError) throw error;
     }
     if (aborted()) return;
-    await retryOrThrow(new FederationError('INTERNAL', 'the event stream kept ending before the agent did'));
+    await retryOrThrow(options.unreachable(new Error('the event stream kept ending before the agent did')));
   }
 }
 
 /** The protocol error of a failed response, with `Retry-After` when the server sent one. */
 export async function errorOfResponse(response: Response): Promise<FederationError> {
-  const wire = FederationError.fromWire(await response.json().catch(() => undefined), response.status);
-  const retryAfter = Number(response.headers.get('retry-after') ?? Number.NaN);
-  if (!Number.isFinite(retryAfter)) return wire;
-  return new FederationError(wire.code, wire.message, {
-    retryAfter,
-    ...(wire.details === undefined ? {} : { details: wire.details }),
-    ...(wire.data === undefined ? {} : { data: wire.data }),
+  const header = response.headers.get('retry-after');
+  return FederationError.fromWire(await response.json().catch(() => undefined), response.status, {
+    retryAfter: header === null ? undefined : Number(header),
   });
 }
 

@@ -127,16 +127,13 @@ async function exchangeOnce(
   }
   const header = response.headers.get('retry-after');
   const retryAfter = header === null ? undefined : Number(header);
-  const extras = retryAfter === undefined || !Number.isFinite(retryAfter) ? {} : { retryAfter };
   if (!(response.headers.get('content-type') ?? '').startsWith('application/jwt')) {
     // PROTOCOL 2: a message that failed authentication is answered in plain JSON. Anything
     // else did not come from a peer: it gets the same answer as no answer at all, so that
     // what answers at an address cannot be told apart (PROTOCOL 3, "Outbound requests").
     const wire = WireErrorSchema.safeParse(parseJson(body));
     if (!wire.success) return { ok: false, error: unreachable(), retry: RETRYABLE_STATUS.has(response.status) };
-    const { code, error: text, details } = wire.data;
-    const error = new FederationError(code, text, { ...extras, ...(details === undefined ? {} : { details }) });
-    return { ok: false, error, retry: RETRYABLE_STATUS.has(response.status) };
+    return { ok: false, error: FederationError.fromWire(wire.data, response.status, { retryAfter }), retry: RETRYABLE_STATUS.has(response.status) };
   }
   let reply: FederationMessage;
   try {
@@ -154,11 +151,8 @@ async function exchangeOnce(
     return { ok: false, error, retry: false };
   }
   if (reply.success) return { ok: true, data: reply.data };
-  const error = new FederationError(reply.code, reply.error, {
-    ...extras,
-    ...(reply.details === undefined ? {} : { details: reply.details }),
-    ...(reply.data === undefined ? {} : { data: reply.data }),
-  });
+  const { code, error: text, details, data } = reply;
+  const error = FederationError.fromWire({ success: false, code, error: text, details, data }, response.status, { retryAfter });
   // The same message still executing on the peer: ask again after Retry-After.
   return { ok: false, error, retry: reply.code === 'MESSAGE_IN_PROGRESS' };
 }
