@@ -6,11 +6,12 @@ import { parseArgs } from 'node:util';
 import { serve } from '@hono/node-server';
 import { createOrchestratorService } from '@mosaic-fed/orchestrator';
 import { GIT_CREDENTIALS_FILE } from '@mosaic-fed/orchestrator/node';
-import { checkRepositoryPatterns, DEFAULT_REPOSITORY_PATTERNS, isFederationError } from '@mosaic-fed/core';
+import { checkRepositoryPatterns, DEFAULT_REPOSITORY_PATTERNS, InstanceUrlSchema, isFederationError } from '@mosaic-fed/core';
 import {
   createAdminToken,
   createJsonLogger,
   describeError,
+  MIN_SECRET_LENGTH,
   OutboundPolicy,
   revokeAdminToken,
   toAdminToken,
@@ -116,6 +117,20 @@ Many machines:
 /** A mistake in how the command was called: printed without a stack, exit code 2. */
 class UsageError extends Error {}
 
+/**
+ * Runs the check of a setting's value: the TypeError it throws for a bad value is a
+ * usage error, in `name`'s words. Any other TypeError stays what it is, a bug (exit 1).
+ */
+function checkSetting<T>(name: string, check: () => T): T {
+  try {
+    return check();
+  } catch (error) {
+    if (!(error instanceof TypeError)) throw error;
+    // The check's own name for the value ("allowNetworks: ...") gives way to the setting's.
+    throw new UsageError(error.message.startsWith(name) ? error.message : `${name}: ${error.message.replace(/^[A-Za-z]+: /, '')}`);
+  }
+}
+
 type Env = Record<string, string | undefined>;
 
 function parsePort(value: string | undefined): number {
@@ -193,7 +208,7 @@ function repositoriesFromEnv(env: Env): string[] | undefined {
   if (patterns.length === 0) {
     return env.MOSAIC_FED_ALLOW_FILE_REPOSITORIES === 'true' ? [...DEFAULT_REPOSITORY_PATTERNS, 'file://**'] : undefined;
   }
-  return checkRepositoryPatterns(patterns, 'MOSAIC_FED_REPOSITORIES');
+  return checkSetting('MOSAIC_FED_REPOSITORIES', () => checkRepositoryPatterns(patterns, 'MOSAIC_FED_REPOSITORIES'));
 }
 
 /** A whole number of at least 1 from the environment, or undefined when unset. */
@@ -268,10 +283,15 @@ export async function main(argv: string[], env: Env = process.env): Promise<numb
     const autoAcceptInstanceIds = listOf(env.MOSAIC_FED_AUTO_ACCEPT_INSTANCES);
     const autoAcceptKeys = listOf(env.MOSAIC_FED_AUTO_ACCEPT_KEYS);
     const allowNetworks = listOf(env.MOSAIC_FED_ALLOW_NETWORKS);
-    try {
-      new OutboundPolicy({ allowNetworks });
-    } catch (error) {
-      throw new UsageError(`MOSAIC_FED_ALLOW_NETWORKS: ${(error as Error).message.replace(/^allowNetworks: /, '')}`);
+    checkSetting('MOSAIC_FED_ALLOW_NETWORKS', () => new OutboundPolicy({ allowNetworks }));
+    if (url !== undefined && !InstanceUrlSchema.safeParse(url).success) {
+      throw new UsageError(`--url (MOSAIC_FED_URL) must be an absolute http(s) URL without credentials, not "${url}"`);
+    }
+    if (env.MOSAIC_FED_SECRET !== undefined && env.MOSAIC_FED_SECRET.length < MIN_SECRET_LENGTH) {
+      throw new UsageError(`MOSAIC_FED_SECRET must be at least ${MIN_SECRET_LENGTH} characters`);
+    }
+    if (env.MOSAIC_FED_ORCHESTRATOR_URL !== undefined && env.MOSAIC_FED_ORCHESTRATOR_TOKEN === undefined && command === 'serve') {
+      throw new UsageError('MOSAIC_FED_ORCHESTRATOR_URL needs MOSAIC_FED_ORCHESTRATOR_TOKEN as well');
     }
     const repositories = repositoriesFromEnv(env);
     if (env.REDIS_URL !== undefined && !isRedisUrl(env.REDIS_URL)) throw new UsageError(REDIS_URL_SHAPE);
@@ -412,7 +432,7 @@ export async function main(argv: string[], env: Env = process.env): Promise<numb
         throw new UsageError(`unknown command "${command}"`);
     }
   } catch (error) {
-    if (error instanceof UsageError || error instanceof TypeError) {
+    if (error instanceof UsageError) {
       process.stderr.write(`mosaic-fed: ${error.message}\n`);
       return 2;
     }
@@ -422,8 +442,9 @@ export async function main(argv: string[], env: Env = process.env): Promise<numb
       process.stderr.write(`mosaic-fed: ${error.message}\n`);
       return 1;
     }
+    // Anything else is a failure of the command or a bug: exit 1, with what it said.
     logger?.error('mosaic-fed failed', describeError(error));
-    if (logger === undefined) process.stderr.write(`mosaic-fed: ${(error as Error).message}\n`);
+    process.stderr.write(`mosaic-fed: ${error instanceof Error ? error.message : String(error)}\n`);
     return 1;
   }
 }

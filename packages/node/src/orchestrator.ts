@@ -174,7 +174,7 @@ export interface NodeWorkerOptions extends Omit<NodeOrchestratorOptions, 'servic
 export async function startNodeWorker(options: NodeWorkerOptions): Promise<{ description: string; close(): Promise<void> }> {
   // A worker takes over what a dead worker of this machine left, and nothing of a live one.
   const parts = await agentParts({ ...options, sandboxOwner: workerOwnerId(), deadOwner: isDeadWorkerOwner });
-  if (parts.refusal !== undefined) throw new TypeError(`this worker cannot run agents: ${parts.refusal}`);
+  if (parts.refusal !== undefined) throw new StartupError(`this worker cannot run agents: ${parts.refusal}`);
   // A worker in the middle of an agent waits for Valkey to come back rather than drop the
   // agent's next write: the agent goes on once it is back.
   const redis = await connectValkey(options.redisUrl, { waitWhileAway: true });
@@ -277,12 +277,12 @@ async function chooseSandbox(
   if (choice === 'auto' || choice === 'docker') {
     const docker = new DockerSandboxProvider({ image, logger, ...owners });
     if (await docker.available()) return { sandboxes: docker, description: `docker sandbox (${image})`, isolation: 'container' };
-    if (choice === 'docker') throw new TypeError(`no Docker API answers with the image ${image}; check DOCKER_HOST and the image`);
+    if (choice === 'docker') throw new StartupError(`MOSAIC_FED_SANDBOX=docker, but no Docker API answers with the image ${image}; check DOCKER_HOST and MOSAIC_FED_SANDBOX_IMAGE`);
   }
   if (choice === 'auto' || choice === 'bubblewrap') {
     const bubblewrap = new BubblewrapSandboxProvider({ logger, ...owners, ...(options.bubblewrapPath === undefined ? {} : { bwrap: options.bubblewrapPath }) });
     if (await bubblewrap.available()) return { sandboxes: bubblewrap, description: 'bubblewrap sandbox (Linux namespaces)', isolation: 'namespace' };
-    if (choice === 'bubblewrap') throw new TypeError('bubblewrap does not run here: install it (apt-get install bubblewrap) and allow user namespaces');
+    if (choice === 'bubblewrap') throw new StartupError('MOSAIC_FED_SANDBOX=bubblewrap, but bubblewrap does not run here: install it (apt-get install bubblewrap) and allow user namespaces');
   }
   const unsafe = new ProcessSandboxProvider({ logger, ...owners });
   if (choice === 'unsafe-process' || options.allowUnsafeFallback === true) {

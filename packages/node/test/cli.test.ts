@@ -168,6 +168,19 @@ describe('mosaic-fed serve', () => {
       const badPattern = runCli(['serve', '--port', '0'], dir.path, { MOSAIC_FED_REPOSITORIES: 'https://github.com/acme/*,https://x/***' });
       expect(badPattern.status).toBe(2);
       expect(badPattern.stderr).toContain('MOSAIC_FED_REPOSITORIES: "https://x/***" is not a repository pattern');
+      // Values the server itself would refuse are the caller's mistake too, named as set.
+      const badUrl = runCli(['serve', '--port', '0', '--url', 'ftp://hub.example.com'], dir.path);
+      expect(badUrl.status).toBe(2);
+      expect(badUrl.stderr).toContain('--url (MOSAIC_FED_URL) must be an absolute http(s) URL');
+      const shortSecret = runCli(['serve', '--port', '0'], dir.path, { MOSAIC_FED_SECRET: 'too-short' });
+      expect(shortSecret.status).toBe(2);
+      expect(shortSecret.stderr).toContain('MOSAIC_FED_SECRET must be at least 32 characters');
+      const noToken = runCli(['serve', '--port', '0'], dir.path, { MOSAIC_FED_ORCHESTRATOR_URL: 'http://127.0.0.1:59998' });
+      expect(noToken.status).toBe(2);
+      expect(noToken.stderr).toContain('MOSAIC_FED_ORCHESTRATOR_URL needs MOSAIC_FED_ORCHESTRATOR_TOKEN');
+      const badNetwork = runCli(['serve', '--port', '0'], dir.path, { MOSAIC_FED_ALLOW_NETWORKS: '10.0.0.0/33' });
+      expect(badNetwork.status).toBe(2);
+      expect(badNetwork.stderr).toContain('MOSAIC_FED_ALLOW_NETWORKS: "10.0.0.0/33" is not a network');
       const help = runCli(['--help'], dir.path);
       expect(help.status).toBe(0);
       expect(help.stdout).toContain('MOSAIC_FED_DATA_DIR');

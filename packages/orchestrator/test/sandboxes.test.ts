@@ -87,6 +87,13 @@ describe('process sandbox isolation', () => {
 });
 
 describe('docker sandbox isolation', () => {
+  it('takes the user as numeric ids only, which the files it copies in are owned by', () => {
+    for (const user of ['node', '1000:staff', '0:0:0', '']) {
+      expect(() => new DockerSandboxProvider({ image: 'any', user }), user).toThrow(/uid:gid/);
+    }
+    expect(() => new DockerSandboxProvider({ image: 'any', user: '1001' })).not.toThrow();
+  });
+
   it('runs as a non-root user with no network, no capabilities, a read-only root and limits', async (context) => {
     if (docker === undefined) return context.skip();
     const sandboxes = new DockerSandboxProvider({ image: SANDBOX_IMAGE, docker, orchestratorId: 'isolation-tests', memoryBytes: 256 * 1024 ** 2, pidsLimit: 64 });

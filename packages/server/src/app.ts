@@ -162,7 +162,8 @@ export interface OutboundOptions extends OutboundPolicyOptions {
   maxResponseBytes?: number;
 }
 
-const MIN_SECRET_LENGTH = 32;
+/** The shortest key-encryption secret an instance accepts. */
+export const MIN_SECRET_LENGTH = 32;
 
 
 /**

@@ -5,7 +5,7 @@
  *
  * @packageDocumentation
  */
-export { createFederation, createFederationApp } from './app.js';
+export { createFederation, createFederationApp, MIN_SECRET_LENGTH } from './app.js';
 export type { Federation, FederationAppOptions, OutboundOptions } from './app.js';
 export type { MessageBody } from './federation/messenger.js';
 

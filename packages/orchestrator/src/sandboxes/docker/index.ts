@@ -3,14 +3,13 @@
 // capability dropped, no-new-privileges, a non-root user, a read-only root file system
 // with tmpfs for the workspace and /tmp, memory, CPU and process limits, and an init
 // process that reaps orphans.
-import { spawn } from 'node:child_process';
 import { posix } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { silentLogger, type Logger } from '@mosaic-fed/core';
 import Docker from 'dockerode';
 import type { DeadOwner, TakesOverDeadOwners } from '../../lib/leftovers.js';
 import { ClippedText, DEFAULT_OUTPUT_LIMIT, resolveInside } from '../../lib/output.js';
-import { singleFileTar } from '../../lib/tar.js';
+import { packDirectory, packFile, sendingStream, unpackInto, type Owner } from '../../lib/tar.js';
 import type { CreateSandboxOptions, ExecOptions, ExecResult, Sandbox, SandboxProvider } from '../types.js';
 
 /** Every sandbox container carries this label, set to the owning orchestrator's id. */
@@ -28,7 +27,7 @@ export interface DockerSandboxOptions extends TakesOverDeadOwners {
    * several orchestrators can share one engine. Default `default`.
    */
   orchestratorId?: string;
-  /** Default `1000:1000`. */
+  /** The user agents run as, numeric: `uid` or `uid:gid`. Default `1000:1000`. */
   user?: string;
   /** Default 1 GiB. */
   memoryBytes?: number;
@@ -55,6 +54,8 @@ export class DockerSandboxProvider implements SandboxProvider {
 
   constructor(options: DockerSandboxOptions) {
     if (typeof options.image !== 'string' || options.image === '') throw new TypeError('DockerSandboxProvider: give an image');
+    // Numeric, so the files given to the container are owned by the very ids it runs as.
+    if (options.user !== undefined && !/^\d+(:\d+)?$/.test(options.user)) throw new TypeError('DockerSandboxProvider: `user` must be `uid` or `uid:gid`, in numbers');
     this.#docker = options.docker ?? new Docker();
     this.#deadOwner = options.deadOwner;
     this.#o = {
@@ -112,7 +113,8 @@ export class DockerSandboxProvider implements SandboxProvider {
     const sandbox = new DockerSandbox(container, this.#o.outputLimit, readOnly === true);
     try {
       await container.start();
-      await container.putArchive(hostTar(['-c', '--exclude=./.git', '-C', source, '.'], owner), { path: WORKDIR });
+      const files = packDirectory(source, { owner: ownerOf(owner), exclude: ['.git'] });
+      await sendingStream(files, container.putArchive(files, { path: WORKDIR }));
       return sandbox;
     } catch (error) {
       await sandbox.destroy();
@@ -189,14 +191,13 @@ class DockerSandbox implements Sandbox {
     const errors = new ClippedText(2_000);
     const made = await this.#run(['mkdir', '-p', '--', posix.dirname(target)], errors, errors);
     if (made !== 0) throw new Error(errors.toString().trim() || `cannot create the folder of ${path}`);
-    const [uid, gid] = (await this.#user()).split(':').map(Number);
-    const archive = singleFileTar(posix.basename(target), new TextEncoder().encode(content), { uid: uid ?? 0, gid: gid ?? uid ?? 0 }, new Date());
-    await this.#container.putArchive(Buffer.from(archive), { path: posix.dirname(target) });
+    const archive = packFile(posix.basename(target), new TextEncoder().encode(content), ownerOf(await this.#user()), new Date());
+    await sendingStream(archive, this.#container.putArchive(archive, { path: posix.dirname(target) }));
   }
 
   async exportTo(hostDir: string): Promise<void> {
     const archive = (await this.#container.getArchive({ path: `${WORKDIR}/.` })) as Readable;
-    await extractHostTar(archive, hostDir);
+    await unpackInto(archive, hostDir);
   }
 
   destroy(): Promise<void> {
@@ -250,24 +251,8 @@ async function removeContainer(container: Docker.Container): Promise<void> {
   }
 }
 
-/** A tar stream from the host's `tar`, owned by the sandbox user. */
-function hostTar(args: string[], user: string): Readable {
-  const [uid, gid] = user.split(':');
-  const child = spawn('tar', ['--owner', uid ?? '0', '--group', gid ?? uid ?? '0', '--numeric-owner', ...args], {
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
-  return child.stdout;
-}
-
-/** Extracts a tar stream into a host directory with the host's `tar`. */
-function extractHostTar(archive: Readable, hostDir: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('tar', ['-x', '--no-same-owner', '--no-same-permissions', '-C', hostDir], { stdio: ['pipe', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    archive.on('error', reject);
-    archive.pipe(child.stdin);
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`could not unpack the sandbox's files: ${stderr.trim()}`))));
-  });
+/** The owner of a `uid:gid` (or `uid`) user string. */
+function ownerOf(user: string): Owner {
+  const [uid = 0, gid = uid] = user.split(':').map(Number);
+  return { uid, gid };
 }
