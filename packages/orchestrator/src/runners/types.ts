@@ -1,11 +1,8 @@
-import type { AgentResult, AgentSpawnPayload, AgentType } from '@mosaic-fed/core';
+import type { AgentProgress, AgentResult, AgentSpawnPayload, AgentType } from '@mosaic-fed/core';
 import type { Sandbox } from '../sandboxes/types.js';
 
 /** Progress of one attempt: model turns so far and what the agent did last. */
-export interface RunnerProgress {
-  turns: number;
-  lastAction?: string | undefined;
-}
+export type RunnerProgress = AgentProgress;
 
 /** What a runner gets for one attempt. */
 export interface AgentRunContext {

@@ -10,15 +10,12 @@ import type {
   AuditActor,
   AuditEntry,
   AuditPage,
-  Capabilities,
   Connection,
   ConnectionStatus,
-  ErrorCode,
   HostedAgent,
-  InstanceKey,
-  Metadata,
+  InstanceConfiguration,
   RemoteAgent,
-  ValidationIssue,
+  ResponseMessage,
 } from '@mosaic-fed/core';
 
 /**
@@ -26,22 +23,11 @@ import type {
  * private key sealed with AES-GCM (see `lib/sealed-key.ts`): the store never sees it in
  * clear. Previous private keys are not kept.
  */
-export interface InstanceRecord {
-  instanceId: string;
-  name: string;
-  url: string;
-  capabilities: Capabilities;
-  metadata: Metadata;
-  /** Current key first, then previous keys (their `expiresAt` ends their grace period). */
-  keys: InstanceKey[];
-  /** Rotation certificates, oldest first (PROTOCOL 4). */
-  keyRotations: string[];
+export type InstanceRecord = InstanceConfiguration & {
   encryptedPrivateKey: string;
   /** Grows by one on every update; used to detect a concurrent writer. */
   version: number;
-  createdAt: string;
-  updatedAt: string;
-}
+};
 
 export interface InstanceStore {
   get(): Promise<InstanceRecord | undefined>;
@@ -99,9 +85,8 @@ export interface ConnectionStore {
 }
 
 /** What a receiver answered a message with: the body of its RESPONSE (PROTOCOL 2). */
-export type StoredReply =
-  | { success: true; data: unknown }
-  | { success: false; error: string; code: ErrorCode; details?: ValidationIssue[]; data?: unknown };
+export type StoredReply = ReplyOf<ResponseMessage>;
+type ReplyOf<M> = M extends unknown ? Pick<M, Extract<keyof M, 'success' | 'data' | 'error' | 'code' | 'details'>> : never;
 
 /** The outcome of claiming a `(iss, jti)` in the message log. */
 export type ClaimOutcome =
