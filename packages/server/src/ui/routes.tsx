@@ -24,9 +24,12 @@ import type { EventBus } from '../events/bus.js';
 import type { InstanceService } from '../instance/service.js';
 import { agentsOverview, spawnDeadline, streamAgentEvents } from '../routes/agents.js';
 import type { FederationStores } from '../stores/types.js';
-import { AgentPage, AgentsPage, ConnectionPage, ConnectionsPage } from './more-pages.js';
+import { AgentPage, AgentsPage } from './agent-pages.js';
+import { ConnectionPage, ConnectionsPage } from './connection-pages.js';
 import { describeError, type Logger } from '../logger.js';
-import { MessagePage, RegeneratePage, SettingsPage, SignInPage, type FieldNotes, type SettingsForm } from './pages.js';
+import { MessagePage, type FieldNotes } from './layout.js';
+import { RegeneratePage, SettingsPage, type SettingsForm } from './settings-pages.js';
+import { SignInPage } from './sign-in-page.js';
 import { randomToken } from '../lib/encoding.js';
 import { SESSION_COOKIE, SESSION_SECONDS, type Session, type SessionSigner } from './session.js';
 

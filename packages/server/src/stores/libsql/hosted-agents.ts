@@ -1,0 +1,70 @@
+// The agents this instance runs for peers, in libSQL.
+import type { AgentStatus } from '@mosaic-fed/core';
+import { and, asc, eq, inArray, lt, sql } from 'drizzle-orm';
+import type { AgentListQuery, HostedAgentRecord, HostedAgentStore } from '../types.js';
+import { hostedAgentsTable } from './schema.js';
+import { ACTIVE_STATES, afterCursor, pageOf, type Database } from './shared.js';
+
+export class LibsqlHostedAgentStore implements HostedAgentStore {
+  constructor(private readonly db: Database) {}
+
+  async reserve(record: HostedAgentRecord, maxActive: number): Promise<'reserved' | 'exists' | 'limit'> {
+    // One statement counts the connection's live agents and inserts only under the limit,
+    // so concurrent spawns can never overshoot it.
+    const result = await this.db.run(sql`
+      INSERT INTO hosted_agents (agent_id, connection_id, owner_instance_id, task_id, state, status, sequence, created_at)
+      SELECT ${record.agentId}, ${record.connectionId}, ${record.ownerInstanceId}, ${record.status.taskId},
+             ${record.status.status}, ${JSON.stringify(record.status)}, ${record.sequence}, ${record.createdAt}
+      WHERE (SELECT count(*) FROM hosted_agents
+             WHERE connection_id = ${record.connectionId} AND state IN ('spawning', 'running')) < ${maxActive}
+      ON CONFLICT (agent_id) DO NOTHING`);
+    if (result.rowsAffected === 1) return 'reserved';
+    return (await this.get(record.agentId)) === undefined ? 'limit' : 'exists';
+  }
+
+  async get(agentId: string): Promise<HostedAgentRecord | undefined> {
+    const [row] = await this.db.select().from(hostedAgentsTable).where(eq(hostedAgentsTable.agentId, agentId)).limit(1);
+    return row === undefined ? undefined : toHosted(row);
+  }
+
+  async remove(agentId: string): Promise<void> {
+    await this.db.delete(hostedAgentsTable).where(eq(hostedAgentsTable.agentId, agentId));
+  }
+
+  async updateStatus(agentId: string, status: AgentStatus, sequence: number): Promise<boolean> {
+    const result = await this.db
+      .update(hostedAgentsTable)
+      .set({ status, state: status.status, sequence })
+      .where(and(eq(hostedAgentsTable.agentId, agentId), lt(hostedAgentsTable.sequence, sequence)));
+    return result.rowsAffected === 1;
+  }
+
+  async list(query: AgentListQuery & { ownerInstanceId?: string | undefined }) {
+    const after = afterCursor(hostedAgentsTable.createdAt, hostedAgentsTable.agentId, query.cursor);
+    if (after === false) return { agents: [], nextCursor: null };
+    const rows = await this.db
+      .select()
+      .from(hostedAgentsTable)
+      .where(
+        and(
+          query.ownerInstanceId === undefined ? undefined : eq(hostedAgentsTable.ownerInstanceId, query.ownerInstanceId),
+          query.status === undefined ? undefined : eq(hostedAgentsTable.state, query.status),
+          query.taskId === undefined ? undefined : eq(hostedAgentsTable.taskId, query.taskId),
+          after,
+        ),
+      )
+      .orderBy(asc(hostedAgentsTable.createdAt), asc(hostedAgentsTable.agentId))
+      .limit(query.limit + 1);
+    return pageOf(rows.map(toHosted), query.limit);
+  }
+
+  async listActive(): Promise<HostedAgentRecord[]> {
+    const rows = await this.db.select().from(hostedAgentsTable).where(inArray(hostedAgentsTable.state, [...ACTIVE_STATES]));
+    return rows.map(toHosted);
+  }
+}
+
+function toHosted(row: typeof hostedAgentsTable.$inferSelect): HostedAgentRecord {
+  const { state: _state, taskId: _taskId, ...record } = row;
+  return record;
+}

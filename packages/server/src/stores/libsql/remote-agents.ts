@@ -1,0 +1,71 @@
+// The agents this instance spawned on peers, and their events, in libSQL.
+import { TERMINAL_STATES, type AgentStatus, type AgentStatusChangedPayload } from '@mosaic-fed/core';
+import { and, asc, eq, gt, lt, sql } from 'drizzle-orm';
+import type { RemoteAgentRecord, RemoteAgentStore } from '../types.js';
+import { agentEventsTable, remoteAgentsTable } from './schema.js';
+import { afterCursor, pageOf, type Database } from './shared.js';
+
+/** A remote agent whose stored status is not terminal (PROTOCOL 5: a terminal one never changes). */
+const notTerminal = sql`json_extract(${remoteAgentsTable.status}, '$.status') NOT IN (${sql.join(
+  TERMINAL_STATES.map((state) => sql`${state}`),
+  sql`, `,
+)})`;
+
+export class LibsqlRemoteAgentStore implements RemoteAgentStore {
+  constructor(private readonly db: Database) {}
+
+  async create(record: RemoteAgentRecord): Promise<void> {
+    await this.db.insert(remoteAgentsTable).values(record).onConflictDoNothing();
+  }
+
+  async get(agentId: string): Promise<RemoteAgentRecord | undefined> {
+    const [row] = await this.db.select().from(remoteAgentsTable).where(eq(remoteAgentsTable.agentId, agentId)).limit(1);
+    return row;
+  }
+
+  async list(query: { limit: number; cursor?: string | undefined }) {
+    const after = afterCursor(remoteAgentsTable.createdAt, remoteAgentsTable.agentId, query.cursor);
+    if (after === false) return { agents: [], nextCursor: null };
+    const rows = await this.db
+      .select()
+      .from(remoteAgentsTable)
+      .where(after)
+      .orderBy(asc(remoteAgentsTable.createdAt), asc(remoteAgentsTable.agentId))
+      .limit(query.limit + 1);
+    return pageOf(rows, query.limit);
+  }
+
+  async applyEvent(agentId: string, event: AgentStatusChangedPayload): Promise<'applied' | 'stale' | 'terminal'> {
+    const { sequence, ...status } = event;
+    const [updated] = await this.db.batch([
+      this.db
+        .update(remoteAgentsTable)
+        .set({ status, sequence })
+        .where(and(eq(remoteAgentsTable.agentId, agentId), lt(remoteAgentsTable.sequence, sequence), notTerminal)),
+      this.db.run(sql`
+        INSERT INTO agent_events (agent_id, sequence, payload)
+        SELECT ${agentId}, ${sequence}, ${JSON.stringify(event)} WHERE changes() = 1`),
+    ]);
+    if (updated.rowsAffected === 1) return 'applied';
+    // Not applied: only now is it worth a read to say why.
+    const [row] = await this.db
+      .select({ sequence: remoteAgentsTable.sequence })
+      .from(remoteAgentsTable)
+      .where(eq(remoteAgentsTable.agentId, agentId))
+      .limit(1);
+    return row === undefined || row.sequence >= sequence ? 'stale' : 'terminal';
+  }
+
+  async refreshStatus(agentId: string, status: AgentStatus): Promise<void> {
+    await this.db.update(remoteAgentsTable).set({ status }).where(and(eq(remoteAgentsTable.agentId, agentId), notTerminal));
+  }
+
+  async events(agentId: string, afterSequence: number): Promise<AgentStatusChangedPayload[]> {
+    const rows = await this.db
+      .select({ payload: agentEventsTable.payload })
+      .from(agentEventsTable)
+      .where(and(eq(agentEventsTable.agentId, agentId), gt(agentEventsTable.sequence, afterSequence)))
+      .orderBy(asc(agentEventsTable.sequence));
+    return rows.map((row) => row.payload);
+  }
+}

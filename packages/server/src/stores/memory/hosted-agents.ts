@@ -1,0 +1,49 @@
+// The agents this instance runs for peers, in memory.
+import { isTerminalState, type AgentStatus } from '@mosaic-fed/core';
+import type { AgentListQuery, HostedAgentRecord, HostedAgentStore } from '../types.js';
+import { copy, page } from './shared.js';
+
+export class InMemoryHostedAgentStore implements HostedAgentStore {
+  readonly #agents = new Map<string, HostedAgentRecord>();
+
+  async reserve(record: HostedAgentRecord, maxActive: number): Promise<'reserved' | 'exists' | 'limit'> {
+    if (this.#agents.has(record.agentId)) return 'exists';
+    const active = [...this.#agents.values()].filter(
+      (a) => a.connectionId === record.connectionId && !isTerminalState(a.status.status),
+    ).length;
+    if (active >= maxActive) return 'limit';
+    this.#agents.set(record.agentId, copy(record));
+    return 'reserved';
+  }
+
+  async get(agentId: string): Promise<HostedAgentRecord | undefined> {
+    const record = this.#agents.get(agentId);
+    return record === undefined ? undefined : copy(record);
+  }
+
+  async remove(agentId: string): Promise<void> {
+    this.#agents.delete(agentId);
+  }
+
+  async updateStatus(agentId: string, status: AgentStatus, sequence: number): Promise<boolean> {
+    const record = this.#agents.get(agentId);
+    if (record === undefined || sequence <= record.sequence) return false;
+    this.#agents.set(agentId, { ...record, status: copy(status), sequence });
+    return true;
+  }
+
+  async list(query: AgentListQuery & { ownerInstanceId?: string | undefined }) {
+    const mine = [...this.#agents.values()].filter(
+      (a) =>
+        (query.ownerInstanceId === undefined || a.ownerInstanceId === query.ownerInstanceId) &&
+        (query.status === undefined || a.status.status === query.status) &&
+        (query.taskId === undefined || a.status.taskId === query.taskId),
+    );
+    const { items, nextCursor } = page(mine, (a) => ({ createdAt: a.createdAt, id: a.agentId }), query.limit, query.cursor);
+    return { agents: items.map(copy), nextCursor };
+  }
+
+  async listActive(): Promise<HostedAgentRecord[]> {
+    return [...this.#agents.values()].filter((a) => !isTerminalState(a.status.status)).map(copy);
+  }
+}

@@ -1,0 +1,169 @@
+// The agents pages of the web UI: start an agent on a peer, watch it live, read its
+// result, stop it; and the agents running here for peers.
+import type { AgentStatus, AgentsOverview, Connection } from '@mosaic-fed/core';
+import { DIALOG_SCRIPT, Layout } from './layout.js';
+
+const AGENT_WORDS: Record<AgentStatus['status'], string> = {
+  spawning: 'starting',
+  running: 'working',
+  completed: 'done',
+  failed: 'ended without a result',
+  killed: 'stopped',
+};
+
+export function AgentsPage(props: { overview: AgentsOverview; peers: Connection[]; csrf: string; note?: string | undefined }) {
+  const { overview } = props;
+  return (
+    <Layout title="Agents" signedIn csrf={props.csrf}>
+      <h1>Agents</h1>
+      <section aria-labelledby="spawn">
+        <h2 id="spawn">Start an agent on a peer</h2>
+        {props.peers.length === 0 ? (
+          <p>
+            An agent runs on a connected peer. <a href="/federation/connections">Connect to one</a> first.
+          </p>
+        ) : (
+          <form method="post" action="/federation/agents">
+            <input type="hidden" name="csrf" value={props.csrf} />
+            {/* PROTOCOL 6: a form sent twice (a double click, a resend) starts one agent. */}
+            <input type="hidden" name="idempotencyKey" value={crypto.randomUUID()} />
+            <label for="connectionId">Peer</label>
+            <select id="connectionId" name="connectionId">
+              {props.peers.map((peer) => (
+                <option value={peer.id}>{peer.peerName}</option>
+              ))}
+            </select>
+            <label for="agentType">Kind of agent</label>
+            <select id="agentType" name="agentType">
+              <option value="worker">worker: changes the branch</option>
+              <option value="reviewer">reviewer: reviews the branch</option>
+              <option value="tester">tester: runs the tests</option>
+            </select>
+            <label for="taskId">Task id</label>
+            <input id="taskId" name="taskId" placeholder="fix-login-test" />
+            <label for="repository">Repository</label>
+            <input id="repository" name="repository" placeholder="git.example.com/org/repo" />
+            <label for="branch">Branch</label>
+            <input id="branch" name="branch" value="main" />
+            <label for="instructions">Instructions</label>
+            <textarea id="instructions" name="instructions" rows={4}></textarea>
+            {props.note === undefined ? null : <p class="note" role="status">{props.note}</p>}
+            <button type="submit">Start the agent</button>
+          </form>
+        )}
+      </section>
+      <section aria-labelledby="sent">
+        <h2 id="sent">Agents you started on peers</h2>
+        {overview.sent.items.length === 0 ? (
+          <p>None yet.</p>
+        ) : (
+          <ul>
+            {overview.sent.items.map((agent) => (
+              <li>
+                <a href={`/federation/agents/${agent.agentId}`}>{agent.taskId}</a> ({agent.agentType}): {AGENT_WORDS[agent.status.status]}
+              </li>
+            ))}
+          </ul>
+        )}
+      </section>
+      <section aria-labelledby="hosted">
+        <h2 id="hosted">Agents running here for peers</h2>
+        {overview.hosted.items.length === 0 ? (
+          <p>None yet.</p>
+        ) : (
+          <ul>
+            {overview.hosted.items.map((agent) => (
+              <li>
+                {agent.status.taskId} ({agent.status.agentType}): {AGENT_WORDS[agent.status.status]}
+              </li>
+            ))}
+          </ul>
+        )}
+      </section>
+    </Layout>
+  );
+}
+
+export function AgentPage(props: { status: AgentStatus; csrf: string; flash?: string | undefined }) {
+  const { status } = props;
+  const live = !['completed', 'failed', 'killed'].includes(status.status);
+  return (
+    <Layout title={status.taskId} signedIn csrf={props.csrf}>
+      <h1>{status.taskId}</h1>
+      {props.flash === undefined ? null : <p class="flash" role="status">{props.flash}</p>}
+      <dl>
+        <dt>State</dt>
+        <dd id="agent-status" data-status={status.status} aria-live="polite">
+          {AGENT_WORDS[status.status]}
+        </dd>
+        <dt>Attempt</dt>
+        <dd id="agent-attempt">{String(status.attempt)}</dd>
+        <dt>Last step</dt>
+        <dd id="agent-progress">{status.progress?.lastAction ?? '—'}</dd>
+        {status.error === null ? null : (
+          <>
+            <dt>Why it ended</dt>
+            <dd>{status.error}</dd>
+          </>
+        )}
+      </dl>
+      {status.result === null ? null : (
+        <section aria-labelledby="result">
+          <h2 id="result">Result</h2>
+          <p>{status.result.summary}</p>
+          {status.result.patch === undefined ? null : (
+            <>
+              <h3>Patch</h3>
+              <pre>{status.result.patch}</pre>
+            </>
+          )}
+          {status.result.usage === undefined ? null : (
+            <p>
+              {status.result.usage.inputTokens} input and {status.result.usage.outputTokens} output tokens.
+            </p>
+          )}
+        </section>
+      )}
+      {live ? (
+        <>
+          <button type="button" data-open-dialog="kill">
+            Stop this agent…
+          </button>
+          <dialog id="kill" aria-labelledby="kill-title">
+            <form method="post" action={`/federation/agents/${status.agentId}/kill`}>
+              <h2 id="kill-title">Stop this agent?</h2>
+              <p>The peer stops its work and removes its sandbox. What it did so far is not kept.</p>
+              <input type="hidden" name="csrf" value={props.csrf} />
+              <button type="submit">Stop the agent</button>{' '}
+              <button type="submit" formmethod="dialog" class="quiet">
+                Let it continue
+              </button>
+            </form>
+          </dialog>
+          <script dangerouslySetInnerHTML={{ __html: LIVE_SCRIPT(status.agentId) }} />
+        </>
+      ) : null}
+      <p>
+        <a href="/federation/agents">Back to the agents</a>
+      </p>
+    </Layout>
+  );
+}
+
+// Follows the agent's events (the same stream as the API, with this session) and reloads
+// the page when it ends, so the result shows; and opens the stop confirmation.
+const LIVE_SCRIPT = (agentId: string) => `
+const words = ${JSON.stringify(AGENT_WORDS)};
+const source = new EventSource('/federation/agents/${agentId}/events');
+// A form being sent (stopping the agent) leads to the next page: no reload in its way.
+document.addEventListener('submit', () => source.close());
+source.addEventListener('agent.status.changed', (message) => {
+  const event = JSON.parse(message.data);
+  const status = document.getElementById('agent-status');
+  status.textContent = words[event.status];
+  status.dataset.status = event.status;
+  document.getElementById('agent-attempt').textContent = String(event.attempt);
+  document.getElementById('agent-progress').textContent = (event.progress && event.progress.lastAction) || '—';
+  if (['completed', 'failed', 'killed'].includes(event.status)) { source.close(); location.reload(); }
+});
+${DIALOG_SCRIPT}`;

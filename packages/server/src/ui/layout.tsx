@@ -1,0 +1,58 @@
+// The web UI's pages, rendered on the server with hono/jsx. The wording is calm and
+// invitational: it says what is possible and what the person can do next.
+// This file: the frame every page shares, and the message page.
+import type { Child } from 'hono/jsx';
+import { STYLES } from './styles.js';
+
+/** Messages next to form fields, by field name. */
+export type FieldNotes = Partial<Record<string, string>>;
+
+export function Layout(props: { title: string; children: Child; csrf?: string | undefined; signedIn?: boolean }) {
+  return (
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <title>{`${props.title} · Mosaic Federation`}</title>
+        <style dangerouslySetInnerHTML={{ __html: STYLES }} />
+      </head>
+      <body>
+        <a class="skip" href="#main">Skip to the content</a>
+        <header>
+          <p class="brand">Mosaic Federation</p>
+          {props.signedIn === true ? (
+            <nav aria-label="Sections">
+              <a href="/federation/settings">Settings</a>
+              <a href="/federation/connections">Connections</a>
+              <a href="/federation/agents">Agents</a>
+              <form method="post" action="/federation/sign-out" class="inline">
+                <input type="hidden" name="csrf" value={props.csrf ?? ''} />
+                <button type="submit" class="quiet">Sign out</button>
+              </form>
+            </nav>
+          ) : null}
+        </header>
+        <main id="main">{props.children}</main>
+      </body>
+    </html>
+  );
+}
+
+export function MessagePage(props: { title: string; message: string; signedIn?: boolean; csrf?: string | undefined }) {
+  return (
+    <Layout title={props.title} signedIn={props.signedIn ?? false} csrf={props.csrf}>
+      <h1>{props.title}</h1>
+      <p>{props.message}</p>
+      <p>
+        <a href="/federation/settings">Go to the settings</a>
+      </p>
+    </Layout>
+  );
+}
+
+/** Opens the dialog a `data-open-dialog` button names (every confirmation of the UI). */
+export const DIALOG_SCRIPT = `
+document.querySelectorAll('[data-open-dialog]').forEach((button) => {
+  button.addEventListener('click', () => document.getElementById(button.dataset.openDialog).showModal());
+});
+`;
