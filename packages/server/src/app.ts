@@ -24,17 +24,18 @@ import { HostedAgents } from './agents/hosted.js';
 import { createAdminTokenAuthenticator, revokeAdminToken, toAdminToken } from './auth/admin-tokens.js';
 import { createOidcAuthenticator, type OidcAuthOptions } from './auth/oidc.js';
 import type { AdminAuthenticator } from './auth/types.js';
-import { CachedConnectionStore } from './connections/cache.js';
+import { CachedConnectionStore } from './stores/connection-cache.js';
 import { ConnectionService } from './connections/service.js';
-import { InMemoryEventBus, type EventBus } from './events/bus.js';
-import { incomingRoutes } from './federation/incoming.js';
-import { PeerKeyring } from './federation/keyring.js';
-import { PeerMessenger } from './federation/messenger.js';
-import { Outbox, type OutboxOptions } from './federation/outbox.js';
-import { InMemoryLeases, type Leases } from './federation/leases.js';
-import { InMemoryRateLimiter, type RateLimiter } from './federation/rate-limiter.js';
-import { MessageRouter } from './federation/router.js';
-import { Sweeper } from './federation/sweeper.js';
+import { InMemoryEventBus, type EventBus } from './replicas/event-bus.js';
+import { incomingRoutes } from './messages/incoming.js';
+import { PeerKeyring } from './peers/keyring.js';
+import { PeerMessenger } from './peers/messenger.js';
+import { Outbox, type OutboxOptions } from './jobs/outbox.js';
+import { InMemoryLeases, type Leases } from './replicas/leases.js';
+import { InMemoryRateLimiter, type RateLimiter } from './replicas/rate-limiter.js';
+import { registerKeyRotation } from './messages/key-rotation.js';
+import { MessageRouter } from './messages/router.js';
+import { Sweeper } from './jobs/sweeper.js';
 import { InstanceService } from './instance/service.js';
 import { describeError, silentLogger, type Logger } from './logger.js';
 import { adminAuth, type AdminVariables } from './middleware/admin-auth.js';
@@ -257,7 +258,6 @@ export function createFederation(options: FederationAppOptions): Federation {
   const agents = new FederationAgentService({
     stores,
     messenger,
-    keyring,
     events,
     now,
     generateId,
@@ -268,6 +268,7 @@ export function createFederation(options: FederationAppOptions): Federation {
   const router = new MessageRouter();
   hosted.register(router);
   agents.register(router);
+  registerKeyRotation(router, keyring);
 
   /** PROTOCOL 4: a new key pair, and every ACTIVE peer told with the certificate. */
   const regenerateKeys = async (actor: AuditActor) => {

@@ -7,7 +7,7 @@
  */
 export { createFederation, createFederationApp, MIN_SECRET_LENGTH } from './app.js';
 export type { Federation, FederationAppOptions, OutboundOptions } from './app.js';
-export type { MessageBody } from './federation/messenger.js';
+export type { MessageBody } from './peers/messenger.js';
 
 // What more admin routes (`adminRoutes`) are built from.
 export type { AdminVariables } from './middleware/admin-auth.js';
@@ -66,11 +66,11 @@ export type {
   StoredReply,
 } from './stores/types.js';
 
-export { InMemoryEventBus } from './events/bus.js';
-export type { AgentEventListener, EventBus } from './events/bus.js';
-export { InMemoryRateLimiter } from './federation/rate-limiter.js';
-export { InMemoryLeases } from './federation/leases.js';
-export type { Leases } from './federation/leases.js';
-export type { RateDecision, RateLimiter } from './federation/rate-limiter.js';
+export { InMemoryEventBus } from './replicas/event-bus.js';
+export type { AgentEventListener, EventBus } from './replicas/event-bus.js';
+export { InMemoryRateLimiter } from './replicas/rate-limiter.js';
+export { InMemoryLeases } from './replicas/leases.js';
+export type { Leases } from './replicas/leases.js';
+export type { RateDecision, RateLimiter } from './replicas/rate-limiter.js';
 
 export { SealedKeyError } from './lib/sealed-key.js';

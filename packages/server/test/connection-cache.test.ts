@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CachedConnectionStore } from '../src/connections/cache.js';
+import { CachedConnectionStore } from '../src/stores/connection-cache.js';
 import { createInMemoryStores } from '../src/stores/memory/index.js';
 import type { ConnectionStore } from '../src/stores/types.js';
 import { auditEntry } from './helpers.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Sweeper } from '../src/federation/sweeper.js';
+import { Sweeper } from '../src/jobs/sweeper.js';
 import { silentLogger, type Logger } from '../src/logger.js';
 import { createInMemoryStores } from '../src/stores/memory/index.js';
 import type { MessageLogStore, OutboxEntry } from '../src/stores/types.js';

@@ -11,7 +11,6 @@ import {
   canonicalJson,
   isFederationError,
   isTerminalState,
-  KeysRotatedPayloadSchema,
   spawningStatus,
   type AgentKillResponse,
   type AgentSpawnPayload,
@@ -21,10 +20,9 @@ import {
   type AuditActor,
   type ErrorCode,
 } from '@mosaic-fed/core';
-import type { EventBus } from '../events/bus.js';
-import type { PeerKeyring } from '../federation/keyring.js';
-import type { PeerMessenger } from '../federation/messenger.js';
-import type { MessageRouter } from '../federation/router.js';
+import type { EventBus } from '../replicas/event-bus.js';
+import type { PeerMessenger } from '../peers/messenger.js';
+import type { MessageRouter } from '../messages/router.js';
 import { BackgroundLoop } from '../lib/background.js';
 import { describeError, type Logger } from '../logger.js';
 import type { ConnectionRecord, FederationStores, RemoteAgentRecord, SpawnRequestRecord } from '../stores/types.js';
@@ -32,7 +30,6 @@ import type { ConnectionRecord, FederationStores, RemoteAgentRecord, SpawnReques
 export interface FederationAgentServiceOptions {
   stores: FederationStores;
   messenger: PeerMessenger;
-  keyring: PeerKeyring;
   events: EventBus;
   now: () => Date;
   generateId: () => string;
@@ -95,10 +92,9 @@ export class FederationAgentService {
     });
   }
 
-  /** Registers the events peers send this instance. */
+  /** Registers the agent events peers send this instance. */
   register(router: MessageRouter): void {
-    router
-      .register({
+    router.register({
         kind: 'EVENT',
         type: 'agent.status.changed',
         payload: AgentStatusChangedPayloadSchema,
@@ -120,15 +116,6 @@ export class FederationAgentService {
           }
           if (outcome === 'applied') await this.#o.events.publish(event.agentId, event);
           return { applied: outcome === 'applied' };
-        },
-      })
-      .register({
-        kind: 'EVENT',
-        type: 'federation.keys.rotated',
-        payload: KeysRotatedPayloadSchema,
-        handle: async ({ certificate }, { connection }) => {
-          const updated = await this.#o.keyring.pinCertificate(connection, certificate);
-          return { pinnedKids: updated.peerKeys.map((key) => key.kid) };
         },
       });
   }

@@ -16,11 +16,11 @@ import {
   spawningStatus,
   type OrchestratorAdapter,
 } from '@mosaic-fed/core';
-import type { Outbox } from '../federation/outbox.js';
-import type { RateLimiter } from '../federation/rate-limiter.js';
-import type { MessageRouter } from '../federation/router.js';
+import type { Outbox } from '../jobs/outbox.js';
+import type { RateLimiter } from '../replicas/rate-limiter.js';
+import type { MessageRouter } from '../messages/router.js';
 import type { InstanceService } from '../instance/service.js';
-import type { Leases } from '../federation/leases.js';
+import type { Leases } from '../replicas/leases.js';
 import { BackgroundLoop, setBackgroundTimeout } from '../lib/background.js';
 import { describeError, type Logger } from '../logger.js';
 import type { FederationStores, HostedAgentRecord } from '../stores/types.js';

@@ -16,9 +16,9 @@ import {
   type UpdateGrantsDto,
 } from '@mosaic-fed/core';
 import { pinnedKeys } from '@mosaic-fed/sdk';
-import { fetchInstanceDocument, sameInstance } from '../federation/instance-document.js';
-import { mergeReplaced, pinsOf } from '../federation/keyring.js';
-import type { PeerMessenger } from '../federation/messenger.js';
+import { fetchInstanceDocument, sameInstance } from '../peers/instance-document.js';
+import { mergeReplaced, pinsOf } from '../peers/keyring.js';
+import type { PeerMessenger } from '../peers/messenger.js';
 import type { InstanceService } from '../instance/service.js';
 import { describeError, type Logger } from '../logger.js';
 import type { ConnectionRecord, FederationStores } from '../stores/types.js';

@@ -13,7 +13,7 @@ import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
 import type { FederationAgentService } from '../agents/federation-agents.js';
 import type { HostedAgents } from '../agents/hosted.js';
-import type { EventBus } from '../events/bus.js';
+import type { EventBus } from '../replicas/event-bus.js';
 import { setBackgroundTimeout } from '../lib/background.js';
 import type { AdminVariables } from '../middleware/admin-auth.js';
 import type { FederationStores } from '../stores/types.js';

@@ -20,7 +20,7 @@ import { authenticateAdmin, type AdminAuthenticator } from '../auth/types.js';
 import type { FederationAgentService } from '../agents/federation-agents.js';
 import type { HostedAgents } from '../agents/hosted.js';
 import { toConnection, type ConnectionService } from '../connections/service.js';
-import type { EventBus } from '../events/bus.js';
+import type { EventBus } from '../replicas/event-bus.js';
 import type { InstanceService } from '../instance/service.js';
 import { agentsOverview, spawnDeadline, streamAgentEvents } from '../routes/agents.js';
 import type { FederationStores } from '../stores/types.js';

@@ -2,7 +2,7 @@
 // against its sender's connection (state, keys, grants); that read is served from memory
 // for a short while, because a connection changes rarely and messages arrive often.
 import type { AuditEntry } from '@mosaic-fed/core';
-import type { ConnectionRecord, ConnectionStore } from '../stores/types.js';
+import type { ConnectionRecord, ConnectionStore } from './types.js';
 
 function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {

@@ -14,7 +14,7 @@ import {
   type VerificationKey,
 } from '@mosaic-fed/core';
 import { decodeJwt } from 'jose';
-import type { CachedConnectionStore } from '../connections/cache.js';
+import type { CachedConnectionStore } from '../stores/connection-cache.js';
 import { describeError, type Logger } from '../logger.js';
 import type { ConnectionRecord, FederationStores } from '../stores/types.js';
 import { fetchInstanceDocument } from './instance-document.js';

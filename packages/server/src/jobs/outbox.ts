@@ -7,7 +7,7 @@ import { backoffMs, isFederationError, type ErrorCode } from '@mosaic-fed/core';
 import { BackgroundLoop } from '../lib/background.js';
 import { describeError, type Logger } from '../logger.js';
 import type { FederationStores, OutboxEntry } from '../stores/types.js';
-import type { PeerMessenger } from './messenger.js';
+import type { PeerMessenger } from '../peers/messenger.js';
 
 /** Answers that no retry will change: the event is not the peer's, or not acceptable to it. */
 const FINAL_REFUSALS: ReadonlySet<ErrorCode> = new Set(['NOT_FOUND', 'FORBIDDEN', 'VALIDATION_FAILED', 'MALFORMED_MESSAGE', 'CAPABILITY_DISABLED']);

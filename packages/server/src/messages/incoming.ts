@@ -22,8 +22,8 @@ import type { ConnectionService } from '../connections/service.js';
 import type { InstanceService } from '../instance/service.js';
 import { describeError, type Logger } from '../logger.js';
 import type { ClaimOutcome, ConnectionRecord, FederationStores, StoredReply } from '../stores/types.js';
-import type { PeerKeyring } from './keyring.js';
-import type { RateLimiter } from './rate-limiter.js';
+import type { PeerKeyring } from '../peers/keyring.js';
+import type { RateLimiter } from '../replicas/rate-limiter.js';
 import type { MessageRouter } from './router.js';
 
 export interface IncomingOptions {
