@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
 import { serve } from '@hono/node-server';
-import type { OrchestratorAdapter } from '@mosaic-fed/core';
+import { randomUUID } from 'node:crypto';
+import { AgentSpawnPayloadSchema, type AgentStatusChangedPayload, type OrchestratorAdapter, type OrchestratorSpawnRequest } from '@mosaic-fed/core';
 import Docker from 'dockerode';
 import { Redis } from 'ioredis';
 import { createOrchestratorService } from '../src/index.js';
@@ -109,4 +110,28 @@ export async function serveOrchestrator(orchestrator: OrchestratorAdapter): Prom
       }),
     );
   });
+}
+
+/** A spawn of a worker that is to make the fixture repository's test pass. */
+export function spawnRequest(
+  repositoryUrl: string,
+  options: { timeout?: number; maxRetries?: number; agentType?: 'worker' | 'reviewer' | 'tester' } = {},
+): OrchestratorSpawnRequest {
+  return {
+    agentId: randomUUID(),
+    ownerInstanceId: randomUUID(),
+    spec: AgentSpawnPayloadSchema.parse({
+      taskId: 'fix-add',
+      agentType: options.agentType ?? 'worker',
+      context: { repository: repositoryUrl, branch: 'main', workItems: ['make test.sh pass'], instructions: 'Fix add().' },
+      options: { timeout: options.timeout ?? 60_000, maxRetries: options.maxRetries ?? 0 },
+    }),
+  };
+}
+
+/** Every status change of an agent, until its terminal one. */
+export async function untilTerminal(orchestrator: OrchestratorAdapter, agentId: string): Promise<AgentStatusChangedPayload[]> {
+  const events: AgentStatusChangedPayload[] = [];
+  for await (const event of orchestrator.watch(agentId)) events.push(event);
+  return events;
 }

@@ -1,0 +1,220 @@
+// One contract for every OrchestratorAdapter (the server's seam to whatever runs agents):
+// LocalOrchestrator in process, HttpOrchestrator through the PROTOCOL 7 service, and
+// QueueOrchestrator with a worker on BullMQ over a real Redis. Each passes the same tests.
+import { randomUUID } from 'node:crypto';
+import { rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AgentStatusChangedPayload, OrchestratorAdapter } from '@mosaic-fed/core';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
+import { HttpOrchestrator, LocalOrchestrator, UNEXPLAINED_FAILURE, type Sandbox, type SandboxProvider } from '../src/index.js';
+import { createClaudeRunners } from '../src/anthropic.js';
+import { GitWorkspaceProvider, ProcessSandboxProvider } from '../src/node.js';
+import { AgentWorker, QueueOrchestrator } from '../src/queue.js';
+import {
+  createFixtureRepository,
+  eventually,
+  fixScript,
+  processesMatching,
+  redisServer,
+  scriptedClient,
+  serveOrchestrator,
+  SERVICE_TOKEN,
+  sleepScript,
+  spawnRequest,
+  untilTerminal,
+} from './helpers.js';
+
+const repository = createFixtureRepository();
+const workspaces = new GitWorkspaceProvider({ allowFileUrls: true });
+const closing: { close(): Promise<void> }[] = [];
+const prefix = `mosaic-fed-contract-${randomUUID()}:`;
+let redis: Redis | undefined;
+
+beforeAll(async () => {
+  redis = await redisServer();
+});
+
+afterAll(async () => {
+  // Last opened, first closed: adapters before what serves them.
+  for (const resource of closing.reverse()) await resource.close();
+  if (redis !== undefined) {
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length > 0) await redis.del(...keys);
+    redis.disconnect();
+  }
+  repository.remove();
+});
+
+const request = (options?: Parameters<typeof spawnRequest>[1]) => spawnRequest(repository.url, options);
+
+/** How the tests reach the agents: in process, through the service over HTTP, or through the queue. */
+type Via = 'in process' | 'HTTP service' | 'queue';
+
+async function orchestratorFor(
+  context: TestContext,
+  sandboxes: SandboxProvider,
+  script = fixScript(),
+  extra: { maxConcurrentAgents?: number; via: Via },
+): Promise<OrchestratorAdapter> {
+  const { client, server } = await scriptedClient(script);
+  closing.push(server);
+  const runners = createClaudeRunners({ client, commandTimeoutMs: 60_000 });
+  const concurrency = extra.maxConcurrentAgents ?? 4;
+  if (extra.via === 'queue') {
+    if (redis === undefined) return context.skip('no Redis here: the queue-backed orchestrator is not tested');
+    const queue = { redis, prefix: `${prefix}${randomUUID()}:` };
+    const worker = new AgentWorker({ ...queue, sandboxes, workspaces, runners, concurrency, progressIntervalMs: 50, heartbeatMs: 200 });
+    await worker.start();
+    closing.push(worker);
+    const orchestrator = new QueueOrchestrator({ ...queue, watchPollMs: 50 });
+    closing.push(orchestrator);
+    return orchestrator;
+  }
+  const orchestrator = new LocalOrchestrator({ sandboxes, workspaces, runners, progressIntervalMs: 50, maxConcurrentAgents: concurrency });
+  await orchestrator.start();
+  closing.push(orchestrator);
+  if (extra.via === 'in process') return orchestrator;
+  const service = await serveOrchestrator(orchestrator);
+  closing.push(service);
+  return new HttpOrchestrator({ url: service.url, token: SERVICE_TOKEN, reconnectDelayMs: 50 });
+}
+
+describe.each<{ via: Via }>([{ via: 'in process' }, { via: 'HTTP service' }, { via: 'queue' }])('the OrchestratorAdapter contract, $via', ({ via }) => {
+  it('ends an agent past its timeout as failed with error "timeout"', async (context) => {
+    const orchestrator = await orchestratorFor(context, new ProcessSandboxProvider(), sleepScript(), { via });
+    const spawn = request({ timeout: 1_000, maxRetries: 3 });
+    await orchestrator.spawn(spawn);
+    const events = await untilTerminal(orchestrator, spawn.agentId);
+    expect(events.at(-1)).toMatchObject({ status: 'failed', error: 'timeout', attempt: 1 });
+    expect(processesMatching('sleep 37')).toEqual([]);
+  });
+
+  it('re-runs a failed first attempt when maxRetries allows, and completes on attempt 2', async (context) => {
+    let first = true;
+    const script = fixScript();
+    const opening = script[0];
+    script[0] = (scripted) => {
+      if (first) {
+        first = false;
+        throw new Error('the model is overloaded');
+      }
+      return typeof opening === 'function' ? opening(scripted) : (opening ?? []);
+    };
+    const orchestrator = await orchestratorFor(context, new ProcessSandboxProvider(), script, { via });
+    const spawn = request({ maxRetries: 1 });
+    await orchestrator.spawn(spawn);
+    const events = await untilTerminal(orchestrator, spawn.agentId);
+    expect(events.at(-1)).toMatchObject({ status: 'completed', attempt: 2 });
+    expect(events.filter((event) => event.status === 'running').map((event) => event.attempt)).toContain(2);
+    expect(events.at(-1)?.result?.patch).toContain('+  echo $(($1 + $2))');
+  });
+
+  it('fails when the only attempt fails, with the reason and no stack', async (context) => {
+    const orchestrator = await orchestratorFor(context, new ProcessSandboxProvider(), fixScript(), { via });
+    const spawn = request();
+    spawn.spec.context.branch = 'no-such-branch';
+    await orchestrator.spawn(spawn);
+    const last = (await untilTerminal(orchestrator, spawn.agentId)).at(-1);
+    expect(last).toMatchObject({ status: 'failed', attempt: 1 });
+    expect(last?.error).toContain('could not clone');
+    expect(last?.error).not.toMatch(/\n\s+at /);
+  });
+
+  it('tells the peer one generic reason for a failure that names host paths, keeping them to its log', async (context) => {
+    // A sandbox folder that cannot be made: its error names where on the host.
+    const blocker = join(tmpdir(), `mosaic-not-a-dir-${randomUUID()}`);
+    writeFileSync(blocker, 'a file where a folder should be');
+    try {
+      const orchestrator = await orchestratorFor(context, new ProcessSandboxProvider({ root: join(blocker, 'sandboxes') }), fixScript(), { via });
+      const spawn = request();
+      await orchestrator.spawn(spawn);
+      const last = (await untilTerminal(orchestrator, spawn.agentId)).at(-1);
+      expect(last).toMatchObject({ status: 'failed', error: UNEXPLAINED_FAILURE });
+      expect(JSON.stringify(last)).not.toContain(blocker);
+    } finally {
+      rmSync(blocker, { force: true });
+    }
+  });
+
+  it('runs 20 agents with at most 4 at once, and completes them all', async (context) => {
+    let live = 0;
+    let most = 0;
+    const process = new ProcessSandboxProvider();
+    const counting: SandboxProvider = {
+      name: 'counting',
+      async create(options) {
+        const sandbox = await process.create(options);
+        most = Math.max(most, ++live);
+        let destroyed = false;
+        const counted: Sandbox = Object.create(sandbox) as Sandbox;
+        counted.destroy = async () => {
+          if (!destroyed) {
+            destroyed = true;
+            live--;
+          }
+          await sandbox.destroy();
+        };
+        return counted;
+      },
+    };
+    const orchestrator = await orchestratorFor(context, counting, fixScript(), { maxConcurrentAgents: 4, via });
+    const spawns = Array.from({ length: 20 }, () => request());
+    let running = 0;
+    let mostRunning = 0;
+    await Promise.all(spawns.map((spawn) => orchestrator.spawn(spawn)));
+    const finals = await Promise.all(
+      spawns.map(async (spawn) => {
+        let wasRunning = false;
+        let last: AgentStatusChangedPayload | undefined;
+        for await (const event of orchestrator.watch(spawn.agentId)) {
+          if (event.status === 'running' && !wasRunning) {
+            wasRunning = true;
+            mostRunning = Math.max(mostRunning, ++running);
+          }
+          if (event.status !== 'running' && wasRunning) running--;
+          last = event;
+        }
+        return last?.status;
+      }),
+    );
+    expect(finals).toEqual(Array.from({ length: 20 }, () => 'completed'));
+    expect(most).toBeLessThanOrEqual(4);
+    expect(most).toBeGreaterThan(1);
+    expect(mostRunning).toBeLessThanOrEqual(4);
+  });
+
+  it('kills an agent still waiting for a place, without ever starting it', async (context) => {
+    const orchestrator = await orchestratorFor(context, new ProcessSandboxProvider(), sleepScript(), { maxConcurrentAgents: 1, via });
+    const busy = request();
+    const waiting = request();
+    await orchestrator.spawn(busy);
+    await orchestrator.spawn(waiting);
+    await eventually(async () => expect((await orchestrator.getStatus(busy.agentId)).status).toBe('running'));
+    // Asked together (read together): each its own answer, an unknown one NOT_FOUND.
+    const [busyStatus, waitingStatus, unknown] = await Promise.all([
+      orchestrator.getStatus(busy.agentId),
+      orchestrator.getStatus(waiting.agentId),
+      orchestrator.getStatus(randomUUID()).catch((error: unknown) => error),
+    ]);
+    expect([busyStatus.agentId, busyStatus.status]).toEqual([busy.agentId, 'running']);
+    expect([waitingStatus.agentId, waitingStatus.status]).toEqual([waiting.agentId, 'spawning']);
+    expect(unknown).toMatchObject({ code: 'NOT_FOUND' });
+    await orchestrator.kill(waiting.agentId);
+    const events = await untilTerminal(orchestrator, waiting.agentId);
+    expect(events.map((event) => event.status)).toEqual(['spawning', 'killed']);
+    await orchestrator.kill(busy.agentId);
+  });
+
+  it('answers NOT_FOUND for an unknown agent and AGENT_ALREADY_TERMINAL for a kill after completion', async (context) => {
+    const orchestrator = await orchestratorFor(context, new ProcessSandboxProvider(), fixScript(), { via });
+    await expect(orchestrator.getStatus(randomUUID())).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(orchestrator.kill(randomUUID())).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    const spawn = request();
+    await orchestrator.spawn(spawn);
+    await untilTerminal(orchestrator, spawn.agentId);
+    await expect(orchestrator.kill(spawn.agentId)).rejects.toMatchObject({ code: 'AGENT_ALREADY_TERMINAL', data: { status: 'completed' } });
+    expect((await orchestrator.getStatus(spawn.agentId)).status).toBe('completed');
+  });
+});
