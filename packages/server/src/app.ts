@@ -134,6 +134,8 @@ export interface FederationAppOptions {
    * Default 1,000; 0 reads the store for every message.
    */
   cacheMs?: number;
+  /** A clock in milliseconds that never goes back, for those caches; default `performance.now`. */
+  monotonic?: () => number;
 }
 
 /** The app and the services behind it, for entry points that need both. */
@@ -185,7 +187,7 @@ export function createFederation(options: FederationAppOptions): Federation {
   }
   const cacheMs = options.cacheMs ?? 1_000;
   const given = options.stores ?? createInMemoryStores();
-  const connectionStore = new CachedConnectionStore(given.connections, cacheMs);
+  const connectionStore = new CachedConnectionStore(given.connections, cacheMs, options.monotonic);
   const stores: FederationStores = { ...given, connections: connectionStore };
   const logger = options.logger ?? silentLogger;
   const now = options.now ?? (() => new Date());
@@ -203,6 +205,7 @@ export function createFederation(options: FederationAppOptions): Federation {
     },
     keyGracePeriodSeconds: gracePeriod,
     cacheMs,
+    ...(options.monotonic === undefined ? {} : { monotonic: options.monotonic }),
   });
 
   // PROTOCOL 3: every request this instance makes goes through this one client.

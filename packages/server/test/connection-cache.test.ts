@@ -5,13 +5,14 @@ import type { ConnectionStore } from '../src/stores/types.js';
 import { auditEntry } from './helpers.js';
 import { connectionRecord } from './store-contract.js';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 async function setUp(ttlMs: number) {
   const shared = createInMemoryStores().connections;
   const record = await connectionRecord({ status: 'ACTIVE' });
   await shared.create(record, auditEntry('connection.create'));
-  return { shared, record, cache: new CachedConnectionStore(shared, ttlMs) };
+  // The cache's own clock, moved by the test: no waiting for real time to pass.
+  let clock = 0;
+  const cache = new CachedConnectionStore(shared, ttlMs, () => clock);
+  return { shared, record, cache, advance: (ms: number) => void (clock += ms) };
 }
 
 /** A write made by another replica: straight to the shared store. */
@@ -25,13 +26,15 @@ async function suspendElsewhere(store: ConnectionStore, peerInstanceId: string) 
 
 describe('CachedConnectionStore', () => {
   it("serves a sender's connection from memory, and sees another replica's change within its time", async () => {
-    const { shared, record, cache } = await setUp(150);
+    const { shared, record, cache, advance } = await setUp(150);
     expect((await cache.senderConnection(record.peerInstanceId))?.status).toBe('ACTIVE');
     await suspendElsewhere(shared, record.peerInstanceId);
     expect((await cache.senderConnection(record.peerInstanceId))?.status).toBe('ACTIVE');
     // Reads for writers are never served from memory.
     expect((await cache.getByPeer(record.peerInstanceId))?.status).toBe('SUSPENDED');
-    await sleep(200);
+    advance(149);
+    expect((await cache.senderConnection(record.peerInstanceId))?.status).toBe('ACTIVE');
+    advance(1);
     expect((await cache.senderConnection(record.peerInstanceId))?.status).toBe('SUSPENDED');
   });
 

@@ -5,7 +5,8 @@ import { silentLogger } from '../src/logger.js';
 import { createInMemoryStores } from '../src/stores/memory/index.js';
 import type { FederationStores, InstanceStore } from '../src/stores/types.js';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Lets the calls under way take their next steps. */
+const settle = () => new Promise((resolve) => setTimeout(resolve, 10));
 const ADMIN = { type: 'admin-token', id: 'token-1' } as const;
 
 function gate(): { wait: Promise<void>; release: () => void } {
@@ -57,6 +58,8 @@ function watchedStore(inner: InstanceStore) {
 }
 
 function service(cacheMs: number) {
+  // The cache's own clock, moved by the test: no waiting for real time to pass.
+  let clock = 0;
   const given = createInMemoryStores();
   const watched = watchedStore(given.instance);
   const stores: FederationStores = { ...given, instance: watched.store };
@@ -69,36 +72,38 @@ function service(cacheMs: number) {
     defaults: { name: 'Cache test', url: 'http://127.0.0.1:9', capabilities: DEFAULT_CAPABILITIES },
     keyGracePeriodSeconds: 60,
     cacheMs,
+    monotonic: () => clock,
   });
-  return { instance, ...watched };
+  return { instance, advance: (ms: number) => void (clock += ms), ...watched };
 }
 
 describe('InstanceService record cache', () => {
   it('reads the store once for every request that finds the record stale at the same time', async () => {
-    const { instance, reads } = service(30);
+    const { instance, reads, advance } = service(30);
     const first = await instance.load();
-    await sleep(50);
+    advance(30);
     const before = reads();
     const loaded = await Promise.all(Array.from({ length: 20 }, () => instance.load()));
     expect(reads() - before).toBe(1);
     expect(new Set(loaded.map((record) => record.instanceId))).toEqual(new Set([first.instanceId]));
     // Once that read is done, the next stale moment reads again.
-    await sleep(50);
+    advance(30);
     await instance.load();
     expect(reads() - before).toBe(2);
   });
 
   it('keeps the newer record when a read that began before an update here ends after it', async () => {
-    const { instance, holdNextRead, holdNextUpdate } = service(200);
+    const { instance, holdNextRead, holdNextUpdate, advance } = service(200);
     await instance.load();
     // The update starts while the record is fresh, and is held before it writes.
     const releaseUpdate = holdNextUpdate();
     const updating = instance.update({ name: 'Renamed' }, ADMIN);
-    await sleep(250);
+    await settle();
+    advance(200);
     // Now stale: a request reads the record (version 1), and its answer is held.
     const releaseRead = holdNextRead();
     const overlapping = instance.load();
-    await sleep(10);
+    await settle();
     releaseUpdate();
     expect((await updating).name).toBe('Renamed');
     releaseRead();

@@ -40,6 +40,8 @@ export interface InstanceServiceOptions {
    * this time. Default 1,000; 0 reads the store every time.
    */
   cacheMs?: number;
+  /** A clock in milliseconds that never goes back, for the cache; default `performance.now`. */
+  monotonic?: () => number;
 }
 
 const SYSTEM: AuditActor = { type: 'system', id: 'instance' };
@@ -52,9 +54,11 @@ export class InstanceService {
   #cached: { record: InstanceRecord; readAt: number } | undefined;
   /** The read under way for {@link load}, shared by every caller that found the cache stale. */
   #reading: Promise<InstanceRecord> | undefined;
+  readonly #monotonic: () => number;
 
   constructor(options: InstanceServiceOptions) {
     this.#options = options;
+    this.#monotonic = options.monotonic ?? (() => performance.now());
   }
 
   /**
@@ -63,7 +67,7 @@ export class InstanceService {
    */
   async load(): Promise<InstanceRecord> {
     const cached = this.#cached;
-    if (cached !== undefined && performance.now() - cached.readAt < (this.#options.cacheMs ?? 1_000)) return cached.record;
+    if (cached !== undefined && this.#monotonic() - cached.readAt < (this.#options.cacheMs ?? 1_000)) return cached.record;
     // Every message needs the record: when it goes stale under load, one read serves all
     // the requests that arrive meanwhile, instead of one read each.
     this.#reading ??= this.#read().finally(() => {
@@ -86,7 +90,7 @@ export class InstanceService {
     // A read that overlapped a write here can answer the version before it: keep the newer.
     const cached = this.#cached?.record;
     if (cached !== undefined && cached.version > record.version) return cached;
-    this.#cached = { record, readAt: performance.now() };
+    this.#cached = { record, readAt: this.#monotonic() };
     return record;
   }
 

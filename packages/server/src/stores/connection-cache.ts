@@ -22,16 +22,19 @@ function deepFreeze<T>(value: T): T {
 export class CachedConnectionStore implements ConnectionStore {
   readonly #store: ConnectionStore;
   readonly #ttlMs: number;
+  readonly #monotonic: () => number;
   readonly #byPeer = new Map<string, { record: ConnectionRecord; readAt: number }>();
   /** Grows with every write, so that a read which overlapped a write is not remembered. */
   #generation = 0;
   /** Reads under way, one per peer, shared by the messages that arrive meanwhile. */
   readonly #reading = new Map<string, Promise<ConnectionRecord | undefined>>();
 
-  constructor(store: ConnectionStore, ttlMs: number) {
+  /** `monotonic`: a clock in milliseconds that never goes back; default `performance.now`. */
+  constructor(store: ConnectionStore, ttlMs: number, monotonic: () => number = () => performance.now()) {
     if (!Number.isFinite(ttlMs) || ttlMs < 0) throw new TypeError('ttlMs must be a number of milliseconds, 0 or more');
     this.#store = store;
     this.#ttlMs = ttlMs;
+    this.#monotonic = monotonic;
   }
 
   /**
@@ -41,7 +44,7 @@ export class CachedConnectionStore implements ConnectionStore {
    */
   async senderConnection(peerInstanceId: string): Promise<ConnectionRecord | undefined> {
     const cached = this.#byPeer.get(peerInstanceId);
-    if (cached !== undefined && performance.now() - cached.readAt < this.#ttlMs) return cached.record;
+    if (cached !== undefined && this.#monotonic() - cached.readAt < this.#ttlMs) return cached.record;
     let reading = this.#reading.get(peerInstanceId);
     if (reading === undefined) {
       const started = this.#read(peerInstanceId).finally(() => {
@@ -55,7 +58,7 @@ export class CachedConnectionStore implements ConnectionStore {
 
   async #read(peerInstanceId: string): Promise<ConnectionRecord | undefined> {
     const generation = this.#generation;
-    const readAt = performance.now();
+    const readAt = this.#monotonic();
     const record = await this.#store.getByPeer(peerInstanceId);
     if (record === undefined || this.#ttlMs === 0) {
       this.#byPeer.delete(peerInstanceId);
