@@ -4,6 +4,7 @@
 // HttpOrchestrator share this.
 import { AgentStatusChangedPayloadSchema, backoffMs, FederationError, isTerminalState, type AgentStatusChangedPayload } from '@mosaic-fed/core';
 import { z } from 'zod';
+import { retryAfterOf } from './lib/parse.js';
 import { sleep } from './lib/sleep.js';
 import { readServerSentEvents } from './sse.js';
 
@@ -129,10 +130,7 @@ export async function* readAgentEvents(options: AgentEventStreamOptions): AsyncG
 
 /** The protocol error of a failed response, with `Retry-After` when the server sent one. */
 export async function errorOfResponse(response: Response): Promise<FederationError> {
-  const header = response.headers.get('retry-after');
-  return FederationError.fromWire(await response.json().catch(() => undefined), response.status, {
-    retryAfter: header === null ? undefined : Number(header),
-  });
+  return FederationError.fromWire(await response.json().catch(() => undefined), response.status, { retryAfter: retryAfterOf(response) });
 }
 
 function parseJson(text: string): unknown {

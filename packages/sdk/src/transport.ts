@@ -17,6 +17,7 @@ import {
   type VerificationKey,
   WireErrorSchema,
 } from '@mosaic-fed/core';
+import { retryAfterOf } from './lib/parse.js';
 import { sleep } from './lib/sleep.js';
 
 /** The receiving endpoint of each message kind (PROTOCOL 2). */
@@ -125,8 +126,7 @@ async function exchangeOnce(
     // Lost on the way: safe to retry, the jti does not change.
     return { ok: false, error: unreachable(error), retry: true };
   }
-  const header = response.headers.get('retry-after');
-  const retryAfter = header === null ? undefined : Number(header);
+  const retryAfter = retryAfterOf(response);
   if (!(response.headers.get('content-type') ?? '').startsWith('application/jwt')) {
     // PROTOCOL 2: a message that failed authentication is answered in plain JSON. Anything
     // else did not come from a peer: it gets the same answer as no answer at all, so that

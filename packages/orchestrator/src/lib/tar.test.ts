@@ -17,11 +17,11 @@ const tempDir = () => mkdtempSync(join(tmpdir(), 'tar-test-'));
 describe('packFile', () => {
   it('makes an archive that GNU tar extracts byte for byte, with the owner, mode and time given', async () => {
     const dir = tempDir();
-    const content = new TextEncoder().encode('héllo\n'.repeat(200));
+    const content = Buffer.from('héllo\n'.repeat(200), 'utf8');
     writeFileSync(join(dir, 'a.tar'), await bytesOf(packFile('notes.txt', content, { uid: 1000, gid: 1000 }, new Date('2026-01-02T03:04:05Z'))));
     expect(execFileSync('tar', ['-tvf', join(dir, 'a.tar'), '--numeric-owner'], { encoding: 'utf8' })).toMatch(/^-rw-r--r-- 1000\/1000 +1400 2026-01-02 \d\d:04 notes\.txt/);
     execFileSync('tar', ['-xf', join(dir, 'a.tar'), '-C', dir]);
-    expect(readFileSync(join(dir, 'notes.txt'))).toEqual(Buffer.from(content));
+    expect(readFileSync(join(dir, 'notes.txt'))).toEqual(content);
     expect(statSync(join(dir, 'notes.txt')).mtime.toISOString()).toBe('2026-01-02T03:04:05.000Z');
   });
 });

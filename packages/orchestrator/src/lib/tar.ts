@@ -24,9 +24,9 @@ export function packDirectory(source: string, options: { owner: Owner; exclude?:
 }
 
 /** A tar stream holding one regular file (mode 0644). */
-export function packFile(name: string, content: Uint8Array, owner: Owner, mtime: Date): Readable {
+export function packFile(name: string, content: Buffer, owner: Owner, mtime: Date): Readable {
   const archive = tarPack();
-  archive.entry({ name, size: content.byteLength, mode: 0o644, uid: owner.uid, gid: owner.gid, mtime, type: 'file' }, Buffer.from(content), (error) => {
+  archive.entry({ name, size: content.byteLength, mode: 0o644, uid: owner.uid, gid: owner.gid, mtime, type: 'file' }, content, (error) => {
     if (error) archive.destroy(error);
     else archive.finalize();
   });

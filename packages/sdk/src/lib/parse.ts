@@ -10,3 +10,9 @@ export function parseAnswer<S extends z.ZodType>(schema: S, data: unknown, what:
   if (parsed.success) return parsed.data;
   throw new FederationError('MALFORMED_MESSAGE', `the answer to ${what} does not match its schema`);
 }
+
+/** The `Retry-After` of a response in seconds, as sent (`FederationError.fromWire` drops one that is not a number). */
+export function retryAfterOf(response: Response): number | undefined {
+  const header = response.headers.get('retry-after');
+  return header === null ? undefined : Number(header);
+}

@@ -191,7 +191,7 @@ class DockerSandbox implements Sandbox {
     const errors = new ClippedText(2_000);
     const made = await this.#run(['mkdir', '-p', '--', posix.dirname(target)], errors, errors);
     if (made !== 0) throw new Error(errors.toString().trim() || `cannot create the folder of ${path}`);
-    const archive = packFile(posix.basename(target), new TextEncoder().encode(content), ownerOf(await this.#user()), new Date());
+    const archive = packFile(posix.basename(target), Buffer.from(content, 'utf8'), ownerOf(await this.#user()), new Date());
     await sendingStream(archive, this.#container.putArchive(archive, { path: posix.dirname(target) }));
   }
 
