@@ -10,13 +10,14 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { HttpOrchestrator, LocalOrchestrator, UNEXPLAINED_FAILURE, type Sandbox, type SandboxProvider } from '../src/index.js';
 import { createClaudeRunners } from '../src/anthropic.js';
-import { GitWorkspaceProvider, ProcessSandboxProvider } from '../src/node.js';
+import { GitWorkspaceProvider } from '../src/node.js';
 import { AgentWorker, QueueOrchestrator } from '../src/queue.js';
 import {
   createFixtureRepository,
   eventually,
   fixScript,
   processesMatching,
+  processSandboxes,
   redisServer,
   scriptedClient,
   serveOrchestrator,
@@ -83,7 +84,7 @@ async function orchestratorFor(
 
 describe.each<{ via: Via }>([{ via: 'in process' }, { via: 'HTTP service' }, { via: 'queue' }])('the OrchestratorAdapter contract, $via', ({ via }) => {
   it('ends an agent past its timeout as failed with error "timeout"', async (context) => {
-    const orchestrator = await orchestratorFor(context, new ProcessSandboxProvider(), sleepScript(), { via });
+    const orchestrator = await orchestratorFor(context, processSandboxes(), sleepScript(), { via });
     const spawn = request({ timeout: 1_000, maxRetries: 3 });
     await orchestrator.spawn(spawn);
     const events = await untilTerminal(orchestrator, spawn.agentId);
@@ -102,7 +103,7 @@ describe.each<{ via: Via }>([{ via: 'in process' }, { via: 'HTTP service' }, { v
       }
       return typeof opening === 'function' ? opening(scripted) : (opening ?? []);
     };
-    const orchestrator = await orchestratorFor(context, new ProcessSandboxProvider(), script, { via });
+    const orchestrator = await orchestratorFor(context, processSandboxes(), script, { via });
     const spawn = request({ maxRetries: 1 });
     await orchestrator.spawn(spawn);
     const events = await untilTerminal(orchestrator, spawn.agentId);
@@ -112,7 +113,7 @@ describe.each<{ via: Via }>([{ via: 'in process' }, { via: 'HTTP service' }, { v
   });
 
   it('fails when the only attempt fails, with the reason and no stack', async (context) => {
-    const orchestrator = await orchestratorFor(context, new ProcessSandboxProvider(), fixScript(), { via });
+    const orchestrator = await orchestratorFor(context, processSandboxes(), fixScript(), { via });
     const spawn = request();
     spawn.spec.context.branch = 'no-such-branch';
     await orchestrator.spawn(spawn);
@@ -127,7 +128,7 @@ describe.each<{ via: Via }>([{ via: 'in process' }, { via: 'HTTP service' }, { v
     const blocker = join(tmpdir(), `mosaic-not-a-dir-${randomUUID()}`);
     writeFileSync(blocker, 'a file where a folder should be');
     try {
-      const orchestrator = await orchestratorFor(context, new ProcessSandboxProvider({ root: join(blocker, 'sandboxes') }), fixScript(), { via });
+      const orchestrator = await orchestratorFor(context, processSandboxes({ root: join(blocker, 'sandboxes') }), fixScript(), { via });
       const spawn = request();
       await orchestrator.spawn(spawn);
       const last = (await untilTerminal(orchestrator, spawn.agentId)).at(-1);
@@ -141,7 +142,7 @@ describe.each<{ via: Via }>([{ via: 'in process' }, { via: 'HTTP service' }, { v
   it('runs 20 agents with at most 4 at once, and completes them all', async (context) => {
     let live = 0;
     let most = 0;
-    const process = new ProcessSandboxProvider();
+    const process = processSandboxes();
     const counting: SandboxProvider = {
       name: 'counting',
       async create(options) {
@@ -182,7 +183,7 @@ describe.each<{ via: Via }>([{ via: 'in process' }, { via: 'HTTP service' }, { v
   });
 
   it('kills an agent still waiting for a place, without ever starting it', async (context) => {
-    const orchestrator = await orchestratorFor(context, new ProcessSandboxProvider(), sleepScript(), { maxConcurrentAgents: 1, via });
+    const orchestrator = await orchestratorFor(context, processSandboxes(), sleepScript(), { maxConcurrentAgents: 1, via });
     const busy = request();
     const waiting = request();
     await orchestrator.spawn(busy);
@@ -204,7 +205,7 @@ describe.each<{ via: Via }>([{ via: 'in process' }, { via: 'HTTP service' }, { v
   });
 
   it('answers NOT_FOUND for an unknown agent and AGENT_ALREADY_TERMINAL for a kill after completion', async (context) => {
-    const orchestrator = await orchestratorFor(context, new ProcessSandboxProvider(), fixScript(), { via });
+    const orchestrator = await orchestratorFor(context, processSandboxes(), fixScript(), { via });
     await expect(orchestrator.getStatus(randomUUID())).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await expect(orchestrator.kill(randomUUID())).rejects.toMatchObject({ code: 'NOT_FOUND' });
     const spawn = request();

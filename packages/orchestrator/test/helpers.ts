@@ -13,6 +13,7 @@ import { AgentSpawnPayloadSchema, type AgentStatusChangedPayload, type Orchestra
 import Docker from 'dockerode';
 import { Redis } from 'ioredis';
 import { createOrchestratorService } from '../src/index.js';
+import { ProcessSandboxProvider, type ProcessSandboxOptions } from '../src/node.js';
 import { createDemoRepository, demoFixScript, startScriptedMessagesServer, type ScriptedMessagesServer, type ScriptedTurn } from '../src/testing.js';
 
 export const inCI = process.env.CI === 'true';
@@ -28,6 +29,14 @@ export const fixScript = demoFixScript;
 
 /** A conversation that starts a long command and waits on it. */
 export const sleepScript = (seconds = 37): ScriptedTurn[] => [[{ type: 'tool_use', name: 'bash', input: { command: `sleep ${seconds}` } }]];
+
+/**
+ * A process sandbox provider of its own: an orchestrator removes its owner's leftovers at
+ * start, so tests that run at once must never share the default owner.
+ */
+export function processSandboxes(options: ProcessSandboxOptions = {}): ProcessSandboxProvider {
+  return new ProcessSandboxProvider({ orchestratorId: `test-${randomUUID()}`, ...options });
+}
 
 /** The real SDK against a scripted server. */
 export async function scriptedClient(script: ScriptedTurn[]): Promise<{ client: Anthropic; server: ScriptedMessagesServer }> {

@@ -3,8 +3,8 @@ import { AgentSpawnPayloadSchema } from '@mosaic-fed/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HttpOrchestrator, LocalOrchestrator } from '../src/index.js';
 import { createClaudeRunners } from '../src/anthropic.js';
-import { GitWorkspaceProvider, ProcessSandboxProvider } from '../src/node.js';
-import { createFixtureRepository, fixScript, scriptedClient, serveOrchestrator, SERVICE_TOKEN } from './helpers.js';
+import { GitWorkspaceProvider } from '../src/node.js';
+import { createFixtureRepository, fixScript, processSandboxes, scriptedClient, serveOrchestrator, SERVICE_TOKEN } from './helpers.js';
 
 // What only the HTTP path has: the bearer token, validation at the service's boundary,
 // and an unreachable service.
@@ -16,7 +16,7 @@ let orchestrator: LocalOrchestrator;
 beforeAll(async () => {
   const { client, server } = await scriptedClient(fixScript());
   orchestrator = new LocalOrchestrator({
-    sandboxes: new ProcessSandboxProvider(),
+    sandboxes: processSandboxes(),
     workspaces: new GitWorkspaceProvider({ allowFileUrls: true }),
     runners: createClaudeRunners({ client }),
   });

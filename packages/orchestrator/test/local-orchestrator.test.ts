@@ -3,13 +3,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalOrchestrator, ORCHESTRATOR_STOPPED, type SandboxProvider } from '../src/index.js';
 import { createClaudeRunners } from '../src/anthropic.js';
 import { AGENT_LABEL, DockerSandboxProvider } from '../src/docker.js';
-import { GitWorkspaceProvider, ProcessSandboxProvider } from '../src/node.js';
+import { GitWorkspaceProvider } from '../src/node.js';
 import {
   createFixtureRepository,
   dockerEngine,
   eventually,
   fixScript,
   processesMatching,
+  processSandboxes,
   SANDBOX_IMAGE,
   scriptedClient,
   sleepScript,
@@ -57,7 +58,7 @@ async function orchestratorFor(
 const sandboxKinds: { name: string; provider: () => SandboxProvider | undefined; leftovers: (agentId: string) => Promise<string[]> }[] = [
   {
     name: 'process sandbox',
-    provider: () => new ProcessSandboxProvider(),
+    provider: () => processSandboxes(),
     leftovers: async () => processesMatching('sleep 37'),
   },
   {
@@ -119,7 +120,7 @@ describe.each(sandboxKinds)('LocalOrchestrator in the $name', ({ provider, lefto
 
 describe('stopping the orchestrator', () => {
   it('ends its running agents failed with the reason, not killed, and leaves no process behind', async () => {
-    const orchestrator = await orchestratorFor(new ProcessSandboxProvider(), sleepScript());
+    const orchestrator = await orchestratorFor(processSandboxes(), sleepScript());
     const running = request();
     await orchestrator.spawn(running);
     await eventually(async () => expect((await orchestrator.getStatus(running.agentId)).progress?.lastAction).toBe('ran sleep 37'));

@@ -3,9 +3,9 @@ import { AgentSpawnPayloadSchema, type AgentType } from '@mosaic-fed/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LocalOrchestrator } from '../src/index.js';
 import { createClaudeRunners } from '../src/anthropic.js';
-import { GitWorkspaceProvider, ProcessSandboxProvider } from '../src/node.js';
+import { GitWorkspaceProvider } from '../src/node.js';
 import type { ScriptedRequest, ScriptedTurn } from '../src/testing.js';
-import { createFixtureRepository, scriptedClient } from './helpers.js';
+import { createFixtureRepository, processSandboxes, scriptedClient } from './helpers.js';
 
 // The built-in runners through the real SDK: the editor tool's commands and errors as
 // the model sees them, and what each agent type returns.
@@ -20,7 +20,7 @@ afterAll(async () => {
 async function run(agentType: AgentType, script: ScriptedTurn[]) {
   const { client, server } = await scriptedClient(script);
   const orchestrator = new LocalOrchestrator({
-    sandboxes: new ProcessSandboxProvider(),
+    sandboxes: processSandboxes(),
     workspaces: new GitWorkspaceProvider({ allowFileUrls: true }),
     runners: createClaudeRunners({ client, maxTurns: 6 }),
   });

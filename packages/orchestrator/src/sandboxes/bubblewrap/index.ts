@@ -366,7 +366,8 @@ async function chownTree(dir: string, uid: number): Promise<void> {
 async function removeSandboxDir(root: string): Promise<void> {
   const workspace = join(root, 'workspace');
   if (process.getuid?.() === 0) await runCommand('umount', ['-l', workspace], { timeoutMs: 10_000 }).catch(() => undefined);
-  await rm(root, { recursive: true, force: true });
+  // A process group just killed can still write for a moment: a folder that fills again is tried again.
+  await rm(root, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
 }
 
 /** Runs a host command to its end: its exit code and stderr. */

@@ -28,6 +28,12 @@ export interface ProcessSandboxOptions extends TakesOverDeadOwners {
   logger?: Logger;
 }
 
+/**
+ * How a sandbox's folder is removed: a process group just sent SIGKILL can still write
+ * for a moment, so a folder that fills again while it is emptied is tried again.
+ */
+const REMOVE_TREE = { recursive: true, force: true, maxRetries: 5, retryDelay: 50 } as const;
+
 /** Each sandbox's record of the process groups it started, for finding leftovers. */
 const PIDS_FILE = 'pids';
 
@@ -67,7 +73,7 @@ export class ProcessSandboxProvider implements SandboxProvider {
         const environ = await readFile(`/proc/${pid}/environ`, 'utf8').catch(() => '');
         if (environ.split('\0').includes(`HOME=${join(root, 'home')}`)) killProcessGroup(pid);
       }
-      await rm(root, { recursive: true, force: true });
+      await rm(root, REMOVE_TREE);
     });
   }
 
@@ -170,7 +176,7 @@ class ProcessSandbox implements Sandbox {
     this.#destroyed = true;
     for (const pid of this.#children) killProcessGroup(pid);
     this.#children.clear();
-    await rm(this.#root, { recursive: true, force: true });
+    await rm(this.#root, REMOVE_TREE);
   }
 }
 
