@@ -7,18 +7,22 @@ import { connectPeers, eventually, spawnPayload, startPeer, type Peer } from './
 let hub: Peer;
 let spoke: Peer;
 let spokeToHub: { connectionId: string; peerInstanceId: string };
-let hubSideId: string;
 
 beforeAll(async () => {
   [hub, spoke] = await Promise.all([startPeer({ name: 'Hub' }), startPeer({ name: 'Spoke', federation: { outbox: { pollIntervalMs: 3_600_000, initialBackoffMs: 50, maxBackoffMs: 200 } } })]);
-  const { fromConnectionId, toConnectionId } = await connectPeers(spoke, hub);
+  const { fromConnectionId } = await connectPeers(spoke, hub);
   spokeToHub = { connectionId: fromConnectionId, peerInstanceId: hub.instanceId };
-  hubSideId = toConnectionId;
 });
 
 afterAll(async () => {
   await Promise.all([hub, spoke].map((peer) => peer?.destroy()));
 });
+
+/** The real clock set back (or on, by under a second) to a second into its current minute. */
+function clockAtMinuteStart(): () => Date {
+  const offset = (Date.now() % 60_000) - 1_000;
+  return () => new Date(Date.now() - offset);
+}
 
 describe('the event outbox', () => {
   it('stops sending an event the peer refuses for good (an agent it never spawned), after a few tries', async () => {
@@ -37,20 +41,28 @@ describe('the event outbox', () => {
     }, 10_000);
   });
 
-  it('waits as long as the peer\'s Retry-After says when it is over its rate', { timeout: 30_000 }, async () => {
-    const { outbox, stores } = spoke.server.federation;
-    // The hub counts by the minute and answers with the rest of it: start early in one, so
-    // that the rest is clearly longer than a backoff would be.
-    const intoMinute = Date.now() % 60_000;
-    if (intoMinute > 50_000) await new Promise((resolve) => setTimeout(resolve, 60_000 - intoMinute + 100));
-    const limited = await hub.api(`/api/v1/federation/connections/${hubSideId}`, { method: 'PATCH', body: { messagesPerMinute: 0 } });
-    expect(limited.status).toBe(200);
-    await outbox.enqueue(spokeToHub, 'agent.status.changed', agentStatusEvent(crypto.randomUUID(), 1));
-    await outbox.deliverDue();
-    const now = Date.now();
-    // Exponential backoff would bring it back after a second; the hub asked for the rest of its minute.
-    expect(await stores.outbox.due(now + 1_500, 100)).toEqual([]);
-    expect((await stores.outbox.due(now + 61_000, 100)).map((entry) => entry.lastError)).toEqual([expect.stringContaining('allowance')]);
+  it('waits as long as the peer\'s Retry-After says when it is over its rate', async () => {
+    // The hub counts by the minute and answers with the rest of it. Both peers keep a
+    // clock a second into a minute, so the rest is clearly longer than a backoff would be.
+    const now = clockAtMinuteStart();
+    const [limitedHub, limitedSpoke] = await Promise.all([
+      startPeer({ name: 'Hub', now }),
+      startPeer({ name: 'Spoke', now, federation: { outbox: { pollIntervalMs: 3_600_000, initialBackoffMs: 50, maxBackoffMs: 200 } } }),
+    ]);
+    try {
+      const { fromConnectionId, toConnectionId } = await connectPeers(limitedSpoke, limitedHub);
+      const limited = await limitedHub.api(`/api/v1/federation/connections/${toConnectionId}`, { method: 'PATCH', body: { messagesPerMinute: 0 } });
+      expect(limited.status).toBe(200);
+      const { outbox, stores } = limitedSpoke.server.federation;
+      await outbox.enqueue({ connectionId: fromConnectionId, peerInstanceId: limitedHub.instanceId }, 'agent.status.changed', agentStatusEvent(crypto.randomUUID(), 1));
+      await outbox.deliverDue();
+      const sent = now().getTime();
+      // Exponential backoff would bring it back after a second; the hub asked for the rest of its minute.
+      expect(await stores.outbox.due(sent + 1_500, 100)).toEqual([]);
+      expect((await stores.outbox.due(sent + 61_000, 100)).map((entry) => entry.lastError)).toEqual([expect.stringContaining('allowance')]);
+    } finally {
+      await Promise.all([limitedHub.destroy(), limitedSpoke.destroy()]);
+    }
   });
 
   it('delivers an agent\'s events in sequence after a hub outage, so the hub skips none (PROTOCOL 5)', { timeout: 60_000 }, async () => {

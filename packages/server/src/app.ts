@@ -134,7 +134,10 @@ export interface FederationAppOptions {
    * Default 1,000; 0 reads the store for every message.
    */
   cacheMs?: number;
-  /** A clock in milliseconds that never goes back, for those caches; default `performance.now`. */
+  /**
+   * A clock in milliseconds that never goes back, for those caches and the event streams'
+   * keep-alives; default `performance.now`.
+   */
   monotonic?: () => number;
 }
 
@@ -186,8 +189,9 @@ export function createFederation(options: FederationAppOptions): Federation {
     throw new TypeError('keyGracePeriodSeconds must be a whole number of seconds');
   }
   const cacheMs = options.cacheMs ?? 1_000;
+  const monotonic = options.monotonic ?? (() => performance.now());
   const given = options.stores ?? createInMemoryStores();
-  const connectionStore = new CachedConnectionStore(given.connections, cacheMs, options.monotonic);
+  const connectionStore = new CachedConnectionStore(given.connections, cacheMs, monotonic);
   const stores: FederationStores = { ...given, connections: connectionStore };
   const logger = options.logger ?? silentLogger;
   const now = options.now ?? (() => new Date());
@@ -205,7 +209,7 @@ export function createFederation(options: FederationAppOptions): Federation {
     },
     keyGracePeriodSeconds: gracePeriod,
     cacheMs,
-    ...(options.monotonic === undefined ? {} : { monotonic: options.monotonic }),
+    monotonic,
   });
 
   // PROTOCOL 3: every request this instance makes goes through this one client.
@@ -300,7 +304,7 @@ export function createFederation(options: FederationAppOptions): Federation {
       return ok(c, await stores.audit.list(query));
     })
     .route('/connections', connectionRoutes(connections))
-    .route('/agents', agentRoutes({ agents, hosted, events, stores }));
+    .route('/agents', agentRoutes({ agents, hosted, events, stores, monotonic }));
   for (const [path, routes] of Object.entries(options.adminRoutes ?? {})) admin.route(`/${path}`, routes);
 
   const app = new Hono();
@@ -344,6 +348,7 @@ export function createFederation(options: FederationAppOptions): Federation {
       hosted,
       events,
       stores,
+      monotonic,
       authenticators,
       signer: new SessionSigner(options.secret, now),
       regenerateKeys,

@@ -34,6 +34,7 @@ export function agentRoutes(deps: {
   hosted: HostedAgents;
   events: EventBus;
   stores: FederationStores;
+  monotonic: () => number;
 }) {
   const { agents } = deps;
   return new Hono<{ Variables: AdminVariables }>()
@@ -90,9 +91,9 @@ export async function agentsOverview(
 export async function streamAgentEvents(
   c: Context,
   agentId: string,
-  deps: { agents: FederationAgentService; events: EventBus; stores: FederationStores },
+  deps: { agents: FederationAgentService; events: EventBus; stores: FederationStores; monotonic: () => number },
 ): Promise<Response> {
-  const { agents, events } = deps;
+  const { agents, events, monotonic } = deps;
   const agent = await agents.get(agentId);
   const after = LastEventIdSchema.parse(c.req.header('last-event-id') ?? c.req.query('lastEventId') ?? 0);
   c.header('Cache-Control', 'no-store');
@@ -112,7 +113,7 @@ export async function streamAgentEvents(
     stream.onAbort(() => wake?.());
     try {
       let sent = after;
-      let lastWrite = Date.now();
+      let lastWrite = monotonic();
       let finished = false;
       while (!finished && !stream.aborted) {
         pending.push(...(await deps.stores.remoteAgents.events(agentId, sent)));
@@ -121,7 +122,7 @@ export async function streamAgentEvents(
           if (event.sequence <= sent) continue;
           await stream.writeSSE({ id: String(event.sequence), event: 'agent.status.changed', data: JSON.stringify(event) });
           sent = event.sequence;
-          lastWrite = Date.now();
+          lastWrite = monotonic();
           if (isTerminalState(event.status)) finished = true;
         }
         // Events that arrived while the last ones were written go out without a wait.
@@ -131,9 +132,9 @@ export async function streamAgentEvents(
           setBackgroundTimeout(done, RECHECK_MS);
         });
         wake = undefined;
-        if (!stream.aborted && Date.now() - lastWrite >= KEEPALIVE_MS) {
+        if (!stream.aborted && monotonic() - lastWrite >= KEEPALIVE_MS) {
           await stream.write(': keep-alive\n\n');
-          lastWrite = Date.now();
+          lastWrite = monotonic();
         }
       }
     } finally {

@@ -42,6 +42,8 @@ export interface UiOptions {
   hosted: HostedAgents;
   events: EventBus;
   stores: FederationStores;
+  /** The clock of the event streams' keep-alives; see the app's `monotonic`. */
+  monotonic: () => number;
   authenticators: readonly AdminAuthenticator[];
   signer: SessionSigner;
   /** Makes a new key pair and tells peers (the same as the API's regenerate-keys). */
