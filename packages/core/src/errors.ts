@@ -171,7 +171,7 @@ export function isFederationError<C extends ErrorCode = ErrorCode>(value: unknow
  * dotted path (`context.workItems.3`) and every problem with it, so a caller can point
  * at exactly what to fix.
  */
-export function toValidationIssues(error: z.ZodError): ValidationIssue[] {
+export function toValidationIssues(error: z.core.$ZodError): ValidationIssue[] {
   const byPath = new Map<string, string[]>();
   for (const issue of error.issues) {
     const path = issue.path.map(String).join('.') || '(root)';
@@ -206,9 +206,12 @@ export function parseOrThrow<S extends z.ZodType>(
   assertJsonDepth(value, what);
   const result = schema.safeParse(value);
   if (result.success) return result.data;
-  const details = toValidationIssues(result.error);
+  throw validationFailed(result.error, what);
+}
+
+/** `VALIDATION_FAILED` for `what`, listing every field zod found wrong in it. */
+export function validationFailed(error: z.core.$ZodError, what = 'payload'): FederationError<'VALIDATION_FAILED'> {
+  const details = toValidationIssues(error);
   const fields = details.map((d) => d.path).join(', ');
-  throw new FederationError('VALIDATION_FAILED', `${what} does not match its schema: ${fields}`, {
-    details,
-  });
+  return new FederationError('VALIDATION_FAILED', `${what} does not match its schema: ${fields}`, { details });
 }

@@ -17,6 +17,7 @@ export {
   isFederationError,
   parseOrThrow,
   toValidationIssues,
+  validationFailed,
   ValidationIssueSchema,
   WireErrorSchema,
 } from './errors.js';

@@ -9,9 +9,6 @@ import {
   InstanceUrlSchema,
   isFederationError,
   LIMITS,
-  PageQuerySchema,
-  parseOrThrow,
-  UpdateInstanceDtoSchema,
   type AuditActor,
   type Capabilities,
   type OrchestratorAdapter,
@@ -21,7 +18,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { FederationAgentService } from './agents/federation-agents.js';
 import { HostedAgents } from './agents/hosted.js';
-import { createAdminTokenAuthenticator, revokeAdminToken, toAdminToken } from './auth/admin-tokens.js';
+import { createAdminTokenAuthenticator } from './auth/admin-tokens.js';
 import { createOidcAuthenticator, type OidcAuthOptions } from './auth/oidc.js';
 import type { AdminAuthenticator } from './auth/types.js';
 import { CachedConnectionStore } from './stores/connection-cache.js';
@@ -43,11 +40,9 @@ import { limitBody } from './middleware/body-limit.js';
 import { unavailableError } from './lib/unavailable.js';
 import { createOutboundFetch } from './outbound/client.js';
 import { OutboundPolicy, type OutboundPolicyOptions } from './outbound/policy.js';
-import { agentRoutes } from './routes/agents.js';
 import { uiRoutes } from './ui/routes.js';
 import { SessionSigner } from './ui/session.js';
-import { connectionRoutes } from './routes/connections.js';
-import { ok, readJson } from './routes/http.js';
+import { federationApi } from './routes/admin.js';
 import { createInMemoryStores } from './stores/memory/index.js';
 import type { FederationStores } from './stores/types.js';
 
@@ -284,28 +279,10 @@ export function createFederation(options: FederationAppOptions): Federation {
     return response;
   };
 
-  const admin = new Hono<{ Variables: AdminVariables }>()
-    .use(async (c, next) => {
-      c.header('Cache-Control', 'no-store');
-      await next();
-    })
-    .get('/instance', async (c) => ok(c, instance.configuration(await instance.load())))
-    .patch('/instance', async (c) => {
-      const dto = parseOrThrow(UpdateInstanceDtoSchema, await readJson(c), 'instance update');
-      return ok(c, await instance.update(dto, c.var.actor));
-    })
-    .post('/instance/regenerate-keys', async (c) => ok(c, await regenerateKeys(c.var.actor)))
-    .get('/admin-tokens', async (c) => ok(c, (await stores.adminTokens.list()).map(toAdminToken)))
-    .delete('/admin-tokens/:id', async (c) =>
-      ok(c, await revokeAdminToken({ store: stores.adminTokens, id: c.req.param('id'), actor: c.var.actor, now, generateId })),
-    )
-    .get('/audit', async (c) => {
-      const query = parseOrThrow(PageQuerySchema, c.req.query(), 'query');
-      return ok(c, await stores.audit.list(query));
-    })
-    .route('/connections', connectionRoutes(connections))
-    .route('/agents', agentRoutes({ agents, hosted, events, stores, monotonic }));
-  for (const [path, routes] of Object.entries(options.adminRoutes ?? {})) admin.route(`/${path}`, routes);
+  const api = federationApi(
+    { instance, connections, agents, hosted, events, stores, monotonic, regenerateKeys, now, generateId },
+    options.adminRoutes,
+  );
 
   const app = new Hono();
   app.use(async (c, next) => {
@@ -336,7 +313,7 @@ export function createFederation(options: FederationAppOptions): Federation {
     '/api/v1/federation/incoming',
     incomingRoutes({ instance, stores, keyring, router, connections, rateLimiter, now, logger }),
   );
-  app.route('/api/v1/federation', admin);
+  app.route('/', api);
   // The web UI; its address with a trailing slash leads there too.
   app.get('/federation/', (c) => c.redirect('/federation/settings', 303));
   app.route(
@@ -409,6 +386,7 @@ function toFederationError(error: unknown, logger: Logger): FederationError {
   if (error instanceof HTTPException && error.status === 413) {
     return new FederationError('PAYLOAD_TOO_LARGE', `the body is over ${LIMITS.maxMessageBytes} bytes`);
   }
+
   const passing = unavailableError(error);
   if (passing !== undefined) {
     logger.warn('a store is unavailable', describeError(error));

@@ -11,7 +11,9 @@ export type { MessageBody } from './peers/messenger.js';
 
 // What more admin routes (`adminRoutes`) are built from.
 export type { AdminVariables } from './middleware/admin-auth.js';
-export { ok, readJson } from './routes/http.js';
+export { ok, validate } from './routes/http.js';
+export type { Ok } from './routes/http.js';
+export type { FederationApi } from './routes/admin.js';
 
 export { createOutboundFetch, UNREACHABLE_MESSAGE } from './outbound/client.js';
 export type { OutboundFetchOptions } from './outbound/client.js';

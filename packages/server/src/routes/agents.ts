@@ -3,7 +3,6 @@ import {
   AgentStatusQuerySchema,
   IdempotencyKeySchema,
   isTerminalState,
-  parseOrThrow,
   SpawnAgentDtoSchema,
   type AgentsOverview,
   type AgentStatusChangedPayload,
@@ -17,9 +16,12 @@ import type { EventBus } from '../replicas/event-bus.js';
 import { setBackgroundTimeout } from '../lib/background.js';
 import type { AdminVariables } from '../middleware/admin-auth.js';
 import type { FederationStores } from '../stores/types.js';
-import { ok, readJson } from './http.js';
+import { ok, validate } from './http.js';
 
 const LastEventIdSchema = z.coerce.number().int().min(0).catch(0);
+
+/** The optional key of a spawn (PROTOCOL 6); header names are matched in any case. */
+const SpawnHeadersSchema = z.object({ 'Idempotency-Key': IdempotencyKeySchema.optional() });
 
 /** How often an idle event stream sends a comment, so proxies keep it open. */
 const KEEPALIVE_MS = 15_000;
@@ -38,20 +40,15 @@ export function agentRoutes(deps: {
 }) {
   const { agents } = deps;
   return new Hono<{ Variables: AdminVariables }>()
-    .post('/spawn', async (c) => {
-      const header = c.req.header('Idempotency-Key');
-      const idempotencyKey = header === undefined ? undefined : parseOrThrow(IdempotencyKeySchema, header, 'Idempotency-Key header');
-      const { connectionId, payload } = parseOrThrow(SpawnAgentDtoSchema, await readJson(c), 'spawn request');
+    .post('/spawn', validate('header', SpawnHeadersSchema, 'headers'), validate('json', SpawnAgentDtoSchema, 'spawn request'), async (c) => {
+      const { connectionId, payload } = c.req.valid('json');
+      const idempotencyKey = c.req.valid('header')['Idempotency-Key'];
       return ok(c, await agents.spawn(connectionId, payload, c.var.actor, { idempotencyKey, signal: spawnDeadline(c) }), 201);
     })
-    .get('/', async (c) => {
-      const query = parseOrThrow(AgentsOverviewQuerySchema, c.req.query(), 'query');
-      return ok(c, await agentsOverview(deps, query));
-    })
-    .get('/:agentId/status', async (c) => {
-      const { refresh } = parseOrThrow(AgentStatusQuerySchema, c.req.query(), 'query');
-      return ok(c, await agents.status(c.req.param('agentId'), refresh === 'true'));
-    })
+    .get('/', validate('query', AgentsOverviewQuerySchema, 'query'), async (c) => ok(c, await agentsOverview(deps, c.req.valid('query'))))
+    .get('/:agentId/status', validate('query', AgentStatusQuerySchema, 'query'), async (c) =>
+      ok(c, await agents.status(c.req.param('agentId'), c.req.valid('query').refresh === 'true')),
+    )
     .post('/:agentId/kill', async (c) => ok(c, await agents.kill(c.req.param('agentId'), c.var.actor)))
     .get('/:agentId/events', (c) => streamAgentEvents(c, c.req.param('agentId'), deps));
 }
