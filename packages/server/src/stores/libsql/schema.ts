@@ -1,5 +1,6 @@
-// The libSQL schema, in drizzle. A change here needs a new entry in migrations.ts; the
-// store contract suite checks that the migrated database has every column declared here.
+// The libSQL schema, in drizzle. After a change here, `pnpm --filter @mosaic-fed/server
+// db:generate` has drizzle-kit write the migration to `drizzle/` and embeds it in
+// migrations.ts; the store contract suite checks the migrated database against this.
 import type {
   AgentSpawnPayload,
   AgentSpawnResponse,
@@ -19,23 +20,28 @@ import type {
   ReplacedKey,
 } from '@mosaic-fed/core';
 import type { StoredReply } from '../types.js';
-import { integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import { sql } from 'drizzle-orm';
+import { check, index, integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 
 /** The instance's own record: exactly one row, `id = 1`. */
-export const instanceTable = sqliteTable('instance', {
-  id: integer('id').primaryKey(),
-  instanceId: text('instance_id').notNull(),
-  name: text('name').notNull(),
-  url: text('url').notNull(),
-  capabilities: text('capabilities', { mode: 'json' }).$type<Capabilities>().notNull(),
-  metadata: text('metadata', { mode: 'json' }).$type<Metadata>().notNull(),
-  keys: text('keys', { mode: 'json' }).$type<InstanceKey[]>().notNull(),
-  keyRotations: text('key_rotations', { mode: 'json' }).$type<string[]>().notNull(),
-  encryptedPrivateKey: text('encrypted_private_key').notNull(),
-  version: integer('version').notNull(),
-  createdAt: text('created_at').notNull(),
-  updatedAt: text('updated_at').notNull(),
-});
+export const instanceTable = sqliteTable(
+  'instance',
+  {
+    id: integer('id').primaryKey(),
+    instanceId: text('instance_id').notNull(),
+    name: text('name').notNull(),
+    url: text('url').notNull(),
+    capabilities: text('capabilities', { mode: 'json' }).$type<Capabilities>().notNull(),
+    metadata: text('metadata', { mode: 'json' }).$type<Metadata>().notNull(),
+    keys: text('keys', { mode: 'json' }).$type<InstanceKey[]>().notNull(),
+    keyRotations: text('key_rotations', { mode: 'json' }).$type<string[]>().notNull(),
+    encryptedPrivateKey: text('encrypted_private_key').notNull(),
+    version: integer('version').notNull(),
+    createdAt: text('created_at').notNull(),
+    updatedAt: text('updated_at').notNull(),
+  },
+  (table) => [check('instance_one_row', sql`${table.id} = 1`)],
+);
 
 /** The audit log. `seq` orders it and makes the pagination cursor. */
 export const auditTable = sqliteTable('audit_log', {
@@ -71,8 +77,8 @@ export const connectionsTable = sqliteTable('connections', {
   peerCapabilities: text('peer_capabilities', { mode: 'json' }).$type<Capabilities>().notNull(),
   peerMetadata: text('peer_metadata', { mode: 'json' }).$type<Metadata>().notNull(),
   peerKeys: text('peer_keys', { mode: 'json' }).$type<PublicJwk[]>().notNull(),
-  replacedPeerKeys: text('replaced_peer_keys', { mode: 'json' }).$type<ReplacedKey[]>().notNull(),
-  peerUrlVouches: integer('peer_url_vouches', { mode: 'boolean' }).notNull(),
+  replacedPeerKeys: text('replaced_peer_keys', { mode: 'json' }).$type<ReplacedKey[]>().notNull().default([]),
+  peerUrlVouches: integer('peer_url_vouches', { mode: 'boolean' }).notNull().default(false),
   createdAt: text('created_at').notNull(),
   updatedAt: text('updated_at').notNull(),
   version: integer('version').notNull(),
@@ -89,32 +95,43 @@ export const messageLogTable = sqliteTable(
     expiresAt: integer('expires_at').notNull(),
     reply: text('reply', { mode: 'json' }).$type<StoredReply>(),
   },
-  (table) => [primaryKey({ columns: [table.issuer, table.jti] })],
+  (table) => [primaryKey({ columns: [table.issuer, table.jti] }), index('message_log_expires_at').on(table.expiresAt)],
 );
 
 /** Agents this instance runs for peers. `state` repeats `status.status` for filtering. */
-export const hostedAgentsTable = sqliteTable('hosted_agents', {
-  agentId: text('agent_id').primaryKey(),
-  connectionId: text('connection_id').notNull(),
-  ownerInstanceId: text('owner_instance_id').notNull(),
-  taskId: text('task_id').notNull(),
-  state: text('state').$type<AgentState>().notNull(),
-  status: text('status', { mode: 'json' }).$type<AgentStatus>().notNull(),
-  sequence: integer('sequence').notNull(),
-  createdAt: text('created_at').notNull(),
-});
+export const hostedAgentsTable = sqliteTable(
+  'hosted_agents',
+  {
+    agentId: text('agent_id').primaryKey(),
+    connectionId: text('connection_id').notNull(),
+    ownerInstanceId: text('owner_instance_id').notNull(),
+    taskId: text('task_id').notNull(),
+    state: text('state').$type<AgentState>().notNull(),
+    status: text('status', { mode: 'json' }).$type<AgentStatus>().notNull(),
+    sequence: integer('sequence').notNull(),
+    createdAt: text('created_at').notNull(),
+  },
+  (table) => [
+    index('hosted_agents_owner').on(table.ownerInstanceId, table.createdAt, table.agentId),
+    index('hosted_agents_connection_state').on(table.connectionId, table.state),
+  ],
+);
 
 /** Agents this instance asked peers to run. */
-export const remoteAgentsTable = sqliteTable('remote_agents', {
-  agentId: text('agent_id').primaryKey(),
-  connectionId: text('connection_id').notNull(),
-  peerInstanceId: text('peer_instance_id').notNull(),
-  taskId: text('task_id').notNull(),
-  agentType: text('agent_type').$type<AgentType>().notNull(),
-  status: text('status', { mode: 'json' }).$type<AgentStatus>().notNull(),
-  sequence: integer('sequence').notNull(),
-  createdAt: text('created_at').notNull(),
-});
+export const remoteAgentsTable = sqliteTable(
+  'remote_agents',
+  {
+    agentId: text('agent_id').primaryKey(),
+    connectionId: text('connection_id').notNull(),
+    peerInstanceId: text('peer_instance_id').notNull(),
+    taskId: text('task_id').notNull(),
+    agentType: text('agent_type').$type<AgentType>().notNull(),
+    status: text('status', { mode: 'json' }).$type<AgentStatus>().notNull(),
+    sequence: integer('sequence').notNull(),
+    createdAt: text('created_at').notNull(),
+  },
+  (table) => [index('remote_agents_created').on(table.createdAt, table.agentId)],
+);
 
 /** Status events of remote agents, for resumable event streams. */
 export const agentEventsTable = sqliteTable(
@@ -128,32 +145,43 @@ export const agentEventsTable = sqliteTable(
 );
 
 /** Spawns this instance asks peers for, recorded before they are sent (PROTOCOL 6). */
-export const spawnRequestsTable = sqliteTable('spawn_requests', {
-  idempotencyKey: text('idempotency_key').primaryKey(),
-  jti: text('jti').notNull(),
-  connectionId: text('connection_id').notNull(),
-  payload: text('payload', { mode: 'json' }).$type<AgentSpawnPayload>().notNull(),
-  requestHash: text('request_hash').notNull(),
-  actor: text('actor', { mode: 'json' }).$type<AuditActor>().notNull(),
-  createdAt: text('created_at').notNull(),
-  response: text('response', { mode: 'json' }).$type<AgentSpawnResponse>(),
-});
+export const spawnRequestsTable = sqliteTable(
+  'spawn_requests',
+  {
+    idempotencyKey: text('idempotency_key').primaryKey(),
+    jti: text('jti').notNull(),
+    connectionId: text('connection_id').notNull(),
+    payload: text('payload', { mode: 'json' }).$type<AgentSpawnPayload>().notNull(),
+    requestHash: text('request_hash').notNull(),
+    actor: text('actor', { mode: 'json' }).$type<AuditActor>().notNull(),
+    createdAt: text('created_at').notNull(),
+    response: text('response', { mode: 'json' }).$type<AgentSpawnResponse>(),
+  },
+  (table) => [index('spawn_requests_created').on(table.createdAt)],
+);
 
 /** Events waiting to reach peers. Times in milliseconds since the epoch. */
-export const outboxTable = sqliteTable('outbox', {
-  id: text('id').primaryKey(),
-  connectionId: text('connection_id').notNull(),
-  peerInstanceId: text('peer_instance_id').notNull(),
-  orderKey: text('order_key'),
-  eventType: text('event_type').notNull(),
-  payload: text('payload', { mode: 'json' }).$type<unknown>().notNull(),
-  attempts: integer('attempts').notNull(),
-  nextAttemptAt: integer('next_attempt_at').notNull(),
-  giveUpAt: integer('give_up_at').notNull(),
-  createdAt: integer('created_at').notNull(),
-  deliveredAt: integer('delivered_at'),
-  lastError: text('last_error'),
-});
+export const outboxTable = sqliteTable(
+  'outbox',
+  {
+    id: text('id').primaryKey(),
+    connectionId: text('connection_id').notNull(),
+    peerInstanceId: text('peer_instance_id').notNull(),
+    orderKey: text('order_key'),
+    eventType: text('event_type').notNull(),
+    payload: text('payload', { mode: 'json' }).$type<unknown>().notNull(),
+    attempts: integer('attempts').notNull(),
+    nextAttemptAt: integer('next_attempt_at').notNull(),
+    giveUpAt: integer('give_up_at').notNull(),
+    createdAt: integer('created_at').notNull(),
+    deliveredAt: integer('delivered_at'),
+    lastError: text('last_error'),
+  },
+  (table) => [
+    index('outbox_due').on(table.deliveredAt, table.nextAttemptAt),
+    index('outbox_order').on(table.orderKey, table.deliveredAt, table.giveUpAt),
+  ],
+);
 
 export const schema = {
   instanceTable,
