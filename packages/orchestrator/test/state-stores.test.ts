@@ -8,6 +8,7 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InMemoryAgentStateStore, type AgentStateStore, type StoredAgent } from '../src/index.js';
 import { createLibsqlAgentStateStore } from '../src/libsql.js';
+import { MIGRATIONS } from '../src/state/libsql-migrations.js';
 import { ValkeyAgentStateStore } from '../src/valkey.js';
 import { redisServer } from './helpers.js';
 
@@ -123,5 +124,38 @@ describe.each(stores)('agent state store: $name', ({ make }) => {
     expect(ids).toContain(active.agentId);
     expect(ids).not.toContain(done.agentId);
     expect((await store.get(done.agentId))?.status.result).toEqual({ summary: 'done', patch: 'diff' });
+  });
+});
+
+describe('the libSQL agent state schema', () => {
+  it('adopts a database made before drizzle-kit (its tables, no ledger), keeping its agents', async () => {
+    const file = join(dir, `${randomUUID()}.db`);
+    const client = createClient({ url: `file:${file}` });
+    try {
+      // What the store made before its migrations were drizzle-kit's.
+      await client.batch(
+        [
+          'CREATE TABLE IF NOT EXISTS orchestrator_agents (agent_id TEXT PRIMARY KEY, owner_instance_id TEXT NOT NULL, spec TEXT NOT NULL, status TEXT NOT NULL, state TEXT NOT NULL, sequence INTEGER NOT NULL)',
+          'CREATE INDEX IF NOT EXISTS orchestrator_agents_state ON orchestrator_agents (state)',
+          'CREATE TABLE IF NOT EXISTS orchestrator_events (agent_id TEXT NOT NULL, sequence INTEGER NOT NULL, payload TEXT NOT NULL, PRIMARY KEY (agent_id, sequence))',
+        ],
+        'write',
+      );
+      const earlier = agent();
+      await client.execute({
+        sql: 'INSERT INTO orchestrator_agents VALUES (?, ?, ?, ?, ?, ?)',
+        args: [earlier.agentId, earlier.ownerInstanceId, JSON.stringify(earlier.spec), JSON.stringify(earlier.status), 'spawning', 1],
+      });
+      const store = await createLibsqlAgentStateStore(client);
+      expect(await store.get(earlier.agentId)).toEqual(earlier);
+      expect((await store.listActive()).map((active) => active.agentId)).toEqual([earlier.agentId]);
+      const ledger = await client.execute('SELECT hash FROM __drizzle_migrations');
+      expect(ledger.rows.map((row) => row.hash)).toEqual(MIGRATIONS.map((migration) => migration.hash));
+      // Opened again: nothing to adopt, nothing to apply.
+      await createLibsqlAgentStateStore(createClient({ url: `file:${file}` }));
+      expect((await client.execute('SELECT count(*) AS n FROM __drizzle_migrations')).rows[0]?.n).toBe(MIGRATIONS.length);
+    } finally {
+      client.close();
+    }
   });
 });

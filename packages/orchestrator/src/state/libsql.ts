@@ -1,38 +1,19 @@
-// Agent state in libSQL: a SQLite file for one machine, or a libSQL/Turso server by URL.
-// Takes a client the caller created, so it runs wherever @libsql/client does.
-import {
-  AgentSpawnPayloadSchema,
-  AgentStatusChangedPayloadSchema,
-  AgentStatusSchema,
-  TERMINAL_STATES,
-  type AgentStatus,
-  type AgentStatusChangedPayload,
-} from '@mosaic-fed/core';
-import type { Client, InStatement } from '@libsql/client';
+// Agent state in libSQL through drizzle: a SQLite file for one machine, or a libSQL/Turso
+// server by URL. Takes a client the caller created, so it runs wherever @libsql/client
+// does; its migrations are drizzle-kit's, embedded (libsql-migrations.ts).
+import { TERMINAL_STATES, type AgentStatus, type AgentStatusChangedPayload } from '@mosaic-fed/core';
+import { applyMigrations, lastAppliedMigration, migrationLedgerRow } from '@mosaic-fed/core/util';
+import type { Client } from '@libsql/client';
+import { and, asc, eq, gt, inArray, notInArray, sql } from 'drizzle-orm';
+import { drizzle } from 'drizzle-orm/libsql/web';
+import { MIGRATIONS } from './libsql-migrations.js';
+import { agentsTable, eventsTable, schema } from './libsql-schema.js';
 import type { AgentStateStore, StoredAgent } from './types.js';
 
-const MIGRATIONS: readonly string[] = [
-  `CREATE TABLE IF NOT EXISTS orchestrator_agents (
-    agent_id TEXT PRIMARY KEY,
-    owner_instance_id TEXT NOT NULL,
-    spec TEXT NOT NULL,
-    status TEXT NOT NULL,
-    state TEXT NOT NULL,
-    sequence INTEGER NOT NULL
-  )`,
-  'CREATE INDEX IF NOT EXISTS orchestrator_agents_state ON orchestrator_agents (state)',
-  `CREATE TABLE IF NOT EXISTS orchestrator_events (
-    agent_id TEXT NOT NULL,
-    sequence INTEGER NOT NULL,
-    payload TEXT NOT NULL,
-    PRIMARY KEY (agent_id, sequence)
-  )`,
-];
-
-const SELECT_AGENTS = 'SELECT agent_id, owner_instance_id, spec, status, sequence FROM orchestrator_agents';
+type Database = ReturnType<typeof drizzle<typeof schema>>;
 
 /**
- * Creates the store, applying its schema first (idempotent).
+ * Creates the store, applying pending migrations first.
  *
  * @example
  * ```ts
@@ -40,100 +21,93 @@ const SELECT_AGENTS = 'SELECT agent_id, owner_instance_id, spec, status, sequenc
  * ```
  */
 export async function createLibsqlAgentStateStore(client: Client): Promise<AgentStateStore> {
-  await client.batch([...MIGRATIONS], 'write');
-  return new LibsqlAgentStateStore(client);
+  await adoptUnrecordedSchema(client);
+  await applyMigrations(client, MIGRATIONS);
+  return new LibsqlAgentStateStore(drizzle(client, { schema }));
+}
+
+/**
+ * Before drizzle-kit, the schema was made with `CREATE TABLE IF NOT EXISTS` and no
+ * ledger. Those tables are the first migration's: it is recorded as applied, not run.
+ */
+async function adoptUnrecordedSchema(client: Client): Promise<void> {
+  const [first] = MIGRATIONS;
+  if (first === undefined || (await lastAppliedMigration(client)) > 0) return;
+  const { rows } = await client.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'orchestrator_agents'");
+  if (rows.length > 0) await client.execute(migrationLedgerRow(first));
 }
 
 class LibsqlAgentStateStore implements AgentStateStore {
-  readonly #client: Client;
+  readonly #db: Database;
 
-  constructor(client: Client) {
-    this.#client = client;
+  constructor(db: Database) {
+    this.#db = db;
   }
 
   async create(agent: StoredAgent): Promise<'created' | 'exists'> {
-    const [inserted] = await this.#client.batch(
-      [
-        {
-          sql: `INSERT INTO orchestrator_agents (agent_id, owner_instance_id, spec, status, state, sequence)
-                VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (agent_id) DO NOTHING`,
-          args: [agent.agentId, agent.ownerInstanceId, JSON.stringify(agent.spec), JSON.stringify(agent.status), agent.status.status, agent.sequence],
-        },
-        eventInsert(agent.agentId, { ...agent.status, sequence: agent.sequence }),
-      ],
-      'write',
-    );
-    return inserted?.rowsAffected === 1 ? 'created' : 'exists';
+    const [inserted] = await this.#db.batch([
+      this.#db
+        .insert(agentsTable)
+        .values({ ...agent, state: agent.status.status })
+        .onConflictDoNothing(),
+      this.#eventIfChanged(agent.agentId, { ...agent.status, sequence: agent.sequence }),
+    ]);
+    return inserted.rowsAffected === 1 ? 'created' : 'exists';
   }
 
   async get(agentId: string): Promise<StoredAgent | undefined> {
-    const { rows } = await this.#client.execute({ sql: `${SELECT_AGENTS} WHERE agent_id = ?`, args: [agentId] });
-    const [row] = rows;
+    const [row] = await this.#db.select().from(agentsTable).where(eq(agentsTable.agentId, agentId)).limit(1);
     return row === undefined ? undefined : toAgent(row);
   }
 
   async statuses(agentIds: readonly string[]): Promise<(AgentStatus | undefined)[]> {
     const distinct = [...new Set(agentIds)];
     if (distinct.length === 0) return [];
-    const { rows } = await this.#client.execute({
-      sql: `SELECT agent_id, status FROM orchestrator_agents WHERE agent_id IN (${distinct.map(() => '?').join(', ')})`,
-      args: distinct,
-    });
-    const byId = new Map(rows.map((row) => [String(row.agent_id), String(row.status)]));
+    const rows = await this.#db.select({ agentId: agentsTable.agentId, status: agentsTable.status }).from(agentsTable).where(inArray(agentsTable.agentId, distinct));
+    const byId = new Map(rows.map((row) => [row.agentId, row.status]));
+    // Each answer its own copy, even for an id asked for twice.
     return agentIds.map((agentId) => {
       const status = byId.get(agentId);
-      return status === undefined ? undefined : AgentStatusSchema.parse(JSON.parse(status));
+      return status === undefined ? undefined : structuredClone(status);
     });
   }
 
   async update(agentId: string, expectedSequence: number, status: AgentStatus): Promise<AgentStatusChangedPayload | undefined> {
     const event: AgentStatusChangedPayload = { ...status, sequence: expectedSequence + 1 };
-    const [updated] = await this.#client.batch(
-      [
-        {
-          sql: `UPDATE orchestrator_agents SET status = ?, state = ?, sequence = ?
-                WHERE agent_id = ? AND sequence = ?`,
-          args: [JSON.stringify(status), status.status, event.sequence, agentId, expectedSequence],
-        },
-        eventInsert(agentId, event),
-      ],
-      'write',
-    );
-    return updated?.rowsAffected === 1 ? event : undefined;
+    const [updated] = await this.#db.batch([
+      this.#db
+        .update(agentsTable)
+        .set({ status, state: status.status, sequence: event.sequence })
+        .where(and(eq(agentsTable.agentId, agentId), eq(agentsTable.sequence, expectedSequence))),
+      this.#eventIfChanged(agentId, event),
+    ]);
+    return updated.rowsAffected === 1 ? event : undefined;
   }
 
   async events(agentId: string, afterSequence: number): Promise<AgentStatusChangedPayload[]> {
-    const { rows } = await this.#client.execute({
-      sql: 'SELECT payload FROM orchestrator_events WHERE agent_id = ? AND sequence > ? ORDER BY sequence',
-      args: [agentId, afterSequence],
-    });
-    return rows.map((row) => AgentStatusChangedPayloadSchema.parse(JSON.parse(String(row.payload))));
+    const rows = await this.#db
+      .select({ payload: eventsTable.payload })
+      .from(eventsTable)
+      .where(and(eq(eventsTable.agentId, agentId), gt(eventsTable.sequence, afterSequence)))
+      .orderBy(asc(eventsTable.sequence));
+    return rows.map((row) => row.payload);
   }
 
   async listActive(): Promise<StoredAgent[]> {
-    const placeholders = TERMINAL_STATES.map(() => '?').join(', ');
-    const { rows } = await this.#client.execute({
-      sql: `${SELECT_AGENTS} WHERE state NOT IN (${placeholders})`,
-      args: [...TERMINAL_STATES],
-    });
+    const rows = await this.#db.select().from(agentsTable).where(notInArray(agentsTable.state, [...TERMINAL_STATES]));
     return rows.map(toAgent);
+  }
+
+  /** Inserts the event only when the statement before it in the batch changed a row: one atomic step with it. */
+  #eventIfChanged(agentId: string, event: AgentStatusChangedPayload) {
+    return this.#db.run(sql`
+      INSERT INTO ${eventsTable} (agent_id, sequence, payload)
+      SELECT ${agentId}, ${event.sequence}, ${JSON.stringify(event)}
+      WHERE changes() = 1`);
   }
 }
 
-/** Inserts the event only when the statement before it changed a row: one atomic step with it. */
-function eventInsert(agentId: string, event: AgentStatusChangedPayload): InStatement {
-  return {
-    sql: 'INSERT INTO orchestrator_events (agent_id, sequence, payload) SELECT ?, ?, ? WHERE changes() = 1',
-    args: [agentId, event.sequence, JSON.stringify(event)],
-  };
-}
-
-function toAgent(row: Record<string, unknown>): StoredAgent {
-  return {
-    agentId: String(row.agent_id),
-    ownerInstanceId: String(row.owner_instance_id),
-    spec: AgentSpawnPayloadSchema.parse(JSON.parse(String(row.spec))),
-    status: AgentStatusSchema.parse(JSON.parse(String(row.status))),
-    sequence: Number(row.sequence),
-  };
+function toAgent(row: typeof agentsTable.$inferSelect): StoredAgent {
+  const { state: _state, ...agent } = row;
+  return agent;
 }

@@ -1,0 +1,64 @@
+// Applies SQL migrations that drizzle-kit wrote, embedded in code, with drizzle's own
+// ledger (`__drizzle_migrations`: a file's hash and its journal time), so drizzle-kit's
+// tools read the same history. Embedded rather than read from a folder so the stores run
+// where there is no file system (a Worker reaching a remote libSQL server). Written
+// against the few methods of a libSQL client it needs, so core imports no driver.
+
+/** One migration as drizzle's migrator reads it from its folder. */
+export interface EmbeddedMigration {
+  tag: string;
+  /** The journal's `when`: migrations later than the last applied one are pending. */
+  folderMillis: number;
+  /** sha256 of the SQL file. */
+  hash: string;
+  /** Statements, split at drizzle-kit's breakpoints. */
+  sql: readonly string[];
+}
+
+/** A statement with its arguments, as a libSQL client takes it. */
+export interface MigrationStatement {
+  sql: string;
+  args: (string | number)[];
+}
+
+/** What {@link applyMigrations} needs of a libSQL `Client`. */
+export interface MigrationClient {
+  execute(statement: string | MigrationStatement): Promise<{ rows: ArrayLike<Record<string, unknown>> }>;
+  batch(statements: (string | MigrationStatement)[], mode: 'write'): Promise<unknown>;
+}
+
+/** drizzle's ledger table. */
+export const MIGRATION_LEDGER = '__drizzle_migrations';
+
+/**
+ * Applies every pending migration, each atomically with its ledger row, and answers the
+ * tags it applied. Two processes starting together on one database are fine: the
+ * loser's batch fails and rolls back, and it finds the migration applied when it looks
+ * again.
+ */
+export async function applyMigrations(client: MigrationClient, migrations: readonly EmbeddedMigration[]): Promise<string[]> {
+  const applied: string[] = [];
+  for (const migration of migrations) {
+    if ((await lastAppliedMigration(client)) >= migration.folderMillis) continue;
+    try {
+      await client.batch([...migration.sql.map((statement) => statement.trim()).filter(Boolean), migrationLedgerRow(migration)], 'write');
+      applied.push(migration.tag);
+    } catch (error) {
+      if ((await lastAppliedMigration(client)) < migration.folderMillis) throw error;
+    }
+  }
+  return applied;
+}
+
+/** The journal time of the last migration the ledger records (made if missing); 0 for none. */
+export async function lastAppliedMigration(client: MigrationClient): Promise<number> {
+  await client.execute(`CREATE TABLE IF NOT EXISTS ${MIGRATION_LEDGER} (id SERIAL PRIMARY KEY, hash text NOT NULL, created_at numeric)`);
+  const { rows } = await client.execute(`SELECT created_at FROM ${MIGRATION_LEDGER} ORDER BY created_at DESC LIMIT 1`);
+  const last = rows[0];
+  return last === undefined ? 0 : Number(last.created_at);
+}
+
+/** The ledger row that records `migration` as applied, for a batch of one's own. */
+export function migrationLedgerRow(migration: EmbeddedMigration): MigrationStatement {
+  return { sql: `INSERT INTO ${MIGRATION_LEDGER} (hash, created_at) VALUES (?, ?)`, args: [migration.hash, migration.folderMillis] };
+}

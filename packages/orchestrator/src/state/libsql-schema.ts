@@ -1,0 +1,32 @@
+// The orchestrator's libSQL schema, in drizzle. After a change here, `pnpm --filter
+// @mosaic-fed/orchestrator db:generate` has drizzle-kit write the migration to drizzle/
+// and embeds it in libsql-migrations.ts.
+import type { AgentSpawnPayload, AgentState, AgentStatus, AgentStatusChangedPayload } from '@mosaic-fed/core';
+import { index, integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+
+/** Every agent this orchestrator was given. `state` repeats `status.status` for filtering. */
+export const agentsTable = sqliteTable(
+  'orchestrator_agents',
+  {
+    agentId: text('agent_id').primaryKey(),
+    ownerInstanceId: text('owner_instance_id').notNull(),
+    spec: text('spec', { mode: 'json' }).$type<AgentSpawnPayload>().notNull(),
+    status: text('status', { mode: 'json' }).$type<AgentStatus>().notNull(),
+    state: text('state').$type<AgentState>().notNull(),
+    sequence: integer('sequence').notNull(),
+  },
+  (table) => [index('orchestrator_agents_state').on(table.state)],
+);
+
+/** Each agent's status events, in sequence, for watchers that resume. */
+export const eventsTable = sqliteTable(
+  'orchestrator_events',
+  {
+    agentId: text('agent_id').notNull(),
+    sequence: integer('sequence').notNull(),
+    payload: text('payload', { mode: 'json' }).$type<AgentStatusChangedPayload>().notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.agentId, table.sequence] })],
+);
+
+export const schema = { agentsTable, eventsTable };
