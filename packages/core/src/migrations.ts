@@ -38,13 +38,17 @@ export const MIGRATION_LEDGER = '__drizzle_migrations';
  */
 export async function applyMigrations(client: MigrationClient, migrations: readonly EmbeddedMigration[]): Promise<string[]> {
   const applied: string[] = [];
+  let last = await lastAppliedMigration(client);
   for (const migration of migrations) {
-    if ((await lastAppliedMigration(client)) >= migration.folderMillis) continue;
+    if (last >= migration.folderMillis) continue;
     try {
       await client.batch([...migration.sql.map((statement) => statement.trim()).filter(Boolean), migrationLedgerRow(migration)], 'write');
       applied.push(migration.tag);
+      last = migration.folderMillis;
     } catch (error) {
-      if ((await lastAppliedMigration(client)) < migration.folderMillis) throw error;
+      // Only another process, applying it first, is a reason to go on.
+      last = await lastAppliedMigration(client);
+      if (last < migration.folderMillis) throw error;
     }
   }
   return applied;
@@ -56,6 +60,12 @@ export async function lastAppliedMigration(client: MigrationClient): Promise<num
   const { rows } = await client.execute(`SELECT created_at FROM ${MIGRATION_LEDGER} ORDER BY created_at DESC LIMIT 1`);
   const last = rows[0];
   return last === undefined ? 0 : Number(last.created_at);
+}
+
+/** Whether the database has a table of that name. */
+export async function hasTable(client: MigrationClient, name: string): Promise<boolean> {
+  const { rows } = await client.execute({ sql: "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", args: [name] });
+  return rows.length > 0;
 }
 
 /** The ledger row that records `migration` as applied, for a batch of one's own. */

@@ -6,5 +6,5 @@
  */
 export { batchPerTurn } from './batch.js';
 export type { BatchPerTurnOptions } from './batch.js';
-export { applyMigrations, lastAppliedMigration, MIGRATION_LEDGER, migrationLedgerRow } from './migrations.js';
+export { applyMigrations, hasTable, lastAppliedMigration, MIGRATION_LEDGER, migrationLedgerRow } from './migrations.js';
 export type { EmbeddedMigration, MigrationClient, MigrationStatement } from './migrations.js';

@@ -386,7 +386,6 @@ function toFederationError(error: unknown, logger: Logger): FederationError {
   if (error instanceof HTTPException && error.status === 413) {
     return new FederationError('PAYLOAD_TOO_LARGE', `the body is over ${LIMITS.maxMessageBytes} bytes`);
   }
-
   const passing = unavailableError(error);
   if (passing !== undefined) {
     logger.warn('a store is unavailable', describeError(error));

@@ -2,7 +2,7 @@
 // server by URL. Takes a client the caller created, so it runs wherever @libsql/client
 // does; its migrations are drizzle-kit's, embedded (libsql-migrations.ts).
 import { TERMINAL_STATES, type AgentStatus, type AgentStatusChangedPayload } from '@mosaic-fed/core';
-import { applyMigrations, lastAppliedMigration, migrationLedgerRow } from '@mosaic-fed/core/util';
+import { applyMigrations, hasTable, lastAppliedMigration, migrationLedgerRow } from '@mosaic-fed/core/util';
 import type { Client } from '@libsql/client';
 import { and, asc, eq, gt, inArray, notInArray, sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/libsql/web';
@@ -33,8 +33,7 @@ export async function createLibsqlAgentStateStore(client: Client): Promise<Agent
 async function adoptUnrecordedSchema(client: Client): Promise<void> {
   const [first] = MIGRATIONS;
   if (first === undefined || (await lastAppliedMigration(client)) > 0) return;
-  const { rows } = await client.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'orchestrator_agents'");
-  if (rows.length > 0) await client.execute(migrationLedgerRow(first));
+  if (await hasTable(client, 'orchestrator_agents')) await client.execute(migrationLedgerRow(first));
 }
 
 class LibsqlAgentStateStore implements AgentStateStore {

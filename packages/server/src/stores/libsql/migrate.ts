@@ -1,7 +1,7 @@
 // The libSQL stores' migrations: drizzle-kit's (drizzle/, embedded in migrations.ts),
 // applied at start with drizzle's ledger; a database made before drizzle-kit is adopted.
 import type { Client } from '@libsql/client';
-import { applyMigrations as apply, lastAppliedMigration, migrationLedgerRow, type EmbeddedMigration } from '@mosaic-fed/core/util';
+import { applyMigrations as apply, hasTable, lastAppliedMigration, migrationLedgerRow, type EmbeddedMigration } from '@mosaic-fed/core/util';
 import { MIGRATIONS } from './migrations.js';
 
 /**
@@ -48,9 +48,4 @@ async function adoptHandWrittenLedger(client: Client, migrations: readonly Embed
     // Another process adopted it first: its ledger is gone.
     if (await hasTable(client, HAND_WRITTEN_LEDGER)) throw error;
   }
-}
-
-async function hasTable(client: Client, name: string): Promise<boolean> {
-  const { rows } = await client.execute({ sql: "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", args: [name] });
-  return rows.length > 0;
 }
