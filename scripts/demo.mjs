@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // `pnpm demo`: two Mosaic Federation instances on this machine. A hub and a spoke start on
 // free loopback ports with embedded SQLite in a temporary directory, connect, and the hub
-// asks the spoke (through the SDK) for a worker agent that fixes a failing test in a small
-// local git repository. The progress and the result (summary and patch) are printed, then
-// both servers stop. `--keep-running` leaves them up.
+// asks the spoke (through the SDK) for worker agents that fix a failing test in two small
+// local git repositories, a shell one and a JavaScript one. The progress and the results
+// (outcome, checks, summary and patch) are printed, then both servers stop.
+// `--keep-running` leaves them up.
 //
 // With ANTHROPIC_API_KEY set, Claude does the work; without it, a scripted model on
 // loopback plays Claude's part, through the same SDK and tools.
@@ -35,7 +36,7 @@ if (!flags['no-build']) build();
 const { createAdminToken } = await import('@mosaic-fed/server');
 const { createNodeOrchestrator, startServer } = await import('@mosaic-fed/node');
 const { silentLogger } = await import('@mosaic-fed/core');
-const { createDemoRepository, demoFixScript, startScriptedMessagesServer } = await import('@mosaic-fed/orchestrator/testing');
+const { createDemoRepository, demoScenarios, startScriptedMessagesServer } = await import('@mosaic-fed/orchestrator/testing');
 const { AdminClient } = await import('@mosaic-fed/sdk');
 
 /** The networks the demo's instances may call besides public ones: they are all on this machine. */
@@ -52,7 +53,7 @@ try {
   if (process.env.ANTHROPIC_API_KEY) {
     say('Claude does the work (ANTHROPIC_API_KEY is set).');
   } else {
-    model = await startScriptedMessagesServer(demoFixScript());
+    model = await startScriptedMessagesServer(demoScenarios());
     cleanups.push(() => model.close());
     say('No ANTHROPIC_API_KEY is set, so a scripted model on this machine plays Claude\'s part; set the key to use Claude.');
   }
@@ -95,48 +96,28 @@ try {
   const connection = await admin.connect(spoke.url);
   say(`${green('✔')} Connected: the spoke accepted the hub (${connection.status}, auto-accept list)`);
 
-  const repository = createDemoRepository(join(work, 'repo'));
-  say(`${green('✔')} A repository with a failing test: ${dim(repository)}`);
-
-  const { agentId } = await admin.spawn({
-    connectionId: connection.id,
-    payload: {
+  // Two small repositories with a failing test each, in two languages.
+  const tasks = [
+    {
+      repository: createDemoRepository(join(work, 'calc'), 'calc'),
       taskId: 'demo-fix-add',
-      agentType: 'worker',
-      context: {
-        repository,
-        branch: 'main',
-        workItems: ['sh test.sh passes'],
-        instructions: 'The test in test.sh fails. Find out why, fix the code (not the test), and run the test again.',
-      },
-      options: { timeout: 600_000 },
+      what: 'a shell script whose test fails',
+      workItems: ['sh test.sh passes'],
+      instructions: 'The test in test.sh fails. Find out why, fix the code (not the test), and run the test again.',
     },
-  });
-  say(`${green('✔')} Spawned a worker agent on the spoke: ${dim(agentId)}`);
-
-  const spinner = startSpinner();
-  for await (const event of admin.events(agentId)) {
-    const detail = event.progress?.lastAction === undefined ? '' : dim(` (turn ${event.progress.turns}: ${event.progress.lastAction})`);
-    spinner.line(`[${event.sequence}] ${event.status}${event.attempt > 1 ? ` (attempt ${event.attempt})` : ''}${detail}`);
-    if (event.status === 'running') spinner.spin('the agent is working');
-  }
-  spinner.stop();
-
-  const status = await admin.status(agentId);
-  say();
-  if (status.status === 'completed') {
-    say(bold('Summary'));
-    say(status.result?.summary ?? '');
+    {
+      repository: createDemoRepository(join(work, 'slug'), 'slug'),
+      taskId: 'demo-fix-slugify',
+      what: 'a JavaScript module whose test fails',
+      workItems: ['node test.js passes'],
+      instructions: 'The test in test.js fails. Find out why, fix slug.js (not the test), and run the test again.',
+    },
+  ];
+  for (const task of tasks) {
     say();
-    say(bold('Patch'));
-    for (const line of (status.result?.patch ?? '').trimEnd().split('\n')) {
-      say(line.startsWith('+') && !line.startsWith('+++') ? green(line) : line.startsWith('-') && !line.startsWith('---') ? red(line) : line);
-    }
-    const usage = status.result?.usage;
-    if (usage !== undefined) say(dim(`\n${usage.inputTokens} input and ${usage.outputTokens} output tokens`));
-  } else {
-    exitCode = 1;
-    say(`The agent ended ${status.status}${status.error ? `: ${status.error}` : ''}.`);
+    say(`${green('✔')} A repository with ${task.what}: ${dim(task.repository)}`);
+    const status = await runWorker(admin, connection.id, task);
+    if (status.status !== 'completed') exitCode = 1;
   }
 
   if (flags['keep-running']) {
@@ -159,6 +140,50 @@ try {
   say(dim('Stopped both instances and removed the temporary directory.'));
 }
 process.exit(exitCode);
+
+/** Spawns a worker on the spoke, follows its events, and prints how it ended. */
+async function runWorker(admin, connectionId, task) {
+  const { agentId } = await admin.spawn({
+    connectionId,
+    payload: {
+      taskId: task.taskId,
+      agentType: 'worker',
+      context: { repository: task.repository, branch: 'main', workItems: task.workItems, instructions: task.instructions },
+      options: { timeout: 600_000 },
+    },
+  });
+  say(`${green('✔')} Spawned a worker agent on the spoke: ${dim(agentId)}`);
+
+  const spinner = startSpinner();
+  for await (const event of admin.events(agentId)) {
+    const detail = event.progress?.lastAction === undefined ? '' : dim(` (turn ${event.progress.turns}: ${event.progress.lastAction})`);
+    spinner.line(`[${event.sequence}] ${event.status}${event.attempt > 1 ? ` (attempt ${event.attempt})` : ''}${detail}`);
+    if (event.status === 'running') spinner.spin('the agent is working');
+  }
+  spinner.stop();
+
+  const status = await admin.status(agentId);
+  say();
+  if (status.status !== 'completed') {
+    say(`The agent ended ${status.status}${status.error ? `: ${status.error}` : ''}.`);
+    return status;
+  }
+  const result = status.result ?? { summary: '' };
+  say(`${bold('Summary')} ${dim(`(outcome: ${result.outcome ?? 'not given'})`)}`);
+  say(result.summary);
+  for (const check of result.checks ?? []) say(`${check.exitCode === 0 ? green('✔') : red('✘')} ${check.command} ${dim(`exited ${check.exitCode}`)}`);
+  say();
+  say(bold('Patch'));
+  for (const line of (result.patch ?? '').trimEnd().split('\n')) {
+    say(line.startsWith('+') && !line.startsWith('+++') ? green(line) : line.startsWith('-') && !line.startsWith('---') ? red(line) : line);
+  }
+  const usage = result.usage;
+  if (usage !== undefined) {
+    const cached = (usage.cacheReadInputTokens ?? 0) + (usage.cacheCreationInputTokens ?? 0);
+    say(dim(`\n${usage.inputTokens + cached} input tokens (${usage.cacheReadInputTokens ?? 0} read from the prompt cache) and ${usage.outputTokens} output tokens`));
+  }
+  return status;
+}
 
 /** Builds the packages, showing the output only if the build fails. */
 function build() {

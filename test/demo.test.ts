@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 // The README's first command, as a newcomer runs it (the build is done by the test
 // command already, so the demo skips its own).
 describe('pnpm demo', () => {
-  it('starts a hub and a spoke, runs a worker that fixes the failing test, prints the patch and exits 0', async () => {
+  it('starts a hub and a spoke, runs workers that fix a shell and a JavaScript repository, prints their patches and exits 0', async () => {
     const env: NodeJS.ProcessEnv = { ...process.env };
     delete env.ANTHROPIC_API_KEY;
     const child = spawn(process.execPath, ['scripts/demo.mjs', '--no-build'], {
@@ -25,9 +25,16 @@ describe('pnpm demo', () => {
     expect(stdout).toMatch(/^● \[1\] spawning$/m);
     expect(stdout).toMatch(/^● \[\d+\] running/m);
     expect(stdout).toMatch(/^● \[\d+\] completed/m);
-    const patch = stdout.slice(stdout.indexOf('Patch\n'));
-    expect(patch).toContain('--- a/calc.sh');
-    expect(patch).toContain('+  echo $(($1 + $2))');
+    const [shell, javascript] = stdout.split('A repository with ').slice(1);
+    expect(shell).toContain('(outcome: succeeded)');
+    expect(shell).toMatch(/✔ sh test\.sh exited 0/);
+    expect(shell).toContain('--- a/calc.sh');
+    expect(shell).toContain('+  echo $(($1 + $2))');
+    expect(javascript).toContain('a JavaScript module');
+    expect(javascript).toContain('(outcome: succeeded)');
+    expect(javascript).toMatch(/✔ node test\.js exited 0/);
+    expect(javascript).toContain('--- a/slug.js');
+    expect(javascript).toContain("+  return title.trim().toLowerCase().replace(/[^A-Za-z0-9]+/g, '-');");
     expect(stdout).toContain('Stopped both instances');
     expect(stderr).toBe('');
   }, 60_000);

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InstanceDocumentSchema, silentLogger } from '@mosaic-fed/core';
-import { createDemoRepository, demoFixScript, startScriptedMessagesServer } from '@mosaic-fed/orchestrator/testing';
+import { createDemoRepository, demoScenarios, startScriptedMessagesServer } from '@mosaic-fed/orchestrator/testing';
 import { AdminClient, FederationClient } from '@mosaic-fed/sdk';
 import { createAdminToken } from '@mosaic-fed/server';
 import { createNodeOrchestrator, startServer } from '@mosaic-fed/node';
@@ -31,16 +31,15 @@ export async function main({ log = console.log } = {}) {
   const cleanups = [];
   try {
     // --- Setting the scene: a spoke that runs agents, and the hub whose identity the app holds.
-    // The scripted model fixes the demo repository, except when a task asks it to wait.
-    const fix = demoFixScript();
-    /** @type {import('@mosaic-fed/orchestrator/testing').ScriptedTurn[]} */
-    const script = fix.map((turn, index) => (request) => {
-      if (JSON.stringify(request.messages[0]?.content).includes('wait')) {
-        return index === 0 ? [{ type: 'tool_use', name: 'bash', input: { command: 'sleep 60' } }] : [];
-      }
-      return typeof turn === 'function' ? turn(request) : turn;
-    });
-    const model = await startScriptedMessagesServer(script);
+    // The stand-in model plays the demo's scenarios (a worker fixes the demo repository),
+    // and one of ours: a task that asks it to wait runs a long command.
+    /** @type {import('@mosaic-fed/orchestrator/testing').Scenario} */
+    const waits = {
+      name: 'wait',
+      when: (request) => request.mentions('wait'),
+      steps: [{ when: (request) => request.turn === 0, answer: [{ type: 'tool_use', name: 'bash', input: { command: 'sleep 60' } }] }],
+    };
+    const model = await startScriptedMessagesServer([waits, ...demoScenarios()]);
     cleanups.push(() => model.close());
     const agents = await createNodeOrchestrator({
       dataDir: join(work, 'spoke'),

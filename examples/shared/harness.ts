@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { serve } from '@hono/node-server';
 import { silentLogger, type AgentStatusChangedPayload } from '@mosaic-fed/core';
 import { createOrchestratorService } from '@mosaic-fed/orchestrator';
-import { createDemoRepository, demoFixScript, startScriptedMessagesServer } from '@mosaic-fed/orchestrator/testing';
+import { createDemoRepository, demoScenarios, startScriptedMessagesServer } from '@mosaic-fed/orchestrator/testing';
 import { AdminClient } from '@mosaic-fed/sdk';
 import { createAdminToken } from '@mosaic-fed/server';
 import { createNodeOrchestrator, startServer, type RunningServer } from '@mosaic-fed/node';
@@ -40,7 +40,7 @@ export function freePort(): Promise<number> {
 export async function startNodeSide(): Promise<NodeSide> {
   const work = mkdtempSync(join(tmpdir(), 'mosaic-edge-example-'));
   const closers: (() => Promise<unknown>)[] = [];
-  const model = await startScriptedMessagesServer(demoFixScript());
+  const model = await startScriptedMessagesServer(demoScenarios());
   closers.push(() => model.close());
   const agents = await createNodeOrchestrator({
     dataDir: join(work, 'orchestrator'),

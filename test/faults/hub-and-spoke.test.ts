@@ -6,7 +6,7 @@
 // every agent's history on the hub is complete and in order, ending `completed`.
 import { join } from 'node:path';
 import type { AgentStatusChangedPayload } from '@mosaic-fed/core';
-import { createDemoRepository, demoFixScript, startScriptedMessagesServer, type ScriptedTurn } from '@mosaic-fed/orchestrator/testing';
+import { createDemoRepository, demoFixScript, startScriptedMessagesServer, turnByTurn, type ScriptedTurn } from '@mosaic-fed/orchestrator/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { killStarted, stopProcess, type Served } from '../../packages/node/test/processes.js';
 import { eventually, instance as instanceIn, workFolder } from './harness.js';
@@ -34,7 +34,7 @@ describe('a hub killed under load, mid-spawn and mid-events', () => {
     const script: ScriptedTurn[] = fix.map((turn, index) => (request) =>
       index === 0 ? [{ type: 'tool_use', name: 'bash', input: { command: 'sleep 2 && sh test.sh; true' } }] : typeof turn === 'function' ? turn(request) : turn,
     );
-    const model = await startScriptedMessagesServer(script);
+    const model = await startScriptedMessagesServer(turnByTurn(script));
     closers.push(() => model.close());
     const repository = createDemoRepository(join(work.path, 'repo'));
 

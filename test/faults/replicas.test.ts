@@ -8,7 +8,7 @@
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import type { AgentStatusChangedPayload } from '@mosaic-fed/core';
-import { createDemoRepository, demoFixScript, startScriptedMessagesServer, type ScriptedTurn } from '@mosaic-fed/orchestrator/testing';
+import { createDemoRepository, demoFixScript, startScriptedMessagesServer, turnByTurn, type ScriptedTurn } from '@mosaic-fed/orchestrator/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { killStarted, startCli, startRoundRobin, stopProcess, type Served } from '../../packages/node/test/processes.js';
 import { eventually, freePort, instance, pause, startRedis, workFolder } from './harness.js';
@@ -39,7 +39,7 @@ describe('spoke replicas and workers on Valkey, under load', () => {
       if (index === 0) return [{ type: 'tool_use', name: 'bash', input: { command: text.includes('long') ? 'sleep 9' : 'sleep 4' } }];
       return typeof turn === 'function' ? turn(request) : turn;
     });
-    const model = await startScriptedMessagesServer(script);
+    const model = await startScriptedMessagesServer(turnByTurn(script));
     closers.push(() => model.close());
     const repository = createDemoRepository(join(work.path, 'repo'));
     const redisPort = await freePort();

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { silentLogger, type AgentStatusChangedPayload } from '@mosaic-fed/core';
-import { createDemoRepository, demoFixScript, startScriptedMessagesServer } from '@mosaic-fed/orchestrator/testing';
+import { createDemoRepository, demoFixScript, startScriptedMessagesServer, turnByTurn } from '@mosaic-fed/orchestrator/testing';
 import { AdminClient } from '@mosaic-fed/sdk';
 import { createAdminToken } from '@mosaic-fed/server';
 import { connectValkey, startServer } from '@mosaic-fed/node';
@@ -80,7 +80,7 @@ describe('examples/self-host: compose.yaml', () => {
       return context.skip();
     }
     probe.disconnect();
-    const model = await startScriptedMessagesServer(demoFixScript());
+    const model = await startScriptedMessagesServer(turnByTurn(demoFixScript()));
     closers.push(() => model.close());
     const repository = createDemoRepository(join(work, 'repo'));
     const hub = await startServer({ port: 0, dataDir: join(work, 'hub'), name: 'Hub', logger: silentLogger, allowNetworks: ['127.0.0.0/8'] });

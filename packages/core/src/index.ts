@@ -57,10 +57,12 @@ export type {
 export {
   AGENT_STATES,
   AgentArtifactSchema,
+  AgentCheckSchema,
   AgentContextSchema,
   AgentIdSchema,
   AgentKillResponseSchema,
   AgentOptionsSchema,
+  AgentOutcomeSchema,
   AgentProgressSchema,
   AgentRefPayloadSchema,
   AgentResultSchema,
@@ -79,7 +81,9 @@ export {
 } from './schemas/agents.js';
 export type {
   AgentArtifact,
+  AgentCheck,
   AgentKillResponse,
+  AgentOutcome,
   AgentProgress,
   AgentRefPayload,
   AgentResult,

@@ -11,6 +11,7 @@ import {
   GIT_SERVER_CREDENTIAL,
   startGitHttpServer,
   startScriptedMessagesServer,
+  turnByTurn,
   type ScriptedMessagesServer,
   type ScriptedTurn,
 } from '@mosaic-fed/orchestrator/testing';
@@ -30,7 +31,7 @@ const inCI = process.env.CI === 'true';
 
 beforeAll(async () => {
   repository = createDemoRepository(join(work, 'repo'));
-  model = await startScriptedMessagesServer(demoFixScript());
+  model = await startScriptedMessagesServer(turnByTurn(demoFixScript()));
 });
 
 afterAll(async () => {
@@ -125,7 +126,7 @@ describe('a private repository', () => {
       seen.push(JSON.stringify(request));
       return typeof turn === 'function' ? turn(request) : turn;
     });
-    const privateModel = await startScriptedMessagesServer(script);
+    const privateModel = await startScriptedMessagesServer(turnByTurn(script));
     const dataDir = join(work, 'private');
     const agents = await createNodeOrchestrator({
       dataDir,

@@ -153,11 +153,21 @@ describe.skipIf(!available)('the web UI in Chromium', () => {
     await look(hubPage, 'agent-starting');
     spoke.orchestrator.start(agentId);
     await expect.poll(() => hubPage.locator('#agent-status').getAttribute('data-status'), { timeout: 10_000 }).toBe('running');
-    spoke.orchestrator.complete(agentId, { summary: 'Fixed the login test', patch: 'diff --git a/login.js b/login.js\n', usage: { inputTokens: 12, outputTokens: 3 } });
+    spoke.orchestrator.complete(agentId, {
+      summary: 'Fixed the login test',
+      patch: 'diff --git a/login.js b/login.js\n',
+      usage: { inputTokens: 12, outputTokens: 3, cacheReadInputTokens: 40 },
+      outcome: 'checks-failing',
+      checks: [{ command: 'npm test', exitCode: 1 }],
+    });
     // The page follows the events and shows the result once the agent is done.
     await expect.poll(() => hubPage.locator('main').innerText(), { timeout: 10_000 }).toContain('Fixed the login test');
     expect(await hubPage.locator('#agent-status').innerText()).toBe('done');
     expect(await hubPage.locator('pre').innerText()).toContain('diff --git a/login.js');
+    // What the sandbox showed, beside what the model said.
+    expect(await hubPage.locator('#agent-outcome').getAttribute('data-outcome')).toBe('checks-failing');
+    expect(await hubPage.locator('#agent-checks').innerText()).toBe('npm test failed (exit code 1)');
+    expect(await hubPage.locator('main').innerText()).toContain('52 input tokens (40 of them read from the prompt cache) and 3 output tokens.');
     await look(hubPage, 'agent-done');
   });
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { AgentSpawnPayloadSchema, InstanceDocumentSchema, type AgentStatusChangedPayload } from '@mosaic-fed/core';
 import { HttpOrchestrator } from '@mosaic-fed/orchestrator';
-import { createDemoRepository, demoFixScript, startScriptedMessagesServer } from '@mosaic-fed/orchestrator/testing';
+import { createDemoRepository, demoFixScript, startScriptedMessagesServer, turnByTurn } from '@mosaic-fed/orchestrator/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTempDir } from '../../server/test/helpers.js';
 import { killStarted, runCli, startCli, stopProcess, type Served } from './processes.js';
@@ -193,7 +193,7 @@ describe('mosaic-fed serve', () => {
 describe('mosaic-fed orchestrator', () => {
   it('runs agents for servers over HTTP behind its token, and stops on SIGTERM', async () => {
     const dir = createTempDir();
-    const model = await startScriptedMessagesServer(demoFixScript());
+    const model = await startScriptedMessagesServer(turnByTurn(demoFixScript()));
     try {
       const repository = createDemoRepository(join(dir.path, 'repo'));
       const token = 'cli-test-orchestrator-token-0123456789';

@@ -2,7 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { signMessage, type AgentStatus, type AgentStatusChangedPayload, type Connection } from '@mosaic-fed/core';
 import { WORKER_STOPPED } from '@mosaic-fed/orchestrator';
-import { createDemoRepository, demoFixScript, startScriptedMessagesServer, type ScriptedMessagesServer, type ScriptedTurn } from '@mosaic-fed/orchestrator/testing';
+import { createDemoRepository, demoFixScript, startScriptedMessagesServer, turnByTurn, type ScriptedMessagesServer, type ScriptedTurn } from '@mosaic-fed/orchestrator/testing';
 import { AdminClient } from '@mosaic-fed/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openFederation } from '../src/index.js';
@@ -113,7 +113,7 @@ beforeAll(async () => {
     }
     return typeof turn === 'function' ? turn(request) : turn;
   });
-  model = await startScriptedMessagesServer(script);
+  model = await startScriptedMessagesServer(turnByTurn(script));
   closers.push(() => model.close());
   repository = createDemoRepository(join(work.path, 'repo'));
 

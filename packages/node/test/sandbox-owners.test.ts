@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AgentSpawnPayloadSchema } from '@mosaic-fed/core';
 import { BubblewrapSandboxProvider } from '@mosaic-fed/orchestrator/node';
-import { createDemoRepository, startScriptedMessagesServer } from '@mosaic-fed/orchestrator/testing';
+import { createDemoRepository, startScriptedMessagesServer, turnByTurn } from '@mosaic-fed/orchestrator/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '@mosaic-fed/server';
 import { createNodeOrchestrator, type NodeOrchestrator } from '../src/index.js';
@@ -28,10 +28,9 @@ describe('sandboxes belong to the instance that made them', () => {
       return context.skip();
     }
     const repository = createDemoRepository(join(work, 'repo'));
-    const model = await startScriptedMessagesServer([
-      [{ type: 'tool_use', name: 'bash', input: { command: 'sleep 4 && echo slept' } }],
-      () => [{ type: 'text', text: 'Done after a nap.' }],
-    ]);
+    const model = await startScriptedMessagesServer(
+      turnByTurn([[{ type: 'tool_use', name: 'bash', input: { command: 'sleep 4 && echo slept' } }], [{ type: 'text', text: 'Done after a nap.' }]]),
+    );
     try {
       const open = async (name: string) => {
         const orchestrator = await createNodeOrchestrator({

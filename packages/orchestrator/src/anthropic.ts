@@ -4,5 +4,14 @@
  *
  * @packageDocumentation
  */
-export { createClaudeRunners, createSandboxTools, MAX_FILE_BYTES } from './runners/anthropic/index.js';
-export type { ClaudeRunnerOptions, SandboxToolsOptions } from './runners/anthropic/index.js';
+export {
+  CLEARED_OUTPUT,
+  CONTEXT_FULL,
+  createClaudeRunners,
+  createSandboxTools,
+  isCheck,
+  MAX_FILE_BYTES,
+  MAX_VIEW_CHARACTERS,
+  modelLimits,
+} from './runners/anthropic/index.js';
+export type { ClaudeRunnerOptions, CommandRun, ModelLimits, SandboxToolsOptions } from './runners/anthropic/index.js';

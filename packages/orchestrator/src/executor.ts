@@ -4,6 +4,7 @@
 // writes make a kill win over whatever the run was about to write.
 import { describeError, isTerminalState, type AgentResult, type AgentType, type Logger } from '@mosaic-fed/core';
 import { AgentFailure, UNEXPLAINED_FAILURE } from './lib/failure.js';
+import { outcomeOf } from './lib/outcome.js';
 import type { AgentLifecycle } from './lifecycle.js';
 import type { AgentRunners, RunnerProgress } from './runners/types.js';
 import type { Sandbox, SandboxProvider } from './sandboxes/types.js';
@@ -93,7 +94,9 @@ export class AgentExecutor {
             await lifecycle.fail(agentId, 'timeout');
             return;
           }
-          logger.warn('an agent attempt failed', { agentId, attempt, ...describeError(error) });
+          // The spoke's log has the whole story: an AgentFailure's cause is what the peer never sees.
+          const cause = error instanceof Error && error.cause !== undefined ? { cause: describeError(error.cause).reason } : {};
+          logger.warn('an agent attempt failed', { agentId, attempt, ...describeError(error), ...cause });
           if (attempt > spec.options.maxRetries) {
             await lifecycle.fail(agentId, reasonOf(error));
             return;
@@ -129,7 +132,11 @@ export class AgentExecutor {
       signal.throwIfAborted();
       const patch = powers.patch ? await workspace.diff(sandbox) : '';
       await progress.flush();
-      return { ...outcome, ...(patch === '' ? {} : { patch }) };
+      return {
+        ...outcome,
+        ...(patch === '' ? {} : { patch }),
+        outcome: outcome.outcome ?? outcomeOf(spec.agentType, patch !== '', outcome.checks ?? []),
+      };
     } finally {
       progress.stop();
       signal.removeEventListener('abort', stopSandbox);

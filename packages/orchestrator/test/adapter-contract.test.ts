@@ -97,9 +97,10 @@ describe.each<{ via: Via }>([{ via: 'in process' }, { via: 'HTTP service' }, { v
     const script = fixScript();
     const opening = script[0];
     script[0] = (scripted) => {
+      // A request the API refuses fails the attempt (overload would be waited out in it).
       if (first) {
         first = false;
-        throw new Error('the model is overloaded');
+        return { error: 'invalid_request' };
       }
       return typeof opening === 'function' ? opening(scripted) : (opening ?? []);
     };

@@ -14,7 +14,16 @@ import Docker from 'dockerode';
 import { Redis } from 'ioredis';
 import { createOrchestratorService } from '../src/index.js';
 import { ProcessSandboxProvider, type ProcessSandboxOptions } from '../src/node.js';
-import { createDemoRepository, demoFixScript, startScriptedMessagesServer, type ScriptedMessagesServer, type ScriptedTurn } from '../src/testing.js';
+import {
+  createDemoRepository,
+  demoFixScript,
+  startScriptedMessagesServer,
+  turnByTurn,
+  type Scenario,
+  type ScriptedMessagesOptions,
+  type ScriptedMessagesServer,
+  type ScriptedTurn,
+} from '../src/testing.js';
 
 export const inCI = process.env.CI === 'true';
 
@@ -38,10 +47,17 @@ export function processSandboxes(options: ProcessSandboxOptions = {}): ProcessSa
   return new ProcessSandboxProvider({ orchestratorId: `test-${randomUUID()}`, ...options });
 }
 
-/** The real SDK against a scripted server. */
-export async function scriptedClient(script: ScriptedTurn[]): Promise<{ client: Anthropic; server: ScriptedMessagesServer }> {
-  const server = await startScriptedMessagesServer(script);
+/** The real SDK against the stand-in server, playing scenarios or one turn-by-turn script. */
+export async function scriptedClient(
+  script: readonly ScriptedTurn[] | Scenario | readonly Scenario[],
+  options: ScriptedMessagesOptions = {},
+): Promise<{ client: Anthropic; server: ScriptedMessagesServer }> {
+  const server = await startScriptedMessagesServer(isTurns(script) ? turnByTurn(script) : script, options);
   return { server, client: new Anthropic({ baseURL: server.url, apiKey: 'test-key', maxRetries: 0 }) };
+}
+
+function isTurns(script: readonly ScriptedTurn[] | Scenario | readonly Scenario[]): script is readonly ScriptedTurn[] {
+  return Array.isArray(script) && script.every((item: unknown) => Array.isArray(item) || typeof item === 'function');
 }
 
 export const SANDBOX_IMAGE = process.env.MOSAIC_SANDBOX_IMAGE ?? 'localhost/mosaic-sandbox-test:latest';

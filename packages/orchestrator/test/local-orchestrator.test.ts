@@ -90,7 +90,9 @@ describe.each(sandboxKinds)('LocalOrchestrator in the $name', ({ provider, lefto
     expect(status.result?.patch).toContain('--- a/calc.sh');
     expect(status.result?.patch).toContain('-  echo $(($1 - $2))');
     expect(status.result?.patch).toContain('+  echo $(($1 + $2))');
-    expect(status.result?.usage?.inputTokens).toBeGreaterThan(0);
+    // With the history cached, most input is billed as cache writes and reads.
+    expect(status.result?.usage?.cacheCreationInputTokens).toBeGreaterThan(0);
+    expect(status.result).toMatchObject({ outcome: 'succeeded', checks: [{ command: 'sh test.sh', exitCode: 0 }] });
     expect(status.progress?.turns).toBe(4);
     // Idempotent by agent id: the same answer, nothing started twice.
     expect(await orchestrator.spawn(spawn)).toEqual(answer);

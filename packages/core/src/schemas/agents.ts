@@ -137,12 +137,34 @@ export const AgentArtifactSchema = z.strictObject({
 });
 export type AgentArtifact = z.infer<typeof AgentArtifactSchema>;
 
-/** What a completed agent produced (PROTOCOL 5): `patch` is a unified diff. */
+/**
+ * What a completed agent's work came to, from what happened in its sandbox rather than
+ * from the model's words: `succeeded` (changes made, or for a tester and a reviewer the
+ * work done, and every check passing at its last run), `no-changes` (a worker that changed
+ * nothing), `checks-failing` (a check's last run failed), `unchecked` (no check was run).
+ */
+export const AgentOutcomeSchema = z.enum(['succeeded', 'no-changes', 'checks-failing', 'unchecked']);
+export type AgentOutcome = z.infer<typeof AgentOutcomeSchema>;
+
+/** A command the agent ran to check its work (tests, a build, a linter), as it last ran. */
+export const AgentCheckSchema = z.strictObject({
+  command: z.string().max(1_000),
+  exitCode: z.number().int(),
+  timedOut: z.boolean().optional(),
+});
+export type AgentCheck = z.infer<typeof AgentCheckSchema>;
+
+/**
+ * What a completed agent produced (PROTOCOL 5): `patch` is a unified diff; `outcome` and
+ * `checks` are additions of this implementation (docs/protocol.md).
+ */
 export const AgentResultSchema = z.strictObject({
   summary: z.string(),
   patch: z.string().optional(),
   artifacts: z.array(AgentArtifactSchema).max(100).optional(),
   usage: AgentUsageSchema.optional(),
+  outcome: AgentOutcomeSchema.optional(),
+  checks: z.array(AgentCheckSchema).max(50).optional(),
 });
 export type AgentResult = z.infer<typeof AgentResultSchema>;
 

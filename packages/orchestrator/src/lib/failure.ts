@@ -10,8 +10,8 @@
  * ```
  */
 export class AgentFailure extends Error {
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
     this.name = new.target.name;
   }
 }

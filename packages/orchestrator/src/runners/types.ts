@@ -18,7 +18,8 @@ export interface AgentRunContext {
 
 /**
  * Runs one attempt of one agent type. Throw to fail the attempt (it is retried while
- * `maxRetries` allows). The orchestrator adds the `patch` from the sandbox afterwards.
+ * `maxRetries` allows). The orchestrator adds the `patch` from the sandbox afterwards,
+ * and the `outcome` from the patch and the `checks` when the runner gives none.
  */
 export interface AgentRunner {
   run(context: AgentRunContext): Promise<Omit<AgentResult, 'patch'>>;

@@ -1,6 +1,6 @@
 // The agents pages of the web UI: start an agent on a peer, watch it live, read its
 // result, stop it; and the agents running here for peers.
-import type { AgentStatus, AgentsOverview, Connection } from '@mosaic-fed/core';
+import type { AgentOutcome, AgentStatus, AgentsOverview, AgentUsage, Connection } from '@mosaic-fed/core';
 import { DIALOG_SCRIPT, Layout } from './layout.js';
 
 const AGENT_WORDS: Record<AgentStatus['status'], string> = {
@@ -84,6 +84,19 @@ export function AgentsPage(props: { overview: AgentsOverview; peers: Connection[
   );
 }
 
+/** What each outcome means, in the words the page uses. */
+const OUTCOME_WORDS: Record<AgentOutcome, string> = {
+  succeeded: 'Succeeded: the work is done and every check it ran passed.',
+  'no-changes': 'No changes: the agent changed nothing.',
+  'checks-failing': 'Checks failing: a check the agent ran failed the last time it ran.',
+  unchecked: 'Unchecked: the agent ran no test, build or lint to check its work.',
+};
+
+/** Every input token of a run, cached or not. */
+function inputTokens(usage: AgentUsage): number {
+  return usage.inputTokens + (usage.cacheReadInputTokens ?? 0) + (usage.cacheCreationInputTokens ?? 0);
+}
+
 export function AgentPage(props: { status: AgentStatus; csrf: string; flash?: string | undefined }) {
   const { status } = props;
   const live = !['completed', 'failed', 'killed'].includes(status.status);
@@ -110,7 +123,24 @@ export function AgentPage(props: { status: AgentStatus; csrf: string; flash?: st
       {status.result === null ? null : (
         <section aria-labelledby="result">
           <h2 id="result">Result</h2>
+          {status.result.outcome === undefined ? null : (
+            <p id="agent-outcome" data-outcome={status.result.outcome}>
+              {OUTCOME_WORDS[status.result.outcome]}
+            </p>
+          )}
           <p>{status.result.summary}</p>
+          {status.result.checks === undefined ? null : (
+            <>
+              <h3>Checks it ran</h3>
+              <ul id="agent-checks">
+                {status.result.checks.map((check) => (
+                  <li>
+                    <code>{check.command}</code> {check.timedOut === true ? 'ran out of time' : check.exitCode === 0 ? 'passed' : `failed (exit code ${check.exitCode})`}
+                  </li>
+                ))}
+              </ul>
+            </>
+          )}
           {status.result.patch === undefined ? null : (
             <>
               <h3>Patch</h3>
@@ -119,7 +149,8 @@ export function AgentPage(props: { status: AgentStatus; csrf: string; flash?: st
           )}
           {status.result.usage === undefined ? null : (
             <p>
-              {status.result.usage.inputTokens} input and {status.result.usage.outputTokens} output tokens.
+              {inputTokens(status.result.usage)} input tokens ({status.result.usage.cacheReadInputTokens ?? 0} of them read from the prompt cache) and{' '}
+              {status.result.usage.outputTokens} output tokens.
             </p>
           )}
         </section>

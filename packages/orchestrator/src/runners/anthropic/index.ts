@@ -1,21 +1,29 @@
 // The built-in runners: `worker`, `reviewer` and `tester`, each a Claude agent driven by
 // the official SDK's tool runner with the bash and editor tools working in the sandbox.
+// The conversation is cached (system prompt, tools and the growing history), sized for
+// the model, kept inside its context window, and carried through the API's failures
+// (conversation.ts); the checks the agent ran are taken from the sandbox.
 import Anthropic from '@anthropic-ai/sdk';
-import type { BetaMessage } from '@anthropic-ai/sdk/resources/beta/messages/messages';
-import type { AgentArtifact, AgentResult, AgentSpawnPayload, AgentType, AgentUsage } from '@mosaic-fed/core';
+import type { BetaMessage, BetaThinkingConfigParam } from '@anthropic-ai/sdk/resources/beta/messages/messages';
+import type { AgentArtifact, AgentCheck, AgentResult, AgentSpawnPayload, AgentType, AgentUsage } from '@mosaic-fed/core';
 import type { AgentRunContext, AgentRunner, AgentRunners } from '../types.js';
-import { AgentFailure } from '../../lib/failure.js';
 import { redactCredentials } from '../../lib/redact.js';
 import type { Sandbox } from '../../sandboxes/types.js';
+import { converse } from './conversation.js';
+import { modelLimits, type ModelLimits } from './models.js';
 import { createSandboxTools } from './tools.js';
 
-export { createSandboxTools, MAX_FILE_BYTES } from './tools.js';
-export type { SandboxToolsOptions } from './tools.js';
+export { CLEARED_OUTPUT, CONTEXT_FULL } from './conversation.js';
+export { modelLimits } from './models.js';
+export type { ModelLimits } from './models.js';
+export { createSandboxTools, MAX_FILE_BYTES, MAX_VIEW_CHARACTERS } from './tools.js';
+export type { CommandRun, SandboxToolsOptions } from './tools.js';
 
 export interface ClaudeRunnerOptions {
   /**
    * A configured client. Default: `new Anthropic({ apiKey, baseURL })`, which falls back
-   * to the `ANTHROPIC_API_KEY` and `ANTHROPIC_BASE_URL` environment variables.
+   * to the `ANTHROPIC_API_KEY` and `ANTHROPIC_BASE_URL` environment variables. Its own
+   * retries are turned off: the runner retries, for `retryForMs`.
    */
   client?: Anthropic;
   apiKey?: string;
@@ -26,8 +34,24 @@ export interface ClaudeRunnerOptions {
   maxTurns?: number;
   /** Per-command timeout in milliseconds. Default 120,000. */
   commandTimeoutMs?: number;
-  /** Default 8,192. */
+  /** `max_tokens` of each request. Default by model family: 32,000 for Opus and Sonnet, 16,000 otherwise. */
   maxTokens?: number;
+  /** A reply cut off by `max_tokens` is asked again with twice the room, up to this. Default by family: 64,000 or 32,000. */
+  maxTokensCeiling?: number;
+  /** The model's context window, in tokens; old tool outputs are cleared well before it fills. Default 200,000. */
+  contextWindow?: number;
+  /** The request's `thinking`; default: the model's own (adaptive thinking on current models). */
+  thinking?: BetaThinkingConfigParam;
+  /** The request's `output_config.effort`; default: the model's own. */
+  effort?: 'low' | 'medium' | 'high' | 'xhigh' | 'max';
+  /**
+   * How long overload (529), rate limits (429), server errors and lost connections are
+   * retried, with backoff, before the attempt fails. The agent's own `timeout` still
+   * applies. Default 300,000 (five minutes).
+   */
+  retryForMs?: number;
+  /** The backoff between retries, when the API gives no `retry-after`: doubling from `first` up to `max`. Default 1 s to 60 s. */
+  retryDelayMs?: { first: number; max: number };
 }
 
 interface Role {
@@ -51,12 +75,28 @@ const ROLES: Record<AgentType, Role> = {
   },
 };
 
+/** Old tool uses are cleared by the API's context management from this share of the window on. */
+const CLEAR_TOOL_USES_AT = 0.6;
+
+interface Settings {
+  client: Anthropic;
+  model: string;
+  maxTurns: number;
+  commandTimeoutMs: number;
+  limits: ModelLimits;
+  retryForMs: number;
+  retryDelayMs: { first: number; max: number };
+  thinking: BetaThinkingConfigParam | undefined;
+  effort: ClaudeRunnerOptions['effort'];
+}
+
 /**
  * The three built-in runners over one Anthropic client.
  *
  * Every turn sends the full history (`thread: false`): the agent's repository content
  * is not kept in server-side threads, each request stands alone (so a retried request
- * is harmless), and the scripted Messages server used offline stays stateless.
+ * is harmless), and the stand-in Messages server used offline stays stateless. Prompt
+ * caching makes the resent history cheap.
  *
  * @example
  * ```ts
@@ -66,66 +106,121 @@ const ROLES: Record<AgentType, Role> = {
 export function createClaudeRunners(options: ClaudeRunnerOptions): AgentRunners {
   const maxTurns = options.maxTurns ?? 50;
   if (!Number.isInteger(maxTurns) || maxTurns < 1) throw new TypeError('createClaudeRunners: maxTurns must be a whole number of at least 1');
-  const client =
+  const retryForMs = options.retryForMs ?? 300_000;
+  if (!Number.isFinite(retryForMs) || retryForMs < 0) throw new TypeError('createClaudeRunners: retryForMs must be a number of milliseconds, 0 or more');
+  const model = options.model ?? 'claude-sonnet-5-5';
+  const client = (
     options.client ??
     new Anthropic({
       ...(options.apiKey === undefined ? {} : { apiKey: options.apiKey }),
       ...(options.baseURL === undefined ? {} : { baseURL: options.baseURL }),
-    });
+    })
+  ).withOptions({ maxRetries: 0 });
+  const settings: Settings = {
+    client,
+    model,
+    maxTurns,
+    commandTimeoutMs: options.commandTimeoutMs ?? 120_000,
+    limits: modelLimits(model, {
+      ...(options.maxTokens === undefined ? {} : { maxTokens: options.maxTokens }),
+      ...(options.maxTokensCeiling === undefined ? {} : { maxTokensCeiling: options.maxTokensCeiling }),
+      ...(options.contextWindow === undefined ? {} : { contextWindow: options.contextWindow }),
+    }),
+    retryForMs,
+    retryDelayMs: options.retryDelayMs ?? { first: 1_000, max: 60_000 },
+    thinking: options.thinking,
+    effort: options.effort,
+  };
   const runners: AgentRunners = {};
-  for (const type of Object.keys(ROLES) as AgentType[]) runners[type] = claudeRunner(ROLES[type], { ...options, client, maxTurns });
+  for (const type of Object.keys(ROLES) as AgentType[]) runners[type] = claudeRunner(ROLES[type], settings);
   return runners;
 }
 
-function claudeRunner(role: Role, options: ClaudeRunnerOptions & { client: Anthropic; maxTurns: number }): AgentRunner {
+function claudeRunner(role: Role, settings: Settings): AgentRunner {
   return {
     async run(context: AgentRunContext) {
-      const tools = createSandboxTools({
+      const checks = new Map<string, AgentCheck>();
+      const sandboxTools = createSandboxTools({
         sandbox: context.sandbox,
         signal: context.signal,
-        commandTimeoutMs: options.commandTimeoutMs ?? 120_000,
+        commandTimeoutMs: settings.commandTimeoutMs,
+        onCommand: (run) => {
+          if (!isCheck(run.command)) return;
+          // The last run of each command is what it came to.
+          checks.delete(run.command);
+          checks.set(run.command, { command: run.command.slice(0, 1_000), exitCode: run.exitCode, ...(run.timedOut ? { timedOut: true } : {}) });
+        },
       });
-      const runner = options.client.beta.messages.toolRunner(
-        {
-          model: options.model ?? 'claude-sonnet-5-5',
-          max_tokens: options.maxTokens ?? 8_192,
-          system: systemPrompt(role, context.spec, context.sandbox),
+      // The tools and the system prompt are the same every turn: markers on the last tool
+      // and on the system prompt keep both in the cache.
+      const tools = sandboxTools.map((tool, index) => (index === sandboxTools.length - 1 ? { ...tool, cache_control: { type: 'ephemeral' as const } } : tool));
+      const usage: AgentUsage = { inputTokens: 0, outputTokens: 0 };
+      let turns = 0;
+      const { limits } = settings;
+      const { final } = await converse({
+        client: settings.client,
+        params: {
+          model: settings.model,
+          max_tokens: limits.maxTokens,
+          system: [{ type: 'text', text: systemPrompt(role, context.spec, context.sandbox), cache_control: { type: 'ephemeral' } }],
           messages: [{ role: 'user', content: taskPrompt(context.spec) }],
           tools,
-          max_iterations: options.maxTurns,
+          // The growing conversation: the API puts this marker on the last block of each request.
+          cache_control: { type: 'ephemeral' },
+          // Old tool outputs are cleared server-side long before the window fills.
+          betas: ['context-management-2025-06-27'],
+          context_management: {
+            edits: [
+              {
+                type: 'clear_tool_uses_20250919',
+                trigger: { type: 'input_tokens', value: Math.floor(limits.contextWindow * CLEAR_TOOL_USES_AT) },
+                keep: { type: 'tool_uses', value: 5 },
+                clear_at_least: { type: 'input_tokens', value: 10_000 },
+              },
+            ],
+          },
+          ...(settings.thinking === undefined ? {} : { thinking: settings.thinking }),
+          ...(settings.effort === undefined ? {} : { output_config: { effort: settings.effort } }),
           thread: false,
         },
-        { signal: context.signal },
-      );
-      const usage: AgentUsage = { inputTokens: 0, outputTokens: 0 };
-      let last: BetaMessage | undefined;
-      let turns = 0;
-      try {
-        for await (const message of runner) {
-          last = message;
-          turns++;
+        maxTurns: settings.maxTurns,
+        limits,
+        retryForMs: settings.retryForMs,
+        retryDelayMs: settings.retryDelayMs,
+        signal: context.signal,
+        onReply: (message, count) => {
+          turns = count;
           addUsage(usage, message);
           context.reportProgress({ turns, lastAction: describeTurn(message) });
-        }
-      } catch (error) {
-        throw modelFailure(error, context.signal);
-      }
-      if (last === undefined) throw new AgentFailure('the model gave no answer');
-      if (last.stop_reason === 'tool_use') throw new AgentFailure(`the agent reached its limit of ${options.maxTurns} turns`);
-      if (last.stop_reason === 'refusal') throw new AgentFailure('the model declined the task');
-      const text = last.content.flatMap((block) => (block.type === 'text' ? [block.text] : [])).join('\n').trim();
-      return { ...role.result(text === '' ? 'The agent finished without a summary.' : text), usage };
+        },
+        onNotice: (text) => context.reportProgress({ turns, lastAction: text }),
+      });
+      const text = final.content.flatMap((block) => (block.type === 'text' ? [block.text] : [])).join('\n').trim();
+      return {
+        ...role.result(text === '' ? 'The agent finished without a summary.' : text),
+        usage,
+        ...(checks.size === 0 ? {} : { checks: [...checks.values()].slice(-50) }),
+      };
     },
   };
 }
 
-/** What the peer reads of a failed model call: the kind of failure, not the API's text. */
-function modelFailure(error: unknown, signal: AbortSignal): unknown {
-  if (signal.aborted) return error;
-  if (error instanceof Anthropic.APIConnectionError) return new AgentFailure('the spoke could not reach the model');
-  if (error instanceof Anthropic.APIError) return new AgentFailure(`the model's API answered ${error.status ?? 'with an error'}`);
-  return error;
+/**
+ * Whether a command checks the work: runs tests, a build, a type checker or a linter.
+ * Commands that only read (`cat test.sh`, `grep test`) do not count.
+ */
+export function isCheck(command: string): boolean {
+  const steps = command.split(/&&|\|\||;|\n/).map((step) => step.trim()).filter((step) => step !== '' && !/^cd\s/.test(step));
+  return steps.some((step) => {
+    const program = step.split(/\s+/)[0] ?? '';
+    if (READERS.has(program)) return false;
+    return CHECK_WORDS.test(step);
+  });
 }
+
+/** Programs that read or move files: a command of theirs is no check, whatever its arguments say. */
+const READERS = new Set(['cat', 'less', 'more', 'head', 'tail', 'ls', 'grep', 'rg', 'find', 'sed', 'awk', 'echo', 'printf', 'wc', 'git', 'diff', 'file', 'stat', 'which', 'mkdir', 'rm', 'cp', 'mv', 'touch']);
+const CHECK_WORDS = /(^|[\s/._-])(test|tests|spec|check|lint|build|typecheck|tsc|eslint|pytest|jest|vitest|mocha|ctest|tox|rspec|phpunit|clippy|make|mvn|gradle)([\s/._:-]|$)/;
 
 function systemPrompt(role: Role, spec: AgentSpawnPayload, sandbox: Sandbox): string {
   // No credential reaches the model, even one a local caller put in the URL.

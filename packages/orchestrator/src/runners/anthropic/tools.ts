@@ -9,12 +9,27 @@ import type { Sandbox } from '../../sandboxes/types.js';
 /** Files larger than this are not read into the conversation. */
 export const MAX_FILE_BYTES = 256 * 1024;
 
+/**
+ * A `view` shows at most this many characters of a file; the rest is left out with a
+ * note saying how to read it (the editor tool's `max_characters`).
+ */
+export const MAX_VIEW_CHARACTERS = 24_000;
+
+/** A bash command the agent ran, and how it ended. */
+export interface CommandRun {
+  command: string;
+  exitCode: number;
+  timedOut: boolean;
+}
+
 export interface SandboxToolsOptions {
   sandbox: Sandbox;
   /** Aborts running commands (kill, timeout). */
   signal: AbortSignal;
   /** Per-command timeout in milliseconds. */
   commandTimeoutMs: number;
+  /** Told of every bash command once it has ended. */
+  onCommand?: (run: CommandRun) => void;
 }
 
 const BashInputSchema = z.object({ command: z.string().optional(), restart: z.boolean().optional() });
@@ -39,7 +54,7 @@ type EditorInput = z.infer<typeof EditorInputSchema>;
  * runner; they share one sandbox, so they queue here and run one after the other.
  */
 export function createSandboxTools(options: SandboxToolsOptions): BetaRunnableTool[] {
-  const { sandbox, signal, commandTimeoutMs } = options;
+  const { sandbox, signal, commandTimeoutMs, onCommand } = options;
   const queue = new Semaphore(1);
   const serial = async <T>(work: () => Promise<T>): Promise<T> => {
     await queue.acquire(signal);
@@ -59,6 +74,7 @@ export function createSandboxTools(options: SandboxToolsOptions): BetaRunnableTo
         if (restart === true) return 'The shell was restarted. Every command starts in the repository root.';
         if (command === undefined || command.trim() === '') throw new Error('give a command to run');
         const result = await sandbox.exec(command, { timeoutMs: commandTimeoutMs, signal });
+        onCommand?.({ command, exitCode: result.exitCode, timedOut: result.timedOut });
         const parts = [result.stdout.replace(/\n$/, '')];
         if (result.stderr !== '') parts.push(`[stderr]\n${result.stderr.replace(/\n$/, '')}`);
         if (result.timedOut) parts.push(`[stopped after ${Math.round(commandTimeoutMs / 1000)} s]`);
@@ -70,6 +86,7 @@ export function createSandboxTools(options: SandboxToolsOptions): BetaRunnableTo
   const editor: BetaRunnableTool<EditorInput> = {
     type: 'text_editor_20250728',
     name: 'str_replace_based_edit_tool',
+    max_characters: MAX_VIEW_CHARACTERS,
     parse: (input) => EditorInputSchema.parse(input),
     run: (input) => serial(() => edit(sandbox, input, { signal, commandTimeoutMs })),
   };
@@ -88,11 +105,18 @@ async function edit(sandbox: Sandbox, input: EditorInput, options: { signal: Abo
       if (listing.exitCode === 0 && listing.stdout.trim() !== '__FILE__') return listing.stdout;
       const lines = (await readText(sandbox, input.path)).split('\n');
       const [from, to] = input.view_range ?? [1, lines.length];
+      const start = Math.max(from, 1);
       const end = to === -1 ? lines.length : Math.min(to, lines.length);
-      return lines
-        .slice(Math.max(from, 1) - 1, end)
-        .map((line, index) => `${String(Math.max(from, 1) + index).padStart(6)}\t${line}`)
-        .join('\n');
+      let shown = '';
+      for (let number = start; number <= end; number++) {
+        const line = `${String(number).padStart(6)}\t${lines[number - 1] ?? ''}`;
+        if (shown.length + line.length + 1 > MAX_VIEW_CHARACTERS) {
+          if (shown === '') shown = line.slice(0, MAX_VIEW_CHARACTERS);
+          return `${shown}\n[clipped: lines ${number} to ${end} of ${lines.length} are not shown; view them with view_range]`;
+        }
+        shown += shown === '' ? line : `\n${line}`;
+      }
+      return shown;
     }
     case 'create':
       await sandbox.writeFile(input.path, input.file_text);
