@@ -73,11 +73,14 @@ export {
   AgentStatusSchema,
   AgentsListPayloadSchema,
   AgentsListResponseSchema,
+  AgentTranscriptPayloadSchema,
+  AgentTranscriptResponseSchema,
   AgentUsageSchema,
   BranchSchema,
   IsoDateTimeSchema,
   RepositorySchema,
   TaskIdSchema,
+  TranscriptEntrySchema,
 } from './schemas/agents.js';
 export type {
   AgentArtifact,
@@ -95,7 +98,10 @@ export type {
   AgentStatusChangedPayload,
   AgentsListPayload,
   AgentsListResponse,
+  AgentTranscriptPayload,
+  AgentTranscriptResponse,
   AgentUsage,
+  TranscriptEntry,
 } from './schemas/agents.js';
 
 export {
@@ -260,7 +266,7 @@ export {
 export { canTransition, isTerminalState, nextStates, spawningStatus, TERMINAL_STATES, transition } from './lifecycle.js';
 
 export { OrchestratorSpawnRequestSchema } from './orchestrator.js';
-export type { OrchestratorAdapter, OrchestratorSpawnRequest, WatchAgentOptions } from './orchestrator.js';
+export type { OrchestratorAdapter, OrchestratorSpawnRequest, TranscriptPage, WatchAgentOptions } from './orchestrator.js';
 
 // The retry schedule of PROTOCOL 5's outbox and of every client that retries.
 export { backoffMs } from './backoff.js';

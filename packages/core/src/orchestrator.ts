@@ -6,6 +6,7 @@ import {
   type AgentSpawnResponse,
   type AgentStatus,
   type AgentStatusChangedPayload,
+  type TranscriptEntry,
 } from './schemas/agents.js';
 import { InstanceIdSchema } from './schemas/instance.js';
 import { ActorSchema } from './schemas/messages.js';
@@ -37,6 +38,12 @@ export interface WatchAgentOptions {
   signal?: AbortSignal;
 }
 
+/** Which part of a transcript to read: entries with an `index` above `after`, at most `limit`. */
+export interface TranscriptPage {
+  after: number;
+  limit: number;
+}
+
 /**
  * The seam between the federation server and whatever runs agents (ARCHITECTURE,
  * "Dependency direction"): in process, over HTTP (PROTOCOL 7) or through a queue.
@@ -63,6 +70,8 @@ export interface OrchestratorAdapter {
    * The iteration ends after a terminal status or when the signal aborts.
    */
   watch(agentId: string, options?: WatchAgentOptions): AsyncIterable<AgentStatusChangedPayload>;
+  /** Part of the agent's transcript, oldest first: its tool calls, its text and the runner's notes. */
+  transcript(agentId: string, page: TranscriptPage): Promise<TranscriptEntry[]>;
   /** Releases connections, timers and workers. */
   close?(): Promise<void>;
 }

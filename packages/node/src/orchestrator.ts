@@ -300,5 +300,6 @@ function refusingSpawns(orchestrator: OrchestratorAdapter, reason: string): Orch
     getStatus: (agentId) => orchestrator.getStatus(agentId),
     kill: (agentId) => orchestrator.kill(agentId),
     watch: (agentId, watchOptions) => orchestrator.watch(agentId, watchOptions),
+    transcript: (agentId, page) => orchestrator.transcript(agentId, page),
   };
 }

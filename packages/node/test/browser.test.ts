@@ -153,6 +153,8 @@ describe.skipIf(!available)('the web UI in Chromium', () => {
     await look(hubPage, 'agent-starting');
     spoke.orchestrator.start(agentId);
     await expect.poll(() => hubPage.locator('#agent-status').getAttribute('data-status'), { timeout: 10_000 }).toBe('running');
+    spoke.orchestrator.record(agentId, { kind: 'tool', turn: 1, tool: 'bash', input: 'npm test', output: '1 failing' });
+    spoke.orchestrator.record(agentId, { kind: 'tool', turn: 2, tool: 'str_replace_based_edit_tool', input: '{"command":"view","path":"../x"}', output: 'outside the repository', isError: true });
     spoke.orchestrator.complete(agentId, {
       summary: 'Fixed the login test',
       patch: 'diff --git a/login.js b/login.js\n',
@@ -163,11 +165,20 @@ describe.skipIf(!available)('the web UI in Chromium', () => {
     // The page follows the events and shows the result once the agent is done.
     await expect.poll(() => hubPage.locator('main').innerText(), { timeout: 10_000 }).toContain('Fixed the login test');
     expect(await hubPage.locator('#agent-status').innerText()).toBe('done');
-    expect(await hubPage.locator('pre').innerText()).toContain('diff --git a/login.js');
+    expect(await hubPage.locator('#agent-patch').innerText()).toContain('diff --git a/login.js');
     // What the sandbox showed, beside what the model said.
     expect(await hubPage.locator('#agent-outcome').getAttribute('data-outcome')).toBe('checks-failing');
     expect(await hubPage.locator('#agent-checks').innerText()).toBe('npm test failed (exit code 1)');
     expect(await hubPage.locator('main').innerText()).toContain('52 input tokens (40 of them read from the prompt cache) and 3 output tokens.');
+    // The transcript is asked from the peer as the page loads.
+    await hubPage.reload();
+    const steps = hubPage.locator('#agent-transcript > li');
+    expect(await steps.count()).toBe(2);
+    expect(await steps.nth(0).innerText()).toContain('Ran');
+    expect(await steps.nth(0).locator('pre').first().innerText()).toBe('npm test');
+    expect(await steps.nth(1).getAttribute('data-error')).toBe('true');
+    await steps.nth(1).getByText('It failed: see why').click();
+    expect(await steps.nth(1).locator('details pre').innerText()).toBe('outside the repository');
     await look(hubPage, 'agent-done');
   });
 

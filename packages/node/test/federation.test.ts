@@ -1,4 +1,4 @@
-import type { AgentStatus, AgentStatusChangedPayload, Connection } from '@mosaic-fed/core';
+import type { AgentStatus, AgentStatusChangedPayload, AgentTranscriptResponse, Connection } from '@mosaic-fed/core';
 import { AdminClient, FederationClient } from '@mosaic-fed/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectPeers, eventually, spawnPayload, startPeer, type Peer } from './peers.js';
@@ -131,6 +131,43 @@ describe('two instances', () => {
     expect(all.agents.map((a) => a.taskId).sort()).toEqual(['task-1', 'task-kill', 'task-rewatch']);
     expect((await client.list({ status: 'killed' })).agents.map((a) => a.taskId)).toEqual(['task-kill']);
   });
+
+  it("reads an agent's transcript from the peer, a page at a time, through the API and both SDK clients", async () => {
+    const spawned = await hub.api<{ agentId: string }>('/api/v1/federation/agents/spawn', {
+      body: { connectionId: hubToSpoke, payload: spawnPayload('task-transcript') },
+    });
+    const { agentId } = spawned.body.data;
+    await eventually(() => expect(spoke.orchestrator.agents.has(agentId)).toBe(true));
+    spoke.orchestrator.start(agentId);
+    for (const command of ['ls', 'cat README.md', 'npm test']) {
+      spoke.orchestrator.record(agentId, { kind: 'tool', turn: 1, tool: 'bash', input: command, output: 'ok' });
+    }
+    spoke.orchestrator.record(agentId, { kind: 'text', turn: 2, input: 'All three ran.' });
+
+    const first = await hub.api<AgentTranscriptResponse>(`/api/v1/federation/agents/${agentId}/transcript?limit=3`);
+    expect(first.status).toBe(200);
+    expect(first.body.data.entries.map((entry) => [entry.index, entry.input])).toEqual([
+      [1, 'ls'],
+      [2, 'cat README.md'],
+      [3, 'npm test'],
+    ]);
+    expect(first.body.data.nextCursor).toBe('3');
+    const admin = new AdminClient({ url: hub.url, token: hub.token });
+    const rest = await admin.transcript(agentId, { cursor: '3', limit: 3 });
+    expect(rest).toEqual({ agentId, entries: [expect.objectContaining({ index: 4, kind: 'text', input: 'All three ran.' })], nextCursor: null });
+
+    const client = await FederationClient.create({
+      instanceId: hub.instanceId,
+      signingKey: await hub.server.federation.instance.signingKey(),
+      peer: { instanceId: spoke.instanceId, url: spoke.url, keys: (await spoke.server.federation.instance.load()).keys.map((k) => k.publicJwk) },
+    });
+    expect((await client.transcript(agentId)).entries).toHaveLength(4);
+
+    const bad = await hub.api(`/api/v1/federation/agents/${agentId}/transcript?limit=9999`);
+    expect(bad).toMatchObject({ status: 400, body: { code: 'VALIDATION_FAILED' } });
+    const unknown = await hub.api(`/api/v1/federation/agents/${crypto.randomUUID()}/transcript`);
+    expect(unknown).toMatchObject({ status: 404, body: { code: 'NOT_FOUND' } });
+  });
 });
 
 describe('three instances', () => {
@@ -164,6 +201,9 @@ describe('three instances', () => {
     await expect(hubClient.kill(foreignAgent)).rejects.toMatchObject({ code: 'NOT_FOUND' });
     expect(spoke.orchestrator.agents.get(foreignAgent)?.status.status).toBe('spawning');
     expect((await hubClient.list({ limit: 500 })).agents.map((a) => a.taskId)).not.toContain('task-other');
+    // Nor its transcript.
+    await expect(hubClient.transcript(foreignAgent)).rejects.toMatchObject({ code: 'NOT_FOUND', message: 'there is no such agent' });
+    expect((await otherClient.transcript(foreignAgent)).entries).toEqual([]);
   });
 
   it('disconnects: both sides DISCONNECTED, and commands are refused afterwards', async () => {

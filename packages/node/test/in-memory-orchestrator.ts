@@ -11,6 +11,8 @@ import {
   type AgentStatusChangedPayload,
   type OrchestratorAdapter,
   type OrchestratorSpawnRequest,
+  type TranscriptEntry,
+  type TranscriptPage,
   type WatchAgentOptions,
 } from '@mosaic-fed/core';
 
@@ -20,6 +22,7 @@ interface Tracked {
   events: AgentStatusChangedPayload[];
   listeners: Set<() => void>;
   killedAt: string | null;
+  transcript: TranscriptEntry[];
 }
 
 export class InMemoryOrchestrator implements OrchestratorAdapter {
@@ -68,6 +71,7 @@ export class InMemoryOrchestrator implements OrchestratorAdapter {
       events: [],
       listeners: new Set(),
       killedAt: null,
+      transcript: [],
     };
     this.agents.set(request.agentId, tracked);
     this.#emit(tracked);
@@ -112,6 +116,17 @@ export class InMemoryOrchestrator implements OrchestratorAdapter {
         options.signal?.addEventListener('abort', wake, { once: true });
       });
     }
+  }
+
+  async transcript(agentId: string, page: TranscriptPage): Promise<TranscriptEntry[]> {
+    this.#check();
+    return structuredClone(this.#get(agentId).transcript.slice(page.after, page.after + page.limit));
+  }
+
+  /** Adds a step to an agent's transcript. */
+  record(agentId: string, entry: Omit<TranscriptEntry, 'index' | 'at' | 'attempt'>): void {
+    const tracked = this.#get(agentId);
+    tracked.transcript.push({ ...entry, index: tracked.transcript.length + 1, attempt: tracked.status.attempt, at: this.now().toISOString() });
   }
 
   /** Moves an agent to running. */

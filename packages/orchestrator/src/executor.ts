@@ -6,7 +6,8 @@ import { describeError, isTerminalState, type AgentResult, type AgentType, type 
 import { AgentFailure, UNEXPLAINED_FAILURE } from './lib/failure.js';
 import { outcomeOf } from './lib/outcome.js';
 import type { AgentLifecycle } from './lifecycle.js';
-import type { AgentRunners, RunnerProgress } from './runners/types.js';
+import type { AgentRunners, RunnerProgress, TranscriptRecord } from './runners/types.js';
+import type { NewTranscriptEntry } from './state/types.js';
 import type { Sandbox, SandboxProvider } from './sandboxes/types.js';
 import type { Workspace, WorkspaceProvider } from './workspaces/types.js';
 
@@ -121,14 +122,14 @@ export class AgentExecutor {
     // The one signal reaches the sandbox too: its processes stop the moment it aborts.
     const stopSandbox = () => void sandbox?.destroy();
     signal.addEventListener('abort', stopSandbox, { once: true });
-    const progress = this.#progressWriter(agentId);
+    const progress = this.#reporter(agentId, attempt);
     try {
       workspace = await this.#o.workspaces.checkout(spec.context, signal);
       signal.throwIfAborted();
       const powers = AGENT_TYPE_POWERS[spec.agentType];
       sandbox = await this.#o.sandboxes.create({ agentId, source: workspace.dir, readOnly: powers.readOnly });
       signal.throwIfAborted();
-      const outcome = await runner.run({ agentId, spec, attempt, sandbox, signal, reportProgress: progress.report });
+      const outcome = await runner.run({ agentId, spec, attempt, sandbox, signal, reportProgress: progress.report, record: progress.record });
       signal.throwIfAborted();
       const patch = powers.patch ? await workspace.diff(sandbox) : '';
       await progress.flush();
@@ -138,45 +139,68 @@ export class AgentExecutor {
         outcome: outcome.outcome ?? outcomeOf(spec.agentType, patch !== '', outcome.checks ?? []),
       };
     } finally {
-      progress.stop();
+      await progress.stop();
       signal.removeEventListener('abort', stopSandbox);
       await sandbox?.destroy();
       await workspace?.remove();
     }
   }
 
-  /** Writes progress at most once per interval, always the latest. */
-  #progressWriter(agentId: string) {
-    const { lifecycle, progressIntervalMs } = this.#o;
+  /**
+   * Writes progress and the transcript at most once per interval: the latest progress,
+   * and every transcript entry recorded since the last write.
+   */
+  #reporter(agentId: string, attempt: number) {
+    const { lifecycle, progressIntervalMs, logger } = this.#o;
     let latest: RunnerProgress | undefined;
+    let entries: NewTranscriptEntry[] = [];
     let lastWrite = 0;
     let timer: ReturnType<typeof setTimeout> | undefined;
     let writing: Promise<unknown> = Promise.resolve();
+    const appendEntries = () => {
+      const batch = entries;
+      entries = [];
+      if (batch.length === 0) return;
+      writing = writing
+        .then(() => lifecycle.state.appendTranscript(agentId, batch))
+        .catch((error: unknown) => logger.warn("could not write an agent's transcript", { agentId, ...describeError(error) }));
+    };
     const write = () => {
       timer = undefined;
+      lastWrite = Date.now();
+      appendEntries();
       if (latest === undefined) return;
       const progress = { turns: latest.turns, ...(latest.lastAction === undefined ? {} : { lastAction: latest.lastAction.slice(0, 1_000) }) };
       latest = undefined;
-      lastWrite = Date.now();
       writing = writing.then(() => lifecycle.move(agentId, (status) => ({ ...status, progress }))).catch(() => undefined);
+    };
+    const schedule = () => {
+      if (timer !== undefined) return;
+      const wait = lastWrite + progressIntervalMs - Date.now();
+      if (wait <= 0) write();
+      else timer = setTimeout(write, wait);
     };
     return {
       report: (progress: RunnerProgress) => {
         latest = progress;
-        if (timer !== undefined) return;
-        const wait = lastWrite + progressIntervalMs - Date.now();
-        if (wait <= 0) write();
-        else timer = setTimeout(write, wait);
+        schedule();
+      },
+      record: (entry: TranscriptRecord) => {
+        entries.push({ ...entry, attempt, at: lifecycle.now().toISOString() });
+        schedule();
       },
       flush: async () => {
         if (timer !== undefined) clearTimeout(timer);
         write();
         await writing;
       },
-      stop: () => {
+      /** Drops unwritten progress (the attempt is over) but keeps what the agent did. */
+      stop: async () => {
         if (timer !== undefined) clearTimeout(timer);
         timer = undefined;
         latest = undefined;
+        appendEntries();
+        await writing;
       },
     };
   }

@@ -12,6 +12,8 @@ import {
   type AgentStatus,
   type AgentStatusChangedPayload,
   type OrchestratorSpawnRequest,
+  type TranscriptEntry,
+  type TranscriptPage,
   type WatchAgentOptions,
 } from '@mosaic-fed/core';
 import type { AgentStateStore, StoredAgent } from './state/types.js';
@@ -49,6 +51,13 @@ export class AgentLifecycle {
     }
     this.#notify(agentId);
     return { created: true, response: { agentId, state: 'spawning', spawnedAt } };
+  }
+
+  /** Part of the agent's transcript; `NOT_FOUND` for an unknown agent. */
+  async transcript(agentId: string, page: TranscriptPage): Promise<TranscriptEntry[]> {
+    const [status] = await this.state.statuses([agentId]);
+    if (status === undefined) throw new FederationError('NOT_FOUND', 'there is no such agent');
+    return this.state.transcript(agentId, page.after, page.limit);
   }
 
   /** `NOT_FOUND` for an unknown agent. */

@@ -12,6 +12,8 @@ import {
   type Logger,
   type OrchestratorAdapter,
   type OrchestratorSpawnRequest,
+  type TranscriptEntry,
+  type TranscriptPage,
   type WatchAgentOptions,
 } from '@mosaic-fed/core';
 import { batchPerTurn } from '@mosaic-fed/core/util';
@@ -152,6 +154,10 @@ export class LocalOrchestrator implements OrchestratorAdapter {
 
   watch(agentId: string, options: WatchAgentOptions = {}): AsyncGenerator<AgentStatusChangedPayload, void, undefined> {
     return this.#lifecycle.watch(agentId, options);
+  }
+
+  async transcript(agentId: string, page: TranscriptPage): Promise<TranscriptEntry[]> {
+    return this.#lifecycle.transcript(agentId, page);
   }
 
   /**

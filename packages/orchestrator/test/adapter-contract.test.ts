@@ -111,6 +111,16 @@ describe.each<{ via: Via }>([{ via: 'in process' }, { via: 'HTTP service' }, { v
     expect(events.at(-1)).toMatchObject({ status: 'completed', attempt: 2 });
     expect(events.filter((event) => event.status === 'running').map((event) => event.attempt)).toContain(2);
     expect(events.at(-1)?.result?.patch).toContain('+  echo $(($1 + $2))');
+    // The transcript keeps both attempts, numbered on across them, and pages.
+    const transcript = await orchestrator.transcript(spawn.agentId, { after: 0, limit: 500 });
+    expect(transcript.map((entry) => entry.index)).toEqual(transcript.map((_, index) => index + 1));
+    expect(transcript.filter((entry) => entry.kind === 'tool').map((entry) => [entry.attempt, entry.input])).toEqual([
+      [2, 'cat calc.sh'],
+      [2, JSON.stringify({ command: 'str_replace', path: 'calc.sh', old_str: '$1 - $2', new_str: '$1 + $2' })],
+      [2, 'sh test.sh'],
+    ]);
+    expect(await orchestrator.transcript(spawn.agentId, { after: 1, limit: 1 })).toEqual([transcript[1]]);
+    await expect(orchestrator.transcript(randomUUID(), { after: 0, limit: 10 })).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 
   it('fails when the only attempt fails, with the reason and no stack', async (context) => {

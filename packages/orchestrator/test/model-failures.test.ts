@@ -71,7 +71,8 @@ async function run(script: readonly ScriptedTurn[] | Scenario | readonly Scenari
     }
   }
   const status = await orchestrator.getStatus(agentId);
-  return { status, requests: server.requests, actions: events.flatMap((event) => event.progress?.lastAction ?? []), killedAfterMs, tookMs: Date.now() - started };
+  const transcript = await orchestrator.transcript(agentId, { after: 0, limit: 500 });
+  return { status, transcript, requests: server.requests, actions: events.flatMap((event) => event.progress?.lastAction ?? []), killedAfterMs, tookMs: Date.now() - started };
 }
 
 const edit = (oldStr: string, newStr: string): ScriptedBlock[] => [
@@ -151,8 +152,15 @@ describe('retries', () => {
         ...turnByTurn([bash('echo ran >> ran.txt'), done('Wrote ran.txt.')]).steps,
       ],
     };
-    const { status, requests, actions, tookMs } = await run(scenario);
+    const { status, requests, actions, tookMs, transcript } = await run(scenario);
     expect(requests.map((request) => request.status)).toEqual([200, 429, 429, 200]);
+    // The transcript tells the story: one command, two waits, the answer.
+    expect(transcript.map((entry) => [entry.kind, entry.input])).toEqual([
+      ['tool', 'echo ran >> ran.txt'],
+      ['note', "the model's API is rate-limiting this spoke (429); retry 1 in 1 s"],
+      ['note', "the model's API is rate-limiting this spoke (429); retry 2 in 1 s"],
+      ['text', 'Wrote ran.txt.'],
+    ]);
     expect(requests.map((request) => request.turn)).toEqual([0, 1, 1, 1]);
     expect(tookMs).toBeGreaterThanOrEqual(2_000);
     expect(actions).toContain("the model's API is rate-limiting this spoke (429); retry 1 in 1 s");
@@ -321,6 +329,36 @@ describe('outcomes from the sandbox', () => {
     ]);
     expect(seen.length).toBeLessThan(25_000);
     expect(seen).toMatch(/\[clipped: lines \d+ to 20001 of 20001 are not shown; view them with view_range\]$/);
+  });
+});
+
+describe('the transcript', () => {
+  it('keeps every tool call with its output, clipped and without host paths', async () => {
+    const { transcript } = await run([bash('pwd; ls'), bash("head -c 9000 /dev/zero | tr '\\0' y"), bash('cat missing-file'), done('Looked.')]);
+    expect(transcript.map((entry) => entry.index)).toEqual([1, 2, 3, 4]);
+    expect(transcript.map((entry) => [entry.kind, entry.turn, entry.attempt])).toEqual([
+      ['tool', 1, 1],
+      ['tool', 2, 1],
+      ['tool', 3, 1],
+      ['text', 4, 1],
+    ]);
+    const [listing, big, missing] = transcript;
+    expect(listing).toMatchObject({ tool: 'bash', input: 'pwd; ls' });
+    // The process sandbox's folder is on the host: the transcript names it <workspace>.
+    expect(listing?.output?.split('\n')[0]).toBe('<workspace>');
+    expect(JSON.stringify(transcript)).not.toContain(tmpdir());
+    expect(big?.output?.length).toBeLessThanOrEqual(4_000);
+    expect(big?.output?.endsWith('…')).toBe(true);
+    expect(missing?.output).toContain('[exit code 1]');
+  });
+
+  it('marks a tool call that failed as an error', async () => {
+    const { transcript } = await run([
+      [{ type: 'tool_use', name: 'str_replace_based_edit_tool', input: { command: 'view', path: '../../etc/passwd' } }],
+      done(),
+    ]);
+    expect(transcript[0]).toMatchObject({ kind: 'tool', tool: 'str_replace_based_edit_tool', isError: true });
+    expect(transcript[0]?.output).toContain('outside the repository');
   });
 });
 

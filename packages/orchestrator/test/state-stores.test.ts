@@ -125,6 +125,30 @@ describe.each(stores)('agent state store: $name', ({ make }) => {
     expect(ids).not.toContain(done.agentId);
     expect((await store.get(done.agentId))?.status.result).toEqual({ summary: 'done', patch: 'diff' });
   });
+
+  it("numbers each agent's transcript on from its last entry, across appends, and pages it", async (context) => {
+    const store = await make();
+    if (store === undefined) return context.skip();
+    const one = agent();
+    const other = agent();
+    await store.create(one);
+    await store.create(other);
+    const entry = (input: string, attempt = 1) => ({ attempt, turn: 1, at: '2026-11-25T10:00:01.000Z', kind: 'tool' as const, tool: 'bash', input, output: 'ok' });
+    await store.appendTranscript(one.agentId, [entry('ls'), entry('cat a')]);
+    await store.appendTranscript(other.agentId, [entry('elsewhere')]);
+    await store.appendTranscript(one.agentId, []);
+    // A second attempt (or another worker after a handover) goes on numbering.
+    await store.appendTranscript(one.agentId, [entry('sh test.sh', 2)]);
+    expect((await store.transcript(one.agentId, 0, 10)).map((e) => [e.index, e.input, e.attempt])).toEqual([
+      [1, 'ls', 1],
+      [2, 'cat a', 1],
+      [3, 'sh test.sh', 2],
+    ]);
+    expect((await store.transcript(one.agentId, 1, 1)).map((e) => e.index)).toEqual([2]);
+    expect(await store.transcript(one.agentId, 3, 10)).toEqual([]);
+    expect((await store.transcript(other.agentId, 0, 10)).map((e) => [e.index, e.input])).toEqual([[1, 'elsewhere']]);
+    expect(await store.transcript(randomUUID(), 0, 10)).toEqual([]);
+  });
 });
 
 describe('the libSQL agent state schema', () => {

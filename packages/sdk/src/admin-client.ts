@@ -6,6 +6,7 @@ import {
   AgentsOverviewSchema,
   AgentSpawnResponseSchema,
   AgentStatusSchema,
+  AgentTranscriptResponseSchema,
   AuditPageSchema,
   ConnectionSchema,
   FederationError,
@@ -19,6 +20,7 @@ import {
   type AgentSpawnResponse,
   type AgentStatus,
   type AgentStatusChangedPayload,
+  type AgentTranscriptResponse,
   type AuditPage,
   type Connection,
   type ConnectionStatus,
@@ -217,6 +219,14 @@ export class AdminClient {
   status(agentId: string, options: { refresh?: boolean } = {}): Promise<AgentStatus> {
     const query = options.refresh === true ? '?refresh=true' : '';
     return this.#call('GET', `agents/${encodeURIComponent(agentId)}/status${query}`, AgentStatusSchema);
+  }
+
+  /**
+   * A page of an agent's transcript (its tool calls, text and the runner's notes),
+   * asked from the peer that runs it; pass the answer's `nextCursor` for the next page.
+   */
+  transcript(agentId: string, page: { cursor?: string; limit?: number } = {}): Promise<AgentTranscriptResponse> {
+    return this.#call('GET', `agents/${encodeURIComponent(agentId)}/transcript${searchOf(page)}`, AgentTranscriptResponseSchema);
   }
 
   /** Sends `agent.kill` to the peer that runs the agent. */

@@ -13,6 +13,8 @@ import {
   type AgentStatus,
   type AgentsListPayload,
   type AgentsListResponse,
+  type AgentTranscriptPayload,
+  type AgentTranscriptResponse,
   type KeyResolver,
   type PublicJwk,
   type QueryType,
@@ -113,6 +115,11 @@ export class FederationClient {
   /** `agents.list`: this instance's agents on the peer, a page at a time. */
   list(query: AgentsListPayload = {}, options: CallOptions = {}): Promise<AgentsListResponse> {
     return this.query('agents.list', query, options);
+  }
+
+  /** `agent.transcript`: a page of the agent's transcript; `NOT_FOUND` for an agent that is not ours. */
+  transcript(agentId: string, page: Omit<AgentTranscriptPayload, 'agentId'> = {}, options: CallOptions = {}): Promise<AgentTranscriptResponse> {
+    return this.query('agent.transcript', { agentId, ...page }, options);
   }
 
   /**

@@ -209,6 +209,43 @@ export const AgentsListResponseSchema = z.strictObject({
 export type AgentsListResponse = z.infer<typeof AgentsListResponseSchema>;
 
 /**
+ * One entry of an agent's transcript: a tool call with its clipped input and output, the
+ * model's text, or a note of what the runner did (a retry, a cleared context). `index`
+ * counts from 1 over the agent's whole run, attempts included.
+ */
+export const TranscriptEntrySchema = z.strictObject({
+  index: z.number().int().min(1),
+  attempt: z.number().int().min(1),
+  turn: z.number().int().min(0),
+  at: IsoDateTimeSchema,
+  kind: z.enum(['tool', 'text', 'note']),
+  /** For a `tool` entry: `bash` or `str_replace_based_edit_tool`. */
+  tool: z.string().max(64).optional(),
+  /** The command, the edit, or the text: at most 2,000 characters. */
+  input: z.string().max(2_000),
+  /** What the tool answered: at most 4,000 characters. */
+  output: z.string().max(4_000).optional(),
+  isError: z.boolean().optional(),
+});
+export type TranscriptEntry = z.infer<typeof TranscriptEntrySchema>;
+
+/** `agent.transcript` query payload: the agent, and where the page starts. */
+export const AgentTranscriptPayloadSchema = z.strictObject({
+  agentId: AgentIdSchema,
+  limit: z.number().int().min(1).max(LIMITS.listLimitMax).optional(),
+  cursor: z.string().regex(/^\d{1,9}$/, 'a cursor this instance gave').optional(),
+});
+export type AgentTranscriptPayload = z.infer<typeof AgentTranscriptPayloadSchema>;
+
+/** `agent.transcript` response data: a page of entries, oldest first, and the cursor of the next. */
+export const AgentTranscriptResponseSchema = z.strictObject({
+  agentId: AgentIdSchema,
+  entries: z.array(TranscriptEntrySchema),
+  nextCursor: z.string().nullable(),
+});
+export type AgentTranscriptResponse = z.infer<typeof AgentTranscriptResponseSchema>;
+
+/**
  * `agent.status.changed` event payload (PROTOCOL 5): the status plus a `sequence` that
  * grows by one per agent, so the hub can drop duplicates and stale updates.
  */

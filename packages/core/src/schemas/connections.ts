@@ -35,13 +35,16 @@ export const AGENT_COMMAND_TYPES = ['agent.spawn', 'agent.status', 'agent.kill']
 export const AgentCommandTypeSchema = z.enum(AGENT_COMMAND_TYPES);
 export type AgentCommandType = z.infer<typeof AgentCommandTypeSchema>;
 
-/** The queries (`QUERY`) of PROTOCOL 5. */
-export const QUERY_TYPES = ['agents.list'] as const;
+/**
+ * The queries (`QUERY`) of PROTOCOL 5, and `agent.transcript` (docs/protocol.md), which
+ * reads one's own agent as `agent.status` does and is allowed with it.
+ */
+export const QUERY_TYPES = ['agents.list', 'agent.transcript'] as const;
 export const QueryTypeSchema = z.enum(QUERY_TYPES);
 export type QueryType = z.infer<typeof QueryTypeSchema>;
 
-/** Everything a grant can allow: the agent commands and queries. */
-export const GRANTABLE_TYPES = [...AGENT_COMMAND_TYPES, ...QUERY_TYPES] as const;
+/** Everything a grant can allow: the agent commands and `agents.list`. */
+export const GRANTABLE_TYPES = [...AGENT_COMMAND_TYPES, 'agents.list'] as const;
 export const GrantableTypeSchema = z.enum(GRANTABLE_TYPES);
 export type GrantableType = z.infer<typeof GrantableTypeSchema>;
 

@@ -9,6 +9,8 @@ import {
   AgentStatusSchema,
   AgentsListPayloadSchema,
   AgentsListResponseSchema,
+  AgentTranscriptPayloadSchema,
+  AgentTranscriptResponseSchema,
 } from './agents.js';
 import type { AgentCommandType, QueryType } from './connections.js';
 import { CompactJwsSchema, InstanceDocumentSchema, InstanceIdSchema, KidSchema } from './instance.js';
@@ -181,6 +183,7 @@ export const COMMAND_SCHEMAS = {
 /** Payload and response-data schemas of each query type (PROTOCOL 5). */
 export const QUERY_SCHEMAS = {
   'agents.list': { payload: AgentsListPayloadSchema, response: AgentsListResponseSchema },
+  'agent.transcript': { payload: AgentTranscriptPayloadSchema, response: AgentTranscriptResponseSchema },
 } as const satisfies Record<QueryType, { payload: z.ZodType; response: z.ZodType }>;
 
 /** Payload schema of each event type (PROTOCOL 4 and 5). */

@@ -6,12 +6,15 @@ import {
   AgentStatusSchema,
   FederationError,
   isFederationError,
+  TranscriptEntrySchema,
   type AgentKillResponse,
   type AgentSpawnResponse,
   type AgentStatus,
   type AgentStatusChangedPayload,
   type OrchestratorAdapter,
   type OrchestratorSpawnRequest,
+  type TranscriptEntry,
+  type TranscriptPage,
   type WatchAgentOptions,
 } from '@mosaic-fed/core';
 import { readAgentEvents, requestBearerApi, type BearerApiOptions } from '@mosaic-fed/sdk';
@@ -65,6 +68,11 @@ export class HttpOrchestrator implements OrchestratorAdapter {
 
   async kill(agentId: string): Promise<AgentKillResponse> {
     return AgentKillResponseSchema.parse(await this.#call('POST', `agents/${encodeURIComponent(agentId)}/kill`));
+  }
+
+  async transcript(agentId: string, page: TranscriptPage): Promise<TranscriptEntry[]> {
+    const query = `after=${page.after}&limit=${page.limit}`;
+    return TranscriptEntrySchema.array().parse(await this.#call('GET', `agents/${encodeURIComponent(agentId)}/transcript?${query}`));
   }
 
   watch(agentId: string, options: WatchAgentOptions = {}): AsyncGenerator<AgentStatusChangedPayload, void, undefined> {

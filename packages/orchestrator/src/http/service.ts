@@ -6,6 +6,7 @@ import {
   ERROR_STATUS,
   FederationError,
   isFederationError,
+  LIMITS,
   OrchestratorSpawnRequestSchema,
   parseOrThrow,
   silentLogger,
@@ -17,6 +18,7 @@ import { createMiddleware } from 'hono/factory';
 import { streamSSE } from 'hono/streaming';
 import { timingSafeEqual } from 'hono/utils/buffer';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { z } from 'zod';
 
 export interface OrchestratorServiceOptions {
   orchestrator: OrchestratorAdapter;
@@ -24,6 +26,12 @@ export interface OrchestratorServiceOptions {
   token: string;
   logger?: Logger;
 }
+
+/** `GET /agents/:agentId/transcript`'s query: entries after the index `after`, at most `limit`. */
+const TranscriptQuerySchema = z.strictObject({
+  after: z.coerce.number().int().min(0).max(999_999_999),
+  limit: z.coerce.number().int().min(1).max(LIMITS.listLimitMax),
+});
 
 /** The sequence a reconnecting client saw last; anything unreadable means "from the start". */
 const lastEventIdOf = (value: string | undefined) => {
@@ -33,8 +41,8 @@ const lastEventIdOf = (value: string | undefined) => {
 
 /**
  * The orchestrator service's routes: `POST /agents/spawn`, `GET /agents/:agentId/status`,
- * `POST /agents/:agentId/kill` and `GET /agents/:agentId/events` (SSE, resumable with
- * `Last-Event-ID`).
+ * `POST /agents/:agentId/kill`, `GET /agents/:agentId/transcript?after=&limit=` and
+ * `GET /agents/:agentId/events` (SSE, resumable with `Last-Event-ID`).
  *
  * @example
  * ```ts
@@ -65,6 +73,10 @@ export function createOrchestratorService(options: OrchestratorServiceOptions): 
     })
     .get('/agents/:agentId/status', async (c) => ok(c, await orchestrator.getStatus(c.req.param('agentId'))))
     .post('/agents/:agentId/kill', async (c) => ok(c, await orchestrator.kill(c.req.param('agentId'))))
+    .get('/agents/:agentId/transcript', async (c) => {
+      const page = parseOrThrow(TranscriptQuerySchema, c.req.query(), 'transcript query');
+      return ok(c, await orchestrator.transcript(c.req.param('agentId'), page));
+    })
     .get('/agents/:agentId/events', async (c) => {
       const agentId = c.req.param('agentId');
       await orchestrator.getStatus(agentId); // NOT_FOUND before the stream opens

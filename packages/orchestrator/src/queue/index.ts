@@ -18,6 +18,8 @@ import {
   type Logger,
   type OrchestratorAdapter,
   type OrchestratorSpawnRequest,
+  type TranscriptEntry,
+  type TranscriptPage,
   type WatchAgentOptions,
 } from '@mosaic-fed/core';
 import { DelayedError, Queue, WaitingError, Worker, type Job } from 'bullmq';
@@ -114,6 +116,10 @@ export class QueueOrchestrator implements OrchestratorAdapter {
 
   async getStatus(agentId: string): Promise<AgentStatus> {
     return reaching(async () => (await this.#lifecycle.get(agentId)).status);
+  }
+
+  async transcript(agentId: string, page: TranscriptPage): Promise<TranscriptEntry[]> {
+    return reaching(() => this.#lifecycle.transcript(agentId, page));
   }
 
   async kill(agentId: string): Promise<AgentKillResponse> {

@@ -1,8 +1,11 @@
-import type { AgentProgress, AgentResult, AgentSpawnPayload, AgentType } from '@mosaic-fed/core';
+import type { AgentProgress, AgentResult, AgentSpawnPayload, AgentType, TranscriptEntry } from '@mosaic-fed/core';
 import type { Sandbox } from '../sandboxes/types.js';
 
 /** Progress of one attempt: model turns so far and what the agent did last. */
 export type RunnerProgress = AgentProgress;
+
+/** A transcript entry as a runner records it; the orchestrator adds the attempt, the time and the number. */
+export type TranscriptRecord = Omit<TranscriptEntry, 'index' | 'attempt' | 'at'>;
 
 /** What a runner gets for one attempt. */
 export interface AgentRunContext {
@@ -14,6 +17,11 @@ export interface AgentRunContext {
   /** Aborted on kill and on timeout: stop the model call and the tools. */
   signal: AbortSignal;
   reportProgress(progress: RunnerProgress): void;
+  /**
+   * Adds to the agent's transcript (written with the progress, at most once a second).
+   * The runner clips and cleans what it records: no secret and no host path.
+   */
+  record(entry: TranscriptRecord): void;
 }
 
 /**

@@ -12,5 +12,13 @@ export const MIGRATIONS: readonly EmbeddedMigration[] = [
       "\nCREATE INDEX `orchestrator_agents_state` ON `orchestrator_agents` (`state`);",
       "\nCREATE TABLE `orchestrator_events` (\n\t`agent_id` text NOT NULL,\n\t`sequence` integer NOT NULL,\n\t`payload` text NOT NULL,\n\tPRIMARY KEY(`agent_id`, `sequence`)\n);\n"
     ]
+  },
+  {
+    "tag": "0001_transcripts",
+    "folderMillis": 1796239640529,
+    "hash": "84b54ccbc7c82e2f3894076d043e21403c4ca8b9b891f6107d4f95bb83e823b1",
+    "sql": [
+      "CREATE TABLE `orchestrator_transcript` (\n\t`agent_id` text NOT NULL,\n\t`idx` integer NOT NULL,\n\t`entry` text NOT NULL,\n\tPRIMARY KEY(`agent_id`, `idx`)\n);\n"
+    ]
   }
 ];

@@ -2,6 +2,7 @@
 // @mosaic-fed/orchestrator db:generate` has drizzle-kit write the migration to drizzle/
 // and embeds it in libsql-migrations.ts.
 import type { AgentSpawnPayload, AgentState, AgentStatus, AgentStatusChangedPayload } from '@mosaic-fed/core';
+import type { NewTranscriptEntry } from './types.js';
 import { index, integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 
 /** Every agent this orchestrator was given. `state` repeats `status.status` for filtering. */
@@ -29,4 +30,15 @@ export const eventsTable = sqliteTable(
   (table) => [primaryKey({ columns: [table.agentId, table.sequence] })],
 );
 
-export const schema = { agentsTable, eventsTable };
+/** Each agent's transcript, numbered from 1 over its whole run. */
+export const transcriptTable = sqliteTable(
+  'orchestrator_transcript',
+  {
+    agentId: text('agent_id').notNull(),
+    index: integer('idx').notNull(),
+    entry: text('entry', { mode: 'json' }).$type<NewTranscriptEntry>().notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.agentId, table.index] })],
+);
+
+export const schema = { agentsTable, eventsTable, transcriptTable };

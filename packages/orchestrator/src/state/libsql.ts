@@ -1,14 +1,14 @@
 // Agent state in libSQL through drizzle: a SQLite file for one machine, or a libSQL/Turso
 // server by URL. Takes a client the caller created, so it runs wherever @libsql/client
 // does; its migrations are drizzle-kit's, embedded (libsql-migrations.ts).
-import { TERMINAL_STATES, type AgentStatus, type AgentStatusChangedPayload } from '@mosaic-fed/core';
+import { TERMINAL_STATES, type AgentStatus, type AgentStatusChangedPayload, type TranscriptEntry } from '@mosaic-fed/core';
 import { applyMigrations, hasTable, lastAppliedMigration, migrationLedgerRow } from '@mosaic-fed/core/util';
 import type { Client } from '@libsql/client';
 import { and, asc, eq, gt, inArray, notInArray, sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/libsql/web';
 import { MIGRATIONS } from './libsql-migrations.js';
-import { agentsTable, eventsTable, schema } from './libsql-schema.js';
-import type { AgentStateStore, StoredAgent } from './types.js';
+import { agentsTable, eventsTable, schema, transcriptTable } from './libsql-schema.js';
+import type { AgentStateStore, NewTranscriptEntry, StoredAgent } from './types.js';
 
 type Database = ReturnType<typeof drizzle<typeof schema>>;
 
@@ -95,6 +95,26 @@ class LibsqlAgentStateStore implements AgentStateStore {
   async listActive(): Promise<StoredAgent[]> {
     const rows = await this.#db.select().from(agentsTable).where(notInArray(agentsTable.state, [...TERMINAL_STATES]));
     return rows.map(toAgent);
+  }
+
+  async appendTranscript(agentId: string, entries: readonly NewTranscriptEntry[]): Promise<void> {
+    const [first, ...rest] = entries.map(
+      // Each statement numbers its entry one above the last, in one batch: one transaction.
+      (entry) => this.#db.run(sql`
+        INSERT INTO ${transcriptTable} (agent_id, idx, entry)
+        SELECT ${agentId}, COALESCE(MAX(idx), 0) + 1, ${JSON.stringify(entry)} FROM ${transcriptTable} WHERE agent_id = ${agentId}`),
+    );
+    if (first !== undefined) await this.#db.batch([first, ...rest]);
+  }
+
+  async transcript(agentId: string, after: number, limit: number): Promise<TranscriptEntry[]> {
+    const rows = await this.#db
+      .select()
+      .from(transcriptTable)
+      .where(and(eq(transcriptTable.agentId, agentId), gt(transcriptTable.index, after)))
+      .orderBy(asc(transcriptTable.index))
+      .limit(limit);
+    return rows.map((row) => ({ ...row.entry, index: row.index }));
   }
 
   /** Inserts the event only when the statement before it in the batch changed a row: one atomic step with it. */

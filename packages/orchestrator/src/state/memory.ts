@@ -1,10 +1,11 @@
-import { isTerminalState, type AgentStatus, type AgentStatusChangedPayload } from '@mosaic-fed/core';
-import type { AgentStateStore, StoredAgent } from './types.js';
+import { isTerminalState, type AgentStatus, type AgentStatusChangedPayload, type TranscriptEntry } from '@mosaic-fed/core';
+import type { AgentStateStore, NewTranscriptEntry, StoredAgent } from './types.js';
 
 /** Agent state in this process's memory: for tests, demos and a single process that may forget on restart. */
 export class InMemoryAgentStateStore implements AgentStateStore {
   readonly #agents = new Map<string, StoredAgent>();
   readonly #events = new Map<string, AgentStatusChangedPayload[]>();
+  readonly #transcripts = new Map<string, TranscriptEntry[]>();
 
   async create(agent: StoredAgent): Promise<'created' | 'exists'> {
     if (this.#agents.has(agent.agentId)) return 'exists';
@@ -41,5 +42,15 @@ export class InMemoryAgentStateStore implements AgentStateStore {
 
   async listActive(): Promise<StoredAgent[]> {
     return [...this.#agents.values()].filter((agent) => !isTerminalState(agent.status.status)).map((agent) => structuredClone(agent));
+  }
+
+  async appendTranscript(agentId: string, entries: readonly NewTranscriptEntry[]): Promise<void> {
+    const transcript = this.#transcripts.get(agentId) ?? [];
+    for (const entry of entries) transcript.push({ ...structuredClone(entry), index: transcript.length + 1 });
+    this.#transcripts.set(agentId, transcript);
+  }
+
+  async transcript(agentId: string, after: number, limit: number): Promise<TranscriptEntry[]> {
+    return structuredClone((this.#transcripts.get(agentId) ?? []).slice(after, after + limit));
   }
 }

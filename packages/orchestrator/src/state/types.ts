@@ -1,6 +1,9 @@
 // The agent state store contract: every agent's latest status and its numbered status
 // events, written with compare-and-set so two writers never both move an agent.
-import type { AgentSpawnPayload, AgentStatus, AgentStatusChangedPayload } from '@mosaic-fed/core';
+import type { AgentSpawnPayload, AgentStatus, AgentStatusChangedPayload, TranscriptEntry } from '@mosaic-fed/core';
+
+/** A transcript entry before the store numbers it. */
+export type NewTranscriptEntry = Omit<TranscriptEntry, 'index'>;
 
 /** An agent as the orchestrator keeps it. */
 export interface StoredAgent {
@@ -32,6 +35,10 @@ export interface AgentStateStore {
   events(agentId: string, afterSequence: number): Promise<AgentStatusChangedPayload[]>;
   /** Agents whose status is not terminal. */
   listActive(): Promise<StoredAgent[]>;
+  /** Appends to the agent's transcript, numbering the entries on from the last (1 for the first). */
+  appendTranscript(agentId: string, entries: readonly NewTranscriptEntry[]): Promise<void>;
+  /** Up to `limit` entries with an index above `after`, in order. */
+  transcript(agentId: string, after: number, limit: number): Promise<TranscriptEntry[]>;
   /** Releases connections. */
   close?(): Promise<void>;
 }

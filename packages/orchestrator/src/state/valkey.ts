@@ -6,11 +6,13 @@ import {
   AgentStatusChangedPayloadSchema,
   AgentStatusSchema,
   isTerminalState,
+  TranscriptEntrySchema,
   type AgentStatus,
   type AgentStatusChangedPayload,
+  type TranscriptEntry,
 } from '@mosaic-fed/core';
 import type { Redis } from 'ioredis';
-import type { AgentStateStore, StoredAgent } from './types.js';
+import type { AgentStateStore, NewTranscriptEntry, StoredAgent } from './types.js';
 
 export interface ValkeyAgentStateStoreOptions {
   /** A connected client; the store does not close it. */
@@ -104,6 +106,20 @@ export class ValkeyAgentStateStore implements AgentStateStore {
     const ids = await this.#redis.smembers(`${this.#prefix}active`);
     const agents = await Promise.all(ids.map((id) => this.get(id)));
     return agents.filter((agent): agent is StoredAgent => agent !== undefined && !isTerminalState(agent.status.status));
+  }
+
+  async appendTranscript(agentId: string, entries: readonly NewTranscriptEntry[]): Promise<void> {
+    // Entry n sits at index n - 1 of a list that only grows: its position is its number.
+    if (entries.length > 0) await this.#redis.rpush(this.#transcriptKey(agentId), ...entries.map((entry) => JSON.stringify(entry)));
+  }
+
+  async transcript(agentId: string, after: number, limit: number): Promise<TranscriptEntry[]> {
+    const raw = await this.#redis.lrange(this.#transcriptKey(agentId), after, after + limit - 1);
+    return raw.map((text, offset) => TranscriptEntrySchema.parse({ ...JSON.parse(text), index: after + offset + 1 }));
+  }
+
+  #transcriptKey(agentId: string): string {
+    return `${this.#prefix}transcript:${agentId}`;
   }
 
   #keys(agentId: string): [string, string, string] {

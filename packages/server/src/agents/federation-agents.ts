@@ -7,6 +7,7 @@ import {
   AgentSpawnResponseSchema,
   AgentStatusChangedPayloadSchema,
   AgentStatusSchema,
+  AgentTranscriptResponseSchema,
   FederationError,
   canonicalJson,
   isFederationError,
@@ -17,6 +18,7 @@ import {
   type AgentSpawnPayloadInput,
   type AgentSpawnResponse,
   type AgentStatus,
+  type AgentTranscriptResponse,
   type AuditActor,
   type ErrorCode,
 } from '@mosaic-fed/core';
@@ -286,6 +288,19 @@ export class FederationAgentService {
     const status = await this.#askStatus(await this.#activeConnection(agent.connectionId), agentId);
     await this.#o.stores.remoteAgents.refreshStatus(agentId, status);
     return status;
+  }
+
+  /** A page of the agent's transcript, asked from the peer that runs it (`agent.transcript`). */
+  async transcript(agentId: string, page: { cursor?: string | undefined; limit?: number | undefined } = {}): Promise<AgentTranscriptResponse> {
+    const agent = await this.get(agentId);
+    const connection = await this.#activeConnection(agent.connectionId);
+    return AgentTranscriptResponseSchema.parse(
+      await this.#o.messenger.send(this.#o.messenger.target(connection), {
+        kind: 'QUERY',
+        queryType: 'agent.transcript',
+        payload: { agentId, ...(page.cursor === undefined ? {} : { cursor: page.cursor }), ...(page.limit === undefined ? {} : { limit: page.limit }) },
+      }),
+    );
   }
 
   /** Sends `agent.kill` to the peer that runs the agent. */

@@ -7,6 +7,7 @@ import {
   AgentRefPayloadSchema,
   AgentSpawnPayloadSchema,
   AgentsListPayloadSchema,
+  AgentTranscriptPayloadSchema,
   backoffMs,
   FederationError,
   isFederationError,
@@ -162,6 +163,20 @@ export class HostedAgents {
         handle: async ({ agentId }, { message }) => {
           await this.#owned(agentId, message.iss);
           return this.#orchestrator().kill(agentId);
+        },
+      })
+      .register({
+        kind: 'QUERY',
+        type: 'agent.transcript',
+        payload: AgentTranscriptPayloadSchema,
+        // Reading one's own agent's record, as agent.status does, and allowed with it.
+        grant: 'agent.status',
+        handle: async ({ agentId, cursor, limit }, { message }) => {
+          await this.#owned(agentId, message.iss);
+          const pageSize = limit ?? LIMITS.listLimitDefault;
+          const entries = await this.#orchestrator().transcript(agentId, { after: Number(cursor ?? 0), limit: pageSize });
+          const last = entries.at(-1);
+          return { agentId, entries, nextCursor: entries.length === pageSize && last !== undefined ? String(last.index) : null };
         },
       })
       .register({

@@ -7,6 +7,7 @@ import {
   type Capabilities,
   type CommandMessage,
   type EventMessage,
+  type GrantableType,
   type QueryMessage,
 } from '@mosaic-fed/core';
 import type { z } from 'zod';
@@ -32,8 +33,11 @@ export interface MessageRegistration<S extends z.ZodType = z.ZodType, K extends 
    * `supportsCommand` / `supportsQuery` / `supportsEvent`), e.g. `supportsAgentSpawn`.
    */
   capability?: 'supportsAgentSpawn';
-  /** Checked against the connection's `allowedCommands`. Default: true for COMMAND and QUERY. */
-  granted?: boolean;
+  /**
+   * The entry of the connection's `allowedCommands` that allows this type, or `false`
+   * for none needed. Default: the type itself, for COMMAND and QUERY.
+   */
+  grant?: GrantableType | false;
   /**
    * Running the handler twice does no more than running it once (it only reads, or it
    * applies what it carries once, by sequence): the message runs before it is logged, and
@@ -108,9 +112,9 @@ export class MessageRouter {
     if (route.capability !== undefined && !capabilities[route.capability]) {
       throw new FederationError('CAPABILITY_DISABLED', `this instance has ${type} switched off`);
     }
-    const granted = route.granted ?? message.kind !== 'EVENT';
-    if (granted && !(connection.grants.allowedCommands as readonly string[]).includes(type)) {
-      throw new FederationError('FORBIDDEN', `the connection's grants do not allow ${type}`);
+    const grant = route.grant ?? (message.kind === 'EVENT' ? false : type);
+    if (grant !== false && !(connection.grants.allowedCommands as readonly string[]).includes(grant)) {
+      throw new FederationError('FORBIDDEN', `the connection's grants do not allow ${grant}`);
     }
     const payload: unknown = parseOrThrow(route.payload, message.payload, `${type} payload`);
     return route.handle(payload, { message, connection });

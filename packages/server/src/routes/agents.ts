@@ -1,8 +1,10 @@
 import {
   AgentsOverviewQuerySchema,
+  AgentTranscriptPayloadSchema,
   AgentStatusQuerySchema,
   IdempotencyKeySchema,
   isTerminalState,
+  LIMITS,
   SpawnAgentDtoSchema,
   type AgentsOverview,
   type AgentStatusChangedPayload,
@@ -19,6 +21,11 @@ import type { FederationStores } from '../stores/types.js';
 import { ok, validate } from './http.js';
 
 const LastEventIdSchema = z.coerce.number().int().min(0).catch(0);
+
+/** `GET /agents/:agentId/transcript`: a page of the transcript, from the peer's cursor. */
+const TranscriptQuerySchema = AgentTranscriptPayloadSchema.pick({ cursor: true }).extend({
+  limit: z.coerce.number().int().min(1).max(LIMITS.listLimitMax).optional(),
+});
 
 /** The optional key of a spawn (PROTOCOL 6); header names are matched in any case. */
 const SpawnHeadersSchema = z.object({ 'Idempotency-Key': IdempotencyKeySchema.optional() });
@@ -48,6 +55,9 @@ export function agentRoutes(deps: {
     .get('/', validate('query', AgentsOverviewQuerySchema, 'query'), async (c) => ok(c, await agentsOverview(deps, c.req.valid('query'))))
     .get('/:agentId/status', validate('query', AgentStatusQuerySchema, 'query'), async (c) =>
       ok(c, await agents.status(c.req.param('agentId'), c.req.valid('query').refresh === 'true')),
+    )
+    .get('/:agentId/transcript', validate('query', TranscriptQuerySchema, 'query'), async (c) =>
+      ok(c, await agents.transcript(c.req.param('agentId'), c.req.valid('query'))),
     )
     .post('/:agentId/kill', async (c) => ok(c, await agents.kill(c.req.param('agentId'), c.var.actor)))
     .get('/:agentId/events', (c) => streamAgentEvents(c, c.req.param('agentId'), deps));

@@ -1,6 +1,6 @@
 // The agents pages of the web UI: start an agent on a peer, watch it live, read its
 // result, stop it; and the agents running here for peers.
-import type { AgentOutcome, AgentStatus, AgentsOverview, AgentUsage, Connection } from '@mosaic-fed/core';
+import type { AgentOutcome, AgentStatus, AgentsOverview, AgentTranscriptResponse, AgentUsage, Connection, TranscriptEntry } from '@mosaic-fed/core';
 import { DIALOG_SCRIPT, Layout } from './layout.js';
 
 const AGENT_WORDS: Record<AgentStatus['status'], string> = {
@@ -97,7 +97,57 @@ function inputTokens(usage: AgentUsage): number {
   return usage.inputTokens + (usage.cacheReadInputTokens ?? 0) + (usage.cacheCreationInputTokens ?? 0);
 }
 
-export function AgentPage(props: { status: AgentStatus; csrf: string; flash?: string | undefined }) {
+/** The agent's steps, as its peer recorded them; `undefined` when the peer could not be asked. */
+function TranscriptSection(props: { agentId: string; transcript: AgentTranscriptResponse | undefined }) {
+  const { transcript } = props;
+  return (
+    <section aria-labelledby="transcript">
+      <h2 id="transcript">What the agent did</h2>
+      {transcript === undefined ? (
+        <p>The peer running this agent did not answer just now, so its steps cannot be shown. Reload the page to ask again.</p>
+      ) : transcript.entries.length === 0 ? (
+        <p>No steps yet.</p>
+      ) : (
+        <>
+          <ol id="agent-transcript" class="transcript">
+            {transcript.entries.map((entry) => (
+              <TranscriptItem entry={entry} />
+            ))}
+          </ol>
+          {transcript.nextCursor === null ? null : (
+            <p>
+              These are the first {transcript.entries.length} steps. The rest are in the API:{' '}
+              <code>
+                GET /api/v1/federation/agents/{props.agentId}/transcript?cursor={transcript.nextCursor}
+              </code>
+            </p>
+          )}
+        </>
+      )}
+    </section>
+  );
+}
+
+function TranscriptItem(props: { entry: TranscriptEntry }) {
+  const { entry } = props;
+  const label = entry.kind === 'tool' ? (entry.tool === 'bash' ? 'Ran' : 'Edited or read') : entry.kind === 'text' ? 'Said' : 'Note';
+  return (
+    <li data-kind={entry.kind} data-error={entry.isError === true ? 'true' : undefined}>
+      <p>
+        <strong>{label}</strong> <span class="quiet">turn {entry.turn}{entry.attempt > 1 ? `, attempt ${entry.attempt}` : ''}</span>
+      </p>
+      {entry.kind === 'tool' ? <pre>{entry.input}</pre> : <p>{entry.input}</p>}
+      {entry.output === undefined ? null : (
+        <details>
+          <summary>{entry.isError === true ? 'It failed: see why' : 'What it answered'}</summary>
+          <pre>{entry.output}</pre>
+        </details>
+      )}
+    </li>
+  );
+}
+
+export function AgentPage(props: { status: AgentStatus; transcript?: AgentTranscriptResponse | undefined; csrf: string; flash?: string | undefined }) {
   const { status } = props;
   const live = !['completed', 'failed', 'killed'].includes(status.status);
   return (
@@ -144,7 +194,7 @@ export function AgentPage(props: { status: AgentStatus; csrf: string; flash?: st
           {status.result.patch === undefined ? null : (
             <>
               <h3>Patch</h3>
-              <pre>{status.result.patch}</pre>
+              <pre id="agent-patch">{status.result.patch}</pre>
             </>
           )}
           {status.result.usage === undefined ? null : (
@@ -155,6 +205,7 @@ export function AgentPage(props: { status: AgentStatus; csrf: string; flash?: st
           )}
         </section>
       )}
+      <TranscriptSection agentId={status.agentId} transcript={props.transcript} />
       {live ? (
         <>
           <button type="button" data-open-dialog="kill">

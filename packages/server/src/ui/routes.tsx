@@ -34,6 +34,8 @@ import { randomToken } from '../lib/encoding.js';
 import { SESSION_COOKIE, SESSION_SECONDS, type Session, type SessionSigner } from './session.js';
 
 const SIGN_IN_COOKIE = 'mosaic_fed_sign_in';
+/** How many transcript entries an agent's page shows; the API pages through the rest. */
+const TRANSCRIPT_PAGE = 200;
 
 export interface UiOptions {
   instance: InstanceService;
@@ -233,9 +235,16 @@ export function uiRoutes(options: UiOptions) {
       });
       return c.redirect(`/federation/agents/${agentId}`, 303);
     })
-    .get('/agents/:id', signedIn, async (c) =>
-      c.html(<AgentPage status={(await options.agents.get(c.req.param('id'))).status} csrf={c.var.csrf} flash={flashOf(c.req.query('done'))} />),
-    )
+    .get('/agents/:id', signedIn, async (c) => {
+      const agent = await options.agents.get(c.req.param('id'));
+      // The transcript lives with the peer that runs the agent: asked for as the page loads,
+      // and the page still shows the status when the peer cannot answer.
+      const transcript = await options.agents.transcript(agent.agentId, { limit: TRANSCRIPT_PAGE }).catch((error: unknown) => {
+        options.logger.warn("could not read an agent's transcript from its peer", { agentId: agent.agentId, ...describeError(error) });
+        return undefined;
+      });
+      return c.html(<AgentPage status={agent.status} transcript={transcript} csrf={c.var.csrf} flash={flashOf(c.req.query('done'))} />);
+    })
     .get('/agents/:id/events', signedIn, (c) => streamAgentEvents(c, c.req.param('id'), options))
     .post('/agents/:id/kill', signedIn, async (c) => {
       await options.agents.kill(c.req.param('id'), c.var.session.actor);

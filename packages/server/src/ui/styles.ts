@@ -21,4 +21,8 @@ dt { font-weight: 600; } dd { margin: 0 0 .5rem; }
 code { overflow-wrap: anywhere; }
 .skip { position: absolute; left: -999px; } .skip:focus { left: 1rem; top: 1rem; }
 dialog { max-width: 36rem; }
+pre { overflow-x: auto; white-space: pre-wrap; overflow-wrap: anywhere; }
+.transcript { padding-left: 1.5rem; } .transcript li { margin-bottom: .75rem; } .transcript p { margin: .25rem 0; }
+.transcript li[data-error] > pre { border-left: 4px solid; padding-left: .5rem; }
+.quiet { font-size: .9rem; opacity: .8; }
 `;

@@ -140,10 +140,21 @@ function claudeRunner(role: Role, settings: Settings): AgentRunner {
   return {
     async run(context: AgentRunContext) {
       const checks = new Map<string, AgentCheck>();
+      const clean = cleaner(context.sandbox);
+      let turns = 0;
       const sandboxTools = createSandboxTools({
         sandbox: context.sandbox,
         signal: context.signal,
         commandTimeoutMs: settings.commandTimeoutMs,
+        onCall: (call) =>
+          context.record({
+            kind: 'tool',
+            turn: turns,
+            tool: call.tool,
+            input: clip(clean(call.input), 2_000),
+            output: clip(clean(call.output), 4_000),
+            ...(call.isError ? { isError: true } : {}),
+          }),
         onCommand: (run) => {
           if (!isCheck(run.command)) return;
           // The last run of each command is what it came to.
@@ -155,7 +166,6 @@ function claudeRunner(role: Role, settings: Settings): AgentRunner {
       // and on the system prompt keep both in the cache.
       const tools = sandboxTools.map((tool, index) => (index === sandboxTools.length - 1 ? { ...tool, cache_control: { type: 'ephemeral' as const } } : tool));
       const usage: AgentUsage = { inputTokens: 0, outputTokens: 0 };
-      let turns = 0;
       const { limits } = settings;
       const { final } = await converse({
         client: settings.client,
@@ -192,10 +202,15 @@ function claudeRunner(role: Role, settings: Settings): AgentRunner {
           turns = count;
           addUsage(usage, message);
           context.reportProgress({ turns, lastAction: describeTurn(message) });
+          const said = textOf(message);
+          if (said !== '') context.record({ kind: 'text', turn: turns, input: clip(clean(said), 2_000) });
         },
-        onNotice: (text) => context.reportProgress({ turns, lastAction: text }),
+        onNotice: (text) => {
+          context.reportProgress({ turns, lastAction: text });
+          context.record({ kind: 'note', turn: turns, input: text });
+        },
       });
-      const text = final.content.flatMap((block) => (block.type === 'text' ? [block.text] : [])).join('\n').trim();
+      const text = textOf(final);
       return {
         ...role.result(text === '' ? 'The agent finished without a summary.' : text),
         usage,
@@ -236,6 +251,18 @@ function systemPrompt(role: Role, spec: AgentSpawnPayload, sandbox: Sandbox): st
 function taskPrompt(spec: AgentSpawnPayload): string {
   const items = spec.context.workItems.length === 0 ? '' : `\n\nWork items:\n${spec.context.workItems.map((item) => `- ${item}`).join('\n')}`;
   return `Task ${spec.taskId}.${items}\n\n${spec.context.instructions || 'No further instructions.'}`;
+}
+
+function textOf(message: BetaMessage): string {
+  return message.content.flatMap((block) => (block.type === 'text' ? [block.text] : [])).join('\n').trim();
+}
+
+/**
+ * What goes into the transcript is cleaned first: credentials in URLs masked, and the
+ * sandbox's own path (a host path in some sandboxes) written as `<workspace>`.
+ */
+function cleaner(sandbox: Sandbox): (text: string) => string {
+  return (text) => redactCredentials(text.replaceAll(sandbox.workdir, '<workspace>'));
 }
 
 function addUsage(total: AgentUsage, message: BetaMessage): void {

@@ -15,6 +15,15 @@ export const MAX_FILE_BYTES = 256 * 1024;
  */
 export const MAX_VIEW_CHARACTERS = 24_000;
 
+/** A tool call as the model made it, and what it answered (before any clipping). */
+export interface ToolCall {
+  tool: 'bash' | 'str_replace_based_edit_tool';
+  /** The command, or the editor's input as JSON. */
+  input: string;
+  output: string;
+  isError: boolean;
+}
+
 /** A bash command the agent ran, and how it ended. */
 export interface CommandRun {
   command: string;
@@ -30,6 +39,8 @@ export interface SandboxToolsOptions {
   commandTimeoutMs: number;
   /** Told of every bash command once it has ended. */
   onCommand?: (run: CommandRun) => void;
+  /** Told of every tool call once it has answered. */
+  onCall?: (call: ToolCall) => void;
 }
 
 const BashInputSchema = z.object({ command: z.string().optional(), restart: z.boolean().optional() });
@@ -54,12 +65,18 @@ type EditorInput = z.infer<typeof EditorInputSchema>;
  * runner; they share one sandbox, so they queue here and run one after the other.
  */
 export function createSandboxTools(options: SandboxToolsOptions): BetaRunnableTool[] {
-  const { sandbox, signal, commandTimeoutMs, onCommand } = options;
+  const { sandbox, signal, commandTimeoutMs, onCommand, onCall } = options;
   const queue = new Semaphore(1);
-  const serial = async <T>(work: () => Promise<T>): Promise<T> => {
+  /** Runs one call after the others, and tells `onCall` how it went. */
+  const serial = async (tool: ToolCall['tool'], input: string, work: () => Promise<string>): Promise<string> => {
     await queue.acquire(signal);
     try {
-      return await work();
+      const output = await work();
+      onCall?.({ tool, input, output, isError: false });
+      return output;
+    } catch (error) {
+      onCall?.({ tool, input, output: error instanceof Error ? error.message : String(error), isError: true });
+      throw error;
     } finally {
       queue.release();
     }
@@ -70,7 +87,7 @@ export function createSandboxTools(options: SandboxToolsOptions): BetaRunnableTo
     name: 'bash',
     parse: (input) => BashInputSchema.parse(input),
     run: ({ command, restart }) =>
-      serial(async () => {
+      serial('bash', restart === true ? '(restart)' : (command ?? ''), async () => {
         if (restart === true) return 'The shell was restarted. Every command starts in the repository root.';
         if (command === undefined || command.trim() === '') throw new Error('give a command to run');
         const result = await sandbox.exec(command, { timeoutMs: commandTimeoutMs, signal });
@@ -88,7 +105,7 @@ export function createSandboxTools(options: SandboxToolsOptions): BetaRunnableTo
     name: 'str_replace_based_edit_tool',
     max_characters: MAX_VIEW_CHARACTERS,
     parse: (input) => EditorInputSchema.parse(input),
-    run: (input) => serial(() => edit(sandbox, input, { signal, commandTimeoutMs })),
+    run: (input) => serial('str_replace_based_edit_tool', JSON.stringify(input), () => edit(sandbox, input, { signal, commandTimeoutMs })),
   };
 
   return [bash, editor];
