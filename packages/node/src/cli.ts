@@ -93,6 +93,9 @@ Agents (serve and orchestrator):
   ANTHROPIC_API_KEY               the key agents use to reach Claude
   ANTHROPIC_BASE_URL              another Messages API endpoint (default: Anthropic's)
   MOSAIC_FED_MODEL                the model agents use (default: the runners' default)
+  MOSAIC_FED_MAX_TOKENS           max_tokens of each model request (default by model family)
+  MOSAIC_FED_MODEL_RETRY_SECONDS  how long overload, rate limits and lost connections are
+                                  retried before an attempt fails, default 300
   MOSAIC_FED_SANDBOX              auto, docker, bubblewrap or unsafe-process; default auto
                                   (docker when an engine answers with the image, else
                                   bubblewrap, else none: peers' spawns are refused).
@@ -179,6 +182,8 @@ function orchestratorFromEnv(env: Env, dataDir: string, logger: Logger): NodeOrc
   }
   if (!isSandboxChoice(sandbox)) throw new UsageError(`MOSAIC_FED_SANDBOX must be ${SANDBOX_CHOICES.join(', ')}, not "${sandbox}"`);
   const maxAgents = wholeNumber(env.MOSAIC_FED_MAX_AGENTS, 'MOSAIC_FED_MAX_AGENTS');
+  const maxTokens = wholeNumber(env.MOSAIC_FED_MAX_TOKENS, 'MOSAIC_FED_MAX_TOKENS');
+  const retrySeconds = wholeNumber(env.MOSAIC_FED_MODEL_RETRY_SECONDS, 'MOSAIC_FED_MODEL_RETRY_SECONDS');
   return {
     dataDir,
     logger,
@@ -195,6 +200,8 @@ function orchestratorFromEnv(env: Env, dataDir: string, logger: Logger): NodeOrc
       ...(env.ANTHROPIC_API_KEY === undefined ? {} : { apiKey: env.ANTHROPIC_API_KEY }),
       ...(env.ANTHROPIC_BASE_URL === undefined ? {} : { baseURL: env.ANTHROPIC_BASE_URL }),
       ...(env.MOSAIC_FED_MODEL === undefined ? {} : { model: env.MOSAIC_FED_MODEL }),
+      ...(maxTokens === undefined ? {} : { maxTokens }),
+      ...(retrySeconds === undefined ? {} : { retryForMs: retrySeconds * 1_000 }),
     },
   };
 }

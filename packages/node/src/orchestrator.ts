@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { FederationError, isFederationError, type Logger, type OrchestratorAdapter } from '@mosaic-fed/core';
 import { HttpOrchestrator, LocalOrchestrator, type AgentRunners, type SandboxProvider } from '@mosaic-fed/orchestrator';
 import { AgentWorker, QueueOrchestrator } from '@mosaic-fed/orchestrator/queue';
-import { createClaudeRunners } from '@mosaic-fed/orchestrator/anthropic';
+import { createClaudeRunners, type ClaudeRunnerOptions } from '@mosaic-fed/orchestrator/anthropic';
 import { DockerSandboxProvider } from '@mosaic-fed/orchestrator/docker';
 import { createLibsqlAgentStateStore } from '@mosaic-fed/orchestrator/libsql';
 import {
@@ -75,8 +75,11 @@ export interface NodeOrchestratorOptions {
    * `<dataDir>/git-credentials.json`; a worker has none unless given.
    */
   gitCredentialsFile?: string;
-  /** Anthropic settings; each falls back to the SDK's environment variables. */
-  anthropic?: { apiKey?: string; baseURL?: string; model?: string };
+  /**
+   * The Claude runners' settings (model, `maxTokens`, `retryForMs`, ...); the key and the
+   * address fall back to the SDK's environment variables.
+   */
+  anthropic?: Omit<ClaudeRunnerOptions, 'client'>;
   logger: Logger;
 }
 
@@ -256,11 +259,7 @@ async function agentParts(
       ...(options.gitCredentialsFile === undefined ? {} : { credentials: new GitCredentialFile(options.gitCredentialsFile) }),
       logger: options.logger,
     }),
-    runners: createClaudeRunners({
-      ...(apiKey === undefined ? {} : { apiKey }),
-      ...(anthropic.baseURL === undefined ? {} : { baseURL: anthropic.baseURL }),
-      ...(anthropic.model === undefined ? {} : { model: anthropic.model }),
-    }),
+    runners: createClaudeRunners({ ...anthropic, ...(apiKey === undefined ? {} : { apiKey }) }),
   };
 }
 

@@ -206,11 +206,14 @@ describe('mosaic-fed orchestrator', () => {
       const refused = runCli(['orchestrator', '--port', '0'], dir.path, env);
       expect(refused.status).toBe(2);
       expect(refused.stderr).toContain('MOSAIC_FED_ORCHESTRATOR_TOKEN');
+      const badRetry = runCli(['orchestrator', '--port', '0'], dir.path, { ...env, MOSAIC_FED_ORCHESTRATOR_TOKEN: token, MOSAIC_FED_MODEL_RETRY_SECONDS: 'soon' });
+      expect(badRetry.status).toBe(2);
+      expect(badRetry.stderr).toContain('MOSAIC_FED_MODEL_RETRY_SECONDS must be a whole number of at least 1, not "soon"');
 
       const served = await startCli(
         ['orchestrator', '--port', '0', '--data-dir', join(dir.path, 'data')],
         dir.path,
-        { ...env, MOSAIC_FED_ORCHESTRATOR_TOKEN: token },
+        { ...env, MOSAIC_FED_ORCHESTRATOR_TOKEN: token, MOSAIC_FED_MAX_TOKENS: '12345' },
         'orchestrator service listening',
       );
       const ready = served.lines.find((line) => line.msg === 'orchestrator service listening') as { port: number; sandbox: string };
@@ -226,6 +229,7 @@ describe('mosaic-fed orchestrator', () => {
       for await (const event of orchestrator.watch(agentId)) last = event;
       expect(last?.status).toBe('completed');
       expect(last?.result?.patch).toContain('+  echo $(($1 + $2))');
+      expect(model.requests.map((request) => request.maxTokens)).toEqual([12345, 12345, 12345, 12345]);
       expect(existsSync(join(dir.path, 'data', 'orchestrator.db'))).toBe(true);
       expect(JSON.stringify(served.lines)).not.toContain(token);
       expect(await stopProcess(served, 'SIGTERM')).toBe(0);
