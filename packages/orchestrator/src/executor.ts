@@ -4,6 +4,7 @@
 // writes make a kill win over whatever the run was about to write.
 import { describeError, isTerminalState, type AgentResult, type AgentType, type Logger } from '@mosaic-fed/core';
 import { AgentFailure, UNEXPLAINED_FAILURE } from './lib/failure.js';
+import { agentBranchOf } from './lib/agent-branch.js';
 import { outcomeOf } from './lib/outcome.js';
 import type { AgentLifecycle } from './lifecycle.js';
 import type { AgentRunners, RunnerProgress, TranscriptRecord } from './runners/types.js';
@@ -124,7 +125,7 @@ export class AgentExecutor {
     signal.addEventListener('abort', stopSandbox, { once: true });
     const progress = this.#reporter(agentId, attempt);
     try {
-      workspace = await this.#o.workspaces.checkout(spec.context, signal);
+      workspace = await this.#o.workspaces.checkout({ ...spec.context, agentBranch: agentBranchOf(agentId) }, signal);
       signal.throwIfAborted();
       const powers = AGENT_TYPE_POWERS[spec.agentType];
       sandbox = await this.#o.sandboxes.create({ agentId, source: workspace.dir, readOnly: powers.readOnly });

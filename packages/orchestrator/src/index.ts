@@ -20,4 +20,4 @@ export { InMemoryAgentStateStore } from './state/memory.js';
 export type { AgentStateStore, NewTranscriptEntry, StoredAgent } from './state/types.js';
 export type { CreateSandboxOptions, ExecOptions, ExecResult, Sandbox, SandboxProvider } from './sandboxes/types.js';
 export type { AgentRunContext, AgentRunner, AgentRunners, RunnerProgress, TranscriptRecord } from './runners/types.js';
-export type { Workspace, WorkspaceProvider } from './workspaces/types.js';
+export type { CheckoutSource, Workspace, WorkspaceProvider } from './workspaces/types.js';

@@ -160,13 +160,21 @@ describe.each<{ via: Via }>([{ via: 'in process' }, { via: 'HTTP service' }, { v
         const sandbox = await process.create(options);
         most = Math.max(most, ++live);
         let destroyed = false;
-        const counted: Sandbox = Object.create(sandbox) as Sandbox;
-        counted.destroy = async () => {
-          if (!destroyed) {
-            destroyed = true;
-            live--;
-          }
-          await sandbox.destroy();
+        // Every call goes to the sandbox itself (its private fields need it as `this`).
+        const counted: Sandbox = {
+          isolation: sandbox.isolation,
+          workdir: sandbox.workdir,
+          exec: (command, execOptions) => sandbox.exec(command, execOptions),
+          readFile: (path) => sandbox.readFile(path),
+          writeFile: (path, content) => sandbox.writeFile(path, content),
+          exportTo: (hostDir) => sandbox.exportTo(hostDir),
+          destroy: async () => {
+            if (!destroyed) {
+              destroyed = true;
+              live--;
+            }
+            await sandbox.destroy();
+          },
         };
         return counted;
       },
@@ -176,6 +184,8 @@ describe.each<{ via: Via }>([{ via: 'in process' }, { via: 'HTTP service' }, { v
     await Promise.all(spawns.map((spawn) => orchestrator.spawn(spawn)));
     const finals = await Promise.all(spawns.map(async (spawn) => (await untilTerminal(orchestrator, spawn.agentId)).at(-1)));
     expect(finals.map((final) => final?.status)).toEqual(Array.from({ length: 20 }, () => 'completed'));
+    // Each did the work: the fix, checked by the test run.
+    expect(finals.map((final) => final?.result?.outcome)).toEqual(Array.from({ length: 20 }, () => 'succeeded'));
     expect(most).toBeLessThanOrEqual(4);
     expect(most).toBeGreaterThan(1);
     // Running at once, by the orchestrator's own record of when each agent started and

@@ -33,7 +33,7 @@ async function failure(promise: Promise<unknown>): Promise<Error> {
 
 describe('git workspaces', () => {
   it('checks the branch out on the host and turns the sandbox tree into a diff, deletions and new files included', async () => {
-    const workspace = await new GitWorkspaceProvider({ allowFileUrls: true }).checkout({ repository: repository.url, branch: 'main' }, new AbortController().signal);
+    const workspace = await new GitWorkspaceProvider({ allowFileUrls: true }).checkout({ repository: repository.url, branch: 'main', agentBranch: 'mosaic/agent-test' }, new AbortController().signal);
     const sandbox = await new ProcessSandboxProvider().create({ agentId: 'c0ffee00-0000-4000-8000-000000000000', source: workspace.dir });
     try {
       expect(readFileSync(join(workspace.dir, 'calc.sh'), 'utf8')).toContain('$1 - $2');
@@ -49,14 +49,76 @@ describe('git workspaces', () => {
     }
   });
 
+  it("gives the sandbox the branch's history, on the agent's own branch, with no remote and an identity for commits", async () => {
+    const workspace = await new GitWorkspaceProvider({ allowFileUrls: true }).checkout(
+      { repository: repository.url, branch: 'main', agentBranch: 'mosaic/agent-history' },
+      new AbortController().signal,
+    );
+    const sandbox = await new ProcessSandboxProvider().create({ agentId: 'c0ffee00-0000-4000-8000-000000000001', source: workspace.dir });
+    try {
+      const run = async (command: string) => (await sandbox.exec(command, { timeoutMs: 5_000 })).stdout.trim();
+      expect(await run('git log --format=%s')).toBe('A first version, with a bug');
+      expect(await run('git branch --show-current')).toBe('mosaic/agent-history');
+      expect(await run('git remote')).toBe('');
+      expect(await run('git config user.email')).toBe('agent@mosaic-fed.invalid');
+    } finally {
+      await sandbox.destroy();
+      await workspace.remove();
+    }
+  });
+
+  it("builds the patch from the agent's commits and what it left uncommitted, binary files and modes included", async () => {
+    const workspace = await new GitWorkspaceProvider({ allowFileUrls: true }).checkout(
+      { repository: repository.url, branch: 'main', agentBranch: 'mosaic/agent-commits' },
+      new AbortController().signal,
+    );
+    const sandbox = await new ProcessSandboxProvider().create({ agentId: 'c0ffee00-0000-4000-8000-000000000002', source: workspace.dir });
+    try {
+      const committed = await sandbox.exec(
+        "sed -i 's/\\$1 - \\$2/$1 + $2/' calc.sh && git commit --quiet -am 'Add, not subtract' && printf '\\211PNG\\0\\1\\2' > logo.png && chmod +x test.sh",
+        { timeoutMs: 5_000 },
+      );
+      expect(committed.exitCode, committed.stderr).toBe(0);
+      const patch = await workspace.diff(sandbox);
+      expect(patch).toContain('+  echo $(($1 + $2))');
+      expect(patch).toContain('diff --git a/logo.png b/logo.png\nnew file mode 100644');
+      expect(patch).toContain('GIT binary patch');
+      expect(patch).toContain('diff --git a/test.sh b/test.sh\nold mode 100644\nnew mode 100755');
+      // What was left uncommitted was committed for the agent, on its branch.
+      expect((await sandbox.exec('git log --format=%s', { timeoutMs: 5_000 })).stdout.trim().split('\n')).toEqual([
+        'Work the agent left uncommitted',
+        'Add, not subtract',
+        'A first version, with a bug',
+      ]);
+    } finally {
+      await sandbox.destroy();
+      await workspace.remove();
+    }
+  });
+
+  it('refuses commits that do not build on the commit the agent started from', async () => {
+    const workspace = await new GitWorkspaceProvider({ allowFileUrls: true }).checkout(
+      { repository: repository.url, branch: 'main', agentBranch: 'mosaic/agent-orphan' },
+      new AbortController().signal,
+    );
+    const sandbox = await new ProcessSandboxProvider().create({ agentId: 'c0ffee00-0000-4000-8000-000000000003', source: workspace.dir });
+    try {
+      await sandbox.exec("git checkout --quiet --orphan elsewhere && git commit --quiet -m 'Another history'", { timeoutMs: 5_000 });
+      await expect(workspace.diff(sandbox)).rejects.toThrow("the agent's commits do not build on the commit it started from");
+    } finally {
+      await sandbox.destroy();
+      await workspace.remove();
+    }
+  });
+
   it('refuses file:// repositories unless allowed, and option-looking input never reaches git as an option', async () => {
     const signal = new AbortController().signal;
-    await expect(new GitWorkspaceProvider().checkout({ repository: repository.url, branch: 'main' }, signal)).rejects.toThrow(/file:\/\/ repositories are not allowed/);
+    await expect(new GitWorkspaceProvider().checkout({ repository: repository.url, branch: 'main', agentBranch: 'mosaic/agent-test' }, signal)).rejects.toThrow(/file:\/\/ repositories are not allowed/);
     const marker = join(mkdtempSync(join(tmpdir(), 'mosaic-git-')), 'pwned');
     // Were the branch read as an option, git would run the upload-pack command and create
     // the marker. (The spawn schema refuses such a branch before it gets here as well.)
     await expect(
-      new GitWorkspaceProvider({ allowFileUrls: true }).checkout({ repository: repository.url, branch: `--upload-pack=touch ${marker}` }, signal),
+      new GitWorkspaceProvider({ allowFileUrls: true }).checkout({ repository: repository.url, branch: `--upload-pack=touch ${marker}`, agentBranch: 'mosaic/agent-test' }, signal),
     ).rejects.toThrow(/could not clone/);
     expect(() => readFileSync(marker)).toThrow();
     rmSync(join(marker, '..'), { recursive: true, force: true });
@@ -67,7 +129,7 @@ describe('git workspaces', () => {
       'fatal: unable to access https://***@git.example.com/org/repo',
     );
     const error = (await new GitWorkspaceProvider({ cloneTimeoutMs: 10_000, addressPolicy: loopbackOnly })
-      .checkout({ repository: 'http://bot:s3cret-token@127.0.0.1:9/org/repo.git', branch: 'main' }, new AbortController().signal)
+      .checkout({ repository: 'http://bot:s3cret-token@127.0.0.1:9/org/repo.git', branch: 'main', agentBranch: 'mosaic/agent-test' }, new AbortController().signal)
       .then(
         () => new Error('expected the clone to fail'),
         (caught: unknown) => caught,
@@ -91,7 +153,7 @@ describe('git workspaces', () => {
     try {
       for (const port of [9, open]) {
         const error = await new GitWorkspaceProvider({ cloneTimeoutMs: 10_000, logger, addressPolicy: loopbackOnly })
-          .checkout({ repository: `http://127.0.0.1:${port}/org/repo.git`, branch: 'main' }, new AbortController().signal)
+          .checkout({ repository: `http://127.0.0.1:${port}/org/repo.git`, branch: 'main', agentBranch: 'mosaic/agent-test' }, new AbortController().signal)
           .then(
             () => new Error('expected the clone to fail'),
             (caught: unknown) => caught as Error,
@@ -122,7 +184,7 @@ describe('git workspaces', () => {
       const lookup = async (hostname: string) =>
         hostname === GIT_HOST ? [{ address: '10.77.0.1', family: 4 }, { address: '127.0.0.1', family: 4 }] : [];
       const workspace = await new GitWorkspaceProvider({ addressPolicy: loopbackOnly, lookup, cloneTimeoutMs: 20_000 }).checkout(
-        { repository: `http://${GIT_HOST}:${git.port}/${served()}`, branch: 'main' },
+        { repository: `http://${GIT_HOST}:${git.port}/${served()}`, branch: 'main', agentBranch: 'mosaic/agent-test' },
         signal,
       );
       try {
@@ -148,7 +210,7 @@ describe('git workspaces', () => {
         `git://${GIT_HOST}:${git.port}/${served()}`,
       ];
       for (const candidate of repositories) {
-        const error = await failure(provider.checkout({ repository: candidate, branch: 'main' }, signal));
+        const error = await failure(provider.checkout({ repository: candidate, branch: 'main', agentBranch: 'mosaic/agent-test' }, signal));
         expect(error.message).toBe(`could not clone ${redactCredentials(candidate)} at main`);
       }
       expect(git.requests).toEqual([]);
@@ -159,7 +221,7 @@ describe('git workspaces', () => {
     it('clones nothing over the network without a policy', async () => {
       const { logger, reasons } = recordingLogger();
       const error = await failure(
-        new GitWorkspaceProvider({ logger }).checkout({ repository: `http://127.0.0.1:${git.port}/${served()}`, branch: 'main' }, signal),
+        new GitWorkspaceProvider({ logger }).checkout({ repository: `http://127.0.0.1:${git.port}/${served()}`, branch: 'main', agentBranch: 'mosaic/agent-test' }, signal),
       );
       expect(error.message).toMatch(/^could not clone/);
       expect(reasons).toEqual(['this orchestrator has no address policy: it clones file:// repositories only']);
@@ -170,7 +232,7 @@ describe('git workspaces', () => {
       try {
         const credentials = new GitCredentialFile(join(dir, GIT_CREDENTIALS_FILE));
         const provider = new GitWorkspaceProvider({ addressPolicy: loopbackOnly, credentials, cloneTimeoutMs: 20_000 });
-        const privateRepository = { repository: `http://127.0.0.1:${git.port}/private/${served()}`, branch: 'main' };
+        const privateRepository = { repository: `http://127.0.0.1:${git.port}/private/${served()}`, branch: 'main', agentBranch: 'mosaic/agent-test' };
         // No credential for the host: refused by the server, and the host user's helpers are never asked.
         await expect(provider.checkout(privateRepository, signal)).rejects.toThrow(/^could not clone/);
         // A credential for another host is not sent.
@@ -204,7 +266,7 @@ describe('git workspaces', () => {
       git.requests.length = 0;
       const error = await failure(
         new GitWorkspaceProvider({ addressPolicy: loopbackOnly, cloneTimeoutMs: 10_000 }).checkout(
-          { repository: `http://127.0.0.1:${git.port}/moved/${served()}`, branch: 'main' },
+          { repository: `http://127.0.0.1:${git.port}/moved/${served()}`, branch: 'main', agentBranch: 'mosaic/agent-test' },
           signal,
         ),
       );
@@ -215,7 +277,7 @@ describe('git workspaces', () => {
   });
 
   it('refuses a patch too large to travel in a federation message', async () => {
-    const workspace = await new GitWorkspaceProvider({ allowFileUrls: true }).checkout({ repository: repository.url, branch: 'main' }, new AbortController().signal);
+    const workspace = await new GitWorkspaceProvider({ allowFileUrls: true }).checkout({ repository: repository.url, branch: 'main', agentBranch: 'mosaic/agent-test' }, new AbortController().signal);
     const sandbox = await new ProcessSandboxProvider().create({ agentId: 'c0ffee01-0000-4000-8000-000000000000', source: workspace.dir });
     try {
       writeFileSync(join(sandbox.workdir, 'big.txt'), 'x'.repeat(100).concat('\n').repeat(2_000));

@@ -1,5 +1,11 @@
 // GitWorkspaceProvider: clones the branch on the host (where the network and credentials
-// are), so the sandbox needs neither; and turns the sandbox's tree back into a diff.
+// are), so the sandbox needs neither, with its recent history and a branch for the agent;
+// and turns the agent's commits back into a diff.
+//
+// The agent's git repository is its own: nothing on the host ever runs git in it (its
+// config and hooks are the agent's to write). The agent's commits leave the sandbox as a
+// bundle that git made inside it, which the host checks (its objects fsck'ed, its base
+// the commit the agent started from) before it reads a diff out of it.
 //
 // A clone is an outbound request made on a peer's behalf (PROTOCOL 3): the host's name is
 // resolved here, every address the policy refuses is dropped, and git connects to one of
@@ -8,6 +14,7 @@
 // not followed and no other transport is allowed.
 import { execFile } from 'node:child_process';
 import { lookup as dnsLookup } from 'node:dns/promises';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -18,7 +25,7 @@ import { AgentFailure } from '../lib/failure.js';
 import { redactCredentials } from '../lib/redact.js';
 import type { Sandbox } from '../sandboxes/types.js';
 import type { GitCredentialSource } from './credentials.js';
-import type { Workspace, WorkspaceProvider } from './types.js';
+import type { CheckoutSource, Workspace, WorkspaceProvider } from './types.js';
 
 const run = promisify(execFile);
 
@@ -45,9 +52,20 @@ export interface GitWorkspaceOptions {
   credentials?: GitCredentialSource;
   /** Clone timeout in milliseconds. Default 300,000. */
   cloneTimeoutMs?: number;
+  /** Commits of the branch's history the checkout holds. Default 50. */
+  historyDepth?: number;
   /** Where git's own reason for a failed clone goes: never to the peer. */
   logger?: Logger;
 }
+
+/** Who the agent's commits are by. */
+export const AGENT_IDENTITY = { name: 'Mosaic Federation agent', email: 'agent@mosaic-fed.invalid' };
+
+/** Where, inside the sandbox's `.git`, the bundle of the agent's commits is left for the host. */
+const BUNDLE = 'mosaic-agent.bundle';
+
+/** The exit status of the bundling script when the sandbox has no git. */
+const NO_GIT = 3;
 
 /** A patch over this many bytes is not sent: it would not fit in a federation message. */
 export const MAX_PATCH_BYTES = 160 * 1024;
@@ -80,7 +98,7 @@ export class GitWorkspaceProvider implements WorkspaceProvider {
     this.#lookup = options.lookup ?? systemLookup;
   }
 
-  async checkout(source: { repository: string; branch: string }, signal: AbortSignal): Promise<Workspace> {
+  async checkout(source: CheckoutSource, signal: AbortSignal): Promise<Workspace> {
     if (/^file:\/\//i.test(source.repository) && this.#options.allowFileUrls !== true) {
       throw new AgentFailure('file:// repositories are not allowed on this orchestrator');
     }
@@ -90,7 +108,8 @@ export class GitWorkspaceProvider implements WorkspaceProvider {
       const target = await this.#target(source.repository);
       // `--` ends the options: neither the URL nor the directory can be read as one, and
       // the branch is a checked ref name (no leading `-`, PROTOCOL 5).
-      await run('git', [...target.config, 'clone', '--quiet', '--depth', '1', '--single-branch', '--branch', source.branch, '--', target.url, dir], {
+      const depth = String(this.#options.historyDepth ?? 50);
+      await run('git', [...target.config, 'clone', '--quiet', '--depth', depth, '--single-branch', '--branch', source.branch, '--', target.url, dir], {
         signal,
         timeout: this.#options.cloneTimeoutMs ?? 300_000,
         env: { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: 'true', ...target.env },
@@ -109,7 +128,16 @@ export class GitWorkspaceProvider implements WorkspaceProvider {
       // The cause is left out on purpose: git's error carries the URL with its credentials.
       throw new AgentFailure(`could not clone ${redactCredentials(source.repository)} at ${source.branch}`);
     }
-    return new GitWorkspace(root, dir);
+    // The sandbox gets the repository without the address it came from, on the agent's
+    // own branch, with an identity for the agent's commits.
+    const git = (...args: string[]) => run('git', ['-C', dir, ...args], { signal });
+    await git('remote', 'remove', 'origin');
+    await git('switch', '--quiet', '--create', source.agentBranch);
+    await git('config', 'user.name', AGENT_IDENTITY.name);
+    await git('config', 'user.email', AGENT_IDENTITY.email);
+    await git('config', 'commit.gpgsign', 'false');
+    const base = (await git('rev-parse', 'HEAD')).stdout.trim();
+    return new GitWorkspace(root, dir, base);
   }
 
   /** The URL git clones and the settings that keep it to a checked address. */
@@ -209,28 +237,27 @@ function sshTo(host: string, address: string): Record<string, string> {
 class GitWorkspace implements Workspace {
   readonly dir: string;
   readonly #root: string;
+  /** The commit the agent started from. */
+  readonly #base: string;
 
-  constructor(root: string, dir: string) {
+  constructor(root: string, dir: string, base: string) {
     this.#root = root;
     this.dir = dir;
+    this.#base = base;
   }
 
   async diff(sandbox: Sandbox): Promise<string> {
+    // Inside the sandbox, with the sandbox's git: what the agent left uncommitted becomes
+    // one more commit, and every commit since the base goes into a bundle.
+    const bundled = await sandbox.exec(bundleScript(this.#base), { timeoutMs: 120_000 });
     const tree = await mkdtemp(join(this.#root, 'tree-'));
     try {
       await sandbox.exportTo(tree);
-      // The sandbox's files as the work tree of the checkout's repository: the index
-      // then holds exactly what the agent left, deletions included.
-      const git = (...args: string[]) =>
-        run('git', ['--git-dir', join(this.dir, '.git'), '--work-tree', tree, '-c', 'core.excludesFile=/dev/null', '-c', 'core.autocrlf=false', ...args], {
-          maxBuffer: 64 * 1024 * 1024,
-        });
-      await git('add', '--all');
-      const { stdout } = await git('diff', '--cached', '--no-color', '--no-ext-diff');
-      if (Buffer.byteLength(stdout) > MAX_PATCH_BYTES) {
-        throw new AgentFailure(`the changes are too large to send (${Buffer.byteLength(stdout)} bytes of diff, at most ${MAX_PATCH_BYTES})`);
+      const patch = bundled.exitCode === NO_GIT ? await this.#treeDiff(tree) : await this.#bundleDiff(tree, bundled);
+      if (Buffer.byteLength(patch) > MAX_PATCH_BYTES) {
+        throw new AgentFailure(`the changes are too large to send (${Buffer.byteLength(patch)} bytes of diff, at most ${MAX_PATCH_BYTES})`);
       }
-      return stdout;
+      return patch;
     } finally {
       await rm(tree, { recursive: true, force: true });
     }
@@ -239,4 +266,56 @@ class GitWorkspace implements Workspace {
   async remove(): Promise<void> {
     await rm(this.#root, { recursive: true, force: true });
   }
+
+  /** The diff of the agent's commits, read from the bundle it made, once the host has checked it. */
+  async #bundleDiff(tree: string, bundled: { exitCode: number; stderr: string }): Promise<string> {
+    if (bundled.exitCode !== 0) {
+      throw new AgentFailure(`the agent's work could not be committed in the sandbox (${bundled.stderr.trim().split('\n').at(-1) ?? 'git failed'})`);
+    }
+    const bundle = join(tree, '.git', BUNDLE);
+    if (!existsSync(bundle)) return '';
+    const git = hostGit(this.dir);
+    // Every object is checked as it arrives, and the commits must build on the base: the
+    // sandbox cannot hand the host anything else.
+    await git('-c', 'transfer.fsckObjects=true', 'fetch', '--quiet', '--no-tags', bundle, '+HEAD:refs/mosaic/agent').catch(() => {
+      throw new AgentFailure("the agent's commits could not be read back from the sandbox");
+    });
+    await git('merge-base', '--is-ancestor', this.#base, 'refs/mosaic/agent').catch(() => {
+      throw new AgentFailure("the agent's commits do not build on the commit it started from");
+    });
+    return (await git('diff', '--binary', '--no-color', '--no-ext-diff', '--no-renames', this.#base, 'refs/mosaic/agent')).stdout;
+  }
+
+  /** Without git in the sandbox: the sandbox's files as the work tree of the checkout's repository. */
+  async #treeDiff(tree: string): Promise<string> {
+    const git = hostGit(this.dir, ['--work-tree', tree]);
+    // The index then holds exactly what the agent left, deletions included.
+    await git('add', '--all');
+    return (await git('diff', '--cached', '--binary', '--no-color', '--no-ext-diff', '--no-renames', this.#base)).stdout;
+  }
+}
+
+/** git on the host's own checkout, with nothing of the environment's git settings or hooks. */
+function hostGit(dir: string, extra: string[] = []) {
+  return (...args: string[]) =>
+    run('git', ['--git-dir', join(dir, '.git'), ...extra, '-c', 'core.hooksPath=/dev/null', '-c', 'core.excludesFile=/dev/null', '-c', 'core.autocrlf=false', ...args], {
+      maxBuffer: 64 * 1024 * 1024,
+      env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null' },
+    });
+}
+
+/**
+ * Run in the sandbox after the agent: commits what it left, then bundles its commits
+ * since `base` into `.git/mosaic-agent.bundle` (nothing when there are none). Exits
+ * {@link NO_GIT} where the sandbox has no git.
+ */
+function bundleScript(base: string): string {
+  const message = 'Work the agent left uncommitted';
+  return [
+    `command -v git >/dev/null 2>&1 || exit ${NO_GIT}`,
+    'git add --all',
+    `git diff --cached --quiet || git -c core.hooksPath=/dev/null commit --quiet --no-verify -m '${message}'`,
+    `rm -f .git/${BUNDLE}`,
+    `if [ "$(git rev-parse HEAD)" != ${base} ]; then git bundle create --quiet .git/${BUNDLE} ${base}..HEAD; fi`,
+  ].join(' && ');
 }

@@ -7,6 +7,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import type { BetaMessage, BetaThinkingConfigParam } from '@anthropic-ai/sdk/resources/beta/messages/messages';
 import type { AgentArtifact, AgentCheck, AgentResult, AgentSpawnPayload, AgentType, AgentUsage } from '@mosaic-fed/core';
 import type { AgentRunContext, AgentRunner, AgentRunners } from '../types.js';
+import { agentBranchOf } from '../../lib/agent-branch.js';
 import { redactCredentials } from '../../lib/redact.js';
 import type { Sandbox } from '../../sandboxes/types.js';
 import { converse } from './conversation.js';
@@ -62,7 +63,7 @@ interface Role {
 
 const ROLES: Record<AgentType, Role> = {
   worker: {
-    goal: 'Make the changes the task asks for, and check them (run the tests if the project has any). When you are done, answer with a short summary of what you changed and why.',
+    goal: 'Make the changes the task asks for, and check them (run the tests if the project has any). Commit your work with git, with messages that say what changed and why. When you are done, answer with a short summary of what you changed and why.',
     result: (text) => ({ summary: text }),
   },
   reviewer: {
@@ -172,7 +173,7 @@ function claudeRunner(role: Role, settings: Settings): AgentRunner {
         params: {
           model: settings.model,
           max_tokens: limits.maxTokens,
-          system: [{ type: 'text', text: systemPrompt(role, context.spec, context.sandbox), cache_control: { type: 'ephemeral' } }],
+          system: [{ type: 'text', text: systemPrompt(role, context.spec, context.sandbox, agentBranchOf(context.agentId)), cache_control: { type: 'ephemeral' } }],
           messages: [{ role: 'user', content: taskPrompt(context.spec) }],
           tools,
           // The growing conversation: the API puts this marker on the last block of each request.
@@ -237,13 +238,14 @@ export function isCheck(command: string): boolean {
 const READERS = new Set(['cat', 'less', 'more', 'head', 'tail', 'ls', 'grep', 'rg', 'find', 'sed', 'awk', 'echo', 'printf', 'wc', 'git', 'diff', 'file', 'stat', 'which', 'mkdir', 'rm', 'cp', 'mv', 'touch']);
 const CHECK_WORDS = /(^|[\s/._-])(test|tests|spec|check|lint|build|typecheck|tsc|eslint|pytest|jest|vitest|mocha|ctest|tox|rspec|phpunit|clippy|make|mvn|gradle)([\s/._:-]|$)/;
 
-function systemPrompt(role: Role, spec: AgentSpawnPayload, sandbox: Sandbox): string {
+function systemPrompt(role: Role, spec: AgentSpawnPayload, sandbox: Sandbox, agentBranch: string): string {
   // No credential reaches the model, even one a local caller put in the URL.
   const repository = redactCredentials(spec.context.repository);
   const network = sandbox.isolation === 'process' ? '' : ' There is no network.';
   return [
     `You are a ${spec.agentType} agent of Mosaic Federation, working in a checkout of ${repository} at branch ${spec.context.branch}.`,
     `The repository is at ${sandbox.workdir}. Every bash command starts there in a fresh shell: use \`cd dir && ...\` within one command.${network}`,
+    `It is a git repository with the branch's recent history, checked out on a branch of your own, ${agentBranch}.`,
     role.goal,
   ].join('\n');
 }

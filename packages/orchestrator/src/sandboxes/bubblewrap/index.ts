@@ -137,7 +137,7 @@ export class BubblewrapSandboxProvider implements SandboxProvider {
           throw new AgentFailure('the sandbox could not be prepared');
         }
       }
-      await cp(source, workspace, { recursive: true, filter: (path) => !path.endsWith('/.git') });
+      await cp(source, workspace, { recursive: true });
       if (hostUid !== undefined) await chownTree(workspace, hostUid);
       return sandbox;
     } catch (error) {

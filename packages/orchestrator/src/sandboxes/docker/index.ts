@@ -113,7 +113,7 @@ export class DockerSandboxProvider implements SandboxProvider {
     const sandbox = new DockerSandbox(container, this.#o.outputLimit, readOnly === true);
     try {
       await container.start();
-      const files = packDirectory(source, { owner: ownerOf(owner), exclude: ['.git'] });
+      const files = packDirectory(source, { owner: ownerOf(owner) });
       await sendingStream(files, container.putArchive(files, { path: WORKDIR }));
       return sandbox;
     } catch (error) {

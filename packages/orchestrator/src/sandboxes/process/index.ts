@@ -89,7 +89,7 @@ export class ProcessSandboxProvider implements SandboxProvider {
     const workdir = join(root, 'repo');
     const home = join(root, 'home');
     await mkdir(home);
-    await cp(source, workdir, { recursive: true, filter: (path) => !path.endsWith('/.git') });
+    await cp(source, workdir, { recursive: true });
     return new ProcessSandbox(root, workdir, scrubbedEnv(home, this.#options.env ?? {}), this.#options.outputLimit ?? DEFAULT_OUTPUT_LIMIT, readOnly === true);
   }
 }
