@@ -4,9 +4,9 @@ import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { serve } from '@hono/node-server';
-import { createOrchestratorService } from '@mosaic-fed/orchestrator';
+import { createOrchestratorService, type SetupOptions } from '@mosaic-fed/orchestrator';
 import { GIT_CREDENTIALS_FILE } from '@mosaic-fed/orchestrator/node';
-import { checkRepositoryPatterns, DEFAULT_REPOSITORY_PATTERNS, InstanceUrlSchema, isFederationError } from '@mosaic-fed/core';
+import { AGENT_TYPES, checkRepositoryPatterns, DEFAULT_REPOSITORY_PATTERNS, InstanceUrlSchema, isFederationError, type AgentType } from '@mosaic-fed/core';
 import {
   createAdminToken,
   createJsonLogger,
@@ -104,6 +104,10 @@ Agents (serve and orchestrator):
   MOSAIC_FED_SANDBOX_IMAGE        image of Docker sandboxes, default ${DEFAULT_SANDBOX_IMAGE}
   DOCKER_HOST                     the Docker (or Podman) API, default the local socket
   MOSAIC_FED_MAX_AGENTS           agents running at once, default 4
+  MOSAIC_FED_SETUP_WORKER         a shell command run in each worker's sandbox before the
+                                  model's first turn (for example: npm ci); also
+                                  MOSAIC_FED_SETUP_REVIEWER and MOSAIC_FED_SETUP_TESTER
+  MOSAIC_FED_REPOSITORY_SETUP     true to run a repository's own .mosaic/setup.sh as well
   MOSAIC_FED_ALLOW_FILE_REPOSITORIES  true to allow file:// repositories (local demos)
   MOSAIC_FED_ORCHESTRATOR_URL     serve: run agents on this orchestrator service instead
   MOSAIC_FED_ORCHESTRATOR_TOKEN   the orchestrator service's shared token (32+ characters)
@@ -184,6 +188,7 @@ function orchestratorFromEnv(env: Env, dataDir: string, logger: Logger): NodeOrc
   const maxAgents = wholeNumber(env.MOSAIC_FED_MAX_AGENTS, 'MOSAIC_FED_MAX_AGENTS');
   const maxTokens = wholeNumber(env.MOSAIC_FED_MAX_TOKENS, 'MOSAIC_FED_MAX_TOKENS');
   const retrySeconds = wholeNumber(env.MOSAIC_FED_MODEL_RETRY_SECONDS, 'MOSAIC_FED_MODEL_RETRY_SECONDS');
+  const setup = setupFromEnv(env);
   return {
     dataDir,
     logger,
@@ -192,6 +197,7 @@ function orchestratorFromEnv(env: Env, dataDir: string, logger: Logger): NodeOrc
     allowNetworks: listOf(env.MOSAIC_FED_ALLOW_NETWORKS),
     ...(env.MOSAIC_FED_SANDBOX_IMAGE === undefined ? {} : { sandboxImage: env.MOSAIC_FED_SANDBOX_IMAGE }),
     ...(maxAgents === undefined ? {} : { maxConcurrentAgents: maxAgents }),
+    ...(setup === undefined ? {} : { setup }),
     ...(env.MOSAIC_FED_ORCHESTRATOR_URL === undefined ? {} : { serviceUrl: env.MOSAIC_FED_ORCHESTRATOR_URL }),
     ...(env.MOSAIC_FED_ORCHESTRATOR_TOKEN === undefined ? {} : { serviceToken: env.MOSAIC_FED_ORCHESTRATOR_TOKEN }),
     ...(env.REDIS_URL === undefined ? {} : { redisUrl: env.REDIS_URL }),
@@ -219,6 +225,18 @@ function repositoriesFromEnv(env: Env): string[] | undefined {
 }
 
 /** A whole number of at least 1 from the environment, or undefined when unset. */
+/** `MOSAIC_FED_SETUP_<TYPE>` and `MOSAIC_FED_REPOSITORY_SETUP`: what runs before an agent's first turn. */
+function setupFromEnv(env: Env): SetupOptions | undefined {
+  const commands: Partial<Record<AgentType, string[]>> = {};
+  for (const type of AGENT_TYPES) {
+    const command = env[`MOSAIC_FED_SETUP_${type.toUpperCase()}`]?.trim();
+    if (command !== undefined && command !== '') commands[type] = [command];
+  }
+  const repositoryFile = env.MOSAIC_FED_REPOSITORY_SETUP === 'true';
+  if (Object.keys(commands).length === 0 && !repositoryFile) return undefined;
+  return { commands, repositoryFile };
+}
+
 function wholeNumber(value: string | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
   const number = Number(value);

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { FederationError, isFederationError, type Logger, type OrchestratorAdapter } from '@mosaic-fed/core';
-import { HttpOrchestrator, LocalOrchestrator, type AgentRunners, type SandboxProvider } from '@mosaic-fed/orchestrator';
+import { HttpOrchestrator, LocalOrchestrator, type AgentRunners, type SandboxProvider, type SetupOptions } from '@mosaic-fed/orchestrator';
 import { AgentWorker, QueueOrchestrator } from '@mosaic-fed/orchestrator/queue';
 import { createClaudeRunners, type ClaudeRunnerOptions } from '@mosaic-fed/orchestrator/anthropic';
 import { DockerSandboxProvider } from '@mosaic-fed/orchestrator/docker';
@@ -63,6 +63,12 @@ export interface NodeOrchestratorOptions {
   bubblewrapPath?: string;
   /** Agents running at once. Default 4. */
   maxConcurrentAgents?: number;
+  /**
+   * What runs in each sandbox before the model's first turn: commands per agent type
+   * (`{ commands: { worker: ['npm ci'] } }`), and the repository's own `.mosaic/setup.sh`
+   * where `repositoryFile` allows it. Default none.
+   */
+  setup?: SetupOptions;
   /** Allow `file://` repositories (local demos). Default false. */
   allowFileRepositories?: boolean;
   /**
@@ -232,7 +238,7 @@ export async function connectValkey(url: string, options: { waitWhileAway?: bool
 
 /** The sandboxes, workspaces and runners agents run with on this machine. */
 async function agentParts(
-  options: Pick<NodeOrchestratorOptions, 'sandbox' | 'sandboxImage' | 'bubblewrapPath' | 'allowUnsafeFallback' | 'allowFileRepositories' | 'allowNetworks' | 'gitCredentialsFile' | 'anthropic' | 'logger'> & {
+  options: Pick<NodeOrchestratorOptions, 'sandbox' | 'sandboxImage' | 'bubblewrapPath' | 'allowUnsafeFallback' | 'allowFileRepositories' | 'allowNetworks' | 'gitCredentialsFile' | 'anthropic' | 'setup' | 'logger'> & {
     sandboxOwner: string;
     deadOwner?: DeadOwner;
   },
@@ -240,6 +246,7 @@ async function agentParts(
   sandboxes: SandboxProvider;
   workspaces: GitWorkspaceProvider;
   runners: AgentRunners;
+  setup?: SetupOptions;
   description: string;
   isolation: string;
   /** Why peers' spawns are refused: no sandbox isolates them here. */
@@ -260,6 +267,7 @@ async function agentParts(
       logger: options.logger,
     }),
     runners: createClaudeRunners({ ...anthropic, ...(apiKey === undefined ? {} : { apiKey }) }),
+    ...(options.setup === undefined ? {} : { setup: options.setup }),
   };
 }
 

@@ -213,7 +213,7 @@ describe('mosaic-fed orchestrator', () => {
       const served = await startCli(
         ['orchestrator', '--port', '0', '--data-dir', join(dir.path, 'data')],
         dir.path,
-        { ...env, MOSAIC_FED_ORCHESTRATOR_TOKEN: token, MOSAIC_FED_MAX_TOKENS: '12345' },
+        { ...env, MOSAIC_FED_ORCHESTRATOR_TOKEN: token, MOSAIC_FED_MAX_TOKENS: '12345', MOSAIC_FED_SETUP_WORKER: 'echo prepared by setup' },
         'orchestrator service listening',
       );
       const ready = served.lines.find((line) => line.msg === 'orchestrator service listening') as { port: number; sandbox: string };
@@ -230,6 +230,8 @@ describe('mosaic-fed orchestrator', () => {
       expect(last?.status).toBe('completed');
       expect(last?.result?.patch).toContain('+  echo $(($1 + $2))');
       expect(model.requests.map((request) => request.maxTokens)).toEqual([12345, 12345, 12345, 12345]);
+      // The admin's setup ran first, and is the transcript's first entry.
+      expect((await orchestrator.transcript(agentId, { after: 0, limit: 1 }))[0]).toMatchObject({ kind: 'setup', input: 'echo prepared by setup', output: 'prepared by setup' });
       expect(existsSync(join(dir.path, 'data', 'orchestrator.db'))).toBe(true);
       expect(JSON.stringify(served.lines)).not.toContain(token);
       expect(await stopProcess(served, 'SIGTERM')).toBe(0);

@@ -8,6 +8,7 @@ import { agentBranchOf } from './lib/agent-branch.js';
 import { outcomeOf } from './lib/outcome.js';
 import type { AgentLifecycle } from './lifecycle.js';
 import type { AgentRunners, RunnerProgress, TranscriptRecord } from './runners/types.js';
+import { runSetup, type SetupOptions } from './setup.js';
 import type { NewTranscriptEntry } from './state/types.js';
 import type { Sandbox, SandboxProvider } from './sandboxes/types.js';
 import type { Workspace, WorkspaceProvider } from './workspaces/types.js';
@@ -20,6 +21,8 @@ export interface AgentExecutorOptions {
   logger: Logger;
   /** Progress is written at most this often, in milliseconds (PROTOCOL 5: once a second). */
   progressIntervalMs: number;
+  /** What runs in the sandbox before the model's first turn. Default nothing. */
+  setup?: SetupOptions | undefined;
 }
 
 /**
@@ -130,6 +133,13 @@ export class AgentExecutor {
       const powers = AGENT_TYPE_POWERS[spec.agentType];
       sandbox = await this.#o.sandboxes.create({ agentId, source: workspace.dir, readOnly: powers.readOnly });
       signal.throwIfAborted();
+      if (this.#o.setup !== undefined) {
+        await runSetup(sandbox, spec.agentType, this.#o.setup, {
+          signal,
+          record: progress.record,
+          report: (step) => progress.report({ turns: 0, lastAction: step }),
+        });
+      }
       const outcome = await runner.run({ agentId, spec, attempt, sandbox, signal, reportProgress: progress.report, record: progress.record });
       signal.throwIfAborted();
       const patch = powers.patch ? await workspace.diff(sandbox) : '';

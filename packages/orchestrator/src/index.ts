@@ -11,6 +11,8 @@
 export { LocalOrchestrator, ORCHESTRATOR_RESTARTED, ORCHESTRATOR_STOPPED } from './local-orchestrator.js';
 export { WORKER_STOPPED } from './executor.js';
 export { AgentFailure, UNEXPLAINED_FAILURE } from './lib/failure.js';
+export { REPOSITORY_SETUP_FILE } from './setup.js';
+export type { SetupOptions } from './setup.js';
 export type { LocalOrchestratorOptions } from './local-orchestrator.js';
 export { HttpOrchestrator } from './http/client.js';
 export type { HttpOrchestratorOptions } from './http/client.js';

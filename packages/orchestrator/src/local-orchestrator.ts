@@ -24,6 +24,7 @@ import type { AgentRunners } from './runners/types.js';
 import type { SandboxProvider } from './sandboxes/types.js';
 import { InMemoryAgentStateStore } from './state/memory.js';
 import type { AgentStateStore } from './state/types.js';
+import type { SetupOptions } from './setup.js';
 import type { WorkspaceProvider } from './workspaces/types.js';
 
 export interface LocalOrchestratorOptions {
@@ -39,6 +40,8 @@ export interface LocalOrchestratorOptions {
   maxConcurrentAgents?: number;
   /** Progress is written at most this often, in milliseconds. Default 1,000 (PROTOCOL 5). */
   progressIntervalMs?: number;
+  /** Setup commands run in the sandbox before the model's first turn (setup.ts). Default none. */
+  setup?: SetupOptions;
   /** How often `watch` looks at the state store when no change was seen here. Default 1,000. */
   watchPollMs?: number;
   now?: () => Date;
@@ -102,6 +105,7 @@ export class LocalOrchestrator implements OrchestratorAdapter {
       runners: options.runners,
       logger: this.#logger,
       progressIntervalMs: options.progressIntervalMs ?? 1_000,
+      setup: options.setup,
     });
     this.#places = new Semaphore(maxConcurrentAgents);
   }

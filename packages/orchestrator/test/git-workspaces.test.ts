@@ -111,6 +111,22 @@ describe('git workspaces', () => {
     }
   });
 
+  it('reads no bundle larger than a result can use', async () => {
+    const workspace = await new GitWorkspaceProvider({ allowFileUrls: true }).checkout(
+      { repository: repository.url, branch: 'main', agentBranch: 'mosaic/agent-huge' },
+      new AbortController().signal,
+    );
+    const sandbox = await new ProcessSandboxProvider().create({ agentId: 'c0ffee00-0000-4000-8000-000000000004', source: workspace.dir });
+    try {
+      // 65 MiB of random bytes: git cannot compress them below the cap.
+      await sandbox.exec('head -c 68157440 /dev/urandom > blob.bin', { timeoutMs: 30_000 });
+      await expect(workspace.diff(sandbox)).rejects.toThrow("the agent's commits are too large to take back (over 64 MiB)");
+    } finally {
+      await sandbox.destroy();
+      await workspace.remove();
+    }
+  }, 60_000);
+
   it('refuses file:// repositories unless allowed, and option-looking input never reaches git as an option', async () => {
     const signal = new AbortController().signal;
     await expect(new GitWorkspaceProvider().checkout({ repository: repository.url, branch: 'main', agentBranch: 'mosaic/agent-test' }, signal)).rejects.toThrow(/file:\/\/ repositories are not allowed/);

@@ -209,8 +209,8 @@ export const AgentsListResponseSchema = z.strictObject({
 export type AgentsListResponse = z.infer<typeof AgentsListResponseSchema>;
 
 /**
- * One entry of an agent's transcript: a tool call with its clipped input and output, the
- * model's text, or a note of what the runner did (a retry, a cleared context). `index`
+ * One entry of an agent's transcript: a setup step or a tool call with its clipped input
+ * and output, the model's text, or a note of what the runner did (a retry, a cleared context). `index`
  * counts from 1 over the agent's whole run, attempts included.
  */
 export const TranscriptEntrySchema = z.strictObject({
@@ -218,7 +218,7 @@ export const TranscriptEntrySchema = z.strictObject({
   attempt: z.number().int().min(1),
   turn: z.number().int().min(0),
   at: IsoDateTimeSchema,
-  kind: z.enum(['tool', 'text', 'note']),
+  kind: z.enum(['setup', 'tool', 'text', 'note']),
   /** For a `tool` entry: `bash` or `str_replace_based_edit_tool`. */
   tool: z.string().max(64).optional(),
   /** The command, the edit, or the text: at most 2,000 characters. */

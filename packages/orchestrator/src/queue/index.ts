@@ -24,6 +24,7 @@ import {
 } from '@mosaic-fed/core';
 import { DelayedError, Queue, WaitingError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { SetupOptions } from '../setup.js';
 import { AgentExecutor } from '../executor.js';
 import { AgentLifecycle } from '../lifecycle.js';
 import type { AgentRunners } from '../runners/types.js';
@@ -156,6 +157,8 @@ export interface AgentWorkerOptions extends AgentQueueOptions {
   lockDurationMs?: number;
   /** Progress is written at most this often. Default 1,000 ms (PROTOCOL 5). */
   progressIntervalMs?: number;
+  /** Setup commands run in the sandbox before the model's first turn (setup.ts). Default none. */
+  setup?: SetupOptions;
   /** How often this worker says it is alive, in milliseconds. Default 2,000. */
   heartbeatMs?: number;
   /** How long a job that only looks stalled waits before it is looked at again, in ms. Default: the lock's duration. */
@@ -209,6 +212,7 @@ export class AgentWorker {
       runners: options.runners,
       logger: this.#logger,
       progressIntervalMs: options.progressIntervalMs ?? 1_000,
+      setup: options.setup,
     });
   }
 

@@ -14,7 +14,7 @@
 // not followed and no other transport is allowed.
 import { execFile } from 'node:child_process';
 import { lookup as dnsLookup } from 'node:dns/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -63,6 +63,9 @@ export const AGENT_IDENTITY = { name: 'Mosaic Federation agent', email: 'agent@m
 
 /** Where, inside the sandbox's `.git`, the bundle of the agent's commits is left for the host. */
 const BUNDLE = 'mosaic-agent.bundle';
+
+/** The largest bundle of an agent's commits the host fetches. */
+export const MAX_BUNDLE_BYTES = 64 * 1024 * 1024;
 
 /** The exit status of the bundling script when the sandbox has no git. */
 const NO_GIT = 3;
@@ -274,6 +277,10 @@ class GitWorkspace implements Workspace {
     }
     const bundle = join(tree, '.git', BUNDLE);
     if (!existsSync(bundle)) return '';
+    // The bundle is the sandbox's to write: the host reads no more of it than a result can use.
+    if (statSync(bundle).size > MAX_BUNDLE_BYTES) {
+      throw new AgentFailure(`the agent's commits are too large to take back (over ${MAX_BUNDLE_BYTES / 1024 / 1024} MiB)`);
+    }
     const git = hostGit(this.dir);
     // Every object is checked as it arrives, and the commits must build on the base: the
     // sandbox cannot hand the host anything else.

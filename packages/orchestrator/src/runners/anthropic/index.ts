@@ -9,6 +9,7 @@ import type { AgentArtifact, AgentCheck, AgentResult, AgentSpawnPayload, AgentTy
 import type { AgentRunContext, AgentRunner, AgentRunners } from '../types.js';
 import { agentBranchOf } from '../../lib/agent-branch.js';
 import { redactCredentials } from '../../lib/redact.js';
+import { clip, transcriptText } from '../../lib/transcript-text.js';
 import type { Sandbox } from '../../sandboxes/types.js';
 import { converse } from './conversation.js';
 import { modelLimits, type ModelLimits } from './models.js';
@@ -141,7 +142,6 @@ function claudeRunner(role: Role, settings: Settings): AgentRunner {
   return {
     async run(context: AgentRunContext) {
       const checks = new Map<string, AgentCheck>();
-      const clean = cleaner(context.sandbox);
       let turns = 0;
       const sandboxTools = createSandboxTools({
         sandbox: context.sandbox,
@@ -152,8 +152,8 @@ function claudeRunner(role: Role, settings: Settings): AgentRunner {
             kind: 'tool',
             turn: turns,
             tool: call.tool,
-            input: clip(clean(call.input), 2_000),
-            output: clip(clean(call.output), 4_000),
+            input: transcriptText(context.sandbox, call.input, 2_000),
+            output: transcriptText(context.sandbox, call.output, 4_000),
             ...(call.isError ? { isError: true } : {}),
           }),
         onCommand: (run) => {
@@ -204,7 +204,7 @@ function claudeRunner(role: Role, settings: Settings): AgentRunner {
           addUsage(usage, message);
           context.reportProgress({ turns, lastAction: describeTurn(message) });
           const said = textOf(message);
-          if (said !== '') context.record({ kind: 'text', turn: turns, input: clip(clean(said), 2_000) });
+          if (said !== '') context.record({ kind: 'text', turn: turns, input: transcriptText(context.sandbox, said, 2_000) });
         },
         onNotice: (text) => {
           context.reportProgress({ turns, lastAction: text });
@@ -259,14 +259,6 @@ function textOf(message: BetaMessage): string {
   return message.content.flatMap((block) => (block.type === 'text' ? [block.text] : [])).join('\n').trim();
 }
 
-/**
- * What goes into the transcript is cleaned first: credentials in URLs masked, and the
- * sandbox's own path (a host path in some sandboxes) written as `<workspace>`.
- */
-function cleaner(sandbox: Sandbox): (text: string) => string {
-  return (text) => redactCredentials(text.replaceAll(sandbox.workdir, '<workspace>'));
-}
-
 function addUsage(total: AgentUsage, message: BetaMessage): void {
   total.inputTokens += message.usage.input_tokens;
   total.outputTokens += message.usage.output_tokens;
@@ -292,9 +284,6 @@ function firstLine(text: string): string {
   return clip(text.split('\n').find((line) => line.trim() !== '') ?? text, 500);
 }
 
-function clip(text: string, length: number): string {
-  return text.length <= length ? text : `${text.slice(0, length - 1)}…`;
-}
 
 function artifact(name: string, content: string): AgentArtifact {
   return { name, mediaType: 'text/markdown', content };
