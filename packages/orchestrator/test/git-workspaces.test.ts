@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -7,6 +8,7 @@ import { silentLogger, type AddressPolicy, type Logger } from '@mosaic-fed/core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GIT_CREDENTIALS_FILE, GitCredentialFile, GitWorkspaceProvider, ProcessSandboxProvider, redactCredentials } from '../src/node.js';
 import { GIT_SERVER_CREDENTIAL, startGitHttpServer } from '../src/testing.js';
+import type { Sandbox, Workspace } from '../src/index.js';
 import { createFixtureRepository } from './helpers.js';
 
 const repository = createFixtureRepository();
@@ -31,6 +33,21 @@ async function failure(promise: Promise<unknown>): Promise<Error> {
   );
 }
 
+/** A checkout of the fixture on `agentBranch` in a process sandbox, for `work`; both removed after. */
+async function inSandbox(agentBranch: string, work: (workspace: Workspace, sandbox: Sandbox) => Promise<void>): Promise<void> {
+  const workspace = await new GitWorkspaceProvider({ allowFileUrls: true }).checkout(
+    { repository: repository.url, branch: 'main', agentBranch },
+    new AbortController().signal,
+  );
+  const sandbox = await new ProcessSandboxProvider().create({ agentId: randomUUID(), source: workspace.dir });
+  try {
+    await work(workspace, sandbox);
+  } finally {
+    await sandbox.destroy();
+    await workspace.remove();
+  }
+}
+
 describe('git workspaces', () => {
   it('checks the branch out on the host and turns the sandbox tree into a diff, deletions and new files included', async () => {
     const workspace = await new GitWorkspaceProvider({ allowFileUrls: true }).checkout({ repository: repository.url, branch: 'main', agentBranch: 'mosaic/agent-test' }, new AbortController().signal);
@@ -50,30 +67,17 @@ describe('git workspaces', () => {
   });
 
   it("gives the sandbox the branch's history, on the agent's own branch, with no remote and an identity for commits", async () => {
-    const workspace = await new GitWorkspaceProvider({ allowFileUrls: true }).checkout(
-      { repository: repository.url, branch: 'main', agentBranch: 'mosaic/agent-history' },
-      new AbortController().signal,
-    );
-    const sandbox = await new ProcessSandboxProvider().create({ agentId: 'c0ffee00-0000-4000-8000-000000000001', source: workspace.dir });
-    try {
+    await inSandbox('mosaic/agent-history', async (_workspace, sandbox) => {
       const run = async (command: string) => (await sandbox.exec(command, { timeoutMs: 5_000 })).stdout.trim();
       expect(await run('git log --format=%s')).toBe('A first version, with a bug');
       expect(await run('git branch --show-current')).toBe('mosaic/agent-history');
       expect(await run('git remote')).toBe('');
       expect(await run('git config user.email')).toBe('agent@mosaic-fed.invalid');
-    } finally {
-      await sandbox.destroy();
-      await workspace.remove();
-    }
+    });
   });
 
   it("builds the patch from the agent's commits and what it left uncommitted, binary files and modes included", async () => {
-    const workspace = await new GitWorkspaceProvider({ allowFileUrls: true }).checkout(
-      { repository: repository.url, branch: 'main', agentBranch: 'mosaic/agent-commits' },
-      new AbortController().signal,
-    );
-    const sandbox = await new ProcessSandboxProvider().create({ agentId: 'c0ffee00-0000-4000-8000-000000000002', source: workspace.dir });
-    try {
+    await inSandbox('mosaic/agent-commits', async (workspace, sandbox) => {
       const committed = await sandbox.exec(
         "sed -i 's/\\$1 - \\$2/$1 + $2/' calc.sh && git commit --quiet -am 'Add, not subtract' && printf '\\211PNG\\0\\1\\2' > logo.png && chmod +x test.sh",
         { timeoutMs: 5_000 },
@@ -90,41 +94,22 @@ describe('git workspaces', () => {
         'Add, not subtract',
         'A first version, with a bug',
       ]);
-    } finally {
-      await sandbox.destroy();
-      await workspace.remove();
-    }
+    });
   });
 
   it('refuses commits that do not build on the commit the agent started from', async () => {
-    const workspace = await new GitWorkspaceProvider({ allowFileUrls: true }).checkout(
-      { repository: repository.url, branch: 'main', agentBranch: 'mosaic/agent-orphan' },
-      new AbortController().signal,
-    );
-    const sandbox = await new ProcessSandboxProvider().create({ agentId: 'c0ffee00-0000-4000-8000-000000000003', source: workspace.dir });
-    try {
+    await inSandbox('mosaic/agent-orphan', async (workspace, sandbox) => {
       await sandbox.exec("git checkout --quiet --orphan elsewhere && git commit --quiet -m 'Another history'", { timeoutMs: 5_000 });
       await expect(workspace.diff(sandbox)).rejects.toThrow("the agent's commits do not build on the commit it started from");
-    } finally {
-      await sandbox.destroy();
-      await workspace.remove();
-    }
+    });
   });
 
   it('reads no bundle larger than a result can use', async () => {
-    const workspace = await new GitWorkspaceProvider({ allowFileUrls: true }).checkout(
-      { repository: repository.url, branch: 'main', agentBranch: 'mosaic/agent-huge' },
-      new AbortController().signal,
-    );
-    const sandbox = await new ProcessSandboxProvider().create({ agentId: 'c0ffee00-0000-4000-8000-000000000004', source: workspace.dir });
-    try {
+    await inSandbox('mosaic/agent-huge', async (workspace, sandbox) => {
       // 65 MiB of random bytes: git cannot compress them below the cap.
       await sandbox.exec('head -c 68157440 /dev/urandom > blob.bin', { timeoutMs: 30_000 });
       await expect(workspace.diff(sandbox)).rejects.toThrow("the agent's commits are too large to take back (over 64 MiB)");
-    } finally {
-      await sandbox.destroy();
-      await workspace.remove();
-    }
+    });
   }, 60_000);
 
   it('refuses file:// repositories unless allowed, and option-looking input never reaches git as an option', async () => {
