@@ -14,7 +14,7 @@
 // not followed and no other transport is allowed.
 import { execFile } from 'node:child_process';
 import { lookup as dnsLookup } from 'node:dns/promises';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, lstatSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -271,14 +271,16 @@ class GitWorkspace implements Workspace {
   }
 
   /** The diff of the agent's commits, read from the bundle it made, once the host has checked it. */
-  async #bundleDiff(tree: string, bundled: { exitCode: number; stderr: string }): Promise<string> {
-    if (bundled.exitCode !== 0) {
-      throw new AgentFailure(`the agent's work could not be committed in the sandbox (${bundled.stderr.trim().split('\n').at(-1) ?? 'git failed'})`);
-    }
+  async #bundleDiff(tree: string, bundled: { exitCode: number }): Promise<string> {
+    // git's words may name paths of the sandbox: the peer reads only what failed.
+    if (bundled.exitCode !== 0) throw new AgentFailure("the agent's work could not be committed in the sandbox (git failed there)");
     const bundle = join(tree, '.git', BUNDLE);
     if (!existsSync(bundle)) return '';
-    // The bundle is the sandbox's to write: the host reads no more of it than a result can use.
-    if (statSync(bundle).size > MAX_BUNDLE_BYTES) {
+    // The bundle is the sandbox's to write: a plain file (never a link to a host file), and
+    // no larger than a result can use.
+    const found = lstatSync(bundle);
+    if (!found.isFile()) throw new AgentFailure("the agent's commits could not be read back from the sandbox");
+    if (found.size > MAX_BUNDLE_BYTES) {
       throw new AgentFailure(`the agent's commits are too large to take back (over ${MAX_BUNDLE_BYTES / 1024 / 1024} MiB)`);
     }
     const git = hostGit(this.dir);
