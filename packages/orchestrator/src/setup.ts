@@ -5,7 +5,7 @@
 // changes (where the sandbox has git).
 import type { AgentType } from '@mosaic-fed/core';
 import { AgentFailure } from './lib/failure.js';
-import { transcriptText } from './lib/transcript-text.js';
+import { clip, transcriptText } from './lib/transcript-text.js';
 import type { TranscriptRecord } from './runners/types.js';
 import type { Sandbox } from './sandboxes/types.js';
 
@@ -47,8 +47,8 @@ export async function runSetup(
       output: transcriptText(sandbox, output || '(no output)', 4_000),
       ...(failed ? { isError: true } : {}),
     });
-    if (result.timedOut) throw new AgentFailure(`the setup step "${clipped(command)}" ran past ${Math.round(timeoutMs / 1000)} s`);
-    if (failed) throw new AgentFailure(`the setup step "${clipped(command)}" failed with exit code ${result.exitCode}`);
+    if (result.timedOut) throw new AgentFailure(`the setup step "${clip(command, 200)}" ran past ${Math.round(timeoutMs / 1000)} s`);
+    if (failed) throw new AgentFailure(`the setup step "${clip(command, 200)}" failed with exit code ${result.exitCode}`);
   }
   // What setup left that git would take for new files (an install's output that the
   // repository does not ignore) is not the agent's work: it is kept out of its changes.
@@ -58,8 +58,4 @@ export async function runSetup(
       signal: context.signal,
     });
   }
-}
-
-function clipped(command: string): string {
-  return command.length <= 200 ? command : `${command.slice(0, 199)}…`;
 }
