@@ -263,6 +263,7 @@ export {
   repositoryAllowed,
   RepositoryPatternSchema,
 } from './repositories.js';
+export { canonicalHost, checkEgressRules, EGRESS_DEFAULT_PORTS, egressAllowed, EgressRuleSchema, mergeEgressRules } from './egress.js';
 export { canTransition, isTerminalState, nextStates, spawningStatus, TERMINAL_STATES, transition } from './lifecycle.js';
 
 export { OrchestratorSpawnRequestSchema } from './orchestrator.js';

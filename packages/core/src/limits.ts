@@ -26,6 +26,8 @@ export const LIMITS = {
   repositoryMaxLength: 512,
   /** Patterns in a connection's `repositories` grant. */
   repositoryPatternsMax: 100,
+  /** Rules in a connection's `egress` grant, and in a spawn's effective egress. */
+  egressRulesMax: 100,
   branchMaxLength: 255,
   workItemsMaxCount: 100,
   workItemMaxLength: 256,

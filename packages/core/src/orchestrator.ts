@@ -8,6 +8,8 @@ import {
   type AgentStatusChangedPayload,
   type TranscriptEntry,
 } from './schemas/agents.js';
+import { EgressRuleSchema } from './egress.js';
+import { LIMITS } from './limits.js';
 import { InstanceIdSchema } from './schemas/instance.js';
 import { ActorSchema } from './schemas/messages.js';
 
@@ -27,6 +29,11 @@ export const OrchestratorSpawnRequestSchema = z.strictObject({
   spec: AgentSpawnPayloadSchema,
   /** The hub's user on whose behalf the agent runs, if the hub said. */
   actor: ActorSchema.optional(),
+  /**
+   * The hosts the agent's sandbox may reach through the orchestrator's egress proxy: the
+   * instance's rules and the connection's `egress` grant (PROTOCOL 3). Left out: no network.
+   */
+  egress: z.array(EgressRuleSchema).max(2 * LIMITS.egressRulesMax).optional(),
 });
 export type OrchestratorSpawnRequest = z.output<typeof OrchestratorSpawnRequestSchema>;
 

@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { serve } from '@hono/node-server';
 import { createOrchestratorService, type SetupOptions } from '@mosaic-fed/orchestrator';
 import { GIT_CREDENTIALS_FILE } from '@mosaic-fed/orchestrator/node';
-import { AGENT_TYPES, checkRepositoryPatterns, DEFAULT_REPOSITORY_PATTERNS, InstanceUrlSchema, isFederationError, type AgentType } from '@mosaic-fed/core';
+import { AGENT_TYPES, checkEgressRules, checkRepositoryPatterns, DEFAULT_REPOSITORY_PATTERNS, InstanceUrlSchema, isFederationError, type AgentType } from '@mosaic-fed/core';
 import {
   createAdminToken,
   createJsonLogger,
@@ -83,6 +83,11 @@ Environment only:
                                   may fetch where a connection's grants name none; * is one
                                   path segment, ** anything; default https://** (any public
                                   https host), plus file://** with file repositories allowed
+  MOSAIC_FED_EGRESS               comma-separated hosts every peer's agents' sandboxes may
+                                  reach through the egress proxy, beside each connection's
+                                  egress grant: registry.npmjs.org, *.example.com, host:port
+                                  (no port: 443 and 80); default none: no network at all.
+                                  Their addresses must be public, or in MOSAIC_FED_ALLOW_NETWORKS
   MOSAIC_FED_OIDC_ISSUER          accept OIDC access tokens from this issuer as admins
   MOSAIC_FED_OIDC_AUDIENCE        ... issued for this audience
   MOSAIC_FED_OIDC_JWKS_URI        ... verified with this JWKS (default: discovery)
@@ -224,6 +229,14 @@ function repositoriesFromEnv(env: Env): string[] | undefined {
   return checkSetting('MOSAIC_FED_REPOSITORIES', () => checkRepositoryPatterns(patterns, 'MOSAIC_FED_REPOSITORIES'));
 }
 
+/**
+ * The ports of this machine's own services that sandboxes never reach through the egress
+ * proxy: the one this command listens on, and the default ones of a server and a service.
+ */
+function ownPorts(listening?: number): number[] {
+  return [...new Set([listening ?? 0, DEFAULT_PORT, DEFAULT_ORCHESTRATOR_PORT])].filter((port) => port > 0);
+}
+
 /** A whole number of at least 1 from the environment, or undefined when unset. */
 /** `MOSAIC_FED_SETUP_<TYPE>` and `MOSAIC_FED_REPOSITORY_SETUP`: what runs before an agent's first turn. */
 function setupFromEnv(env: Env): SetupOptions | undefined {
@@ -319,6 +332,8 @@ export async function main(argv: string[], env: Env = process.env): Promise<numb
       throw new UsageError('MOSAIC_FED_ORCHESTRATOR_URL needs MOSAIC_FED_ORCHESTRATOR_TOKEN as well');
     }
     const repositories = repositoriesFromEnv(env);
+    const egress = listOf(env.MOSAIC_FED_EGRESS);
+    checkSetting('MOSAIC_FED_EGRESS', () => checkEgressRules(egress, 'MOSAIC_FED_EGRESS'));
     if (env.REDIS_URL !== undefined && !isRedisUrl(env.REDIS_URL)) throw new UsageError(REDIS_URL_SHAPE);
     const common: NodeFederationOptions = {
       dataDir: values['data-dir'] ?? env.MOSAIC_FED_DATA_DIR ?? DEFAULT_DATA_DIR,
@@ -335,6 +350,7 @@ export async function main(argv: string[], env: Env = process.env): Promise<numb
       ...(autoAcceptKeys.length === 0 ? {} : { autoAcceptKeys }),
       ...(allowNetworks.length === 0 ? {} : { allowNetworks }),
       ...(repositories === undefined ? {} : { repositories }),
+      ...(egress.length === 0 ? {} : { egress }),
       ...(env.REDIS_URL === undefined ? {} : { redisUrl: env.REDIS_URL }),
       ...(env.MOSAIC_FED_REDIS_PREFIX === undefined ? {} : { redisPrefix: env.MOSAIC_FED_REDIS_PREFIX }),
     };
@@ -343,7 +359,7 @@ export async function main(argv: string[], env: Env = process.env): Promise<numb
     const dataDir = common.dataDir ?? DEFAULT_DATA_DIR;
     switch (command) {
       case 'serve': {
-        const agents = await createNodeOrchestrator(orchestratorFromEnv(env, dataDir, logger));
+        const agents = await createNodeOrchestrator({ ...orchestratorFromEnv(env, dataDir, logger), ownPorts: ownPorts(port) });
         try {
           const server = await startServer({ ...common, port, host, orchestrator: agents.orchestrator, ...(url === undefined ? {} : { url }) });
           closeOnSignals({ close: async () => (await server.close(), await agents.close()) }, logger);
@@ -359,8 +375,8 @@ export async function main(argv: string[], env: Env = process.env): Promise<numb
           throw new UsageError('mosaic-fed orchestrator needs MOSAIC_FED_ORCHESTRATOR_TOKEN (32 or more characters)');
         }
         const options = orchestratorFromEnv({ ...env, MOSAIC_FED_ORCHESTRATOR_URL: undefined, REDIS_URL: undefined }, dataDir, logger);
-        const agents = await createNodeOrchestrator(options);
         const servicePort = values.port === undefined && env.MOSAIC_FED_PORT === undefined ? DEFAULT_ORCHESTRATOR_PORT : port;
+        const agents = await createNodeOrchestrator({ ...options, ownPorts: ownPorts(servicePort) });
         const app = createOrchestratorService({ orchestrator: agents.orchestrator, token, logger });
         const server = await new Promise<ReturnType<typeof serve>>((done, fail) => {
           const listening = serve({ fetch: app.fetch, port: servicePort, hostname: host }, () => done(listening));
@@ -389,6 +405,7 @@ export async function main(argv: string[], env: Env = process.env): Promise<numb
           // A worker's own data directory holds the git credentials its clones use.
           gitCredentialsFile: join(resolve(dataDir), GIT_CREDENTIALS_FILE),
           redisUrl,
+          ownPorts: ownPorts(),
           concurrency: wholeNumber(env.MOSAIC_FED_WORKER_CONCURRENCY, 'MOSAIC_FED_WORKER_CONCURRENCY') ?? 2,
           lockDurationMs: wholeNumber(env.MOSAIC_FED_WORKER_LOCK_MS, 'MOSAIC_FED_WORKER_LOCK_MS') ?? 30_000,
         });

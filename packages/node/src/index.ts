@@ -83,6 +83,11 @@ export interface NodeFederationOptions {
    */
   repositories?: string[];
   /**
+   * The instance's egress rules: hosts every peer's agents' sandboxes may reach through the
+   * egress proxy, beside each connection's `egress` grant (`registry.npmjs.org`). Default none.
+   */
+  egress?: string[];
+  /**
    * Valkey (or Redis) shared by replicas: the message log, rate limits and the event bus
    * move there. Without it, they stay in this process and its database file.
    */
@@ -158,6 +163,7 @@ export async function openFederation(options: NodeFederationOptions & { url: str
       ...(options.autoAcceptInstanceIds === undefined ? {} : { autoAcceptInstanceIds: options.autoAcceptInstanceIds }),
       ...(options.autoAcceptKeys === undefined ? {} : { autoAcceptKeys: options.autoAcceptKeys }),
       ...(options.repositories === undefined ? {} : { repositories: options.repositories }),
+      ...(options.egress === undefined ? {} : { egress: options.egress }),
       ...(options.now === undefined ? {} : { now: options.now }),
     });
     // Fail at start, not at the first request: this opens the sealed key with the secret.

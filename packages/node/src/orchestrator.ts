@@ -14,6 +14,7 @@ import { DockerSandboxProvider } from '@mosaic-fed/orchestrator/docker';
 import { createLibsqlAgentStateStore } from '@mosaic-fed/orchestrator/libsql';
 import {
   BubblewrapSandboxProvider,
+  EgressProxy,
   GIT_CREDENTIALS_FILE,
   GitCredentialFile,
   GitWorkspaceProvider,
@@ -76,6 +77,11 @@ export interface NodeOrchestratorOptions {
    * "Outbound requests"). Default none: only public addresses.
    */
   allowNetworks?: readonly string[];
+  /**
+   * Ports of this machine's own services (the server, the orchestrator service): the
+   * egress proxy never lets a sandbox reach them on a local address, whatever the rules.
+   */
+  ownPorts?: readonly number[];
   /**
    * The git credentials file (per host) clones answer private repositories with. Default
    * `<dataDir>/git-credentials.json`; a worker has none unless given.
@@ -238,7 +244,10 @@ export async function connectValkey(url: string, options: { waitWhileAway?: bool
 
 /** The sandboxes, workspaces and runners agents run with on this machine. */
 async function agentParts(
-  options: Pick<NodeOrchestratorOptions, 'sandbox' | 'sandboxImage' | 'bubblewrapPath' | 'allowUnsafeFallback' | 'allowFileRepositories' | 'allowNetworks' | 'gitCredentialsFile' | 'anthropic' | 'setup' | 'logger'> & {
+  options: Pick<
+    NodeOrchestratorOptions,
+    'sandbox' | 'sandboxImage' | 'bubblewrapPath' | 'allowUnsafeFallback' | 'allowFileRepositories' | 'allowNetworks' | 'ownPorts' | 'gitCredentialsFile' | 'anthropic' | 'setup' | 'logger'
+  > & {
     sandboxOwner: string;
     deadOwner?: DeadOwner;
   },
@@ -247,6 +256,7 @@ async function agentParts(
   workspaces: GitWorkspaceProvider;
   runners: AgentRunners;
   setup?: SetupOptions;
+  egress: EgressProxy;
   description: string;
   isolation: string;
   /** Why peers' spawns are refused: no sandbox isolates them here. */
@@ -258,11 +268,14 @@ async function agentParts(
   if (apiKey === undefined && anthropic.baseURL === undefined && process.env.ANTHROPIC_BASE_URL === undefined) {
     options.logger.warn('ANTHROPIC_API_KEY is not set: agents will fail until it is');
   }
+  // One policy for all a peer's agent reaches: its repository and its sandbox's egress.
+  const policy = new OutboundPolicy({ allowNetworks: options.allowNetworks });
   return {
     ...sandboxes,
+    egress: new EgressProxy({ policy, ownPorts: options.ownPorts ?? [], logger: options.logger }),
     workspaces: new GitWorkspaceProvider({
       allowFileUrls: options.allowFileRepositories === true,
-      addressPolicy: new OutboundPolicy({ allowNetworks: options.allowNetworks }),
+      addressPolicy: policy,
       ...(options.gitCredentialsFile === undefined ? {} : { credentials: new GitCredentialFile(options.gitCredentialsFile) }),
       logger: options.logger,
     }),

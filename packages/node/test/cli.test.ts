@@ -168,6 +168,9 @@ describe('mosaic-fed serve', () => {
       const badPattern = runCli(['serve', '--port', '0'], dir.path, { MOSAIC_FED_REPOSITORIES: 'https://github.com/acme/*,https://x/***' });
       expect(badPattern.status).toBe(2);
       expect(badPattern.stderr).toContain('MOSAIC_FED_REPOSITORIES: "https://x/***" is not a repository pattern');
+      const badEgress = runCli(['serve', '--port', '0'], dir.path, { MOSAIC_FED_EGRESS: 'registry.npmjs.org,https://pypi.org' });
+      expect(badEgress.status).toBe(2);
+      expect(badEgress.stderr).toContain('MOSAIC_FED_EGRESS: "https://pypi.org" is not an egress rule');
       // Values the server itself would refuse are the caller's mistake too, named as set.
       const badUrl = runCli(['serve', '--port', '0', '--url', 'ftp://hub.example.com'], dir.path);
       expect(badUrl.status).toBe(2);

@@ -17,6 +17,8 @@ export interface PeerOptions {
   allowNetworks?: string[];
   /** The instance's repository policy. Default https hosts and local folders. */
   repositories?: string[];
+  /** The instance's egress rules. Default none. */
+  egress?: string[];
   now?: () => Date;
   orchestrator?: InMemoryOrchestrator;
   /** Runs agents with this (a real orchestrator) instead of the in-memory one. */
@@ -61,6 +63,7 @@ export async function startPeer(options: PeerOptions, token?: string): Promise<P
     allowNetworks: options.allowNetworks ?? ['127.0.0.0/8'],
     // The tests' repositories are folders on this machine.
     repositories: options.repositories ?? [...DEFAULT_REPOSITORY_PATTERNS, 'file://**'],
+    ...(options.egress === undefined ? {} : { egress: options.egress }),
     ...(options.now === undefined ? {} : { now: options.now }),
     federation: {
       outbox: { initialBackoffMs: 50, maxBackoffMs: 200, pollIntervalMs: 50 },

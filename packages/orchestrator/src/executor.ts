@@ -4,6 +4,7 @@
 // writes make a kill win over whatever the run was about to write.
 import { describeError, isTerminalState, type AgentResult, type AgentType, type Logger } from '@mosaic-fed/core';
 import { AgentFailure, UNEXPLAINED_FAILURE } from './lib/failure.js';
+import type { EgressGate, EgressProxy } from './egress/index.js';
 import { agentBranchOf } from './lib/agent-branch.js';
 import { outcomeOf } from './lib/outcome.js';
 import type { AgentLifecycle } from './lifecycle.js';
@@ -23,6 +24,8 @@ export interface AgentExecutorOptions {
   progressIntervalMs: number;
   /** What runs in the sandbox before the model's first turn. Default nothing. */
   setup?: SetupOptions | undefined;
+  /** The way out for sandboxes of agents with egress rules. Without one, such agents fail. */
+  egress?: EgressProxy | undefined;
 }
 
 /**
@@ -118,10 +121,11 @@ export class AgentExecutor {
   }
 
   async #attempt(agentId: string, attempt: number, signal: AbortSignal): Promise<AgentResult> {
-    const { spec } = await this.#o.lifecycle.get(agentId);
+    const { spec, egress } = await this.#o.lifecycle.get(agentId);
     const runner = this.#o.runners[spec.agentType];
     if (runner === undefined) throw new AgentFailure(`this spoke has no runner for ${spec.agentType} agents`);
     let workspace: Workspace | undefined;
+    let gate: EgressGate | undefined;
     let sandbox: Sandbox | undefined;
     // The one signal reaches the sandbox too: its processes stop the moment it aborts.
     const stopSandbox = () => void sandbox?.destroy();
@@ -131,7 +135,11 @@ export class AgentExecutor {
       workspace = await this.#o.workspaces.checkout({ ...spec.context, agentBranch: agentBranchOf(agentId) }, signal);
       signal.throwIfAborted();
       const powers = AGENT_TYPE_POWERS[spec.agentType];
-      sandbox = await this.#o.sandboxes.create({ agentId, source: workspace.dir, readOnly: powers.readOnly });
+      if (egress !== undefined && egress.length > 0) {
+        if (this.#o.egress === undefined) throw new AgentFailure('this orchestrator has no egress proxy: its sandboxes cannot reach the hosts the grants allow');
+        gate = await this.#o.egress.open(agentId, egress);
+      }
+      sandbox = await this.#o.sandboxes.create({ agentId, source: workspace.dir, readOnly: powers.readOnly, egress: gate });
       signal.throwIfAborted();
       if (this.#o.setup !== undefined) {
         await runSetup(sandbox, spec.agentType, this.#o.setup, {
@@ -153,6 +161,7 @@ export class AgentExecutor {
       await progress.stop();
       signal.removeEventListener('abort', stopSandbox);
       await sandbox?.destroy();
+      await gate?.close();
       await workspace?.remove();
     }
   }

@@ -20,6 +20,7 @@ export { createOrchestratorService } from './http/service.js';
 export type { OrchestratorServiceOptions } from './http/service.js';
 export { InMemoryAgentStateStore } from './state/memory.js';
 export type { AgentStateStore, NewTranscriptEntry, StoredAgent } from './state/types.js';
+export type { SandboxEgress } from './sandboxes/egress.js';
 export type { CreateSandboxOptions, ExecOptions, ExecResult, Sandbox, SandboxProvider } from './sandboxes/types.js';
 export type { AgentRunContext, AgentRunner, AgentRunners, RunnerProgress, TranscriptRecord } from './runners/types.js';
 export type { CheckoutSource, Workspace, WorkspaceProvider } from './workspaces/types.js';

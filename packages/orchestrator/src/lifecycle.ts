@@ -43,7 +43,14 @@ export class AgentLifecycle {
     const { agentId, spec } = request;
     const spawnedAt = this.now().toISOString();
     const status = spawningStatus({ agentId, taskId: spec.taskId, agentType: spec.agentType, spawnedAt });
-    const outcome = await this.state.create({ agentId, ownerInstanceId: request.ownerInstanceId, spec, status, sequence: 1 });
+    const outcome = await this.state.create({
+      agentId,
+      ownerInstanceId: request.ownerInstanceId,
+      spec,
+      ...(request.egress === undefined || request.egress.length === 0 ? {} : { egress: request.egress }),
+      status,
+      sequence: 1,
+    });
     if (outcome === 'exists') {
       // Idempotent by agentId: the first answer again.
       const existing = await this.get(agentId);

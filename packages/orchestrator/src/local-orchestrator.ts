@@ -17,6 +17,7 @@ import {
   type WatchAgentOptions,
 } from '@mosaic-fed/core';
 import { batchPerTurn } from '@mosaic-fed/core/util';
+import type { EgressProxy } from './egress/index.js';
 import { AgentExecutor } from './executor.js';
 import { Semaphore } from './lib/semaphore.js';
 import { AgentLifecycle } from './lifecycle.js';
@@ -42,6 +43,11 @@ export interface LocalOrchestratorOptions {
   progressIntervalMs?: number;
   /** Setup commands run in the sandbox before the model's first turn (setup.ts). Default none. */
   setup?: SetupOptions;
+  /**
+   * The egress proxy that lets sandboxes reach the hosts an agent's rules allow
+   * (egress/index.ts). Without one, an agent with egress rules fails. Closed by `close`.
+   */
+  egress?: EgressProxy;
   /** How often `watch` looks at the state store when no change was seen here. Default 1,000. */
   watchPollMs?: number;
   now?: () => Date;
@@ -80,6 +86,7 @@ export class LocalOrchestrator implements OrchestratorAdapter {
   readonly #logger: Logger;
   readonly #places: Semaphore;
   readonly #runs = new Map<string, ActiveRun>();
+  readonly #egress: EgressProxy | undefined;
   // Peers ask for statuses in crowds, and nothing waits on one in a chain: the reads of
   // one turn of the event loop are made together (one statement on libSQL).
   readonly #statusReads = batchPerTurn((agentIds: string[]) => this.#lifecycle.state.statuses(agentIds));
@@ -106,7 +113,9 @@ export class LocalOrchestrator implements OrchestratorAdapter {
       logger: this.#logger,
       progressIntervalMs: options.progressIntervalMs ?? 1_000,
       setup: options.setup,
+      egress: options.egress,
     });
+    this.#egress = options.egress;
     this.#places = new Semaphore(maxConcurrentAgents);
   }
 
@@ -178,6 +187,7 @@ export class LocalOrchestrator implements OrchestratorAdapter {
         await run.done;
       }),
     );
+    await this.#egress?.close();
   }
 
   async #run(agentId: string, signal: AbortSignal): Promise<void> {

@@ -1,9 +1,11 @@
 /**
- * @mosaic-fed/orchestrator/node: the Node-only pieces of our own: the bubblewrap sandbox,
- * the process sandbox (no isolation: one's own experiments only) and git workspaces.
+ * @mosaic-fed/orchestrator/node: the Node-only pieces of our own: the egress proxy, the
+ * bubblewrap sandbox, the process sandbox (no isolation: one's own experiments only) and git workspaces.
  *
  * @packageDocumentation
  */
+export { EGRESS_REFUSED, EgressProxy } from './egress/index.js';
+export type { EgressGate, EgressProxyOptions } from './egress/index.js';
 export { BubblewrapSandboxProvider } from './sandboxes/bubblewrap/index.js';
 export type { BubblewrapSandboxOptions } from './sandboxes/bubblewrap/index.js';
 export { ProcessSandboxProvider } from './sandboxes/process/index.js';

@@ -120,6 +120,23 @@ describe.each(sandboxKinds)('LocalOrchestrator in the $name', ({ provider, lefto
   });
 });
 
+describe('an agent with egress rules', () => {
+  it('fails plainly on an orchestrator without an egress proxy, before any sandbox is made', async () => {
+    let created = 0;
+    const sandboxes = processSandboxes();
+    const counting: SandboxProvider = { name: 'counting', create: (options) => (created++, sandboxes.create(options)) };
+    const orchestrator = await orchestratorFor(counting);
+    const spawn = { ...request(), egress: ['registry.npmjs.org'] };
+    await orchestrator.spawn(spawn);
+    const events = await untilTerminal(orchestrator, spawn.agentId);
+    expect(events.at(-1)).toMatchObject({
+      status: 'failed',
+      error: 'this orchestrator has no egress proxy: its sandboxes cannot reach the hosts the grants allow',
+    });
+    expect(created).toBe(0);
+  });
+});
+
 describe('stopping the orchestrator', () => {
   it('ends its running agents failed with the reason, not killed, and leaves no process behind', async () => {
     const orchestrator = await orchestratorFor(processSandboxes(), sleepScript());

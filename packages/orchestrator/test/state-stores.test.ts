@@ -72,6 +72,18 @@ describe.each(stores)('agent state store: $name', ({ make }) => {
     expect(await store.get(randomUUID())).toBeUndefined();
   });
 
+  it("keeps an agent's egress rules, and none for an agent given none", async (context) => {
+    const store = await make();
+    if (store === undefined) return context.skip();
+    const withRules = { ...agent(), egress: ['registry.npmjs.org', '127.0.0.1:4873'] };
+    const without = agent();
+    await store.create(withRules);
+    await store.create(without);
+    expect((await store.get(withRules.agentId))?.egress).toEqual(['registry.npmjs.org', '127.0.0.1:4873']);
+    expect(await store.get(without.agentId)).not.toHaveProperty('egress');
+    expect((await store.listActive()).find((listed) => listed.agentId === withRules.agentId)?.egress).toEqual(withRules.egress);
+  });
+
   it("reads many agents' statuses in one call, in order, each its own copy, a missing one as undefined", async (context) => {
     const store = await make();
     if (store === undefined) return context.skip();

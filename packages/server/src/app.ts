@@ -3,6 +3,7 @@
 // in tests through app.request(), under Node, and on edge runtimes.
 import {
   DEFAULT_CAPABILITIES,
+  checkEgressRules,
   checkRepositoryPatterns,
   DEFAULT_REPOSITORY_PATTERNS,
   FederationError,
@@ -95,6 +96,12 @@ export interface FederationAppOptions {
    * itself reaches only public addresses unless `outbound.allowNetworks` says otherwise).
    */
   repositories?: readonly string[];
+  /**
+   * The instance's egress rules (PROTOCOL 3): hosts every peer's agents' sandboxes may reach
+   * through the orchestrator's egress proxy, beside what each connection's `egress` grant
+   * adds, such as `registry.npmjs.org` or `*.pythonhosted.org`. Default none.
+   */
+  egress?: readonly string[];
   /**
    * More routes of the instance's own API, by path under `/api/v1/federation/`, behind the
    * same admin authentication (the Node entry adds its git credentials here).
@@ -253,6 +260,7 @@ export function createFederation(options: FederationAppOptions): Federation {
     now,
     logger,
     repositories: options.repositories === undefined ? DEFAULT_REPOSITORY_PATTERNS : checkRepositoryPatterns(options.repositories, 'repositories'),
+    egress: checkEgressRules(options.egress ?? [], 'egress'),
     leases: options.leases ?? new InMemoryLeases(),
     holder: generateId(),
     leaseMs: options.watchLeaseMs,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { LIMITS } from '../limits.js';
+import { EgressRuleSchema } from '../egress.js';
 import { RepositoryPatternSchema } from '../repositories.js';
 import { IsoDateTimeSchema } from './agents.js';
 import {
@@ -65,6 +66,11 @@ const grantFields = {
    * Left out: the instance's own repository policy (by default any public `https` host).
    */
   repositories: uniqueList(RepositoryPatternSchema, LIMITS.repositoryPatternsMax),
+  /**
+   * The hosts the peer's agents' sandboxes may reach through the egress proxy, beside the
+   * instance's own egress rules (`registry.npmjs.org`, `*.example.com:8443`). Left out: none.
+   */
+  egress: uniqueList(EgressRuleSchema, LIMITS.egressRulesMax),
 };
 
 /**
@@ -74,6 +80,7 @@ const grantFields = {
 export const GrantsSchema = z.strictObject({
   ...grantFields,
   repositories: grantFields.repositories.exactOptional(),
+  egress: grantFields.egress.exactOptional(),
   spawnPerMinute: grantFields.spawnPerMinute.default(LIMITS.spawnPerMinuteDefault),
   messagesPerMinute: grantFields.messagesPerMinute.default(LIMITS.messagesPerMinuteDefault),
 });
@@ -82,10 +89,11 @@ export type Grants = z.output<typeof GrantsSchema>;
 /**
  * `PATCH /api/v1/federation/connections/:id`: any subset of the grants. Built from the
  * fields without defaults, so a field left out keeps its stored value; `repositories: null`
- * goes back to the instance's repository policy.
+ * goes back to the instance's repository policy, and `egress: null` (or `[]`) to the
+ * instance's egress rules alone.
  */
 export const UpdateGrantsDtoSchema = z
-  .strictObject({ ...grantFields, repositories: grantFields.repositories.nullable() })
+  .strictObject({ ...grantFields, repositories: grantFields.repositories.nullable(), egress: grantFields.egress.nullable() })
   .partial();
 export type UpdateGrantsDto = z.infer<typeof UpdateGrantsDtoSchema>;
 

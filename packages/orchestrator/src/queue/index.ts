@@ -24,6 +24,7 @@ import {
 } from '@mosaic-fed/core';
 import { DelayedError, Queue, WaitingError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { EgressProxy } from '../egress/index.js';
 import type { SetupOptions } from '../setup.js';
 import { AgentExecutor } from '../executor.js';
 import { AgentLifecycle } from '../lifecycle.js';
@@ -159,6 +160,8 @@ export interface AgentWorkerOptions extends AgentQueueOptions {
   progressIntervalMs?: number;
   /** Setup commands run in the sandbox before the model's first turn (setup.ts). Default none. */
   setup?: SetupOptions;
+  /** The egress proxy for agents with egress rules (egress/index.ts). Closed by `close`. */
+  egress?: EgressProxy;
   /** How often this worker says it is alive, in milliseconds. Default 2,000. */
   heartbeatMs?: number;
   /** How long a job that only looks stalled waits before it is looked at again, in ms. Default: the lock's duration. */
@@ -213,6 +216,7 @@ export class AgentWorker {
       logger: this.#logger,
       progressIntervalMs: options.progressIntervalMs ?? 1_000,
       setup: options.setup,
+      egress: options.egress,
     });
   }
 
@@ -259,6 +263,7 @@ export class AgentWorker {
     if (this.#heartbeat !== undefined) clearInterval(this.#heartbeat);
     await this.#o.redis.del(this.#names.alive(this.#id)).catch(() => undefined);
     this.#subscriber?.disconnect();
+    await this.#o.egress?.close();
   }
 
   /**

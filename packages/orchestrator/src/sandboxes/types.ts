@@ -1,5 +1,6 @@
 // The sandbox contract: where an agent's commands run and its files live. Each vendor's
 // implementation sits in its own folder (`docker/`, `bubblewrap/`, `process/`).
+import type { SandboxEgress } from './egress.js';
 
 /** What one command did. Output is clipped to the sandbox's limit, keeping head and tail. */
 export interface ExecResult {
@@ -44,6 +45,11 @@ export interface CreateSandboxOptions {
   source: string;
   /** The agent may read the workspace but not change it (a `reviewer`). Default false. */
   readOnly?: boolean | undefined;
+  /**
+   * The agent's egress gate (egress/index.ts): the sandbox reaches it as an HTTP proxy on
+   * its own loopback, and nothing else. Left out: no network at all.
+   */
+  egress?: SandboxEgress | undefined;
 }
 
 /** Creates sandboxes of one kind. */

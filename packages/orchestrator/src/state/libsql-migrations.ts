@@ -20,5 +20,13 @@ export const MIGRATIONS: readonly EmbeddedMigration[] = [
     "sql": [
       "CREATE TABLE `orchestrator_transcript` (\n\t`agent_id` text NOT NULL,\n\t`idx` integer NOT NULL,\n\t`entry` text NOT NULL,\n\tPRIMARY KEY(`agent_id`, `idx`)\n);\n"
     ]
+  },
+  {
+    "tag": "0002_egress",
+    "folderMillis": 1796251518034,
+    "hash": "ad7b7fe19a58d65060c418a51362549f94b0c6bfb5a647312c6f091630bdd8ac",
+    "sql": [
+      "ALTER TABLE `orchestrator_agents` ADD `egress` text;"
+    ]
   }
 ];

@@ -12,6 +12,7 @@ export const agentsTable = sqliteTable(
     agentId: text('agent_id').primaryKey(),
     ownerInstanceId: text('owner_instance_id').notNull(),
     spec: text('spec', { mode: 'json' }).$type<AgentSpawnPayload>().notNull(),
+    egress: text('egress', { mode: 'json' }).$type<string[]>(),
     status: text('status', { mode: 'json' }).$type<AgentStatus>().notNull(),
     state: text('state').$type<AgentState>().notNull(),
     sequence: integer('sequence').notNull(),

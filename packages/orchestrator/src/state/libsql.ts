@@ -47,7 +47,7 @@ class LibsqlAgentStateStore implements AgentStateStore {
     const [inserted] = await this.#db.batch([
       this.#db
         .insert(agentsTable)
-        .values({ ...agent, state: agent.status.status })
+        .values({ ...agent, egress: agent.egress ?? null, state: agent.status.status })
         .onConflictDoNothing(),
       this.#eventIfChanged(agent.agentId, { ...agent.status, sequence: agent.sequence }),
     ]);
@@ -127,6 +127,6 @@ class LibsqlAgentStateStore implements AgentStateStore {
 }
 
 function toAgent(row: typeof agentsTable.$inferSelect): StoredAgent {
-  const { state: _state, ...agent } = row;
-  return agent;
+  const { state: _state, egress, ...agent } = row;
+  return egress === null ? agent : { ...agent, egress };
 }

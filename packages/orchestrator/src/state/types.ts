@@ -10,6 +10,8 @@ export interface StoredAgent {
   agentId: string;
   ownerInstanceId: string;
   spec: AgentSpawnPayload;
+  /** The hosts its sandbox may reach through the egress proxy (core's egress rules). Left out: none. */
+  egress?: string[] | undefined;
   status: AgentStatus;
   /** The `sequence` of `status`: 1 for the first, growing by one per change (PROTOCOL 5). */
   sequence: number;

@@ -5,6 +5,7 @@ import {
   AgentSpawnPayloadSchema,
   AgentStatusChangedPayloadSchema,
   AgentStatusSchema,
+  EgressRuleSchema,
   isTerminalState,
   TranscriptEntrySchema,
   type AgentStatus,
@@ -12,6 +13,7 @@ import {
   type TranscriptEntry,
 } from '@mosaic-fed/core';
 import type { Redis } from 'ioredis';
+import { z } from 'zod';
 import type { AgentStateStore, NewTranscriptEntry, StoredAgent } from './types.js';
 
 export interface ValkeyAgentStateStoreOptions {
@@ -21,10 +23,11 @@ export interface ValkeyAgentStateStoreOptions {
   prefix?: string;
 }
 
-// KEYS: agent hash, events list, active set. ARGV: agentId, owner, spec, status, state, sequence, event, terminal.
+// KEYS: agent hash, events list, active set. ARGV: agentId, owner, spec, status, state, sequence, event, terminal, egress.
 const CREATE = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'owner', ARGV[2], 'spec', ARGV[3], 'status', ARGV[4], 'sequence', ARGV[6])
+if ARGV[9] ~= '' then redis.call('HSET', KEYS[1], 'egress', ARGV[9]) end
 redis.call('RPUSH', KEYS[2], ARGV[7])
 if ARGV[8] == '0' then redis.call('SADD', KEYS[3], ARGV[1]) end
 return 1`;
@@ -61,6 +64,7 @@ export class ValkeyAgentStateStore implements AgentStateStore {
       String(agent.sequence),
       JSON.stringify(event),
       isTerminalState(agent.status.status) ? '1' : '0',
+      agent.egress === undefined ? '' : JSON.stringify(agent.egress),
     );
     return created === 1 ? 'created' : 'exists';
   }
@@ -133,6 +137,7 @@ function toAgent(agentId: string, fields: Record<string, string>): StoredAgent |
     agentId,
     ownerInstanceId: fields.owner ?? '',
     spec: AgentSpawnPayloadSchema.parse(JSON.parse(fields.spec ?? 'null')),
+    ...(fields.egress === undefined ? {} : { egress: z.array(EgressRuleSchema).parse(JSON.parse(fields.egress)) }),
     status: AgentStatusSchema.parse(JSON.parse(fields.status ?? 'null')),
     sequence: Number(fields.sequence),
   };

@@ -13,6 +13,7 @@ import {
   isFederationError,
   isTerminalState,
   LIMITS,
+  mergeEgressRules,
   repositoryAllowed,
   spawningStatus,
   type OrchestratorAdapter,
@@ -36,6 +37,8 @@ export interface HostedAgentsOptions {
   logger: Logger;
   /** The instance's repository patterns, for connections whose grants name none. */
   repositories: readonly string[];
+  /** The instance's egress rules, which every connection's `egress` grant adds to. */
+  egress: readonly string[];
   /** Who watches which agent; in memory for one process, on Valkey for replicas. */
   leases: Leases;
   /** This replica, as a holder of leases. */
@@ -128,11 +131,13 @@ export class HostedAgents {
             );
           }
           try {
+            const egress = mergeEgressRules(this.#o.egress, connection.grants.egress);
             const response = await orchestrator.spawn({
               agentId,
               ownerInstanceId: message.iss,
               spec,
               ...(message.actor === undefined ? {} : { actor: message.actor }),
+              ...(egress.length === 0 ? {} : { egress }),
             });
             this.watch(agentId);
             return response;

@@ -144,6 +144,13 @@ export function ConnectionPage(props: { connection: Connection; csrf: string; no
         <p id="repositories-note" class="note">
           {notes.repositories ?? "One pattern per line, such as https://github.com/acme/*: * stands for one part of the path, ** for any. Left empty, this instance's own policy applies (by default any public https host)."}
         </p>
+        <label for="egress">Hosts its agents' sandboxes may reach</label>
+        <textarea id="egress" name="egress" rows={3} aria-describedby="egress-note">
+          {(connection.grants.egress ?? []).join('\n')}
+        </textarea>
+        <p id="egress-note" class="note">
+          {notes.egress ?? "One host per line, such as registry.npmjs.org, *.pythonhosted.org or files.example.com:8443 (without a port: 443 and 80), reached through this instance's egress proxy, beside this instance's own egress rules. Left empty, this instance's own rules alone; by default a sandbox reaches no network."}
+        </p>
         <button type="submit">Save what this peer may do</button>
       </form>
       <p>

@@ -197,7 +197,8 @@ export function uiRoutes(options: UiOptions) {
         maxConcurrentAgents: number('maxConcurrentAgents'),
         spawnPerMinute: number('spawnPerMinute'),
         messagesPerMinute: number('messagesPerMinute'),
-        repositories: repositoryLines(body.repositories),
+        repositories: lines(body.repositories),
+        egress: lines(body.egress),
       });
       const id = c.req.param('id');
       if (!parsed.success) {
@@ -207,7 +208,9 @@ export function uiRoutes(options: UiOptions) {
           notes[field] =
             field === 'repositories'
               ? 'One pattern per line, each a repository address with * or ** in it (such as https://github.com/acme/*), none twice.'
-              : 'A whole number of 0 or more fits here.';
+              : field === 'egress'
+                ? 'One host per line, a name (such as registry.npmjs.org or *.example.com) or an IP address, with an optional :port, none twice.'
+                : 'A whole number of 0 or more fits here.';
         }
         return c.html(<ConnectionPage connection={toConnection(await options.connections.get(id))} csrf={c.var.csrf} notes={notes} />, 400);
       }
@@ -323,8 +326,8 @@ function readSettings(body: Record<string, string | File | (string | File)[]>): 
   return { form, notes };
 }
 
-/** The repositories field: one pattern per line; empty is the instance's own policy (`null`). */
-function repositoryLines(value: string | File | (string | File)[] | undefined): string[] | null {
+/** A field of one entry per line (repositories, egress); empty is the instance's own policy (`null`). */
+function lines(value: string | File | (string | File)[] | undefined): string[] | null {
   const lines = typeof value === 'string' ? value.split(/\r?\n/).map((line) => line.trim()).filter((line) => line !== '') : [];
   return lines.length === 0 ? null : lines;
 }

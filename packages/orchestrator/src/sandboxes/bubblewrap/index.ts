@@ -1,9 +1,10 @@
 // BubblewrapSandbox: each command in fresh Linux namespaces through `bwrap` (Debian's
 // bubblewrap, the sandbox Flatpak uses): new user, pid, ipc, uts, cgroup and network
-// namespaces (only a loopback of its own), every capability dropped, a cleared
+// namespaces (only a loopback of its own, where an agent with egress rules finds its egress
+// gate: sandboxes/egress.ts), every capability dropped, a cleared
 // environment, a read-only view of /usr, a fresh /proc and /dev, a size-capped /tmp, and
 // the workspace (writable, or read-only) as the only host directory it sees. No data
-// directory, no socket, no host file outside /usr.
+// directory, no socket but the agent's own egress gate, no host file outside /usr.
 //
 // Run as root, each sandbox gets a host uid of its own, so its process limit counts its
 // processes only, and its workspace is a size-capped tmpfs: a fork bomb or a disk fill
@@ -18,6 +19,7 @@ import { silentLogger, type Logger } from '@mosaic-fed/core';
 import { AgentFailure } from '../../lib/failure.js';
 import { removeLeftoverDirs, type TakesOverDeadOwners } from '../../lib/leftovers.js';
 import { ClippedText, DEFAULT_OUTPUT_LIMIT, resolveInside } from '../../lib/output.js';
+import { egressEnvironment, forwarderAvailable, forwarderPrelude, type SandboxEgress } from '../egress.js';
 import type { CreateSandboxOptions, ExecOptions, ExecResult, Sandbox, SandboxProvider } from '../types.js';
 
 export interface BubblewrapSandboxOptions extends TakesOverDeadOwners {
@@ -48,6 +50,8 @@ export interface BubblewrapSandboxOptions extends TakesOverDeadOwners {
 }
 
 const WORKDIR = '/workspace';
+/** Where the egress gate's socket appears inside. */
+const EGRESS_SOCKET = '/run/mosaic-fed/egress.sock';
 const SANDBOX_UID = 1000;
 /** Host uids of sandboxes, when run as root: one per sandbox, far from real accounts. */
 const HOST_UID_BASE = 300_000;
@@ -105,11 +109,15 @@ export class BubblewrapSandboxProvider implements SandboxProvider {
     }
   }
 
-  async create({ agentId, source, readOnly }: CreateSandboxOptions): Promise<Sandbox> {
+  async create({ agentId, source, readOnly, egress }: CreateSandboxOptions): Promise<Sandbox> {
     const asRoot = process.getuid?.() === 0;
     if (!asRoot && !this.#warned) {
       this.#warned = true;
       (this.#o.logger ?? silentLogger).warn('the bubblewrap sandbox runs as this user: its process and disk limits are shared with it');
+    }
+    if (egress !== undefined && !(await forwarderAvailable())) {
+      (this.#o.logger ?? silentLogger).error('a sandbox with egress rules needs socat on this host');
+      throw new AgentFailure('the sandbox could not be given its network');
     }
     await this.#makeBase();
     const root = await mkdtemp(join(this.#base, `${agentId.slice(0, 8)}-`));
@@ -123,6 +131,7 @@ export class BubblewrapSandboxProvider implements SandboxProvider {
       workspace,
       hostUid,
       readOnly: readOnly === true,
+      egress,
       limits: this.#limits,
       outputLimit: this.#o.outputLimit ?? DEFAULT_OUTPUT_LIMIT,
       release: () => hostUid !== undefined && this.#hostUids.delete(hostUid),
@@ -139,6 +148,8 @@ export class BubblewrapSandboxProvider implements SandboxProvider {
       }
       await cp(source, workspace, { recursive: true });
       if (hostUid !== undefined) await chownTree(workspace, hostUid);
+      // The gate's socket is the host's only file the sandbox may connect to: its own uid may.
+      if (egress !== undefined && hostUid !== undefined) await chown(egress.socketPath, hostUid, hostUid);
       return sandbox;
     } catch (error) {
       await sandbox.destroy();
@@ -168,6 +179,7 @@ interface SandboxSetup {
   workspace: string;
   hostUid: number | undefined;
   readOnly: boolean;
+  egress: SandboxEgress | undefined;
   limits: Limits;
   outputLimit: number;
   release: () => void;
@@ -187,7 +199,9 @@ class BubblewrapSandbox implements Sandbox {
   async exec(command: string, options: ExecOptions): Promise<ExecResult> {
     const stdout = new ClippedText(this.#s.outputLimit);
     const stderr = new ClippedText(this.#s.outputLimit);
-    const result = await this.#run(command, { ...options, stdout, stderr });
+    // With a gate, each command's namespace first gets its forwarder (sandboxes/egress.ts).
+    const script = this.#s.egress === undefined ? command : `${forwarderPrelude(EGRESS_SOCKET)}exec /bin/sh -c "$1"`;
+    const result = await this.#run(script, { ...options, stdout, stderr, args: this.#s.egress === undefined ? [] : ['sh', command] });
     return { exitCode: result.exitCode, stdout: stdout.toString(), stderr: stderr.toString(), timedOut: result.timedOut };
   }
 
@@ -247,12 +261,26 @@ class BubblewrapSandbox implements Sandbox {
 
   #run(
     command: string,
-    options: ExecOptions & { stdin?: string; stdout: { push(chunk: string): void }; stderr: { push(chunk: string): void } },
+    options: ExecOptions & {
+      stdin?: string;
+      /** `$0`, `$1`, ... of the command. */
+      args?: string[];
+      stdout: { push(chunk: string): void };
+      stderr: { push(chunk: string): void };
+    },
   ): Promise<{ exitCode: number; timedOut: boolean }> {
     if (this.#destroyed !== undefined) return Promise.reject(new Error('the sandbox is gone'));
-    const { limits, hostUid } = this.#s;
+    const { limits, hostUid, egress } = this.#s;
+    const egressArgs =
+      egress === undefined
+        ? []
+        : [
+            '--bind', egress.socketPath, EGRESS_SOCKET,
+            ...Object.entries(egressEnvironment()).flatMap(([name, value]) => ['--setenv', name, value]),
+          ];
     const bwrapArgs = [
       ...namespaceArgs(limits),
+      ...egressArgs,
       this.#s.readOnly ? '--ro-bind' : '--bind',
       this.#s.workspace,
       WORKDIR,
@@ -262,6 +290,7 @@ class BubblewrapSandbox implements Sandbox {
       '/bin/sh',
       '-c',
       command,
+      ...(options.args ?? []),
     ];
     // prlimit sets the limits bwrap and everything inside inherit; as root, setpriv first
     // becomes the sandbox's own host uid, which the process limit counts.

@@ -1,8 +1,10 @@
 // DockerSandbox: one labelled container per agent attempt, through dockerode, against
-// Docker or Podman's Docker-compatible API. Hardened by default: no network, every
+// Docker or Podman's Docker-compatible API. Hardened by default: no network (for an
+// agent with egress rules, only its egress gate, sandboxes/egress.ts), every
 // capability dropped, no-new-privileges, a non-root user, a read-only root file system
 // with tmpfs for the workspace and /tmp, memory, CPU and process limits, and an init
 // process that reaps orphans.
+import type { ChildProcess } from 'node:child_process';
 import { posix } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { silentLogger, type Logger } from '@mosaic-fed/core';
@@ -10,6 +12,8 @@ import Docker from 'dockerode';
 import type { DeadOwner, TakesOverDeadOwners } from '../../lib/leftovers.js';
 import { ClippedText, DEFAULT_OUTPUT_LIMIT, resolveInside } from '../../lib/output.js';
 import { packDirectory, packFile, sendingStream, unpackInto, type Owner } from '../../lib/tar.js';
+import { AgentFailure } from '../../lib/failure.js';
+import { egressEnvironment, forwarderAvailable, startForwarderIn } from '../egress.js';
 import type { CreateSandboxOptions, ExecOptions, ExecResult, Sandbox, SandboxProvider } from '../types.js';
 
 /** Every sandbox container carries this label, set to the owning orchestrator's id. */
@@ -82,7 +86,11 @@ export class DockerSandboxProvider implements SandboxProvider {
     }
   }
 
-  async create({ agentId, source, readOnly }: CreateSandboxOptions): Promise<Sandbox> {
+  async create({ agentId, source, readOnly, egress }: CreateSandboxOptions): Promise<Sandbox> {
+    if (egress !== undefined && !(await forwarderAvailable())) {
+      this.#o.logger.error('a sandbox with egress rules needs socat and nsenter on this host');
+      throw new AgentFailure('the sandbox could not be given its network');
+    }
     // A read-only workspace belongs to root and is not writable: the agent (a non-root
     // user without capabilities) can read it and change nothing.
     const owner = readOnly === true ? '0:0' : this.#o.user;
@@ -92,7 +100,12 @@ export class DockerSandboxProvider implements SandboxProvider {
       Cmd: ['sleep', '2147483647'],
       User: this.#o.user,
       WorkingDir: WORKDIR,
-      Env: [`PATH=${PATH}`, 'HOME=/tmp', 'LANG=C.UTF-8'],
+      Env: [
+        `PATH=${PATH}`,
+        'HOME=/tmp',
+        'LANG=C.UTF-8',
+        ...(egress === undefined ? [] : Object.entries(egressEnvironment()).map(([name, value]) => `${name}=${value}`)),
+      ],
       Labels: { [SANDBOX_LABEL]: this.#o.orchestratorId, [AGENT_LABEL]: agentId },
       Tty: false,
       NetworkDisabled: true,
@@ -113,6 +126,13 @@ export class DockerSandboxProvider implements SandboxProvider {
     const sandbox = new DockerSandbox(container, this.#o.outputLimit, readOnly === true);
     try {
       await container.start();
+      if (egress !== undefined) {
+        // The container has no network but its own loopback; the forwarder, a host process
+        // in the container's network namespace, is the one way out (sandboxes/egress.ts).
+        // It needs the engine on this host and the right to enter namespaces (root).
+        const { State } = await container.inspect();
+        sandbox.keep(await startForwarderIn(State.Pid, egress));
+      }
       const files = packDirectory(source, { owner: ownerOf(owner) });
       await sendingStream(files, container.putArchive(files, { path: WORKDIR }));
       return sandbox;
@@ -144,12 +164,19 @@ class DockerSandbox implements Sandbox {
   readonly #container: Docker.Container;
   readonly #outputLimit: number;
   readonly #readOnly: boolean;
+  /** Host processes that live and die with the container: its egress forwarder. */
+  readonly #helpers: ChildProcess[] = [];
   #destroyed: Promise<void> | undefined;
 
   constructor(container: Docker.Container, outputLimit: number, readOnly: boolean) {
     this.#container = container;
     this.#outputLimit = outputLimit;
     this.#readOnly = readOnly;
+  }
+
+  /** Stops `helper` when the sandbox goes. */
+  keep(helper: ChildProcess): void {
+    this.#helpers.push(helper);
   }
 
   async exec(command: string, options: ExecOptions): Promise<ExecResult> {
@@ -201,7 +228,10 @@ class DockerSandbox implements Sandbox {
   }
 
   destroy(): Promise<void> {
-    this.#destroyed ??= removeContainer(this.#container);
+    this.#destroyed ??= (async () => {
+      for (const helper of this.#helpers) helper.kill('SIGKILL');
+      await removeContainer(this.#container);
+    })();
     return this.#destroyed;
   }
 
