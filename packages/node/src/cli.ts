@@ -429,7 +429,6 @@ export async function main(argv: string[], env: Env = process.env): Promise<numb
       case 'token create': {
         const federation = await openFederation({ ...common, url: offlineUrl });
         try {
-          await federation.instance.load();
           const lifetime = values['expires-in'] === undefined ? undefined : parseDuration(values['expires-in']);
           const { token, record } = await createAdminToken({
             store: federation.stores.adminTokens,

@@ -115,10 +115,13 @@ export interface OpenFederation extends Federation {
 }
 
 /**
- * Opens the stores and services of an instance in a data directory, initialising the
- * identity on first use. For commands that do not serve HTTP (`init`, `token create`).
+ * Opens the stores and services of an instance in a data directory. For commands that do
+ * not serve HTTP (`init`, `token create`), which leave the instance record as it is: its
+ * identity is made on first use (`instance.load()`), never by opening. With `serving`,
+ * as `startServer` does, the instance is made now and its URL set to `url`: the URL is the
+ * serving process's configuration, not that of any other command.
  */
-export async function openFederation(options: NodeFederationOptions & { url: string }): Promise<OpenFederation> {
+export async function openFederation(options: NodeFederationOptions & { url: string; serving?: boolean }): Promise<OpenFederation> {
   const dataDir = resolve(options.dataDir ?? DEFAULT_DATA_DIR);
   const logger = options.logger ?? createJsonLogger();
   const where = dataDirSetting(dataDir);
@@ -166,9 +169,11 @@ export async function openFederation(options: NodeFederationOptions & { url: str
       ...(options.egress === undefined ? {} : { egress: options.egress }),
       ...(options.now === undefined ? {} : { now: options.now }),
     });
-    // Fail at start, not at the first request: this opens the sealed key with the secret.
-    await federation.instance.syncUrl();
-    await federation.instance.signingKey();
+    if (options.serving === true) {
+      // Fail at start, not at the first request: this opens the sealed key with the secret.
+      await federation.instance.syncUrl();
+      await federation.instance.signingKey();
+    }
     return { ...federation, dataDir, close };
   } catch (error) {
     await close();
@@ -243,7 +248,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   const url = options.url ?? `http://${host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host}:${port}`;
   let federation: OpenFederation;
   try {
-    federation = await openFederation({ ...options, url, logger });
+    federation = await openFederation({ ...options, url, logger, serving: true });
   } catch (error) {
     await new Promise((done) => server.close(done));
     throw error;

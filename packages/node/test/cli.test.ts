@@ -72,7 +72,8 @@ describe('mosaic-fed serve', () => {
       const fresh = runCli(['token', 'create', '--data-dir', join(dir.path, 'fresh')], dir.path);
       expect(fresh.status, fresh.stderr).toBe(0);
       expect(fresh.stdout).toMatch(/^mfa_[A-Za-z0-9_-]{43}\n$/);
-      expect(fresh.stderr).toContain('instance initialised');
+      // A token is not an instance: the instance is made by init or serve, with their --name.
+      expect(fresh.stderr).not.toContain('instance initialised');
       expect(created.status, created.stderr).toBe(0);
       const token = created.stdout.trim();
       expect(token).toMatch(/^mfa_[A-Za-z0-9_-]{43}$/);
@@ -110,6 +111,32 @@ describe('mosaic-fed serve', () => {
       expect(runCli(['token', 'create', '--data-dir', dataDir, '--expires-in', 'soon'], dir.path).status).toBe(2);
 
       expect(JSON.stringify(served.lines)).not.toContain(token);
+      expect(await stopProcess(served, 'SIGTERM')).toBe(0);
+    } finally {
+      dir.remove();
+    }
+  });
+
+  it('changes the instance record from serve only: a token made while it runs leaves its URL and name', async () => {
+    const dir = createTempDir();
+    try {
+      const dataDir = join(dir.path, 'data');
+      // The tour's order: serve in the background on a fresh directory, then a token at once.
+      const starting = serve(['--data-dir', dataDir, '--port', '0', '--name', 'Tour Hub', '--url', 'http://hub.example.test:4747'], dir.path);
+      const created = runCli(['token', 'create', '--data-dir', dataDir], dir.path);
+      const served = await starting;
+      expect(created.status, created.stderr).toBe(0);
+      const token = created.stdout.trim();
+      const again = runCli(['token', 'create', '--data-dir', dataDir, '--label', 'second'], dir.path);
+      expect(again.status, again.stderr).toBe(0);
+      const headers = { Authorization: `Bearer ${token}` };
+      const local = `http://127.0.0.1:${String(served.listening.port)}`;
+      const instance = await (await fetch(`${local}/api/v1/federation/instance`, { headers })).json();
+      expect(instance).toMatchObject({ data: { name: 'Tour Hub', url: 'http://hub.example.test:4747' } });
+      const audit = (await (await fetch(`${local}/api/v1/federation/audit?limit=100`, { headers })).json()) as {
+        data: { items: { action: string }[] };
+      };
+      expect(audit.data.items.map((entry) => entry.action)).not.toContain('instance.url.update');
       expect(await stopProcess(served, 'SIGTERM')).toBe(0);
     } finally {
       dir.remove();

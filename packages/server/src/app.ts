@@ -322,8 +322,9 @@ export function createFederation(options: FederationAppOptions): Federation {
     incomingRoutes({ instance, stores, keyring, router, connections, rateLimiter, now, logger }),
   );
   app.route('/', api);
-  // The web UI; its address with a trailing slash leads there too.
+  // The web UI; its address with a trailing slash, and the site's root, lead there too.
   app.get('/federation/', (c) => c.redirect('/federation/settings', 303));
+  app.get('/', (c) => c.redirect('/federation/', 303));
   app.route(
     '/federation',
     uiRoutes({

@@ -199,6 +199,22 @@ describe.each(storeKinds)('the instance API on %s stores', (_kind, open) => {
       expect(await snapshot(h.stores)).toEqual(before);
     });
 
+    it.each([
+      ['not a URL', { url: 'not a url' }],
+      ['an empty URL', { url: '' }],
+      ['no URL', {}],
+      ['a URL that is not http(s)', { url: 'ftp://hub.example.com' }],
+      ['a URL with credentials', { url: 'https://user:pass@hub.example.com' }],
+    ])('refuses a connection request with %s as 400 VALIDATION_FAILED on url, writing nothing', async (_label, body) => {
+      const before = await snapshot(h.stores);
+      const response = await h.app.request('/api/v1/federation/connections', json(h.token, body, 'POST'));
+      expect(response.status).toBe(400);
+      const error = await errorOf(response);
+      expect(error.code).toBe('VALIDATION_FAILED');
+      expect(error.details?.map((d) => d.path)).toEqual(['url']);
+      expect(await snapshot(h.stores)).toEqual(before);
+    });
+
     it('rejects a body over 256 KiB with 413 PAYLOAD_TOO_LARGE, writing nothing', async () => {
       const before = await snapshot(h.stores);
       const response = await h.app.request(

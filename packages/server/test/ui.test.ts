@@ -54,6 +54,12 @@ async function signIn(): Promise<{ cookie: string; csrf: string }> {
 const textOf = (html: string) => html.replace(/<script>[\s\S]*?<\/script>|<style>[\s\S]*?<\/style>/g, '').replace(/<[^>]+>/g, ' ');
 
 describe('web UI', () => {
+  it('is where a browser at the root of the instance lands', async () => {
+    const root = await request('/');
+    expect(root.status).toBe(303);
+    expect(root.headers.get('location')).toBe('/federation/');
+  });
+
   it('signs in with an admin token into a session cookie that is httpOnly, SameSite=Strict and Secure over https', async () => {
     expect((await request('/federation/settings')).headers.get('location')).toBe('/federation/sign-in');
     const refused = await postSignIn('mfa_wrong');
@@ -65,7 +71,10 @@ describe('web UI', () => {
     expect((await request('/federation/sign-in', form({ token }))).status).toBe(403);
     const response = await postSignIn(token);
     const setCookie = response.headers.get('set-cookie') ?? '';
-    expect(setCookie).toMatch(/^mosaic_fed_session=[^;]+;/);
+    // Named for this instance: another instance on the same host keeps its own session.
+    const { instanceId } = await federation.instance.load();
+    expect(setCookie.startsWith(`mosaic_fed_session_${instanceId.replace(/-/g, '').slice(0, 16)}=`)).toBe(true);
+    expect(setCookie).toMatch(/^mosaic_fed_session_[0-9a-f]{16}=[^;]+;/);
     expect(setCookie).toMatch(/HttpOnly/);
     expect(setCookie).toMatch(/SameSite=Strict/);
     expect(setCookie).toMatch(/Secure/);
@@ -128,17 +137,65 @@ describe('web UI', () => {
     const settings = await (await request('/federation/settings', { headers: { Cookie: cookie } })).text();
     expect(settings).toContain('<dialog id="regenerate"');
     const response = await request('/federation/settings/regenerate-keys', form({ csrf }, cookie));
-    expect(response.status).toBe(200);
-    expect(await response.text()).toContain('A new key pair is in use');
+    // Answered with a redirect: the page it leads to says so, and reloading it makes no other pair.
+    expect(response.status).toBe(303);
+    const location = response.headers.get('location') ?? '';
+    expect(location).toBe('/federation/settings?done=keys');
+    for (let reload = 0; reload < 2; reload++) {
+      expect(await (await request(location, { headers: { Cookie: cookie } })).text()).toContain('A new key pair is in use');
+    }
     const document = InstanceDocumentSchema.parse(await (await request('/.well-known/mosaic-federation')).json());
     expect(document.keys.map((k) => k.kid)).toEqual([expect.not.stringMatching(before ?? ''), before]);
+  });
+
+  it('names what a spawn form lacks in words, and keeps what it held when the agent does not start', async () => {
+    const { cookie, csrf } = await signIn();
+    const peer = await connectionRecord({ peerName: 'Spoke East', status: 'ACTIVE' });
+    await federation.stores.connections.create(peer, auditEntry('connection.create'));
+    const empty = await request('/federation/agents', form({ csrf, connectionId: peer.id, agentType: 'worker', taskId: '', repository: '', branch: 'main' }, cookie));
+    expect(empty.status).toBe(400);
+    const emptyText = textOf(await empty.text());
+    expect(emptyText).toContain('The task id and the repository need another look');
+    expect(emptyText).not.toContain('taskId');
+
+    // A refusal (here the connection is gone) says why, and gives the form back as it was.
+    const fields = {
+      connectionId: crypto.randomUUID(),
+      agentType: 'reviewer',
+      taskId: 'review-login',
+      repository: 'https://git.example.com/acme/site',
+      branch: 'feature/login',
+      instructions: 'Look at the login form.',
+    };
+    const refused = await request('/federation/agents', form({ csrf, ...fields }, cookie));
+    expect(refused.status).toBe(404);
+    const html = await refused.text();
+    expect(textOf(html)).toContain('The agent did not start:');
+    expect(textOf(html)).toContain('The form is as you left it.');
+    expect(html).toContain('value="review-login"');
+    expect(html).toContain('value="https://git.example.com/acme/site"');
+    expect(html).toContain('value="feature/login"');
+    expect(html).toContain('Look at the login form.');
+    expect(html).toMatch(/<option value="reviewer" selected/);
+  });
+
+  it('says what fits when the connect form holds no address, and fetches nothing for it', async () => {
+    const { cookie, csrf } = await signIn();
+    for (const url of ['', 'not a url', 'ftp://hub.example.com']) {
+      const response = await request('/federation/connections', form({ csrf, url }, cookie));
+      expect(response.status, url).toBe(400);
+      const text = textOf(await response.text());
+      expect(text).toContain('An address such as https://federation.example.com fits here.');
+      expect(text).not.toContain('answered as a Mosaic Federation instance');
+    }
+    expect(await federation.stores.connections.list()).toEqual([]);
   });
 
   it('signs out: the session cookie is cleared', async () => {
     const { cookie, csrf } = await signIn();
     const response = await request('/federation/sign-out', form({ csrf }, cookie));
     expect(response.headers.get('location')).toBe('/federation/sign-in');
-    expect(response.headers.get('set-cookie')).toMatch(/mosaic_fed_session=;/);
+    expect(response.headers.get('set-cookie')).toMatch(/mosaic_fed_session_[0-9a-f]{16}=;/);
   });
 
   it('uses calm words on every page and shows no private key material or secret', async () => {

@@ -79,6 +79,9 @@ export const InstanceUrlSchema = z
   .url({ protocol: /^https?$/ })
   .max(2048)
   .refine((value) => {
+    // A value that is no URL at all was reported by `url()` already (zod goes on to the
+    // refinements): it must not throw here.
+    if (!URL.canParse(value)) return true;
     const url = new URL(value);
     return url.username === '' && url.password === '';
   }, 'must not contain credentials');

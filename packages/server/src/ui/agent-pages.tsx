@@ -11,8 +11,25 @@ const AGENT_WORDS: Record<AgentStatus['status'], string> = {
   killed: 'stopped',
 };
 
-export function AgentsPage(props: { overview: AgentsOverview; peers: Connection[]; csrf: string; note?: string | undefined }) {
+/** What the spawn form held, given back with a note when it could not start the agent. */
+export interface SpawnForm {
+  connectionId: string;
+  agentType: string;
+  taskId: string;
+  repository: string;
+  branch: string;
+  instructions: string;
+}
+
+const AGENT_KINDS = [
+  ['worker', 'worker: changes the branch'],
+  ['reviewer', 'reviewer: reviews the branch'],
+  ['tester', 'tester: runs the tests'],
+] as const;
+
+export function AgentsPage(props: { overview: AgentsOverview; peers: Connection[]; csrf: string; note?: string | undefined; form?: SpawnForm | undefined }) {
   const { overview } = props;
+  const form = props.form;
   return (
     <Layout title="Agents" signedIn csrf={props.csrf}>
       <h1>Agents</h1>
@@ -30,23 +47,29 @@ export function AgentsPage(props: { overview: AgentsOverview; peers: Connection[
             <label for="connectionId">Peer</label>
             <select id="connectionId" name="connectionId">
               {props.peers.map((peer) => (
-                <option value={peer.id}>{peer.peerName}</option>
+                <option value={peer.id} selected={form?.connectionId === peer.id}>
+                  {peer.peerName}
+                </option>
               ))}
             </select>
             <label for="agentType">Kind of agent</label>
             <select id="agentType" name="agentType">
-              <option value="worker">worker: changes the branch</option>
-              <option value="reviewer">reviewer: reviews the branch</option>
-              <option value="tester">tester: runs the tests</option>
+              {AGENT_KINDS.map(([value, words]) => (
+                <option value={value} selected={form?.agentType === value}>
+                  {words}
+                </option>
+              ))}
             </select>
             <label for="taskId">Task id</label>
-            <input id="taskId" name="taskId" placeholder="fix-login-test" />
+            <input id="taskId" name="taskId" placeholder="fix-login-test" value={form?.taskId ?? ''} />
             <label for="repository">Repository</label>
-            <input id="repository" name="repository" placeholder="git.example.com/org/repo" />
+            <input id="repository" name="repository" placeholder="git.example.com/org/repo" value={form?.repository ?? ''} />
             <label for="branch">Branch</label>
-            <input id="branch" name="branch" value="main" />
+            <input id="branch" name="branch" value={form?.branch ?? 'main'} />
             <label for="instructions">Instructions</label>
-            <textarea id="instructions" name="instructions" rows={4}></textarea>
+            <textarea id="instructions" name="instructions" rows={4}>
+              {form?.instructions ?? ''}
+            </textarea>
             {props.note === undefined ? null : <p class="note" role="status">{props.note}</p>}
             <button type="submit">Start the agent</button>
           </form>

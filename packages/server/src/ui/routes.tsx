@@ -5,6 +5,7 @@ import {
   AgentSpawnPayloadSchema,
   FederationError,
   IdempotencyKeySchema,
+  InstanceUrlSchema,
   isFederationError,
   UpdateGrantsDtoSchema,
   UpdateInstanceDtoSchema,
@@ -24,14 +25,14 @@ import type { EventBus } from '../replicas/event-bus.js';
 import type { InstanceService } from '../instance/service.js';
 import { agentsOverview, spawnDeadline, streamAgentEvents } from '../routes/agents.js';
 import type { FederationStores } from '../stores/types.js';
-import { AgentPage, AgentsPage } from './agent-pages.js';
+import { AgentPage, AgentsPage, type SpawnForm } from './agent-pages.js';
 import { ConnectionPage, ConnectionsPage } from './connection-pages.js';
 import { describeError, type Logger } from '../logger.js';
 import { MessagePage, type FieldNotes } from './layout.js';
 import { RegeneratePage, SettingsPage, type SettingsForm } from './settings-pages.js';
 import { SignInPage } from './sign-in-page.js';
 import { randomToken } from '../lib/encoding.js';
-import { SESSION_COOKIE, SESSION_SECONDS, type Session, type SessionSigner } from './session.js';
+import { SESSION_SECONDS, sessionCookieName, type Session, type SessionSigner } from './session.js';
 
 const SIGN_IN_COOKIE = 'mosaic_fed_sign_in';
 /** How many transcript entries an agent's page shows; the API pages through the rest. */
@@ -79,8 +80,10 @@ export function uiRoutes(options: UiOptions) {
     await next();
   });
 
+  const cookieName = async () => sessionCookieName((await instance.load()).instanceId);
+
   const signedIn = createMiddleware<UiEnv>(async (c, next) => {
-    const session = await signer.open(getCookie(c, SESSION_COOKIE));
+    const session = await signer.open(getCookie(c, await cookieName()));
     if (session === undefined) return c.redirect('/federation/sign-in', 303);
     c.set('session', session);
     c.set('csrf', await signer.csrfToken(session));
@@ -134,20 +137,21 @@ export function uiRoutes(options: UiOptions) {
         return c.html(<SignInPage guard={guard} note="That token does not open this instance. Check it and try again, or create a new one." />, 401);
       }
       const { value } = await signer.issue(outcome.actor);
-      setCookie(c, SESSION_COOKIE, value, {
+      const record = await instance.load();
+      setCookie(c, sessionCookieName(record.instanceId), value, {
         httpOnly: true,
         sameSite: 'Strict',
-        secure: new URL((await instance.load()).url).protocol === 'https:',
+        secure: new URL(record.url).protocol === 'https:',
         path: '/federation',
         maxAge: SESSION_SECONDS,
       });
       return c.redirect('/federation/settings', 303);
     })
-    .post('/sign-out', signedIn, (c) => {
-      deleteCookie(c, SESSION_COOKIE, { path: '/federation' });
+    .post('/sign-out', signedIn, async (c) => {
+      deleteCookie(c, await cookieName(), { path: '/federation' });
       return c.redirect('/federation/sign-in', 303);
     })
-    .get('/settings', signedIn, (c) => settingsPage(c, undefined, {}, c.req.query('saved') === undefined ? undefined : 'Your changes are saved.'))
+    .get('/settings', signedIn, (c) => settingsPage(c, undefined, {}, c.req.query('saved') === undefined ? flashOf(c.req.query('done')) : 'Your changes are saved.'))
     .post('/settings', signedIn, async (c) => {
       const body = await c.req.parseBody({ all: true });
       const { dto, form, notes } = readSettings(body);
@@ -158,26 +162,33 @@ export function uiRoutes(options: UiOptions) {
     .get('/settings/regenerate-keys', signedIn, (c) => c.html(<RegeneratePage csrf={c.var.csrf} />))
     .post('/settings/regenerate-keys', signedIn, async (c) => {
       await options.regenerateKeys(c.var.session.actor);
-      return settingsPage(c, undefined, {}, 'A new key pair is in use, and connected peers have been told.');
+      // POST, redirect, GET: reloading the page that says so makes no other key pair.
+      return c.redirect('/federation/settings?done=keys', 303);
     })
     .get('/connections', signedIn, async (c) =>
       c.html(<ConnectionsPage connections={await options.connections.list()} csrf={c.var.csrf} flash={flashOf(c.req.query('done'))} />),
     )
     .post('/connections', signedIn, async (c) => {
       const url = String((await c.req.parseBody()).url ?? '').trim();
+      const page = async (note: string) =>
+        c.html(<ConnectionsPage connections={await options.connections.list()} csrf={c.var.csrf} note={note} url={url} />, 400);
+      // What is no address at all is said so, and nothing is fetched for it.
+      if (!InstanceUrlSchema.safeParse(url).success) return page('An address such as https://federation.example.com fits here.');
+      let status: string;
       try {
-        await options.connections.connect(url, c.var.session.actor);
+        ({ status } = await options.connections.connect(url, c.var.session.actor));
       } catch (error) {
         if (!isFederationError(error)) throw error;
-        const note =
+        return page(
           error.code === 'VALIDATION_FAILED' && error.message.includes('itself')
             ? 'That address is this instance itself; the address of another instance fits here.'
             : error.code === 'VALIDATION_FAILED'
               ? 'An address such as https://federation.example.com fits here.'
-              : 'That address did not answer as a Mosaic Federation instance. Check it, or try again in a moment.';
-        return c.html(<ConnectionsPage connections={await options.connections.list()} csrf={c.var.csrf} note={note} url={url} />, 400);
+              : 'Nothing at that address answered as a Mosaic Federation instance. Check it, or try again in a moment.',
+        );
       }
-      return c.redirect('/federation/connections?done=requested', 303);
+      // An instance already connected (or one whose allowlist accepts at once) is active now.
+      return c.redirect(`/federation/connections?done=${status === 'ACTIVE' ? 'active' : 'requested'}`, 303);
     })
     .get('/connections/:id', signedIn, async (c) =>
       c.html(<ConnectionPage connection={toConnection(await options.connections.get(c.req.param('id')))} csrf={c.var.csrf} notes={{}} flash={flashOf(c.req.query('done'))} />),
@@ -221,22 +232,37 @@ export function uiRoutes(options: UiOptions) {
     .post('/agents', signedIn, async (c) => {
       const body = await c.req.parseBody();
       const text = (name: string) => (typeof body[name] === 'string' ? body[name].trim() : '');
-      const payload = AgentSpawnPayloadSchema.safeParse({
-        taskId: text('taskId'),
+      const form: SpawnForm = {
+        connectionId: text('connectionId'),
         agentType: text('agentType'),
-        context: { repository: text('repository'), branch: text('branch'), instructions: text('instructions') },
+        taskId: text('taskId'),
+        repository: text('repository'),
+        branch: text('branch'),
+        instructions: text('instructions'),
+      };
+      const payload = AgentSpawnPayloadSchema.safeParse({
+        taskId: form.taskId,
+        agentType: form.agentType,
+        context: { repository: form.repository, branch: form.branch, instructions: form.instructions },
       });
       if (!payload.success) {
-        const fields = [...new Set(payload.error.issues.map((issue) => String(issue.path.at(-1))))];
-        const note = `The ${fields.join(', ')} ${fields.length === 1 ? 'needs' : 'need'} another look: a task id of letters, digits and . _ : -, a repository address and a branch name fit here.`;
-        return c.html(await agentsPage(c, note), 400);
+        const fields = [...new Set(payload.error.issues.map((issue) => SPAWN_FIELD_WORDS[String(issue.path.at(-1))] ?? 'form'))];
+        const note = `${sentenceCase(listInWords(fields))} ${fields.length === 1 ? 'needs' : 'need'} another look: a task id of letters, digits and . _ : -, a repository address and a branch name fit here.`;
+        return c.html(await agentsPage(c, note, form), 400);
       }
       const key = IdempotencyKeySchema.safeParse(text('idempotencyKey'));
-      const { agentId } = await options.agents.spawn(text('connectionId'), payload.data, c.var.session.actor, {
-        idempotencyKey: key.success ? key.data : undefined,
-        signal: spawnDeadline(c),
-      });
-      return c.redirect(`/federation/agents/${agentId}`, 303);
+      try {
+        const { agentId } = await options.agents.spawn(form.connectionId, payload.data, c.var.session.actor, {
+          idempotencyKey: key.success ? key.data : undefined,
+          signal: spawnDeadline(c),
+        });
+        return c.redirect(`/federation/agents/${agentId}`, 303);
+      } catch (error) {
+        // A refusal (the peer's grants, its limits, its capabilities) keeps the form as it was.
+        if (!isFederationError(error) || error.status >= 500) throw error;
+        const note = `The agent did not start: ${error.message.replace(/\.$/, '')}. The form is as you left it.`;
+        return c.html(await agentsPage(c, note, form), error.status as 400);
+      }
     })
     .get('/agents/:id', signedIn, async (c) => {
       const agent = await options.agents.get(c.req.param('id'));
@@ -268,23 +294,41 @@ export function uiRoutes(options: UiOptions) {
       return c.html(<MessagePage title="That did not work out" message={message} />, status as 400);
     });
 
-  async function agentsPage(c: Context<UiEnv>, note?: string) {
+  async function agentsPage(c: Context<UiEnv>, note?: string, form?: SpawnForm) {
     const [overview, peers] = await Promise.all([agentsOverview(options, { limit: 50 }), options.connections.list('ACTIVE')]);
-    return <AgentsPage overview={overview} peers={peers} csrf={c.var.csrf} note={note} />;
+    return <AgentsPage overview={overview} peers={peers} csrf={c.var.csrf} note={note} form={form} />;
   }
 }
+
+/** The spawn form's fields in the words its labels use. */
+const SPAWN_FIELD_WORDS: Record<string, string> = {
+  taskId: 'the task id',
+  agentType: 'the kind of agent',
+  repository: 'the repository',
+  branch: 'the branch',
+  instructions: 'the instructions',
+};
+
+/** `a`, `a and b`, `a, b and c`. */
+function listInWords(items: readonly string[]): string {
+  return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} and ${items.at(-1) ?? ''}`;
+}
+
+const sentenceCase = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
 
 /** The calm line shown after an action, by the `done` query parameter. */
 function flashOf(done: string | undefined): string | undefined {
   const lines: Record<string, string> = {
     requested: 'The request is on its way. The connection becomes active once the other instance accepts it.',
     accept: 'The connection is active.',
+    active: 'The connection with that instance is active.',
     reject: 'The request is declined.',
     disconnect: 'The connection is closed on both sides.',
     suspend: 'The connection is paused here; the peer\'s messages are answered again once you resume it.',
     resume: 'The connection is active again.',
     grants: 'What this peer may do is saved.',
     stopped: 'The agent is stopped.',
+    keys: 'A new key pair is in use, and connected peers have been told.',
   };
   return done === undefined ? undefined : lines[done];
 }

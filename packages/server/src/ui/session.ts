@@ -5,7 +5,14 @@ import { AuditActorSchema, FederationError, type AuditActor } from '@mosaic-fed/
 import { z } from 'zod';
 import { fromBase64url, randomToken, toBase64url, utf8 } from '../lib/encoding.js';
 
-export const SESSION_COOKIE = 'mosaic_fed_session';
+/**
+ * The session cookie's name for the instance `instanceId`. Browsers keep cookies per host,
+ * not per port: two instances on one host each need a name of their own, or signing in to
+ * one signs the browser out of the other.
+ */
+export function sessionCookieName(instanceId: string): string {
+  return `mosaic_fed_session_${instanceId.replace(/-/g, '').slice(0, 16)}`;
+}
 /** How long a sign-in lasts. */
 export const SESSION_SECONDS = 8 * 3_600;
 
