@@ -107,6 +107,7 @@ Agents (serve and orchestrator):
                                   unsafe-process runs agents as this user with no
                                   isolation: for your own experiments only
   MOSAIC_FED_SANDBOX_IMAGE        image of Docker sandboxes, default ${DEFAULT_SANDBOX_IMAGE}
+  MOSAIC_FED_SANDBOX_IMAGE_WORKER another image for worker agents; also _REVIEWER and _TESTER
   DOCKER_HOST                     the Docker (or Podman) API, default the local socket
   MOSAIC_FED_MAX_AGENTS           agents running at once, default 4
   MOSAIC_FED_SETUP_WORKER         a shell command run in each worker's sandbox before the
@@ -194,6 +195,7 @@ function orchestratorFromEnv(env: Env, dataDir: string, logger: Logger): NodeOrc
   const maxTokens = wholeNumber(env.MOSAIC_FED_MAX_TOKENS, 'MOSAIC_FED_MAX_TOKENS');
   const retrySeconds = wholeNumber(env.MOSAIC_FED_MODEL_RETRY_SECONDS, 'MOSAIC_FED_MODEL_RETRY_SECONDS');
   const setup = setupFromEnv(env);
+  const sandboxImages = perAgentType(env, 'MOSAIC_FED_SANDBOX_IMAGE_');
   return {
     dataDir,
     logger,
@@ -201,6 +203,7 @@ function orchestratorFromEnv(env: Env, dataDir: string, logger: Logger): NodeOrc
     allowFileRepositories: env.MOSAIC_FED_ALLOW_FILE_REPOSITORIES === 'true',
     allowNetworks: listOf(env.MOSAIC_FED_ALLOW_NETWORKS),
     ...(env.MOSAIC_FED_SANDBOX_IMAGE === undefined ? {} : { sandboxImage: env.MOSAIC_FED_SANDBOX_IMAGE }),
+    ...(Object.keys(sandboxImages).length === 0 ? {} : { sandboxImages }),
     ...(maxAgents === undefined ? {} : { maxConcurrentAgents: maxAgents }),
     ...(setup === undefined ? {} : { setup }),
     ...(env.MOSAIC_FED_ORCHESTRATOR_URL === undefined ? {} : { serviceUrl: env.MOSAIC_FED_ORCHESTRATOR_URL }),
@@ -238,13 +241,21 @@ function ownPorts(listening?: number): number[] {
 }
 
 /** A whole number of at least 1 from the environment, or undefined when unset. */
+/** `<prefix><TYPE>` for each agent type that has a value that is not blank. */
+function perAgentType(env: Env, prefix: string): Partial<Record<AgentType, string>> {
+  const values: Partial<Record<AgentType, string>> = {};
+  for (const type of AGENT_TYPES) {
+    const value = env[`${prefix}${type.toUpperCase()}`]?.trim();
+    if (value !== undefined && value !== '') values[type] = value;
+  }
+  return values;
+}
+
 /** `MOSAIC_FED_SETUP_<TYPE>` and `MOSAIC_FED_REPOSITORY_SETUP`: what runs before an agent's first turn. */
 function setupFromEnv(env: Env): SetupOptions | undefined {
-  const commands: Partial<Record<AgentType, string[]>> = {};
-  for (const type of AGENT_TYPES) {
-    const command = env[`MOSAIC_FED_SETUP_${type.toUpperCase()}`]?.trim();
-    if (command !== undefined && command !== '') commands[type] = [command];
-  }
+  const commands: Partial<Record<AgentType, string[]>> = Object.fromEntries(
+    Object.entries(perAgentType(env, 'MOSAIC_FED_SETUP_')).map(([type, command]) => [type, [command]]),
+  );
   const repositoryFile = env.MOSAIC_FED_REPOSITORY_SETUP === 'true';
   if (Object.keys(commands).length === 0 && !repositoryFile) return undefined;
   return { commands, repositoryFile };

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { FederationError, isFederationError, type Logger, type OrchestratorAdapter } from '@mosaic-fed/core';
+import { FederationError, isFederationError, type AgentType, type Logger, type OrchestratorAdapter } from '@mosaic-fed/core';
 import { HttpOrchestrator, LocalOrchestrator, type AgentRunners, type SandboxProvider, type SetupOptions } from '@mosaic-fed/orchestrator';
 import { AgentWorker, QueueOrchestrator } from '@mosaic-fed/orchestrator/queue';
 import { createClaudeRunners, type ClaudeRunnerOptions } from '@mosaic-fed/orchestrator/anthropic';
@@ -60,6 +60,8 @@ export interface NodeOrchestratorOptions {
   allowUnsafeFallback?: boolean;
   /** The image Docker sandboxes run. Default `mosaic-fed-sandbox:latest`. */
   sandboxImage?: string;
+  /** Images for some agent types instead of `sandboxImage` (`{ tester: 'acme/node-ci:22' }`). */
+  sandboxImages?: Partial<Record<AgentType, string>>;
   /** The bubblewrap executable. Default `bwrap` on the PATH. */
   bubblewrapPath?: string;
   /** Agents running at once. Default 4. */
@@ -246,7 +248,7 @@ export async function connectValkey(url: string, options: { waitWhileAway?: bool
 async function agentParts(
   options: Pick<
     NodeOrchestratorOptions,
-    'sandbox' | 'sandboxImage' | 'bubblewrapPath' | 'allowUnsafeFallback' | 'allowFileRepositories' | 'allowNetworks' | 'ownPorts' | 'gitCredentialsFile' | 'anthropic' | 'setup' | 'logger'
+    'sandbox' | 'sandboxImage' | 'sandboxImages' | 'bubblewrapPath' | 'allowUnsafeFallback' | 'allowFileRepositories' | 'allowNetworks' | 'ownPorts' | 'gitCredentialsFile' | 'anthropic' | 'setup' | 'logger'
   > & {
     sandboxOwner: string;
     deadOwner?: DeadOwner;
@@ -288,16 +290,23 @@ const NO_SANDBOX =
   'this instance has no sandbox that isolates agents (install bubblewrap or a container engine with the sandbox image); it runs no agent for peers';
 
 async function chooseSandbox(
-  options: Pick<NodeOrchestratorOptions, 'sandbox' | 'sandboxImage' | 'bubblewrapPath' | 'allowUnsafeFallback' | 'logger'> & { sandboxOwner: string; deadOwner?: DeadOwner },
+  options: Pick<NodeOrchestratorOptions, 'sandbox' | 'sandboxImage' | 'sandboxImages' | 'bubblewrapPath' | 'allowUnsafeFallback' | 'logger'> & {
+    sandboxOwner: string;
+    deadOwner?: DeadOwner;
+  },
 ) {
   const choice = options.sandbox ?? 'auto';
   const image = options.sandboxImage ?? DEFAULT_SANDBOX_IMAGE;
   const { logger, sandboxOwner: orchestratorId } = options;
   const owners = { orchestratorId, ...(options.deadOwner === undefined ? {} : { deadOwner: options.deadOwner }) };
   if (choice === 'auto' || choice === 'docker') {
-    const docker = new DockerSandboxProvider({ image, logger, ...owners });
-    if (await docker.available()) return { sandboxes: docker, description: `docker sandbox (${image})`, isolation: 'container' };
-    if (choice === 'docker') throw new StartupError(`MOSAIC_FED_SANDBOX=docker, but no Docker API answers with the image ${image}; check DOCKER_HOST and MOSAIC_FED_SANDBOX_IMAGE`);
+    const images = options.sandboxImages ?? {};
+    const docker = new DockerSandboxProvider({ image, images, logger, ...owners });
+    const all = [image, ...Object.values(images)].join(', ');
+    if (await docker.available()) return { sandboxes: docker, description: `docker sandbox (${all})`, isolation: 'container' };
+    if (choice === 'docker') {
+      throw new StartupError(`MOSAIC_FED_SANDBOX=docker, but no Docker API answers with the images ${all}; check DOCKER_HOST and MOSAIC_FED_SANDBOX_IMAGE(_<TYPE>)`);
+    }
   }
   if (choice === 'auto' || choice === 'bubblewrap') {
     const bubblewrap = new BubblewrapSandboxProvider({ logger, ...owners, ...(options.bubblewrapPath === undefined ? {} : { bwrap: options.bubblewrapPath }) });

@@ -139,7 +139,7 @@ export class AgentExecutor {
         if (this.#o.egress === undefined) throw new AgentFailure('this orchestrator has no egress proxy: its sandboxes cannot reach the hosts the grants allow');
         gate = await this.#o.egress.open(agentId, egress);
       }
-      sandbox = await this.#o.sandboxes.create({ agentId, source: workspace.dir, readOnly: powers.readOnly, egress: gate });
+      sandbox = await this.#o.sandboxes.create({ agentId, agentType: spec.agentType, source: workspace.dir, readOnly: powers.readOnly, egress: gate });
       signal.throwIfAborted();
       if (this.#o.setup !== undefined) {
         await runSetup(sandbox, spec.agentType, this.#o.setup, {

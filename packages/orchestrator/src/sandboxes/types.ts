@@ -1,5 +1,6 @@
 // The sandbox contract: where an agent's commands run and its files live. Each vendor's
 // implementation sits in its own folder (`docker/`, `bubblewrap/`, `process/`).
+import type { AgentType } from '@mosaic-fed/core';
 import type { SandboxEgress } from './egress.js';
 
 /** What one command did. Output is clipped to the sandbox's limit, keeping head and tail. */
@@ -43,6 +44,8 @@ export interface CreateSandboxOptions {
   agentId: string;
   /** A host directory whose contents become `workdir`. */
   source: string;
+  /** The agent's type, for a provider that prepares each type differently (an image per type). */
+  agentType?: AgentType | undefined;
   /** The agent may read the workspace but not change it (a `reviewer`). Default false. */
   readOnly?: boolean | undefined;
   /**

@@ -7,7 +7,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { posix } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
-import { silentLogger, type Logger } from '@mosaic-fed/core';
+import { silentLogger, type AgentType, type Logger } from '@mosaic-fed/core';
 import Docker from 'dockerode';
 import type { DeadOwner, TakesOverDeadOwners } from '../../lib/leftovers.js';
 import { ClippedText, DEFAULT_OUTPUT_LIMIT, resolveInside } from '../../lib/output.js';
@@ -24,6 +24,11 @@ export const AGENT_LABEL = 'dev.mosaic-fed.agent-id';
 export interface DockerSandboxOptions extends TakesOverDeadOwners {
   /** The image agents run in; it needs `sh` and `timeout` (busybox or coreutils). */
   image: string;
+  /**
+   * Images for some agent types instead of `image` (a tester's with the project's
+   * toolchain, say). Each needs what `image` needs.
+   */
+  images?: Partial<Record<AgentType, string>>;
   /** Default: `new Docker()`, which reads `DOCKER_HOST` or uses the local socket. */
   docker?: Docker;
   /**
@@ -53,7 +58,8 @@ const MAX_READ_BYTES = 1024 * 1024;
 export class DockerSandboxProvider implements SandboxProvider {
   readonly name = 'docker';
   readonly #docker: Docker;
-  readonly #o: Required<Omit<DockerSandboxOptions, 'docker' | 'deadOwner'>>;
+  readonly #o: Required<Omit<DockerSandboxOptions, 'docker' | 'deadOwner' | 'images'>>;
+  readonly #images: Partial<Record<AgentType, string>>;
   readonly #deadOwner: DeadOwner | undefined;
 
   constructor(options: DockerSandboxOptions) {
@@ -62,6 +68,10 @@ export class DockerSandboxProvider implements SandboxProvider {
     if (options.user !== undefined && !/^\d+(:\d+)?$/.test(options.user)) throw new TypeError('DockerSandboxProvider: `user` must be `uid` or `uid:gid`, in numbers');
     this.#docker = options.docker ?? new Docker();
     this.#deadOwner = options.deadOwner;
+    this.#images = { ...options.images };
+    for (const [type, image] of Object.entries(this.#images)) {
+      if (typeof image !== 'string' || image === '') throw new TypeError(`DockerSandboxProvider: the ${type} image is empty`);
+    }
     this.#o = {
       image: options.image,
       orchestratorId: options.orchestratorId ?? 'default',
@@ -75,18 +85,18 @@ export class DockerSandboxProvider implements SandboxProvider {
     };
   }
 
-  /** True when the engine answers and has the image; for choosing a sandbox at start. */
+  /** True when the engine answers and has every image; for choosing a sandbox at start. */
   async available(): Promise<boolean> {
     try {
       await this.#docker.ping();
-      await this.#docker.getImage(this.#o.image).inspect();
+      for (const image of new Set([this.#o.image, ...Object.values(this.#images)])) await this.#docker.getImage(image).inspect();
       return true;
     } catch {
       return false;
     }
   }
 
-  async create({ agentId, source, readOnly, egress }: CreateSandboxOptions): Promise<Sandbox> {
+  async create({ agentId, source, readOnly, egress, agentType }: CreateSandboxOptions): Promise<Sandbox> {
     if (egress !== undefined && !(await forwarderAvailable())) {
       this.#o.logger.error('a sandbox with egress rules needs socat and nsenter on this host');
       throw new AgentFailure('the sandbox could not be given its network');
@@ -96,7 +106,7 @@ export class DockerSandboxProvider implements SandboxProvider {
     const owner = readOnly === true ? '0:0' : this.#o.user;
     const workspaceMode = readOnly === true ? '0755' : '1777';
     const container = await this.#docker.createContainer({
-      Image: this.#o.image,
+      Image: (agentType === undefined ? undefined : this.#images[agentType]) ?? this.#o.image,
       Cmd: ['sleep', '2147483647'],
       User: this.#o.user,
       WorkingDir: WORKDIR,
