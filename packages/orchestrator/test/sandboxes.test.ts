@@ -117,19 +117,20 @@ describe('docker sandbox isolation', () => {
   });
 
   it('runs each agent type in its own image where one is set, else in the default one', async (context) => {
-    if (docker === undefined) return context.skip();
+    const engine = docker;
+    if (engine === undefined) return context.skip();
     // A second name for the test image stands for a tester's image with its toolchain.
     const [repo = ''] = SANDBOX_IMAGE.split(/:(?=[^:/]+$)/);
-    await docker.getImage(SANDBOX_IMAGE).tag({ repo, tag: 'tester-tools' });
+    await engine.getImage(SANDBOX_IMAGE).tag({ repo, tag: 'tester-tools' });
     const testerImage = `${repo}:tester-tools`;
-    const sandboxes = new DockerSandboxProvider({ image: SANDBOX_IMAGE, images: { tester: testerImage }, docker, orchestratorId: 'image-tests' });
+    const sandboxes = new DockerSandboxProvider({ image: SANDBOX_IMAGE, images: { tester: testerImage }, docker: engine, orchestratorId: 'image-tests' });
     expect(await sandboxes.available()).toBe(true);
-    expect(await new DockerSandboxProvider({ image: SANDBOX_IMAGE, images: { tester: `${repo}:no-such-tag` }, docker }).available()).toBe(false);
+    expect(await new DockerSandboxProvider({ image: SANDBOX_IMAGE, images: { tester: `${repo}:no-such-tag` }, docker: engine }).available()).toBe(false);
     const imageOf = async (agentType: 'worker' | 'tester', agentId: string) => {
       const sandbox = await sandboxes.create({ agentId, agentType, source });
       try {
-        const [container] = await docker.listContainers({ filters: { label: [`dev.mosaic-fed.agent-id=${agentId}`] } });
-        return (await docker.getContainer(container?.Id ?? '').inspect()).Config.Image;
+        const [container] = await engine.listContainers({ filters: { label: [`dev.mosaic-fed.agent-id=${agentId}`] } });
+        return (await engine.getContainer(container?.Id ?? '').inspect()).Config.Image;
       } finally {
         await sandbox.destroy();
       }
@@ -138,7 +139,7 @@ describe('docker sandbox isolation', () => {
       expect(await imageOf('tester', 'f1b2c3d4-0000-4000-8000-0000000000a1')).toBe(testerImage);
       expect(await imageOf('worker', 'f1b2c3d4-0000-4000-8000-0000000000a2')).toBe(SANDBOX_IMAGE);
     } finally {
-      await docker.getImage(testerImage).remove().catch(() => undefined);
+      await engine.getImage(testerImage).remove().catch(() => undefined);
     }
   });
 
