@@ -57,6 +57,9 @@ export type {
 export {
   AGENT_STATES,
   AgentArtifactSchema,
+  AgentBundlePayloadSchema,
+  AgentBundleRefSchema,
+  AgentBundleResponseSchema,
   AgentCheckSchema,
   AgentContextSchema,
   AgentIdSchema,
@@ -79,11 +82,15 @@ export {
   BranchSchema,
   IsoDateTimeSchema,
   RepositorySchema,
+  Sha256HexSchema,
   TaskIdSchema,
   TranscriptEntrySchema,
 } from './schemas/agents.js';
 export type {
   AgentArtifact,
+  AgentBundlePayload,
+  AgentBundleRef,
+  AgentBundleResponse,
   AgentCheck,
   AgentKillResponse,
   AgentOutcome,
@@ -263,11 +270,12 @@ export {
   repositoryAllowed,
   RepositoryPatternSchema,
 } from './repositories.js';
+export { assembleBundle, bundleChunk, chunkEnd, sha256Hex } from './bundle.js';
 export { canonicalHost, checkEgressRules, EGRESS_DEFAULT_PORTS, egressAllowed, EgressRuleSchema, mergeEgressRules } from './egress.js';
 export { canTransition, isTerminalState, nextStates, spawningStatus, TERMINAL_STATES, transition } from './lifecycle.js';
 
 export { OrchestratorSpawnRequestSchema } from './orchestrator.js';
-export type { OrchestratorAdapter, OrchestratorSpawnRequest, TranscriptPage, WatchAgentOptions } from './orchestrator.js';
+export type { BundleRange, OrchestratorAdapter, OrchestratorSpawnRequest, TranscriptPage, WatchAgentOptions } from './orchestrator.js';
 
 // The retry schedule of PROTOCOL 5's outbox and of every client that retries.
 export { backoffMs } from './backoff.js';

@@ -43,6 +43,10 @@ export const LIMITS = {
   instanceNameMaxLength: 100,
   /** `metadata` limit, in UTF-8 bytes of its JSON. */
   metadataMaxBytes: 16 * 1024,
+  /** Largest git bundle of an agent's commits a spoke keeps and sends, in bytes. */
+  bundleMaxBytes: 64 * 1024 * 1024,
+  /** Most bytes of a bundle one `agent.bundle` answer carries (base64url: a third more). */
+  bundleChunkBytes: 96 * 1024,
   spawnPerMinuteDefault: 60,
   messagesPerMinuteDefault: 600,
 } as const;

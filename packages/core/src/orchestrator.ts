@@ -2,6 +2,7 @@ import { z } from 'zod';
 import {
   AgentIdSchema,
   AgentSpawnPayloadSchema,
+  type AgentBundleResponse,
   type AgentKillResponse,
   type AgentSpawnResponse,
   type AgentStatus,
@@ -51,6 +52,12 @@ export interface TranscriptPage {
   limit: number;
 }
 
+/** Which part of a bundle to read: from `offset`, at most `length` bytes (default a whole chunk). */
+export interface BundleRange {
+  offset: number;
+  length?: number | undefined;
+}
+
 /**
  * The seam between the federation server and whatever runs agents (ARCHITECTURE,
  * "Dependency direction"): in process, over HTTP (PROTOCOL 7) or through a queue.
@@ -79,6 +86,11 @@ export interface OrchestratorAdapter {
   watch(agentId: string, options?: WatchAgentOptions): AsyncIterable<AgentStatusChangedPayload>;
   /** Part of the agent's transcript, oldest first: its tool calls, its text and the runner's notes. */
   transcript(agentId: string, page: TranscriptPage): Promise<TranscriptEntry[]>;
+  /**
+   * A chunk of the git bundle of a completed worker's commits (`result.bundle`), from
+   * `offset`: `NOT_FOUND` for an agent without one, `VALIDATION_FAILED` past its end.
+   */
+  bundle(agentId: string, range: BundleRange): Promise<AgentBundleResponse>;
   /** Releases connections, timers and workers. */
   close?(): Promise<void>;
 }

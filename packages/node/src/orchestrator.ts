@@ -330,5 +330,6 @@ function refusingSpawns(orchestrator: OrchestratorAdapter, reason: string): Orch
     kill: (agentId) => orchestrator.kill(agentId),
     watch: (agentId, watchOptions) => orchestrator.watch(agentId, watchOptions),
     transcript: (agentId, page) => orchestrator.transcript(agentId, page),
+    bundle: (agentId, range) => orchestrator.bundle(agentId, range),
   };
 }

@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -23,7 +24,8 @@ import { connectPeers, spawnPayload, startPeer, type Peer } from './peers.js';
 
 // The whole path with nothing stubbed but the model: a hub spawns a worker on a spoke
 // whose Node entry runs the real orchestrator (git checkout, a real sandbox, the
-// Anthropic SDK against the scripted Messages API); the hub sees the patch.
+// Anthropic SDK against the scripted Messages API); the hub sees the patch and takes the
+// agent's commits as a branch from its bundle.
 const work = mkdtempSync(join(tmpdir(), 'mosaic-e2e-'));
 let model: ScriptedMessagesServer;
 let repository: string;
@@ -87,6 +89,17 @@ describe.each(sandboxes)('a worker agent end to end in the $sandbox sandbox', ({
     expect(status.result?.patch).toContain('+  echo $(($1 + $2))');
     expect(status.result?.summary).toContain('the tests pass now');
     expect(status.progress?.turns).toBe(4);
+    // The same work as commits: the bundle, read from the spoke in chunks, goes into a
+    // clone of the repository as the agent's branch.
+    const ref = status.result?.bundle;
+    expect(ref).toMatchObject({ branch: `mosaic/agent-${agentId}` });
+    const file = join(work, `${sandbox}.bundle`);
+    writeFileSync(file, await admin.bundle(agentId));
+    const clone = join(work, `${sandbox}-clone`);
+    execFileSync('git', ['clone', '--quiet', repository, clone]);
+    execFileSync('git', ['-C', clone, 'fetch', '--quiet', file, `refs/heads/${ref?.branch}:refs/heads/delivered`]);
+    expect(execFileSync('git', ['-C', clone, 'merge-base', 'main', 'delivered'], { encoding: 'utf8' }).trim()).toBe(ref?.base);
+    expect(execFileSync('git', ['-C', clone, 'show', 'delivered:calc.sh'], { encoding: 'utf8' })).toContain('echo $(($1 + $2))');
   });
 
   it('fetches a granted repository only at an address the outbound policy allows, and says no more than that', async (context) => {

@@ -1,4 +1,5 @@
-import type { AgentStatus, AgentStatusChangedPayload, AgentTranscriptResponse, Connection } from '@mosaic-fed/core';
+import { randomBytes } from 'node:crypto';
+import { sha256Hex, type AgentBundleRef, type AgentStatus, type AgentStatusChangedPayload, type AgentTranscriptResponse, type Connection } from '@mosaic-fed/core';
 import { AdminClient, FederationClient } from '@mosaic-fed/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectPeers, eventually, spawnPayload, startPeer, type Peer } from './peers.js';
@@ -168,6 +169,55 @@ describe('two instances', () => {
     const unknown = await hub.api(`/api/v1/federation/agents/${crypto.randomUUID()}/transcript`);
     expect(unknown).toMatchObject({ status: 404, body: { code: 'NOT_FOUND' } });
   });
+  it("reads a completed agent's bundle from the peer in chunks, checked whole, through the API and both SDK clients", async () => {
+    const start = async (taskId: string) => {
+      const spawned = await hub.api<{ agentId: string }>('/api/v1/federation/agents/spawn', { body: { connectionId: hubToSpoke, payload: spawnPayload(taskId) } });
+      const { agentId } = spawned.body.data;
+      await eventually(() => expect(spoke.orchestrator.agents.has(agentId)).toBe(true));
+      return agentId;
+    };
+    const completed = async (agentId: string, ref: AgentBundleRef, bundle: Uint8Array) => {
+      spoke.orchestrator.complete(agentId, { summary: 'Committed.', bundle: ref }, bundle);
+      await eventually(async () => expect((await hubStatus(agentId)).status).toBe('completed'));
+    };
+    // Three chunks and a bit: more than one message can carry.
+    const bundle = new Uint8Array(randomBytes(3 * 96 * 1024 + 1_000));
+    const ref = { sha256: await sha256Hex(bundle), bytes: bundle.length, branch: 'mosaic/agent-bundle', base: 'a'.repeat(40) };
+    const agentId = await start('task-bundle');
+    await completed(agentId, ref, bundle);
+
+    const response = await fetch(`${hub.url}/api/v1/federation/agents/${agentId}/bundle`, { headers: { Authorization: `Bearer ${hub.token}` } });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('application/x-git-bundle');
+    expect(response.headers.get('x-bundle-sha256')).toBe(ref.sha256);
+    expect(new Uint8Array(await response.arrayBuffer())).toEqual(bundle);
+    expect(await new AdminClient({ url: hub.url, token: hub.token }).bundle(agentId)).toEqual(bundle);
+    const client = await FederationClient.create({
+      instanceId: hub.instanceId,
+      signingKey: await hub.server.federation.instance.signingKey(),
+      peer: { instanceId: spoke.instanceId, url: spoke.url, keys: (await spoke.server.federation.instance.load()).keys.map((k) => k.publicJwk) },
+    });
+    expect(await client.bundle(agentId)).toEqual(bundle);
+    const last = await client.bundleChunk(agentId, { offset: 3 * 96 * 1024 });
+    expect(last).toMatchObject({ agentId, sha256: ref.sha256, bytes: ref.bytes, offset: 3 * 96 * 1024 });
+    await expect(client.bundleChunk(agentId, { offset: bundle.length })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+
+    // A spoke whose bytes are not the ones its status names: the hub hands over nothing.
+    const tampered = await start('task-bundle-tampered');
+    const altered = bundle.slice();
+    altered[1_000] = (altered[1_000] ?? 0) ^ 1;
+    await completed(tampered, ref, altered);
+    const refused = await hub.api(`/api/v1/federation/agents/${tampered}/bundle`);
+    expect(refused.body).toMatchObject({ success: false, code: 'MALFORMED_MESSAGE', error: 'the bundle does not match its digest' });
+
+    // An agent that left no bundle, and one still running.
+    const plain = await start('task-no-bundle');
+    spoke.orchestrator.complete(plain, { summary: 'Nothing to commit.' });
+    await eventually(async () => expect((await hubStatus(plain)).status).toBe('completed'));
+    expect(await hub.api(`/api/v1/federation/agents/${plain}/bundle`)).toMatchObject({ status: 404, body: { code: 'NOT_FOUND' } });
+    expect(await hub.api(`/api/v1/federation/agents/${await start('task-bundle-running')}/bundle`)).toMatchObject({ status: 404, body: { code: 'NOT_FOUND' } });
+    await expect(client.bundle(plain)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
 });
 
 describe('three instances', () => {
@@ -201,8 +251,9 @@ describe('three instances', () => {
     await expect(hubClient.kill(foreignAgent)).rejects.toMatchObject({ code: 'NOT_FOUND' });
     expect(spoke.orchestrator.agents.get(foreignAgent)?.status.status).toBe('spawning');
     expect((await hubClient.list({ limit: 500 })).agents.map((a) => a.taskId)).not.toContain('task-other');
-    // Nor its transcript.
+    // Nor its transcript, nor its bundle.
     await expect(hubClient.transcript(foreignAgent)).rejects.toMatchObject({ code: 'NOT_FOUND', message: 'there is no such agent' });
+    await expect(hubClient.bundleChunk(foreignAgent, { offset: 0 })).rejects.toMatchObject({ code: 'NOT_FOUND', message: 'there is no such agent' });
     expect((await otherClient.transcript(foreignAgent)).entries).toEqual([]);
   });
 

@@ -1,9 +1,13 @@
 // An OrchestratorAdapter that runs nothing: tests move its agents through the lifecycle
 // by hand (the real orchestrator has its own package and tests).
 import {
+  bundleChunk,
+  chunkEnd,
   FederationError,
   transition,
+  type AgentBundleResponse,
   type AgentKillResponse,
+  type BundleRange,
   type AgentResult,
   type AgentSpawnResponse,
   type AgentState,
@@ -23,6 +27,7 @@ interface Tracked {
   listeners: Set<() => void>;
   killedAt: string | null;
   transcript: TranscriptEntry[];
+  bundle?: Uint8Array | undefined;
 }
 
 export class InMemoryOrchestrator implements OrchestratorAdapter {
@@ -142,9 +147,18 @@ export class InMemoryOrchestrator implements OrchestratorAdapter {
     this.#emit(tracked);
   }
 
-  /** Completes a running agent with a result. */
-  complete(agentId: string, result: AgentResult): void {
+  async bundle(agentId: string, range: BundleRange): Promise<AgentBundleResponse> {
+    this.#check();
+    const { status, bundle } = this.#get(agentId);
+    const ref = status.result?.bundle;
+    if (ref === undefined || bundle === undefined) throw new FederationError('NOT_FOUND', 'there is no such agent, or it left no bundle');
+    return bundleChunk(agentId, ref, range.offset, bundle.slice(range.offset, chunkEnd(ref, range.offset, range.length)));
+  }
+
+  /** Completes a running agent with a result, and the bundle its `result.bundle` names. */
+  complete(agentId: string, result: AgentResult, bundle?: Uint8Array): void {
     const tracked = this.#get(agentId);
+    tracked.bundle = bundle;
     if (tracked.status.status === 'spawning') this.start(agentId);
     this.#move(tracked, 'completed', { completedAt: this.now().toISOString(), result });
   }

@@ -1,8 +1,8 @@
 // Runs one agent to its end: each attempt checks the branch out on the host, copies it
-// into a sandbox, lets the runner work, and takes the patch from the sandbox. Retries,
+// into a sandbox, lets the runner work, and takes its commits back as a bundle and a patch. Retries,
 // the run's timeout and progress updates live here; the lifecycle's compare-and-set
 // writes make a kill win over whatever the run was about to write.
-import { describeError, isTerminalState, type AgentResult, type AgentType, type Logger } from '@mosaic-fed/core';
+import { describeError, isTerminalState, sha256Hex, type AgentBundleRef, type AgentResult, type AgentType, type Logger } from '@mosaic-fed/core';
 import { AgentFailure, UNEXPLAINED_FAILURE } from './lib/failure.js';
 import type { EgressGate, EgressProxy } from './egress/index.js';
 import { agentBranchOf } from './lib/agent-branch.js';
@@ -12,7 +12,7 @@ import type { AgentRunners, RunnerProgress, TranscriptRecord } from './runners/t
 import { runSetup, type SetupOptions } from './setup.js';
 import type { NewTranscriptEntry } from './state/types.js';
 import type { Sandbox, SandboxProvider } from './sandboxes/types.js';
-import type { Workspace, WorkspaceProvider } from './workspaces/types.js';
+import type { Workspace, WorkspaceChanges, WorkspaceProvider } from './workspaces/types.js';
 
 export interface AgentExecutorOptions {
   lifecycle: AgentLifecycle;
@@ -31,7 +31,7 @@ export interface AgentExecutorOptions {
 /**
  * What each agent type may do to the repository, enforced by the sandbox rather than the
  * prompt: a `reviewer` reads a read-only copy; a `tester` may build and write in its copy,
- * but its changes are never sent; only a `worker`'s changes come back as a patch.
+ * but its changes are never sent; only a `worker`'s changes come back (a bundle and a patch).
  */
 const AGENT_TYPE_POWERS: Record<AgentType, { readOnly: boolean; patch: boolean }> = {
   worker: { readOnly: false, patch: true },
@@ -150,12 +150,14 @@ export class AgentExecutor {
       }
       const outcome = await runner.run({ agentId, spec, attempt, sandbox, signal, reportProgress: progress.report, record: progress.record });
       signal.throwIfAborted();
-      const patch = powers.patch ? await workspace.diff(sandbox) : '';
+      const changes = powers.patch ? await workspace.changes(sandbox) : {};
+      const bundle = changes.bundle === undefined ? undefined : await this.#keepBundle(agentId, changes.bundle);
       await progress.flush();
       return {
         ...outcome,
-        ...(patch === '' ? {} : { patch }),
-        outcome: outcome.outcome ?? outcomeOf(spec.agentType, patch !== '', outcome.checks ?? []),
+        ...(changes.patch === undefined ? {} : { patch: changes.patch }),
+        ...(bundle === undefined ? {} : { bundle }),
+        outcome: outcome.outcome ?? outcomeOf(spec.agentType, bundle !== undefined, outcome.checks ?? []),
       };
     } finally {
       await progress.stop();
@@ -164,6 +166,12 @@ export class AgentExecutor {
       await gate?.close();
       await workspace?.remove();
     }
+  }
+
+  /** Stores the bundle of the agent's commits before the status that names it. */
+  async #keepBundle(agentId: string, bundle: NonNullable<WorkspaceChanges['bundle']>): Promise<AgentBundleRef> {
+    await this.#o.lifecycle.state.putBundle(agentId, bundle.data);
+    return { sha256: await sha256Hex(bundle.data), bytes: bundle.data.length, branch: bundle.branch, base: bundle.base };
   }
 
   /**

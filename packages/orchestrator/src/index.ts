@@ -23,4 +23,4 @@ export type { AgentStateStore, NewTranscriptEntry, StoredAgent } from './state/t
 export type { SandboxEgress } from './sandboxes/egress.js';
 export type { CreateSandboxOptions, ExecOptions, ExecResult, Sandbox, SandboxProvider } from './sandboxes/types.js';
 export type { AgentRunContext, AgentRunner, AgentRunners, RunnerProgress, TranscriptRecord } from './runners/types.js';
-export type { CheckoutSource, Workspace, WorkspaceProvider } from './workspaces/types.js';
+export type { CheckoutSource, Workspace, WorkspaceChanges, WorkspaceProvider } from './workspaces/types.js';

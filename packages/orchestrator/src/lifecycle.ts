@@ -3,11 +3,15 @@
 // every change is an event that watchers get in sequence order. Shared by the in-process
 // orchestrator, the queue-backed one on every replica, and the workers.
 import {
+  bundleChunk,
   canTransition,
+  chunkEnd,
   FederationError,
   isTerminalState,
   spawningStatus,
+  type AgentBundleResponse,
   type AgentKillResponse,
+  type BundleRange,
   type AgentSpawnResponse,
   type AgentStatus,
   type AgentStatusChangedPayload,
@@ -65,6 +69,20 @@ export class AgentLifecycle {
     const [status] = await this.state.statuses([agentId]);
     if (status === undefined) throw new FederationError('NOT_FOUND', 'there is no such agent');
     return this.state.transcript(agentId, page.after, page.limit);
+  }
+
+  /**
+   * A chunk of the bundle the agent's completed status names: `NOT_FOUND` for an unknown
+   * agent and for one without a bundle, `VALIDATION_FAILED` for an offset past its end.
+   */
+  async bundle(agentId: string, range: BundleRange): Promise<AgentBundleResponse> {
+    const [status] = await this.state.statuses([agentId]);
+    const ref = status?.status === 'completed' ? status.result?.bundle : undefined;
+    if (ref === undefined) throw new FederationError('NOT_FOUND', 'there is no such agent, or it left no bundle');
+    const end = chunkEnd(ref, range.offset, range.length);
+    const read = await this.state.readBundle(agentId, range.offset, end - range.offset);
+    if (read?.length !== end - range.offset) throw new FederationError('INTERNAL', "the agent's bundle is not all there");
+    return bundleChunk(agentId, ref, range.offset, read);
   }
 
   /** `NOT_FOUND` for an unknown agent. */

@@ -5,10 +5,12 @@
 import {
   FederationError,
   silentLogger,
+  type AgentBundleResponse,
   type AgentKillResponse,
   type AgentSpawnResponse,
   type AgentStatus,
   type AgentStatusChangedPayload,
+  type BundleRange,
   type Logger,
   type OrchestratorAdapter,
   type OrchestratorSpawnRequest,
@@ -171,6 +173,10 @@ export class LocalOrchestrator implements OrchestratorAdapter {
 
   async transcript(agentId: string, page: TranscriptPage): Promise<TranscriptEntry[]> {
     return this.#lifecycle.transcript(agentId, page);
+  }
+
+  async bundle(agentId: string, range: BundleRange): Promise<AgentBundleResponse> {
+    return this.#lifecycle.bundle(agentId, range);
   }
 
   /**

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { OrchestratorAdapter } from '@mosaic-fed/core';
+import { assembleBundle, type OrchestratorAdapter } from '@mosaic-fed/core';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { HttpOrchestrator, LocalOrchestrator, UNEXPLAINED_FAILURE, type Sandbox, type SandboxProvider } from '../src/index.js';
@@ -234,5 +234,19 @@ describe.each<{ via: Via }>([{ via: 'in process' }, { via: 'HTTP service' }, { v
     await untilTerminal(orchestrator, spawn.agentId);
     await expect(orchestrator.kill(spawn.agentId)).rejects.toMatchObject({ code: 'AGENT_ALREADY_TERMINAL', data: { status: 'completed' } });
     expect((await orchestrator.getStatus(spawn.agentId)).status).toBe('completed');
+  });
+
+  it("hands out a completed worker's bundle in chunks that add up to its digest; NOT_FOUND without one", async (context) => {
+    const orchestrator = await orchestratorFor(context, processSandboxes(), fixScript(), { via });
+    const spawn = request();
+    await orchestrator.spawn(spawn);
+    const ref = (await untilTerminal(orchestrator, spawn.agentId)).at(-1)?.result?.bundle;
+    if (ref === undefined) throw new Error('the worker left no bundle');
+    expect(ref.bytes).toBeGreaterThan(100);
+    const whole = await assembleBundle(ref, (offset) => orchestrator.bundle(spawn.agentId, { offset, length: 64 }));
+    expect(new TextDecoder().decode(whole.subarray(0, 20))).toMatch(/^# v[23] git bundle\n/);
+    expect(await orchestrator.bundle(spawn.agentId, { offset: 0 })).toMatchObject({ agentId: spawn.agentId, sha256: ref.sha256, bytes: ref.bytes, offset: 0 });
+    await expect(orchestrator.bundle(spawn.agentId, { offset: ref.bytes })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+    await expect(orchestrator.bundle(randomUUID(), { offset: 0 })).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 });

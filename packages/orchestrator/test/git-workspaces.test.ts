@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -8,11 +9,15 @@ import { silentLogger, type AddressPolicy, type Logger } from '@mosaic-fed/core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GIT_CREDENTIALS_FILE, GitCredentialFile, GitWorkspaceProvider, ProcessSandboxProvider, redactCredentials } from '../src/node.js';
 import { GIT_SERVER_CREDENTIAL, startGitHttpServer } from '../src/testing.js';
-import type { Sandbox, Workspace } from '../src/index.js';
+import type { Sandbox, Workspace, WorkspaceChanges } from '../src/index.js';
 import { createFixtureRepository } from './helpers.js';
 
 const repository = createFixtureRepository();
-afterAll(() => repository.remove());
+const clones: string[] = [];
+afterAll(() => {
+  repository.remove();
+  for (const path of clones) rmSync(path, { recursive: true, force: true });
+});
 
 // Stand-ins for the server's OutboundPolicy (tested on its own): this machine's loopback
 // address only, and nothing at all.
@@ -55,11 +60,11 @@ describe('git workspaces', () => {
     try {
       expect(readFileSync(join(workspace.dir, 'calc.sh'), 'utf8')).toContain('$1 - $2');
       await sandbox.exec('rm test.sh && echo "# notes" > NOTES.md', { timeoutMs: 5_000 });
-      const patch = await workspace.diff(sandbox);
+      const { patch } = await workspace.changes(sandbox);
       expect(patch).toContain('diff --git a/NOTES.md b/NOTES.md\nnew file mode');
       expect(patch).toContain('diff --git a/test.sh b/test.sh\ndeleted file mode');
       expect(patch).not.toContain('diff --git a/calc.sh');
-      expect(await workspace.diff(sandbox)).toBe(patch);
+      expect((await workspace.changes(sandbox)).patch).toBe(patch);
     } finally {
       await sandbox.destroy();
       await workspace.remove();
@@ -83,7 +88,7 @@ describe('git workspaces', () => {
         { timeoutMs: 5_000 },
       );
       expect(committed.exitCode, committed.stderr).toBe(0);
-      const patch = await workspace.diff(sandbox);
+      const { patch = '' } = await workspace.changes(sandbox);
       expect(patch).toContain('+  echo $(($1 + $2))');
       expect(patch).toContain('diff --git a/logo.png b/logo.png\nnew file mode 100644');
       expect(patch).toContain('GIT binary patch');
@@ -100,7 +105,7 @@ describe('git workspaces', () => {
   it('refuses commits that do not build on the commit the agent started from', async () => {
     await inSandbox('mosaic/agent-orphan', async (workspace, sandbox) => {
       await sandbox.exec("git checkout --quiet --orphan elsewhere && git commit --quiet -m 'Another history'", { timeoutMs: 5_000 });
-      await expect(workspace.diff(sandbox)).rejects.toThrow("the agent's commits do not build on the commit it started from");
+      await expect(workspace.changes(sandbox)).rejects.toThrow("the agent's commits do not build on the commit it started from");
     });
   });
 
@@ -108,7 +113,7 @@ describe('git workspaces', () => {
     await inSandbox('mosaic/agent-huge', async (workspace, sandbox) => {
       // 65 MiB of random bytes: git cannot compress them below the cap.
       await sandbox.exec('head -c 68157440 /dev/urandom > blob.bin', { timeoutMs: 30_000 });
-      await expect(workspace.diff(sandbox)).rejects.toThrow("the agent's commits are too large to take back (over 64 MiB)");
+      await expect(workspace.changes(sandbox)).rejects.toThrow("the agent's commits are too large to take back (over 64 MiB)");
     });
   }, 60_000);
 
@@ -277,15 +282,51 @@ describe('git workspaces', () => {
     });
   });
 
-  it('refuses a patch too large to travel in a federation message', async () => {
-    const workspace = await new GitWorkspaceProvider({ allowFileUrls: true }).checkout({ repository: repository.url, branch: 'main', agentBranch: 'mosaic/agent-test' }, new AbortController().signal);
-    const sandbox = await new ProcessSandboxProvider().create({ agentId: 'c0ffee01-0000-4000-8000-000000000000', source: workspace.dir });
-    try {
+  it('hands back a change too large for a message as a bundle alone', async () => {
+    await inSandbox('mosaic/agent-big', async (workspace, sandbox) => {
       writeFileSync(join(sandbox.workdir, 'big.txt'), 'x'.repeat(100).concat('\n').repeat(2_000));
-      await expect(workspace.diff(sandbox)).rejects.toThrow(/too large to send/);
-    } finally {
-      await sandbox.destroy();
-      await workspace.remove();
-    }
+      const changes = await workspace.changes(sandbox);
+      expect(changes.patch).toBeUndefined();
+      const clone = cloneWithBundle(changes);
+      expect(readFileSync(join(clone.dir, 'big.txt'), 'utf8')).toHaveLength(202_000);
+    });
+  });
+
+  it("bundles the agent's branch so a clone at the base takes its commits whole: binary files, renames and modes kept", async () => {
+    await inSandbox('mosaic/agent-bundle', async (workspace, sandbox) => {
+      const made = await sandbox.exec(
+        "git mv test.sh check.sh && chmod +x check.sh && printf '\\211PNG\\0\\1\\2\\377' > logo.png && git add -A && git commit --quiet -m 'Rename, a mode, a picture'",
+        { timeoutMs: 5_000 },
+      );
+      expect(made.exitCode, made.stderr).toBe(0);
+      const changes = await workspace.changes(sandbox);
+      expect(changes.bundle).toMatchObject({ branch: 'mosaic/agent-bundle', base: expect.stringMatching(/^[0-9a-f]{40}$/) });
+      const clone = cloneWithBundle(changes);
+      expect(clone.git('log', '--format=%s', 'mosaic/agent-bundle').trim()).toBe('Rename, a mode, a picture\nA first version, with a bug');
+      expect(clone.git('diff', '--name-status', '-M', `${changes.bundle?.base}`, 'mosaic/agent-bundle').trim().split('\n').sort()).toEqual(['A\tlogo.png', 'R100\ttest.sh\tcheck.sh']);
+      expect([...readFileSync(join(clone.dir, 'logo.png'))]).toEqual([0x89, 0x50, 0x4e, 0x47, 0, 1, 2, 0xff]);
+      expect(statSync(join(clone.dir, 'check.sh')).mode & 0o111).not.toBe(0);
+    });
+    // Nothing changed, nothing handed back.
+    await inSandbox('mosaic/agent-idle', async (workspace, sandbox) => {
+      expect(await workspace.changes(sandbox)).toEqual({});
+    });
   });
 });
+
+/** A clone of the fixture that fetched the bundle's branch and checked it out. */
+function cloneWithBundle(changes: WorkspaceChanges): { dir: string; git: (...args: string[]) => string } {
+  const { bundle } = changes;
+  if (bundle === undefined) throw new Error('expected a bundle');
+  const dir = mkdtempSync(join(tmpdir(), 'mosaic-bundle-clone-'));
+  clones.push(dir);
+  const git = (...args: string[]) => execFileSync('git', ['-C', dir, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  execFileSync('git', ['clone', '--quiet', repository.url, dir]);
+  const file = join(dir, '..', `${randomUUID()}.bundle`);
+  writeFileSync(file, bundle.data);
+  clones.push(file);
+  git('bundle', 'verify', '--quiet', file);
+  git('fetch', '--quiet', file, `refs/heads/${bundle.branch}:refs/heads/${bundle.branch}`);
+  git('checkout', '--quiet', bundle.branch);
+  return { dir, git };
+}

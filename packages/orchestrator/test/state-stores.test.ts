@@ -161,6 +161,25 @@ describe.each(stores)('agent state store: $name', ({ make }) => {
     expect((await store.transcript(other.agentId, 0, 10)).map((e) => [e.index, e.input])).toEqual([[1, 'elsewhere']]);
     expect(await store.transcript(randomUUID(), 0, 10)).toEqual([]);
   });
+
+  it("keeps an agent's bundle whole, every byte value included, and reads it back in ranges", async (context) => {
+    const store = await make();
+    if (store === undefined) return context.skip();
+    const one = agent();
+    await store.create(one);
+    expect(await store.readBundle(one.agentId, 0, 10)).toBeUndefined();
+    const bundle = new Uint8Array(300_000).map((_byte, i) => (i * 7) % 256);
+    await store.putBundle(one.agentId, new Uint8Array(10).fill(1));
+    await store.putBundle(one.agentId, bundle);
+    const read = async (offset: number, length: number) => [...((await store.readBundle(one.agentId, offset, length)) ?? [])];
+    expect(await read(0, 5)).toEqual([0, 7, 14, 21, 28]);
+    expect(await read(299_998, 10)).toEqual([...bundle.slice(299_998)]);
+    const whole: number[] = [];
+    for (let offset = 0; offset < bundle.length; offset += 98_304) whole.push(...(await read(offset, 98_304)));
+    expect(whole).toEqual([...bundle]);
+    expect(await read(300_000, 10)).toEqual([]);
+    expect(await store.readBundle(randomUUID(), 0, 10)).toBeUndefined();
+  });
 });
 
 describe('the libSQL agent state schema', () => {

@@ -14,6 +14,7 @@ import {
   InstanceConfigurationSchema,
   isFederationError,
   RegenerateKeysResponseSchema,
+  sha256Hex,
   type AgentKillResponse,
   type AgentsOverview,
   type AgentsOverviewQuery,
@@ -34,7 +35,7 @@ import {
   type UpdateInstanceDto,
 } from '@mosaic-fed/core';
 import { z } from 'zod';
-import { readAgentEvents, requestBearerApi, type BearerApiOptions } from './bearer-api.js';
+import { downloadBearerApi, readAgentEvents, requestBearerApi, type BearerApiOptions } from './bearer-api.js';
 import { parseAnswer } from './lib/parse.js';
 import { sleep } from './lib/sleep.js';
 
@@ -227,6 +228,21 @@ export class AdminClient {
    */
   transcript(agentId: string, page: { cursor?: string; limit?: number } = {}): Promise<AgentTranscriptResponse> {
     return this.#call('GET', `agents/${encodeURIComponent(agentId)}/transcript${searchOf(page)}`, AgentTranscriptResponseSchema);
+  }
+
+  /**
+   * The git bundle of a completed agent's commits (`result.bundle`), which the instance
+   * reads from the peer in chunks and checks; checked here again against its digest.
+   * `git fetch <file> <branch>` takes it into a clone that has `result.bundle.base`.
+   * `NOT_FOUND` when the agent left none.
+   */
+  async bundle(agentId: string): Promise<Uint8Array> {
+    const path = `agents/${encodeURIComponent(agentId)}/bundle`;
+    const { data, headers } = await downloadBearerApi(this.#api, path);
+    if (headers.get('x-bundle-sha256') !== (await sha256Hex(data))) {
+      throw new FederationError('MALFORMED_MESSAGE', `the answer to GET ${path} does not match its digest`);
+    }
+    return data;
   }
 
   /** Sends `agent.kill` to the peer that runs the agent. */

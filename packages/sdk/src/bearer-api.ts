@@ -34,6 +34,33 @@ export async function requestBearerApi(
   body?: unknown,
   extra: { headers?: Record<string, string>; signal?: AbortSignal | undefined } = {},
 ): Promise<unknown> {
+  const response = await sendBearerRequest(options, method, path, body, { ...extra, accept: 'application/json' });
+  const envelope = EnvelopeSchema.safeParse(await response.json().catch(() => undefined));
+  if (!envelope.success) throw new FederationError('MALFORMED_MESSAGE', `the answer to ${method} ${path} is not a protocol envelope`);
+  return envelope.data.data;
+}
+
+/**
+ * `GET path` for a file (an agent's bundle, say): its bytes and headers. Fails as
+ * {@link requestBearerApi} does.
+ */
+export async function downloadBearerApi(options: BearerApiOptions, path: string): Promise<{ data: Uint8Array<ArrayBuffer>; headers: Headers }> {
+  const response = await sendBearerRequest(options, 'GET', path, undefined, { accept: '*/*' });
+  try {
+    return { data: new Uint8Array(await response.arrayBuffer()), headers: response.headers };
+  } catch (error) {
+    throw options.unreachable(error);
+  }
+}
+
+/** Sends the request; answers a 2xx response, and throws the error any other one carries. */
+async function sendBearerRequest(
+  options: BearerApiOptions,
+  method: string,
+  path: string,
+  body: unknown,
+  extra: { headers?: Record<string, string>; signal?: AbortSignal | undefined; accept: string },
+): Promise<Response> {
   let response: Response;
   const timeout = AbortSignal.timeout(options.timeoutMs);
   try {
@@ -41,7 +68,7 @@ export async function requestBearerApi(
       method,
       headers: {
         Authorization: `Bearer ${options.token}`,
-        Accept: 'application/json',
+        Accept: extra.accept,
         ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
         ...extra.headers,
       },
@@ -52,9 +79,7 @@ export async function requestBearerApi(
     throw options.unreachable(error);
   }
   if (!response.ok) throw await errorOfResponse(response);
-  const envelope = EnvelopeSchema.safeParse(await response.json().catch(() => undefined));
-  if (!envelope.success) throw new FederationError('MALFORMED_MESSAGE', `the answer to ${method} ${path} is not a protocol envelope`);
-  return envelope.data.data;
+  return response;
 }
 
 /** Options for {@link readAgentEvents}. */

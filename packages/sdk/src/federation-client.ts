@@ -1,11 +1,16 @@
 // FederationClient: an app that holds an instance identity talks straight to a peer that
-// has an ACTIVE connection with that identity: spawn, status, kill, list and watch.
+// has an ACTIVE connection with that identity: spawn, status, kill, list, watch, and read
+// an agent's transcript and bundle.
 import {
+  assembleBundle,
   COMMAND_SCHEMAS,
+  FederationError,
   isTerminalState,
   parseOrThrow,
   QUERY_SCHEMAS,
   type Actor,
+  type AgentBundlePayload,
+  type AgentBundleResponse,
   type AgentCommandType,
   type AgentKillResponse,
   type AgentSpawnPayloadInput,
@@ -120,6 +125,22 @@ export class FederationClient {
   /** `agent.transcript`: a page of the agent's transcript; `NOT_FOUND` for an agent that is not ours. */
   transcript(agentId: string, page: Omit<AgentTranscriptPayload, 'agentId'> = {}, options: CallOptions = {}): Promise<AgentTranscriptResponse> {
     return this.query('agent.transcript', { agentId, ...page }, options);
+  }
+
+  /** `agent.bundle`: one chunk of a completed agent's bundle, from `range.offset`. */
+  bundleChunk(agentId: string, range: Omit<AgentBundlePayload, 'agentId'>, options: CallOptions = {}): Promise<AgentBundleResponse> {
+    return this.query('agent.bundle', { agentId, ...range }, options);
+  }
+
+  /**
+   * The whole git bundle of a completed agent's commits, read chunk by chunk and checked
+   * against the digest and size in its status (`result.bundle`). `NOT_FOUND` when it left none.
+   */
+  async bundle(agentId: string, options: CallOptions = {}): Promise<Uint8Array> {
+    const status = await this.status(agentId, options);
+    const ref = status.status === 'completed' ? status.result?.bundle : undefined;
+    if (ref === undefined) throw new FederationError('NOT_FOUND', 'the agent left no bundle');
+    return assembleBundle(ref, (offset) => this.bundleChunk(agentId, { offset }, options));
   }
 
   /**

@@ -13,7 +13,7 @@ export type { RetryOptions, SendMessageOptions } from './transport.js';
 
 // The client side of bearer-token JSON APIs and their event streams, which the
 // orchestrator's HttpOrchestrator is built on too.
-export { errorOfResponse, readAgentEvents, requestBearerApi } from './bearer-api.js';
+export { downloadBearerApi, errorOfResponse, readAgentEvents, requestBearerApi } from './bearer-api.js';
 export type { AgentEventStreamOptions, BearerApiOptions } from './bearer-api.js';
 export { readServerSentEvents } from './sse.js';
 export type { ServerSentEvent } from './sse.js';

@@ -137,6 +137,24 @@ export const AgentArtifactSchema = z.strictObject({
 });
 export type AgentArtifact = z.infer<typeof AgentArtifactSchema>;
 
+/** A hex SHA-256 digest. */
+export const Sha256HexSchema = z.string().regex(/^[0-9a-f]{64}$/, 'a SHA-256 digest in lowercase hex');
+
+/**
+ * The git bundle of a worker's commits (docs/protocol.md, "Bundles"): binary files, renames
+ * and modes kept. The spoke keeps it; the owner reads it with `agent.bundle`, in chunks,
+ * and checks it against this digest and size.
+ */
+export const AgentBundleRefSchema = z.strictObject({
+  sha256: Sha256HexSchema,
+  bytes: z.number().int().min(1).max(LIMITS.bundleMaxBytes),
+  /** The branch the bundle's one ref names: `refs/heads/<branch>`. */
+  branch: z.string().min(1).max(LIMITS.branchMaxLength),
+  /** The commit the agent started from: the bundle's prerequisite. */
+  base: z.string().regex(/^[0-9a-f]{40}(?:[0-9a-f]{24})?$/, 'a commit id'),
+});
+export type AgentBundleRef = z.infer<typeof AgentBundleRefSchema>;
+
 /**
  * What a completed agent's work came to, from what happened in its sandbox rather than
  * from the model's words: `succeeded` (changes made, or for a tester and a reviewer the
@@ -155,12 +173,14 @@ export const AgentCheckSchema = z.strictObject({
 export type AgentCheck = z.infer<typeof AgentCheckSchema>;
 
 /**
- * What a completed agent produced (PROTOCOL 5): `patch` is a unified diff; `outcome` and
- * `checks` are additions of this implementation (docs/protocol.md).
+ * What a completed agent produced (PROTOCOL 5): `patch` is a unified diff, left out when
+ * it is too large for a message (the bundle then carries the work); `bundle`, `outcome`
+ * and `checks` are additions of this implementation (docs/protocol.md).
  */
 export const AgentResultSchema = z.strictObject({
   summary: z.string(),
   patch: z.string().optional(),
+  bundle: AgentBundleRefSchema.optional(),
   artifacts: z.array(AgentArtifactSchema).max(100).optional(),
   usage: AgentUsageSchema.optional(),
   outcome: AgentOutcomeSchema.optional(),
@@ -244,6 +264,31 @@ export const AgentTranscriptResponseSchema = z.strictObject({
   nextCursor: z.string().nullable(),
 });
 export type AgentTranscriptResponse = z.infer<typeof AgentTranscriptResponseSchema>;
+
+/** `agent.bundle` query payload: which agent, and where in its bundle the chunk starts. */
+export const AgentBundlePayloadSchema = z.strictObject({
+  agentId: AgentIdSchema,
+  offset: z.number().int().min(0).max(LIMITS.bundleMaxBytes),
+  /** At most this many bytes; default and upper bound {@link LIMITS.bundleChunkBytes}. */
+  length: z.number().int().min(1).max(LIMITS.bundleChunkBytes).optional(),
+});
+export type AgentBundlePayload = z.infer<typeof AgentBundlePayloadSchema>;
+
+/**
+ * `agent.bundle` response data: a chunk of the bundle (`data`, base64url) from `offset`,
+ * with the whole bundle's digest and size, so the reader knows what it is assembling.
+ */
+export const AgentBundleResponseSchema = z.strictObject({
+  agentId: AgentIdSchema,
+  sha256: Sha256HexSchema,
+  bytes: z.number().int().min(1).max(LIMITS.bundleMaxBytes),
+  offset: z.number().int().min(0).max(LIMITS.bundleMaxBytes),
+  data: z
+    .string()
+    .max(Math.ceil((LIMITS.bundleChunkBytes * 4) / 3))
+    .regex(/^[A-Za-z0-9_-]*$/, 'base64url'),
+});
+export type AgentBundleResponse = z.infer<typeof AgentBundleResponseSchema>;
 
 /**
  * `agent.status.changed` event payload (PROTOCOL 5): the status plus a `sequence` that

@@ -37,10 +37,10 @@ export const AgentCommandTypeSchema = z.enum(AGENT_COMMAND_TYPES);
 export type AgentCommandType = z.infer<typeof AgentCommandTypeSchema>;
 
 /**
- * The queries (`QUERY`) of PROTOCOL 5, and `agent.transcript` (docs/protocol.md), which
- * reads one's own agent as `agent.status` does and is allowed with it.
+ * The queries (`QUERY`) of PROTOCOL 5, and `agent.transcript` and `agent.bundle`
+ * (docs/protocol.md), which read one's own agent as `agent.status` does and are allowed with it.
  */
-export const QUERY_TYPES = ['agents.list', 'agent.transcript'] as const;
+export const QUERY_TYPES = ['agents.list', 'agent.transcript', 'agent.bundle'] as const;
 export const QueryTypeSchema = z.enum(QUERY_TYPES);
 export type QueryType = z.infer<typeof QueryTypeSchema>;
 

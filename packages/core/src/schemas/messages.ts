@@ -9,6 +9,8 @@ import {
   AgentStatusSchema,
   AgentsListPayloadSchema,
   AgentsListResponseSchema,
+  AgentBundlePayloadSchema,
+  AgentBundleResponseSchema,
   AgentTranscriptPayloadSchema,
   AgentTranscriptResponseSchema,
 } from './agents.js';
@@ -184,6 +186,7 @@ export const COMMAND_SCHEMAS = {
 export const QUERY_SCHEMAS = {
   'agents.list': { payload: AgentsListPayloadSchema, response: AgentsListResponseSchema },
   'agent.transcript': { payload: AgentTranscriptPayloadSchema, response: AgentTranscriptResponseSchema },
+  'agent.bundle': { payload: AgentBundlePayloadSchema, response: AgentBundleResponseSchema },
 } as const satisfies Record<QueryType, { payload: z.ZodType; response: z.ZodType }>;
 
 /** Payload schema of each event type (PROTOCOL 4 and 5). */

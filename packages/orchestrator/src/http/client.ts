@@ -1,13 +1,16 @@
 // HttpOrchestrator: the server's `OrchestratorAdapter` for an orchestrator that runs as
 // its own service (PROTOCOL 7). Runs on any runtime with `fetch`.
 import {
+  AgentBundleResponseSchema,
   AgentKillResponseSchema,
   AgentSpawnResponseSchema,
   AgentStatusSchema,
   FederationError,
   isFederationError,
   TranscriptEntrySchema,
+  type AgentBundleResponse,
   type AgentKillResponse,
+  type BundleRange,
   type AgentSpawnResponse,
   type AgentStatus,
   type AgentStatusChangedPayload,
@@ -73,6 +76,11 @@ export class HttpOrchestrator implements OrchestratorAdapter {
   async transcript(agentId: string, page: TranscriptPage): Promise<TranscriptEntry[]> {
     const query = `after=${page.after}&limit=${page.limit}`;
     return TranscriptEntrySchema.array().parse(await this.#call('GET', `agents/${encodeURIComponent(agentId)}/transcript?${query}`));
+  }
+
+  async bundle(agentId: string, range: BundleRange): Promise<AgentBundleResponse> {
+    const query = `offset=${range.offset}${range.length === undefined ? '' : `&length=${range.length}`}`;
+    return AgentBundleResponseSchema.parse(await this.#call('GET', `agents/${encodeURIComponent(agentId)}/bundle?${query}`));
   }
 
   watch(agentId: string, options: WatchAgentOptions = {}): AsyncGenerator<AgentStatusChangedPayload, void, undefined> {

@@ -33,6 +33,12 @@ const TranscriptQuerySchema = z.strictObject({
   limit: z.coerce.number().int().min(1).max(LIMITS.listLimitMax),
 });
 
+/** `GET /agents/:agentId/bundle`'s query: a chunk from `offset`, at most `length` bytes. */
+const BundleQuerySchema = z.strictObject({
+  offset: z.coerce.number().int().min(0).max(LIMITS.bundleMaxBytes),
+  length: z.coerce.number().int().min(1).max(LIMITS.bundleChunkBytes).optional(),
+});
+
 /** The sequence a reconnecting client saw last; anything unreadable means "from the start". */
 const lastEventIdOf = (value: string | undefined) => {
   const parsed = Number(value ?? 0);
@@ -41,8 +47,8 @@ const lastEventIdOf = (value: string | undefined) => {
 
 /**
  * The orchestrator service's routes: `POST /agents/spawn`, `GET /agents/:agentId/status`,
- * `POST /agents/:agentId/kill`, `GET /agents/:agentId/transcript?after=&limit=` and
- * `GET /agents/:agentId/events` (SSE, resumable with `Last-Event-ID`).
+ * `POST /agents/:agentId/kill`, `GET /agents/:agentId/transcript?after=&limit=`,
+ * `GET /agents/:agentId/bundle?offset=&length=` and `GET /agents/:agentId/events` (SSE, resumable with `Last-Event-ID`).
  *
  * @example
  * ```ts
@@ -76,6 +82,10 @@ export function createOrchestratorService(options: OrchestratorServiceOptions): 
     .get('/agents/:agentId/transcript', async (c) => {
       const page = parseOrThrow(TranscriptQuerySchema, c.req.query(), 'transcript query');
       return ok(c, await orchestrator.transcript(c.req.param('agentId'), page));
+    })
+    .get('/agents/:agentId/bundle', async (c) => {
+      const range = parseOrThrow(BundleQuerySchema, c.req.query(), 'bundle query');
+      return ok(c, await orchestrator.bundle(c.req.param('agentId'), range));
     })
     .get('/agents/:agentId/events', async (c) => {
       const agentId = c.req.param('agentId');

@@ -11,10 +11,12 @@ import {
   isFederationError,
   isTerminalState,
   silentLogger,
+  type AgentBundleResponse,
   type AgentKillResponse,
   type AgentSpawnResponse,
   type AgentStatus,
   type AgentStatusChangedPayload,
+  type BundleRange,
   type Logger,
   type OrchestratorAdapter,
   type OrchestratorSpawnRequest,
@@ -122,6 +124,10 @@ export class QueueOrchestrator implements OrchestratorAdapter {
 
   async transcript(agentId: string, page: TranscriptPage): Promise<TranscriptEntry[]> {
     return reaching(() => this.#lifecycle.transcript(agentId, page));
+  }
+
+  async bundle(agentId: string, range: BundleRange): Promise<AgentBundleResponse> {
+    return reaching(() => this.#lifecycle.bundle(agentId, range));
   }
 
   async kill(agentId: string): Promise<AgentKillResponse> {

@@ -28,5 +28,13 @@ export const MIGRATIONS: readonly EmbeddedMigration[] = [
     "sql": [
       "ALTER TABLE `orchestrator_agents` ADD `egress` text;"
     ]
+  },
+  {
+    "tag": "0003_bundles",
+    "folderMillis": 1796278029936,
+    "hash": "58dda158fb37f86c80a68050e21dec00f21f55680ea2754770fe8af0652e66ac",
+    "sql": [
+      "CREATE TABLE `orchestrator_bundles` (\n\t`agent_id` text PRIMARY KEY NOT NULL,\n\t`data` blob NOT NULL\n);\n"
+    ]
   }
 ];

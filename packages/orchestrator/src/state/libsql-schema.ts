@@ -3,7 +3,7 @@
 // and embeds it in libsql-migrations.ts.
 import type { AgentSpawnPayload, AgentState, AgentStatus, AgentStatusChangedPayload } from '@mosaic-fed/core';
 import type { NewTranscriptEntry } from './types.js';
-import { index, integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import { blob, index, integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 
 /** Every agent this orchestrator was given. `state` repeats `status.status` for filtering. */
 export const agentsTable = sqliteTable(
@@ -42,4 +42,10 @@ export const transcriptTable = sqliteTable(
   (table) => [primaryKey({ columns: [table.agentId, table.index] })],
 );
 
-export const schema = { agentsTable, eventsTable, transcriptTable };
+/** The git bundle of each worker's commits, read back in ranges. */
+export const bundlesTable = sqliteTable('orchestrator_bundles', {
+  agentId: text('agent_id').primaryKey(),
+  data: blob('data', { mode: 'buffer' }).notNull(),
+});
+
+export const schema = { agentsTable, bundlesTable, eventsTable, transcriptTable };

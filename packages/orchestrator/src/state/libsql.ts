@@ -7,7 +7,7 @@ import type { Client } from '@libsql/client';
 import { and, asc, eq, gt, inArray, notInArray, sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/libsql/web';
 import { MIGRATIONS } from './libsql-migrations.js';
-import { agentsTable, eventsTable, schema, transcriptTable } from './libsql-schema.js';
+import { agentsTable, bundlesTable, eventsTable, schema, transcriptTable } from './libsql-schema.js';
 import type { AgentStateStore, NewTranscriptEntry, StoredAgent } from './types.js';
 
 type Database = ReturnType<typeof drizzle<typeof schema>>;
@@ -115,6 +115,21 @@ class LibsqlAgentStateStore implements AgentStateStore {
       .orderBy(asc(transcriptTable.index))
       .limit(limit);
     return rows.map((row) => ({ ...row.entry, index: row.index }));
+  }
+
+  async putBundle(agentId: string, bundle: Uint8Array): Promise<void> {
+    const data = Buffer.from(bundle.buffer, bundle.byteOffset, bundle.byteLength);
+    await this.#db.insert(bundlesTable).values({ agentId, data }).onConflictDoUpdate({ target: bundlesTable.agentId, set: { data } });
+  }
+
+  async readBundle(agentId: string, offset: number, length: number): Promise<Uint8Array | undefined> {
+    // substr counts a BLOB's bytes from 1: only the range leaves the database.
+    const [row] = await this.#db
+      .select({ range: sql<ArrayBuffer | Uint8Array>`substr(${bundlesTable.data}, ${offset + 1}, ${length})` })
+      .from(bundlesTable)
+      .where(eq(bundlesTable.agentId, agentId));
+    if (row === undefined) return undefined;
+    return row.range instanceof Uint8Array ? row.range : new Uint8Array(row.range);
   }
 
   /** Inserts the event only when the statement before it in the batch changed a row: one atomic step with it. */

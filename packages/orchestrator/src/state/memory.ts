@@ -6,6 +6,7 @@ export class InMemoryAgentStateStore implements AgentStateStore {
   readonly #agents = new Map<string, StoredAgent>();
   readonly #events = new Map<string, AgentStatusChangedPayload[]>();
   readonly #transcripts = new Map<string, TranscriptEntry[]>();
+  readonly #bundles = new Map<string, Uint8Array>();
 
   async create(agent: StoredAgent): Promise<'created' | 'exists'> {
     if (this.#agents.has(agent.agentId)) return 'exists';
@@ -52,5 +53,13 @@ export class InMemoryAgentStateStore implements AgentStateStore {
 
   async transcript(agentId: string, after: number, limit: number): Promise<TranscriptEntry[]> {
     return structuredClone((this.#transcripts.get(agentId) ?? []).slice(after, after + limit));
+  }
+
+  async putBundle(agentId: string, bundle: Uint8Array): Promise<void> {
+    this.#bundles.set(agentId, bundle.slice());
+  }
+
+  async readBundle(agentId: string, offset: number, length: number): Promise<Uint8Array | undefined> {
+    return this.#bundles.get(agentId)?.slice(offset, offset + length);
   }
 }

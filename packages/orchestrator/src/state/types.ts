@@ -41,6 +41,13 @@ export interface AgentStateStore {
   appendTranscript(agentId: string, entries: readonly NewTranscriptEntry[]): Promise<void>;
   /** Up to `limit` entries with an index above `after`, in order. */
   transcript(agentId: string, after: number, limit: number): Promise<TranscriptEntry[]>;
+  /**
+   * Keeps the git bundle of the agent's commits, replacing any earlier one: written before
+   * the status that names it (`result.bundle`), so a reader who sees that status finds it.
+   */
+  putBundle(agentId: string, bundle: Uint8Array): Promise<void>;
+  /** Up to `length` bytes of the agent's bundle from `offset`; `undefined` when it has none. */
+  readBundle(agentId: string, offset: number, length: number): Promise<Uint8Array | undefined>;
   /** Releases connections. */
   close?(): Promise<void>;
 }

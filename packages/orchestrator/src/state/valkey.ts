@@ -122,6 +122,22 @@ export class ValkeyAgentStateStore implements AgentStateStore {
     return raw.map((text, offset) => TranscriptEntrySchema.parse({ ...JSON.parse(text), index: after + offset + 1 }));
   }
 
+  async putBundle(agentId: string, bundle: Uint8Array): Promise<void> {
+    await this.#redis.set(this.#bundleKey(agentId), Buffer.from(bundle.buffer, bundle.byteOffset, bundle.byteLength));
+  }
+
+  async readBundle(agentId: string, offset: number, length: number): Promise<Uint8Array | undefined> {
+    const key = this.#bundleKey(agentId);
+    const range = await this.#redis.getrangeBuffer(key, offset, offset + length - 1);
+    if (range.length > 0) return new Uint8Array(range.buffer, range.byteOffset, range.length);
+    // GETRANGE answers nothing both for a missing key and for a range past the end.
+    return (await this.#redis.exists(key)) === 1 ? new Uint8Array() : undefined;
+  }
+
+  #bundleKey(agentId: string): string {
+    return `${this.#prefix}bundle:${agentId}`;
+  }
+
   #transcriptKey(agentId: string): string {
     return `${this.#prefix}transcript:${agentId}`;
   }

@@ -16,12 +16,20 @@ export interface Workspace {
   /** The host directory with the checkout, `.git` included. */
   readonly dir: string;
   /**
-   * The agent's changes as a unified diff (binary files included) against the commit it
-   * started from: its commits, and whatever it left uncommitted, committed for it.
+   * The agent's changes against the commit it started from: its commits, and whatever it
+   * left uncommitted, committed for it. Nothing when it changed nothing.
    */
-  diff(sandbox: Sandbox): Promise<string>;
+  changes(sandbox: Sandbox): Promise<WorkspaceChanges>;
   /** Removes the checkout. Safe to call twice. */
   remove(): Promise<void>;
+}
+
+/** What an agent changed; empty when it changed nothing. */
+export interface WorkspaceChanges {
+  /** A unified diff (binary files included); left out when it is too large for a message. */
+  patch?: string;
+  /** A git bundle of `refs/heads/<branch>` with the agent's commits since `base`. */
+  bundle?: { data: Uint8Array; base: string; branch: string };
 }
 
 /** Prepares repositories on the host, where the network and credentials are. */

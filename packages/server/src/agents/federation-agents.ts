@@ -1,7 +1,9 @@
 // The hub's side of agents: spawn on a peer, list, status (cached or refreshed), kill,
+// the transcript and the bundle of commits read from the peer,
 // and the status events peers send back, applied once per sequence and fanned out to
 // event streams.
 import {
+  AgentBundleResponseSchema,
   AgentKillResponseSchema,
   AgentSpawnPayloadSchema,
   AgentSpawnResponseSchema,
@@ -9,10 +11,12 @@ import {
   AgentStatusSchema,
   AgentTranscriptResponseSchema,
   FederationError,
+  assembleBundle,
   canonicalJson,
   isFederationError,
   isTerminalState,
   spawningStatus,
+  type AgentBundleRef,
   type AgentKillResponse,
   type AgentSpawnPayload,
   type AgentSpawnPayloadInput,
@@ -301,6 +305,22 @@ export class FederationAgentService {
         payload: { agentId, ...(page.cursor === undefined ? {} : { cursor: page.cursor }), ...(page.limit === undefined ? {} : { limit: page.limit }) },
       }),
     );
+  }
+
+  /**
+   * The git bundle of a completed agent's commits, read from the peer in chunks
+   * (`agent.bundle`) and checked against the digest and size in its status: whole and
+   * verified, or an error. `NOT_FOUND` when its status names no bundle.
+   */
+  async bundle(agentId: string): Promise<{ ref: AgentBundleRef; data: Uint8Array<ArrayBuffer> }> {
+    const agent = await this.get(agentId);
+    const ref = agent.status.status === 'completed' ? agent.status.result?.bundle : undefined;
+    if (ref === undefined) throw new FederationError('NOT_FOUND', 'the agent left no bundle');
+    const target = this.#o.messenger.target(await this.#activeConnection(agent.connectionId));
+    const data = await assembleBundle(ref, async (offset) =>
+      AgentBundleResponseSchema.parse(await this.#o.messenger.send(target, { kind: 'QUERY', queryType: 'agent.bundle', payload: { agentId, offset } })),
+    );
+    return { ref, data };
   }
 
   /** Sends `agent.kill` to the peer that runs the agent. */

@@ -1,9 +1,10 @@
-// The spoke's side of agents (PROTOCOL 5): agent.spawn, agent.status, agent.kill and
-// agents.list from peers, ownership, the per-connection concurrency and spawn-rate
+// The spoke's side of agents (PROTOCOL 5): agent.spawn, agent.status, agent.kill,
+// agents.list, and the agent.transcript and agent.bundle reads from peers, ownership, the per-connection concurrency and spawn-rate
 // limits, and watching each agent so its status changes reach the hub through the outbox.
 // Watching is shared work: one replica at a time holds an agent's lease and renews it
 // while it watches; when a replica dies, its leases lapse and the others take its agents.
 import {
+  AgentBundlePayloadSchema,
   AgentRefPayloadSchema,
   AgentSpawnPayloadSchema,
   AgentsListPayloadSchema,
@@ -182,6 +183,16 @@ export class HostedAgents {
           const entries = await this.#orchestrator().transcript(agentId, { after: Number(cursor ?? 0), limit: pageSize });
           const last = entries.at(-1);
           return { agentId, entries, nextCursor: entries.length === pageSize && last !== undefined ? String(last.index) : null };
+        },
+      })
+      .register({
+        kind: 'QUERY',
+        type: 'agent.bundle',
+        payload: AgentBundlePayloadSchema,
+        grant: 'agent.status',
+        handle: async ({ agentId, offset, length }, { message }) => {
+          await this.#owned(agentId, message.iss);
+          return this.#orchestrator().bundle(agentId, { offset, length });
         },
       })
       .register({

@@ -59,6 +59,16 @@ export function agentRoutes(deps: {
     .get('/:agentId/transcript', validate('query', TranscriptQuerySchema, 'query'), async (c) =>
       ok(c, await agents.transcript(c.req.param('agentId'), c.req.valid('query'))),
     )
+    .get('/:agentId/bundle', async (c) => {
+      const { ref, data } = await agents.bundle(c.req.param('agentId'));
+      // The checked bytes as they are: `git fetch` or `git bundle unbundle` takes the file.
+      return c.body(data, 200, {
+        'Content-Type': 'application/x-git-bundle',
+        'Content-Disposition': `attachment; filename="${ref.branch.replace(/[^A-Za-z0-9._-]/g, '-')}.bundle"`,
+        'Cache-Control': 'no-store',
+        'X-Bundle-Sha256': ref.sha256,
+      });
+    })
     .post('/:agentId/kill', async (c) => ok(c, await agents.kill(c.req.param('agentId'), c.var.actor)))
     .get('/:agentId/events', (c) => streamAgentEvents(c, c.req.param('agentId'), deps));
 }
