@@ -201,6 +201,13 @@ export {
   RegenerateKeysResponseSchema,
   RemoteAgentSchema,
   SpawnAgentDtoSchema,
+  AgentDeliverySchema,
+  DELIVERY_STATES,
+  DeliveryRequestSchema,
+  DeliveryStateSchema,
+  HubSpawnPayloadSchema,
+  OpenedPullRequestSchema,
+  PullRequestRequestSchema,
   IdempotencyKeySchema,
   GitCredentialDtoSchema,
   GitCredentialHostSchema,
@@ -223,6 +230,12 @@ export type {
   RegenerateKeysResponse,
   RemoteAgent,
   SpawnAgentDto,
+  AgentDelivery,
+  DeliveryRequest,
+  DeliveryState,
+  HubSpawnPayloadInput,
+  OpenedPullRequest,
+  PullRequestRequest,
 } from './schemas/api.js';
 
 export {

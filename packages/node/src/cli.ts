@@ -6,7 +6,16 @@ import { parseArgs } from 'node:util';
 import { serve } from '@hono/node-server';
 import { createOrchestratorService, type SetupOptions } from '@mosaic-fed/orchestrator';
 import { GIT_CREDENTIALS_FILE } from '@mosaic-fed/orchestrator/node';
-import { AGENT_TYPES, checkEgressRules, checkRepositoryPatterns, DEFAULT_REPOSITORY_PATTERNS, InstanceUrlSchema, isFederationError, type AgentType } from '@mosaic-fed/core';
+import {
+  AGENT_TYPES,
+  checkEgressRules,
+  checkRepositoryPatterns,
+  DEFAULT_REPOSITORY_PATTERNS,
+  GitCredentialHostSchema,
+  InstanceUrlSchema,
+  isFederationError,
+  type AgentType,
+} from '@mosaic-fed/core';
 import {
   createAdminToken,
   createJsonLogger,
@@ -88,6 +97,10 @@ Environment only:
                                   egress grant: registry.npmjs.org, *.example.com, host:port
                                   (no port: 443 and 80); default none: no network at all.
                                   Their addresses must be public, or in MOSAIC_FED_ALLOW_NETWORKS
+  MOSAIC_FED_FORGES               comma-separated host=API pairs for the pull requests
+                                  deliveries open: git.example.com=https://git.example.com/api/v1
+                                  (Gitea, Forgejo); github.com is known. The host's git
+                                  credential is the API token
   MOSAIC_FED_OIDC_ISSUER          accept OIDC access tokens from this issuer as admins
   MOSAIC_FED_OIDC_AUDIENCE        ... issued for this audience
   MOSAIC_FED_OIDC_JWKS_URI        ... verified with this JWKS (default: discovery)
@@ -168,6 +181,21 @@ function formatTable(header: string[], rows: string[][]): string {
 }
 
 /** A comma-separated setting as its entries. */
+/** `MOSAIC_FED_FORGES`: `host=https://host/api/v1` pairs, by host. */
+function forgesFromEnv(value: string | undefined): Record<string, string> | undefined {
+  const pairs = listOf(value);
+  if (pairs.length === 0) return undefined;
+  const forges: Record<string, string> = {};
+  for (const pair of pairs) {
+    const [host = '', api = ''] = pair.split(/=(.*)/s);
+    if (!GitCredentialHostSchema.safeParse(host.toLowerCase()).success || !/^https?:\/\//i.test(api) || !URL.canParse(api)) {
+      throw new UsageError(`MOSAIC_FED_FORGES: "${pair}" is not host=API URL (git.example.com=https://git.example.com/api/v1)`);
+    }
+    forges[host.toLowerCase()] = api;
+  }
+  return forges;
+}
+
 function listOf(value: string | undefined): string[] {
   return (value ?? '')
     .split(',')
@@ -343,6 +371,7 @@ export async function main(argv: string[], env: Env = process.env): Promise<numb
       throw new UsageError('MOSAIC_FED_ORCHESTRATOR_URL needs MOSAIC_FED_ORCHESTRATOR_TOKEN as well');
     }
     const repositories = repositoriesFromEnv(env);
+    const forges = forgesFromEnv(env.MOSAIC_FED_FORGES);
     const egress = listOf(env.MOSAIC_FED_EGRESS);
     checkSetting('MOSAIC_FED_EGRESS', () => checkEgressRules(egress, 'MOSAIC_FED_EGRESS'));
     if (env.REDIS_URL !== undefined && !isRedisUrl(env.REDIS_URL)) throw new UsageError(REDIS_URL_SHAPE);
@@ -362,6 +391,7 @@ export async function main(argv: string[], env: Env = process.env): Promise<numb
       ...(allowNetworks.length === 0 ? {} : { allowNetworks }),
       ...(repositories === undefined ? {} : { repositories }),
       ...(egress.length === 0 ? {} : { egress }),
+      ...(forges === undefined ? {} : { forges }),
       ...(env.REDIS_URL === undefined ? {} : { redisUrl: env.REDIS_URL }),
       ...(env.MOSAIC_FED_REDIS_PREFIX === undefined ? {} : { redisPrefix: env.MOSAIC_FED_REDIS_PREFIX }),
     };

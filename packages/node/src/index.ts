@@ -10,7 +10,8 @@ import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import { FederationError, type OrchestratorAdapter } from '@mosaic-fed/core';
-import { GIT_CREDENTIALS_FILE, GitCredentialFile } from '@mosaic-fed/orchestrator/node';
+import { GIT_CREDENTIALS_FILE, GitCredentialFile, GitRemotes } from '@mosaic-fed/orchestrator/node';
+import { GitBranchDeliverer, type ForgeApis } from './delivery.js';
 import {
   createFederation,
   createJsonLogger,
@@ -35,6 +36,8 @@ export { loadOrCreateSecretFile, SECRET_FILE } from './secret.js';
 export { StartupError } from './startup.js';
 export { createResolvingFetch } from './resolving-fetch.js';
 export type { LookupAll, ResolvingFetchOptions } from './resolving-fetch.js';
+export { DEFAULT_FORGE_APIS, forgeRepositoryOf, GitBranchDeliverer } from './delivery.js';
+export type { ForgeApis, GitBranchDelivererOptions } from './delivery.js';
 export {
   connectValkey,
   isRedisUrl,
@@ -87,6 +90,12 @@ export interface NodeFederationOptions {
    * egress proxy, beside each connection's `egress` grant (`registry.npmjs.org`). Default none.
    */
   egress?: string[];
+  /**
+   * Forge REST APIs by repository host, for the pull requests deliveries open (a Gitea or
+   * Forgejo at `https://git.example.com/api/v1`); github.com's is known. Branches are pushed
+   * with the instance's git credentials, and a host's password is its API token too.
+   */
+  forges?: ForgeApis;
   /**
    * Valkey (or Redis) shared by replicas: the message log, rate limits and the event bus
    * move there. Without it, they stay in this process and its database file.
@@ -143,14 +152,25 @@ export async function openFederation(options: NodeFederationOptions & { url: str
   try {
     // PROTOCOL 3: names are resolved here and only checked addresses are connected to.
     const outbound = { ...options.federation?.outbound, allowNetworks: options.allowNetworks ?? options.federation?.outbound?.allowNetworks };
+    const policy = new OutboundPolicy(outbound);
+    const outboundFetch = createResolvingFetch(policy);
+    const credentialFile = new GitCredentialFile(join(dataDir, GIT_CREDENTIALS_FILE));
     const gitCredentials = gitCredentialRoutes({
-      file: new GitCredentialFile(join(dataDir, GIT_CREDENTIALS_FILE)),
+      file: credentialFile,
       audit: stores.audit,
       now: options.now ?? (() => new Date()),
       generateId: () => crypto.randomUUID(),
     });
+    // The hub pushes the branches its spawns ask for with the same credentials and policy.
+    const deliverer = new GitBranchDeliverer({
+      remotes: new GitRemotes({ addressPolicy: policy, credentials: credentialFile }),
+      credentials: credentialFile,
+      forges: options.forges,
+      fetch: outboundFetch,
+    });
     const federation = createFederation({
-      fetch: createResolvingFetch(new OutboundPolicy(outbound)),
+      fetch: outboundFetch,
+      deliverer,
       ...options.federation,
       adminRoutes: { 'git-credentials': gitCredentials, ...options.federation?.adminRoutes },
       outbound,

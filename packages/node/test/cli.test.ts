@@ -198,6 +198,9 @@ describe('mosaic-fed serve', () => {
       const badEgress = runCli(['serve', '--port', '0'], dir.path, { MOSAIC_FED_EGRESS: 'registry.npmjs.org,https://pypi.org' });
       expect(badEgress.status).toBe(2);
       expect(badEgress.stderr).toContain('MOSAIC_FED_EGRESS: "https://pypi.org" is not an egress rule');
+      const badForge = runCli(['serve', '--port', '0'], dir.path, { MOSAIC_FED_FORGES: 'git.example.com=https://git.example.com/api/v1,gitea.internal' });
+      expect(badForge.status).toBe(2);
+      expect(badForge.stderr).toContain('MOSAIC_FED_FORGES: "gitea.internal" is not host=API URL');
       // Values the server itself would refuse are the caller's mistake too, named as set.
       const badUrl = runCli(['serve', '--port', '0', '--url', 'ftp://hub.example.com'], dir.path);
       expect(badUrl.status).toBe(2);

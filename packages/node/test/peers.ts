@@ -19,6 +19,8 @@ export interface PeerOptions {
   repositories?: string[];
   /** The instance's egress rules. Default none. */
   egress?: string[];
+  /** Forge APIs for deliveries' pull requests, by repository host. */
+  forges?: Record<string, string>;
   now?: () => Date;
   orchestrator?: InMemoryOrchestrator;
   /** Runs agents with this (a real orchestrator) instead of the in-memory one. */
@@ -64,6 +66,7 @@ export async function startPeer(options: PeerOptions, token?: string): Promise<P
     // The tests' repositories are folders on this machine.
     repositories: options.repositories ?? [...DEFAULT_REPOSITORY_PATTERNS, 'file://**'],
     ...(options.egress === undefined ? {} : { egress: options.egress }),
+    ...(options.forges === undefined ? {} : { forges: options.forges }),
     ...(options.now === undefined ? {} : { now: options.now }),
     federation: {
       outbox: { initialBackoffMs: 50, maxBackoffMs: 200, pollIntervalMs: 50 },

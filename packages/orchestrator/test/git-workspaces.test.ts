@@ -221,7 +221,7 @@ describe('git workspaces', () => {
       }
       expect(git.requests).toEqual([]);
       expect(reasons).toHaveLength(repositories.length);
-      for (const reason of reasons) expect(reason).toMatch(/no address this orchestrator may reach|is not an address this orchestrator may reach/);
+      for (const reason of reasons) expect(reason).toMatch(/no address this host may reach|is not an address this host may reach/);
     });
 
     it('clones nothing over the network without a policy', async () => {
@@ -230,7 +230,7 @@ describe('git workspaces', () => {
         new GitWorkspaceProvider({ logger }).checkout({ repository: `http://127.0.0.1:${git.port}/${served()}`, branch: 'main', agentBranch: 'mosaic/agent-test' }, signal),
       );
       expect(error.message).toMatch(/^could not clone/);
-      expect(reasons).toEqual(['this orchestrator has no address policy: it clones file:// repositories only']);
+      expect(reasons).toEqual(['there is no address policy here: only file:// repositories are reached']);
     });
 
     it('answers a private repository\'s host with the spoke\'s credential, and no other host, keeping it out of the checkout', async () => {

@@ -2,6 +2,7 @@
 // that configure an instance, manage its connections and spawn, watch and kill agents
 // through it. Every answer is checked against core's schemas.
 import {
+  AgentDeliverySchema,
   AgentKillResponseSchema,
   AgentsOverviewSchema,
   AgentSpawnResponseSchema,
@@ -15,6 +16,7 @@ import {
   isFederationError,
   RegenerateKeysResponseSchema,
   sha256Hex,
+  type AgentDelivery,
   type AgentKillResponse,
   type AgentsOverview,
   type AgentsOverviewQuery,
@@ -243,6 +245,11 @@ export class AdminClient {
       throw new FederationError('MALFORMED_MESSAGE', `the answer to GET ${path} does not match its digest`);
     }
     return data;
+  }
+
+  /** Where the branch a spawn asked to deliver (`options.deliver`) stands; `NOT_FOUND` when it asked for none. */
+  delivery(agentId: string): Promise<AgentDelivery> {
+    return this.#call('GET', `agents/${encodeURIComponent(agentId)}/delivery`, AgentDeliverySchema);
   }
 
   /** Sends `agent.kill` to the peer that runs the agent. */

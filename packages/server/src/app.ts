@@ -17,6 +17,7 @@ import {
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { DeliveryService, type BranchDeliverer } from './agents/deliveries.js';
 import { FederationAgentService } from './agents/federation-agents.js';
 import { HostedAgents } from './agents/hosted.js';
 import { createAdminTokenAuthenticator } from './auth/admin-tokens.js';
@@ -57,6 +58,11 @@ export interface FederationAppOptions {
   stores?: FederationStores;
   /** Runs agents for peers. Without one, this instance cannot host agents. */
   orchestrator?: OrchestratorAdapter;
+  /**
+   * Pushes the branches spawns ask for (`options.deliver`) and opens their pull requests.
+   * Without one, such spawns are refused (`CAPABILITY_DISABLED`). The Node entry has one.
+   */
+  deliverer?: BranchDeliverer;
   /** Name of a new instance (admins can change it later). */
   name?: string;
   /** Capabilities of a new instance (admins can change them later). */
@@ -122,6 +128,8 @@ export interface FederationAppOptions {
    * milliseconds. Default 60,000.
    */
   sweepIntervalMs?: number;
+  /** Time between passes over due deliveries, in milliseconds. Default 5,000. */
+  deliveryIntervalMs?: number;
   /** Retries of a message to a peer whose answer was lost, with the same jti. Default 2. */
   messageRetries?: number;
   /**
@@ -150,6 +158,7 @@ export interface Federation {
   stores: FederationStores;
   connections: ConnectionService;
   agents: FederationAgentService;
+  deliveries: DeliveryService;
   hosted: HostedAgents;
   outbox: Outbox;
   sweeper: Sweeper;
@@ -251,6 +260,8 @@ export function createFederation(options: FederationAppOptions): Federation {
   });
   const outbox = new Outbox({ stores, messenger, now, generateId, logger, ...options.outbox });
   const sweeper = new Sweeper({ stores, now, logger, intervalMs: options.sweepIntervalMs });
+  const leases = options.leases ?? new InMemoryLeases();
+  const holder = generateId();
   const hosted = new HostedAgents({
     stores,
     instance,
@@ -261,8 +272,8 @@ export function createFederation(options: FederationAppOptions): Federation {
     logger,
     repositories: options.repositories === undefined ? DEFAULT_REPOSITORY_PATTERNS : checkRepositoryPatterns(options.repositories, 'repositories'),
     egress: checkEgressRules(options.egress ?? [], 'egress'),
-    leases: options.leases ?? new InMemoryLeases(),
-    holder: generateId(),
+    leases,
+    holder,
     leaseMs: options.watchLeaseMs,
   });
   const agents = new FederationAgentService({
@@ -274,6 +285,19 @@ export function createFederation(options: FederationAppOptions): Federation {
     logger,
     resendAfterMs: options.spawnResend?.afterMs,
     resendIntervalMs: options.spawnResend?.intervalMs,
+    canDeliver: options.deliverer !== undefined,
+    // A delivery may be due: the service is made below, before any event can arrive.
+    onTerminal: () => deliveries.wake(),
+  });
+  const deliveries = new DeliveryService({
+    stores,
+    agents,
+    deliverer: options.deliverer,
+    leases,
+    holder,
+    now,
+    logger,
+    intervalMs: options.deliveryIntervalMs,
   });
   const router = new MessageRouter();
   hosted.register(router);
@@ -288,7 +312,7 @@ export function createFederation(options: FederationAppOptions): Federation {
   };
 
   const api = federationApi(
-    { instance, connections, agents, hosted, events, stores, monotonic, regenerateKeys, now, generateId },
+    { instance, connections, agents, deliveries, hosted, events, stores, monotonic, regenerateKeys, now, generateId },
     options.adminRoutes,
   );
 
@@ -360,6 +384,7 @@ export function createFederation(options: FederationAppOptions): Federation {
     stores,
     connections,
     agents,
+    deliveries,
     hosted,
     outbox,
     sweeper,
@@ -367,10 +392,11 @@ export function createFederation(options: FederationAppOptions): Federation {
       outbox.start();
       sweeper.start();
       agents.start();
+      deliveries.start();
       await hosted.resume();
     },
     async stop() {
-      await Promise.all([hosted.stop(), outbox.stop(), sweeper.stop(), agents.stop()]);
+      await Promise.all([hosted.stop(), outbox.stop(), sweeper.stop(), agents.stop(), deliveries.stop()]);
     },
   };
 }

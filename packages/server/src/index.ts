@@ -8,6 +8,7 @@
 export { createFederation, createFederationApp, MIN_SECRET_LENGTH } from './app.js';
 export type { Federation, FederationAppOptions, OutboundOptions } from './app.js';
 export type { MessageBody } from './peers/messenger.js';
+export type { BranchDeliverer, BranchDelivery } from './agents/deliveries.js';
 
 // What more admin routes (`adminRoutes`) are built from.
 export type { AdminVariables } from './middleware/admin-auth.js';
@@ -54,6 +55,9 @@ export type {
   ClaimOutcome,
   ConnectionRecord,
   ConnectionStore,
+  DeliveryChange,
+  DeliveryRecord,
+  DeliveryStore,
   FederationStores,
   HostedAgentRecord,
   HostedAgentStore,

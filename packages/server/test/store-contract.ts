@@ -4,6 +4,7 @@ import { DEFAULT_CAPABILITIES, defaultGrants, generateKeyPair } from '@mosaic-fe
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AgentStatus } from '@mosaic-fed/core';
 import type {
+  DeliveryRecord,
   ConnectionRecord,
   FederationStores,
   HostedAgentRecord,
@@ -423,6 +424,56 @@ export function describeStoreContract(name: string, open: () => Promise<StoreHar
       });
     });
 
+    describe('deliveries', () => {
+      const delivery = (agentId: string, overrides: Partial<DeliveryRecord> = {}): DeliveryRecord => ({
+        agentId,
+        request: { branch: 'agent/fix', pullRequest: true },
+        repository: 'git.example.com/org/repo',
+        baseBranch: 'main',
+        taskId: 'task-1',
+        state: 'waiting',
+        attempts: 0,
+        nextAttemptAt: 0,
+        commit: null,
+        pullRequest: null,
+        error: null,
+        createdAt: '2026-11-25T12:00:00.000Z',
+        updatedAt: '2026-11-25T12:00:00.000Z',
+        ...overrides,
+      });
+      const ended = async () => {
+        const record = remote();
+        await stores.remoteAgents.create(record);
+        await stores.remoteAgents.applyEvent(record.agentId, { ...record.status, status: 'completed', sequence: 1 });
+        return record.agentId;
+      };
+
+      it('are due once their agent has ended and their time has come, and take outcomes only while waiting', async () => {
+        const running = remote();
+        await stores.remoteAgents.create(running);
+        const [done, later, settled] = [await ended(), await ended(), await ended()];
+        await stores.deliveries.create(delivery(running.agentId));
+        await stores.deliveries.create(delivery(done, { nextAttemptAt: 1_000 }));
+        await stores.deliveries.create(delivery(done, { taskId: 'another' }));
+        await stores.deliveries.create(delivery(later, { nextAttemptAt: 5_000 }));
+        await stores.deliveries.create(delivery(settled, { state: 'delivered', commit: 'c'.repeat(40) }));
+        expect(await stores.deliveries.get(done)).toEqual(delivery(done, { nextAttemptAt: 1_000 }));
+        expect((await stores.deliveries.due(2_000, 10)).map((d) => d.agentId)).toEqual([done]);
+        expect((await stores.deliveries.due(6_000, 10)).map((d) => d.agentId)).toEqual([done, later]);
+        expect(await stores.deliveries.due(6_000, 1)).toHaveLength(1);
+
+        const outcome = { state: 'delivered' as const, attempts: 1, nextAttemptAt: 1_000, commit: 'a'.repeat(40), pullRequest: { number: 7, url: 'https://git.example.com/org/repo/pulls/7' }, error: null, updatedAt: '2026-11-25T12:01:00.000Z' };
+        expect(await stores.deliveries.update(done, outcome)).toBe(true);
+        expect(await stores.deliveries.get(done)).toMatchObject(outcome);
+        // Settled: no later outcome changes it, and it is due no more.
+        expect(await stores.deliveries.update(done, { ...outcome, state: 'failed', error: 'late' })).toBe(false);
+        expect(await stores.deliveries.update(settled, outcome)).toBe(false);
+        expect(await stores.deliveries.update(crypto.randomUUID(), outcome)).toBe(false);
+        expect((await stores.deliveries.due(6_000, 10)).map((d) => d.agentId)).toEqual([later]);
+        expect(await stores.deliveries.get(crypto.randomUUID())).toBeUndefined();
+      });
+    });
+
     describe('spawn requests (PROTOCOL 6)', () => {
       const request = (createdAt: string, overrides: Partial<SpawnRequestRecord> = {}): SpawnRequestRecord => ({
         idempotencyKey: crypto.randomUUID(),
@@ -434,11 +485,19 @@ export function describeStoreContract(name: string, open: () => Promise<StoreHar
           context: { repository: 'git.example.com/org/repo', branch: 'main', workItems: ['a'], instructions: 'Fix it.' },
           options: { timeout: 3_600_000, maxRetries: 0 },
         },
+        deliver: null,
         requestHash: 'hash-1',
         actor: { type: 'admin-token', id: 'token-1' },
         createdAt,
         response: null,
         ...overrides,
+      });
+
+      it('keeps what a request asks the hub to deliver', async () => {
+        const deliver = { branch: 'agent/fix-add', pullRequest: { title: 'Fix add', base: 'main' } };
+        const asked = request('2026-11-25T12:00:00.000Z', { deliver });
+        expect(await stores.spawnRequests.begin(asked)).toEqual(asked);
+        expect((await stores.spawnRequests.unanswered('2026-11-25T12:00:01.000Z', 500)).find((r) => r.idempotencyKey === asked.idempotencyKey)?.deliver).toEqual(deliver);
       });
 
       it('keeps the first request under a key, and its answer', async () => {

@@ -39,6 +39,7 @@ async function filledStores(count: number) {
       jti: `jti-${key}`,
       connectionId: 'conn-1',
       payload: { taskId: 't', agentType: 'worker', context: { repository: 'git.example.com/o/r', branch: 'main', workItems: [], instructions: '' }, options: { timeout: 3_600_000, maxRetries: 0 } },
+      deliver: null,
       requestHash: 'h',
       actor: { type: 'cli', id: 'test' },
       createdAt: createdAt.toISOString(),

@@ -1,8 +1,11 @@
 import { z } from 'zod';
 import { WireErrorSchema } from '../errors.js';
+import { LIMITS } from '../limits.js';
 import {
   AgentIdSchema,
+  AgentOptionsSchema,
   AgentSpawnPayloadSchema,
+  BranchSchema,
   AgentStatusSchema,
   IsoDateTimeSchema,
   TaskIdSchema,
@@ -40,12 +43,73 @@ export function apiResponseSchema<T extends z.ZodType>(data: T) {
 export const CreateConnectionDtoSchema = z.strictObject({ url: InstanceUrlSchema });
 export type CreateConnectionDto = z.infer<typeof CreateConnectionDtoSchema>;
 
+/** The pull request a delivery opens: by default titled by the task, with the summary as its body, onto the spawn's branch. */
+export const PullRequestRequestSchema = z.strictObject({
+  title: z.string().min(1).max(256).optional(),
+  body: z.string().max(LIMITS.instructionsMaxBytes).optional(),
+  base: BranchSchema.optional(),
+});
+export type PullRequestRequest = z.infer<typeof PullRequestRequestSchema>;
+
+/**
+ * `options.deliver` of a spawn through the hub's API (docs/protocol.md, "Delivery"): once
+ * the agent completes, the hub applies its bundle to `branch` of the repository and pushes
+ * it with its own credentials, and may open a pull request. The hub keeps it: the spoke's
+ * `agent.spawn` never carries it.
+ */
+export const DeliveryRequestSchema = z.strictObject({
+  branch: BranchSchema,
+  pullRequest: z.union([z.boolean(), PullRequestRequestSchema]).default(false),
+});
+export type DeliveryRequest = z.output<typeof DeliveryRequestSchema>;
+
+/** A spawn payload as the hub's API takes it: `agent.spawn`'s, and `options.deliver`. */
+export const HubSpawnPayloadSchema = AgentSpawnPayloadSchema.extend({
+  options: AgentOptionsSchema.extend({ deliver: DeliveryRequestSchema.optional() }).default({
+    timeout: LIMITS.timeoutDefaultMs,
+    maxRetries: LIMITS.maxRetriesDefault,
+  }),
+}).superRefine((payload, ctx) => {
+  if (payload.options.deliver?.branch === payload.context.branch) {
+    ctx.addIssue({ code: 'custom', path: ['options', 'deliver', 'branch'], message: "must not be the branch the agent starts from: the work arrives beside it, for review" });
+  }
+});
+export type HubSpawnPayloadInput = z.input<typeof HubSpawnPayloadSchema>;
+
 /** `POST /api/v1/federation/agents/spawn` body (PROTOCOL 6). */
 export const SpawnAgentDtoSchema = z.strictObject({
   connectionId: z.uuid(),
-  payload: AgentSpawnPayloadSchema,
+  payload: HubSpawnPayloadSchema,
 });
 export type SpawnAgentDto = z.input<typeof SpawnAgentDtoSchema>;
+
+/**
+ * Where a delivery stands: `waiting` (for the agent, or for another try), `delivered`,
+ * `failed` (every try failed; `error` says why) or `skipped` (nothing to deliver: the
+ * agent did not complete, or changed nothing).
+ */
+export const DELIVERY_STATES = ['waiting', 'delivered', 'failed', 'skipped'] as const;
+export const DeliveryStateSchema = z.enum(DELIVERY_STATES);
+export type DeliveryState = z.infer<typeof DeliveryStateSchema>;
+
+/** A pull request a delivery opened. */
+export const OpenedPullRequestSchema = z.strictObject({ number: z.number().int().min(1), url: z.string().max(2048) });
+export type OpenedPullRequest = z.infer<typeof OpenedPullRequestSchema>;
+
+/** `GET /api/v1/federation/agents/:agentId/delivery`. */
+export const AgentDeliverySchema = z.strictObject({
+  agentId: AgentIdSchema,
+  branch: BranchSchema,
+  pullRequested: z.boolean(),
+  state: DeliveryStateSchema,
+  attempts: z.number().int().min(0),
+  /** The commit the branch was pushed at. */
+  commit: z.string().nullable(),
+  pullRequest: OpenedPullRequestSchema.nullable(),
+  error: z.string().nullable(),
+  updatedAt: IsoDateTimeSchema,
+});
+export type AgentDelivery = z.infer<typeof AgentDeliverySchema>;
 
 /**
  * The `Idempotency-Key` header of `POST /api/v1/federation/agents/spawn` (PROTOCOL 6): 1 to

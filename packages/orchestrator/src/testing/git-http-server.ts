@@ -18,7 +18,7 @@ export const GIT_SERVER_CREDENTIAL = { username: 'spoke-bot', password: 'tok3n-0
  * A git smart-HTTP server on loopback (git's own `http-backend` as CGI) serving the
  * repositories under `root`; a path under `/moved/` answers with a redirect to the same
  * path without it, to prove redirects are not followed; one under `/private/` needs
- * {@link GIT_SERVER_CREDENTIAL} (HTTP Basic).
+ * {@link GIT_SERVER_CREDENTIAL} (HTTP Basic), and takes pushes.
  */
 export async function startGitHttpServer(root: string): Promise<{ port: number; requests: GitHttpRequest[]; close(): Promise<void> }> {
   const requests: GitHttpRequest[] = [];
@@ -31,6 +31,7 @@ export async function startGitHttpServer(root: string): Promise<{ port: number; 
       return;
     }
     let path = url.pathname;
+    let user = '';
     if (path.startsWith('/private/')) {
       const expected = `Basic ${Buffer.from(`${GIT_SERVER_CREDENTIAL.username}:${GIT_SERVER_CREDENTIAL.password}`).toString('base64')}`;
       if (request.headers.authorization !== expected) {
@@ -39,6 +40,8 @@ export async function startGitHttpServer(root: string): Promise<{ port: number; 
         return;
       }
       path = path.slice('/private'.length);
+      // http-backend takes pushes from an authenticated user only.
+      user = GIT_SERVER_CREDENTIAL.username;
     }
     const cgi = spawn('git', ['http-backend'], {
       env: {
@@ -52,6 +55,7 @@ export async function startGitHttpServer(root: string): Promise<{ port: number; 
         HTTP_CONTENT_ENCODING: String(request.headers['content-encoding'] ?? ''),
         GIT_PROTOCOL: String(request.headers['git-protocol'] ?? ''),
         REMOTE_ADDR: '127.0.0.1',
+        ...(user === '' ? {} : { REMOTE_USER: user }),
       },
     });
     request.pipe(cgi.stdin);

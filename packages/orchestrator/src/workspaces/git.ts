@@ -8,16 +8,11 @@
 // the commit the agent started from) before it takes the commits into its own checkout
 // and makes the result's bundle and diff there.
 //
-// A clone is an outbound request made on a peer's behalf (PROTOCOL 3): the host's name is
-// resolved here, every address the policy refuses is dropped, and git connects to one of
-// the checked addresses only (curl's resolve list for http(s), ssh's HostName for ssh, the
-// address itself for git://), so the name is never resolved a second time. Redirects are
-// not followed and no other transport is allowed.
+// A clone is an outbound request made on a peer's behalf (PROTOCOL 3): GitRemotes decides
+// where git may connect, and pins it there.
 import { execFile } from 'node:child_process';
-import { lookup as dnsLookup } from 'node:dns/promises';
 import { existsSync, lstatSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { isIP } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -26,12 +21,10 @@ import { AgentFailure } from '../lib/failure.js';
 import { redactCredentials } from '../lib/redact.js';
 import type { Sandbox } from '../sandboxes/types.js';
 import type { GitCredentialSource } from './credentials.js';
+import { GitRemoteRefusal, GitRemotes, type LookupAddresses } from './git-remote.js';
 import type { CheckoutSource, Workspace, WorkspaceChanges, WorkspaceProvider } from './types.js';
 
 const run = promisify(execFile);
-
-/** Every address of a name, as `dns.promises.lookup` with `all: true` gives them. */
-export type LookupAddresses = (hostname: string) => Promise<readonly { address: string; family: number }[]>;
 
 export interface GitWorkspaceOptions {
   /** Where checkouts are made. Default: the system's temp directory. */
@@ -76,30 +69,13 @@ export const MAX_PATCH_BYTES = 160 * 1024;
 
 export { redactCredentials };
 
-/** Why a repository is not fetched; for the host's log only. */
-class FetchRefusal extends Error {}
-
-/** How git is to reach a repository: its URL, and the settings that pin the address. */
-interface CloneTarget {
-  url: string;
-  config: string[];
-  env: Record<string, string>;
-}
-
-const systemLookup: LookupAddresses = (hostname) => dnsLookup(hostname, { all: true, verbatim: true });
-
-// Host names git may be told about in a setting or an ssh option: nothing a shell or an
-// option parser would read as more than a name.
-const PLAIN_HOST = /^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$/;
-const SCP_LIKE = /^([^/@:\s]+)@([^/:\s]+):(.*)$/;
-
 export class GitWorkspaceProvider implements WorkspaceProvider {
   readonly #options: GitWorkspaceOptions;
-  readonly #lookup: LookupAddresses;
+  readonly #remotes: GitRemotes;
 
   constructor(options: GitWorkspaceOptions = {}) {
     this.#options = options;
-    this.#lookup = options.lookup ?? systemLookup;
+    this.#remotes = new GitRemotes(options);
   }
 
   async checkout(source: CheckoutSource, signal: AbortSignal): Promise<Workspace> {
@@ -109,14 +85,14 @@ export class GitWorkspaceProvider implements WorkspaceProvider {
     const root = await mkdtemp(join(this.#options.root ?? tmpdir(), 'mosaic-checkout-'));
     const dir = join(root, 'repo');
     try {
-      const target = await this.#target(source.repository);
+      const target = await this.#remotes.target(source.repository);
       // `--` ends the options: neither the URL nor the directory can be read as one, and
       // the branch is a checked ref name (no leading `-`, PROTOCOL 5).
       const depth = String(this.#options.historyDepth ?? 50);
       await run('git', [...target.config, 'clone', '--quiet', '--depth', depth, '--single-branch', '--branch', source.branch, '--', target.url, dir], {
         signal,
         timeout: this.#options.cloneTimeoutMs ?? 300_000,
-        env: { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: 'true', ...target.env },
+        env: { ...process.env, ...target.env },
       });
     } catch (error) {
       await rm(root, { recursive: true, force: true });
@@ -125,7 +101,7 @@ export class GitWorkspaceProvider implements WorkspaceProvider {
       // peer which ports answer on this host's network: they go to this host's log only,
       // and every failed clone reads the same to the peer.
       const reason =
-        error instanceof FetchRefusal
+        error instanceof GitRemoteRefusal
           ? error.message
           : (redactCredentials(String((error as { stderr?: unknown }).stderr ?? '')).trim().split('\n').at(-1) ?? '');
       (this.#options.logger ?? silentLogger).warn('a clone failed', { repository: redactCredentials(source.repository), branch: source.branch, reason });
@@ -144,98 +120,6 @@ export class GitWorkspaceProvider implements WorkspaceProvider {
     return new GitWorkspace(root, dir, base, source.agentBranch);
   }
 
-  /** The URL git clones and the settings that keep it to a checked address. */
-  async #target(repository: string): Promise<CloneTarget> {
-    // Only the transport the URL names; no redirect to another place.
-    const only = (scheme: string, url: string, config: string[] = [], env: Record<string, string> = {}): CloneTarget => ({
-      url,
-      config: ['-c', 'protocol.allow=never', '-c', `protocol.${scheme}.allow=always`, '-c', 'http.followRedirects=false', ...config],
-      env,
-    });
-    if (/^file:\/\//i.test(repository)) return only('file', repository);
-    const scp = SCP_LIKE.exec(repository);
-    if (scp !== null) {
-      const [, user = '', host = '', path = ''] = scp;
-      const address = await this.#checkedAddress(host);
-      return only('ssh', `${user}@${host}:${path}`, [], sshTo(host, address));
-    }
-    let url: URL;
-    try {
-      // A host/path is fetched over https.
-      url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(repository) ? repository : `https://${repository}`);
-    } catch {
-      throw new FetchRefusal('not a repository address');
-    }
-    const scheme = url.protocol.slice(0, -1);
-    const host = url.hostname.replace(/^\[|\]$/g, '');
-    const address = await this.#checkedAddress(host);
-    switch (scheme) {
-      case 'http':
-      case 'https': {
-        const { config, env } = await this.#credentialFor(url.port === '' ? host : `${host}:${url.port}`);
-        if (isIP(host) !== 0) return only(scheme, url.href, config, env);
-        const port = url.port === '' ? (scheme === 'https' ? '443' : '80') : url.port;
-        return only(scheme, url.href, [...config, '-c', `http.curloptResolve=${host}:${port}:${isIP(address) === 6 ? `[${address}]` : address}`], env);
-      }
-      case 'ssh':
-        return only('ssh', url.href, [], sshTo(host, address));
-      case 'git': {
-        const pinned = new URL(url.href);
-        pinned.hostname = isIP(address) === 6 ? `[${address}]` : address;
-        return only('git', pinned.href);
-      }
-      default:
-        throw new FetchRefusal(`${scheme} repositories are not fetched`);
-    }
-  }
-
-  /**
-   * The settings that answer `host` with its credential, if the spoke has one: a helper
-   * that prints it from the environment. Either way no other helper is asked, so the host
-   * user's stored credentials never serve a peer's clone.
-   */
-  async #credentialFor(host: string): Promise<{ config: string[]; env: Record<string, string> }> {
-    const noHelpers = ['-c', 'credential.helper='];
-    const credential = await this.#options.credentials?.forHost(host.toLowerCase());
-    if (credential === undefined) return { config: noHelpers, env: {} };
-    return {
-      config: [...noHelpers, '-c', `credential.helper=${CREDENTIAL_HELPER}`],
-      env: { MOSAIC_FED_GIT_USERNAME: credential.username, MOSAIC_FED_GIT_PASSWORD: credential.password },
-    };
-  }
-
-  /** An address of `host` the policy allows; throws {@link FetchRefusal}. */
-  async #checkedAddress(host: string): Promise<string> {
-    const policy = this.#options.addressPolicy;
-    if (policy === undefined) throw new FetchRefusal('this orchestrator has no address policy: it clones file:// repositories only');
-    if (isIP(host) !== 0) {
-      if (!policy.allowsAddress(host)) throw new FetchRefusal(`${host} is not an address this orchestrator may reach`);
-      return host;
-    }
-    if (!PLAIN_HOST.test(host)) throw new FetchRefusal('not a host name');
-    let addresses: readonly { address: string }[];
-    try {
-      addresses = await this.#lookup(host);
-    } catch {
-      throw new FetchRefusal(`${host} does not resolve`);
-    }
-    const allowed = addresses.find((entry) => policy.allowsAddress(entry.address));
-    if (allowed === undefined) throw new FetchRefusal(`${host} resolves to no address this orchestrator may reach`);
-    return allowed.address;
-  }
-}
-
-// A git credential helper that answers `get` from the clone's environment: the helper's
-// text, which any process may read, holds no secret.
-const CREDENTIAL_HELPER = `!f() { test "$1" = get && printf 'username=%s\\npassword=%s\\n' "$MOSAIC_FED_GIT_USERNAME" "$MOSAIC_FED_GIT_PASSWORD"; }; f`;
-
-/** ssh to the checked address, with `host`'s known host key; nothing asked interactively. */
-function sshTo(host: string, address: string): Record<string, string> {
-  if (!PLAIN_HOST.test(host)) throw new FetchRefusal('not a host name');
-  return {
-    GIT_SSH_VARIANT: 'ssh',
-    GIT_SSH_COMMAND: `ssh -o BatchMode=yes -o HostName=${address} -o HostKeyAlias=${host} -o CheckHostIP=no`,
-  };
 }
 
 class GitWorkspace implements Workspace {

@@ -5,12 +5,12 @@
 import {
   AgentBundleResponseSchema,
   AgentKillResponseSchema,
-  AgentSpawnPayloadSchema,
   AgentSpawnResponseSchema,
   AgentStatusChangedPayloadSchema,
   AgentStatusSchema,
   AgentTranscriptResponseSchema,
   FederationError,
+  HubSpawnPayloadSchema,
   assembleBundle,
   canonicalJson,
   isFederationError,
@@ -19,7 +19,8 @@ import {
   type AgentBundleRef,
   type AgentKillResponse,
   type AgentSpawnPayload,
-  type AgentSpawnPayloadInput,
+  type DeliveryRequest,
+  type HubSpawnPayloadInput,
   type AgentSpawnResponse,
   type AgentStatus,
   type AgentTranscriptResponse,
@@ -44,6 +45,10 @@ export interface FederationAgentServiceOptions {
   resendAfterMs?: number | undefined;
   /** Time between passes over unanswered spawns, in milliseconds. Default 15,000. */
   resendIntervalMs?: number | undefined;
+  /** Whether this instance can deliver branches (`options.deliver`); spawns asking for it are refused otherwise. */
+  canDeliver?: boolean | undefined;
+  /** Told when an agent's status turns terminal here (a delivery may be due). */
+  onTerminal?: ((agentId: string) => void) | undefined;
 }
 
 /** Options of {@link FederationAgentService.spawn}. */
@@ -77,8 +82,9 @@ const SPAWN_REFUSALS: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
 ]);
 
 /** Of what a spawn asks for: tells a retry from another request under the same key. */
-async function spawnRequestHash(connectionId: string, payload: AgentSpawnPayload): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(canonicalJson({ connectionId, payload })));
+async function spawnRequestHash(connectionId: string, payload: AgentSpawnPayload, deliver: DeliveryRequest | undefined): Promise<string> {
+  const request = deliver === undefined ? { connectionId, payload } : { connectionId, payload, deliver };
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(canonicalJson(request)));
   return Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, '0')).join('');
 }
 
@@ -120,7 +126,10 @@ export class FederationAgentService {
             const current = await this.get(event.agentId);
             throw new FederationError('AGENT_ALREADY_TERMINAL', `the agent is ${current.status.status} already`, { data: current.status });
           }
-          if (outcome === 'applied') await this.#o.events.publish(event.agentId, event);
+          if (outcome === 'applied') {
+            await this.#o.events.publish(event.agentId, event);
+            if (isTerminalState(event.status)) this.#o.onTerminal?.(event.agentId);
+          }
           return { applied: outcome === 'applied' };
         },
       });
@@ -133,15 +142,24 @@ export class FederationAgentService {
    * lost (the peer did not answer in time, this process died) is sent again with that
    * `jti` until the peer's answer, from its message log, says which agent it is.
    */
-  async spawn(connectionId: string, input: AgentSpawnPayloadInput, actor: AuditActor, options: SpawnOptions = {}): Promise<AgentSpawnResponse> {
+  async spawn(connectionId: string, input: HubSpawnPayloadInput, actor: AuditActor, options: SpawnOptions = {}): Promise<AgentSpawnResponse> {
     const connection = await this.#activeConnection(connectionId);
-    const payload = AgentSpawnPayloadSchema.parse(input);
-    const requestHash = await spawnRequestHash(connectionId, payload);
+    // `options.deliver` is this instance's to act on: the peer's agent.spawn never carries it.
+    const {
+      options: { deliver, ...agentOptions },
+      ...rest
+    } = HubSpawnPayloadSchema.parse(input);
+    const payload: AgentSpawnPayload = { ...rest, options: agentOptions };
+    if (deliver !== undefined && this.#o.canDeliver !== true) {
+      throw new FederationError('CAPABILITY_DISABLED', 'this instance cannot deliver branches: it has no deliverer (the Node entry has one)');
+    }
+    const requestHash = await spawnRequestHash(connectionId, payload, deliver);
     const request = await this.#o.stores.spawnRequests.begin({
       idempotencyKey: options.idempotencyKey ?? this.#o.generateId(),
       jti: this.#o.generateId(),
       connectionId,
       payload,
+      deliver: deliver ?? null,
       requestHash,
       actor,
       createdAt: this.#o.now().toISOString(),
@@ -257,6 +275,24 @@ export class FederationAgentService {
     const { payload } = request;
     if ((await this.#o.stores.remoteAgents.get(response.agentId)) === undefined) {
       const at = this.#o.now().toISOString();
+      if (request.deliver !== null) {
+        // Before the agent: a delivery is never missing for an agent known here.
+        await this.#o.stores.deliveries.create({
+          agentId: response.agentId,
+          request: request.deliver,
+          repository: payload.context.repository,
+          baseBranch: payload.context.branch,
+          taskId: payload.taskId,
+          state: 'waiting',
+          attempts: 0,
+          nextAttemptAt: 0,
+          commit: null,
+          pullRequest: null,
+          error: null,
+          createdAt: at,
+          updatedAt: at,
+        });
+      }
       await this.#o.stores.remoteAgents.create({
         agentId: response.agentId,
         connectionId: connection.id,

@@ -12,6 +12,7 @@ import {
 import { Hono, type Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
+import type { DeliveryService } from '../agents/deliveries.js';
 import type { FederationAgentService } from '../agents/federation-agents.js';
 import type { HostedAgents } from '../agents/hosted.js';
 import type { EventBus } from '../replicas/event-bus.js';
@@ -40,6 +41,7 @@ const SPAWN_DEADLINE_MS = 25_000;
 /** PROTOCOL 6: the agent routes of the instance's own API. */
 export function agentRoutes(deps: {
   agents: FederationAgentService;
+  deliveries: DeliveryService;
   hosted: HostedAgents;
   events: EventBus;
   stores: FederationStores;
@@ -69,6 +71,7 @@ export function agentRoutes(deps: {
         'X-Bundle-Sha256': ref.sha256,
       });
     })
+    .get('/:agentId/delivery', async (c) => ok(c, await deps.deliveries.get(c.req.param('agentId'))))
     .post('/:agentId/kill', async (c) => ok(c, await agents.kill(c.req.param('agentId'), c.var.actor)))
     .get('/:agentId/events', (c) => streamAgentEvents(c, c.req.param('agentId'), deps));
 }

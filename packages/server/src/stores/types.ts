@@ -3,6 +3,9 @@
 import type {
   AdminToken,
   AgentSpawnPayload,
+  DeliveryRequest,
+  DeliveryState,
+  OpenedPullRequest,
   AgentSpawnResponse,
   AgentState,
   AgentStatus,
@@ -198,6 +201,8 @@ export interface SpawnRequestRecord {
   connectionId: string;
   /** The payload as sent, defaults filled in: a resend must carry the same content. */
   payload: AgentSpawnPayload;
+  /** What the hub delivers once the agent completes (`options.deliver`); never sent to the peer. */
+  deliver: DeliveryRequest | null;
   /** Of the connection and the payload: tells a retry from another request under the same key. */
   requestHash: string;
   actor: AuditActor;
@@ -260,6 +265,42 @@ export interface OutboxStore {
   prune(now: number, limit: number): Promise<number>;
 }
 
+/**
+ * A branch this instance delivers from an agent's bundle (docs/protocol.md, "Delivery"):
+ * recorded with the agent, tried once the agent's stored status is terminal, and again
+ * after a pause while tries fail.
+ */
+export interface DeliveryRecord {
+  agentId: string;
+  request: DeliveryRequest;
+  /** The spawn's repository and branch: where the branch goes, and what it starts from. */
+  repository: string;
+  baseBranch: string;
+  taskId: string;
+  state: DeliveryState;
+  attempts: number;
+  /** When the next try may run, in milliseconds since the epoch. */
+  nextAttemptAt: number;
+  commit: string | null;
+  pullRequest: OpenedPullRequest | null;
+  error: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** The outcome of one try at a delivery. */
+export type DeliveryChange = Pick<DeliveryRecord, 'state' | 'attempts' | 'nextAttemptAt' | 'commit' | 'pullRequest' | 'error' | 'updatedAt'>;
+
+export interface DeliveryStore {
+  /** Records a delivery; a second call for the same agent changes nothing. */
+  create(record: DeliveryRecord): Promise<void>;
+  get(agentId: string): Promise<DeliveryRecord | undefined>;
+  /** Up to `limit` deliveries `waiting` and due by `now` whose agent's stored status is terminal, the longest due first. */
+  due(now: number, limit: number): Promise<DeliveryRecord[]>;
+  /** Writes the outcome of a try, if the delivery is still `waiting`; true when written. */
+  update(agentId: string, change: DeliveryChange): Promise<boolean>;
+}
+
 /** The stores one federation server uses. */
 export interface FederationStores {
   instance: InstanceStore;
@@ -270,6 +311,7 @@ export interface FederationStores {
   hostedAgents: HostedAgentStore;
   remoteAgents: RemoteAgentStore;
   spawnRequests: SpawnRequestStore;
+  deliveries: DeliveryStore;
   outbox: OutboxStore;
   /** Releases connections; the stores are unusable afterwards. */
   close?(): Promise<void>;

@@ -9,6 +9,7 @@ import { schema } from './schema.js';
 import { LibsqlAdminTokenStore } from './admin-tokens.js';
 import { LibsqlAuditStore } from './audit.js';
 import { LibsqlConnectionStore } from './connections.js';
+import { LibsqlDeliveryStore } from './deliveries.js';
 import { LibsqlHostedAgentStore } from './hosted-agents.js';
 import { LibsqlInstanceStore } from './instance.js';
 import { LibsqlMessageLogStore } from './message-log.js';
@@ -49,6 +50,7 @@ export async function createLibsqlStores(
     hostedAgents: new LibsqlHostedAgentStore(db),
     remoteAgents: new LibsqlRemoteAgentStore(db),
     spawnRequests: new LibsqlSpawnRequestStore(db),
+    deliveries: new LibsqlDeliveryStore(db),
     outbox: new LibsqlOutboxStore(db),
     async close() {
       if (options.closeClient ?? true) client.close();

@@ -64,5 +64,15 @@ export const MIGRATIONS: readonly EmbeddedMigration[] = [
       "CREATE TABLE `spawn_requests` (\n\t`idempotency_key` text PRIMARY KEY NOT NULL,\n\t`jti` text NOT NULL,\n\t`connection_id` text NOT NULL,\n\t`payload` text NOT NULL,\n\t`request_hash` text NOT NULL,\n\t`actor` text NOT NULL,\n\t`created_at` text NOT NULL,\n\t`response` text\n);\n",
       "\nCREATE INDEX `spawn_requests_created` ON `spawn_requests` (`created_at`);"
     ]
+  },
+  {
+    "tag": "0005_deliveries",
+    "folderMillis": 1796279164922,
+    "hash": "a852070b3124d5a7ea82fd03094332e61bed0381f354b960608d2b48c1243565",
+    "sql": [
+      "CREATE TABLE `deliveries` (\n\t`agent_id` text PRIMARY KEY NOT NULL,\n\t`request` text NOT NULL,\n\t`repository` text NOT NULL,\n\t`base_branch` text NOT NULL,\n\t`task_id` text NOT NULL,\n\t`state` text NOT NULL,\n\t`attempts` integer NOT NULL,\n\t`next_attempt_at` integer NOT NULL,\n\t`commit` text,\n\t`pull_request` text,\n\t`error` text,\n\t`created_at` text NOT NULL,\n\t`updated_at` text NOT NULL\n);\n",
+      "\nCREATE INDEX `deliveries_due` ON `deliveries` (`state`,`next_attempt_at`);",
+      "\nALTER TABLE `spawn_requests` ADD `deliver` text;"
+    ]
   }
 ];

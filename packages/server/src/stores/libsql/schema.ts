@@ -11,6 +11,9 @@ import type {
   AuditActor,
   AuditEntry,
   Capabilities,
+  DeliveryRequest,
+  DeliveryState,
+  OpenedPullRequest,
   ConnectionDirection,
   ConnectionStatus,
   Grants,
@@ -152,12 +155,34 @@ export const spawnRequestsTable = sqliteTable(
     jti: text('jti').notNull(),
     connectionId: text('connection_id').notNull(),
     payload: text('payload', { mode: 'json' }).$type<AgentSpawnPayload>().notNull(),
+    deliver: text('deliver', { mode: 'json' }).$type<DeliveryRequest>(),
     requestHash: text('request_hash').notNull(),
     actor: text('actor', { mode: 'json' }).$type<AuditActor>().notNull(),
     createdAt: text('created_at').notNull(),
     response: text('response', { mode: 'json' }).$type<AgentSpawnResponse>(),
   },
   (table) => [index('spawn_requests_created').on(table.createdAt)],
+);
+
+/** Branches delivered from agents' bundles. `next_attempt_at` in milliseconds since the epoch. */
+export const deliveriesTable = sqliteTable(
+  'deliveries',
+  {
+    agentId: text('agent_id').primaryKey(),
+    request: text('request', { mode: 'json' }).$type<DeliveryRequest>().notNull(),
+    repository: text('repository').notNull(),
+    baseBranch: text('base_branch').notNull(),
+    taskId: text('task_id').notNull(),
+    state: text('state').$type<DeliveryState>().notNull(),
+    attempts: integer('attempts').notNull(),
+    nextAttemptAt: integer('next_attempt_at').notNull(),
+    commit: text('commit'),
+    pullRequest: text('pull_request', { mode: 'json' }).$type<OpenedPullRequest>(),
+    error: text('error'),
+    createdAt: text('created_at').notNull(),
+    updatedAt: text('updated_at').notNull(),
+  },
+  (table) => [index('deliveries_due').on(table.state, table.nextAttemptAt)],
 );
 
 /** Events waiting to reach peers. Times in milliseconds since the epoch. */
@@ -193,5 +218,6 @@ export const schema = {
   remoteAgentsTable,
   agentEventsTable,
   spawnRequestsTable,
+  deliveriesTable,
   outboxTable,
 };

@@ -4,6 +4,7 @@ import type { FederationStores } from '../types.js';
 import { InMemoryAdminTokenStore } from './admin-tokens.js';
 import { InMemoryAuditStore } from './audit.js';
 import { InMemoryConnectionStore } from './connections.js';
+import { InMemoryDeliveryStore } from './deliveries.js';
 import { InMemoryHostedAgentStore } from './hosted-agents.js';
 import { InMemoryInstanceStore } from './instance.js';
 import { InMemoryMessageLogStore } from './message-log.js';
@@ -16,6 +17,7 @@ export { InMemoryAdminTokenStore, InMemoryAuditStore, InMemoryInstanceStore };
 /** A fresh set of in-memory stores that share one audit log. */
 export function createInMemoryStores(): FederationStores {
   const audit = new InMemoryAuditStore();
+  const remoteAgents = new InMemoryRemoteAgentStore();
   return {
     audit,
     instance: new InMemoryInstanceStore(audit),
@@ -23,8 +25,9 @@ export function createInMemoryStores(): FederationStores {
     connections: new InMemoryConnectionStore(audit),
     messageLog: new InMemoryMessageLogStore(),
     hostedAgents: new InMemoryHostedAgentStore(),
-    remoteAgents: new InMemoryRemoteAgentStore(),
+    remoteAgents,
     spawnRequests: new InMemorySpawnRequestStore(),
+    deliveries: new InMemoryDeliveryStore(remoteAgents),
     outbox: new InMemoryOutboxStore(),
   };
 }
