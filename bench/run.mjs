@@ -14,6 +14,7 @@ import { gzipSync } from 'node:zlib';
 import autocannon from 'autocannon';
 import { build } from 'esbuild';
 import { generateKeyPair, importSigningKey, importVerificationKey, signMessage, verifyMessage } from '@mosaic-fed/core';
+import { measureStarts } from './start.mjs';
 
 const RUNS = 3;
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 5);
@@ -302,6 +303,8 @@ try {
       return verifyMessage(token, { audience: spokeId, resolveKey: () => ({ key: fresh, instanceId: hubId }) });
     }),
   };
+  // Figure 7: spawn to the first tool call, in each sandbox kind (bench/start.mjs).
+  figures.starts = await measureStarts();
 } finally {
   for (const child of children) child.kill();
 }
@@ -324,6 +327,8 @@ const targets = {
   '≥ 1.0× the A2A peer': ratios['status/a2a (3/5)'].median >= 1,
   'agent.status p99 ≤ 2× the crypto limit p99': ratios['status p99 / crypto p99'].median <= 2,
   '≤ 2 KiB of server memory per tracked agent': figures.memory.rssBytesPerAgent.median <= 2048,
+  'start p50 < 0.3 s with bubblewrap': figures.starts.find((f) => f.sandbox === 'bubblewrap')?.p50Ms < 300,
+  'start p50 < 0.8 s with Podman': figures.starts.find((f) => f.sandbox === 'docker')?.p50Ms < 800,
 };
 
 const result = {
@@ -357,6 +362,13 @@ console.log(`spawn-to-completed over ${figures.spawnLatency.agents} agents: p50 
 const bytes = ({ median: m, min, max }) => `${round(m)} B (${round(min)}–${round(max)})`;
 console.log(`memory per tracked agent, once the server is warm: ${bytes(figures.memory.rssBytesPerAgent)} RSS, ${bytes(figures.memory.heapBytesPerAgent)} heap`);
 console.log(`growth over the first ${TRACKED_AGENTS} agents, per agent: ${bytes(figures.memory.firstBatchRssBytesPerAgent)} RSS, ${bytes(figures.memory.firstBatchHeapBytesPerAgent)} heap`);
+for (const start of figures.starts) {
+  console.log(
+    start.skipped === undefined
+      ? `7. ${start.sandbox}: spawn to first tool call over ${start.agents} agents: p50 ${start.p50Ms.toFixed(0)} ms, p95 ${start.p95Ms.toFixed(0)} ms`
+      : `7. ${start.sandbox}: skipped, ${start.skipped}`,
+  );
+}
 console.log(`SDK + core for a browser: ${round(figures.bundle.bytes)} B minified, ${round(figures.bundle.gzipBytes)} B gzipped`);
 console.log(`verify with the key imported once: ${round(figures.micro.verifyCachedPerSecond)}/s; importing it per message: ${round(figures.micro.verifyImportingPerSecond)}/s`);
 for (const [name, value] of Object.entries(ratios)) console.log(`${name}: ${value.median.toFixed(2)} (${value.min.toFixed(2)}–${value.max.toFixed(2)})`);

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { sha256Hex, type AgentBundleRef, type AgentStatus, type AgentStatusChangedPayload, type AgentTranscriptResponse, type Connection } from '@mosaic-fed/core';
+import { join } from 'node:path';
 import { AdminClient, FederationClient } from '@mosaic-fed/sdk';
+import { DATABASE_FILE, openDatabase } from '../src/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectPeers, eventually, spawnPayload, startPeer, type Peer } from './peers.js';
 
@@ -201,6 +203,17 @@ describe('two instances', () => {
     const last = await client.bundleChunk(agentId, { offset: 3 * 96 * 1024 });
     expect(last).toMatchObject({ agentId, sha256: ref.sha256, bytes: ref.bytes, offset: 3 * 96 * 1024 });
     await expect(client.bundleChunk(agentId, { offset: bundle.length })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+    // A copy of a chunk's message is answered in full again, but the spoke's message log
+    // keeps no chunk: a peer reading bundles cannot fill it.
+    const jti = crypto.randomUUID();
+    expect(await client.bundleChunk(agentId, { offset: 0 }, { jti })).toEqual(await client.bundleChunk(agentId, { offset: 0 }, { jti }));
+    const database = await openDatabase(`file:${join(spoke.dataDir, DATABASE_FILE)}`);
+    try {
+      const { rows } = await database.execute('SELECT MAX(LENGTH(reply)) AS longest FROM message_log');
+      expect(Number(rows[0]?.longest)).toBeLessThan(10_000);
+    } finally {
+      database.close();
+    }
 
     // A spoke whose bytes are not the ones its status names: the hub hands over nothing.
     const tampered = await start('task-bundle-tampered');

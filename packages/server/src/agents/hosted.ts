@@ -190,6 +190,8 @@ export class HostedAgents {
         type: 'agent.bundle',
         payload: AgentBundlePayloadSchema,
         grant: 'agent.status',
+        // A completed agent's bundle never changes; its chunks are too large to log.
+        answerNeverChanges: true,
         handle: async ({ agentId, offset, length }, { message }) => {
           await this.#owned(agentId, message.iss);
           return this.#orchestrator().bundle(agentId, { offset, length });

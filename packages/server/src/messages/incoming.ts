@@ -50,6 +50,9 @@ interface Outcome {
 }
 
 /** The answer to a message the log knew already (PROTOCOL 2). */
+/** What the log keeps for a message whose answer is run again rather than kept. */
+const ANSWERED: StoredReply = { success: true, data: null };
+
 function answered(claim: Exclude<ClaimOutcome, { outcome: 'claimed' }>): Outcome {
   switch (claim.outcome) {
     case 'completed':
@@ -152,12 +155,16 @@ export function incomingRoutes(o: IncomingOptions): Hono {
         reply = await execute(message, connection, kid);
       } catch (error) {
         const known = await o.stores.messageLog.claim(claim);
+        if (known.outcome === 'completed' && o.router.answersAgain(message)) return failed(error, message);
         if (known.outcome !== 'claimed') return answered(known);
         await o.stores.messageLog.release(message.iss, message.jti);
         return failed(error, message);
       }
-      const logged = await o.stores.messageLog.claim({ ...claim, reply });
-      return logged.outcome === 'claimed' ? { reply } : answered(logged);
+      // An answer that never changes is not kept: a copy is answered by running it again,
+      // which gives the same answer (a bundle's chunks would fill the log otherwise).
+      const again = o.router.answersAgain(message);
+      const logged = await o.stores.messageLog.claim({ ...claim, reply: again ? ANSWERED : reply });
+      return logged.outcome === 'claimed' || (again && logged.outcome === 'completed') ? { reply } : answered(logged);
     }
     // PROTOCOL 2: claim (iss, jti) atomically before anything executes.
     const claimed = await o.stores.messageLog.claim(claim);

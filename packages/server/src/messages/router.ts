@@ -45,6 +45,12 @@ export interface MessageRegistration<S extends z.ZodType = z.ZodType, K extends 
    * store that failed in between. Default: true for QUERY, false otherwise.
    */
   safeToRepeat?: boolean;
+  /**
+   * A read whose answer, once given, never changes (a chunk of a finished agent's bundle)
+   * and is too large to keep for every copy: the log keeps that the message was answered,
+   * not the answer, and a copy is answered by running it again. Only with `safeToRepeat`.
+   */
+  answerNeverChanges?: boolean;
   handle(payload: z.output<S>, context: HandlerContext<Extract<RoutedMessage, { kind: K }>>): Promise<unknown>;
 }
 
@@ -89,6 +95,11 @@ export class MessageRouter {
   safeToRepeat(message: RoutedMessage): boolean {
     const route = this.#routes.get(`${message.kind} ${typeOf(message)}`);
     return route === undefined || (route.safeToRepeat ?? message.kind === 'QUERY');
+  }
+
+  /** Whether the message's answer is run again for a copy rather than kept (`answerNeverChanges`). */
+  answersAgain(message: RoutedMessage): boolean {
+    return this.#routes.get(`${message.kind} ${typeOf(message)}`)?.answerNeverChanges === true && this.safeToRepeat(message);
   }
 
   /**
