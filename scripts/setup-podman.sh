@@ -2,12 +2,13 @@
 # Prepares Podman as the Docker-API engine for the Docker sandbox tests (ENVIRONMENT.md):
 # installs podman, runc and a static busybox, writes the container settings this kind of
 # machine needs, imports a small sandbox image built from a local busybox rootfs (no
-# registry is reachable), and starts the Docker-compatible API on a unix socket.
+# registry is reachable) and one with the host's Node, npm and git, and starts the Docker-compatible API on a unix socket.
 # Idempotent; run as root. Prints the DOCKER_HOST to use.
 set -euo pipefail
 
 SOCKET=/run/podman/podman.sock
 IMAGE=localhost/mosaic-sandbox-test:latest
+NODE_IMAGE=localhost/mosaic-sandbox-node-test:latest
 
 if ! command -v podman >/dev/null 2>&1 || [ ! -x /bin/busybox ] || ! command -v curl >/dev/null 2>&1; then
   apt-get update -qq
@@ -29,6 +30,36 @@ if ! podman image exists "$IMAGE"; then
   done
   tar -C "$rootfs" -cf "$rootfs.tar" .
   podman import --quiet --change 'ENV PATH=/usr/sbin:/usr/bin:/sbin:/bin' "$rootfs.tar" "$IMAGE" >/dev/null
+  rm -rf "$rootfs" "$rootfs.tar"
+fi
+
+# A second image with this machine's Node, npm and git, for the tests of a real project
+# (dependencies through the egress proxy, the project's tests, commits): the binaries and
+# the libraries they load, copied from the host, since no registry is reachable.
+if ! podman image exists "$NODE_IMAGE"; then
+  rootfs=$(mktemp -d)
+  chmod 755 "$rootfs"
+  mkdir -p "$rootfs/bin" "$rootfs/usr/bin" "$rootfs/usr/lib/node_modules" "$rootfs/tmp" "$rootfs/workspace"
+  chmod 1777 "$rootfs/tmp"
+  cp /bin/busybox "$rootfs/bin/busybox"
+  for applet in $(/bin/busybox --list); do
+    [ "$applet" = busybox ] || ln -sf busybox "$rootfs/bin/$applet"
+  done
+  ln -sf /bin/busybox "$rootfs/usr/bin/env"
+  for binary in "$(command -v node)" "$(command -v git)"; do
+    for file in "$binary" $(ldd "$binary" | grep -o '/[^ ]*'); do
+      mkdir -p "$rootfs$(dirname "$file")"
+      cp -L "$file" "$rootfs$file"
+    done
+    ln -sf "$binary" "$rootfs/bin/$(basename "$binary")"
+  done
+  cp -a /usr/lib/node_modules/npm "$rootfs/usr/lib/node_modules/npm"
+  ln -sf ../lib/node_modules/npm/bin/npm-cli.js "$rootfs/usr/bin/npm"
+  mkdir -p "$rootfs/usr/lib" "$rootfs/usr/share"
+  cp -a /usr/lib/git-core "$rootfs/usr/lib/git-core"
+  [ -d /usr/share/git-core ] && cp -a /usr/share/git-core "$rootfs/usr/share/git-core"
+  tar -C "$rootfs" -cf "$rootfs.tar" .
+  podman import --quiet --change 'ENV PATH=/usr/sbin:/usr/bin:/sbin:/bin' "$rootfs.tar" "$NODE_IMAGE" >/dev/null
   rm -rf "$rootfs" "$rootfs.tar"
 fi
 
