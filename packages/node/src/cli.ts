@@ -1,5 +1,6 @@
-// The `mosaic-fed` command: init, serve, orchestrator, token create. Flags win over
+// The `mosaic-fed` command: init, serve, orchestrator, worker, token, stand-in. Flags win over
 // environment variables, which win over defaults; `mosaic-fed --help` lists them all.
+import { existsSync, readdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -49,6 +50,8 @@ import {
 
 /** Where `mosaic-fed orchestrator` listens by default. */
 const DEFAULT_ORCHESTRATOR_PORT = 4848;
+/** Where `mosaic-fed stand-in` listens by default. */
+const DEFAULT_STAND_IN_PORT = 4999;
 
 const HELP = `mosaic-fed: run a Mosaic Federation instance
 
@@ -60,6 +63,10 @@ Usage:
   mosaic-fed token create  create an admin token and print it once
   mosaic-fed token list    list admin tokens: id, label, created, expires, last used, revoked
   mosaic-fed token revoke <id>  revoke an admin token; it fails at once, on every replica
+  mosaic-fed stand-in --repository <dir>  for trying it offline: writes a small git
+                           repository with a failing test to <dir>, and serves a stand-in
+                           for Claude that fixes it on loopback, default port ${DEFAULT_STAND_IN_PORT}
+                           (point a spoke at it: ANTHROPIC_BASE_URL, any ANTHROPIC_API_KEY)
 
 Options (environment variable in brackets):
   --data-dir <dir>    data directory, default ${DEFAULT_DATA_DIR}   [MOSAIC_FED_DATA_DIR]
@@ -68,6 +75,7 @@ Options (environment variable in brackets):
   --url <url>         public URL, default http://<host>:<port>  [MOSAIC_FED_URL]
   --name <name>       name of a new instance                    [MOSAIC_FED_NAME]
   --label <text>      label of a new admin token (token create)
+  --repository <dir>  where the stand-in writes its repository (stand-in)
   --expires-in <d>    lifetime of a new admin token: 90d, 12h or 30m (token create);
                       default: it never expires
   --log-level <lvl>   debug, info, warn or error; default info  [MOSAIC_FED_LOG_LEVEL]
@@ -325,6 +333,7 @@ export async function main(argv: string[], env: Env = process.env): Promise<numb
         name: { type: 'string' },
         label: { type: 'string' },
         'expires-in': { type: 'string' },
+        repository: { type: 'string' },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -452,6 +461,21 @@ export async function main(argv: string[], env: Env = process.env): Promise<numb
         });
         logger.info('worker started', { sandbox: worker.description });
         closeOnSignals(worker, logger);
+        return 0;
+      }
+      case 'stand-in': {
+        const target = values.repository;
+        if (target === undefined) throw new UsageError('mosaic-fed stand-in needs --repository <dir>: where to write the repository to practise on');
+        if (existsSync(target) && readdirSync(target).length > 0) throw new UsageError(`--repository: ${target} is not empty; give a new directory`);
+        const { createDemoRepository, demoScenarios, startScriptedMessagesServer } = await import('@mosaic-fed/orchestrator/testing');
+        const repository = createDemoRepository(resolve(target));
+        const standInPort = values.port === undefined && env.MOSAIC_FED_PORT === undefined ? DEFAULT_STAND_IN_PORT : port;
+        const model = await startScriptedMessagesServer(demoScenarios(), { port: standInPort });
+        logger.info('a stand-in for Claude is listening: it plays scripted answers, for trying Mosaic Federation offline', {
+          url: model.url,
+          repository: `file://${repository}`,
+        });
+        closeOnSignals(model, logger);
         return 0;
       }
       case 'init': {

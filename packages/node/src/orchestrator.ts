@@ -267,9 +267,10 @@ async function agentParts(
   const sandboxes = await chooseSandbox(options);
   const anthropic = options.anthropic ?? {};
   const apiKey = anthropic.apiKey ?? process.env.ANTHROPIC_API_KEY;
-  if (apiKey === undefined && anthropic.baseURL === undefined && process.env.ANTHROPIC_BASE_URL === undefined) {
-    options.logger.warn('ANTHROPIC_API_KEY is not set: agents will fail until it is');
-  }
+  // Without a key, every agent would fail on its first turn with the SDK's own words:
+  // peers are told at their spawn instead, in this instance's.
+  const noKey = apiKey === undefined && process.env.ANTHROPIC_AUTH_TOKEN === undefined;
+  if (noKey) options.logger.warn(NO_MODEL_KEY);
   // One policy for all a peer's agent reaches: its repository and its sandbox's egress.
   const policy = new OutboundPolicy({ allowNetworks: options.allowNetworks });
   return {
@@ -283,8 +284,11 @@ async function agentParts(
     }),
     runners: createClaudeRunners({ ...anthropic, ...(apiKey === undefined ? {} : { apiKey }) }),
     ...(options.setup === undefined ? {} : { setup: options.setup }),
+    ...(sandboxes.refusal === undefined && noKey ? { refusal: NO_MODEL_KEY } : {}),
   };
 }
+
+const NO_MODEL_KEY = 'this instance has no key for Claude (set ANTHROPIC_API_KEY): it runs no agent for peers';
 
 const NO_SANDBOX =
   'this instance has no sandbox that isolates agents (install bubblewrap or a container engine with the sandbox image); it runs no agent for peers';

@@ -200,3 +200,28 @@ describe('a spoke with no sandbox that isolates agents', () => {
     }
   });
 });
+
+describe('a spoke with no key for Claude', () => {
+  it("refuses a peer's spawn in its own words, not the model SDK's, starting nothing", async () => {
+    const saved = { key: process.env.ANTHROPIC_API_KEY, token: process.env.ANTHROPIC_AUTH_TOKEN };
+    delete process.env.ANTHROPIC_API_KEY;
+    delete process.env.ANTHROPIC_AUTH_TOKEN;
+    const agents = await createNodeOrchestrator({ dataDir: join(work, 'no-key'), logger: silentLogger, sandbox: 'unsafe-process', allowFileRepositories: true });
+    if (saved.key !== undefined) process.env.ANTHROPIC_API_KEY = saved.key;
+    if (saved.token !== undefined) process.env.ANTHROPIC_AUTH_TOKEN = saved.token;
+    const [hub, spoke] = await Promise.all([startPeer({ name: 'Hub' }), startPeer({ name: 'Spoke', agents: agents.orchestrator })]);
+    try {
+      const { fromConnectionId } = await connectPeers(hub, spoke);
+      const spawned = await hub.api('/api/v1/federation/agents/spawn', {
+        body: { connectionId: fromConnectionId, payload: { taskId: 'no-key', agentType: 'worker', context: { repository, branch: 'main' } } },
+      });
+      expect(spawned.status).toBe(403);
+      expect(spawned.body).toMatchObject({ code: 'CAPABILITY_DISABLED', error: 'this instance has no key for Claude (set ANTHROPIC_API_KEY): it runs no agent for peers' });
+      const hosted = await spoke.api<{ hosted: { items: unknown[] } }>('/api/v1/federation/agents');
+      expect(hosted.body.data.hosted.items).toEqual([]);
+    } finally {
+      await Promise.all([hub.destroy(), spoke.destroy()]);
+      await agents.close();
+    }
+  });
+});

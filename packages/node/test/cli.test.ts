@@ -1,4 +1,5 @@
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { AgentSpawnPayloadSchema, InstanceDocumentSchema, type AgentStatusChangedPayload } from '@mosaic-fed/core';
@@ -273,4 +274,27 @@ describe('mosaic-fed orchestrator', () => {
       dir.remove();
     }
   });
+});
+
+describe("the README's 60-second tour", () => {
+  it('runs as printed, offline: the agent fixes the local repository, and the last line stops everything', async () => {
+    const readme = readFileSync(join(import.meta.dirname, '..', '..', '..', 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## A 60-second tour'));
+    // The second shell block; the first, the build, is what the suite itself runs on.
+    const tour = section.split('```sh\n')[2]?.split('```')[0] ?? '';
+    expect(tour).toContain('mosaic-fed stand-in');
+    const run = spawnSync('bash', ['-c', tour], {
+      cwd: join(import.meta.dirname, '..', '..', '..'),
+      encoding: 'utf8',
+      timeout: 120_000,
+      // Nothing from the suite's own environment: the tour sets what it needs.
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp' },
+    });
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toContain('"status":"completed"');
+    expect(run.stdout).toContain('+  echo $(($1 + $2))');
+    // The last line stopped the three processes and removed what they made.
+    expect(spawnSync('sh', ['-c', 'pgrep -f "dist/bin.js (serve|stand-in) .*tour"'], { encoding: 'utf8' }).stdout.trim()).toBe('');
+    for (const dir of ['/tmp/tour-hub', '/tmp/tour-spoke', '/tmp/tour-repo']) expect(existsSync(dir)).toBe(false);
+  }, 150_000);
 });

@@ -124,6 +124,8 @@ export interface ScriptedMessagesOptions {
    * model's context window would. Default: no limit.
    */
   contextWindowTokens?: number;
+  /** The loopback port to listen on. Default: a free one. */
+  port?: number;
 }
 
 const CacheControlSchema = z.looseObject({ type: z.literal('ephemeral') }).nullish();
@@ -372,7 +374,7 @@ export async function startScriptedMessagesServer(
 ): Promise<ScriptedMessagesServer> {
   const { app, requests } = createScriptedMessagesApp(scenarios, options);
   return new Promise((resolve) => {
-    const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, (info) => {
+    const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: options.port ?? 0 }, (info) => {
       resolve({
         url: `http://127.0.0.1:${info.port}`,
         requests,
