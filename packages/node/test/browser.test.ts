@@ -9,8 +9,9 @@ import { eventually, startPeer, type Peer } from './peers.js';
 
 // The web UI in real Chromium (Debian's, driven by playwright-core): two instances on
 // loopback ports, each admin in their own browser context. Every page visited is checked
-// with axe-core for serious and critical problems and for demanding words, and
-// screenshotted into test-results/ui/ (not committed).
+// with axe-core for serious and critical problems and for demanding words, checked for
+// horizontal overflow at 390 px, and screenshotted at 1280 and 390 px into
+// test-results/ui/ (not committed).
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const available = spawnSync(CHROMIUM, ['--version'], { encoding: 'utf8' }).status === 0;
 if (!available && process.env.CI === 'true') throw new Error(`CI needs Chromium at ${CHROMIUM} (apt-get install chromium)`);
@@ -50,6 +51,22 @@ async function look(page: Page, name: string) {
   const text = await page.locator('body').innerText();
   for (const word of DEMANDING) expect(text, `${name} says ${word}`).not.toMatch(word);
   await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+  // And on a phone: nothing wider than the screen, nothing to scroll sideways.
+  const wide = page.viewportSize() ?? { width: 1280, height: 720 };
+  await page.setViewportSize({ width: 390, height: 844 });
+  try {
+    const overflow = await page.evaluate(() => {
+      const width = document.documentElement.clientWidth;
+      const wider = [...document.querySelectorAll('body *')]
+        .filter((element) => element.getBoundingClientRect().right > width + 0.5)
+        .map((element) => `${element.tagName.toLowerCase()}${element.id === '' ? '' : `#${element.id}`}${element.className === '' ? '' : `.${String(element.className).split(' ').join('.')}`}`);
+      return { scrollWidth: document.documentElement.scrollWidth, width, wider: wider.slice(0, 5) };
+    });
+    expect(overflow, `${name} at 390 px`).toMatchObject({ scrollWidth: overflow.width, wider: [] });
+    await page.screenshot({ path: join(SHOTS, `${name}-390.png`), fullPage: true });
+  } finally {
+    await page.setViewportSize(wide);
+  }
 }
 
 async function signedIn(peer: Peer): Promise<Page> {
