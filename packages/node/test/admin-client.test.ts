@@ -115,10 +115,16 @@ describe('AdminClient against real instances', () => {
       code: 'CONNECTION_NOT_ACTIVE',
     });
     expect(spoke.orchestrator.spawnCalls).toBe(spawnCalls);
+    // The hub's record says what it learned: the peer paused the connection on its side.
+    const paused = await hubAdmin.connection(hubToSpoke);
+    expect(paused).toMatchObject({ status: 'ACTIVE', peerPausedAt: expect.any(String) });
+    const page = await fetch(`${hub.url}/federation/connections`, { headers: { cookie: await sessionCookie(hub) } });
+    expect(await page.text()).toContain('active here, but paused by the peer');
     expect((await spokeAdmin.resume(spokeToHub)).status).toBe('ACTIVE');
     await expect(hubAdmin.spawn({ connectionId: hubToSpoke, payload: spawnPayload('task-resumed') })).resolves.toMatchObject({
       state: 'spawning',
     });
+    expect(await hubAdmin.connection(hubToSpoke)).not.toHaveProperty('peerPausedAt');
   });
 
   it('regenerates keys with a certificate the chain verifier accepts; the peer keeps working', async () => {
@@ -136,3 +142,17 @@ describe('AdminClient against real instances', () => {
     });
   });
 });
+
+/** Signs in to a peer's web UI as a browser would, and answers the session cookie. */
+async function sessionCookie(peer: Peer): Promise<string> {
+  const page = await fetch(`${peer.url}/federation/sign-in`);
+  const guardCookie = (page.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+  const guard = /name="guard" value="([^"]+)"/.exec(await page.text())?.[1] ?? '';
+  const signedIn = await fetch(`${peer.url}/federation/sign-in`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { Origin: peer.url, Cookie: guardCookie, 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ guard, token: peer.token }),
+  });
+  return (signedIn.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+}

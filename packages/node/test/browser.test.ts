@@ -139,6 +139,11 @@ describe.skipIf(!available)('the web UI in Chromium', () => {
     await hubPage.reload();
     await expect.poll(() => hubPage.locator('table').innerText()).toContain('active');
     await look(hubPage, 'connections');
+    // Asking again for a connection that is active says so, and makes no second one.
+    await hubPage.getByLabel('Its address').fill(spoke.url);
+    await hubPage.getByRole('button', { name: 'Send the request' }).click();
+    await expect.poll(() => hubPage.getByRole('status').first().innerText()).toBe('The connection with that instance is active.');
+    expect(await hubPage.locator('tbody tr').count()).toBe(1);
 
     // On the spoke, what the hub may do there.
     await spokePage.getByRole('link', { name: 'Hub' }).click();

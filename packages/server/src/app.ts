@@ -243,6 +243,7 @@ export function createFederation(options: FederationAppOptions): Federation {
   const messenger = new PeerMessenger({
     instance,
     keyring,
+    connections: stores.connections,
     fetch: fetchImpl,
     now,
     generateId,

@@ -65,6 +65,7 @@ describe('CachedConnectionStore', () => {
       get: (id) => shared.get(id),
       list: (filter) => shared.list(filter),
       update: (r, v, a) => shared.update(r, v, a),
+      markPeerPaused: (id, since) => shared.markPeerPaused(id, since),
       getByPeer: async (peer) => {
         const found = await shared.getByPeer(peer);
         await gate;
@@ -90,6 +91,7 @@ describe('CachedConnectionStore', () => {
       get: (id) => shared.get(id),
       list: (filter) => shared.list(filter),
       update: (r, v, a) => shared.update(r, v, a),
+      markPeerPaused: (id, since) => shared.markPeerPaused(id, since),
       getByPeer: async (peer) => {
         reads++;
         const found = await shared.getByPeer(peer);

@@ -252,6 +252,19 @@ export function describeStoreContract(name: string, open: () => Promise<StoreHar
     });
 
     describe('connections', () => {
+      it("notes a peer that paused the connection, keeps the note through updates, and clears it", async () => {
+        const record = await connectionRecord({ status: 'ACTIVE' });
+        await stores.connections.create(record, auditEntry('connection.create'));
+        await stores.connections.markPeerPaused(record.id, '2026-11-25T12:05:00.000Z');
+        expect(await stores.connections.get(record.id)).toMatchObject({ peerPausedAt: '2026-11-25T12:05:00.000Z' });
+        // An update from a record read before the note leaves the note as it is.
+        expect(await stores.connections.update({ ...record, peerName: 'Renamed', version: record.version + 1 }, record.version, auditEntry('connection.update'))).toBe(true);
+        expect(await stores.connections.getByPeer(record.peerInstanceId)).toMatchObject({ peerName: 'Renamed', peerPausedAt: '2026-11-25T12:05:00.000Z' });
+        await stores.connections.markPeerPaused(record.id, null);
+        expect(await stores.connections.get(record.id)).not.toHaveProperty('peerPausedAt');
+        expect((await stores.connections.list()).find((c) => c.id === record.id)).not.toHaveProperty('peerPausedAt');
+      });
+
       it('stores one connection per peer, finds it by id and by peer, and filters by status', async () => {
         const a = await connectionRecord({ createdAt: '2026-11-25T12:00:00.000Z' });
         const b = await connectionRecord({ status: 'ACTIVE', createdAt: '2026-11-25T12:00:01.000Z' });

@@ -191,6 +191,16 @@ describe('web UI', () => {
     expect(await federation.stores.connections.list()).toEqual([]);
   });
 
+  it('says nothing answered at an address where no instance listens, and that it fits', async () => {
+    const { cookie, csrf } = await signIn();
+    const response = await request('/federation/connections', form({ csrf, url: 'http://127.0.0.1:9' }, cookie));
+    expect(response.status).toBe(400);
+    const text = textOf(await response.text());
+    expect(text).toContain('Nothing at that address answered as a Mosaic Federation instance.');
+    expect(text).not.toContain('fits here');
+    expect(await federation.stores.connections.list()).toEqual([]);
+  });
+
   it('signs out: the session cookie is cleared', async () => {
     const { cookie, csrf } = await signIn();
     const response = await request('/federation/sign-out', form({ csrf }, cookie));

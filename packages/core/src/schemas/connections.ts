@@ -143,6 +143,12 @@ export const ConnectionSchema = z.strictObject({
    * whose URL vouches for it may be auto-accepted.
    */
   peerUrlVouches: z.boolean(),
+  /**
+   * When the peer last refused this instance's message with `CONNECTION_NOT_ACTIVE`: it
+   * has paused (or ended) the connection on its side, which PROTOCOL 3 lets it do without
+   * a word. Absent once it accepts a message again, and while no refusal was seen.
+   */
+  peerPausedAt: IsoDateTimeSchema.optional(),
   createdAt: IsoDateTimeSchema,
   updatedAt: IsoDateTimeSchema,
 });

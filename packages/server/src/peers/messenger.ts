@@ -1,9 +1,9 @@
 // Sends this instance's messages to peers: signed with the current key (or, for a
 // rotation announcement, the previous one), answers verified with the peer's pinned keys.
-import type { KeyResolver, OutgoingMessage, SigningKey } from '@mosaic-fed/core';
+import { isFederationError, type KeyResolver, type OutgoingMessage, type SigningKey } from '@mosaic-fed/core';
 import { sendMessage } from '@mosaic-fed/sdk';
 import type { InstanceService } from '../instance/service.js';
-import type { ConnectionRecord } from '../stores/types.js';
+import type { ConnectionRecord, ConnectionStore } from '../stores/types.js';
 import type { PeerKeyring } from './keyring.js';
 
 /** Where a message goes and how its answer is verified. */
@@ -11,6 +11,8 @@ export interface PeerTarget {
   peerInstanceId: string;
   peerUrl: string;
   resolveKey: KeyResolver;
+  /** The connection it is sent over, whose record notes a peer that paused it. */
+  connection?: Pick<ConnectionRecord, 'id' | 'peerPausedAt'> | undefined;
 }
 
 /** A message as a service writes it: the envelope is filled in by the messenger. */
@@ -26,6 +28,8 @@ export interface PeerMessengerOptions {
   fetch: typeof fetch;
   now: () => Date;
   generateId: () => string;
+  /** Where a peer's `CONNECTION_NOT_ACTIVE` is noted on its connection. */
+  connections?: ConnectionStore | undefined;
   /** Retries of a lost answer, with the same jti. Default 2. */
   retries?: number;
   backoffMs?: number;
@@ -44,6 +48,7 @@ export class PeerMessenger {
       peerInstanceId: connection.peerInstanceId,
       peerUrl: connection.peerUrl,
       resolveKey: this.#options.keyring.resolverFor(connection),
+      connection,
     };
   }
 
@@ -61,7 +66,7 @@ export class PeerMessenger {
       aud: target.peerInstanceId,
       jti: options.jti ?? generateId(),
     } as OutgoingMessage;
-    return sendMessage(message, {
+    const sent = sendMessage(message, {
       url: target.peerUrl,
       selfId: record.instanceId,
       signingKey: options.signingKey ?? (await instance.signingKey()),
@@ -74,5 +79,27 @@ export class PeerMessenger {
       ...(this.#options.backoffMs === undefined ? {} : { backoffMs: this.#options.backoffMs }),
       ...(options.signal === undefined ? {} : { signal: options.signal }),
     });
+    return this.#noting(target, sent);
+  }
+
+  /**
+   * Notes on the connection what the peer's answer says of it: a peer that refuses the
+   * message as not active has paused or ended the connection on its side (PROTOCOL 3 lets
+   * it do so without a word); the next message it takes clears that.
+   */
+  async #noting(target: PeerTarget, sent: Promise<unknown>): Promise<unknown> {
+    const { connection } = target;
+    const store = this.#options.connections;
+    if (connection === undefined || store === undefined) return sent;
+    try {
+      const data = await sent;
+      if (connection.peerPausedAt !== undefined) await store.markPeerPaused(connection.id, null).catch(() => undefined);
+      return data;
+    } catch (error) {
+      if (isFederationError(error) && error.code === 'CONNECTION_NOT_ACTIVE') {
+        await store.markPeerPaused(connection.id, this.#options.now().toISOString()).catch(() => undefined);
+      }
+      throw error;
+    }
   }
 }

@@ -84,6 +84,11 @@ export class CachedConnectionStore implements ConnectionStore {
     }
   }
 
+  /** An observation about the peer, not a change of the connection: what is remembered stays, for at most `ttlMs`. */
+  markPeerPaused(id: string, since: string | null): Promise<void> {
+    return this.#store.markPeerPaused(id, since);
+  }
+
   get(id: string): Promise<ConnectionRecord | undefined> {
     return this.#store.get(id);
   }

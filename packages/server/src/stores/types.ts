@@ -83,8 +83,10 @@ export interface ConnectionStore {
   getByPeer(peerInstanceId: string): Promise<ConnectionRecord | undefined>;
   /** Oldest first. */
   list(filter?: { status?: ConnectionStatus | undefined }): Promise<ConnectionRecord[]>;
-  /** As {@link InstanceStore.update}: only from `expectedVersion`, atomically with the audit entry. */
+  /** As {@link InstanceStore.update}: only from `expectedVersion`, atomically with the audit entry. `peerPausedAt` is left as it is. */
   update(record: ConnectionRecord, expectedVersion: number, audit: AuditEntry): Promise<boolean>;
+  /** Notes that the peer refused a message as not active (`since`), or accepted one again (`null`). No version, no audit entry: an observation. */
+  markPeerPaused(id: string, since: string | null): Promise<void>;
 }
 
 /** What a receiver answered a message with: the body of its RESPONSE (PROTOCOL 2). */

@@ -12,6 +12,14 @@ const STATUS_WORDS: Record<Connection['status'], string> = {
   REJECTED: 'declined',
 };
 
+/** The connection's state in words: an active one the peer refuses messages on says so. */
+function stateOf(connection: Connection): string {
+  if (connection.status === 'ACTIVE' && connection.peerPausedAt !== undefined) {
+    return `active here, but paused by the peer: it declined a message at ${connection.peerPausedAt.replace('T', ' ').slice(0, 16)} UTC`;
+  }
+  return STATUS_WORDS[connection.status];
+}
+
 /**
  * Whether the address a peer gave is its own (PROTOCOL 3, step 2): a request's URL is only
  * a claim until the instance there names the same instance with the same keys.
@@ -78,7 +86,7 @@ export function ConnectionsPage(props: { connections: Connection[]; csrf: string
                     <AddressCheck connection={connection} />
                   </td>
                   <td>
-                    {STATUS_WORDS[connection.status]} ({connection.direction === 'incoming' ? 'they asked' : 'you asked'})
+                    {stateOf(connection)} ({connection.direction === 'incoming' ? 'they asked' : 'you asked'})
                   </td>
                   <td>
                     {actionsOf(connection).map(([action, label]) => (
@@ -112,7 +120,7 @@ export function ConnectionPage(props: { connection: Connection; csrf: string; no
       <h1>{connection.peerName}</h1>
       {props.flash === undefined ? null : <p class="flash" role="status">{props.flash}</p>}
       <p>
-        <code>{connection.peerUrl}</code>, {STATUS_WORDS[connection.status]}.
+        <code>{connection.peerUrl}</code>, {stateOf(connection)}.
       </p>
       <AddressCheck connection={connection} />
       <h2>What this peer may do here</h2>

@@ -14,7 +14,7 @@ export class LibsqlConnectionStore implements ConnectionStore {
 
   async get(id: string): Promise<ConnectionRecord | undefined> {
     const [row] = await this.db.select().from(connectionsTable).where(eq(connectionsTable.id, id)).limit(1);
-    return row;
+    return row === undefined ? undefined : toRecord(row);
   }
 
   async getByPeer(peerInstanceId: string): Promise<ConnectionRecord | undefined> {
@@ -23,25 +23,37 @@ export class LibsqlConnectionStore implements ConnectionStore {
       .from(connectionsTable)
       .where(eq(connectionsTable.peerInstanceId, peerInstanceId))
       .limit(1);
-    return row;
+    return row === undefined ? undefined : toRecord(row);
   }
 
   async list(filter: { status?: ConnectionRecord['status'] | undefined } = {}): Promise<ConnectionRecord[]> {
-    return this.db
+    const rows = await this.db
       .select()
       .from(connectionsTable)
       .where(filter.status === undefined ? undefined : eq(connectionsTable.status, filter.status))
       .orderBy(asc(connectionsTable.createdAt), asc(connectionsTable.id));
+    return rows.map(toRecord);
   }
 
   async update(record: ConnectionRecord, expectedVersion: number, audit: AuditEntry): Promise<boolean> {
+    const { peerPausedAt: _observed, ...changes } = record;
     const [updated] = await this.db.batch([
       this.db
         .update(connectionsTable)
-        .set(record)
+        .set(changes)
         .where(and(eq(connectionsTable.id, record.id), eq(connectionsTable.version, expectedVersion))),
       insertAuditIfChanged(this.db, audit),
     ]);
     return updated.rowsAffected === 1;
   }
+
+  async markPeerPaused(id: string, since: string | null): Promise<void> {
+    await this.db.update(connectionsTable).set({ peerPausedAt: since }).where(eq(connectionsTable.id, id));
+  }
+}
+
+/** A row as a record: `peerPausedAt` only while the peer refuses messages. */
+function toRecord(row: typeof connectionsTable.$inferSelect): ConnectionRecord {
+  const { peerPausedAt, ...record } = row;
+  return peerPausedAt === null ? record : { ...record, peerPausedAt };
 }

@@ -74,5 +74,13 @@ export const MIGRATIONS: readonly EmbeddedMigration[] = [
       "\nCREATE INDEX `deliveries_due` ON `deliveries` (`state`,`next_attempt_at`);",
       "\nALTER TABLE `spawn_requests` ADD `deliver` text;"
     ]
+  },
+  {
+    "tag": "0006_peer_paused",
+    "folderMillis": 1796283118621,
+    "hash": "1f108de9b10fb04ed0e83b10ca4792edd0b11f68dcd050c19f191d634610f109",
+    "sql": [
+      "ALTER TABLE `connections` ADD `peer_paused_at` text;"
+    ]
   }
 ];

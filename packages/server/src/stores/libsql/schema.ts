@@ -82,6 +82,7 @@ export const connectionsTable = sqliteTable('connections', {
   peerKeys: text('peer_keys', { mode: 'json' }).$type<PublicJwk[]>().notNull(),
   replacedPeerKeys: text('replaced_peer_keys', { mode: 'json' }).$type<ReplacedKey[]>().notNull().default([]),
   peerUrlVouches: integer('peer_url_vouches', { mode: 'boolean' }).notNull().default(false),
+  peerPausedAt: text('peer_paused_at'),
   createdAt: text('created_at').notNull(),
   updatedAt: text('updated_at').notNull(),
   version: integer('version').notNull(),

@@ -35,9 +35,18 @@ export class InMemoryConnectionStore implements ConnectionStore {
   }
 
   async update(record: ConnectionRecord, expectedVersion: number, audit: AuditEntry): Promise<boolean> {
-    if (this.#byId.get(record.id)?.version !== expectedVersion) return false;
-    this.#byId.set(record.id, copy(record));
+    const current = this.#byId.get(record.id);
+    if (current?.version !== expectedVersion) return false;
+    const { peerPausedAt: _observed, ...changes } = copy(record);
+    this.#byId.set(record.id, current.peerPausedAt == null ? changes : { ...changes, peerPausedAt: current.peerPausedAt });
     await this.audit.append(audit);
     return true;
+  }
+
+  async markPeerPaused(id: string, since: string | null): Promise<void> {
+    const current = this.#byId.get(id);
+    if (current === undefined) return;
+    const { peerPausedAt: _before, ...rest } = current;
+    this.#byId.set(id, since === null ? rest : { ...rest, peerPausedAt: since });
   }
 }

@@ -1,0 +1,1 @@
+ALTER TABLE `connections` ADD `peer_paused_at` text;
