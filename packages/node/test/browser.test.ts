@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { InstanceDocumentSchema } from '@mosaic-fed/core';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAdminToken } from '@mosaic-fed/server';
 import { eventually, startPeer, type Peer } from './peers.js';
 
 // The web UI in real Chromium (Debian's, driven by playwright-core): two instances on
@@ -101,6 +102,21 @@ describe.skipIf(!available)('the web UI in Chromium', () => {
     await expect.poll(() => hubPage.locator('#metadata-note').innerText()).toContain('Metadata is a JSON object');
     await look(hubPage, 'settings-with-a-note');
     expect((await wellKnown(hub)).metadata).toEqual({});
+  });
+
+  it('lists the admin tokens, and revokes one behind a confirmation', async () => {
+    await createAdminToken({ store: hub.server.federation.stores.adminTokens, label: 'nightly report', actor: { type: 'cli', id: 'test' } });
+    await hubPage.getByRole('link', { name: 'Tokens' }).click();
+    await look(hubPage, 'tokens');
+    const row = hubPage.locator('tr', { hasText: 'nightly report' });
+    await row.getByRole('button', { name: 'Revoke…' }).click();
+    const dialog = hubPage.getByRole('dialog');
+    await expect.poll(() => dialog.isVisible()).toBe(true);
+    await look(hubPage, 'tokens-revoke-dialog');
+    await dialog.getByRole('button', { name: 'Revoke the token' }).click();
+    await expect.poll(() => hubPage.getByRole('status').first().innerText()).toContain('The token is revoked');
+    expect(await hubPage.locator('tr', { hasText: 'nightly report' }).innerText()).toContain('revoked');
+    await hubPage.getByRole('link', { name: 'Settings' }).click();
   });
 
   it('makes a new key pair through the dialog, after cancelling once', async () => {

@@ -364,6 +364,8 @@ export function createFederation(options: FederationAppOptions): Federation {
       signer: new SessionSigner(options.secret, now),
       regenerateKeys,
       logger,
+      now,
+      generateId,
     }),
   );
 

@@ -201,6 +201,33 @@ describe('web UI', () => {
     expect(await federation.stores.connections.list()).toEqual([]);
   });
 
+  it('lists the admin tokens without any secret, revokes one behind its form, and signs out a session whose token is revoked', async () => {
+    const { cookie, csrf } = await signIn();
+    const deploy = await createAdminToken({ store: federation.stores.adminTokens, label: 'deploy script', actor: { type: 'cli', id: 'test' } });
+    const page = await (await request('/federation/tokens', { headers: { Cookie: cookie } })).text();
+    const text = textOf(page);
+    expect(text).toContain('deploy script');
+    expect(text).toContain('not yet');
+    expect(text).toContain('in use, does not expire');
+    for (const secret of [token, deploy.token, deploy.record.tokenHash]) expect(page).not.toContain(secret);
+
+    const revoked = await request(`/federation/tokens/${deploy.record.id}/revoke`, form({ csrf }, cookie));
+    expect(revoked.status).toBe(303);
+    expect(revoked.headers.get('location')).toBe('/federation/tokens?done=revoked');
+    expect((await federation.stores.adminTokens.get(deploy.record.id))?.revokedAt).not.toBeNull();
+    expect((await allAudit(federation.stores)).map((entry) => entry.action)).toContain('admin-token.revoke');
+    const after = textOf(await (await request('/federation/tokens?done=revoked', { headers: { Cookie: cookie } })).text());
+    expect(after).toContain('The token is revoked');
+    expect(after).toMatch(/revoked \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC/);
+
+    // The session's own token: the next page signs the browser out.
+    const own = (await federation.stores.adminTokens.list()).find((record) => record.label === 'ui');
+    await request(`/federation/tokens/${own?.id}/revoke`, form({ csrf }, cookie));
+    const next = await request('/federation/settings', { headers: { Cookie: cookie } });
+    expect(next.status).toBe(303);
+    expect(next.headers.get('location')).toBe('/federation/sign-in');
+  });
+
   it('signs out: the session cookie is cleared', async () => {
     const { cookie, csrf } = await signIn();
     const response = await request('/federation/sign-out', form({ csrf }, cookie));

@@ -31,6 +31,8 @@ import { describeError, type Logger } from '../logger.js';
 import { MessagePage, type FieldNotes } from './layout.js';
 import { RegeneratePage, SettingsPage, type SettingsForm } from './settings-pages.js';
 import { SignInPage } from './sign-in-page.js';
+import { TokensPage } from './token-pages.js';
+import { revokeAdminToken, toAdminToken } from '../auth/admin-tokens.js';
 import { randomToken } from '../lib/encoding.js';
 import { SESSION_SECONDS, sessionCookieName, type Session, type SessionSigner } from './session.js';
 
@@ -52,6 +54,8 @@ export interface UiOptions {
   /** Makes a new key pair and tells peers (the same as the API's regenerate-keys). */
   regenerateKeys: (actor: AuditActor) => Promise<unknown>;
   logger: Logger;
+  now: () => Date;
+  generateId: () => string;
 }
 
 interface UiEnv {
@@ -80,11 +84,23 @@ export function uiRoutes(options: UiOptions) {
     await next();
   });
 
+  const tokenStillGood = async (actor: AuditActor) => {
+    if (actor.type !== 'admin-token') return true;
+    const token = await options.stores.adminTokens.get(actor.id);
+    return token !== undefined && token.revokedAt === null && (token.expiresAt === null || Date.parse(token.expiresAt) > options.now().getTime());
+  };
+
   const cookieName = async () => sessionCookieName((await instance.load()).instanceId);
 
   const signedIn = createMiddleware<UiEnv>(async (c, next) => {
     const session = await signer.open(getCookie(c, await cookieName()));
     if (session === undefined) return c.redirect('/federation/sign-in', 303);
+    // A session made with an admin token lasts no longer than the token: revoked or
+    // expired, it signs the browser out at its next page.
+    if (!(await tokenStillGood(session.actor))) {
+      deleteCookie(c, await cookieName(), { path: '/federation' });
+      return c.redirect('/federation/sign-in', 303);
+    }
     c.set('session', session);
     c.set('csrf', await signer.csrfToken(session));
     if (c.req.method === 'POST') {
@@ -228,6 +244,13 @@ export function uiRoutes(options: UiOptions) {
       await options.connections.updateGrants(id, parsed.data, c.var.session.actor);
       return c.redirect(`/federation/connections/${id}?done=grants`, 303);
     })
+    .get('/tokens', signedIn, async (c) =>
+      c.html(<TokensPage tokens={(await options.stores.adminTokens.list()).map(toAdminToken)} now={options.now()} csrf={c.var.csrf} flash={flashOf(c.req.query('done'))} />),
+    )
+    .post('/tokens/:id/revoke', signedIn, async (c) => {
+      await revokeAdminToken({ store: options.stores.adminTokens, id: c.req.param('id'), actor: c.var.session.actor, now: options.now, generateId: options.generateId });
+      return c.redirect('/federation/tokens?done=revoked', 303);
+    })
     .get('/agents', signedIn, async (c) => c.html(await agentsPage(c)))
     .post('/agents', signedIn, async (c) => {
       const body = await c.req.parseBody();
@@ -328,6 +351,7 @@ function flashOf(done: string | undefined): string | undefined {
     resume: 'The connection is active again.',
     grants: 'What this peer may do is saved.',
     stopped: 'The agent is stopped.',
+    revoked: 'The token is revoked: nothing can sign in with it any more.',
     keys: 'A new key pair is in use, and connected peers have been told.',
   };
   return done === undefined ? undefined : lines[done];

@@ -15,7 +15,7 @@ select { font: inherit; padding: .4rem; max-width: 100%; }
 table { width: 100%; table-layout: fixed; border-collapse: collapse; }
 th, td { text-align: left; vertical-align: top; padding: .35rem .5rem .35rem 0; overflow-wrap: anywhere; }
 td form.inline button { margin: 0 0 .25rem; }
-button.quiet { margin-top: 0; background: none; border: 1px solid; }
+button.quiet { margin-top: 0; padding: .35rem .6rem; background: none; border: 1px solid; }
 form.inline { display: inline; }
 :focus-visible { outline: 3px solid; outline-offset: 2px; }
 .help { font-size: .9rem; margin: .25rem 0; }

@@ -1,0 +1,70 @@
+// The admin tokens page of the web UI: every token with its label and times, and a revoke
+// behind a confirmation. Tokens are made with `mosaic-fed token create`, which prints one
+// once; the page never shows a token or its hash.
+import type { AdminToken } from '@mosaic-fed/core';
+import { DIALOG_SCRIPT, Layout } from './layout.js';
+
+/** A time as a person reads it, to the minute, in UTC. */
+const when = (at: string | null, none: string) => (at === null ? none : `${at.replace('T', ' ').slice(0, 16)} UTC`);
+
+function stateOf(token: AdminToken, now: Date): string {
+  if (token.revokedAt !== null) return `revoked ${when(token.revokedAt, '')}`;
+  if (token.expiresAt !== null && Date.parse(token.expiresAt) <= now.getTime()) return `expired ${when(token.expiresAt, '')}`;
+  return token.expiresAt === null ? 'in use, does not expire' : `in use until ${when(token.expiresAt, '')}`;
+}
+
+export function TokensPage(props: { tokens: AdminToken[]; now: Date; csrf: string; flash?: string | undefined }) {
+  const live = (token: AdminToken) => token.revokedAt === null && (token.expiresAt === null || Date.parse(token.expiresAt) > props.now.getTime());
+  return (
+    <Layout title="Admin tokens" signedIn csrf={props.csrf}>
+      <h1>Admin tokens</h1>
+      {props.flash === undefined ? null : <p class="flash" role="status">{props.flash}</p>}
+      <p>
+        Each token signs an app, a script or a person in as an admin of this instance. A new one comes from{' '}
+        <code>mosaic-fed token create --label "what it is for"</code>, which shows it once.
+      </p>
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">Label</th>
+            <th scope="col">Made</th>
+            <th scope="col">Last used</th>
+            <th scope="col">State</th>
+          </tr>
+        </thead>
+        <tbody>
+          {props.tokens.map((token) => (
+            <tr>
+              <td>{token.label}</td>
+              <td>{when(token.createdAt, '')}</td>
+              <td>{when(token.lastUsedAt, 'not yet')}</td>
+              <td>
+                {stateOf(token, props.now)}
+                {live(token) ? (
+                  <>
+                    <br />
+                    <button type="button" class="quiet" data-open-dialog={`revoke-${token.id}`}>
+                      Revoke…
+                    </button>
+                    <dialog id={`revoke-${token.id}`} aria-labelledby={`revoke-${token.id}-title`}>
+                      <form method="post" action={`/federation/tokens/${token.id}/revoke`}>
+                        <h2 id={`revoke-${token.id}-title`}>Revoke “{token.label}”?</h2>
+                        <p>Whatever uses it is signed out at once, on every replica, and cannot sign in with it again.</p>
+                        <input type="hidden" name="csrf" value={props.csrf} />
+                        <button type="submit">Revoke the token</button>{' '}
+                        <button type="submit" formmethod="dialog" class="quiet">
+                          Keep it
+                        </button>
+                      </form>
+                    </dialog>
+                  </>
+                ) : null}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <script dangerouslySetInnerHTML={{ __html: DIALOG_SCRIPT }} />
+    </Layout>
+  );
+}
