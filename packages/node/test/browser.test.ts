@@ -116,6 +116,12 @@ describe.skipIf(!available)('the web UI in Chromium', () => {
     await dialog.getByRole('button', { name: 'Revoke the token' }).click();
     await expect.poll(() => hubPage.getByRole('status').first().innerText()).toContain('The token is revoked');
     expect(await hubPage.locator('tr', { hasText: 'nightly report' }).innerText()).toContain('revoked');
+    // The revoke is in the audit log, which keeps to an action when asked.
+    await hubPage.getByRole('link', { name: 'Audit log' }).click();
+    await hubPage.getByLabel('Action').fill('admin-token');
+    await hubPage.getByRole('button', { name: 'Show these entries' }).click();
+    await expect.poll(() => hubPage.locator('tbody').innerText()).toContain('admin-token.revoke');
+    await look(hubPage, 'audit');
     await hubPage.getByRole('link', { name: 'Settings' }).click();
   });
 

@@ -183,6 +183,30 @@ export function describeStoreContract(name: string, open: () => Promise<StoreHar
     });
 
     describe('audit', () => {
+      it('keeps to an action and those below it, an actor, and a time span, page by page', async () => {
+        const at = (minute: number) => `2026-11-25T13:${String(minute).padStart(2, '0')}:00.000Z`;
+        const admin = { type: 'admin-token' as const, id: 'token-7', label: 'ops' };
+        const entries = [
+          auditEntry('connection.accept', { at: at(1), actor: admin }),
+          auditEntry('connections.other', { at: at(2), actor: admin }),
+          auditEntry('connection.grants.update', { at: at(3) }),
+          auditEntry('instance.update', { at: at(4), actor: admin }),
+          auditEntry('connection.reject', { at: at(5), actor: admin }),
+        ];
+        for (const entry of entries) await stores.audit.append(entry);
+        const actions = async (filters: Parameters<typeof stores.audit.list>[0]) => (await stores.audit.list(filters)).items.map((e) => e.action);
+        expect(await actions({ limit: 10, action: 'connection' })).toEqual(['connection.reject', 'connection.grants.update', 'connection.accept']);
+        expect(await actions({ limit: 10, action: 'connection.grants' })).toEqual(['connection.grants.update']);
+        expect(await actions({ limit: 10, actor: 'token-7', action: 'connection' })).toEqual(['connection.reject', 'connection.accept']);
+        expect(await actions({ limit: 10, actor: 'admin-token', since: at(2), until: at(4) })).toEqual(['instance.update', 'connections.other']);
+        const first = await stores.audit.list({ limit: 1, actor: 'token-7', action: 'connection' });
+        expect(first.nextCursor).not.toBeNull();
+        const second = await stores.audit.list({ limit: 1, actor: 'token-7', action: 'connection', cursor: first.nextCursor ?? undefined });
+        expect(second.items.map((e) => e.action)).toEqual(['connection.accept']);
+        expect(second.nextCursor).toBeNull();
+        expect(await actions({ limit: 10, action: 'nothing' })).toEqual([]);
+      });
+
       it('lists newest first, page by page, with a cursor', async () => {
         const entries = Array.from({ length: 7 }, (_, i) => auditEntry(`action.${i}`));
         for (const entry of entries) await stores.audit.append(entry);

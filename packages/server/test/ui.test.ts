@@ -228,6 +228,36 @@ describe('web UI', () => {
     expect(next.headers.get('location')).toBe('/federation/sign-in');
   });
 
+  it('shows the audit log kept to the filters, pages it, and exports the same entries as JSON lines', async () => {
+    const { cookie } = await signIn();
+    for (let i = 0; i < 60; i++) await federation.stores.audit.append(auditEntry(i % 2 === 0 ? 'connection.accept' : 'instance.update', { at: `2026-11-25T13:${String(i).padStart(2, '0')}:00.000Z` }));
+    const page = await request('/federation/audit?action=connection&since=2026-11-25T13:10', { headers: { Cookie: cookie } });
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(textOf(html)).toContain('2026-11-25 13:58:00');
+    expect(textOf(html)).not.toContain('instance.update');
+    expect(textOf(html)).not.toContain('2026-11-25 13:08:00');
+    expect(html).not.toContain('Older entries');
+    const all = await (await request('/federation/audit', { headers: { Cookie: cookie } })).text();
+    expect(all).toContain('Older entries');
+
+    const exported = await request('/federation/audit/export?action=connection&since=2026-11-25T13:10', { headers: { Cookie: cookie } });
+    expect(exported.headers.get('content-type')).toContain('application/x-ndjson');
+    const lines = (await exported.text()).trim().split('\n').map((line) => JSON.parse(line) as { action: string; at: string });
+    expect(lines).toHaveLength(25);
+    expect(lines.every((entry) => entry.action === 'connection.accept' && entry.at >= '2026-11-25T13:10')).toBe(true);
+
+    // The API takes the same filters.
+    const api = await request('/api/v1/federation/audit?action=connection&since=2026-11-25T14:10:00%2B01:00&limit=500', { headers: { Authorization: `Bearer ${token}` } });
+    const body = (await api.json()) as { data: { items: { action: string }[] } };
+    expect(body.data.items).toHaveLength(25);
+    expect((await request('/api/v1/federation/audit?action=%25', { headers: { Authorization: `Bearer ${token}` } })).status).toBe(400);
+
+    const bad = await request('/federation/audit?action=not%20an%20action', { headers: { Cookie: cookie } });
+    expect(bad.status).toBe(400);
+    expect(textOf(await bad.text())).toContain('These filters need another look');
+  });
+
   it('signs out: the session cookie is cleared', async () => {
     const { cookie, csrf } = await signIn();
     const response = await request('/federation/sign-out', form({ csrf }, cookie));

@@ -203,6 +203,23 @@ export const PageQuerySchema = z.strictObject({
 });
 export type PageQuery = z.infer<typeof PageQuerySchema>;
 
+/**
+ * `GET /api/v1/federation/audit`: a page, and what to keep. `action` keeps that action and
+ * those below it (`connection` keeps `connection.accept`); `actor` keeps one actor id or
+ * kind (`cli`, `peer`); `since` and `until` bound `at`, both included.
+ */
+export const AuditQuerySchema = PageQuerySchema.extend({
+  action: z
+    .string()
+    .regex(/^[a-z0-9-]+(?:\.[a-z0-9-]+)*$/, 'an action such as connection.accept, or its first part')
+    .max(100)
+    .optional(),
+  actor: z.string().min(1).max(200).optional(),
+  since: IsoDateTimeSchema.optional(),
+  until: IsoDateTimeSchema.optional(),
+});
+export type AuditQuery = z.infer<typeof AuditQuerySchema>;
+
 /** `GET /api/v1/federation/audit` response data: a page of entries, newest first. */
 export const AuditPageSchema = pageSchema(AuditEntrySchema);
 export type AuditPage = z.infer<typeof AuditPageSchema>;

@@ -1,4 +1,4 @@
-import { PageQuerySchema, UpdateInstanceDtoSchema, type AuditActor, type RegenerateKeysResponse } from '@mosaic-fed/core';
+import { AuditQuerySchema, UpdateInstanceDtoSchema, type AuditActor, type AuditQuery, type RegenerateKeysResponse } from '@mosaic-fed/core';
 import { Hono } from 'hono';
 import { revokeAdminToken, toAdminToken } from '../auth/admin-tokens.js';
 import type { ConnectionService } from '../connections/service.js';
@@ -6,9 +6,16 @@ import type { InstanceService } from '../instance/service.js';
 import type { AdminVariables } from '../middleware/admin-auth.js';
 import { agentRoutes } from './agents.js';
 import { connectionRoutes } from './connections.js';
+import type { AuditListOptions } from '../stores/types.js';
 import { ok, validate } from './http.js';
 
 type AgentDeps = Parameters<typeof agentRoutes>[0];
+
+/** An audit query as the stores take it: its times in UTC, as entries are written. */
+export function auditListOf(query: AuditQuery): AuditListOptions {
+  const utc = (at: string | undefined) => (at === undefined ? undefined : new Date(at).toISOString());
+  return { ...query, since: utc(query.since), until: utc(query.until) };
+}
 
 /**
  * PROTOCOL 6: the instance's own API under `/api/v1/federation`, behind admin
@@ -35,7 +42,7 @@ export function adminRoutes(deps: AgentDeps & {
     .delete('/admin-tokens/:id', async (c) =>
       ok(c, await revokeAdminToken({ store: stores.adminTokens, id: c.req.param('id'), actor: c.var.actor, now, generateId })),
     )
-    .get('/audit', validate('query', PageQuerySchema, 'query'), async (c) => ok(c, await stores.audit.list(c.req.valid('query'))))
+    .get('/audit', validate('query', AuditQuerySchema, 'query'), async (c) => ok(c, await stores.audit.list(auditListOf(c.req.valid('query')))))
     .route('/connections', connectionRoutes(deps.connections))
     .route('/agents', agentRoutes(deps));
 }

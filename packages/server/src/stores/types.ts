@@ -46,10 +46,29 @@ export interface InstanceStore {
   update(record: InstanceRecord, expectedVersion: number, audit: AuditEntry): Promise<boolean>;
 }
 
+/** A page of the audit log and its filters; `since` and `until` in UTC ISO 8601 (`toISOString`). */
+export interface AuditListOptions {
+  limit: number;
+  cursor?: string | undefined;
+  action?: string | undefined;
+  actor?: string | undefined;
+  since?: string | undefined;
+  until?: string | undefined;
+}
+
+/** Whether an entry is one the filters of a list keep: one rule for every store. */
+export function auditEntryKept(entry: AuditEntry, filters: Omit<AuditListOptions, 'limit' | 'cursor'>): boolean {
+  const { action, actor, since, until } = filters;
+  if (action !== undefined && entry.action !== action && !entry.action.startsWith(`${action}.`)) return false;
+  if (actor !== undefined && entry.actor.id !== actor && entry.actor.type !== actor) return false;
+  if (since !== undefined && entry.at < since) return false;
+  return until === undefined || entry.at <= until;
+}
+
 export interface AuditStore {
   append(entry: AuditEntry): Promise<void>;
-  /** Newest first. `cursor` is the `nextCursor` of the previous page. */
-  list(options: { limit: number; cursor?: string | undefined }): Promise<AuditPage>;
+  /** Newest first, only what the filters keep (as `AuditQuery` says). `cursor` is the `nextCursor` of the previous page. */
+  list(options: AuditListOptions): Promise<AuditPage>;
 }
 
 /** An admin token as stored: the admin view and its SHA-256 hash, never the token. */

@@ -26,6 +26,7 @@ export function Layout(props: { title: string; children: Child; csrf?: string | 
               <a href="/federation/connections">Connections</a>
               <a href="/federation/agents">Agents</a>
               <a href="/federation/tokens">Tokens</a>
+              <a href="/federation/audit">Audit log</a>
               <form method="post" action="/federation/sign-out" class="inline">
                 <input type="hidden" name="csrf" value={props.csrf ?? ''} />
                 <button type="submit" class="quiet">Sign out</button>

@@ -3,6 +3,7 @@
 // pages work without JavaScript.
 import {
   AgentSpawnPayloadSchema,
+  AuditQuerySchema,
   FederationError,
   IdempotencyKeySchema,
   InstanceUrlSchema,
@@ -10,11 +11,13 @@ import {
   UpdateGrantsDtoSchema,
   UpdateInstanceDtoSchema,
   type AuditActor,
+  type AuditQuery,
   type Capabilities,
   type InstanceConfiguration,
   type UpdateInstanceDto,
 } from '@mosaic-fed/core';
 import { Hono, type Context } from 'hono';
+import { stream } from 'hono/streaming';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { createMiddleware } from 'hono/factory';
 import { authenticateAdmin, type AdminAuthenticator } from '../auth/types.js';
@@ -32,11 +35,35 @@ import { MessagePage, type FieldNotes } from './layout.js';
 import { RegeneratePage, SettingsPage, type SettingsForm } from './settings-pages.js';
 import { SignInPage } from './sign-in-page.js';
 import { TokensPage } from './token-pages.js';
+import { AuditPage, type AuditFilterForm } from './audit-pages.js';
+import { auditListOf } from '../routes/admin.js';
 import { revokeAdminToken, toAdminToken } from '../auth/admin-tokens.js';
 import { randomToken } from '../lib/encoding.js';
 import { SESSION_SECONDS, sessionCookieName, type Session, type SessionSigner } from './session.js';
 
 const SIGN_IN_COOKIE = 'mosaic_fed_sign_in';
+/** Audit entries per page of the audit page. */
+const AUDIT_PAGE = 50;
+
+/** A `datetime-local` value (UTC, as the form says) as ISO 8601; anything else as given, for the schema to judge. */
+const utcOf = (value: string) => (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2})?$/.test(value) ? `${value.length === 16 ? `${value}:00` : value}Z` : value);
+
+/** The audit page's filters from its query string: the form as typed, and the query, or a note saying what to change. */
+function auditQueryOf(raw: Record<string, string>): { form: AuditFilterForm; query?: AuditQuery; note?: string } {
+  const field = (name: string) => (raw[name] ?? '').trim();
+  const form: AuditFilterForm = { action: field('action'), actor: field('actor'), since: field('since'), until: field('until') };
+  const present = (value: string) => (value === '' ? undefined : value);
+  const parsed = AuditQuerySchema.safeParse({
+    limit: AUDIT_PAGE,
+    ...(present(field('cursor')) === undefined ? {} : { cursor: field('cursor') }),
+    ...(present(form.action) === undefined ? {} : { action: form.action }),
+    ...(present(form.actor) === undefined ? {} : { actor: form.actor }),
+    ...(present(form.since) === undefined ? {} : { since: utcOf(form.since) }),
+    ...(present(form.until) === undefined ? {} : { until: utcOf(form.until) }),
+  });
+  if (parsed.success) return { form, query: parsed.data };
+  return { form, note: 'These filters need another look: an action is a word such as connection or connection.accept, and the times are as the fields give them.' };
+}
 /** How many transcript entries an agent's page shows; the API pages through the rest. */
 const TRANSCRIPT_PAGE = 200;
 
@@ -243,6 +270,27 @@ export function uiRoutes(options: UiOptions) {
       }
       await options.connections.updateGrants(id, parsed.data, c.var.session.actor);
       return c.redirect(`/federation/connections/${id}?done=grants`, 303);
+    })
+    .get('/audit', signedIn, async (c) => {
+      const { form, query, note } = auditQueryOf(c.req.query());
+      const page = query === undefined ? { items: [], nextCursor: null } : await options.stores.audit.list(auditListOf({ ...query, limit: AUDIT_PAGE }));
+      return c.html(<AuditPage entries={page.items} nextCursor={page.nextCursor} form={form} note={note} csrf={c.var.csrf} />, note === undefined ? 200 : 400);
+    })
+    .get('/audit/export', signedIn, async (c) => {
+      const { query, note } = auditQueryOf(c.req.query());
+      if (query === undefined) return c.html(<MessagePage title="Nothing to export" message={note ?? ''} signedIn csrf={c.var.csrf} />, 400);
+      c.header('Content-Type', 'application/x-ndjson; charset=utf-8');
+      c.header('Content-Disposition', 'attachment; filename="audit.jsonl"');
+      c.header('Cache-Control', 'no-store');
+      // Page by page from the store, so a long log never sits in memory whole.
+      return stream(c, async (out) => {
+        let cursor: string | undefined;
+        do {
+          const page = await options.stores.audit.list(auditListOf({ ...query, limit: 500, cursor }));
+          if (page.items.length > 0) await out.write(page.items.map((entry) => `${JSON.stringify(entry)}\n`).join(''));
+          cursor = page.nextCursor ?? undefined;
+        } while (cursor !== undefined && !out.aborted);
+      });
     })
     .get('/tokens', signedIn, async (c) =>
       c.html(<TokensPage tokens={(await options.stores.adminTokens.list()).map(toAdminToken)} now={options.now()} csrf={c.var.csrf} flash={flashOf(c.req.query('done'))} />),

@@ -1,7 +1,7 @@
 // The audit log in libSQL.
 import type { AuditEntry, AuditPage } from '@mosaic-fed/core';
-import { desc, lt } from 'drizzle-orm';
-import type { AuditStore } from '../types.js';
+import { and, desc, eq, gte, like, lt, lte, or, sql } from 'drizzle-orm';
+import type { AuditListOptions, AuditStore } from '../types.js';
 import { auditTable } from './schema.js';
 import { insertAudit, toAuditEntry, type Database } from './shared.js';
 
@@ -12,13 +12,22 @@ export class LibsqlAuditStore implements AuditStore {
     await insertAudit(this.db, entry);
   }
 
-  async list({ limit, cursor }: { limit: number; cursor?: string | undefined }): Promise<AuditPage> {
+  async list({ limit, cursor, action, actor, since, until }: AuditListOptions): Promise<AuditPage> {
     const before = cursor === undefined ? undefined : Number.parseInt(cursor, 10);
     if (before !== undefined && !Number.isSafeInteger(before)) return { items: [], nextCursor: null };
     const rows = await this.db
       .select()
       .from(auditTable)
-      .where(before === undefined ? undefined : lt(auditTable.seq, before))
+      .where(
+        and(
+          before === undefined ? undefined : lt(auditTable.seq, before),
+          // An action is letters, digits, - and .: nothing LIKE reads as a wildcard.
+          action === undefined ? undefined : or(eq(auditTable.action, action), like(auditTable.action, `${action}.%`)),
+          actor === undefined ? undefined : or(sql`json_extract(${auditTable.actor}, '$.id') = ${actor}`, sql`json_extract(${auditTable.actor}, '$.type') = ${actor}`),
+          since === undefined ? undefined : gte(auditTable.at, since),
+          until === undefined ? undefined : lte(auditTable.at, until),
+        ),
+      )
       .orderBy(desc(auditTable.seq))
       .limit(limit + 1);
     const page = rows.slice(0, limit);

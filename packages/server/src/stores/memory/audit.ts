@@ -1,6 +1,6 @@
 // The audit log in memory.
 import type { AuditEntry, AuditPage } from '@mosaic-fed/core';
-import type { AuditStore } from '../types.js';
+import { auditEntryKept, type AuditListOptions, type AuditStore } from '../types.js';
 import { copy } from './shared.js';
 
 /** Audit entries in memory, newest first by insertion order. */
@@ -11,13 +11,18 @@ export class InMemoryAuditStore implements AuditStore {
     this.#entries.push(copy(entry));
   }
 
-  async list({ limit, cursor }: { limit: number; cursor?: string | undefined }): Promise<AuditPage> {
-    // The cursor is the insertion index of the next entry to return, counting down.
+  async list({ limit, cursor, ...filters }: AuditListOptions): Promise<AuditPage> {
+    // The cursor is the insertion index of the next entry to look at, counting down.
     const start = cursor === undefined ? this.#entries.length - 1 : Number.parseInt(cursor, 10);
     if (!Number.isInteger(start) || start >= this.#entries.length) return { items: [], nextCursor: null };
     const items: AuditEntry[] = [];
     let index = start;
-    for (; index >= 0 && items.length < limit; index--) items.push(copy(this.#entries[index] as AuditEntry));
+    for (; index >= 0 && items.length < limit; index--) {
+      const entry = this.#entries[index] as AuditEntry;
+      if (auditEntryKept(entry, filters)) items.push(copy(entry));
+    }
+    // More only if another kept entry is below: a last page says so.
+    while (index >= 0 && !auditEntryKept(this.#entries[index] as AuditEntry, filters)) index--;
     return { items, nextCursor: index >= 0 ? String(index) : null };
   }
 }

@@ -1,0 +1,86 @@
+// The audit log page of the web UI: newest first, kept to an action, an actor and a time
+// span, a page at a time, and exported as JSON lines with the same filters.
+import type { AuditEntry } from '@mosaic-fed/core';
+import { Layout } from './layout.js';
+
+/** The filters as the form holds them: what the person typed, times as `datetime-local` gives them (UTC). */
+export interface AuditFilterForm {
+  action: string;
+  actor: string;
+  since: string;
+  until: string;
+}
+
+/** The form's query string, without the empty fields, and with `extra`. */
+export function auditSearch(form: AuditFilterForm, extra: Record<string, string> = {}): string {
+  const entries = Object.entries({ ...form, ...extra }).filter(([, value]) => value !== '');
+  return entries.length === 0 ? '' : `?${new URLSearchParams(entries).toString()}`;
+}
+
+const actorOf = (entry: AuditEntry) => {
+  const { type, id, label } = entry.actor;
+  return label === undefined ? `${type} ${id}` : `${label} (${type})`;
+};
+
+export function AuditPage(props: { entries: AuditEntry[]; nextCursor: string | null; form: AuditFilterForm; note?: string | undefined; csrf: string }) {
+  const { form } = props;
+  return (
+    <Layout title="Audit log" signedIn csrf={props.csrf}>
+      <h1>Audit log</h1>
+      <p>Every change made on this instance, newest first: who made it, when, and what it changed.</p>
+      <form method="get" action="/federation/audit">
+        <label for="audit-action">Action</label>
+        <input id="audit-action" name="action" value={form.action} placeholder="connection, or connection.accept" aria-describedby="audit-action-help" />
+        <p class="help" id="audit-action-help">
+          An action keeps the actions below it too: <code>connection</code> keeps <code>connection.accept</code>.
+        </p>
+        <label for="audit-actor">Who</label>
+        <input id="audit-actor" name="actor" value={form.actor} placeholder="an admin token's id, or cli, peer, oidc" />
+        <label for="audit-since">From (UTC)</label>
+        <input id="audit-since" name="since" type="datetime-local" value={form.since} />
+        <label for="audit-until">Until (UTC)</label>
+        <input id="audit-until" name="until" type="datetime-local" value={form.until} />
+        {props.note === undefined ? null : <p class="note" role="status">{props.note}</p>}
+        <button type="submit">Show these entries</button>{' '}
+        <a href={`/federation/audit/export${auditSearch(form)}`} download="audit.jsonl">
+          Export them as JSON lines
+        </a>
+      </form>
+      {props.entries.length === 0 ? (
+        <p>No entries match.</p>
+      ) : (
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">When (UTC)</th>
+              <th scope="col">Who</th>
+              <th scope="col">What</th>
+            </tr>
+          </thead>
+          <tbody>
+            {props.entries.map((entry) => (
+              <tr>
+                <td>{entry.at.replace('T', ' ').slice(0, 19)}</td>
+                <td>{actorOf(entry)}</td>
+                <td>
+                  <code>{entry.action}</code>
+                  {entry.target === null ? null : (
+                    <>
+                      {' '}
+                      on <code>{entry.target}</code>
+                    </>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {props.nextCursor === null ? null : (
+        <p>
+          <a href={`/federation/audit${auditSearch(form, { cursor: props.nextCursor })}`}>Older entries</a>
+        </p>
+      )}
+    </Layout>
+  );
+}
