@@ -18,7 +18,7 @@ import { AdminClient } from '@mosaic-fed/sdk';
 import { silentLogger } from '@mosaic-fed/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNodeOrchestrator, forgeRepositoryOf, type NodeOrchestrator } from '../src/index.js';
-import { connectPeers, eventually, startPeer, type Peer } from './peers.js';
+import { connectOverGitServer, connectPeers, eventually, startPeer, type Peer } from './peers.js';
 
 // Delivery end to end: a hub spawns a worker on a spoke with `options.deliver`; the spoke
 // clones from a real git server (git http-backend on loopback) and hands back a bundle;
@@ -78,12 +78,7 @@ afterAll(async () => {
 
 describe('delivery on the hub', () => {
   it("pushes the agent's commits to a branch with the hub's own credential and opens the pull request", async () => {
-    const { fromConnectionId, toConnectionId } = await connectPeers(hub, spoke);
-    const spokeAdmin = new AdminClient({ url: spoke.url, token: spoke.token });
-    await spokeAdmin.updateGrants(toConnectionId, { repositories: [`http://127.0.0.1:${git.port}/private/*`] });
-    await spokeAdmin.setGitCredential(`127.0.0.1:${git.port}`, GIT_SERVER_CREDENTIAL);
-    const admin = new AdminClient({ url: hub.url, token: hub.token });
-    await admin.setGitCredential(`127.0.0.1:${git.port}`, GIT_SERVER_CREDENTIAL);
+    const { fromConnectionId, spokeAdmin, admin } = await connectOverGitServer(hub, spoke, git.port);
 
     const { agentId } = await admin.spawn({
       connectionId: fromConnectionId,

@@ -3,6 +3,8 @@
 import { DEFAULT_REPOSITORY_PATTERNS, type OrchestratorAdapter } from '@mosaic-fed/core';
 import { afterEach } from 'vitest';
 import { createAdminToken, type FederationAppOptions, silentLogger } from '@mosaic-fed/server';
+import { GIT_SERVER_CREDENTIAL } from '@mosaic-fed/orchestrator/testing';
+import { AdminClient } from '@mosaic-fed/sdk';
 import { startServer, type RunningServer } from '../src/index.js';
 import { createTempDir } from '../../server/test/helpers.js';
 import { InMemoryOrchestrator } from './in-memory-orchestrator.js';
@@ -177,4 +179,19 @@ export function spawnPayload(taskId: string, agentType: 'worker' | 'reviewer' | 
       instructions: 'Make the failing test pass.',
     },
   };
+}
+
+/**
+ * Connects `hub` to `spoke` for a repository on the test git server at `port`: the spoke's
+ * grants allow its private repositories, and both hold its credential (the spoke to clone,
+ * the hub to push).
+ */
+export async function connectOverGitServer(hub: Peer, spoke: Peer, port: number) {
+  const { fromConnectionId, toConnectionId } = await connectPeers(hub, spoke);
+  const spokeAdmin = new AdminClient({ url: spoke.url, token: spoke.token });
+  await spokeAdmin.updateGrants(toConnectionId, { repositories: [`http://127.0.0.1:${port}/private/*`] });
+  await spokeAdmin.setGitCredential(`127.0.0.1:${port}`, GIT_SERVER_CREDENTIAL);
+  const admin = new AdminClient({ url: hub.url, token: hub.token });
+  await admin.setGitCredential(`127.0.0.1:${port}`, GIT_SERVER_CREDENTIAL);
+  return { fromConnectionId, toConnectionId, spokeAdmin, admin };
 }

@@ -7,12 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DockerSandboxProvider } from '@mosaic-fed/orchestrator/docker';
 import { BubblewrapSandboxProvider } from '@mosaic-fed/orchestrator/node';
-import { GIT_SERVER_CREDENTIAL, startGitHttpServer, startScriptedMessagesServer, turnByTurn, type ScriptedMessagesServer } from '@mosaic-fed/orchestrator/testing';
-import { AdminClient } from '@mosaic-fed/sdk';
+import { startGitHttpServer, startScriptedMessagesServer, turnByTurn, type ScriptedMessagesServer } from '@mosaic-fed/orchestrator/testing';
 import { silentLogger } from '@mosaic-fed/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNodeOrchestrator, type NodeOrchestrator, type SandboxChoice } from '../src/index.js';
-import { connectPeers, eventually, startPeer, type Peer } from './peers.js';
+import { connectOverGitServer, eventually, startPeer, type Peer } from './peers.js';
 
 // A real project, end to end, in each sandbox kind: the spoke's setup installs the
 // project's dependency from a package registry on loopback, through the egress proxy;
@@ -145,12 +144,7 @@ describe.each(kinds)('a real project in the $sandbox sandbox', ({ sandbox, avail
     if (agents === undefined) return context.skip();
     expect(agents.description.startsWith(`${sandbox} sandbox`)).toBe(true);
     const repository = `http://127.0.0.1:${git.port}/private/project`;
-    const { fromConnectionId, toConnectionId } = await connectPeers(hub, spoke);
-    const spokeAdmin = new AdminClient({ url: spoke.url, token: spoke.token });
-    await spokeAdmin.updateGrants(toConnectionId, { repositories: [`http://127.0.0.1:${git.port}/private/*`] });
-    await spokeAdmin.setGitCredential(`127.0.0.1:${git.port}`, GIT_SERVER_CREDENTIAL);
-    const admin = new AdminClient({ url: hub.url, token: hub.token });
-    await admin.setGitCredential(`127.0.0.1:${git.port}`, GIT_SERVER_CREDENTIAL);
+    const { fromConnectionId, admin } = await connectOverGitServer(hub, spoke, git.port);
     registryRequests.length = 0;
 
     const branch = `agent/fix-add-${sandbox}`;
