@@ -1,7 +1,7 @@
 import { verifyRotationChain, type AgentStatusChangedPayload } from '@mosaic-fed/core';
 import { AdminClient } from '@mosaic-fed/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, spawnPayload, startPeer, type Peer } from './peers.js';
+import { eventually, sessionCookie, spawnPayload, startPeer, type Peer } from './peers.js';
 
 // The SDK's AdminClient driving two real instances on loopback ports (libSQL files):
 // everything an admin does, through the typed client only.
@@ -143,16 +143,3 @@ describe('AdminClient against real instances', () => {
   });
 });
 
-/** Signs in to a peer's web UI as a browser would, and answers the session cookie. */
-async function sessionCookie(peer: Peer): Promise<string> {
-  const page = await fetch(`${peer.url}/federation/sign-in`);
-  const guardCookie = (page.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
-  const guard = /name="guard" value="([^"]+)"/.exec(await page.text())?.[1] ?? '';
-  const signedIn = await fetch(`${peer.url}/federation/sign-in`, {
-    method: 'POST',
-    redirect: 'manual',
-    headers: { Origin: peer.url, Cookie: guardCookie, 'Content-Type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ guard, token: peer.token }),
-  });
-  return (signedIn.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
-}

@@ -18,7 +18,7 @@ import { AdminClient } from '@mosaic-fed/sdk';
 import { silentLogger } from '@mosaic-fed/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNodeOrchestrator, forgeRepositoryOf, type NodeOrchestrator } from '../src/index.js';
-import { connectOverGitServer, connectPeers, eventually, startPeer, type Peer } from './peers.js';
+import { connectOverGitServer, connectPeers, eventually, sessionCookie, startPeer, type Peer } from './peers.js';
 
 // Delivery end to end: a hub spawns a worker on a spoke with `options.deliver`; the spoke
 // clones from a real git server (git http-backend on loopback) and hands back a bundle;
@@ -114,6 +114,13 @@ describe('delivery on the hub', () => {
         body: { head: 'agent/fix-add', base: 'main', title: expect.stringMatching(/^deliver-fix: /), body: result?.summary },
       },
     ]);
+    // The hub's page of the agent says where its commits went, and hands out the bundle.
+    const cookie = await sessionCookie(hub);
+    const page = await (await fetch(`${hub.url}/federation/agents/${agentId}`, { headers: { cookie } })).text();
+    expect(page).toContain('Delivered to the branch agent/fix-add of the repository, with pull request #12');
+    const download = await fetch(`${hub.url}/federation/agents/${agentId}/bundle`, { headers: { cookie } });
+    expect(download.headers.get('content-type')).toBe('application/x-git-bundle');
+    expect(new Uint8Array(await download.arrayBuffer())).toEqual(await admin.bundle(agentId));
     // The peer's agent.spawn never carried the delivery: the spoke knows nothing of it.
     const hosted = await spokeAdmin.agents();
     expect(JSON.stringify(hosted)).not.toContain('agent/fix-add');

@@ -195,3 +195,17 @@ export async function connectOverGitServer(hub: Peer, spoke: Peer, port: number)
   await admin.setGitCredential(`127.0.0.1:${port}`, GIT_SERVER_CREDENTIAL);
   return { fromConnectionId, toConnectionId, spokeAdmin, admin };
 }
+
+/** Signs in to a peer's web UI as a browser would, and answers the session cookie. */
+export async function sessionCookie(peer: Peer): Promise<string> {
+  const page = await fetch(`${peer.url}/federation/sign-in`);
+  const guardCookie = (page.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+  const guard = /name="guard" value="([^"]+)"/.exec(await page.text())?.[1] ?? '';
+  const signedIn = await fetch(`${peer.url}/federation/sign-in`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { Origin: peer.url, Cookie: guardCookie, 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ guard, token: peer.token }),
+  });
+  return (signedIn.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+}

@@ -356,6 +356,7 @@ export function createFederation(options: FederationAppOptions): Federation {
       instance,
       connections,
       agents,
+      deliveries,
       hosted,
       events,
       stores,

@@ -6,6 +6,7 @@ import {
   isTerminalState,
   LIMITS,
   SpawnAgentDtoSchema,
+  type AgentBundleRef,
   type AgentsOverview,
   type AgentStatusChangedPayload,
 } from '@mosaic-fed/core';
@@ -38,6 +39,16 @@ const RECHECK_MS = 2_000;
 /** How long a spawn waits for the peer: less than the SDK's 30 s per call. */
 const SPAWN_DEADLINE_MS = 25_000;
 
+/** The headers of a checked bundle sent as it is: `git fetch` or `git bundle unbundle` takes the file. */
+export function bundleHeaders(ref: AgentBundleRef): Record<string, string> {
+  return {
+    'Content-Type': 'application/x-git-bundle',
+    'Content-Disposition': `attachment; filename="${ref.branch.replace(/[^A-Za-z0-9._-]/g, '-')}.bundle"`,
+    'Cache-Control': 'no-store',
+    'X-Bundle-Sha256': ref.sha256,
+  };
+}
+
 /** PROTOCOL 6: the agent routes of the instance's own API. */
 export function agentRoutes(deps: {
   agents: FederationAgentService;
@@ -63,13 +74,7 @@ export function agentRoutes(deps: {
     )
     .get('/:agentId/bundle', async (c) => {
       const { ref, data } = await agents.bundle(c.req.param('agentId'));
-      // The checked bytes as they are: `git fetch` or `git bundle unbundle` takes the file.
-      return c.body(data, 200, {
-        'Content-Type': 'application/x-git-bundle',
-        'Content-Disposition': `attachment; filename="${ref.branch.replace(/[^A-Za-z0-9._-]/g, '-')}.bundle"`,
-        'Cache-Control': 'no-store',
-        'X-Bundle-Sha256': ref.sha256,
-      });
+      return c.body(data, 200, bundleHeaders(ref));
     })
     .get('/:agentId/delivery', async (c) => ok(c, await deps.deliveries.get(c.req.param('agentId'))))
     .post('/:agentId/kill', async (c) => ok(c, await agents.kill(c.req.param('agentId'), c.var.actor)))

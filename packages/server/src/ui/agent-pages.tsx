@@ -1,6 +1,6 @@
 // The agents pages of the web UI: start an agent on a peer, watch it live, read its
 // result, stop it; and the agents running here for peers.
-import type { AgentOutcome, AgentStatus, AgentsOverview, AgentTranscriptResponse, AgentUsage, Connection, TranscriptEntry } from '@mosaic-fed/core';
+import type { AgentDelivery, AgentOutcome, AgentStatus, AgentsOverview, AgentTranscriptResponse, AgentUsage, Connection, TranscriptEntry } from '@mosaic-fed/core';
 import { DIALOG_SCRIPT, Layout } from './layout.js';
 
 const AGENT_WORDS: Record<AgentStatus['status'], string> = {
@@ -170,7 +170,29 @@ function TranscriptItem(props: { entry: TranscriptEntry }) {
   );
 }
 
-export function AgentPage(props: { status: AgentStatus; transcript?: AgentTranscriptResponse | undefined; csrf: string; flash?: string | undefined }) {
+/** Where a delivery stands, in a sentence. */
+function deliveryWords(delivery: AgentDelivery): string {
+  switch (delivery.state) {
+    case 'delivered':
+      return `Delivered to the branch ${delivery.branch} of the repository${delivery.pullRequest === null ? '' : `, with pull request #${delivery.pullRequest.number} (${delivery.pullRequest.url})`}.`;
+    case 'waiting':
+      return delivery.error === null
+        ? `This instance pushes them to the branch ${delivery.branch} of the repository in a moment.`
+        : `The branch ${delivery.branch} is not pushed yet; another try follows. The last one said: ${delivery.error}.`;
+    case 'failed':
+      return `The branch ${delivery.branch} could not be pushed after ${delivery.attempts} tries: ${delivery.error ?? 'no reason was given'}.`;
+    case 'skipped':
+      return `Nothing was pushed: ${delivery.error ?? 'there was nothing to deliver'}.`;
+  }
+}
+
+export function AgentPage(props: {
+  status: AgentStatus;
+  transcript?: AgentTranscriptResponse | undefined;
+  delivery?: AgentDelivery | undefined;
+  csrf: string;
+  flash?: string | undefined;
+}) {
   const { status } = props;
   const live = !['completed', 'failed', 'killed'].includes(status.status);
   return (
@@ -218,6 +240,19 @@ export function AgentPage(props: { status: AgentStatus; transcript?: AgentTransc
             <>
               <h3>Patch</h3>
               <pre id="agent-patch">{status.result.patch}</pre>
+            </>
+          )}
+          {status.result.bundle === undefined ? null : (
+            <>
+              <h3>Commits</h3>
+              <p>
+                On the branch <code>{status.result.bundle.branch}</code>, from <code>{status.result.bundle.base.slice(0, 12)}</code>:{' '}
+                <a href={`/federation/agents/${status.agentId}/bundle`} download>
+                  download them as a git bundle
+                </a>{' '}
+                ({Math.ceil(status.result.bundle.bytes / 1024)} KiB; <code>git fetch</code> takes it in a clone of the repository).
+              </p>
+              {props.delivery === undefined ? null : <p id="agent-delivery">{deliveryWords(props.delivery)}</p>}
             </>
           )}
           {status.result.usage === undefined ? null : (

@@ -21,12 +21,13 @@ import { stream } from 'hono/streaming';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { createMiddleware } from 'hono/factory';
 import { authenticateAdmin, type AdminAuthenticator } from '../auth/types.js';
+import type { DeliveryService } from '../agents/deliveries.js';
 import type { FederationAgentService } from '../agents/federation-agents.js';
 import type { HostedAgents } from '../agents/hosted.js';
 import { toConnection, type ConnectionService } from '../connections/service.js';
 import type { EventBus } from '../replicas/event-bus.js';
 import type { InstanceService } from '../instance/service.js';
-import { agentsOverview, spawnDeadline, streamAgentEvents } from '../routes/agents.js';
+import { agentsOverview, bundleHeaders, spawnDeadline, streamAgentEvents } from '../routes/agents.js';
 import type { FederationStores } from '../stores/types.js';
 import { AgentPage, AgentsPage, type SpawnForm } from './agent-pages.js';
 import { ConnectionPage, ConnectionsPage } from './connection-pages.js';
@@ -71,6 +72,7 @@ export interface UiOptions {
   instance: InstanceService;
   connections: ConnectionService;
   agents: FederationAgentService;
+  deliveries: DeliveryService;
   hosted: HostedAgents;
   events: EventBus;
   stores: FederationStores;
@@ -343,7 +345,12 @@ export function uiRoutes(options: UiOptions) {
         options.logger.warn("could not read an agent's transcript from its peer", { agentId: agent.agentId, ...describeError(error) });
         return undefined;
       });
-      return c.html(<AgentPage status={agent.status} transcript={transcript} csrf={c.var.csrf} flash={flashOf(c.req.query('done'))} />);
+      const delivery = await options.deliveries.get(agent.agentId).catch(() => undefined);
+      return c.html(<AgentPage status={agent.status} transcript={transcript} delivery={delivery} csrf={c.var.csrf} flash={flashOf(c.req.query('done'))} />);
+    })
+    .get('/agents/:id/bundle', signedIn, async (c) => {
+      const { ref, data } = await options.agents.bundle(c.req.param('id'));
+      return c.body(data, 200, bundleHeaders(ref));
     })
     .get('/agents/:id/events', signedIn, (c) => streamAgentEvents(c, c.req.param('id'), options))
     .post('/agents/:id/kill', signedIn, async (c) => {
