@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { assembleBundle, bundleChunk, chunkEnd, sha256Hex } from './bundle.js';
 import { LIMITS } from './limits.js';
-import { AgentBundleResponseSchema } from './schemas/agents.js';
+import { AgentBundleRefSchema, AgentBundleResponseSchema } from './schemas/agents.js';
 
 const agentId = '5b0f3a52-7c1d-4e8a-9f36-2d4c8b1e0a77';
 
@@ -50,5 +50,11 @@ describe('bundles in chunks', () => {
     for (const [what, alter] of cases) {
       await expect(assembleBundle(ref, reader(data, ref, alter).read), what).rejects.toMatchObject({ code: 'MALFORMED_MESSAGE' });
     }
+  });
+
+  it('takes a bundle only on a branch that is a valid ref name, since readers build refspecs of it', () => {
+    const ref = { sha256: 'a'.repeat(64), bytes: 10, base: 'b'.repeat(40) };
+    expect(AgentBundleRefSchema.safeParse({ ...ref, branch: 'mosaic/agent-1' }).success).toBe(true);
+    for (const branch of ['a:refs/heads/main', '-x', 'a..b', 'a b', '']) expect(AgentBundleRefSchema.safeParse({ ...ref, branch }).success, branch).toBe(false);
   });
 });

@@ -148,8 +148,8 @@ export const Sha256HexSchema = z.string().regex(/^[0-9a-f]{64}$/, 'a SHA-256 dig
 export const AgentBundleRefSchema = z.strictObject({
   sha256: Sha256HexSchema,
   bytes: z.number().int().min(1).max(LIMITS.bundleMaxBytes),
-  /** The branch the bundle's one ref names: `refs/heads/<branch>`. */
-  branch: z.string().min(1).max(LIMITS.branchMaxLength),
+  /** The branch the bundle's one ref names: `refs/heads/<branch>`, a valid ref name (a reader builds refspecs of it). */
+  branch: BranchSchema,
   /** The commit the agent started from: the bundle's prerequisite. */
   base: z.string().regex(/^[0-9a-f]{40}(?:[0-9a-f]{24})?$/, 'a commit id'),
 });
