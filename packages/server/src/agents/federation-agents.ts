@@ -31,6 +31,7 @@ import type { EventBus } from '../replicas/event-bus.js';
 import type { PeerMessenger } from '../peers/messenger.js';
 import type { MessageRouter } from '../messages/router.js';
 import { BackgroundLoop } from '../lib/background.js';
+import { sha256HexOfText } from '../lib/encoding.js';
 import { describeError, type Logger } from '../logger.js';
 import type { ConnectionRecord, FederationStores, RemoteAgentRecord, SpawnRequestRecord } from '../stores/types.js';
 
@@ -82,10 +83,9 @@ const SPAWN_REFUSALS: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
 ]);
 
 /** Of what a spawn asks for: tells a retry from another request under the same key. */
-async function spawnRequestHash(connectionId: string, payload: AgentSpawnPayload, deliver: DeliveryRequest | undefined): Promise<string> {
+function spawnRequestHash(connectionId: string, payload: AgentSpawnPayload, deliver: DeliveryRequest | undefined): Promise<string> {
   const request = deliver === undefined ? { connectionId, payload } : { connectionId, payload, deliver };
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(canonicalJson(request)));
-  return Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, '0')).join('');
+  return sha256HexOfText(canonicalJson(request));
 }
 
 export class FederationAgentService {

@@ -3,7 +3,7 @@
 // revoked (it fails at once, on every replica: every request reads the store), and
 // records when it was last used.
 import { FederationError, type AdminToken, type AuditActor } from '@mosaic-fed/core';
-import { randomToken, sha256Hex } from '../lib/encoding.js';
+import { randomToken, sha256HexOfText } from '../lib/encoding.js';
 import type { AdminTokenRecord, AdminTokenStore } from '../stores/types.js';
 import type { AdminAuthenticator } from './types.js';
 
@@ -50,7 +50,7 @@ export async function createAdminToken(
   const record: AdminTokenRecord = {
     id: generateId(),
     label,
-    tokenHash: await sha256Hex(token),
+    tokenHash: await sha256HexOfText(token),
     createdAt: at,
     expiresAt: options.expiresAt?.toISOString() ?? null,
     lastUsedAt: null,
@@ -120,7 +120,7 @@ export function createAdminTokenAuthenticator(store: AdminTokenStore, options: A
   return async (token) => {
     if (!token.startsWith(ADMIN_TOKEN_PREFIX)) return undefined;
     if (!TOKEN_SHAPE.test(token)) return { kind: 'invalid', reason: 'malformed admin token' };
-    const record = await store.findByHash(await sha256Hex(token));
+    const record = await store.findByHash(await sha256HexOfText(token));
     if (record === undefined) return { kind: 'invalid', reason: 'unknown admin token' };
     if (record.revokedAt !== null) return { kind: 'invalid', reason: 'revoked admin token' };
     const at = now();

@@ -1,3 +1,5 @@
+import { sha256Hex } from '@mosaic-fed/core';
+
 const encoder = new TextEncoder();
 
 export const utf8 = (text: string): Uint8Array<ArrayBuffer> => encoder.encode(text);
@@ -15,10 +17,9 @@ export function fromBase64url(text: string): Uint8Array<ArrayBuffer> {
   return bytes;
 }
 
-/** Hex SHA-256 of a string: how admin tokens are stored. */
-export async function sha256Hex(text: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', utf8(text)));
-  return Array.from(digest, (byte) => byte.toString(16).padStart(2, '0')).join('');
+/** Hex SHA-256 of a string's UTF-8: how admin tokens are stored. */
+export function sha256HexOfText(text: string): Promise<string> {
+  return sha256Hex(utf8(text));
 }
 
 /** `length` random bytes, base64url-encoded. */

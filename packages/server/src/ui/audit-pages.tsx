@@ -1,7 +1,7 @@
 // The audit log page of the web UI: newest first, kept to an action, an actor and a time
 // span, a page at a time, and exported as JSON lines with the same filters.
 import type { AuditEntry } from '@mosaic-fed/core';
-import { Layout } from './layout.js';
+import { Layout, utcTime } from './layout.js';
 
 /** The filters as the form holds them: what the person typed, times as `datetime-local` gives them (UTC). */
 export interface AuditFilterForm {
@@ -60,7 +60,7 @@ export function AuditPage(props: { entries: AuditEntry[]; nextCursor: string | n
           <tbody>
             {props.entries.map((entry) => (
               <tr>
-                <td>{entry.at.replace('T', ' ').slice(0, 19)}</td>
+                <td>{utcTime(entry.at, true)}</td>
                 <td>{actorOf(entry)}</td>
                 <td>
                   <code>{entry.action}</code>

@@ -2,7 +2,7 @@
 // disconnect, and what each peer may do here.
 import type { Connection } from '@mosaic-fed/core';
 import { GRANTABLE_TYPES } from '@mosaic-fed/core';
-import { Layout, type FieldNotes } from './layout.js';
+import { Layout, utcTime, type FieldNotes } from './layout.js';
 
 const STATUS_WORDS: Record<Connection['status'], string> = {
   PENDING: 'waiting for an answer',
@@ -15,7 +15,7 @@ const STATUS_WORDS: Record<Connection['status'], string> = {
 /** The connection's state in words: an active one the peer refuses messages on says so. */
 function stateOf(connection: Connection): string {
   if (connection.status === 'ACTIVE' && connection.peerPausedAt !== undefined) {
-    return `active here, but paused by the peer: it declined a message at ${connection.peerPausedAt.replace('T', ' ').slice(0, 16)} UTC`;
+    return `active here, but paused by the peer: it declined a message at ${utcTime(connection.peerPausedAt)} UTC`;
   }
   return STATUS_WORDS[connection.status];
 }

@@ -4,6 +4,11 @@
 import type { Child } from 'hono/jsx';
 import { STYLES } from './styles.js';
 
+/** An ISO 8601 time as a person reads it, in UTC: to the minute, or with `seconds`. */
+export function utcTime(at: string, seconds = false): string {
+  return at.replace('T', ' ').slice(0, seconds ? 19 : 16);
+}
+
 /** Messages next to form fields, by field name. */
 export type FieldNotes = Partial<Record<string, string>>;
 
