@@ -183,6 +183,7 @@ export type {
 } from './schemas/messages.js';
 
 export {
+  AgentFilterSchema,
   AgentsOverviewQuerySchema,
   AgentsOverviewSchema,
   AgentStatusQuerySchema,
@@ -217,6 +218,7 @@ export {
 export type {
   AdminToken,
   AgentsOverview,
+  AgentFilter,
   AgentsOverviewQuery,
   AuditActor,
   AuditEntry,

@@ -108,6 +108,25 @@ describe('AdminClient against real instances', () => {
     expect(events.at(-1)?.status).toBe('killed');
   });
 
+  it("lets the spoke's admin read and stop an agent it runs for the hub, and lists agents filtered, newest first", async () => {
+    const { agentId } = await hubAdmin.spawn({ connectionId: hubToSpoke, payload: spawnPayload('task-hosted-stop') });
+    spoke.orchestrator.start(agentId);
+    await eventually(async () => expect((await spokeAdmin.hostedAgent(agentId)).status.status).toBe('running'));
+    expect(await spokeAdmin.hostedAgent(agentId)).toMatchObject({ agentId, ownerInstanceId: (await hubAdmin.instance()).instanceId });
+    // The hub cannot stop it as hosted: it is not hosted there.
+    await expect(hubAdmin.stopHostedAgent(agentId)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    expect((await spokeAdmin.stopHostedAgent(agentId)).status).toBe('killed');
+    const events = await collect(hubAdmin.events(agentId));
+    expect(events.at(-1)?.status).toBe('killed');
+
+    const newest = await hubAdmin.agents({ order: 'newest', limit: 2 });
+    expect(newest.sent.items.at(0)?.agentId).toBe(agentId);
+    const killed = await spokeAdmin.agents({ status: 'killed', taskId: 'task-hosted-stop' });
+    expect(killed.hosted.items.map((agent) => agent.agentId)).toEqual([agentId]);
+    expect((await spokeAdmin.agents({ agentType: 'tester' })).hosted.items).toEqual([]);
+    await expect(spokeAdmin.agents({ taskId: 'not a task id' })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+  });
+
   it('suspends and resumes a connection: commands are refused between the two', async () => {
     expect((await spokeAdmin.suspend(spokeToHub)).status).toBe('SUSPENDED');
     const spawnCalls = spoke.orchestrator.spawnCalls;

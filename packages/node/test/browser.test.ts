@@ -242,5 +242,35 @@ describe.skipIf(!available)('the web UI in Chromium', () => {
     await eventually(() => expect(spoke.orchestrator.agents.get(agentId)?.status.status).toBe('killed'));
     await hubPage.goto(`${hub.url}/federation/agents`);
     await look(hubPage, 'agents');
+    await hubPage.getByLabel('State').selectOption('killed');
+    await hubPage.getByRole('button', { name: 'Filter' }).click();
+    await expect.poll(() => hubPage.locator('#agents tbody tr').count()).toBe(1);
+    expect(await hubPage.locator('#agents tbody tr').innerText()).toContain('long-task');
+    await look(hubPage, 'agents-filtered');
+  });
+
+  it("lets the spoke's admin find an agent running on their machine and stop it; the hub sees it stopped", async () => {
+    await hubPage.goto(`${hub.url}/federation/agents`);
+    await hubPage.getByLabel('Task id').fill('runs-on-spoke');
+    await hubPage.getByLabel('Repository').fill('git.example.com/org/repo');
+    await hubPage.getByRole('button', { name: 'Start the agent' }).click();
+    await hubPage.waitForURL('**/federation/agents/*');
+    const agentId = hubPage.url().split('/').at(-1) ?? '';
+    spoke.orchestrator.start(agentId);
+    await expect.poll(() => hubPage.locator('#agent-status').getAttribute('data-status'), { timeout: 10_000 }).toBe('running');
+
+    await spokePage.goto(`${spoke.url}/federation/agents?show=hosted`);
+    await spokePage.getByRole('link', { name: 'runs-on-spoke' }).click();
+    await spokePage.waitForURL(`**/federation/hosted/${agentId}`);
+    expect(await spokePage.locator('main').innerText()).toContain('running on this instance for Hub');
+    await look(spokePage, 'hosted-agent');
+    await spokePage.getByRole('button', { name: 'Stop this agent…' }).click();
+    await spokePage.getByRole('dialog').getByRole('button', { name: 'Stop the agent' }).click();
+    await expect.poll(() => spokePage.getByRole('status').first().innerText()).toContain('The agent is stopped.');
+    expect(spoke.orchestrator.agents.get(agentId)?.status.status).toBe('killed');
+    // The hub hears of it through the agent's events, as of any other end.
+    await expect.poll(() => hubPage.locator('#agent-status').getAttribute('data-status'), { timeout: 15_000 }).toBe('killed');
+    const audit = await spoke.api<{ items: { action: string; actor: { type: string }; target: string }[] }>('/api/v1/federation/audit?action=agent.kill');
+    expect(audit.body.data.items).toContainEqual(expect.objectContaining({ action: 'agent.kill', target: `agent:${agentId}`, actor: expect.objectContaining({ type: 'admin-token' }) }));
   });
 });

@@ -5,6 +5,7 @@ import {
   AgentDeliverySchema,
   AgentKillResponseSchema,
   AgentsOverviewSchema,
+  HostedAgentSchema,
   AgentSpawnResponseSchema,
   AgentStatusSchema,
   AgentTranscriptResponseSchema,
@@ -19,6 +20,7 @@ import {
   type AgentDelivery,
   type AgentKillResponse,
   type AgentsOverview,
+  type HostedAgent,
   type AgentsOverviewQuery,
   type AgentSpawnResponse,
   type AgentStatus,
@@ -255,6 +257,16 @@ export class AdminClient {
   /** Sends `agent.kill` to the peer that runs the agent. */
   kill(agentId: string): Promise<AgentKillResponse> {
     return this.#call('POST', `agents/${encodeURIComponent(agentId)}/kill`, AgentKillResponseSchema);
+  }
+
+  /** An agent this instance runs for a peer, with the orchestrator's latest status. */
+  hostedAgent(agentId: string): Promise<HostedAgent> {
+    return this.#call('GET', `hosted-agents/${encodeURIComponent(agentId)}`, HostedAgentSchema);
+  }
+
+  /** Stops an agent this instance runs for a peer, on this machine; the peer hears of it through the agent's events. */
+  stopHostedAgent(agentId: string): Promise<AgentKillResponse> {
+    return this.#call('POST', `hosted-agents/${encodeURIComponent(agentId)}/kill`, AgentKillResponseSchema);
   }
 
   /**

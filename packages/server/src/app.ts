@@ -270,6 +270,7 @@ export function createFederation(options: FederationAppOptions): Federation {
     outbox,
     rateLimiter,
     now,
+    generateId,
     logger,
     repositories: options.repositories === undefined ? DEFAULT_REPOSITORY_PATTERNS : checkRepositoryPatterns(options.repositories, 'repositories'),
     egress: checkEgressRules(options.egress ?? [], 'egress'),

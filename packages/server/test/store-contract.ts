@@ -83,14 +83,14 @@ function hosted(connectionId: string, overrides: Partial<AgentStatus> = {}, crea
   return { agentId: status.agentId, connectionId, ownerInstanceId: 'owner-a', status, sequence: 0, createdAt };
 }
 
-function remote(createdAt = '2026-11-25T12:00:00.000Z'): RemoteAgentRecord {
-  const status = agentStatus();
+function remote(createdAt = '2026-11-25T12:00:00.000Z', overrides: Partial<AgentStatus> = {}, connectionId = 'conn-1'): RemoteAgentRecord {
+  const status = agentStatus(overrides);
   return {
     agentId: status.agentId,
-    connectionId: 'conn-1',
+    connectionId,
     peerInstanceId: 'peer-1',
     taskId: status.taskId,
-    agentType: 'worker',
+    agentType: status.agentType,
     status,
     sequence: 0,
     createdAt,
@@ -419,6 +419,19 @@ export function describeStoreContract(name: string, open: () => Promise<StoreHar
         expect((await stores.hostedAgents.list({ ownerInstanceId: 'owner-a', limit: 10, cursor: 'garbage' })).agents).toEqual([]);
         expect((await stores.hostedAgents.list({ limit: 10 })).agents).toHaveLength(4);
       });
+
+      it('lists newest first by connection and agent type, paging backwards in time', async () => {
+        const a = hosted('c-1', { agentType: 'worker' }, '2026-11-25T12:00:01.000Z');
+        const b = hosted('c-2', { agentType: 'tester' }, '2026-11-25T12:00:02.000Z');
+        const c = hosted('c-1', { agentType: 'tester' }, '2026-11-25T12:00:03.000Z');
+        for (const record of [a, b, c]) await stores.hostedAgents.reserve(record, 10);
+        const first = await stores.hostedAgents.list({ limit: 2, newestFirst: true });
+        expect(first.agents.map((r) => r.agentId)).toEqual([c.agentId, b.agentId]);
+        const second = await stores.hostedAgents.list({ limit: 2, newestFirst: true, cursor: first.nextCursor ?? undefined });
+        expect(second).toEqual({ agents: [expect.objectContaining({ agentId: a.agentId })], nextCursor: null });
+        expect((await stores.hostedAgents.list({ limit: 10, connectionId: 'c-1' })).agents.map((r) => r.agentId)).toEqual([a.agentId, c.agentId]);
+        expect((await stores.hostedAgents.list({ limit: 10, agentType: 'tester', newestFirst: true })).agents.map((r) => r.agentId)).toEqual([c.agentId, b.agentId]);
+      });
     });
 
     describe('remote agents', () => {
@@ -458,6 +471,23 @@ export function describeStoreContract(name: string, open: () => Promise<StoreHar
         const first = await stores.remoteAgents.list({ limit: 2 });
         const second = await stores.remoteAgents.list({ limit: 2, cursor: first.nextCursor ?? undefined });
         expect([...first.agents, ...second.agents].map((a) => a.agentId)).toEqual(records.map((r) => r.agentId));
+      });
+
+      it('lists newest first, kept to the connection, state, agent type and task asked for', async () => {
+        const a = remote('2026-11-25T12:00:01.000Z', { taskId: 'fix-login', agentType: 'worker' });
+        const b = remote('2026-11-25T12:00:02.000Z', { taskId: 'review-login', agentType: 'reviewer' }, 'conn-2');
+        const c = remote('2026-11-25T12:00:03.000Z', { taskId: 'fix-login', agentType: 'worker' });
+        for (const record of [a, b, c]) await stores.remoteAgents.create(record);
+        expect(await stores.remoteAgents.applyEvent(c.agentId, { ...c.status, status: 'failed', error: 'no', sequence: 1 })).toBe('applied');
+        const ids = async (query: Parameters<typeof stores.remoteAgents.list>[0]) => (await stores.remoteAgents.list(query)).agents.map((r) => r.agentId);
+        const first = await stores.remoteAgents.list({ limit: 2, newestFirst: true });
+        expect(first.agents.map((r) => r.agentId)).toEqual([c.agentId, b.agentId]);
+        expect(await ids({ limit: 2, newestFirst: true, cursor: first.nextCursor ?? undefined })).toEqual([a.agentId]);
+        expect(await ids({ limit: 10, connectionId: 'conn-2' })).toEqual([b.agentId]);
+        expect(await ids({ limit: 10, status: 'failed' })).toEqual([c.agentId]);
+        expect(await ids({ limit: 10, status: 'spawning', taskId: 'fix-login' })).toEqual([a.agentId]);
+        expect(await ids({ limit: 10, agentType: 'reviewer' })).toEqual([b.agentId]);
+        expect(await ids({ limit: 10, newestFirst: true, cursor: 'garbage' })).toEqual([]);
       });
     });
 

@@ -5,7 +5,7 @@ import { createAdminToken } from '../src/auth/admin-tokens.js';
 import { openPrivateKey } from '../src/lib/sealed-key.js';
 import { createInMemoryStores } from '../src/stores/memory/index.js';
 import { allAudit, auditEntry } from './helpers.js';
-import { connectionRecord } from './store-contract.js';
+import { agentStatus, connectionRecord } from './store-contract.js';
 
 // The web UI through the app itself: sign-in into a session cookie, CSRF on every form,
 // the settings page and its form, key regeneration, and the wording and secrets of every
@@ -179,6 +179,104 @@ describe('web UI', () => {
     expect(html).toMatch(/<option value="reviewer" selected/);
   });
 
+  it('lists sent and hosted agents in one view, newest first, filtered and paged, with times, peers and tokens', async () => {
+    const { cookie } = await signIn();
+    const east = await connectionRecord({ peerName: 'Spoke East', status: 'ACTIVE' });
+    const north = await connectionRecord({ peerName: 'Hub North', status: 'ACTIVE' });
+    for (const peer of [east, north]) await federation.stores.connections.create(peer, auditEntry('connection.create'));
+    // 55 agents, a minute apart: sent to East at even minutes, hosted for North at odd ones.
+    const at = (minute: number) => new Date(Date.UTC(2026, 10, 25, 12, minute)).toISOString();
+    for (let minute = 0; minute < 55; minute++) {
+      const status = agentStatus({ taskId: `task-${minute}`, agentType: minute % 3 === 0 ? 'tester' : 'worker', spawnedAt: at(minute) });
+      if (minute % 2 === 0) {
+        await federation.stores.remoteAgents.create({ agentId: status.agentId, connectionId: east.id, peerInstanceId: east.peerInstanceId, taskId: status.taskId, agentType: status.agentType, status, sequence: 0, createdAt: at(minute) });
+      } else {
+        await federation.stores.hostedAgents.reserve({ agentId: status.agentId, connectionId: north.id, ownerInstanceId: north.peerInstanceId, status, sequence: 0, createdAt: at(minute) }, 100);
+      }
+    }
+    const done = agentStatus({ taskId: 'task-54', agentType: 'tester', spawnedAt: at(54), startedAt: at(54), completedAt: new Date(Date.UTC(2026, 10, 25, 13, 57, 5)).toISOString(), status: 'completed', result: { summary: 'ok', usage: { inputTokens: 1_000, outputTokens: 200, cacheReadInputTokens: 300 } } });
+    const [sent54] = (await federation.stores.remoteAgents.list({ limit: 1, newestFirst: true })).agents;
+    await federation.stores.remoteAgents.applyEvent(sent54?.agentId ?? '', { ...done, agentId: sent54?.agentId ?? '', sequence: 1 });
+
+    const page = async (query: string) => {
+      const response = await request(`/federation/agents${query}`, { headers: { Cookie: cookie } });
+      const html = await response.text();
+      const tasks = [...html.matchAll(/<tr data-agent="[^"]+" data-direction="(sent|hosted)"><td data-label="Task">(?:<a [^>]+>)?(task-\d+)/g)].map((m) => `${m[1]}:${m[2]}`);
+      const older = /<a href="\/federation\/agents\?([^"]+)">Older agents<\/a>/.exec(html)?.[1]?.replaceAll('&amp;', '&');
+      return { status: response.status, html, text: textOf(html), tasks, older };
+    };
+    const first = await page('');
+    expect(first.tasks).toHaveLength(50);
+    expect(first.tasks.slice(0, 3)).toEqual(['sent:task-54', 'hosted:task-53', 'sent:task-52']);
+    // The newest: its peer's name, its state as a badge, when it ran, how long, its tokens.
+    const row = /<tr data-agent="[^"]+" data-direction="sent">[\s\S]*?<\/tr>/.exec(first.html)?.[0] ?? '';
+    expect(textOf(row).replace(/\s+/g, ' ')).toMatch(/task-54 tester on Spoke East done 2026-11-25 12:54 2026-11-25 12:54 2026-11-25 13:57 1 h 3 min 1,500/);
+    expect(row).toContain('class="badge" data-tone="good"');
+    expect(first.text).toContain('here, for Hub North');
+    expect(first.older).toBeDefined();
+    const second = await page(`?${first.older}`);
+    expect(second.tasks).toEqual(['sent:task-4', 'hosted:task-3', 'sent:task-2', 'hosted:task-1', 'sent:task-0']);
+    expect(second.older).toBeUndefined();
+    expect(new Set([...first.tasks, ...second.tasks]).size).toBe(55);
+
+    // Filters: each narrows the list; paging keeps them.
+    expect((await page('?show=hosted')).tasks.every((t) => t.startsWith('hosted:'))).toBe(true);
+    expect((await page(`?peer=${east.id}`)).tasks).toHaveLength(28);
+    expect((await page('?status=completed')).tasks).toEqual(['sent:task-54']);
+    expect((await page('?type=tester&show=sent')).tasks).toEqual(['sent:task-54', 'sent:task-48', 'sent:task-42', 'sent:task-36', 'sent:task-30', 'sent:task-24', 'sent:task-18', 'sent:task-12', 'sent:task-6', 'sent:task-0']);
+    expect((await page('?task=task-7')).tasks).toEqual(['hosted:task-7']);
+    const filteredEmpty = await page('?task=nothing-here');
+    expect(filteredEmpty.text).toContain('No agent fits these filters.');
+    const bad = await page('?task=%20has%20spaces%20inside');
+    expect(bad.status).toBe(400);
+    expect(bad.text).toContain('These filters need another look');
+  });
+
+  it("shows an agent's timeline and its patch per file, lines marked by sign, with the patch to download", async () => {
+    const { cookie } = await signIn();
+    const east = await connectionRecord({ peerName: 'Spoke East', status: 'ACTIVE' });
+    await federation.stores.connections.create(east, auditEntry('connection.create'));
+    const status = agentStatus({ taskId: 'fix-login', spawnedAt: '2026-11-25T12:00:00.000Z' });
+    const { agentId } = status;
+    await federation.stores.remoteAgents.create({ agentId, connectionId: east.id, peerInstanceId: east.peerInstanceId, taskId: 'fix-login', agentType: 'worker', status, sequence: 0, createdAt: status.spawnedAt });
+    const patch = 'diff --git a/login.js b/login.js\n--- a/login.js\n+++ b/login.js\n@@ -1 +1 @@\n-old\n+new\ndiff --git a/README.md b/README.md\n--- a/README.md\n+++ b/README.md\n@@ -0,0 +1 @@\n+docs\n';
+    const moves = [
+      { ...status, status: 'running' as const, startedAt: '2026-11-25T12:00:05.000Z', sequence: 1 },
+      { ...status, status: 'running' as const, attempt: 2, startedAt: '2026-11-25T12:01:00.000Z', sequence: 2 },
+      { ...status, status: 'completed' as const, attempt: 2, startedAt: '2026-11-25T12:01:00.000Z', completedAt: '2026-11-25T12:03:00.000Z', result: { summary: 'Fixed', patch }, sequence: 3 },
+    ];
+    for (const move of moves) expect(await federation.stores.remoteAgents.applyEvent(agentId, move)).toBe('applied');
+    const html = await (await request(`/federation/agents/${agentId}`, { headers: { Cookie: cookie } })).text();
+    expect(textOf(html)).toContain('A worker agent you started on Spoke East.');
+    const timeline = /<ol id="agent-timeline"[\s\S]*?<\/ol>/.exec(html)?.[0] ?? '';
+    expect(textOf(timeline).replace(/\s+/g, ' ').trim()).toBe(
+      'starting 2026-11-25 12:00:00 UTC working 2026-11-25 12:00:05 UTC working 2026-11-25 12:01:00 UTC (attempt 2) done 2026-11-25 12:03:00 UTC (attempt 2)',
+    );
+    expect(textOf(html)).toContain('2 files changed.');
+    expect([...html.matchAll(/<summary><code>([^<]+)<\/code><\/summary>/g)].map((m) => m[1])).toEqual(['login.js', 'README.md']);
+    expect(html).toContain('<span data-line="del">-old</span><span data-line="add">+new</span>');
+    const download = await request(`/federation/agents/${agentId}/patch`, { headers: { Cookie: cookie } });
+    expect(download.headers.get('content-disposition')).toBe('attachment; filename="fix-login.patch"');
+    expect(await download.text()).toBe(patch);
+    // Without a session, nothing; an agent without a patch has nothing to download.
+    expect((await request(`/federation/agents/${agentId}/patch`)).status).toBe(303);
+    expect((await request(`/federation/agents/${crypto.randomUUID()}/patch`, { headers: { Cookie: cookie } })).status).toBe(404);
+
+    // An agent hosted here for a peer has the same page, from this instance's own records.
+    const north = await connectionRecord({ peerName: 'Hub North', status: 'ACTIVE' });
+    await federation.stores.connections.create(north, auditEntry('connection.create'));
+    const hosted = agentStatus({ taskId: 'review-api', agentType: 'reviewer' });
+    await federation.stores.hostedAgents.reserve({ agentId: hosted.agentId, connectionId: north.id, ownerInstanceId: north.peerInstanceId, status: hosted, sequence: 0, createdAt: hosted.spawnedAt }, 5);
+    const hostedPage = await request(`/federation/hosted/${hosted.agentId}`, { headers: { Cookie: cookie } });
+    expect(hostedPage.status).toBe(200);
+    const hostedHtml = await hostedPage.text();
+    expect(textOf(hostedHtml)).toContain('A reviewer agent running on this instance for Hub North.');
+    expect(hostedHtml).toContain(`action="/federation/hosted/${hosted.agentId}/kill"`);
+    // A sent agent's id is no hosted agent, and the other way round.
+    expect((await request(`/federation/hosted/${agentId}`, { headers: { Cookie: cookie } })).status).toBe(404);
+    expect((await request(`/federation/agents/${hosted.agentId}`, { headers: { Cookie: cookie } })).status).toBe(404);
+  });
+
   it('says what fits when the connect form holds no address, and fetches nothing for it', async () => {
     const { cookie, csrf } = await signIn();
     for (const url of ['', 'not a url', 'ftp://hub.example.com']) {
@@ -277,6 +375,8 @@ describe('web UI', () => {
       await request(`/federation/connections/${crypto.randomUUID()}`, { headers: { Cookie: cookie } }),
       await request('/federation/agents', { headers: { Cookie: cookie } }),
       await request(`/federation/agents/${crypto.randomUUID()}`, { headers: { Cookie: cookie } }),
+      await request('/federation/agents?status=nothing', { headers: { Cookie: cookie } }),
+      await request(`/federation/hosted/${crypto.randomUUID()}`, { headers: { Cookie: cookie } }),
       await request('/federation/settings', { headers: { Cookie: cookie } }),
       await request('/federation/settings', form({ csrf, name: '', agentTypes: 'worker', maxConcurrentAgents: '-1', metadata: '[' }, cookie)),
       await request('/federation/settings/regenerate-keys', { headers: { Cookie: cookie } }),

@@ -5,6 +5,7 @@ import {
   AgentIdSchema,
   AgentOptionsSchema,
   AgentSpawnPayloadSchema,
+  AgentStateSchema,
   BranchSchema,
   AgentStatusSchema,
   IsoDateTimeSchema,
@@ -251,11 +252,27 @@ export const HostedAgentSchema = z.strictObject({
 });
 export type HostedAgent = z.infer<typeof HostedAgentSchema>;
 
-/** `GET /api/v1/federation/agents?limit=&sentCursor=&hostedCursor=` (PROTOCOL 6). */
-export const AgentsOverviewQuerySchema = z.strictObject({
+/**
+ * Which agents of an overview to list: each filter narrows both lists (`connectionId` is
+ * the connection to the peer that runs a sent agent, or that a hosted agent runs for).
+ */
+export const AgentFilterSchema = z.strictObject({
+  connectionId: z.uuid().optional(),
+  status: AgentStateSchema.optional(),
+  agentType: AgentTypeSchema.optional(),
+  taskId: TaskIdSchema.optional(),
+});
+export type AgentFilter = z.infer<typeof AgentFilterSchema>;
+
+/**
+ * `GET /api/v1/federation/agents?limit=&sentCursor=&hostedCursor=&order=` and the filters
+ * (PROTOCOL 6). Each list is in the order of creation, oldest first unless `order=newest`.
+ */
+export const AgentsOverviewQuerySchema = AgentFilterSchema.extend({
   limit: PageQuerySchema.shape.limit,
   sentCursor: z.string().min(1).max(512).optional(),
   hostedCursor: z.string().min(1).max(512).optional(),
+  order: z.enum(['oldest', 'newest']).default('oldest'),
 });
 export type AgentsOverviewQuery = z.output<typeof AgentsOverviewQuerySchema>;
 

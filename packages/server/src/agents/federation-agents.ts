@@ -33,7 +33,7 @@ import type { MessageRouter } from '../messages/router.js';
 import { BackgroundLoop } from '../lib/background.js';
 import { sha256HexOfText } from '../lib/encoding.js';
 import { describeError, type Logger } from '../logger.js';
-import type { ConnectionRecord, FederationStores, RemoteAgentRecord, SpawnRequestRecord } from '../stores/types.js';
+import type { AgentListQuery, ConnectionRecord, FederationStores, RemoteAgentRecord, SpawnRequestRecord } from '../stores/types.js';
 
 export interface FederationAgentServiceOptions {
   stores: FederationStores;
@@ -317,7 +317,7 @@ export class FederationAgentService {
   }
 
   /** Agents this instance spawned elsewhere, oldest first. */
-  list(query: { limit: number; cursor?: string | undefined }) {
+  list(query: AgentListQuery) {
     return this.#o.stores.remoteAgents.list(query);
   }
 

@@ -17,6 +17,9 @@ import {
   mergeEgressRules,
   repositoryAllowed,
   spawningStatus,
+  type AgentKillResponse,
+  type AgentTranscriptResponse,
+  type AuditActor,
   type OrchestratorAdapter,
 } from '@mosaic-fed/core';
 import type { Outbox } from '../jobs/outbox.js';
@@ -26,7 +29,7 @@ import type { InstanceService } from '../instance/service.js';
 import type { Leases } from '../replicas/leases.js';
 import { BackgroundLoop, setBackgroundTimeout } from '../lib/background.js';
 import { describeError, type Logger } from '../logger.js';
-import type { FederationStores, HostedAgentRecord } from '../stores/types.js';
+import type { AgentListQuery, FederationStores, HostedAgentRecord } from '../stores/types.js';
 
 export interface HostedAgentsOptions {
   stores: FederationStores;
@@ -35,6 +38,7 @@ export interface HostedAgentsOptions {
   outbox: Outbox;
   rateLimiter: RateLimiter;
   now: () => Date;
+  generateId: () => string;
   logger: Logger;
   /** The instance's repository patterns, for connections whose grants name none. */
   repositories: readonly string[];
@@ -214,8 +218,47 @@ export class HostedAgents {
       });
   }
 
-  /** Agents this instance runs for peers, oldest first. */
-  list(query: { limit: number; cursor?: string | undefined }) {
+  /**
+   * An agent this instance runs for a peer, as this instance's admin sees it: with the
+   * orchestrator's latest status where it answers, the stored one otherwise.
+   */
+  async get(agentId: string): Promise<HostedAgentRecord> {
+    const record = await this.#o.stores.hostedAgents.get(agentId);
+    if (record === undefined) throw new FederationError('NOT_FOUND', 'there is no such agent');
+    if (isTerminalState(record.status.status) || this.#o.orchestrator === undefined) return record;
+    const status = await this.#o.orchestrator.getStatus(agentId).catch(() => undefined);
+    return status === undefined ? record : { ...record, status };
+  }
+
+  /** The first steps of an agent this instance runs for a peer, for this instance's admin. */
+  async transcript(agentId: string, limit: number): Promise<AgentTranscriptResponse> {
+    await this.get(agentId);
+    const entries = await this.#orchestrator().transcript(agentId, { after: 0, limit });
+    const last = entries.at(-1);
+    return { agentId, entries, nextCursor: entries.length === limit && last !== undefined ? String(last.index) : null };
+  }
+
+  /**
+   * Stops an agent this instance runs for a peer, by this instance's admin: the machine is
+   * theirs. The peer hears of it as of any other end, through the agent's status events.
+   */
+  async stopAgent(agentId: string, actor: AuditActor): Promise<AgentKillResponse> {
+    const record = await this.get(agentId);
+    const response = await this.#orchestrator().kill(agentId);
+    await this.#o.stores.audit.append({
+      id: this.#o.generateId(),
+      at: this.#o.now().toISOString(),
+      actor,
+      action: 'agent.kill',
+      target: `agent:${agentId}`,
+      before: { status: record.status.status, ownerInstanceId: record.ownerInstanceId },
+      after: { status: response.status },
+    });
+    return response;
+  }
+
+  /** Agents this instance runs for peers, as the stores' `list` orders and filters them. */
+  list(query: AgentListQuery) {
     return this.#o.stores.hostedAgents.list(query);
   }
 

@@ -4,7 +4,7 @@ import { revokeAdminToken, toAdminToken } from '../auth/admin-tokens.js';
 import type { ConnectionService } from '../connections/service.js';
 import type { InstanceService } from '../instance/service.js';
 import type { AdminVariables } from '../middleware/admin-auth.js';
-import { agentRoutes } from './agents.js';
+import { agentRoutes, hostedAgentRoutes } from './agents.js';
 import { connectionRoutes } from './connections.js';
 import type { AuditListOptions } from '../stores/types.js';
 import { ok, validate } from './http.js';
@@ -44,7 +44,8 @@ export function adminRoutes(deps: AgentDeps & {
     )
     .get('/audit', validate('query', AuditQuerySchema, 'query'), async (c) => ok(c, await stores.audit.list(auditListOf(c.req.valid('query')))))
     .route('/connections', connectionRoutes(deps.connections))
-    .route('/agents', agentRoutes(deps));
+    .route('/agents', agentRoutes(deps))
+    .route('/hosted-agents', hostedAgentRoutes(deps));
 }
 
 /**

@@ -8,6 +8,8 @@ import {
   SpawnAgentDtoSchema,
   type AgentBundleRef,
   type AgentsOverview,
+  type HostedAgent,
+  type AgentsOverviewQuery,
   type AgentStatusChangedPayload,
 } from '@mosaic-fed/core';
 import { Hono, type Context } from 'hono';
@@ -93,16 +95,18 @@ export function spawnDeadline(c: Context): AbortSignal {
 /** Agents sent elsewhere and agents hosted here, each a page (PROTOCOL 6). */
 export async function agentsOverview(
   deps: { agents: FederationAgentService; hosted: HostedAgents },
-  query: { limit: number; sentCursor?: string | undefined; hostedCursor?: string | undefined },
+  query: AgentsOverviewQuery,
 ): Promise<AgentsOverview> {
+  const { sentCursor, hostedCursor, order, ...filter } = query;
+  const newestFirst = order === 'newest';
   const [sent, run] = await Promise.all([
-    deps.agents.list({ limit: query.limit, cursor: query.sentCursor }),
-    deps.hosted.list({ limit: query.limit, cursor: query.hostedCursor }),
+    deps.agents.list({ ...filter, newestFirst, cursor: sentCursor }),
+    deps.hosted.list({ ...filter, newestFirst, cursor: hostedCursor }),
   ]);
   return {
     sent: { items: sent.agents, nextCursor: sent.nextCursor },
     hosted: {
-      items: run.agents.map(({ agentId, connectionId, ownerInstanceId, status, createdAt }) => ({ agentId, connectionId, ownerInstanceId, status, createdAt })),
+      items: run.agents.map(toHostedAgent),
       nextCursor: run.nextCursor,
     },
   };
@@ -167,3 +171,20 @@ export async function streamAgentEvents(
     }
   });
 }
+
+/**
+ * Agents this instance runs for peers, for this instance's admin: one agent's record (with
+ * the orchestrator's latest status) and stopping it on this machine. The owner hears of a
+ * stop through the agent's status events.
+ */
+export function hostedAgentRoutes(deps: { hosted: HostedAgents }) {
+  return new Hono<{ Variables: AdminVariables }>()
+    .get('/:agentId', async (c) => ok(c, toHostedAgent(await deps.hosted.get(c.req.param('agentId')))))
+    .post('/:agentId/kill', async (c) => ok(c, await deps.hosted.stopAgent(c.req.param('agentId'), c.var.actor)));
+}
+
+/** A hosted agent's record as the API shows it (`HostedAgentSchema`), without the store's bookkeeping. */
+function toHostedAgent({ agentId, connectionId, ownerInstanceId, status, createdAt }: HostedAgent): HostedAgent {
+  return { agentId, connectionId, ownerInstanceId, status, createdAt };
+}
+

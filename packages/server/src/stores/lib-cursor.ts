@@ -17,3 +17,8 @@ export function isAfter(item: { createdAt: string; id: string }, cursor: { creat
   if (cursor === undefined) return true;
   return item.createdAt > cursor.createdAt || (item.createdAt === cursor.createdAt && item.id > cursor.id);
 }
+
+/** True when (createdAt, id) comes before the cursor. */
+export function isBefore(item: { createdAt: string; id: string }, cursor: { createdAt: string; id: string }): boolean {
+  return item.createdAt < cursor.createdAt || (item.createdAt === cursor.createdAt && item.id < cursor.id);
+}

@@ -9,6 +9,7 @@ import type {
   AgentSpawnResponse,
   AgentState,
   AgentStatus,
+  AgentType,
   AgentStatusChangedPayload,
   AuditActor,
   AuditEntry,
@@ -160,12 +161,26 @@ export interface HostedAgentRecord extends HostedAgent {
   sequence: number;
 }
 
-/** Filters and page of `agents.list` (PROTOCOL 5). */
+/** Filters and page of `agents.list` (PROTOCOL 5) and of the admin's agents view. */
 export interface AgentListQuery {
   status?: AgentState | undefined;
   taskId?: string | undefined;
+  agentType?: AgentType | undefined;
+  connectionId?: string | undefined;
   limit: number;
   cursor?: string | undefined;
+  /** Newest first (the cursor then names the oldest of the page before); oldest first otherwise. */
+  newestFirst?: boolean | undefined;
+}
+
+/** Whether an agent's status passes a list's filters (the in-memory stores' `WHERE`). */
+export function agentKept(status: AgentStatus, connectionId: string, query: AgentListQuery): boolean {
+  return (
+    (query.status === undefined || status.status === query.status) &&
+    (query.taskId === undefined || status.taskId === query.taskId) &&
+    (query.agentType === undefined || status.agentType === query.agentType) &&
+    (query.connectionId === undefined || connectionId === query.connectionId)
+  );
 }
 
 export interface HostedAgentStore {
@@ -192,8 +207,8 @@ export interface RemoteAgentStore {
   /** Records an agent; a second call for the same agent changes nothing. */
   create(record: RemoteAgentRecord): Promise<void>;
   get(agentId: string): Promise<RemoteAgentRecord | undefined>;
-  /** Oldest first. */
-  list(query: { limit: number; cursor?: string | undefined }): Promise<{ agents: RemoteAgentRecord[]; nextCursor: string | null }>;
+  /** In the order of creation (see `newestFirst`), only what the filters keep. */
+  list(query: AgentListQuery): Promise<{ agents: RemoteAgentRecord[]; nextCursor: string | null }>;
   /**
    * Applies a status event if its sequence is above the stored one and the stored status
    * is not terminal, and keeps it for event streams (PROTOCOL 5). Nothing is written for

@@ -1,7 +1,8 @@
 // The agents pages of the web UI: start an agent on a peer, watch it live, read its
 // result, stop it; and the agents running here for peers.
-import type { AgentDelivery, AgentOutcome, AgentStatus, AgentsOverview, AgentTranscriptResponse, AgentUsage, Connection, TranscriptEntry } from '@mosaic-fed/core';
-import { DIALOG_SCRIPT, Layout } from './layout.js';
+import type { AgentDelivery, AgentOutcome, AgentStatus, AgentTranscriptResponse, AgentUsage, Connection, TranscriptEntry } from '@mosaic-fed/core';
+import type { AgentListCursors, AgentListForm, AgentRow } from './agent-list.js';
+import { Badge, DIALOG_SCRIPT, Layout, utcTime, type BadgeTone } from './layout.js';
 
 const AGENT_WORDS: Record<AgentStatus['status'], string> = {
   spawning: 'starting',
@@ -27,9 +28,103 @@ const AGENT_KINDS = [
   ['tester', 'tester: runs the tests'],
 ] as const;
 
-export function AgentsPage(props: { overview: AgentsOverview; peers: Connection[]; csrf: string; note?: string | undefined; form?: SpawnForm | undefined }) {
-  const { overview } = props;
+/** The agents view's filters, its page, and where the next page starts. */
+export interface AgentListView {
+  form: AgentListForm;
+  rows: AgentRow[];
+  next: AgentListCursors | null;
+  note?: string | undefined;
+}
+
+const filtered = (form: AgentListForm) => form.peer !== '' || form.status !== '' || form.type !== '' || form.task !== '' || form.show !== 'all';
+
+/** The query string of the page after this one: the same filters, each list's cursor. */
+function nextQuery(form: AgentListForm, next: AgentListCursors): string {
+  const query = new URLSearchParams();
+  for (const [name, value] of Object.entries(form)) if (value !== '' && value !== 'all') query.set(name, value);
+  if (next.sent !== undefined) query.set('sent', next.sent);
+  if (next.hosted !== undefined) query.set('hosted', next.hosted);
+  return query.toString();
+}
+
+/** How long from one time to another, as a person says it: 45 s, 3 min 5 s, 2 h 4 min. */
+export function duration(from: string, to: string): string {
+  const seconds = Math.max(0, Math.round((Date.parse(to) - Date.parse(from)) / 1000));
+  if (seconds < 60) return `${seconds} s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return seconds % 60 === 0 ? `${minutes} min` : `${minutes} min ${seconds % 60} s`;
+  return minutes % 60 === 0 ? `${Math.floor(minutes / 60)} h` : `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+}
+
+/** An agent's state as a badge: its word, and a tone that colour only repeats. */
+export function AgentBadge(props: { status: AgentStatus['status'] }) {
+  return <Badge tone={AGENT_TONES[props.status]}>{AGENT_WORDS[props.status]}</Badge>;
+}
+
+const AGENT_TONES: Record<AgentStatus['status'], BadgeTone> = {
+  spawning: 'busy',
+  running: 'busy',
+  completed: 'good',
+  failed: 'bad',
+  killed: 'quiet',
+};
+
+/** One filter of the agents view: a labelled choice of [value, words], led by "any" (the empty value) unless `noAny`. */
+function FilterChoice(props: { name: keyof AgentListForm; label: string; value: string; choices: readonly (readonly [string, string])[]; noAny?: boolean }) {
+  const choices = props.noAny === true ? props.choices : [['', 'any'] as const, ...props.choices];
+  return (
+    <div>
+      <label for={`filter-${props.name}`}>{props.label}</label>
+      <select id={`filter-${props.name}`} name={props.name}>
+        {choices.map(([value, words]) => (
+          <option value={value} selected={props.value === value}>
+            {words}
+          </option>
+        ))}
+      </select>
+    </div>
+  );
+}
+
+function AgentFilters(props: { form: AgentListForm; peers: Connection[] }) {
+  const { form } = props;
+  return (
+    <form method="get" action="/federation/agents" class="filters" aria-label="Filter the agents">
+      <FilterChoice
+        name="show"
+        label="Show"
+        value={form.show}
+        noAny
+        choices={[
+          ['all', 'all agents'],
+          ['sent', 'started here, on peers'],
+          ['hosted', 'running here, for peers'],
+        ]}
+      />
+      <FilterChoice name="peer" label="Peer" value={form.peer} choices={props.peers.map((peer) => [peer.id, peer.peerName] as const)} />
+      <FilterChoice name="status" label="State" value={form.status} choices={Object.entries(AGENT_WORDS)} />
+      <FilterChoice name="type" label="Kind" value={form.type} choices={AGENT_KINDS.map(([value]) => [value, value] as const)} />
+      <div>
+        <label for="filter-task">Task</label>
+        <input id="filter-task" name="task" value={form.task} />
+      </div>
+      <button type="submit">Filter</button>
+    </form>
+  );
+}
+
+export function AgentsPage(props: {
+  list: AgentListView;
+  /** Peers an agent can be started on now. */
+  peers: Connection[];
+  /** Every connection, for the names of the peers in the list and its filter. */
+  allPeers: Connection[];
+  csrf: string;
+  note?: string | undefined;
+  form?: SpawnForm | undefined;
+}) {
   const form = props.form;
+  const peerNames = new Map(props.allPeers.map((peer) => [peer.id, peer.peerName]));
   return (
     <Layout title="Agents" signedIn csrf={props.csrf}>
       <h1>Agents</h1>
@@ -75,32 +170,57 @@ export function AgentsPage(props: { overview: AgentsOverview; peers: Connection[
           </form>
         )}
       </section>
-      <section aria-labelledby="sent">
-        <h2 id="sent">Agents you started on peers</h2>
-        {overview.sent.items.length === 0 ? (
-          <p>None yet.</p>
+      <section aria-labelledby="all-agents">
+        <h2 id="all-agents">All agents</h2>
+        <AgentFilters form={props.list.form} peers={props.allPeers} />
+        {props.list.note === undefined ? null : <p class="note" role="status">{props.list.note}</p>}
+        {props.list.rows.length === 0 ? (
+          <p>{filtered(props.list.form) ? 'No agent fits these filters.' : 'None yet. An agent you start, or one a peer starts here, shows up in this list.'}</p>
         ) : (
-          <ul>
-            {overview.sent.items.map((agent) => (
-              <li>
-                <a href={`/federation/agents/${agent.agentId}`}>{agent.taskId}</a> ({agent.agentType}): {AGENT_WORDS[agent.status.status]}
-              </li>
-            ))}
-          </ul>
+          <table id="agents" class="stack">
+            <thead>
+              <tr>
+                <th scope="col">Task</th>
+                <th scope="col">Where</th>
+                <th scope="col">State</th>
+                <th scope="col">Spawned</th>
+                <th scope="col">Started</th>
+                <th scope="col">Ended</th>
+                <th scope="col">Took</th>
+                <th scope="col" class="num">Tokens</th>
+              </tr>
+            </thead>
+            <tbody>
+              {props.list.rows.map((row) => (
+                <tr data-agent={row.agentId} data-direction={row.direction}>
+                  <td data-label="Task">
+                    <a href={`/federation/${row.direction === 'sent' ? 'agents' : 'hosted'}/${row.agentId}`}>{row.status.taskId}</a>
+                    <br />
+                    <span class="quiet">{row.status.agentType}</span>
+                  </td>
+                  <td data-label="Where">
+                    {row.direction === 'sent' ? 'on ' : 'here, for '}
+                    {peerNames.get(row.connectionId) ?? 'a former peer'}
+                  </td>
+                  <td data-label="State">
+                    <AgentBadge status={row.status.status} />
+                  </td>
+                  <td data-label="Spawned">{utcTime(row.status.spawnedAt)}</td>
+                  <td data-label="Started">{row.status.startedAt === null ? '—' : utcTime(row.status.startedAt)}</td>
+                  <td data-label="Ended">{row.status.completedAt === null ? '—' : utcTime(row.status.completedAt)}</td>
+                  <td data-label="Took">{row.status.completedAt === null ? '—' : duration(row.status.spawnedAt, row.status.completedAt)}</td>
+                  <td data-label="Tokens" class="num">
+                    {row.status.result?.usage === undefined ? '—' : (inputTokens(row.status.result.usage) + row.status.result.usage.outputTokens).toLocaleString('en')}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
         )}
-      </section>
-      <section aria-labelledby="hosted">
-        <h2 id="hosted">Agents running here for peers</h2>
-        {overview.hosted.items.length === 0 ? (
-          <p>None yet.</p>
-        ) : (
-          <ul>
-            {overview.hosted.items.map((agent) => (
-              <li>
-                {agent.status.taskId} ({agent.status.agentType}): {AGENT_WORDS[agent.status.status]}
-              </li>
-            ))}
-          </ul>
+        {props.list.next === null ? null : (
+          <p>
+            <a href={`/federation/agents?${nextQuery(props.list.form, props.list.next)}`}>Older agents</a>
+          </p>
         )}
       </section>
     </Layout>
@@ -186,23 +306,96 @@ function deliveryWords(delivery: AgentDelivery): string {
   }
 }
 
+/** One move of an agent's life: its state, the attempt, and when (as its status says). */
+export interface TimelineEntry {
+  status: AgentStatus['status'];
+  attempt: number;
+  at: string | null;
+}
+
+/** When a status says it reached its state. */
+export function stateTime(status: AgentStatus): string | null {
+  return status.status === 'spawning' ? status.spawnedAt : status.status === 'running' ? status.startedAt : status.completedAt;
+}
+
+function Timeline(props: { entries: TimelineEntry[] }) {
+  return (
+    <section aria-labelledby="timeline">
+      <h2 id="timeline">Timeline</h2>
+      <ol id="agent-timeline" class="timeline">
+        {props.entries.map((entry) => (
+          <li>
+            <AgentBadge status={entry.status} /> {entry.at === null ? '' : `${utcTime(entry.at, true)} UTC`}
+            {entry.attempt > 1 ? <span class="quiet"> (attempt {entry.attempt})</span> : null}
+          </li>
+        ))}
+      </ol>
+    </section>
+  );
+}
+
+/** A patch, one part per file, each line marked as added, removed or context (by its sign, not only its colour). */
+function Patch(props: { patch: string; download: string }) {
+  const files = props.patch.split(/^(?=diff --git )/m).filter((part) => part.trim() !== '');
+  return (
+    <>
+      <h3>Patch</h3>
+      <p>
+        {files.length === 1 ? 'One file changed' : `${files.length} files changed`}.{' '}
+        <a href={props.download} download>
+          Download the patch
+        </a>{' '}
+        (<code>git apply</code> takes it).
+      </p>
+      <div id="agent-patch">
+        {files.map((file) => {
+          const name = /^diff --git a\/(\S+)/.exec(file)?.[1] ?? 'the change';
+          return (
+            <details open class="diff-file">
+              <summary>
+                <code>{name}</code>
+              </summary>
+              <pre class="diff">
+                {file.replace(/\n$/, '').split('\n').map((line) => (
+                  <span data-line={line.startsWith('+') && !line.startsWith('+++') ? 'add' : line.startsWith('-') && !line.startsWith('---') ? 'del' : line.startsWith('@@') ? 'hunk' : undefined}>{line === '' ? ' ' : line}</span>
+                ))}
+              </pre>
+            </details>
+          );
+        })}
+      </div>
+    </>
+  );
+}
+
 export function AgentPage(props: {
   status: AgentStatus;
+  timeline: TimelineEntry[];
   transcript?: AgentTranscriptResponse | undefined;
   delivery?: AgentDelivery | undefined;
+  /** The peer it runs on (sent), or runs for (hosted here). */
+  peerName: string;
+  /** An agent that runs here for a peer: this instance's admin may stop it, and no event stream follows it. */
+  hosted?: boolean;
   csrf: string;
   flash?: string | undefined;
 }) {
   const { status } = props;
   const live = !['completed', 'failed', 'killed'].includes(status.status);
+  const base = props.hosted === true ? `/federation/hosted/${status.agentId}` : `/federation/agents/${status.agentId}`;
   return (
     <Layout title={status.taskId} signedIn csrf={props.csrf}>
       <h1>{status.taskId}</h1>
+      <p>
+        {props.hosted === true ? `A ${status.agentType} agent running on this instance for ${props.peerName}.` : `A ${status.agentType} agent you started on ${props.peerName}.`}
+      </p>
       {props.flash === undefined ? null : <p class="flash" role="status">{props.flash}</p>}
       <dl>
         <dt>State</dt>
-        <dd id="agent-status" data-status={status.status} aria-live="polite">
-          {AGENT_WORDS[status.status]}
+        <dd aria-live="polite">
+          <span id="agent-status" class="badge" data-tone={AGENT_TONES[status.status]} data-status={status.status}>
+            {AGENT_WORDS[status.status]}
+          </span>
         </dd>
         <dt>Attempt</dt>
         <dd id="agent-attempt">{String(status.attempt)}</dd>
@@ -236,21 +429,23 @@ export function AgentPage(props: {
               </ul>
             </>
           )}
-          {status.result.patch === undefined ? null : (
-            <>
-              <h3>Patch</h3>
-              <pre id="agent-patch">{status.result.patch}</pre>
-            </>
-          )}
+          {status.result.patch === undefined ? null : <Patch patch={status.result.patch} download={`${base}/patch`} />}
           {status.result.bundle === undefined ? null : (
             <>
               <h3>Commits</h3>
               <p>
-                On the branch <code>{status.result.bundle.branch}</code>, from <code>{status.result.bundle.base.slice(0, 12)}</code>:{' '}
-                <a href={`/federation/agents/${status.agentId}/bundle`} download>
-                  download them as a git bundle
-                </a>{' '}
-                ({Math.ceil(status.result.bundle.bytes / 1024)} KiB; <code>git fetch</code> takes it in a clone of the repository).
+                On the branch <code>{status.result.bundle.branch}</code>, from <code>{status.result.bundle.base.slice(0, 12)}</code>
+                {props.hosted === true ? (
+                  `, ${Math.ceil(status.result.bundle.bytes / 1024)} KiB as a git bundle, which ${props.peerName} fetches.`
+                ) : (
+                  <>
+                    :{' '}
+                    <a href={`/federation/agents/${status.agentId}/bundle`} download>
+                      download them as a git bundle
+                    </a>{' '}
+                    ({Math.ceil(status.result.bundle.bytes / 1024)} KiB; <code>git fetch</code> takes it in a clone of the repository).
+                  </>
+                )}
               </p>
               {props.delivery === undefined ? null : <p id="agent-delivery">{deliveryWords(props.delivery)}</p>}
             </>
@@ -263,6 +458,7 @@ export function AgentPage(props: {
           )}
         </section>
       )}
+      <Timeline entries={props.timeline} />
       <TranscriptSection agentId={status.agentId} transcript={props.transcript} />
       {live ? (
         <>
@@ -270,9 +466,13 @@ export function AgentPage(props: {
             Stop this agent…
           </button>
           <dialog id="kill" aria-labelledby="kill-title">
-            <form method="post" action={`/federation/agents/${status.agentId}/kill`}>
+            <form method="post" action={`${base}/kill`}>
               <h2 id="kill-title">Stop this agent?</h2>
-              <p>The peer stops its work and removes its sandbox. What it did so far is not kept.</p>
+              <p>
+                {props.hosted === true
+                  ? `Its work on this machine ends and its sandbox is removed; ${props.peerName} is told it was stopped. What it did so far is not kept.`
+                  : 'The peer stops its work and removes its sandbox. What it did so far is not kept.'}
+              </p>
               <input type="hidden" name="csrf" value={props.csrf} />
               <button type="submit">Stop the agent</button>{' '}
               <button type="submit" formmethod="dialog" class="quiet">
@@ -280,7 +480,14 @@ export function AgentPage(props: {
               </button>
             </form>
           </dialog>
-          <script dangerouslySetInnerHTML={{ __html: LIVE_SCRIPT(status.agentId) }} />
+          {props.hosted === true ? (
+            <>
+              <p class="help">Reload the page for its latest state.</p>
+              <script dangerouslySetInnerHTML={{ __html: DIALOG_SCRIPT }} />
+            </>
+          ) : (
+            <script dangerouslySetInnerHTML={{ __html: LIVE_SCRIPT(status.agentId) }} />
+          )}
         </>
       ) : null}
       <p>
@@ -294,6 +501,7 @@ export function AgentPage(props: {
 // the page when it ends, so the result shows; and opens the stop confirmation.
 const LIVE_SCRIPT = (agentId: string) => `
 const words = ${JSON.stringify(AGENT_WORDS)};
+const tones = ${JSON.stringify(AGENT_TONES)};
 const source = new EventSource('/federation/agents/${agentId}/events');
 // A form being sent (stopping the agent) leads to the next page: no reload in its way.
 document.addEventListener('submit', () => source.close());
@@ -302,6 +510,7 @@ source.addEventListener('agent.status.changed', (message) => {
   const status = document.getElementById('agent-status');
   status.textContent = words[event.status];
   status.dataset.status = event.status;
+  status.dataset.tone = tones[event.status];
   document.getElementById('agent-attempt').textContent = String(event.attempt);
   document.getElementById('agent-progress').textContent = (event.progress && event.progress.lastAction) || '—';
   if (['completed', 'failed', 'killed'].includes(event.status)) { source.close(); location.reload(); }

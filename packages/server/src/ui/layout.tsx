@@ -9,6 +9,18 @@ export function utcTime(at: string, seconds = false): string {
   return at.replace('T', ' ').slice(0, seconds ? 19 : 16);
 }
 
+/** The tones of a badge: what the word says, colour only repeats (the page reads the same without it). */
+export type BadgeTone = 'good' | 'busy' | 'bad' | 'quiet';
+
+/** A short state word in a frame: the UI's one way to show a state. */
+export function Badge(props: { tone: BadgeTone; children: Child }) {
+  return (
+    <span class="badge" data-tone={props.tone}>
+      {props.children}
+    </span>
+  );
+}
+
 /** Messages next to form fields, by field name. */
 export type FieldNotes = Partial<Record<string, string>>;
 

@@ -11,6 +11,7 @@ import {
   UpdateGrantsDtoSchema,
   UpdateInstanceDtoSchema,
   type AuditActor,
+  type AgentStatus,
   type AuditQuery,
   type Capabilities,
   type InstanceConfiguration,
@@ -27,9 +28,10 @@ import type { HostedAgents } from '../agents/hosted.js';
 import { toConnection, type ConnectionService } from '../connections/service.js';
 import type { EventBus } from '../replicas/event-bus.js';
 import type { InstanceService } from '../instance/service.js';
-import { agentsOverview, bundleHeaders, spawnDeadline, streamAgentEvents } from '../routes/agents.js';
+import { bundleHeaders, spawnDeadline, streamAgentEvents } from '../routes/agents.js';
+import { agentListQueryOf, agentRows } from './agent-list.js';
 import type { FederationStores } from '../stores/types.js';
-import { AgentPage, AgentsPage, type SpawnForm } from './agent-pages.js';
+import { AgentPage, AgentsPage, stateTime, type SpawnForm, type TimelineEntry } from './agent-pages.js';
 import { ConnectionPage, ConnectionsPage } from './connection-pages.js';
 import { describeError, type Logger } from '../logger.js';
 import { MessagePage, type FieldNotes } from './layout.js';
@@ -43,6 +45,8 @@ import { randomToken } from '../lib/encoding.js';
 import { SESSION_SECONDS, sessionCookieName, type Session, type SessionSigner } from './session.js';
 
 const SIGN_IN_COOKIE = 'mosaic_fed_sign_in';
+/** Agents per page of the agents view. */
+const AGENTS_PAGE = 50;
 /** Audit entries per page of the audit page. */
 const AUDIT_PAGE = 50;
 
@@ -301,7 +305,10 @@ export function uiRoutes(options: UiOptions) {
       await revokeAdminToken({ store: options.stores.adminTokens, id: c.req.param('id'), actor: c.var.session.actor, now: options.now, generateId: options.generateId });
       return c.redirect('/federation/tokens?done=revoked', 303);
     })
-    .get('/agents', signedIn, async (c) => c.html(await agentsPage(c)))
+    .get('/agents', signedIn, async (c) => {
+      const page = await agentsPage(c);
+      return c.html(page, agentListQueryOf(c.req.query()).note === undefined ? 200 : 400);
+    })
     .post('/agents', signedIn, async (c) => {
       const body = await c.req.parseBody();
       const text = (name: string) => (typeof body[name] === 'string' ? body[name].trim() : '');
@@ -345,8 +352,49 @@ export function uiRoutes(options: UiOptions) {
         options.logger.warn("could not read an agent's transcript from its peer", { agentId: agent.agentId, ...describeError(error) });
         return undefined;
       });
-      const delivery = await options.deliveries.get(agent.agentId).catch(() => undefined);
-      return c.html(<AgentPage status={agent.status} transcript={transcript} delivery={delivery} csrf={c.var.csrf} flash={flashOf(c.req.query('done'))} />);
+      const [delivery, events, connection] = await Promise.all([
+        options.deliveries.get(agent.agentId).catch(() => undefined),
+        options.stores.remoteAgents.events(agent.agentId, 0),
+        options.stores.connections.get(agent.connectionId),
+      ]);
+      // The timeline: each status change the peer sent, in order (the spawn answer's first).
+      const timeline = events.map((event) => ({ status: event.status, attempt: event.attempt, at: stateTime(event) }));
+      if (timeline.at(0)?.status !== 'spawning') timeline.unshift({ status: 'spawning', attempt: 1, at: agent.status.spawnedAt });
+      return c.html(
+        <AgentPage
+          status={agent.status}
+          timeline={timeline}
+          transcript={transcript}
+          delivery={delivery}
+          peerName={connection?.peerName ?? 'a former peer'}
+          csrf={c.var.csrf}
+          flash={flashOf(c.req.query('done'))}
+        />,
+      );
+    })
+    .get('/agents/:id/patch', signedIn, async (c) => patchDownload(c, (await options.agents.get(c.req.param('id'))).status))
+    .get('/hosted/:id', signedIn, async (c) => {
+      const agent = await options.hosted.get(c.req.param('id'));
+      const [transcript, connection] = await Promise.all([
+        options.hosted.transcript(agent.agentId, TRANSCRIPT_PAGE).catch((error: unknown) => {
+          options.logger.warn("could not read an agent's transcript from the orchestrator", { agentId: agent.agentId, ...describeError(error) });
+          return undefined;
+        }),
+        options.stores.connections.get(agent.connectionId),
+      ]);
+      // What this instance knows of a hosted agent's moves: the times its status holds.
+      const { status } = agent;
+      const timeline: TimelineEntry[] = [{ status: 'spawning', attempt: 1, at: status.spawnedAt }];
+      if (status.startedAt !== null) timeline.push({ status: 'running', attempt: status.attempt, at: status.startedAt });
+      if (status.status !== 'spawning' && status.status !== 'running') timeline.push({ status: status.status, attempt: status.attempt, at: status.completedAt });
+      return c.html(
+        <AgentPage status={status} timeline={timeline} transcript={transcript} peerName={connection?.peerName ?? 'a former peer'} hosted csrf={c.var.csrf} flash={flashOf(c.req.query('done'))} />,
+      );
+    })
+    .get('/hosted/:id/patch', signedIn, async (c) => patchDownload(c, (await options.hosted.get(c.req.param('id'))).status))
+    .post('/hosted/:id/kill', signedIn, async (c) => {
+      await options.hosted.stopAgent(c.req.param('id'), c.var.session.actor);
+      return c.redirect(`/federation/hosted/${c.req.param('id')}?done=stopped`, 303);
     })
     .get('/agents/:id/bundle', signedIn, async (c) => {
       const { ref, data } = await options.agents.bundle(c.req.param('id'));
@@ -373,9 +421,26 @@ export function uiRoutes(options: UiOptions) {
     });
 
   async function agentsPage(c: Context<UiEnv>, note?: string, form?: SpawnForm) {
-    const [overview, peers] = await Promise.all([agentsOverview(options, { limit: 50 }), options.connections.list('ACTIVE')]);
-    return <AgentsPage overview={overview} peers={peers} csrf={c.var.csrf} note={note} form={form} />;
+    const query = agentListQueryOf(c.req.query());
+    const [page, connections] = await Promise.all([
+      query.filter === undefined ? { rows: [], next: null } : agentRows(options, { filter: query.filter, show: query.form.show, cursors: query.cursors, limit: AGENTS_PAGE }),
+      options.connections.list(),
+    ]);
+    const list = { form: query.form, ...page, note: query.note };
+    const peers = connections.filter((connection) => connection.status === 'ACTIVE');
+    return <AgentsPage list={list} peers={peers} allPeers={connections} csrf={c.var.csrf} note={note} form={form} />;
   }
+}
+
+/** An agent's patch as a file to save, or `NOT_FOUND` when it has none. */
+function patchDownload(c: Context, status: AgentStatus): Response {
+  const patch = status.result?.patch;
+  if (patch === undefined) throw new FederationError('NOT_FOUND', 'this agent has no patch');
+  return c.body(patch, 200, {
+    'Content-Type': 'text/x-diff; charset=utf-8',
+    'Content-Disposition': `attachment; filename="${status.taskId}.patch"`,
+    'Cache-Control': 'no-store',
+  });
 }
 
 /** The spawn form's fields in the words its labels use. */

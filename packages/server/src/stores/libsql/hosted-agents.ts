@@ -1,9 +1,9 @@
 // The agents this instance runs for peers, in libSQL.
 import type { AgentStatus } from '@mosaic-fed/core';
-import { and, asc, eq, inArray, lt, sql } from 'drizzle-orm';
+import { and, eq, inArray, lt, sql } from 'drizzle-orm';
 import type { AgentListQuery, HostedAgentRecord, HostedAgentStore } from '../types.js';
 import { hostedAgentsTable } from './schema.js';
-import { ACTIVE_STATES, afterCursor, pageOf, type Database } from './shared.js';
+import { ACTIVE_STATES, afterCursor, creationOrder, pageOf, type Database } from './shared.js';
 
 export class LibsqlHostedAgentStore implements HostedAgentStore {
   constructor(private readonly db: Database) {}
@@ -40,7 +40,7 @@ export class LibsqlHostedAgentStore implements HostedAgentStore {
   }
 
   async list(query: AgentListQuery & { ownerInstanceId?: string | undefined }) {
-    const after = afterCursor(hostedAgentsTable.createdAt, hostedAgentsTable.agentId, query.cursor);
+    const after = afterCursor(hostedAgentsTable.createdAt, hostedAgentsTable.agentId, query.cursor, query.newestFirst);
     if (after === false) return { agents: [], nextCursor: null };
     const rows = await this.db
       .select()
@@ -48,12 +48,14 @@ export class LibsqlHostedAgentStore implements HostedAgentStore {
       .where(
         and(
           query.ownerInstanceId === undefined ? undefined : eq(hostedAgentsTable.ownerInstanceId, query.ownerInstanceId),
+          query.connectionId === undefined ? undefined : eq(hostedAgentsTable.connectionId, query.connectionId),
           query.status === undefined ? undefined : eq(hostedAgentsTable.state, query.status),
           query.taskId === undefined ? undefined : eq(hostedAgentsTable.taskId, query.taskId),
+          query.agentType === undefined ? undefined : sql`json_extract(${hostedAgentsTable.status}, '$.agentType') = ${query.agentType}`,
           after,
         ),
       )
-      .orderBy(asc(hostedAgentsTable.createdAt), asc(hostedAgentsTable.agentId))
+      .orderBy(...creationOrder(hostedAgentsTable.createdAt, hostedAgentsTable.agentId, query.newestFirst))
       .limit(query.limit + 1);
     return pageOf(rows.map(toHosted), query.limit);
   }

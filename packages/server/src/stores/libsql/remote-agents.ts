@@ -1,9 +1,9 @@
 // The agents this instance spawned on peers, and their events, in libSQL.
 import { TERMINAL_STATES, type AgentStatus, type AgentStatusChangedPayload } from '@mosaic-fed/core';
 import { and, asc, eq, gt, lt, sql } from 'drizzle-orm';
-import type { RemoteAgentRecord, RemoteAgentStore } from '../types.js';
+import type { AgentListQuery, RemoteAgentRecord, RemoteAgentStore } from '../types.js';
 import { agentEventsTable, remoteAgentsTable } from './schema.js';
-import { afterCursor, pageOf, type Database } from './shared.js';
+import { afterCursor, creationOrder, pageOf, type Database } from './shared.js';
 
 /** A remote agent whose stored status is not terminal (PROTOCOL 5: a terminal one never changes). */
 const notTerminal = sql`json_extract(${remoteAgentsTable.status}, '$.status') NOT IN (${sql.join(
@@ -23,14 +23,22 @@ export class LibsqlRemoteAgentStore implements RemoteAgentStore {
     return row;
   }
 
-  async list(query: { limit: number; cursor?: string | undefined }) {
-    const after = afterCursor(remoteAgentsTable.createdAt, remoteAgentsTable.agentId, query.cursor);
+  async list(query: AgentListQuery) {
+    const after = afterCursor(remoteAgentsTable.createdAt, remoteAgentsTable.agentId, query.cursor, query.newestFirst);
     if (after === false) return { agents: [], nextCursor: null };
     const rows = await this.db
       .select()
       .from(remoteAgentsTable)
-      .where(after)
-      .orderBy(asc(remoteAgentsTable.createdAt), asc(remoteAgentsTable.agentId))
+      .where(
+        and(
+          query.connectionId === undefined ? undefined : eq(remoteAgentsTable.connectionId, query.connectionId),
+          query.status === undefined ? undefined : sql`json_extract(${remoteAgentsTable.status}, '$.status') = ${query.status}`,
+          query.taskId === undefined ? undefined : eq(remoteAgentsTable.taskId, query.taskId),
+          query.agentType === undefined ? undefined : eq(remoteAgentsTable.agentType, query.agentType),
+          after,
+        ),
+      )
+      .orderBy(...creationOrder(remoteAgentsTable.createdAt, remoteAgentsTable.agentId, query.newestFirst))
       .limit(query.limit + 1);
     return pageOf(rows, query.limit);
   }

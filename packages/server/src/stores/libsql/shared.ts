@@ -1,7 +1,7 @@
 // What the libSQL stores share: the database type, audit entries written in the same
 // batch as the change they record, and paging.
 import type { AuditEntry } from '@mosaic-fed/core';
-import { and, eq, gt, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, lt, or, sql, type SQL } from 'drizzle-orm';
 import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
 import { decodeCursor, encodeCursor } from '../lib-cursor.js';
 import type { drizzle } from 'drizzle-orm/libsql/web';
@@ -35,12 +35,21 @@ export function insertAuditIfChanged(db: Database, entry: AuditEntry) {
 
 export const ACTIVE_STATES = ['spawning', 'running'] as const;
 
-/** `WHERE (createdAt, id) > cursor`, or nothing for the first page; `false` for a bad cursor. */
-export function afterCursor(createdAt: SQLiteColumn, id: SQLiteColumn, cursor: string | undefined): SQL | undefined | false {
+/**
+ * `WHERE (createdAt, id) > cursor` (or `<` with `newestFirst`), or nothing for the first
+ * page; `false` for a bad cursor.
+ */
+export function afterCursor(createdAt: SQLiteColumn, id: SQLiteColumn, cursor: string | undefined, newestFirst = false): SQL | undefined | false {
   if (cursor === undefined) return undefined;
   const after = decodeCursor(cursor);
   if (after === undefined) return false;
-  return or(gt(createdAt, after.createdAt), and(eq(createdAt, after.createdAt), gt(id, after.id)));
+  const beyond = newestFirst ? lt : gt;
+  return or(beyond(createdAt, after.createdAt), and(eq(createdAt, after.createdAt), beyond(id, after.id)));
+}
+
+/** The order of a page by (createdAt, id): oldest first, or newest first. */
+export function creationOrder(createdAt: SQLiteColumn, id: SQLiteColumn, newestFirst = false): SQL[] {
+  return newestFirst ? [desc(createdAt), desc(id)] : [asc(createdAt), asc(id)];
 }
 
 export function pageOf<T extends { createdAt: string; agentId: string }>(rows: T[], limit: number) {

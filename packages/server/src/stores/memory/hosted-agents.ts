@@ -1,6 +1,6 @@
 // The agents this instance runs for peers, in memory.
 import { isTerminalState, type AgentStatus } from '@mosaic-fed/core';
-import type { AgentListQuery, HostedAgentRecord, HostedAgentStore } from '../types.js';
+import { agentKept, type AgentListQuery, type HostedAgentRecord, type HostedAgentStore } from '../types.js';
 import { copy, page } from './shared.js';
 
 export class InMemoryHostedAgentStore implements HostedAgentStore {
@@ -34,12 +34,9 @@ export class InMemoryHostedAgentStore implements HostedAgentStore {
 
   async list(query: AgentListQuery & { ownerInstanceId?: string | undefined }) {
     const mine = [...this.#agents.values()].filter(
-      (a) =>
-        (query.ownerInstanceId === undefined || a.ownerInstanceId === query.ownerInstanceId) &&
-        (query.status === undefined || a.status.status === query.status) &&
-        (query.taskId === undefined || a.status.taskId === query.taskId),
+      (a) => (query.ownerInstanceId === undefined || a.ownerInstanceId === query.ownerInstanceId) && agentKept(a.status, a.connectionId, query),
     );
-    const { items, nextCursor } = page(mine, (a) => ({ createdAt: a.createdAt, id: a.agentId }), query.limit, query.cursor);
+    const { items, nextCursor } = page(mine, (a) => ({ createdAt: a.createdAt, id: a.agentId }), query.limit, query.cursor, query.newestFirst);
     return { agents: items.map(copy), nextCursor };
   }
 

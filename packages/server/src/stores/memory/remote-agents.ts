@@ -1,6 +1,6 @@
 // The agents this instance spawned on peers, in memory.
 import { isTerminalState, type AgentStatus, type AgentStatusChangedPayload } from '@mosaic-fed/core';
-import type { RemoteAgentRecord, RemoteAgentStore } from '../types.js';
+import { agentKept, type AgentListQuery, type RemoteAgentRecord, type RemoteAgentStore } from '../types.js';
 import { copy, page } from './shared.js';
 
 export class InMemoryRemoteAgentStore implements RemoteAgentStore {
@@ -16,12 +16,13 @@ export class InMemoryRemoteAgentStore implements RemoteAgentStore {
     return record === undefined ? undefined : copy(record);
   }
 
-  async list(query: { limit: number; cursor?: string | undefined }) {
+  async list(query: AgentListQuery) {
     const { items, nextCursor } = page(
-      [...this.#agents.values()],
+      [...this.#agents.values()].filter((a) => agentKept(a.status, a.connectionId, query)),
       (a) => ({ createdAt: a.createdAt, id: a.agentId }),
       query.limit,
       query.cursor,
+      query.newestFirst,
     );
     return { agents: items.map(copy), nextCursor };
   }

@@ -1,5 +1,5 @@
 // What the in-memory stores share: copies in and out, pruning and paging.
-import { decodeCursor, encodeCursor, isAfter } from '../lib-cursor.js';
+import { decodeCursor, encodeCursor, isAfter, isBefore } from '../lib-cursor.js';
 
 export const copy = <T>(value: T): T => structuredClone(value);
 
@@ -15,20 +15,22 @@ export function deleteUpTo<K, V>(entries: Map<K, V>, limit: number, done: (entry
   return deleted;
 }
 
-/** One page of `items` after `cursor`, ordered by (createdAt, id). */
+/** One page of `items` after `cursor`, ordered by (createdAt, id), or the reverse with `newestFirst`. */
 export function page<T>(
   items: T[],
   key: (item: T) => { createdAt: string; id: string },
   limit: number,
   cursor: string | undefined,
+  newestFirst = false,
 ): { items: T[]; nextCursor: string | null } {
   const after = decodeCursor(cursor);
   if (cursor !== undefined && after === undefined) return { items: [], nextCursor: null };
+  const direction = newestFirst ? -1 : 1;
   const sorted = items
-    .filter((item) => isAfter(key(item), after))
+    .filter((item) => after === undefined || (newestFirst ? isBefore(key(item), after) : isAfter(key(item), after)))
     .sort((a, b) => {
       const [ka, kb] = [key(a), key(b)];
-      return ka.createdAt < kb.createdAt ? -1 : ka.createdAt > kb.createdAt ? 1 : ka.id < kb.id ? -1 : ka.id > kb.id ? 1 : 0;
+      return direction * (ka.createdAt < kb.createdAt ? -1 : ka.createdAt > kb.createdAt ? 1 : ka.id < kb.id ? -1 : ka.id > kb.id ? 1 : 0);
     });
   const taken = sorted.slice(0, limit);
   const last = taken.at(-1);
