@@ -79,6 +79,7 @@ try {
     name: 'Demo Spoke',
     logger: silentLogger,
     orchestrator: agents.orchestrator,
+    health: [agents.sandboxHealth],
     autoAcceptUrls: [hub.url],
     allowNetworks: LOOPBACK,
     // The demo's repository is a folder on this machine.

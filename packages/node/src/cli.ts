@@ -411,7 +411,7 @@ export async function main(argv: string[], env: Env = process.env): Promise<numb
       case 'serve': {
         const agents = await createNodeOrchestrator({ ...orchestratorFromEnv(env, dataDir, logger), ownPorts: ownPorts(port) });
         try {
-          const server = await startServer({ ...common, port, host, orchestrator: agents.orchestrator, ...(url === undefined ? {} : { url }) });
+          const server = await startServer({ ...common, port, host, orchestrator: agents.orchestrator, health: [agents.sandboxHealth], ...(url === undefined ? {} : { url }) });
           closeOnSignals({ close: async () => (await server.close(), await agents.close()) }, logger);
         } catch (error) {
           await agents.close();

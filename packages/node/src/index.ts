@@ -20,6 +20,7 @@ import {
   OutboundPolicy,
   type Federation,
   type FederationAppOptions,
+  type HealthProbe,
   type Logger,
   type OidcAuthOptions,
 } from '@mosaic-fed/server';
@@ -103,6 +104,8 @@ export interface NodeFederationOptions {
   redisUrl?: string;
   /** Prefix of every Valkey key and channel. Default `mosaic-fed:`. */
   redisPrefix?: string;
+  /** Parts of the instance's health for the web UI's home page: `createNodeOrchestrator`'s `sandboxHealth`, say. */
+  health?: readonly HealthProbe[];
   logger?: Logger;
   now?: () => Date;
   /** Anything else `createFederationApp` takes (outbox timing, rate limiter, fetch, ...). */
@@ -175,6 +178,7 @@ export async function openFederation(options: NodeFederationOptions & { url: str
       adminRoutes: { 'git-credentials': gitCredentials, ...options.federation?.adminRoutes },
       outbound,
       ...(valkey === undefined ? {} : { rateLimiter: valkey.rateLimiter, events: valkey.events, leases: valkey.leases }),
+      health: [...(options.health ?? []), valkey?.health ?? VALKEY_UNUSED, ...(options.federation?.health ?? [])],
       url: options.url,
       secret,
       stores,
@@ -201,6 +205,12 @@ export async function openFederation(options: NodeFederationOptions & { url: str
   }
 }
 
+/** The home page's words on Valkey when none is configured. */
+const VALKEY_UNUSED: HealthProbe = {
+  name: 'Valkey',
+  check: async () => ({ state: 'quiet', words: 'None: the message log, rate limits and events stay in this process and its database. Replicas need one (REDIS_URL).' }),
+};
+
 /** What replicas share in Valkey, on one connection (and one more for the event bus). */
 async function openValkey(url: string, prefix: string | undefined, logger: Logger) {
   const redis = await connectValkey(url);
@@ -211,6 +221,13 @@ async function openValkey(url: string, prefix: string | undefined, logger: Logge
     rateLimiter: new ValkeyRateLimiter(shared),
     leases: new ValkeyLeases(shared),
     events,
+    health: {
+      name: 'Valkey',
+      check: async () => {
+        await redis.ping();
+        return { state: 'good', words: `It answers at ${printableUrl(url)}; replicas share the message log, rate limits and events there.` };
+      },
+    } satisfies HealthProbe,
     close: async () => {
       await events.close();
       redis.disconnect();

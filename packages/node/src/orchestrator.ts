@@ -24,7 +24,7 @@ import {
   type DeadOwner,
 } from '@mosaic-fed/orchestrator/node';
 import { Redis } from 'ioredis';
-import { OutboundPolicy } from '@mosaic-fed/server';
+import { OutboundPolicy, type HealthProbe } from '@mosaic-fed/server';
 import { openDatabase } from './database.js';
 import { dataDirSetting, printableUrl, reasonOf, StartupError, startupStep } from './startup.js';
 
@@ -106,7 +106,14 @@ export interface NodeOrchestrator {
   orchestrator: OrchestratorAdapter;
   /** For the start-up log and the demo: `orchestrator service at ...`, `docker sandbox`, `process sandbox`. */
   description: string;
+  /** How agents are kept apart from this machine, for the home page of the web UI. */
+  sandboxHealth: HealthProbe;
   close(): Promise<void>;
+}
+
+/** The home page's words on sandboxes: a refusal or no isolation needs a look. */
+function sandboxProbe(words: string, state: 'good' | 'bad' | 'quiet' = 'good'): HealthProbe {
+  return { name: 'Sandboxes', check: async () => ({ state, words }) };
 }
 
 /**
@@ -134,6 +141,7 @@ export async function createNodeOrchestrator(options: NodeOrchestratorOptions): 
     return {
       orchestrator: service,
       description: `orchestrator service at ${serviceUrl}`,
+      sandboxHealth: sandboxProbe(`Chosen by the orchestrator service at ${printableUrl(serviceUrl)}.`, 'quiet'),
       close: async () => undefined,
     };
   }
@@ -143,6 +151,7 @@ export async function createNodeOrchestrator(options: NodeOrchestratorOptions): 
     return {
       orchestrator,
       description: 'the agent queue on Valkey (run mosaic-fed worker to take its jobs)',
+      sandboxHealth: sandboxProbe('Chosen by each mosaic-fed worker that takes agents from the queue on Valkey.', 'quiet'),
       close: async () => {
         await orchestrator.close();
         redis.disconnect();
@@ -171,6 +180,10 @@ export async function createNodeOrchestrator(options: NodeOrchestratorOptions): 
   return {
     orchestrator: parts.refusal === undefined ? orchestrator : refusingSpawns(orchestrator, parts.refusal),
     description: parts.description,
+    sandboxHealth: sandboxProbe(
+      `${parts.description}; isolation: ${parts.isolation}.${parts.refusal === undefined ? '' : ` Peers' spawns are refused: ${parts.refusal}`}`,
+      parts.refusal !== undefined || parts.isolation === 'none' ? 'bad' : 'good',
+    ),
     close: async () => {
       await orchestrator.close();
       client.close();

@@ -77,7 +77,7 @@ async function signedIn(peer: Peer): Promise<Page> {
   await look(page, `${peer.name.toLowerCase()}-sign-in`);
   await page.getByLabel('Admin token').fill(peer.token);
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL('**/federation/settings');
+  await page.waitForURL('**/federation/home');
   return page;
 }
 
@@ -91,6 +91,12 @@ describe.skipIf(!available)('the web UI in Chromium', () => {
 
   it('signs in, renames the instance (the document shows it) and explains a metadata value it cannot use', async () => {
     hubPage = await signedIn(hub);
+    // The home page says how the instance is doing, part by part.
+    expect(await hubPage.locator('tr[data-check="Valkey"]').innerText()).toContain('not in use');
+    expect(await hubPage.locator('tr[data-check="Orchestrator"]').innerText()).toContain('It answers');
+    await look(hubPage, 'home');
+    await hubPage.getByRole('link', { name: 'Settings' }).click();
+    await hubPage.waitForURL('**/federation/settings');
     await look(hubPage, 'settings');
     await hubPage.getByLabel('Name', { exact: true }).fill('Hub North');
     await hubPage.getByRole('button', { name: 'Save the settings' }).click();

@@ -1,6 +1,7 @@
 // createFederationApp: the federation server as a Hono app. Every side effect is
 // injected (stores, orchestrator, clock, fetch, ids, logger, auth), so the same app runs
 // in tests through app.request(), under Node, and on edge runtimes.
+import { orchestratorProbe, type HealthProbe } from './instance/health.js';
 import {
   DEFAULT_CAPABILITIES,
   checkEgressRules,
@@ -58,6 +59,11 @@ export interface FederationAppOptions {
   stores?: FederationStores;
   /** Runs agents for peers. Without one, this instance cannot host agents. */
   orchestrator?: OrchestratorAdapter;
+  /**
+   * Parts of the instance's health its home page shows after the orchestrator's: the
+   * Node entry adds how sandboxes isolate agents, and Valkey.
+   */
+  health?: readonly HealthProbe[];
   /**
    * Pushes the branches spawns ask for (`options.deliver`) and opens their pull requests.
    * Without one, such spawns are refused (`CAPABILITY_DISABLED`). The Node entry has one.
@@ -349,7 +355,7 @@ export function createFederation(options: FederationAppOptions): Federation {
   );
   app.route('/', api);
   // The web UI; its address with a trailing slash, and the site's root, lead there too.
-  app.get('/federation/', (c) => c.redirect('/federation/settings', 303));
+  app.get('/federation/', (c) => c.redirect('/federation/home', 303));
   app.get('/', (c) => c.redirect('/federation/', 303));
   app.route(
     '/federation',
@@ -365,6 +371,7 @@ export function createFederation(options: FederationAppOptions): Federation {
       authenticators,
       signer: new SessionSigner(options.secret, now),
       regenerateKeys,
+      health: [orchestratorProbe(options.orchestrator), ...(options.health ?? [])],
       logger,
       now,
       generateId,

@@ -9,6 +9,7 @@ export { createFederation, createFederationApp, MIN_SECRET_LENGTH } from './app.
 export type { Federation, FederationAppOptions, OutboundOptions } from './app.js';
 export type { MessageBody } from './peers/messenger.js';
 export type { BranchDeliverer, BranchDelivery } from './agents/deliveries.js';
+export type { HealthCheck, HealthProbe } from './instance/health.js';
 
 // What more admin routes (`adminRoutes`) are built from.
 export type { AdminVariables } from './middleware/admin-auth.js';

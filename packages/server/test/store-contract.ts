@@ -597,6 +597,19 @@ export function describeStoreContract(name: string, open: () => Promise<StoreHar
     });
 
     describe('outbox', () => {
+      it('says what waits: pending entries, those retried, and the oldest', async () => {
+        expect(await stores.outbox.backlog(100)).toEqual({ pending: 0, retrying: 0, oldestCreatedAt: null });
+        const delivered = outboxEntry({ createdAt: 5 });
+        const givenUp = outboxEntry({ createdAt: 6, giveUpAt: 50 });
+        const retried = outboxEntry({ createdAt: 20 });
+        const fresh = outboxEntry({ createdAt: 30 });
+        for (const entry of [delivered, givenUp, retried, fresh]) await stores.outbox.enqueue(entry);
+        await stores.outbox.markDelivered(delivered.id, 7);
+        await stores.outbox.reschedule(retried.id, 2, 500, 'the peer did not answer');
+        expect(await stores.outbox.backlog(100)).toEqual({ pending: 2, retrying: 1, oldestCreatedAt: 20 });
+        expect(await stores.outbox.backlog(10)).toEqual({ pending: 3, retrying: 1, oldestCreatedAt: 6 });
+      });
+
       it('hands out due entries oldest first, until delivered or given up', async () => {
         const a = outboxEntry({ createdAt: 1, nextAttemptAt: 10 });
         const b = outboxEntry({ createdAt: 2, nextAttemptAt: 50 });

@@ -277,6 +277,50 @@ describe('web UI', () => {
     expect((await request(`/federation/agents/${hosted.agentId}`, { headers: { Cookie: cookie } })).status).toBe(404);
   });
 
+  it("lands on a home page that says how the instance is doing: its parts, the outbox's backlog, recent failures", async () => {
+    const clock = { now: new Date('2026-11-25T12:10:00.000Z') };
+    federation = createFederation({
+      url: URL_,
+      secret: SECRET,
+      stores: createInMemoryStores(),
+      name: 'Spoke West',
+      now: () => clock.now,
+      health: [
+        { name: 'Sandboxes', check: async () => ({ state: 'good', words: 'bubblewrap sandbox; isolation: namespace.' }) },
+        { name: 'Valkey', check: async () => Promise.reject(new Error('connect ECONNREFUSED 10.1.2.3:6379 /srv/secret/path')) },
+      ],
+    });
+    await federation.instance.load();
+    ({ token } = await createAdminToken({ store: federation.stores.adminTokens, label: 'ui', actor: { type: 'cli', id: 'test' } }));
+    const signedIn = await postSignIn(token);
+    expect(signedIn.headers.get('location')).toBe('/federation/home');
+    const { cookie } = await signIn();
+
+    const east = await connectionRecord({ peerName: 'Spoke East', status: 'ACTIVE' });
+    await federation.stores.connections.create(east, auditEntry('connection.create'));
+    const failed = agentStatus({ taskId: 'broken-build', status: 'failed', error: 'the tests did not pass', completedAt: '2026-11-25T12:05:00.000Z' });
+    await federation.stores.remoteAgents.create({ agentId: failed.agentId, connectionId: east.id, peerInstanceId: east.peerInstanceId, taskId: failed.taskId, agentType: 'worker', status: failed, sequence: 0, createdAt: failed.spawnedAt });
+    const entry = (createdAt: number) => ({ id: crypto.randomUUID(), connectionId: east.id, peerInstanceId: east.peerInstanceId, orderKey: null, eventType: 'agent.status.changed', payload: {}, attempts: 0, nextAttemptAt: createdAt, giveUpAt: createdAt + 86_400_000, createdAt, deliveredAt: null, lastError: null });
+    const old = entry(clock.now.getTime() - 12 * 60_000);
+    await federation.stores.outbox.enqueue(old);
+    await federation.stores.outbox.enqueue(entry(clock.now.getTime() - 60_000));
+    await federation.stores.outbox.reschedule(old.id, 1, clock.now.getTime() + 5_000, 'the peer did not answer');
+
+    const response = await request('/federation/home', { headers: { Cookie: cookie } });
+    expect(response.status).toBe(200);
+    const html = await response.text();
+    const check = (name: string) => textOf(new RegExp(`<tr data-check="${name}">[\\s\\S]*?</tr>`).exec(html)?.[0] ?? '').replace(/\s+/g, ' ').trim();
+    expect(check('Orchestrator')).toBe('Orchestrator not in use None: this instance starts agents on peers, and runs none for them.');
+    expect(check('Sandboxes')).toBe('Sandboxes fine bubblewrap sandbox; isolation: namespace.');
+    // A probe that fails needs a look, and its reason (hosts, paths) stays off the page.
+    expect(check('Valkey')).toBe('Valkey needs a look It did not answer just now. The log has the details.');
+    expect(html).not.toContain('10.1.2.3');
+    expect(check('outbox')).toBe('Events for peers retrying 2 waiting, the oldest for 12 min; 1 of them after a try that did not reach the peer. Each is tried again with growing pauses, for at least a day.');
+    const failures = textOf(/<ul id="recent-failures">[\s\S]*?<\/ul>/.exec(html)?.[0] ?? '').replace(/\s+/g, ' ').trim();
+    expect(failures).toBe('broken-build ended without a result on Spoke East, 2026-11-25 12:05 UTC: the tests did not pass');
+    for (const word of DEMANDING) expect(textOf(html)).not.toMatch(word);
+  });
+
   it('says what fits when the connect form holds no address, and fetches nothing for it', async () => {
     const { cookie, csrf } = await signIn();
     for (const url of ['', 'not a url', 'ftp://hub.example.com']) {

@@ -284,8 +284,17 @@ export interface OutboxEntry {
   lastError: string | null;
 }
 
+/** What waits in the outbox: events neither delivered nor given up, how many of them failed at least once, and the oldest's creation (milliseconds). */
+export interface OutboxBacklog {
+  pending: number;
+  retrying: number;
+  oldestCreatedAt: number | null;
+}
+
 export interface OutboxStore {
   enqueue(entry: OutboxEntry): Promise<void>;
+  /** The backlog at `now` (milliseconds): for the instance's health, not for delivery. */
+  backlog(now: number): Promise<OutboxBacklog>;
   /**
    * Undelivered entries due at `now` and not given up, oldest first, each the earliest
    * pending entry of its `orderKey`.

@@ -39,6 +39,7 @@ export function Layout(props: { title: string; children: Child; csrf?: string | 
           <p class="brand">Mosaic Federation</p>
           {props.signedIn === true ? (
             <nav aria-label="Sections">
+              <a href="/federation/home">Home</a>
               <a href="/federation/settings">Settings</a>
               <a href="/federation/connections">Connections</a>
               <a href="/federation/agents">Agents</a>

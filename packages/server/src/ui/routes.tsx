@@ -30,6 +30,8 @@ import type { EventBus } from '../replicas/event-bus.js';
 import type { InstanceService } from '../instance/service.js';
 import { bundleHeaders, spawnDeadline, streamAgentEvents } from '../routes/agents.js';
 import { agentListQueryOf, agentRows } from './agent-list.js';
+import { HomePage } from './home-page.js';
+import { runHealthChecks, type HealthProbe } from '../instance/health.js';
 import type { FederationStores } from '../stores/types.js';
 import { AgentPage, AgentsPage, stateTime, type SpawnForm, type TimelineEntry } from './agent-pages.js';
 import { ConnectionPage, ConnectionsPage } from './connection-pages.js';
@@ -45,6 +47,8 @@ import { randomToken } from '../lib/encoding.js';
 import { SESSION_SECONDS, sessionCookieName, type Session, type SessionSigner } from './session.js';
 
 const SIGN_IN_COOKIE = 'mosaic_fed_sign_in';
+/** How many recently failed agents the home page lists. */
+const RECENT_FAILURES = 5;
 /** Agents per page of the agents view. */
 const AGENTS_PAGE = 50;
 /** Audit entries per page of the audit page. */
@@ -86,6 +90,8 @@ export interface UiOptions {
   signer: SessionSigner;
   /** Makes a new key pair and tells peers (the same as the API's regenerate-keys). */
   regenerateKeys: (actor: AuditActor) => Promise<unknown>;
+  /** The parts of the instance's health the home page shows. */
+  health: readonly HealthProbe[];
   logger: Logger;
   now: () => Date;
   generateId: () => string;
@@ -166,7 +172,29 @@ export function uiRoutes(options: UiOptions) {
       c.header('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'");
       c.header('Referrer-Policy', 'no-referrer');
     })
-    .get('/', (c) => c.redirect('/federation/settings', 303))
+    .get('/', (c) => c.redirect('/federation/home', 303))
+    .get('/home', signedIn, async (c) => {
+      const now = options.now();
+      const [record, checks, outbox, failures, connections] = await Promise.all([
+        instance.load(),
+        runHealthChecks(options.health),
+        options.stores.outbox.backlog(now.getTime()),
+        agentRows(options, { filter: { status: 'failed' }, show: 'all', cursors: {}, limit: RECENT_FAILURES }),
+        options.connections.list(),
+      ]);
+      c.header('Cache-Control', 'no-store');
+      return c.html(
+        <HomePage
+          instance={instance.configuration(record)}
+          checks={checks}
+          outbox={outbox}
+          failures={failures.rows}
+          peerNames={new Map(connections.map((connection) => [connection.id, connection.peerName]))}
+          now={now}
+          csrf={c.var.csrf}
+        />,
+      );
+    })
     .get('/sign-in', (c) => {
       // Signing in has no session yet: its form is guarded by a token that must match a
       // cookie set with it (a site that cannot read the cookie cannot send the pair).
@@ -194,7 +222,7 @@ export function uiRoutes(options: UiOptions) {
         path: '/federation',
         maxAge: SESSION_SECONDS,
       });
-      return c.redirect('/federation/settings', 303);
+      return c.redirect('/federation/home', 303);
     })
     .post('/sign-out', signedIn, async (c) => {
       deleteCookie(c, await cookieName(), { path: '/federation' });

@@ -1,6 +1,6 @@
 // The event outbox in libSQL.
 import { and, asc, eq, gt, isNotNull, isNull, lte, or, sql } from 'drizzle-orm';
-import type { OutboxEntry, OutboxStore } from '../types.js';
+import type { OutboxBacklog, OutboxEntry, OutboxStore } from '../types.js';
 import { outboxTable } from './schema.js';
 import type { Database } from './shared.js';
 
@@ -9,6 +9,18 @@ export class LibsqlOutboxStore implements OutboxStore {
 
   async enqueue(entry: OutboxEntry): Promise<void> {
     await this.db.insert(outboxTable).values(entry).onConflictDoNothing();
+  }
+
+  async backlog(now: number): Promise<OutboxBacklog> {
+    const [row] = await this.db
+      .select({
+        pending: sql<number>`count(*)`,
+        retrying: sql<number>`coalesce(sum(${outboxTable.attempts} > 0), 0)`,
+        oldestCreatedAt: sql<number | null>`min(${outboxTable.createdAt})`,
+      })
+      .from(outboxTable)
+      .where(and(isNull(outboxTable.deliveredAt), gt(outboxTable.giveUpAt, now)));
+    return { pending: Number(row?.pending ?? 0), retrying: Number(row?.retrying ?? 0), oldestCreatedAt: row?.oldestCreatedAt ?? null };
   }
 
   async due(now: number, limit: number): Promise<OutboxEntry[]> {

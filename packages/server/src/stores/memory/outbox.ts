@@ -1,5 +1,5 @@
 // The event outbox in memory.
-import type { OutboxEntry, OutboxStore } from '../types.js';
+import type { OutboxBacklog, OutboxEntry, OutboxStore } from '../types.js';
 import { copy, deleteUpTo } from './shared.js';
 
 export class InMemoryOutboxStore implements OutboxStore {
@@ -7,6 +7,15 @@ export class InMemoryOutboxStore implements OutboxStore {
 
   async enqueue(entry: OutboxEntry): Promise<void> {
     if (!this.#entries.has(entry.id)) this.#entries.set(entry.id, copy(entry));
+  }
+
+  async backlog(now: number): Promise<OutboxBacklog> {
+    const pending = [...this.#entries.values()].filter((e) => e.deliveredAt === null && e.giveUpAt > now);
+    return {
+      pending: pending.length,
+      retrying: pending.filter((e) => e.attempts > 0).length,
+      oldestCreatedAt: pending.reduce<number | null>((oldest, e) => (oldest === null || e.createdAt < oldest ? e.createdAt : oldest), null),
+    };
   }
 
   async due(now: number, limit: number): Promise<OutboxEntry[]> {
