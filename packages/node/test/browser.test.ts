@@ -167,6 +167,12 @@ describe.skipIf(!available)('the web UI in Chromium', () => {
     await hubPage.reload();
     await expect.poll(() => hubPage.locator('table').innerText()).toContain('active');
     await look(hubPage, 'connections');
+    // Disconnecting asks first; keeping the connection changes nothing.
+    await hubPage.getByRole('button', { name: 'Disconnect…' }).click();
+    await look(hubPage, 'connections-disconnect-dialog');
+    await hubPage.getByRole('dialog').getByRole('button', { name: 'Keep the connection' }).click();
+    await expect.poll(() => hubPage.getByRole('dialog').count()).toBe(0);
+    expect((await hub.api<{ status: string }[]>('/api/v1/federation/connections')).body.data.map((c) => c.status)).toEqual(['ACTIVE']);
     // Asking again for a connection that is active says so, and makes no second one.
     await hubPage.getByLabel('Its address').fill(spoke.url);
     await hubPage.getByRole('button', { name: 'Send the request' }).click();

@@ -321,6 +321,47 @@ describe('web UI', () => {
     for (const word of DEMANDING) expect(textOf(html)).not.toMatch(word);
   });
 
+  it('shows each connection with its peer id, its agents against the limit and its grants in words; ended ones folded away', async () => {
+    const clock = { now: new Date('2026-11-25T18:00:00.000Z') };
+    federation = createFederation({ url: URL_, secret: SECRET, stores: createInMemoryStores(), name: 'Spoke West', now: () => clock.now });
+    await federation.instance.load();
+    ({ token } = await createAdminToken({ store: federation.stores.adminTokens, label: 'ui', actor: { type: 'cli', id: 'test' } }));
+    const { cookie } = await signIn();
+    const base = await connectionRecord({ peerName: 'Hub North', status: 'ACTIVE' });
+    const north = { ...base, grants: { ...base.grants, allowedAgentTypes: ['worker' as const, 'tester' as const], maxConcurrentAgents: 3, repositories: ['https://github.com/acme/*'] } };
+    const asking = await connectionRecord({ peerName: 'Hub South', status: 'PENDING' });
+    const gone = await connectionRecord({ peerName: 'Hub Gone', status: 'DISCONNECTED' });
+    for (const connection of [north, asking, gone]) await federation.stores.connections.create(connection, auditEntry('connection.create'));
+    const hostedFor = async (overrides: Parameters<typeof agentStatus>[0]) => {
+      const status = agentStatus(overrides);
+      await federation.stores.hostedAgents.reserve({ agentId: status.agentId, connectionId: north.id, ownerInstanceId: north.peerInstanceId, status, sequence: 0, createdAt: status.spawnedAt }, 10);
+    };
+    await hostedFor({ status: 'running' });
+    await hostedFor({ status: 'completed', completedAt: '2026-11-25T09:00:00.000Z', result: { summary: 'ok', usage: { inputTokens: 1_000, outputTokens: 500, cacheReadInputTokens: 2_000 } } });
+    // Yesterday's tokens are not today's.
+    await hostedFor({ status: 'completed', completedAt: '2026-11-24T23:00:00.000Z', result: { summary: 'ok', usage: { inputTokens: 9_999, outputTokens: 1 } } });
+
+    const list = await (await request('/federation/connections', { headers: { Cookie: cookie } })).text();
+    const rowOf = (connection: { id: string }) => textOf(new RegExp(`<tr data-connection="${connection.id}">[\\s\\S]*?</tr>`).exec(list)?.[0] ?? '').replace(/\s+/g, ' ');
+    expect(rowOf(north)).toContain(`id ${north.peerInstanceId}`);
+    expect(rowOf(north)).toContain('1 running of at most 3');
+    expect(rowOf(north)).toContain('Disconnect…');
+    expect(list).toContain(`<dialog id="disconnect-${north.id}"`);
+    expect(textOf(/<p id="pending-requests"[\s\S]*?<\/p>/.exec(list)?.[0] ?? '').trim()).toBe('One instance asks to connect: accept or decline below.');
+    const folded = /<details id="ended-connections">[\s\S]*?<\/details>/.exec(list)?.[0] ?? '';
+    expect(textOf(folded)).toContain('Ended connections (1)');
+    expect(folded).toContain(`data-connection="${gone.id}"`);
+    expect(folded).not.toContain(`data-connection="${north.id}"`);
+
+    const page = await (await request(`/federation/connections/${north.id}`, { headers: { Cookie: cookie } })).text();
+    const words = textOf(/<ul id="grants-in-words">[\s\S]*?<\/ul>/.exec(page)?.[0] ?? '').replace(/\s+/g, ' ').trim();
+    expect(words).toContain('It may start worker and tester agents here, at most 3 at once and');
+    expect(words).toContain('1 running now.');
+    expect(words).toContain('Its agents may fetch repositories matching https://github.com/acme/*.');
+    expect(words).toContain('Their sandboxes reach only what this instance&#39;s own egress rules allow.');
+    expect(words).toContain('Its agents here used 3,500 model tokens today (UTC).');
+  });
+
   it('says what fits when the connect form holds no address, and fetches nothing for it', async () => {
     const { cookie, csrf } = await signIn();
     for (const url of ['', 'not a url', 'ftp://hub.example.com']) {
@@ -442,8 +483,8 @@ describe('web UI', () => {
     const confirmed = await connectionRecord({ peerName: 'Real Hub', peerUrl: 'https://real.example.com', peerUrlVouches: true });
     for (const record of [claimed, confirmed]) await federation.stores.connections.create(record, auditEntry('connection.create'));
     const list = textOf(await (await request('/federation/connections', { headers: { Cookie: cookie } })).text());
-    expect(list).toMatch(/Claims to be Hub\s+https:\/\/hub\.example\.com\s+The instance at this address does not confirm this request/);
-    expect(list).toMatch(/Real Hub\s+https:\/\/real\.example\.com\s+The instance at this address confirms it sent the request/);
+    expect(list).toMatch(/Claims to be Hub\s+https:\/\/hub\.example\.com\s+id\s+[\w-]+\s+The instance at this address does not confirm this request/);
+    expect(list).toMatch(/Real Hub\s+https:\/\/real\.example\.com\s+id\s+[\w-]+\s+The instance at this address confirms it sent the request/);
     const page = textOf(await (await request(`/federation/connections/${claimed.id}`, { headers: { Cookie: cookie } })).text());
     expect(page).toContain('does not confirm this request: it may come from somewhere else');
   });

@@ -210,7 +210,7 @@ export function AgentsPage(props: {
                   <td data-label="Ended">{row.status.completedAt === null ? '—' : utcTime(row.status.completedAt)}</td>
                   <td data-label="Took">{row.status.completedAt === null ? '—' : duration(row.status.spawnedAt, row.status.completedAt)}</td>
                   <td data-label="Tokens" class="num">
-                    {row.status.result?.usage === undefined ? '—' : (inputTokens(row.status.result.usage) + row.status.result.usage.outputTokens).toLocaleString('en')}
+                    {row.status.result?.usage === undefined ? '—' : allTokens(row.status.result.usage).toLocaleString('en')}
                   </td>
                 </tr>
               ))}
@@ -238,6 +238,11 @@ const OUTCOME_WORDS: Record<AgentOutcome, string> = {
 /** Every input token of a run, cached or not. */
 function inputTokens(usage: AgentUsage): number {
   return usage.inputTokens + (usage.cacheReadInputTokens ?? 0) + (usage.cacheCreationInputTokens ?? 0);
+}
+
+/** Every token of a run: input (cached or not) and output. */
+export function allTokens(usage: AgentUsage): number {
+  return inputTokens(usage) + usage.outputTokens;
 }
 
 /** The agent's steps, as its peer recorded them; `undefined` when the peer could not be asked. */

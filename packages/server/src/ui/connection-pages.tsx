@@ -2,7 +2,7 @@
 // disconnect, and what each peer may do here.
 import type { Connection } from '@mosaic-fed/core';
 import { GRANTABLE_TYPES } from '@mosaic-fed/core';
-import { Layout, utcTime, type FieldNotes } from './layout.js';
+import { Badge, DIALOG_SCRIPT, Layout, utcTime, type BadgeTone, type FieldNotes } from './layout.js';
 
 const STATUS_WORDS: Record<Connection['status'], string> = {
   PENDING: 'waiting for an answer',
@@ -12,12 +12,25 @@ const STATUS_WORDS: Record<Connection['status'], string> = {
   REJECTED: 'declined',
 };
 
+const STATUS_TONES: Record<Connection['status'], BadgeTone> = {
+  PENDING: 'busy',
+  ACTIVE: 'good',
+  SUSPENDED: 'quiet',
+  DISCONNECTED: 'quiet',
+  REJECTED: 'quiet',
+};
+
+/** What the state's word leaves out: an active connection the peer refuses messages on. */
+function stateDetail(connection: Connection): string {
+  return connection.status === 'ACTIVE' && connection.peerPausedAt !== undefined
+    ? `here, but paused by the peer: it declined a message at ${utcTime(connection.peerPausedAt)} UTC`
+    : '';
+}
+
 /** The connection's state in words: an active one the peer refuses messages on says so. */
 function stateOf(connection: Connection): string {
-  if (connection.status === 'ACTIVE' && connection.peerPausedAt !== undefined) {
-    return `active here, but paused by the peer: it declined a message at ${utcTime(connection.peerPausedAt)} UTC`;
-  }
-  return STATUS_WORDS[connection.status];
+  const detail = stateDetail(connection);
+  return detail === '' ? STATUS_WORDS[connection.status] : `${STATUS_WORDS[connection.status]} ${detail}`;
 }
 
 /**
@@ -47,11 +60,111 @@ function actionsOf(connection: Connection): [string, string][] {
   }
 }
 
-export function ConnectionsPage(props: { connections: Connection[]; csrf: string; flash?: string | undefined; note?: string | undefined; url?: string }) {
+/** A connection whose story is over: shown folded away, below the others. */
+const ended = (connection: Connection) => connection.status === 'DISCONNECTED' || connection.status === 'REJECTED';
+
+function ConnectionRows(props: { connections: Connection[]; running: Map<string, number>; csrf: string }) {
+  return (
+    <table class="stack">
+      <thead>
+        <tr>
+          <th scope="col">Peer</th>
+          <th scope="col">State</th>
+          <th scope="col">Its agents here</th>
+          <th scope="col">What you can do</th>
+        </tr>
+      </thead>
+      <tbody>
+        {props.connections.map((connection) => (
+          <tr data-connection={connection.id}>
+            <td data-label="Peer">
+              <a href={`/federation/connections/${connection.id}`}>{connection.peerName}</a>
+              <br />
+              <code>{connection.peerUrl}</code>
+              <br />
+              <span class="quiet">
+                id <code>{connection.peerInstanceId}</code>
+              </span>
+              <AddressCheck connection={connection} />
+            </td>
+            <td data-label="State">
+              <Badge tone={STATUS_TONES[connection.status]}>{STATUS_WORDS[connection.status]}</Badge> {stateDetail(connection)}
+              <br />
+              <span class="quiet">
+                {connection.direction === 'incoming' ? 'they asked' : 'you asked'}, {utcTime(connection.createdAt)} UTC
+              </span>
+            </td>
+            <td data-label="Its agents here">
+              {props.running.get(connection.id) ?? 0} running of at most {connection.grants.maxConcurrentAgents}
+            </td>
+            <td data-label="What you can do">
+              {actionsOf(connection).map(([action, label]) =>
+                action === 'disconnect' && connection.status !== 'PENDING' ? (
+                  <DisconnectButton connection={connection} csrf={props.csrf} />
+                ) : (
+                  <form method="post" action={`/federation/connections/${connection.id}/${action}`} class="inline">
+                    <input type="hidden" name="csrf" value={props.csrf} />
+                    <button type="submit" class="quiet">
+                      {label}
+                    </button>{' '}
+                  </form>
+                ),
+              )}
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+/** Disconnecting ends the connection on both sides for good: it asks first. */
+function DisconnectButton(props: { connection: Connection; csrf: string }) {
+  const id = `disconnect-${props.connection.id}`;
+  return (
+    <>
+      <button type="button" class="quiet" data-open-dialog={id}>
+        Disconnect…
+      </button>
+      <dialog id={id} aria-labelledby={`${id}-title`}>
+        <form method="post" action={`/federation/connections/${props.connection.id}/disconnect`}>
+          <h2 id={`${id}-title`}>Disconnect from {props.connection.peerName}?</h2>
+          <p>
+            The connection ends on both sides: neither instance obeys the other's messages any more. Connecting again takes a new request that
+            the other instance accepts.
+          </p>
+          <input type="hidden" name="csrf" value={props.csrf} />
+          <button type="submit">Disconnect</button>{' '}
+          <button type="submit" formmethod="dialog" class="quiet">
+            Keep the connection
+          </button>
+        </form>
+      </dialog>
+    </>
+  );
+}
+
+export function ConnectionsPage(props: {
+  connections: Connection[];
+  /** Agents running here for each connection, by its id. */
+  running: Map<string, number>;
+  csrf: string;
+  flash?: string | undefined;
+  note?: string | undefined;
+  url?: string;
+}) {
+  const current = props.connections.filter((connection) => !ended(connection));
+  const over = props.connections.filter(ended);
+  const pending = current.filter((connection) => connection.status === 'PENDING' && connection.direction === 'incoming').length;
   return (
     <Layout title="Connections" signedIn csrf={props.csrf}>
       <h1>Connections</h1>
       {props.flash === undefined ? null : <p class="flash" role="status">{props.flash}</p>}
+      {pending === 0 ? null : (
+        <p id="pending-requests" class="note">
+          {pending === 1 ? 'One instance asks' : `${pending} instances ask`} to connect: accept or decline below.
+        </p>
+      )}
       <section aria-labelledby="connect">
         <h2 id="connect">Connect to another instance</h2>
         <form method="post" action="/federation/connections">
@@ -65,48 +178,54 @@ export function ConnectionsPage(props: { connections: Connection[]; csrf: string
       </section>
       <section aria-labelledby="list">
         <h2 id="list">All connections</h2>
-        {props.connections.length === 0 ? (
-          <p>No connections yet. The form above starts one.</p>
-        ) : (
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Peer</th>
-                <th scope="col">State</th>
-                <th scope="col">What you can do</th>
-              </tr>
-            </thead>
-            <tbody>
-              {props.connections.map((connection) => (
-                <tr>
-                  <td>
-                    <a href={`/federation/connections/${connection.id}`}>{connection.peerName}</a>
-                    <br />
-                    <code>{connection.peerUrl}</code>
-                    <AddressCheck connection={connection} />
-                  </td>
-                  <td>
-                    {stateOf(connection)} ({connection.direction === 'incoming' ? 'they asked' : 'you asked'})
-                  </td>
-                  <td>
-                    {actionsOf(connection).map(([action, label]) => (
-                      <form method="post" action={`/federation/connections/${connection.id}/${action}`} class="inline">
-                        <input type="hidden" name="csrf" value={props.csrf} />
-                        <button type="submit" class="quiet">{label}</button>{' '}
-                      </form>
-                    ))}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+        {current.length === 0 ? <p>No connections yet. The form above starts one.</p> : <ConnectionRows connections={current} running={props.running} csrf={props.csrf} />}
+        {over.length === 0 ? null : (
+          <details id="ended-connections">
+            <summary>Ended connections ({over.length})</summary>
+            <ConnectionRows connections={over} running={props.running} csrf={props.csrf} />
+          </details>
         )}
       </section>
+      <script dangerouslySetInnerHTML={{ __html: DIALOG_SCRIPT }} />
     </Layout>
   );
 }
 
-export function ConnectionPage(props: { connection: Connection; csrf: string; notes: FieldNotes; flash?: string | undefined }) {
+/** `a`, `a and b`, `a, b and c`. */
+export function listInWords(items: readonly string[]): string {
+  return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} and ${items.at(-1) ?? ''}`;
+}
+
+/** What a connection's grants allow, a sentence each. */
+function GrantsInWords(props: { connection: Connection; running: number; tokensToday: number }) {
+  const { grants } = props.connection;
+  return (
+    <ul id="grants-in-words">
+      <li>
+        {grants.allowedAgentTypes.length === 0
+          ? 'It may start no agents here.'
+          : `It may start ${listInWords(grants.allowedAgentTypes)} agents here, at most ${grants.maxConcurrentAgents} at once and ${grants.spawnPerMinute} a minute; ${props.running} running now.`}
+      </li>
+      <li>
+        {grants.allowedCommands.length === 0 ? 'It may send no commands or queries.' : `It may send ${listInWords(grants.allowedCommands)}`}
+        {grants.allowedCommands.length === 0 ? '' : `, up to ${grants.messagesPerMinute} messages a minute.`}
+      </li>
+      <li>
+        {grants.repositories === null || grants.repositories === undefined
+          ? "Its agents may fetch the repositories this instance's own policy allows."
+          : `Its agents may fetch repositories matching ${listInWords(grants.repositories)}.`}
+      </li>
+      <li>
+        {grants.egress === null || grants.egress === undefined
+          ? "Their sandboxes reach only what this instance's own egress rules allow."
+          : `Their sandboxes may also reach ${listInWords(grants.egress)}.`}
+      </li>
+      <li id="tokens-today">Its agents here used {props.tokensToday.toLocaleString('en')} model tokens today (UTC).</li>
+    </ul>
+  );
+}
+
+export function ConnectionPage(props: { connection: Connection; running: number; tokensToday: number; csrf: string; notes: FieldNotes; flash?: string | undefined }) {
   const { connection, notes } = props;
   const number = (name: 'maxConcurrentAgents' | 'spawnPerMinute' | 'messagesPerMinute', label: string) => (
     <>
@@ -122,7 +241,12 @@ export function ConnectionPage(props: { connection: Connection; csrf: string; no
       <p>
         <code>{connection.peerUrl}</code>, {stateOf(connection)}.
       </p>
+      <p class="quiet">
+        Its instance id: <code>{connection.peerInstanceId}</code>
+      </p>
       <AddressCheck connection={connection} />
+      <h2>In short</h2>
+      <GrantsInWords connection={connection} running={props.running} tokensToday={props.tokensToday} />
       <h2>What this peer may do here</h2>
       <form method="post" action={`/federation/connections/${connection.id}`}>
         <input type="hidden" name="csrf" value={props.csrf} />

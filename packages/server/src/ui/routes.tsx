@@ -33,8 +33,8 @@ import { agentListQueryOf, agentRows } from './agent-list.js';
 import { HomePage } from './home-page.js';
 import { runHealthChecks, type HealthProbe } from '../instance/health.js';
 import type { FederationStores } from '../stores/types.js';
-import { AgentPage, AgentsPage, stateTime, type SpawnForm, type TimelineEntry } from './agent-pages.js';
-import { ConnectionPage, ConnectionsPage } from './connection-pages.js';
+import { AgentPage, AgentsPage, allTokens, stateTime, type SpawnForm, type TimelineEntry } from './agent-pages.js';
+import { ConnectionPage, ConnectionsPage, listInWords } from './connection-pages.js';
 import { describeError, type Logger } from '../logger.js';
 import { MessagePage, type FieldNotes } from './layout.js';
 import { RegeneratePage, SettingsPage, type SettingsForm } from './settings-pages.js';
@@ -243,12 +243,12 @@ export function uiRoutes(options: UiOptions) {
       return c.redirect('/federation/settings?done=keys', 303);
     })
     .get('/connections', signedIn, async (c) =>
-      c.html(<ConnectionsPage connections={await options.connections.list()} csrf={c.var.csrf} flash={flashOf(c.req.query('done'))} />),
+      c.html(<ConnectionsPage connections={await options.connections.list()} running={await runningHere()} csrf={c.var.csrf} flash={flashOf(c.req.query('done'))} />),
     )
     .post('/connections', signedIn, async (c) => {
       const url = String((await c.req.parseBody()).url ?? '').trim();
       const page = async (note: string) =>
-        c.html(<ConnectionsPage connections={await options.connections.list()} csrf={c.var.csrf} note={note} url={url} />, 400);
+        c.html(<ConnectionsPage connections={await options.connections.list()} running={await runningHere()} csrf={c.var.csrf} note={note} url={url} />, 400);
       // What is no address at all is said so, and nothing is fetched for it.
       if (!InstanceUrlSchema.safeParse(url).success) return page('An address such as https://federation.example.com fits here.');
       let status: string;
@@ -267,9 +267,7 @@ export function uiRoutes(options: UiOptions) {
       // An instance already connected (or one whose allowlist accepts at once) is active now.
       return c.redirect(`/federation/connections?done=${status === 'ACTIVE' ? 'active' : 'requested'}`, 303);
     })
-    .get('/connections/:id', signedIn, async (c) =>
-      c.html(<ConnectionPage connection={toConnection(await options.connections.get(c.req.param('id')))} csrf={c.var.csrf} notes={{}} flash={flashOf(c.req.query('done'))} />),
-    )
+    .get('/connections/:id', signedIn, async (c) => c.html(await connectionPage(c, c.req.param('id'), {}, flashOf(c.req.query('done')))))
     .post('/connections/:id/:action{accept|reject|disconnect|suspend|resume}', signedIn, async (c) => {
       const action = c.req.param('action') as 'accept' | 'reject' | 'disconnect' | 'suspend' | 'resume';
       await options.connections[action](c.req.param('id'), c.var.session.actor);
@@ -300,7 +298,7 @@ export function uiRoutes(options: UiOptions) {
                 ? 'One host per line, a name (such as registry.npmjs.org or *.example.com) or an IP address, with an optional :port, none twice.'
                 : 'A whole number of 0 or more fits here.';
         }
-        return c.html(<ConnectionPage connection={toConnection(await options.connections.get(id))} csrf={c.var.csrf} notes={notes} />, 400);
+        return c.html(await connectionPage(c, id, notes), 400);
       }
       await options.connections.updateGrants(id, parsed.data, c.var.session.actor);
       return c.redirect(`/federation/connections/${id}?done=grants`, 303);
@@ -448,6 +446,25 @@ export function uiRoutes(options: UiOptions) {
       return c.html(<MessagePage title="That did not work out" message={message} />, status as 400);
     });
 
+  /** A connection's page: its grants, and what its agents here run and used today. */
+  async function connectionPage(c: Context<UiEnv>, id: string, notes: FieldNotes, flash?: string) {
+    const connection = toConnection(await options.connections.get(id));
+    const today = `${options.now().toISOString().slice(0, 10)}T00:00:00.000Z`;
+    const { agents } = await options.stores.hostedAgents.list({ connectionId: id, newestFirst: true, limit: 500 });
+    const running = agents.filter((agent) => agent.status.status === 'spawning' || agent.status.status === 'running').length;
+    const tokensToday = agents
+      .filter((agent) => agent.status.completedAt !== null && agent.status.completedAt >= today)
+      .reduce((sum, agent) => sum + (agent.status.result?.usage === undefined ? 0 : allTokens(agent.status.result.usage)), 0);
+    return <ConnectionPage connection={connection} running={running} tokensToday={tokensToday} csrf={c.var.csrf} notes={notes} flash={flash} />;
+  }
+
+  /** Agents running here for peers, by connection. */
+  async function runningHere(): Promise<Map<string, number>> {
+    const running = new Map<string, number>();
+    for (const agent of await options.stores.hostedAgents.listActive()) running.set(agent.connectionId, (running.get(agent.connectionId) ?? 0) + 1);
+    return running;
+  }
+
   async function agentsPage(c: Context<UiEnv>, note?: string, form?: SpawnForm) {
     const query = agentListQueryOf(c.req.query());
     const [page, connections] = await Promise.all([
@@ -480,10 +497,6 @@ const SPAWN_FIELD_WORDS: Record<string, string> = {
   instructions: 'the instructions',
 };
 
-/** `a`, `a and b`, `a, b and c`. */
-function listInWords(items: readonly string[]): string {
-  return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} and ${items.at(-1) ?? ''}`;
-}
 
 const sentenceCase = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
 
