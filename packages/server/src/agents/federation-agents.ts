@@ -25,6 +25,7 @@ import {
   type AgentStatus,
   type AgentTranscriptResponse,
   type AuditActor,
+  type AuditEntry,
   type ErrorCode,
 } from '@mosaic-fed/core';
 import type { EventBus } from '../replicas/event-bus.js';
@@ -370,15 +371,7 @@ export class FederationAgentService {
         payload: { agentId },
       }),
     );
-    await this.#o.stores.audit.append({
-      id: this.#o.generateId(),
-      at: this.#o.now().toISOString(),
-      actor,
-      action: 'agent.kill',
-      target: `agent:${agentId}`,
-      before: { status: agent.status.status },
-      after: { status: 'killed' },
-    });
+    await this.#o.stores.audit.append(agentKillAudit(this.#o, actor, agentId, { status: agent.status.status }));
     return response;
   }
 
@@ -397,4 +390,14 @@ export class FederationAgentService {
     }
     return connection;
   }
+}
+
+/** The audit entry of an agent stopped by an admin, here or on the peer that runs it. */
+export function agentKillAudit(
+  clock: { now: () => Date; generateId: () => string },
+  actor: AuditActor,
+  agentId: string,
+  before: Record<string, string>,
+): AuditEntry {
+  return { id: clock.generateId(), at: clock.now().toISOString(), actor, action: 'agent.kill', target: `agent:${agentId}`, before, after: { status: 'killed' } };
 }

@@ -23,6 +23,7 @@ import {
   type OrchestratorAdapter,
 } from '@mosaic-fed/core';
 import type { Outbox } from '../jobs/outbox.js';
+import { agentKillAudit } from './federation-agents.js';
 import type { RateLimiter } from '../replicas/rate-limiter.js';
 import type { MessageRouter } from '../messages/router.js';
 import type { InstanceService } from '../instance/service.js';
@@ -245,15 +246,7 @@ export class HostedAgents {
   async stopAgent(agentId: string, actor: AuditActor): Promise<AgentKillResponse> {
     const record = await this.get(agentId);
     const response = await this.#orchestrator().kill(agentId);
-    await this.#o.stores.audit.append({
-      id: this.#o.generateId(),
-      at: this.#o.now().toISOString(),
-      actor,
-      action: 'agent.kill',
-      target: `agent:${agentId}`,
-      before: { status: record.status.status, ownerInstanceId: record.ownerInstanceId },
-      after: { status: response.status },
-    });
+    await this.#o.stores.audit.append(agentKillAudit(this.#o, actor, agentId, { status: record.status.status, ownerInstanceId: record.ownerInstanceId }));
     return response;
   }
 
