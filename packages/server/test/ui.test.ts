@@ -348,6 +348,11 @@ describe('web UI', () => {
     expect(rowOf(north)).toContain('Disconnect…');
     expect(list).toContain(`<dialog id="disconnect-${north.id}"`);
     expect(textOf(/<p id="pending-requests"[\s\S]*?<\/p>/.exec(list)?.[0] ?? '').trim()).toBe('One instance asks to connect: accept or decline below.');
+    // Every signed-in page counts the requests waiting, in its navigation.
+    for (const path of ['/federation/connections', '/federation/agents', '/federation/home', '/federation/audit']) {
+      const html = await (await request(path, { headers: { Cookie: cookie } })).text();
+      expect(textOf(/<nav[\s\S]*?<\/nav>/.exec(html)?.[0] ?? '').replace(/\s+/g, ' '), path).toContain('Connections 1 waiting');
+    }
     const folded = /<details id="ended-connections">[\s\S]*?<\/details>/.exec(list)?.[0] ?? '';
     expect(textOf(folded)).toContain('Ended connections (1)');
     expect(folded).toContain(`data-connection="${gone.id}"`);

@@ -1,7 +1,7 @@
 // The web UI's pages, rendered on the server with hono/jsx. The wording is calm and
 // invitational: it says what is possible and what the person can do next.
 // This file: the frame every page shares, and the message page.
-import type { Child } from 'hono/jsx';
+import { createContext, useContext, type Child } from 'hono/jsx';
 import { STYLES } from './styles.js';
 
 /** An ISO 8601 time as a person reads it, in UTC: to the minute, or with `seconds`. */
@@ -21,10 +21,14 @@ export function Badge(props: { tone: BadgeTone; children: Child }) {
   );
 }
 
+/** What the navigation of the page being rendered shows beside its links. */
+export const NavigationContext = createContext({ pendingRequests: 0 });
+
 /** Messages next to form fields, by field name. */
 export type FieldNotes = Partial<Record<string, string>>;
 
 export function Layout(props: { title: string; children: Child; csrf?: string | undefined; signedIn?: boolean }) {
+  const { pendingRequests } = useContext(NavigationContext);
   return (
     <html lang="en">
       <head>
@@ -41,7 +45,17 @@ export function Layout(props: { title: string; children: Child; csrf?: string | 
             <nav aria-label="Sections">
               <a href="/federation/home">Home</a>
               <a href="/federation/settings">Settings</a>
-              <a href="/federation/connections">Connections</a>
+              <a href="/federation/connections">
+                Connections
+                {pendingRequests === 0 ? null : (
+                  <>
+                    {' '}
+                    <span id="pending-count" class="badge" data-tone="busy">
+                      {pendingRequests} waiting
+                    </span>
+                  </>
+                )}
+              </a>
               <a href="/federation/agents">Agents</a>
               <a href="/federation/tokens">Tokens</a>
               <a href="/federation/audit">Audit log</a>

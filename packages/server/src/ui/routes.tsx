@@ -18,6 +18,8 @@ import {
   type UpdateInstanceDto,
 } from '@mosaic-fed/core';
 import { Hono, type Context } from 'hono';
+import type { Child } from 'hono/jsx';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { stream } from 'hono/streaming';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { createMiddleware } from 'hono/factory';
@@ -36,7 +38,7 @@ import type { FederationStores } from '../stores/types.js';
 import { AgentPage, AgentsPage, allTokens, stateTime, type SpawnForm, type TimelineEntry } from './agent-pages.js';
 import { ConnectionPage, ConnectionsPage, listInWords } from './connection-pages.js';
 import { describeError, type Logger } from '../logger.js';
-import { MessagePage, type FieldNotes } from './layout.js';
+import { MessagePage, NavigationContext, type FieldNotes } from './layout.js';
 import { RegeneratePage, SettingsPage, type SettingsForm } from './settings-pages.js';
 import { SignInPage } from './sign-in-page.js';
 import { TokensPage } from './token-pages.js';
@@ -98,7 +100,12 @@ export interface UiOptions {
 }
 
 interface UiEnv {
-  Variables: { session: Session; csrf: string };
+  Variables: { session: Session; csrf: string; pendingRequests: number };
+}
+
+/** A signed-in page, with what its navigation shows (the connection requests waiting). */
+function signedInPage(c: Context<UiEnv>, content: Child, status?: ContentfulStatusCode) {
+  return c.html(<NavigationContext.Provider value={{ pendingRequests: c.var.pendingRequests }}>{content}</NavigationContext.Provider>, status);
 }
 
 /** Calm words for a field the settings form could not use, by field. */
@@ -142,6 +149,7 @@ export function uiRoutes(options: UiOptions) {
     }
     c.set('session', session);
     c.set('csrf', await signer.csrfToken(session));
+    c.set('pendingRequests', (await options.connections.list('PENDING')).filter((connection) => connection.direction === 'incoming').length);
     if (c.req.method === 'POST') {
       const body = await c.req.parseBody({ all: true });
       await signer.checkCsrf(session, body.csrf);
@@ -153,7 +161,8 @@ export function uiRoutes(options: UiOptions) {
   const settingsPage = async (c: Context<UiEnv>, form?: SettingsForm, notes: FieldNotes = {}, flash?: string) => {
     const configuration = instance.configuration(await instance.load());
     c.header('Cache-Control', 'no-store');
-    return c.html(
+    return signedInPage(
+      c,
       <SettingsPage
         instance={configuration}
         form={form ?? formOf(configuration)}
@@ -183,7 +192,8 @@ export function uiRoutes(options: UiOptions) {
         options.connections.list(),
       ]);
       c.header('Cache-Control', 'no-store');
-      return c.html(
+      return signedInPage(
+      c,
         <HomePage
           instance={instance.configuration(record)}
           checks={checks}
@@ -236,19 +246,19 @@ export function uiRoutes(options: UiOptions) {
       await instance.update(dto, c.var.session.actor);
       return c.redirect('/federation/settings?saved', 303);
     })
-    .get('/settings/regenerate-keys', signedIn, (c) => c.html(<RegeneratePage csrf={c.var.csrf} />))
+    .get('/settings/regenerate-keys', signedIn, (c) => signedInPage(c, <RegeneratePage csrf={c.var.csrf} />))
     .post('/settings/regenerate-keys', signedIn, async (c) => {
       await options.regenerateKeys(c.var.session.actor);
       // POST, redirect, GET: reloading the page that says so makes no other key pair.
       return c.redirect('/federation/settings?done=keys', 303);
     })
     .get('/connections', signedIn, async (c) =>
-      c.html(<ConnectionsPage connections={await options.connections.list()} running={await runningHere()} csrf={c.var.csrf} flash={flashOf(c.req.query('done'))} />),
+      signedInPage(c, <ConnectionsPage connections={await options.connections.list()} running={await runningHere()} csrf={c.var.csrf} flash={flashOf(c.req.query('done'))} />),
     )
     .post('/connections', signedIn, async (c) => {
       const url = String((await c.req.parseBody()).url ?? '').trim();
       const page = async (note: string) =>
-        c.html(<ConnectionsPage connections={await options.connections.list()} running={await runningHere()} csrf={c.var.csrf} note={note} url={url} />, 400);
+        signedInPage(c, <ConnectionsPage connections={await options.connections.list()} running={await runningHere()} csrf={c.var.csrf} note={note} url={url} />, 400);
       // What is no address at all is said so, and nothing is fetched for it.
       if (!InstanceUrlSchema.safeParse(url).success) return page('An address such as https://federation.example.com fits here.');
       let status: string;
@@ -267,7 +277,7 @@ export function uiRoutes(options: UiOptions) {
       // An instance already connected (or one whose allowlist accepts at once) is active now.
       return c.redirect(`/federation/connections?done=${status === 'ACTIVE' ? 'active' : 'requested'}`, 303);
     })
-    .get('/connections/:id', signedIn, async (c) => c.html(await connectionPage(c, c.req.param('id'), {}, flashOf(c.req.query('done')))))
+    .get('/connections/:id', signedIn, async (c) => signedInPage(c, await connectionPage(c, c.req.param('id'), {}, flashOf(c.req.query('done')))))
     .post('/connections/:id/:action{accept|reject|disconnect|suspend|resume}', signedIn, async (c) => {
       const action = c.req.param('action') as 'accept' | 'reject' | 'disconnect' | 'suspend' | 'resume';
       await options.connections[action](c.req.param('id'), c.var.session.actor);
@@ -298,7 +308,7 @@ export function uiRoutes(options: UiOptions) {
                 ? 'One host per line, a name (such as registry.npmjs.org or *.example.com) or an IP address, with an optional :port, none twice.'
                 : 'A whole number of 0 or more fits here.';
         }
-        return c.html(await connectionPage(c, id, notes), 400);
+        return signedInPage(c, await connectionPage(c, id, notes), 400);
       }
       await options.connections.updateGrants(id, parsed.data, c.var.session.actor);
       return c.redirect(`/federation/connections/${id}?done=grants`, 303);
@@ -306,11 +316,11 @@ export function uiRoutes(options: UiOptions) {
     .get('/audit', signedIn, async (c) => {
       const { form, query, note } = auditQueryOf(c.req.query());
       const page = query === undefined ? { items: [], nextCursor: null } : await options.stores.audit.list(auditListOf({ ...query, limit: AUDIT_PAGE }));
-      return c.html(<AuditPage entries={page.items} nextCursor={page.nextCursor} form={form} note={note} csrf={c.var.csrf} />, note === undefined ? 200 : 400);
+      return signedInPage(c, <AuditPage entries={page.items} nextCursor={page.nextCursor} form={form} note={note} csrf={c.var.csrf} />, note === undefined ? 200 : 400);
     })
     .get('/audit/export', signedIn, async (c) => {
       const { query, note } = auditQueryOf(c.req.query());
-      if (query === undefined) return c.html(<MessagePage title="Nothing to export" message={note ?? ''} signedIn csrf={c.var.csrf} />, 400);
+      if (query === undefined) return signedInPage(c, <MessagePage title="Nothing to export" message={note ?? ''} signedIn csrf={c.var.csrf} />, 400);
       c.header('Content-Type', 'application/x-ndjson; charset=utf-8');
       c.header('Content-Disposition', 'attachment; filename="audit.jsonl"');
       c.header('Cache-Control', 'no-store');
@@ -325,7 +335,7 @@ export function uiRoutes(options: UiOptions) {
       });
     })
     .get('/tokens', signedIn, async (c) =>
-      c.html(<TokensPage tokens={(await options.stores.adminTokens.list()).map(toAdminToken)} now={options.now()} csrf={c.var.csrf} flash={flashOf(c.req.query('done'))} />),
+      signedInPage(c, <TokensPage tokens={(await options.stores.adminTokens.list()).map(toAdminToken)} now={options.now()} csrf={c.var.csrf} flash={flashOf(c.req.query('done'))} />),
     )
     .post('/tokens/:id/revoke', signedIn, async (c) => {
       await revokeAdminToken({ store: options.stores.adminTokens, id: c.req.param('id'), actor: c.var.session.actor, now: options.now, generateId: options.generateId });
@@ -333,7 +343,7 @@ export function uiRoutes(options: UiOptions) {
     })
     .get('/agents', signedIn, async (c) => {
       const page = await agentsPage(c);
-      return c.html(page, agentListQueryOf(c.req.query()).note === undefined ? 200 : 400);
+      return signedInPage(c, page, agentListQueryOf(c.req.query()).note === undefined ? 200 : 400);
     })
     .post('/agents', signedIn, async (c) => {
       const body = await c.req.parseBody();
@@ -354,7 +364,7 @@ export function uiRoutes(options: UiOptions) {
       if (!payload.success) {
         const fields = [...new Set(payload.error.issues.map((issue) => SPAWN_FIELD_WORDS[String(issue.path.at(-1))] ?? 'form'))];
         const note = `${sentenceCase(listInWords(fields))} ${fields.length === 1 ? 'needs' : 'need'} another look: a task id of letters, digits and . _ : -, a repository address and a branch name fit here.`;
-        return c.html(await agentsPage(c, note, form), 400);
+        return signedInPage(c, await agentsPage(c, note, form), 400);
       }
       const key = IdempotencyKeySchema.safeParse(text('idempotencyKey'));
       try {
@@ -367,7 +377,7 @@ export function uiRoutes(options: UiOptions) {
         // A refusal (the peer's grants, its limits, its capabilities) keeps the form as it was.
         if (!isFederationError(error) || error.status >= 500) throw error;
         const note = `The agent did not start: ${error.message.replace(/\.$/, '')}. The form is as you left it.`;
-        return c.html(await agentsPage(c, note, form), error.status as 400);
+        return signedInPage(c, await agentsPage(c, note, form), error.status as 400);
       }
     })
     .get('/agents/:id', signedIn, async (c) => {
@@ -386,7 +396,8 @@ export function uiRoutes(options: UiOptions) {
       // The timeline: each status change the peer sent, in order (the spawn answer's first).
       const timeline = events.map((event) => ({ status: event.status, attempt: event.attempt, at: stateTime(event) }));
       if (timeline.at(0)?.status !== 'spawning') timeline.unshift({ status: 'spawning', attempt: 1, at: agent.status.spawnedAt });
-      return c.html(
+      return signedInPage(
+      c,
         <AgentPage
           status={agent.status}
           timeline={timeline}
@@ -413,7 +424,8 @@ export function uiRoutes(options: UiOptions) {
       const timeline: TimelineEntry[] = [{ status: 'spawning', attempt: 1, at: status.spawnedAt }];
       if (status.startedAt !== null) timeline.push({ status: 'running', attempt: status.attempt, at: status.startedAt });
       if (status.status !== 'spawning' && status.status !== 'running') timeline.push({ status: status.status, attempt: status.attempt, at: status.completedAt });
-      return c.html(
+      return signedInPage(
+      c,
         <AgentPage status={status} timeline={timeline} transcript={transcript} peerName={connection?.peerName ?? 'a former peer'} hosted csrf={c.var.csrf} flash={flashOf(c.req.query('done'))} />,
       );
     })
