@@ -100,12 +100,7 @@ export interface UiOptions {
 }
 
 interface UiEnv {
-  Variables: { session: Session; csrf: string; pendingRequests: number };
-}
-
-/** A signed-in page, with what its navigation shows (the connection requests waiting). */
-function signedInPage(c: Context<UiEnv>, content: Child, status?: ContentfulStatusCode) {
-  return c.html(<NavigationContext.Provider value={{ pendingRequests: c.var.pendingRequests }}>{content}</NavigationContext.Provider>, status);
+  Variables: { session: Session; csrf: string };
 }
 
 /** Calm words for a field the settings form could not use, by field. */
@@ -149,7 +144,6 @@ export function uiRoutes(options: UiOptions) {
     }
     c.set('session', session);
     c.set('csrf', await signer.csrfToken(session));
-    c.set('pendingRequests', (await options.connections.list('PENDING')).filter((connection) => connection.direction === 'incoming').length);
     if (c.req.method === 'POST') {
       const body = await c.req.parseBody({ all: true });
       await signer.checkCsrf(session, body.csrf);
@@ -157,6 +151,15 @@ export function uiRoutes(options: UiOptions) {
     await next();
     return undefined;
   });
+
+  /**
+   * A signed-in page, with what its navigation shows: the connection requests waiting
+   * (counted for pages only, not for form posts, downloads or event streams).
+   */
+  const signedInPage = async (c: Context<UiEnv>, content: Child, status?: ContentfulStatusCode) => {
+    const pendingRequests = (await options.connections.list('PENDING')).filter((connection) => connection.direction === 'incoming').length;
+    return c.html(<NavigationContext.Provider value={{ pendingRequests }}>{content}</NavigationContext.Provider>, status);
+  };
 
   const settingsPage = async (c: Context<UiEnv>, form?: SettingsForm, notes: FieldNotes = {}, flash?: string) => {
     const configuration = instance.configuration(await instance.load());
@@ -342,8 +345,8 @@ export function uiRoutes(options: UiOptions) {
       return c.redirect('/federation/tokens?done=revoked', 303);
     })
     .get('/agents', signedIn, async (c) => {
-      const page = await agentsPage(c);
-      return signedInPage(c, page, agentListQueryOf(c.req.query()).note === undefined ? 200 : 400);
+      const query = agentListQueryOf(c.req.query());
+      return signedInPage(c, await agentsPage(c, undefined, undefined, query), query.note === undefined ? 200 : 400);
     })
     .post('/agents', signedIn, async (c) => {
       const body = await c.req.parseBody();
@@ -477,8 +480,7 @@ export function uiRoutes(options: UiOptions) {
     return running;
   }
 
-  async function agentsPage(c: Context<UiEnv>, note?: string, form?: SpawnForm) {
-    const query = agentListQueryOf(c.req.query());
+  async function agentsPage(c: Context<UiEnv>, note?: string, form?: SpawnForm, query = agentListQueryOf(c.req.query())) {
     const [page, connections] = await Promise.all([
       query.filter === undefined ? { rows: [], next: null } : agentRows(options, { filter: query.filter, show: query.form.show, cursors: query.cursors, limit: AGENTS_PAGE }),
       options.connections.list(),
