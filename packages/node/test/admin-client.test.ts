@@ -127,6 +127,21 @@ describe('AdminClient against real instances', () => {
     await expect(spokeAdmin.agents({ taskId: 'not a task id' })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
   });
 
+  it('notes on each side when the other was last heard from, and shows it', async () => {
+    const before = Date.now();
+    await hubAdmin.spawn({ connectionId: hubToSpoke, payload: spawnPayload('task-last-seen') });
+    // The hub heard the spoke's answer; the spoke heard the hub's message.
+    const seenBySpoke = (await spokeAdmin.connection(spokeToHub)).peerSeenAt;
+    const seenByHub = (await hubAdmin.connection(hubToSpoke)).peerSeenAt;
+    for (const seen of [seenBySpoke, seenByHub]) {
+      expect(seen).toBeDefined();
+      // To the minute: a sighting within the last minute may stand for this one.
+      expect(Date.parse(seen ?? '')).toBeGreaterThan(before - 61_000);
+    }
+    const page = await fetch(`${spoke.url}/federation/connections/${spokeToHub}`, { headers: { cookie: await sessionCookie(spoke) } });
+    expect((await page.text()).replace(/<[^>]+>/g, '')).toContain(`last heard from ${(seenBySpoke ?? '').replace('T', ' ').slice(0, 16)} UTC`);
+  });
+
   it('suspends and resumes a connection: commands are refused between the two', async () => {
     expect((await spokeAdmin.suspend(spokeToHub)).status).toBe('SUSPENDED');
     const spawnCalls = spoke.orchestrator.spawnCalls;

@@ -66,6 +66,7 @@ describe('CachedConnectionStore', () => {
       list: (filter) => shared.list(filter),
       update: (r, v, a) => shared.update(r, v, a),
       markPeerPaused: (id, since) => shared.markPeerPaused(id, since),
+      markPeerSeen: (id, at) => shared.markPeerSeen(id, at),
       getByPeer: async (peer) => {
         const found = await shared.getByPeer(peer);
         await gate;
@@ -92,6 +93,7 @@ describe('CachedConnectionStore', () => {
       list: (filter) => shared.list(filter),
       update: (r, v, a) => shared.update(r, v, a),
       markPeerPaused: (id, since) => shared.markPeerPaused(id, since),
+      markPeerSeen: (id, at) => shared.markPeerSeen(id, at),
       getByPeer: async (peer) => {
         reads++;
         const found = await shared.getByPeer(peer);
@@ -133,6 +135,29 @@ describe('CachedConnectionStore', () => {
     expect((await cache.senderConnection(record.peerInstanceId))?.status).toBe('ACTIVE');
     await suspendElsewhere(shared, record.peerInstanceId);
     expect((await cache.senderConnection(record.peerInstanceId))?.status).toBe('SUSPENDED');
+  });
+
+  it('passes at most one sighting of a peer a minute on to the store', async () => {
+    const { shared, record } = await setUp(60_000);
+    const written: string[] = [];
+    const counted: ConnectionStore = {
+      create: (r, a) => shared.create(r, a),
+      get: (id) => shared.get(id),
+      getByPeer: (peer) => shared.getByPeer(peer),
+      list: (filter) => shared.list(filter),
+      update: (r, v, a) => shared.update(r, v, a),
+      markPeerPaused: (id, since) => shared.markPeerPaused(id, since),
+      markPeerSeen: (id, at) => {
+        written.push(at);
+        return shared.markPeerSeen(id, at);
+      },
+    };
+    const cache = new CachedConnectionStore(counted, 60_000);
+    for (const second of ['00', '10', '59']) await cache.markPeerSeen(record.id, `2026-11-25T12:00:${second}.000Z`);
+    await cache.markPeerSeen(record.id, '2026-11-25T12:01:00.000Z');
+    await cache.markPeerSeen(record.id, '2026-11-25T12:01:30.000Z');
+    expect(written).toEqual(['2026-11-25T12:00:00.000Z', '2026-11-25T12:01:00.000Z']);
+    expect((await cache.get(record.id))?.peerSeenAt).toBe('2026-11-25T12:01:00.000Z');
   });
 
   it('refuses a time that is not a number of milliseconds', () => {

@@ -289,6 +289,23 @@ export function describeStoreContract(name: string, open: () => Promise<StoreHar
         expect((await stores.connections.list()).find((c) => c.id === record.id)).not.toHaveProperty('peerPausedAt');
       });
 
+      it('notes when the peer was last heard from, to the minute, and keeps it through updates', async () => {
+        const record = await connectionRecord({ status: 'ACTIVE' });
+        await stores.connections.create(record, auditEntry('connection.create'));
+        expect(await stores.connections.get(record.id)).not.toHaveProperty('peerSeenAt');
+        await stores.connections.markPeerSeen(record.id, '2026-11-25T12:00:00.000Z');
+        expect(await stores.connections.get(record.id)).toMatchObject({ peerSeenAt: '2026-11-25T12:00:00.000Z' });
+        // Within the minute nothing is written; an earlier sighting (another replica's clock) neither.
+        await stores.connections.markPeerSeen(record.id, '2026-11-25T12:00:59.999Z');
+        await stores.connections.markPeerSeen(record.id, '2026-11-25T11:59:00.000Z');
+        expect(await stores.connections.get(record.id)).toMatchObject({ peerSeenAt: '2026-11-25T12:00:00.000Z' });
+        await stores.connections.markPeerSeen(record.id, '2026-11-25T12:01:00.000Z');
+        expect(await stores.connections.getByPeer(record.peerInstanceId)).toMatchObject({ peerSeenAt: '2026-11-25T12:01:00.000Z' });
+        expect(await stores.connections.update({ ...record, peerName: 'Renamed', version: record.version + 1 }, record.version, auditEntry('connection.update'))).toBe(true);
+        expect((await stores.connections.list()).find((c) => c.id === record.id)).toMatchObject({ peerName: 'Renamed', peerSeenAt: '2026-11-25T12:01:00.000Z' });
+        await stores.connections.markPeerSeen(crypto.randomUUID(), '2026-11-25T12:05:00.000Z');
+      });
+
       it('stores one connection per peer, finds it by id and by peer, and filters by status', async () => {
         const a = await connectionRecord({ createdAt: '2026-11-25T12:00:00.000Z' });
         const b = await connectionRecord({ status: 'ACTIVE', createdAt: '2026-11-25T12:00:01.000Z' });

@@ -149,6 +149,12 @@ export const ConnectionSchema = z.strictObject({
    * a word. Absent once it accepts a message again, and while no refusal was seen.
    */
   peerPausedAt: IsoDateTimeSchema.optional(),
+  /**
+   * When this instance last heard from the peer: a verified message from it, or a verified
+   * answer to one of this instance's own. Noted to the minute (at most one write a minute);
+   * absent until the peer is first heard from.
+   */
+  peerSeenAt: IsoDateTimeSchema.optional(),
   createdAt: IsoDateTimeSchema,
   updatedAt: IsoDateTimeSchema,
 });

@@ -126,6 +126,8 @@ export function incomingRoutes(o: IncomingOptions): Hono {
     // The sender's connection as read while its key was resolved (once per message).
     const connection = fromPeer ? (found ?? (await o.stores.connections.getByPeer(message.iss))) : undefined;
     if (fromPeer) {
+      // A verified message from a known peer is a sighting of it, whatever it asks.
+      if (connection !== undefined) await o.stores.connections.markPeerSeen(connection.id, now.toISOString()).catch(() => undefined);
       if (connection?.status !== 'ACTIVE') {
         return failure(new FederationError('CONNECTION_NOT_ACTIVE', `the connection is ${connection?.status ?? 'unknown'}`));
       }

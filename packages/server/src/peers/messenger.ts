@@ -83,9 +83,10 @@ export class PeerMessenger {
   }
 
   /**
-   * Notes on the connection what the peer's answer says of it: a peer that refuses the
-   * message as not active has paused or ended the connection on its side (PROTOCOL 3 lets
-   * it do so without a word); the next message it takes clears that.
+   * Notes on the connection what the peer's answer says of it: an answer is a sighting of
+   * the peer; a peer that refuses the message as not active has paused or ended the
+   * connection on its side (PROTOCOL 3 lets it do so without a word); the next message it
+   * takes clears that.
    */
   async #noting(target: PeerTarget, sent: Promise<unknown>): Promise<unknown> {
     const { connection } = target;
@@ -93,6 +94,7 @@ export class PeerMessenger {
     if (connection === undefined || store === undefined) return sent;
     try {
       const data = await sent;
+      await store.markPeerSeen(connection.id, this.#options.now().toISOString()).catch(() => undefined);
       if (connection.peerPausedAt !== undefined) await store.markPeerPaused(connection.id, null).catch(() => undefined);
       return data;
     } catch (error) {

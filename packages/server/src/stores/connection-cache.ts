@@ -2,7 +2,7 @@
 // against its sender's connection (state, keys, grants); that read is served from memory
 // for a short while, because a connection changes rarely and messages arrive often.
 import type { AuditEntry } from '@mosaic-fed/core';
-import type { ConnectionRecord, ConnectionStore } from './types.js';
+import { peerSeenThreshold, type ConnectionRecord, type ConnectionStore } from './types.js';
 
 function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
@@ -28,6 +28,8 @@ export class CachedConnectionStore implements ConnectionStore {
   #generation = 0;
   /** Reads under way, one per peer, shared by the messages that arrive meanwhile. */
   readonly #reading = new Map<string, Promise<ConnectionRecord | undefined>>();
+  /** When each connection's peer was last noted as seen by this process: one entry per connection. */
+  readonly #seen = new Map<string, string>();
 
   /** `monotonic`: a clock in milliseconds that never goes back; default `performance.now`. */
   constructor(store: ConnectionStore, ttlMs: number, monotonic: () => number = () => performance.now()) {
@@ -87,6 +89,18 @@ export class CachedConnectionStore implements ConnectionStore {
   /** An observation about the peer, not a change of the connection: what is remembered stays, for at most `ttlMs`. */
   markPeerPaused(id: string, since: string | null): Promise<void> {
     return this.#store.markPeerPaused(id, since);
+  }
+
+  /**
+   * An observation too, and the one every message makes: passed on to the store only when
+   * this process has not noted one in the last minute, so that a busy peer costs the store
+   * one write a minute (the store keeps replicas to about the same).
+   */
+  async markPeerSeen(id: string, at: string): Promise<void> {
+    const noted = this.#seen.get(id);
+    if (noted !== undefined && noted > peerSeenThreshold(at)) return;
+    this.#seen.set(id, at);
+    await this.#store.markPeerSeen(id, at);
   }
 
   get(id: string): Promise<ConnectionRecord | undefined> {

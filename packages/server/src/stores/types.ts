@@ -91,6 +91,14 @@ export interface AdminTokenStore {
   recordUse(id: string, at: string): Promise<void>;
 }
 
+/** How precisely a connection's `peerSeenAt` is kept: a minute, so that busy peers cost one write a minute. */
+export const PEER_SEEN_PRECISION_MS = 60_000;
+
+/** The earliest `peerSeenAt` that makes a sighting at `at` not worth writing. */
+export function peerSeenThreshold(at: string): string {
+  return new Date(Date.parse(at) - PEER_SEEN_PRECISION_MS).toISOString();
+}
+
 /** A connection as stored: the admin view plus a version for optimistic updates. */
 export interface ConnectionRecord extends Connection {
   version: number;
@@ -103,10 +111,16 @@ export interface ConnectionStore {
   getByPeer(peerInstanceId: string): Promise<ConnectionRecord | undefined>;
   /** Oldest first. */
   list(filter?: { status?: ConnectionStatus | undefined }): Promise<ConnectionRecord[]>;
-  /** As {@link InstanceStore.update}: only from `expectedVersion`, atomically with the audit entry. `peerPausedAt` is left as it is. */
+  /** As {@link InstanceStore.update}: only from `expectedVersion`, atomically with the audit entry. `peerPausedAt` and `peerSeenAt` are left as they are. */
   update(record: ConnectionRecord, expectedVersion: number, audit: AuditEntry): Promise<boolean>;
   /** Notes that the peer refused a message as not active (`since`), or accepted one again (`null`). No version, no audit entry: an observation. */
   markPeerPaused(id: string, since: string | null): Promise<void>;
+  /**
+   * Notes that the peer was heard from `at`, unless a time less than {@link PEER_SEEN_PRECISION_MS}
+   * before it is noted already (or a later one): at most one write a minute, whatever the traffic.
+   * No version, no audit entry: an observation.
+   */
+  markPeerSeen(id: string, at: string): Promise<void>;
 }
 
 /** What a receiver answered a message with: the body of its RESPONSE (PROTOCOL 2). */

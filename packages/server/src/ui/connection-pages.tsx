@@ -27,6 +27,11 @@ function stateDetail(connection: Connection): string {
     : '';
 }
 
+/** When the peer was last heard from, in words. */
+function lastSeen(connection: Connection): string {
+  return connection.peerSeenAt === undefined ? 'not heard from yet' : `last heard from ${utcTime(connection.peerSeenAt)} UTC`;
+}
+
 /** The connection's state in words: an active one the peer refuses messages on says so. */
 function stateOf(connection: Connection): string {
   const detail = stateDetail(connection);
@@ -92,6 +97,10 @@ function ConnectionRows(props: { connections: Connection[]; running: Map<string,
               <br />
               <span class="quiet">
                 {connection.direction === 'incoming' ? 'they asked' : 'you asked'}, {utcTime(connection.createdAt)} UTC
+              </span>
+              <br />
+              <span class="quiet" data-last-seen>
+                {lastSeen(connection)}
               </span>
             </td>
             <td data-label="Its agents here">
@@ -242,7 +251,7 @@ export function ConnectionPage(props: { connection: Connection; running: number;
         <code>{connection.peerUrl}</code>, {stateOf(connection)}.
       </p>
       <p class="quiet">
-        Its instance id: <code>{connection.peerInstanceId}</code>
+        Its instance id: <code>{connection.peerInstanceId}</code>; <span id="last-seen">{lastSeen(connection)}</span>.
       </p>
       <AddressCheck connection={connection} />
       <h2>In short</h2>

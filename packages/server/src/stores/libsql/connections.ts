@@ -1,7 +1,7 @@
 // Connections in libSQL.
 import type { AuditEntry } from '@mosaic-fed/core';
-import { and, asc, eq } from 'drizzle-orm';
-import type { ConnectionRecord, ConnectionStore } from '../types.js';
+import { and, asc, eq, isNull, lte, or } from 'drizzle-orm';
+import { peerSeenThreshold, type ConnectionRecord, type ConnectionStore } from '../types.js';
 import { connectionsTable } from './schema.js';
 import { insertAudit, insertAuditIfChanged, type Database } from './shared.js';
 
@@ -36,7 +36,7 @@ export class LibsqlConnectionStore implements ConnectionStore {
   }
 
   async update(record: ConnectionRecord, expectedVersion: number, audit: AuditEntry): Promise<boolean> {
-    const { peerPausedAt: _observed, ...changes } = record;
+    const { peerPausedAt: _paused, peerSeenAt: _seen, ...changes } = record;
     const [updated] = await this.db.batch([
       this.db
         .update(connectionsTable)
@@ -50,10 +50,22 @@ export class LibsqlConnectionStore implements ConnectionStore {
   async markPeerPaused(id: string, since: string | null): Promise<void> {
     await this.db.update(connectionsTable).set({ peerPausedAt: since }).where(eq(connectionsTable.id, id));
   }
+
+  async markPeerSeen(id: string, at: string): Promise<void> {
+    const seen = connectionsTable.peerSeenAt;
+    await this.db
+      .update(connectionsTable)
+      .set({ peerSeenAt: at })
+      .where(and(eq(connectionsTable.id, id), or(isNull(seen), lte(seen, peerSeenThreshold(at)))));
+  }
 }
 
-/** A row as a record: `peerPausedAt` only while the peer refuses messages. */
+/** A row as a record: `peerPausedAt` only while the peer refuses messages, `peerSeenAt` once it was heard from. */
 function toRecord(row: typeof connectionsTable.$inferSelect): ConnectionRecord {
-  const { peerPausedAt, ...record } = row;
-  return peerPausedAt === null ? record : { ...record, peerPausedAt };
+  const { peerPausedAt, peerSeenAt, ...record } = row;
+  return {
+    ...record,
+    ...(peerPausedAt === null ? {} : { peerPausedAt }),
+    ...(peerSeenAt === null ? {} : { peerSeenAt }),
+  };
 }

@@ -82,5 +82,13 @@ export const MIGRATIONS: readonly EmbeddedMigration[] = [
     "sql": [
       "ALTER TABLE `connections` ADD `peer_paused_at` text;"
     ]
+  },
+  {
+    "tag": "0007_peer_seen",
+    "folderMillis": 1796409678508,
+    "hash": "b523541052c1a2af3f0482253104b936123b6bc3564be47f5567ddc5194ff0a8",
+    "sql": [
+      "ALTER TABLE `connections` ADD `peer_seen_at` text;"
+    ]
   }
 ];

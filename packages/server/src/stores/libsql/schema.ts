@@ -83,6 +83,7 @@ export const connectionsTable = sqliteTable('connections', {
   replacedPeerKeys: text('replaced_peer_keys', { mode: 'json' }).$type<ReplacedKey[]>().notNull().default([]),
   peerUrlVouches: integer('peer_url_vouches', { mode: 'boolean' }).notNull().default(false),
   peerPausedAt: text('peer_paused_at'),
+  peerSeenAt: text('peer_seen_at'),
   createdAt: text('created_at').notNull(),
   updatedAt: text('updated_at').notNull(),
   version: integer('version').notNull(),

@@ -1,6 +1,6 @@
 // Connections in memory.
 import type { AuditEntry } from '@mosaic-fed/core';
-import type { ConnectionRecord, ConnectionStore } from '../types.js';
+import { peerSeenThreshold, type ConnectionRecord, type ConnectionStore } from '../types.js';
 import type { InMemoryAuditStore } from './audit.js';
 import { copy } from './shared.js';
 
@@ -37,8 +37,12 @@ export class InMemoryConnectionStore implements ConnectionStore {
   async update(record: ConnectionRecord, expectedVersion: number, audit: AuditEntry): Promise<boolean> {
     const current = this.#byId.get(record.id);
     if (current?.version !== expectedVersion) return false;
-    const { peerPausedAt: _observed, ...changes } = copy(record);
-    this.#byId.set(record.id, current.peerPausedAt == null ? changes : { ...changes, peerPausedAt: current.peerPausedAt });
+    const { peerPausedAt: _paused, peerSeenAt: _seen, ...changes } = copy(record);
+    this.#byId.set(record.id, {
+      ...changes,
+      ...(current.peerPausedAt === undefined ? {} : { peerPausedAt: current.peerPausedAt }),
+      ...(current.peerSeenAt === undefined ? {} : { peerSeenAt: current.peerSeenAt }),
+    });
     await this.audit.append(audit);
     return true;
   }
@@ -48,5 +52,11 @@ export class InMemoryConnectionStore implements ConnectionStore {
     if (current === undefined) return;
     const { peerPausedAt: _before, ...rest } = current;
     this.#byId.set(id, since === null ? rest : { ...rest, peerPausedAt: since });
+  }
+
+  async markPeerSeen(id: string, at: string): Promise<void> {
+    const current = this.#byId.get(id);
+    if (current === undefined || (current.peerSeenAt !== undefined && current.peerSeenAt > peerSeenThreshold(at))) return;
+    this.#byId.set(id, { ...current, peerSeenAt: at });
   }
 }

@@ -1,0 +1,1 @@
+ALTER TABLE `connections` ADD `peer_seen_at` text;
