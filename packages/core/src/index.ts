@@ -80,10 +80,12 @@ export {
   AgentTranscriptResponseSchema,
   AgentUsageSchema,
   BranchSchema,
+  inputTokensOf,
   IsoDateTimeSchema,
   RepositorySchema,
   Sha256HexSchema,
   TaskIdSchema,
+  tokensOf,
   TranscriptEntrySchema,
 } from './schemas/agents.js';
 export type {

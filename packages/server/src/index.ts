@@ -10,6 +10,8 @@ export type { Federation, FederationAppOptions, OutboundOptions } from './app.js
 export type { MessageBody } from './peers/messenger.js';
 export type { BranchDeliverer, BranchDelivery } from './agents/deliveries.js';
 export type { HealthCheck, HealthProbe } from './instance/health.js';
+export { agentRows, LIST_END } from './agents/overview.js';
+export type { AgentListCursors, AgentRow, AgentRowsShown, AgentViews } from './agents/overview.js';
 
 // What more admin routes (`adminRoutes`) are built from.
 export type { AdminVariables } from './middleware/admin-auth.js';

@@ -7,6 +7,8 @@ import {
   AgentStatusChangedPayloadSchema,
   AgentsListPayloadSchema,
   BranchSchema,
+  inputTokensOf,
+  tokensOf,
 } from './agents.js';
 
 type Payload = ReturnType<typeof validSpawnPayload>;
@@ -258,5 +260,14 @@ describe('other payload limits', () => {
     expect(AgentStatusChangedPayloadSchema.safeParse({ ...status, sequence: 1 }).success).toBe(true);
     expect(AgentStatusChangedPayloadSchema.safeParse({ ...status, sequence: 0 }).success).toBe(false);
     expect(AgentStatusChangedPayloadSchema.safeParse(status).success).toBe(false);
+  });
+});
+
+describe('tokensOf', () => {
+  it("counts every token of a run, the prompt cache's included", () => {
+    expect(tokensOf({ inputTokens: 10, outputTokens: 5 })).toBe(15);
+    const cached = { inputTokens: 10, outputTokens: 5, cacheReadInputTokens: 100, cacheCreationInputTokens: 20 };
+    expect(inputTokensOf(cached)).toBe(130);
+    expect(tokensOf(cached)).toBe(135);
   });
 });

@@ -130,6 +130,16 @@ export const AgentUsageSchema = z.strictObject({
 });
 export type AgentUsage = z.infer<typeof AgentUsageSchema>;
 
+/** Every input token of a run, read from the prompt cache, written to it, or neither. */
+export function inputTokensOf(usage: AgentUsage): number {
+  return usage.inputTokens + (usage.cacheReadInputTokens ?? 0) + (usage.cacheCreationInputTokens ?? 0);
+}
+
+/** Every token of a run: input (cached or not) and output. */
+export function tokensOf(usage: AgentUsage): number {
+  return inputTokensOf(usage) + usage.outputTokens;
+}
+
 export const AgentArtifactSchema = z.strictObject({
   name: z.string().min(1).max(256),
   mediaType: z.string().max(128).optional(),

@@ -7,9 +7,6 @@ import {
   LIMITS,
   SpawnAgentDtoSchema,
   type AgentBundleRef,
-  type AgentsOverview,
-  type HostedAgent,
-  type AgentsOverviewQuery,
   type AgentStatusChangedPayload,
 } from '@mosaic-fed/core';
 import { Hono, type Context } from 'hono';
@@ -18,6 +15,7 @@ import { z } from 'zod';
 import type { DeliveryService } from '../agents/deliveries.js';
 import type { FederationAgentService } from '../agents/federation-agents.js';
 import type { HostedAgents } from '../agents/hosted.js';
+import { agentsOverview, toHostedAgent } from '../agents/overview.js';
 import type { EventBus } from '../replicas/event-bus.js';
 import { setBackgroundTimeout } from '../lib/background.js';
 import type { AdminVariables } from '../middleware/admin-auth.js';
@@ -92,26 +90,6 @@ export function spawnDeadline(c: Context): AbortSignal {
   return AbortSignal.any([c.req.raw.signal, AbortSignal.timeout(SPAWN_DEADLINE_MS)]);
 }
 
-/** Agents sent elsewhere and agents hosted here, each a page (PROTOCOL 6). */
-export async function agentsOverview(
-  deps: { agents: FederationAgentService; hosted: HostedAgents },
-  query: AgentsOverviewQuery,
-): Promise<AgentsOverview> {
-  const { sentCursor, hostedCursor, order, ...filter } = query;
-  const newestFirst = order === 'newest';
-  const [sent, run] = await Promise.all([
-    deps.agents.list({ ...filter, newestFirst, cursor: sentCursor }),
-    deps.hosted.list({ ...filter, newestFirst, cursor: hostedCursor }),
-  ]);
-  return {
-    sent: { items: sent.agents, nextCursor: sent.nextCursor },
-    hosted: {
-      items: run.agents.map(toHostedAgent),
-      nextCursor: run.nextCursor,
-    },
-  };
-}
-
 /**
  * The Server-Sent Events of an agent this instance spawned elsewhere: its status
  * changes from `Last-Event-ID` on, until a terminal one (PROTOCOL 6). Shared by the API
@@ -182,9 +160,3 @@ export function hostedAgentRoutes(deps: { hosted: HostedAgents }) {
     .get('/:agentId', async (c) => ok(c, toHostedAgent(await deps.hosted.get(c.req.param('agentId')))))
     .post('/:agentId/kill', async (c) => ok(c, await deps.hosted.stopAgent(c.req.param('agentId'), c.var.actor)));
 }
-
-/** A hosted agent's record as the API shows it (`HostedAgentSchema`), without the store's bookkeeping. */
-function toHostedAgent({ agentId, connectionId, ownerInstanceId, status, createdAt }: HostedAgent): HostedAgent {
-  return { agentId, connectionId, ownerInstanceId, status, createdAt };
-}
-

@@ -1,19 +1,7 @@
-// The agents view of the web UI: agents sent to peers and agents hosted for them in one
-// list, newest first, filtered and paged. Each list keeps its own cursor; a page takes the
-// newest of both, and the next page goes on from the last agent each list gave.
-import { AgentFilterSchema, type AgentFilter, type AgentStatus } from '@mosaic-fed/core';
-import type { FederationAgentService } from '../agents/federation-agents.js';
-import type { HostedAgents } from '../agents/hosted.js';
-import { encodeCursor } from '../stores/lib-cursor.js';
-
-/** One agent of the view: sent (this instance asked a peer to run it) or hosted (it runs here for a peer). */
-export interface AgentRow {
-  agentId: string;
-  direction: 'sent' | 'hosted';
-  connectionId: string;
-  status: AgentStatus;
-  createdAt: string;
-}
+// The agents view of the web UI: its query string as the filters and cursors of the
+// merged list of sent and hosted agents (agents/overview.ts).
+import { AgentFilterSchema, type AgentFilter } from '@mosaic-fed/core';
+import type { AgentListCursors, AgentRowsShown } from '../agents/overview.js';
 
 /** The view's filters as typed into its form. */
 export interface AgentListForm {
@@ -21,18 +9,10 @@ export interface AgentListForm {
   status: string;
   type: string;
   task: string;
-  show: 'all' | 'sent' | 'hosted';
+  show: AgentRowsShown;
 }
 
-/** Where each list goes on from: its store cursor, the start (`undefined`), or its end. */
-export interface AgentListCursors {
-  sent?: string | undefined;
-  hosted?: string | undefined;
-}
-
-/** A cursor parameter that says a list has nothing more. */
-export const LIST_END = 'end';
-
+/** The view's query string, read: what to show, and from where. */
 export interface AgentListQuery {
   form: AgentListForm;
   filter?: AgentFilter;
@@ -64,33 +44,4 @@ export function agentListQueryOf(raw: Record<string, string>): AgentListQuery {
   });
   if (parsed.success) return { form, filter: parsed.data, cursors };
   return { form, cursors, note: 'These filters need another look: a task id is letters, digits and . _ : - as the agent was started with.' };
-}
-
-/** One page of the view, newest first, and where the next one starts (`null`: this is the last). */
-export async function agentRows(
-  deps: { agents: FederationAgentService; hosted: HostedAgents },
-  query: { filter: AgentFilter; show: AgentListForm['show']; cursors: AgentListCursors; limit: number },
-): Promise<{ rows: AgentRow[]; next: AgentListCursors | null }> {
-  const { filter, limit, cursors } = query;
-  const wanted = (list: 'sent' | 'hosted') => (query.show === 'all' || query.show === list) && cursors[list] !== LIST_END;
-  const [sent, hosted] = await Promise.all([
-    wanted('sent') ? deps.agents.list({ ...filter, limit, cursor: cursors.sent, newestFirst: true }) : undefined,
-    wanted('hosted') ? deps.hosted.list({ ...filter, limit, cursor: cursors.hosted, newestFirst: true }) : undefined,
-  ]);
-  const all: AgentRow[] = [
-    ...(sent?.agents ?? []).map((agent) => ({ agentId: agent.agentId, direction: 'sent' as const, connectionId: agent.connectionId, status: agent.status, createdAt: agent.createdAt })),
-    ...(hosted?.agents ?? []).map((agent) => ({ agentId: agent.agentId, direction: 'hosted' as const, connectionId: agent.connectionId, status: agent.status, createdAt: agent.createdAt })),
-  ].sort((a, b) => (a.createdAt === b.createdAt ? (a.agentId < b.agentId ? 1 : -1) : a.createdAt < b.createdAt ? 1 : -1));
-  const rows = all.slice(0, limit);
-  const nextOf = (list: 'sent' | 'hosted', page: { agents: unknown[]; nextCursor: string | null } | undefined): string => {
-    if (page === undefined) return LIST_END;
-    const taken = rows.filter((row) => row.direction === list);
-    const last = taken.at(-1);
-    // Every agent this list gave is shown: go on where the store said (or it is done).
-    if (taken.length === page.agents.length) return page.nextCursor ?? LIST_END;
-    // Some are not shown yet: go on after the last one shown (or from where this page began).
-    return last === undefined ? (cursors[list] ?? '') : encodeCursor(last.createdAt, last.agentId);
-  };
-  const next = { sent: nextOf('sent', sent), hosted: nextOf('hosted', hosted) };
-  return { rows, next: next.sent === LIST_END && next.hosted === LIST_END ? null : { sent: next.sent || undefined, hosted: next.hosted || undefined } };
 }

@@ -1,8 +1,10 @@
 // The agents pages of the web UI: start an agent on a peer, watch it live, read its
 // result, stop it; and the agents running here for peers.
-import type { AgentDelivery, AgentOutcome, AgentStatus, AgentTranscriptResponse, AgentUsage, Connection, TranscriptEntry } from '@mosaic-fed/core';
-import type { AgentListCursors, AgentListForm, AgentRow } from './agent-list.js';
-import { Badge, DIALOG_SCRIPT, Layout, utcTime, type BadgeTone } from './layout.js';
+import { inputTokensOf, tokensOf, type AgentDelivery, type AgentOutcome, type AgentStatus, type AgentTranscriptResponse, type Connection, type TranscriptEntry } from '@mosaic-fed/core';
+import type { AgentListCursors, AgentRow } from '../agents/overview.js';
+import type { AgentListForm } from './agent-list.js';
+import { durationInWords, utcTime } from '../lib/times.js';
+import { Badge, DIALOG_SCRIPT, Layout, type BadgeTone } from './layout.js';
 
 const AGENT_WORDS: Record<AgentStatus['status'], string> = {
   spawning: 'starting',
@@ -47,14 +49,6 @@ function nextQuery(form: AgentListForm, next: AgentListCursors): string {
   return query.toString();
 }
 
-/** How long from one time to another, as a person says it: 45 s, 3 min 5 s, 2 h 4 min. */
-export function duration(from: string, to: string): string {
-  const seconds = Math.max(0, Math.round((Date.parse(to) - Date.parse(from)) / 1000));
-  if (seconds < 60) return `${seconds} s`;
-  const minutes = Math.floor(seconds / 60);
-  if (minutes < 60) return seconds % 60 === 0 ? `${minutes} min` : `${minutes} min ${seconds % 60} s`;
-  return minutes % 60 === 0 ? `${Math.floor(minutes / 60)} h` : `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
-}
 
 /** An agent's state as a badge: its word, and a tone that colour only repeats. */
 export function AgentBadge(props: { status: AgentStatus['status'] }) {
@@ -208,9 +202,9 @@ export function AgentsPage(props: {
                   <td data-label="Spawned">{utcTime(row.status.spawnedAt)}</td>
                   <td data-label="Started">{row.status.startedAt === null ? '—' : utcTime(row.status.startedAt)}</td>
                   <td data-label="Ended">{row.status.completedAt === null ? '—' : utcTime(row.status.completedAt)}</td>
-                  <td data-label="Took">{row.status.completedAt === null ? '—' : duration(row.status.spawnedAt, row.status.completedAt)}</td>
+                  <td data-label="Took">{row.status.completedAt === null ? '—' : durationInWords(row.status.spawnedAt, row.status.completedAt)}</td>
                   <td data-label="Tokens" class="num">
-                    {row.status.result?.usage === undefined ? '—' : allTokens(row.status.result.usage).toLocaleString('en')}
+                    {row.status.result?.usage === undefined ? '—' : tokensOf(row.status.result.usage).toLocaleString('en')}
                   </td>
                 </tr>
               ))}
@@ -234,16 +228,6 @@ const OUTCOME_WORDS: Record<AgentOutcome, string> = {
   'checks-failing': 'Checks failing: a check the agent ran failed the last time it ran.',
   unchecked: 'Unchecked: the agent ran no test, build or lint to check its work.',
 };
-
-/** Every input token of a run, cached or not. */
-function inputTokens(usage: AgentUsage): number {
-  return usage.inputTokens + (usage.cacheReadInputTokens ?? 0) + (usage.cacheCreationInputTokens ?? 0);
-}
-
-/** Every token of a run: input (cached or not) and output. */
-export function allTokens(usage: AgentUsage): number {
-  return inputTokens(usage) + usage.outputTokens;
-}
 
 /** The agent's steps, as its peer recorded them; `undefined` when the peer could not be asked. */
 function TranscriptSection(props: { agentId: string; transcript: AgentTranscriptResponse | undefined }) {
@@ -457,7 +441,7 @@ export function AgentPage(props: {
           )}
           {status.result.usage === undefined ? null : (
             <p>
-              {inputTokens(status.result.usage)} input tokens ({status.result.usage.cacheReadInputTokens ?? 0} of them read from the prompt cache) and{' '}
+              {inputTokensOf(status.result.usage)} input tokens ({status.result.usage.cacheReadInputTokens ?? 0} of them read from the prompt cache) and{' '}
               {status.result.usage.outputTokens} output tokens.
             </p>
           )}

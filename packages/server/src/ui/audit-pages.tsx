@@ -1,7 +1,8 @@
 // The audit log page of the web UI: newest first, kept to an action, an actor and a time
 // span, a page at a time, and exported as JSON lines with the same filters.
 import type { AuditEntry } from '@mosaic-fed/core';
-import { Layout, utcTime } from './layout.js';
+import { utcTime } from '../lib/times.js';
+import { Layout } from './layout.js';
 
 /** The filters as the form holds them: what the person typed, times as `datetime-local` gives them (UTC). */
 export interface AuditFilterForm {

@@ -2,7 +2,8 @@
 // disconnect, and what each peer may do here.
 import type { Connection } from '@mosaic-fed/core';
 import { GRANTABLE_TYPES } from '@mosaic-fed/core';
-import { Badge, DIALOG_SCRIPT, Layout, utcTime, type BadgeTone, type FieldNotes } from './layout.js';
+import { utcTime } from '../lib/times.js';
+import { Badge, DIALOG_SCRIPT, Layout, type BadgeTone, type FieldNotes } from './layout.js';
 
 const STATUS_WORDS: Record<Connection['status'], string> = {
   PENDING: 'waiting for an answer',

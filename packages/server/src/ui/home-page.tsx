@@ -4,9 +4,10 @@
 import type { InstanceConfiguration } from '@mosaic-fed/core';
 import type { HealthCheck } from '../instance/health.js';
 import type { OutboxBacklog } from '../stores/types.js';
-import type { AgentRow } from './agent-list.js';
+import type { AgentRow } from '../agents/overview.js';
 import { AgentBadge } from './agent-pages.js';
-import { Badge, Layout, utcTime } from './layout.js';
+import { utcTime } from '../lib/times.js';
+import { Badge, Layout } from './layout.js';
 
 const STATE_WORDS: Record<HealthCheck['state'], string> = { good: 'fine', bad: 'needs a look', quiet: 'not in use' };
 

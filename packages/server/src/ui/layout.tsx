@@ -4,11 +4,6 @@
 import { createContext, useContext, type Child } from 'hono/jsx';
 import { STYLES } from './styles.js';
 
-/** An ISO 8601 time as a person reads it, in UTC: to the minute, or with `seconds`. */
-export function utcTime(at: string, seconds = false): string {
-  return at.replace('T', ' ').slice(0, seconds ? 19 : 16);
-}
-
 /** The tones of a badge: what the word says, colour only repeats (the page reads the same without it). */
 export type BadgeTone = 'good' | 'busy' | 'bad' | 'quiet';
 

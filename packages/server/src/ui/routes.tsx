@@ -8,6 +8,7 @@ import {
   IdempotencyKeySchema,
   InstanceUrlSchema,
   isFederationError,
+  tokensOf,
   UpdateGrantsDtoSchema,
   UpdateInstanceDtoSchema,
   type AuditActor,
@@ -31,11 +32,12 @@ import { toConnection, type ConnectionService } from '../connections/service.js'
 import type { EventBus } from '../replicas/event-bus.js';
 import type { InstanceService } from '../instance/service.js';
 import { bundleHeaders, spawnDeadline, streamAgentEvents } from '../routes/agents.js';
-import { agentListQueryOf, agentRows } from './agent-list.js';
+import { agentRows } from '../agents/overview.js';
+import { agentListQueryOf } from './agent-list.js';
 import { HomePage } from './home-page.js';
 import { runHealthChecks, type HealthProbe } from '../instance/health.js';
 import type { FederationStores } from '../stores/types.js';
-import { AgentPage, AgentsPage, allTokens, stateTime, type SpawnForm, type TimelineEntry } from './agent-pages.js';
+import { AgentPage, AgentsPage, stateTime, type SpawnForm, type TimelineEntry } from './agent-pages.js';
 import { ConnectionPage, ConnectionsPage, listInWords } from './connection-pages.js';
 import { describeError, type Logger } from '../logger.js';
 import { MessagePage, NavigationContext, type FieldNotes } from './layout.js';
@@ -469,7 +471,7 @@ export function uiRoutes(options: UiOptions) {
     const running = agents.filter((agent) => agent.status.status === 'spawning' || agent.status.status === 'running').length;
     const tokensToday = agents
       .filter((agent) => agent.status.completedAt !== null && agent.status.completedAt >= today)
-      .reduce((sum, agent) => sum + (agent.status.result?.usage === undefined ? 0 : allTokens(agent.status.result.usage)), 0);
+      .reduce((sum, agent) => sum + (agent.status.result?.usage === undefined ? 0 : tokensOf(agent.status.result.usage)), 0);
     return <ConnectionPage connection={connection} running={running} tokensToday={tokensToday} csrf={c.var.csrf} notes={notes} flash={flash} />;
   }
 

@@ -2,7 +2,8 @@
 // behind a confirmation. Tokens are made with `mosaic-fed token create`, which prints one
 // once; the page never shows a token or its hash.
 import type { AdminToken } from '@mosaic-fed/core';
-import { DIALOG_SCRIPT, Layout, utcTime } from './layout.js';
+import { utcTime } from '../lib/times.js';
+import { DIALOG_SCRIPT, Layout } from './layout.js';
 
 /** A time as a person reads it, to the minute, in UTC. */
 const when = (at: string | null, none: string) => (at === null ? none : `${utcTime(at)} UTC`);
