@@ -1,4 +1,4 @@
-// The `mosaic-fed` command: init, serve, orchestrator, worker, token, stand-in. Flags win over
+// The `mosaic-fed` command: init, serve, orchestrator, worker, token, agents, stand-in. Flags win over
 // environment variables, which win over defaults; `mosaic-fed --help` lists them all.
 import { existsSync, readdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -47,6 +47,8 @@ import {
   type NodeFederationOptions,
   type NodeOrchestratorOptions,
 } from './index.js';
+import { agentsCommand } from './cli-agents.js';
+import { formatTable, UsageError } from './cli-support.js';
 
 /** Where `mosaic-fed orchestrator` listens by default. */
 const DEFAULT_ORCHESTRATOR_PORT = 4848;
@@ -63,6 +65,9 @@ Usage:
   mosaic-fed token create  create an admin token and print it once
   mosaic-fed token list    list admin tokens: id, label, created, expires, last used, revoked
   mosaic-fed token revoke <id>  revoke an admin token; it fails at once, on every replica
+  mosaic-fed agents        list the agents sent to peers and run for them, newest first:
+                           --peer <name or id>, --status, --type, --task, --show sent|hosted,
+                           --limit <n> (default 20), --page <from the previous page>, --json
   mosaic-fed stand-in --repository <dir>  for trying it offline: writes a small git
                            repository with a failing test to <dir>, and serves a stand-in
                            for Claude that fixes it on loopback, default port ${DEFAULT_STAND_IN_PORT}
@@ -148,8 +153,6 @@ Many machines:
   MOSAIC_FED_WORKER_LOCK_MS       worker: how soon a dead worker's agent moves on, default 30000
 `;
 
-/** A mistake in how the command was called: printed without a stack, exit code 2. */
-class UsageError extends Error {}
 
 /**
  * Runs the check of a setting's value: the TypeError it throws for a bad value is a
@@ -180,12 +183,6 @@ function parseDuration(value: string): number {
   if (match === null || Number(match[1]) === 0) throw new UsageError(`--expires-in must be like 90d, 12h or 30m, not "${value}"`);
   const unit = { d: 86_400_000, h: 3_600_000, m: 60_000 }[match[2] as 'd' | 'h' | 'm'];
   return Number(match[1]) * unit;
-}
-
-/** Rows as aligned columns under a header. */
-function formatTable(header: string[], rows: string[][]): string {
-  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
-  return [header, ...rows].map((row) => row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd()).join('\n') + '\n';
 }
 
 /** A comma-separated setting as its entries. */
@@ -335,6 +332,14 @@ export async function main(argv: string[], env: Env = process.env): Promise<numb
         'expires-in': { type: 'string' },
         repository: { type: 'string' },
         'log-level': { type: 'string' },
+        peer: { type: 'string' },
+        status: { type: 'string' },
+        type: { type: 'string' },
+        task: { type: 'string' },
+        show: { type: 'string' },
+        limit: { type: 'string' },
+        page: { type: 'string' },
+        json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -355,7 +360,7 @@ export async function main(argv: string[], env: Env = process.env): Promise<numb
   try {
     // Long-running commands log to stdout; one-shot ones keep stdout for their answer
     // (`TOKEN=$(mosaic-fed token create)` gets the token alone).
-    const oneShot = command === 'init' || command.startsWith('token ');
+    const oneShot = command === 'init' || command === 'agents' || command.startsWith('token ');
     logger = createJsonLogger({
       level: parseLogLevel(values['log-level'] ?? env.MOSAIC_FED_LOG_LEVEL),
       ...(oneShot ? { write: (line: string) => process.stderr.write(`${line}\n`) } : {}),
@@ -514,6 +519,17 @@ export async function main(argv: string[], env: Env = process.env): Promise<numb
           const tokens = (await federation.stores.adminTokens.list()).map(toAdminToken);
           const rows = tokens.map((t) => [t.id, t.label, t.createdAt, t.expiresAt ?? 'never', t.lastUsedAt ?? 'never', t.revokedAt ?? '-']);
           process.stdout.write(formatTable(['id', 'label', 'created', 'expires', 'last used', 'revoked'], rows));
+        } finally {
+          await federation.close();
+        }
+        return 0;
+      }
+      case 'agents': {
+        const federation = await openFederation({ ...common, url: offlineUrl });
+        try {
+          const { stdout, stderr } = await agentsCommand(federation, values);
+          process.stdout.write(stdout);
+          process.stderr.write(stderr);
         } finally {
           await federation.close();
         }
