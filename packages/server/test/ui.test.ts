@@ -141,11 +141,18 @@ describe('web UI', () => {
     expect(response.status).toBe(303);
     const location = response.headers.get('location') ?? '';
     expect(location).toBe('/federation/settings?done=keys');
+    let after = '';
     for (let reload = 0; reload < 2; reload++) {
-      expect(await (await request(location, { headers: { Cookie: cookie } })).text()).toContain('A new key pair is in use');
+      after = await (await request(location, { headers: { Cookie: cookie } })).text();
+      expect(after).toContain('A new key pair is in use');
     }
     const document = InstanceDocumentSchema.parse(await (await request('/.well-known/mosaic-federation')).json());
     expect(document.keys.map((k) => k.kid)).toEqual([expect.not.stringMatching(before ?? ''), before]);
+    // The page lists both: the new key signs, the one before is accepted for its day of grace.
+    const rows = [...after.matchAll(/<tr data-kid="([^"]+)">([\s\S]*?)<\/tr>/g)].map(([, kid, row]) => [kid, textOf(row ?? '')]);
+    expect(rows.map(([kid]) => kid)).toEqual(document.keys.map((k) => k.kid));
+    expect(rows[0]?.[1]).toMatch(/current\s+signs every message/);
+    expect(rows[1]?.[1]).toMatch(/previous\s+accepted until \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC/);
   });
 
   it('names what a spawn form lacks in words, and keeps what it held when the agent does not start', async () => {
@@ -396,7 +403,8 @@ describe('web UI', () => {
     const text = textOf(page);
     expect(text).toContain('deploy script');
     expect(text).toContain('not yet');
-    expect(text).toContain('in use, does not expire');
+    // The state's word is a badge of its own; what it leaves out follows it.
+    expect(text).toMatch(/in use\s*, does not expire/);
     for (const secret of [token, deploy.token, deploy.record.tokenHash]) expect(page).not.toContain(secret);
 
     const revoked = await request(`/federation/tokens/${deploy.record.id}/revoke`, form({ csrf }, cookie));
@@ -406,7 +414,7 @@ describe('web UI', () => {
     expect((await allAudit(federation.stores)).map((entry) => entry.action)).toContain('admin-token.revoke');
     const after = textOf(await (await request('/federation/tokens?done=revoked', { headers: { Cookie: cookie } })).text());
     expect(after).toContain('The token is revoked');
-    expect(after).toMatch(/revoked \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC/);
+    expect(after).toMatch(/revoked\s+\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC/);
 
     // The session's own token: the next page signs the browser out.
     const own = (await federation.stores.adminTokens.list()).find((record) => record.label === 'ui');

@@ -29,28 +29,42 @@ export function AuditPage(props: { entries: AuditEntry[]; nextCursor: string | n
     <Layout title="Audit log" signedIn csrf={props.csrf}>
       <h1>Audit log</h1>
       <p>Every change made on this instance, newest first: who made it, when, and what it changed.</p>
-      <form method="get" action="/federation/audit">
-        <label for="audit-action">Action</label>
-        <input id="audit-action" name="action" value={form.action} placeholder="connection, or connection.accept" aria-describedby="audit-action-help" />
-        <p class="help" id="audit-action-help">
-          An action keeps the actions below it too: <code>connection</code> keeps <code>connection.accept</code>.
-        </p>
-        <label for="audit-actor">Who</label>
-        <input id="audit-actor" name="actor" value={form.actor} placeholder="an admin token's id, or cli, peer, oidc" />
-        <label for="audit-since">From (UTC)</label>
-        <input id="audit-since" name="since" type="datetime-local" value={form.since} />
-        <label for="audit-until">Until (UTC)</label>
-        <input id="audit-until" name="until" type="datetime-local" value={form.until} />
-        {props.note === undefined ? null : <p class="note" role="status">{props.note}</p>}
-        <button type="submit">Show these entries</button>{' '}
-        <a href={`/federation/audit/export${auditSearch(form)}`} download="audit.jsonl">
-          Export them as JSON lines
-        </a>
+      <form method="get" action="/federation/audit" class="filters" aria-label="Filter the audit log">
+        <div>
+          <label for="audit-action">Action</label>
+          <input id="audit-action" name="action" value={form.action} placeholder="connection" aria-describedby="audit-action-help" />
+        </div>
+        <div>
+          <label for="audit-actor">Who</label>
+          <input id="audit-actor" name="actor" value={form.actor} placeholder="cli" aria-describedby="audit-actor-help" />
+        </div>
+        <div>
+          <label for="audit-since">From (UTC)</label>
+          <input id="audit-since" name="since" type="datetime-local" value={form.since} />
+        </div>
+        <div>
+          <label for="audit-until">Until (UTC)</label>
+          <input id="audit-until" name="until" type="datetime-local" value={form.until} />
+        </div>
+        <button type="submit">Show these entries</button>
       </form>
+      <p class="help" id="audit-action-help">
+        An action keeps the actions below it too: <code>connection</code> keeps <code>connection.accept</code>.
+      </p>
+      <p class="help" id="audit-actor-help">
+        Who is an id (an admin token's, a peer's), or a kind for all of that kind: <code>admin-token</code>, <code>oidc</code>, <code>cli</code>,{' '}
+        <code>peer</code>, <code>system</code>.
+      </p>
+      {props.note === undefined ? null : <p class="note" role="status">{props.note}</p>}
+      <p>
+        <a href={`/federation/audit/export${auditSearch(form)}`} download="audit.jsonl">
+          Export these entries as JSON lines
+        </a>
+      </p>
       {props.entries.length === 0 ? (
         <p>No entries match.</p>
       ) : (
-        <table>
+        <table class="stack">
           <thead>
             <tr>
               <th scope="col">When (UTC)</th>
@@ -61,9 +75,9 @@ export function AuditPage(props: { entries: AuditEntry[]; nextCursor: string | n
           <tbody>
             {props.entries.map((entry) => (
               <tr>
-                <td>{utcTime(entry.at, true)}</td>
-                <td>{actorOf(entry)}</td>
-                <td>
+                <td data-label="When (UTC)">{utcTime(entry.at, true)}</td>
+                <td data-label="Who">{actorOf(entry)}</td>
+                <td data-label="What">
                   <code>{entry.action}</code>
                   {entry.target === null ? null : (
                     <>

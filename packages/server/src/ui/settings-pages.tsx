@@ -1,7 +1,8 @@
 // The settings pages of the web UI: the instance's identity, name, capabilities and
 // metadata, and a new key pair.
 import type { InstanceConfiguration } from '@mosaic-fed/core';
-import { DIALOG_SCRIPT, Layout, type FieldNotes } from './layout.js';
+import { utcTime } from '../lib/times.js';
+import { Badge, DIALOG_SCRIPT, Layout, type FieldNotes } from './layout.js';
 
 export interface SettingsForm {
   name: string;
@@ -115,6 +116,7 @@ export function SettingsPage(props: {
 
       <section aria-labelledby="keys">
         <h2 id="keys">Signing key</h2>
+        <KeyTable keys={instance.keys} />
         <p>
           A new key pair can be made at any time. Connected peers are told with a certificate signed by the current key, so they
           keep working without pairing again; the current key stays valid for a day.
@@ -133,6 +135,43 @@ export function SettingsPage(props: {
       </section>
       <script dangerouslySetInnerHTML={{ __html: SCRIPT }} />
     </Layout>
+  );
+}
+
+/** The instance's keys: the current one first, then those peers still accept for a while (PROTOCOL 4). */
+function KeyTable(props: { keys: InstanceConfiguration['keys'] }) {
+  return (
+    <table class="stack" id="signing-keys">
+      <thead>
+        <tr>
+          <th scope="col">Key id</th>
+          <th scope="col">Made (UTC)</th>
+          <th scope="col">State</th>
+        </tr>
+      </thead>
+      <tbody>
+        {props.keys.map((key, index) => (
+          <tr data-kid={key.publicJwk.kid}>
+            <td data-label="Key id">
+              <code>{key.publicJwk.kid}</code>
+            </td>
+            <td data-label="Made (UTC)">{utcTime(key.createdAt)}</td>
+            <td data-label="State">
+              {index === 0 ? (
+                <>
+                  <Badge tone="good">current</Badge> signs every message
+                </>
+              ) : (
+                <>
+                  <Badge tone="quiet">previous</Badge>
+                  {key.expiresAt === null ? ' still accepted' : ` accepted until ${utcTime(key.expiresAt)} UTC`}
+                </>
+              )}
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
   );
 }
 

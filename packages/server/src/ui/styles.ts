@@ -31,7 +31,7 @@ thead th { border-bottom: 2px solid; font-size: .9rem; } tbody tr + tr td { bord
 .badge[data-tone=bad] { background: color-mix(in srgb, #c62828 18%, transparent); border-width: 2px; }
 .badge[data-tone=quiet] { opacity: .85; }
 form.filters { display: flex; flex-wrap: wrap; gap: .5rem 1rem; align-items: flex-end; }
-form.filters label { margin-top: 0; font-size: .9rem; } form.filters input { width: 10rem; } form.filters button { margin-top: 0; }
+form.filters label { margin-top: 0; font-size: .9rem; } form.filters input { width: 10rem; } form.filters input[type=datetime-local] { width: 14rem; } form.filters button { margin-top: 0; }
 td form.inline button { margin: 0 0 .25rem; }
 button.quiet { margin-top: 0; padding: .35rem .6rem; background: none; border: 1px solid; }
 form.inline { display: inline; }

@@ -3,15 +3,16 @@
 // once; the page never shows a token or its hash.
 import type { AdminToken } from '@mosaic-fed/core';
 import { utcTime } from '../lib/times.js';
-import { DIALOG_SCRIPT, Layout } from './layout.js';
+import { Badge, DIALOG_SCRIPT, Layout, type BadgeTone } from './layout.js';
 
 /** A time as a person reads it, to the minute, in UTC. */
 const when = (at: string | null, none: string) => (at === null ? none : `${utcTime(at)} UTC`);
 
-function stateOf(token: AdminToken, now: Date): string {
-  if (token.revokedAt !== null) return `revoked ${when(token.revokedAt, '')}`;
-  if (token.expiresAt !== null && Date.parse(token.expiresAt) <= now.getTime()) return `expired ${when(token.expiresAt, '')}`;
-  return token.expiresAt === null ? 'in use, does not expire' : `in use until ${when(token.expiresAt, '')}`;
+/** A token's state: a badge word, and what it leaves out. */
+function stateOf(token: AdminToken, now: Date): { word: string; tone: BadgeTone; detail: string } {
+  if (token.revokedAt !== null) return { word: 'revoked', tone: 'quiet', detail: ` ${when(token.revokedAt, '')}` };
+  if (token.expiresAt !== null && Date.parse(token.expiresAt) <= now.getTime()) return { word: 'expired', tone: 'quiet', detail: ` ${when(token.expiresAt, '')}` };
+  return { word: 'in use', tone: 'good', detail: token.expiresAt === null ? ', does not expire' : ` until ${when(token.expiresAt, '')}` };
 }
 
 export function TokensPage(props: { tokens: AdminToken[]; now: Date; csrf: string; flash?: string | undefined }) {
@@ -24,45 +25,59 @@ export function TokensPage(props: { tokens: AdminToken[]; now: Date; csrf: strin
         Each token signs an app, a script or a person in as an admin of this instance. A new one comes from{' '}
         <code>mosaic-fed token create --label "what it is for"</code>, which shows it once.
       </p>
-      <table>
+      <table class="stack">
         <thead>
           <tr>
             <th scope="col">Label</th>
             <th scope="col">Made</th>
             <th scope="col">Last used</th>
             <th scope="col">State</th>
+            <th scope="col">What you can do</th>
           </tr>
         </thead>
         <tbody>
-          {props.tokens.map((token) => (
-            <tr>
-              <td>{token.label}</td>
-              <td>{when(token.createdAt, '')}</td>
-              <td>{when(token.lastUsedAt, 'not yet')}</td>
-              <td>
-                {stateOf(token, props.now)}
-                {live(token) ? (
-                  <>
-                    <br />
-                    <button type="button" class="quiet" data-open-dialog={`revoke-${token.id}`}>
-                      Revoke…
-                    </button>
-                    <dialog id={`revoke-${token.id}`} aria-labelledby={`revoke-${token.id}-title`}>
-                      <form method="post" action={`/federation/tokens/${token.id}/revoke`}>
-                        <h2 id={`revoke-${token.id}-title`}>Revoke “{token.label}”?</h2>
-                        <p>Whatever uses it is signed out at once, on every replica, and cannot sign in with it again.</p>
-                        <input type="hidden" name="csrf" value={props.csrf} />
-                        <button type="submit">Revoke the token</button>{' '}
-                        <button type="submit" formmethod="dialog" class="quiet">
-                          Keep it
-                        </button>
-                      </form>
-                    </dialog>
-                  </>
-                ) : null}
-              </td>
-            </tr>
-          ))}
+          {props.tokens.map((token) => {
+            const state = stateOf(token, props.now);
+            return (
+              <tr data-token={token.id}>
+                <td data-label="Label">
+                  {token.label}
+                  <br />
+                  <span class="quiet">
+                    id <code>{token.id}</code>
+                  </span>
+                </td>
+                <td data-label="Made">{when(token.createdAt, '')}</td>
+                <td data-label="Last used">{when(token.lastUsedAt, 'not yet')}</td>
+                <td data-label="State">
+                  <Badge tone={state.tone}>{state.word}</Badge>
+                  {state.detail}
+                </td>
+                <td data-label="What you can do">
+                  {live(token) ? (
+                    <>
+                      <button type="button" class="quiet" data-open-dialog={`revoke-${token.id}`}>
+                        Revoke…
+                      </button>
+                      <dialog id={`revoke-${token.id}`} aria-labelledby={`revoke-${token.id}-title`}>
+                        <form method="post" action={`/federation/tokens/${token.id}/revoke`}>
+                          <h2 id={`revoke-${token.id}-title`}>Revoke “{token.label}”?</h2>
+                          <p>Whatever uses it is signed out at once, on every replica, and cannot sign in with it again.</p>
+                          <input type="hidden" name="csrf" value={props.csrf} />
+                          <button type="submit">Revoke the token</button>{' '}
+                          <button type="submit" formmethod="dialog" class="quiet">
+                            Keep it
+                          </button>
+                        </form>
+                      </dialog>
+                    </>
+                  ) : (
+                    <span class="quiet">nothing: it no longer signs anyone in</span>
+                  )}
+                </td>
+              </tr>
+            );
+          })}
         </tbody>
       </table>
       <script dangerouslySetInnerHTML={{ __html: DIALOG_SCRIPT }} />
