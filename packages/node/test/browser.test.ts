@@ -148,6 +148,20 @@ describe.skipIf(!available)('the web UI in Chromium', () => {
     const after = (await wellKnown(hub)).keys.map((key) => key.kid);
     expect(after[0]).not.toBe(before);
     expect(after[1]).toBe(before);
+    // The page lists both keys with their states.
+    expect(await hubPage.locator(`tr[data-kid="${before}"]`).innerText()).toContain('accepted until');
+    await look(hubPage, 'settings-new-key');
+    // Without JavaScript the confirmation is a page of its own.
+    await hubPage.goto(`${hub.url}/federation/settings/regenerate-keys`);
+    await look(hubPage, 'settings-new-key-page');
+    expect((await wellKnown(hub)).keys[0]?.kid).toBe(after[0]);
+  });
+
+  it('answers a page that is not there in words, with the way back', async () => {
+    const response = await hubPage.goto(`${hub.url}/federation/agents/${crypto.randomUUID()}`);
+    expect(response?.status()).toBe(404);
+    await look(hubPage, 'not-found');
+    expect(await hubPage.locator('main').innerText()).not.toMatch(/NOT_FOUND|Error:|at \w+ \(/);
   });
 
   it('connects the two instances through their pages', async () => {

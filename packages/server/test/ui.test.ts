@@ -281,7 +281,13 @@ describe('web UI', () => {
     expect(hostedHtml).toContain(`action="/federation/hosted/${hosted.agentId}/kill"`);
     // A sent agent's id is no hosted agent, and the other way round.
     expect((await request(`/federation/hosted/${agentId}`, { headers: { Cookie: cookie } })).status).toBe(404);
-    expect((await request(`/federation/agents/${hosted.agentId}`, { headers: { Cookie: cookie } })).status).toBe(404);
+    const missing = await request(`/federation/agents/${hosted.agentId}`, { headers: { Cookie: cookie } });
+    expect(missing.status).toBe(404);
+    // Said in words, with the navigation of a signed-in page and no code or stack.
+    const missingText = textOf(await missing.text());
+    expect(missingText).toContain('There is nothing here.');
+    expect(missingText).toContain('Audit log');
+    expect(missingText).not.toMatch(/NOT_FOUND|Error:/);
   });
 
   it("lands on a home page that says how the instance is doing: its parts, the outbox's backlog, recent failures", async () => {

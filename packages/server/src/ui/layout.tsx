@@ -73,7 +73,7 @@ export function MessagePage(props: { title: string; message: string; signedIn?: 
       <h1>{props.title}</h1>
       <p>{props.message}</p>
       <p>
-        <a href="/federation/settings">Go to the settings</a>
+        <a href="/federation/home">Go to the home page</a>
       </p>
     </Layout>
   );

@@ -460,6 +460,11 @@ export function uiRoutes(options: UiOptions) {
             : known !== undefined && status < 500
               ? `The peer or this instance said: ${known.message}.`
               : 'Something on this instance went wrong; its log has the details. Trying again may help.';
+      // Signed in, the page keeps its navigation; unless this instance failed (its stores
+      // may be what failed), or the session is what was refused.
+      if (c.get('session') !== undefined && status < 500 && known?.code !== 'FORBIDDEN') {
+        return signedInPage(c, <MessagePage title="That did not work out" message={message} signedIn csrf={c.var.csrf} />, status as 400);
+      }
       return c.html(<MessagePage title="That did not work out" message={message} />, status as 400);
     });
 
