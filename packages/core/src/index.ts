@@ -126,6 +126,7 @@ export {
   GRANTABLE_TYPES,
   GrantableTypeSchema,
   GrantsSchema,
+  WorkspaceGrantsSchema,
   QUERY_TYPES,
   QueryTypeSchema,
   ReplacedKeySchema,
@@ -139,6 +140,7 @@ export type {
   ConnectionStatus,
   GrantableType,
   Grants,
+  WorkspaceGrants,
   QueryType,
   ReplacedKey,
   UpdateGrantsDto,
@@ -146,6 +148,7 @@ export type {
 
 export {
   ActorSchema,
+  WorkspaceIdSchema,
   COMMAND_SCHEMAS,
   CommandMessageSchema,
   ConnectAcceptMessageSchema,

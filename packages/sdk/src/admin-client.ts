@@ -32,7 +32,7 @@ import {
   type GitCredential,
   type GitCredentialDto,
   type InstanceConfiguration,
-  type PageQuery,
+  type AuditQuery,
   type RegenerateKeysResponse,
   type SpawnAgentDto,
   type UpdateGrantsDto,
@@ -133,8 +133,11 @@ export class AdminClient {
     return this.#call('POST', 'instance/regenerate-keys', RegenerateKeysResponseSchema);
   }
 
-  /** The audit log, newest first; pass the previous page's `nextCursor` for the next. */
-  audit(query: Partial<PageQuery> = {}): Promise<AuditPage> {
+  /**
+   * The audit log, newest first, kept to an `action` (and those below it), an `actor` (an
+   * id or a kind) and a time span; pass the previous page's `nextCursor` for the next.
+   */
+  audit(query: Partial<AuditQuery> = {}): Promise<AuditPage> {
     return this.#call('GET', `audit${searchOf(query)}`, AuditPageSchema);
   }
 

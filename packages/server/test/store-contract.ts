@@ -401,19 +401,41 @@ export function describeStoreContract(name: string, open: () => Promise<StoreHar
 
     describe('hosted agents', () => {
       it('reserves under the connection limit only, atomically, even when 10 race for 3 places', async () => {
-        const results = await Promise.all(Array.from({ length: 10 }, () => stores.hostedAgents.reserve(hosted('c-1'), 3)));
+        const results = await Promise.all(Array.from({ length: 10 }, () => stores.hostedAgents.reserve(hosted('c-1'), { connection: 3 })));
         expect(results.filter((r) => r === 'reserved')).toHaveLength(3);
         expect(results.filter((r) => r === 'limit')).toHaveLength(7);
         // Another connection has its own limit; a terminal agent frees its place.
-        expect(await stores.hostedAgents.reserve(hosted('c-2'), 3)).toBe('reserved');
+        expect(await stores.hostedAgents.reserve(hosted('c-2'), { connection: 3 })).toBe('reserved');
         const [first] = await stores.hostedAgents.listActive();
         if (first === undefined) throw new Error('none active');
-        const again = await stores.hostedAgents.reserve(first, 3);
+        const again = await stores.hostedAgents.reserve(first, { connection: 3 });
         expect(again).toBe('exists');
         expect(await stores.hostedAgents.updateStatus(first.agentId, { ...first.status, status: 'completed' }, 1)).toBe(true);
-        expect(await stores.hostedAgents.reserve(hosted('c-1'), 3)).toBe('reserved');
+        expect(await stores.hostedAgents.reserve(hosted('c-1'), { connection: 3 })).toBe('reserved');
         await stores.hostedAgents.remove(first.agentId);
         expect(await stores.hostedAgents.get(first.agentId)).toBeUndefined();
+      });
+
+      it("keeps the owner's user and workspace, counts each workspace against its own limit, and lists one workspace's agents", async () => {
+        const forW1 = (createdAt?: string) => ({ ...hosted('c-1', {}, createdAt), actor: { userId: 'alice', workspaceId: 'w1' } });
+        const forW2 = { ...hosted('c-1'), actor: { userId: 'bob', workspaceId: 'w2' } };
+        const raced = await Promise.all(Array.from({ length: 5 }, (_, i) => stores.hostedAgents.reserve(forW1(`2026-11-25T12:00:0${i}.000Z`), { connection: 10, workspace: 2 })));
+        expect(raced.filter((r) => r === 'reserved')).toHaveLength(2);
+        expect(raced.filter((r) => r === 'workspace-limit')).toHaveLength(3);
+        // Another workspace, and the peer itself (no workspace), have places of their own.
+        expect(await stores.hostedAgents.reserve(forW2, { connection: 10, workspace: 2 })).toBe('reserved');
+        expect(await stores.hostedAgents.reserve(hosted('c-1'), { connection: 10 })).toBe('reserved');
+        const anotherW2 = () => ({ ...hosted('c-1'), actor: { userId: 'bob', workspaceId: 'w2' } });
+        expect(await stores.hostedAgents.reserve(anotherW2(), { connection: 10, workspace: 1 })).toBe('workspace-limit');
+        // The connection's limit met as well: it is the one named.
+        expect(await stores.hostedAgents.reserve(anotherW2(), { connection: 4, workspace: 1 })).toBe('limit');
+
+        expect((await stores.hostedAgents.get(forW2.agentId))?.actor).toEqual({ userId: 'bob', workspaceId: 'w2' });
+        const w1 = await stores.hostedAgents.list({ ownerInstanceId: 'owner-a', workspaceId: 'w1', limit: 10 });
+        expect(w1.agents).toHaveLength(2);
+        expect(w1.agents.every((agent) => agent.actor?.userId === 'alice')).toBe(true);
+        expect((await stores.hostedAgents.list({ ownerInstanceId: 'owner-a', workspaceId: 'w2', limit: 10 })).agents.map((a) => a.agentId)).toEqual([forW2.agentId]);
+        expect((await stores.hostedAgents.list({ ownerInstanceId: 'owner-a', limit: 10 })).agents).toHaveLength(4);
       });
 
       it('keeps only newer statuses and lists an owner\'s agents by filter and page', async () => {
@@ -421,7 +443,7 @@ export function describeStoreContract(name: string, open: () => Promise<StoreHar
         const b = hosted('c-1', { taskId: 'y' }, '2026-11-25T12:00:02.000Z');
         const c = hosted('c-1', { taskId: 'x' }, '2026-11-25T12:00:03.000Z');
         const foreign = { ...hosted('c-9'), ownerInstanceId: 'owner-b' };
-        for (const record of [a, b, c, foreign]) await stores.hostedAgents.reserve(record, 10);
+        for (const record of [a, b, c, foreign]) await stores.hostedAgents.reserve(record, { connection: 10 });
         expect(await stores.hostedAgents.updateStatus(a.agentId, { ...a.status, status: 'running' }, 2)).toBe(true);
         expect(await stores.hostedAgents.updateStatus(a.agentId, { ...a.status, status: 'spawning' }, 1)).toBe(false);
         expect((await stores.hostedAgents.get(a.agentId))?.status.status).toBe('running');
@@ -441,7 +463,7 @@ export function describeStoreContract(name: string, open: () => Promise<StoreHar
         const a = hosted('c-1', { agentType: 'worker' }, '2026-11-25T12:00:01.000Z');
         const b = hosted('c-2', { agentType: 'tester' }, '2026-11-25T12:00:02.000Z');
         const c = hosted('c-1', { agentType: 'tester' }, '2026-11-25T12:00:03.000Z');
-        for (const record of [a, b, c]) await stores.hostedAgents.reserve(record, 10);
+        for (const record of [a, b, c]) await stores.hostedAgents.reserve(record, { connection: 10 });
         const first = await stores.hostedAgents.list({ limit: 2, newestFirst: true });
         expect(first.agents.map((r) => r.agentId)).toEqual([c.agentId, b.agentId]);
         const second = await stores.hostedAgents.list({ limit: 2, newestFirst: true, cursor: first.nextCursor ?? undefined });

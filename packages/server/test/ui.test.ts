@@ -198,7 +198,7 @@ describe('web UI', () => {
       if (minute % 2 === 0) {
         await federation.stores.remoteAgents.create({ agentId: status.agentId, connectionId: east.id, peerInstanceId: east.peerInstanceId, taskId: status.taskId, agentType: status.agentType, status, sequence: 0, createdAt: at(minute) });
       } else {
-        await federation.stores.hostedAgents.reserve({ agentId: status.agentId, connectionId: north.id, ownerInstanceId: north.peerInstanceId, status, sequence: 0, createdAt: at(minute) }, 100);
+        await federation.stores.hostedAgents.reserve({ agentId: status.agentId, connectionId: north.id, ownerInstanceId: north.peerInstanceId, status, sequence: 0, createdAt: at(minute) }, { connection: 100 });
       }
     }
     const done = agentStatus({ taskId: 'task-54', agentType: 'tester', spawnedAt: at(54), startedAt: at(54), completedAt: new Date(Date.UTC(2026, 10, 25, 13, 57, 5)).toISOString(), status: 'completed', result: { summary: 'ok', usage: { inputTokens: 1_000, outputTokens: 200, cacheReadInputTokens: 300 } } });
@@ -273,7 +273,7 @@ describe('web UI', () => {
     const north = await connectionRecord({ peerName: 'Hub North', status: 'ACTIVE' });
     await federation.stores.connections.create(north, auditEntry('connection.create'));
     const hosted = agentStatus({ taskId: 'review-api', agentType: 'reviewer' });
-    await federation.stores.hostedAgents.reserve({ agentId: hosted.agentId, connectionId: north.id, ownerInstanceId: north.peerInstanceId, status: hosted, sequence: 0, createdAt: hosted.spawnedAt }, 5);
+    await federation.stores.hostedAgents.reserve({ agentId: hosted.agentId, connectionId: north.id, ownerInstanceId: north.peerInstanceId, status: hosted, sequence: 0, createdAt: hosted.spawnedAt }, { connection: 5 });
     const hostedPage = await request(`/federation/hosted/${hosted.agentId}`, { headers: { Cookie: cookie } });
     expect(hostedPage.status).toBe(200);
     const hostedHtml = await hostedPage.text();
@@ -347,7 +347,7 @@ describe('web UI', () => {
     for (const connection of [north, asking, gone]) await federation.stores.connections.create(connection, auditEntry('connection.create'));
     const hostedFor = async (overrides: Parameters<typeof agentStatus>[0]) => {
       const status = agentStatus(overrides);
-      await federation.stores.hostedAgents.reserve({ agentId: status.agentId, connectionId: north.id, ownerInstanceId: north.peerInstanceId, status, sequence: 0, createdAt: status.spawnedAt }, 10);
+      await federation.stores.hostedAgents.reserve({ agentId: status.agentId, connectionId: north.id, ownerInstanceId: north.peerInstanceId, status, sequence: 0, createdAt: status.spawnedAt }, { connection: 10 });
     };
     await hostedFor({ status: 'running' });
     await hostedFor({ status: 'completed', completedAt: '2026-11-25T09:00:00.000Z', result: { summary: 'ok', usage: { inputTokens: 1_000, outputTokens: 500, cacheReadInputTokens: 2_000 } } });

@@ -22,6 +22,7 @@ import {
   MetadataSchema,
   PublicJwkSchema,
 } from './instance.js';
+import { ActorSchema } from './messages.js';
 
 /**
  * The success envelope of the instance's own API (PROTOCOL 6): `{ success: true, data }`.
@@ -166,6 +167,8 @@ export const AuditActorSchema = z.strictObject({
   type: z.enum(['admin-token', 'oidc', 'cli', 'system', 'peer']),
   id: z.string(),
   label: z.string().optional(),
+  /** For a peer: the user (and workspace) of the peer's it said it acted for (`actor`). */
+  onBehalfOf: ActorSchema.optional(),
 });
 export type AuditActor = z.infer<typeof AuditActorSchema>;
 
@@ -247,6 +250,8 @@ export const HostedAgentSchema = z.strictObject({
   connectionId: z.uuid(),
   /** The instance that spawned it: the only one that may see or kill it (PROTOCOL 5). */
   ownerInstanceId: InstanceIdSchema,
+  /** The owner's user (and workspace) it was spawned for: only that workspace's messages see it. */
+  actor: ActorSchema.optional(),
   status: AgentStatusSchema,
   createdAt: IsoDateTimeSchema,
 });

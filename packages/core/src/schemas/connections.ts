@@ -3,6 +3,7 @@ import { LIMITS } from '../limits.js';
 import { EgressRuleSchema } from '../egress.js';
 import { RepositoryPatternSchema } from '../repositories.js';
 import { IsoDateTimeSchema } from './agents.js';
+import { WorkspaceIdSchema } from './messages.js';
 import {
   AGENT_TYPES,
   AgentTypeSchema,
@@ -74,13 +75,33 @@ const grantFields = {
 };
 
 /**
+ * What one of the peer's workspaces (the `actor.workspaceId` of its messages) may do: a
+ * narrowing of the connection's grants, never more. A field left out is the connection's.
+ */
+export const WorkspaceGrantsSchema = z.strictObject({
+  allowedAgentTypes: grantFields.allowedAgentTypes.exactOptional(),
+  /** Of the connection's agents at once, how many this workspace's may be. */
+  maxConcurrentAgents: grantFields.maxConcurrentAgents.exactOptional(),
+  /** Repositories this workspace's agents may fetch, besides matching the connection's own. */
+  repositories: grantFields.repositories.exactOptional(),
+});
+export type WorkspaceGrants = z.infer<typeof WorkspaceGrantsSchema>;
+
+/** Grants per peer workspace, by workspace id. */
+const workspaceGrantsField = z
+  .record(WorkspaceIdSchema, WorkspaceGrantsSchema)
+  .refine((workspaces) => Object.keys(workspaces).length <= LIMITS.workspaceGrantsMax, `at most ${LIMITS.workspaceGrantsMax} workspaces`);
+
+/**
  * What the receiving admin allows a peer to do on a connection (PROTOCOL 3). Deny by
- * default: a command type or agent type not listed is `FORBIDDEN`.
+ * default: a command type or agent type not listed is `FORBIDDEN`. `workspaces` narrows
+ * them for the messages sent for one of the peer's workspaces.
  */
 export const GrantsSchema = z.strictObject({
   ...grantFields,
   repositories: grantFields.repositories.exactOptional(),
   egress: grantFields.egress.exactOptional(),
+  workspaces: workspaceGrantsField.exactOptional(),
   spawnPerMinute: grantFields.spawnPerMinute.default(LIMITS.spawnPerMinuteDefault),
   messagesPerMinute: grantFields.messagesPerMinute.default(LIMITS.messagesPerMinuteDefault),
 });
@@ -89,11 +110,18 @@ export type Grants = z.output<typeof GrantsSchema>;
 /**
  * `PATCH /api/v1/federation/connections/:id`: any subset of the grants. Built from the
  * fields without defaults, so a field left out keeps its stored value; `repositories: null`
- * goes back to the instance's repository policy, and `egress: null` (or `[]`) to the
- * instance's egress rules alone.
+ * goes back to the instance's repository policy, `egress: null` (or `[]`) to the
+ * instance's egress rules alone, and `workspaces: null` (or `{}`) to the same grants for
+ * every workspace of the peer.
  */
 export const UpdateGrantsDtoSchema = z
-  .strictObject({ ...grantFields, repositories: grantFields.repositories.nullable(), egress: grantFields.egress.nullable() })
+  .strictObject({
+    ...grantFields,
+    repositories: grantFields.repositories.nullable(),
+    egress: grantFields.egress.nullable(),
+    /** Replaces every workspace's grants; `null` (or `{}`) removes them. */
+    workspaces: workspaceGrantsField.nullable(),
+  })
   .partial();
 export type UpdateGrantsDto = z.infer<typeof UpdateGrantsDtoSchema>;
 

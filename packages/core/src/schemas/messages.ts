@@ -46,10 +46,17 @@ export const MessageHeaderSchema = z.strictObject({
 });
 export type MessageHeader = z.infer<typeof MessageHeaderSchema>;
 
-/** The linked user on whose behalf the hub acts. */
+/** A workspace of the sending instance, as its `actor` names it (opaque to the receiver). */
+export const WorkspaceIdSchema = z.string().min(1).max(256);
+
+/**
+ * The linked user on whose behalf the hub acts, and the workspace they act in: signed
+ * inside the message, so the receiver can keep one workspace's agents from another's
+ * (docs/protocol.md, "Acting for users").
+ */
 export const ActorSchema = z.strictObject({
   userId: z.string().min(1).max(256),
-  workspaceId: z.string().min(1).max(256).optional(),
+  workspaceId: WorkspaceIdSchema.optional(),
 });
 export type Actor = z.infer<typeof ActorSchema>;
 

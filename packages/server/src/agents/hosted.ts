@@ -1,6 +1,8 @@
 // The spoke's side of agents (PROTOCOL 5): agent.spawn, agent.status, agent.kill,
-// agents.list, and the agent.transcript and agent.bundle reads from peers, ownership, the per-connection concurrency and spawn-rate
-// limits, and watching each agent so its status changes reach the hub through the outbox.
+// agents.list, and the agent.transcript and agent.bundle reads from peers; ownership, by
+// the peer and by the peer's workspace; the per-connection (and per-workspace)
+// concurrency and spawn-rate limits; and watching each agent so its status changes reach
+// the hub through the outbox.
 // Watching is shared work: one replica at a time holds an agent's lease and renews it
 // while it watches; when a replica dies, its leases lapse and the others take its agents.
 import {
@@ -17,10 +19,12 @@ import {
   mergeEgressRules,
   repositoryAllowed,
   spawningStatus,
+  type Actor,
   type AgentKillResponse,
   type AgentTranscriptResponse,
   type AuditActor,
   type OrchestratorAdapter,
+  type WorkspaceGrants,
 } from '@mosaic-fed/core';
 import type { Outbox } from '../jobs/outbox.js';
 import { agentKillAudit } from './federation-agents.js';
@@ -30,7 +34,7 @@ import type { InstanceService } from '../instance/service.js';
 import type { Leases } from '../replicas/leases.js';
 import { BackgroundLoop, setBackgroundTimeout } from '../lib/background.js';
 import { describeError, type Logger } from '../logger.js';
-import type { AgentListQuery, FederationStores, HostedAgentRecord } from '../stores/types.js';
+import type { AgentListQuery, ConnectionRecord, FederationStores, HostedAgentRecord } from '../stores/types.js';
 
 export interface HostedAgentsOptions {
   stores: FederationStores;
@@ -69,6 +73,22 @@ export async function deriveAgentId(issuer: string, jti: string): Promise<string
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
+/** What a connection's grants narrow for one of the peer's workspaces, if they name it. */
+function workspaceGrants(connection: ConnectionRecord, workspaceId: string | undefined): WorkspaceGrants | undefined {
+  const workspaces = connection.grants.workspaces;
+  return workspaceId === undefined || workspaces === undefined || !Object.hasOwn(workspaces, workspaceId) ? undefined : workspaces[workspaceId];
+}
+
+/** The peer as the audit log names it: its instance, its name here, and the user it acted for. */
+function peerActor(connection: ConnectionRecord, message: { actor?: Actor | undefined }): AuditActor {
+  return {
+    type: 'peer',
+    id: connection.peerInstanceId,
+    label: connection.peerName,
+    ...(message.actor === undefined ? {} : { onBehalfOf: message.actor }),
+  };
+}
+
 /** The lease of watching one agent. */
 const leaseOf = (agentId: string) => `watch:${agentId}`;
 
@@ -79,8 +99,8 @@ export class HostedAgents {
   readonly #o: HostedAgentsOptions;
   readonly #watching = new Map<string, AbortController>();
   readonly #retries = new Map<string, ReturnType<typeof setTimeout>>();
-  /** Agent id to owner, for the agents asked about most recently (oldest dropped first). */
-  readonly #owners = new Map<string, string>();
+  /** Agent id to owner (and the owner's workspace), for the agents asked about most recently (oldest dropped first). */
+  readonly #owners = new Map<string, { instanceId: string; workspaceId: string | undefined }>();
   readonly #leaseMs: number;
   readonly #claimer: BackgroundLoop<void>;
 
@@ -103,11 +123,18 @@ export class HostedAgents {
         capability: 'supportsAgentSpawn',
         handle: async (spec, { message, connection }) => {
           const orchestrator = this.#orchestrator();
-          if (!connection.grants.allowedAgentTypes.includes(spec.agentType)) {
-            throw new FederationError('FORBIDDEN', `the connection's grants do not allow ${spec.agentType} agents`);
+          // The workspace the peer spawns for narrows the connection's grants (docs/protocol.md, "Acting for users").
+          const workspace = message.actor?.workspaceId;
+          const narrowed = workspaceGrants(connection, workspace);
+          const whose = narrowed === undefined ? "the connection's grants" : `the connection's grants for workspace ${workspace ?? ''}`;
+          if (!connection.grants.allowedAgentTypes.includes(spec.agentType) || narrowed?.allowedAgentTypes?.includes(spec.agentType) === false) {
+            throw new FederationError('FORBIDDEN', `${whose} do not allow ${spec.agentType} agents`);
           }
-          if (!repositoryAllowed(connection.grants.repositories ?? this.#o.repositories, spec.context.repository)) {
-            throw new FederationError('FORBIDDEN', "the connection's grants do not allow this repository");
+          if (
+            !repositoryAllowed(connection.grants.repositories ?? this.#o.repositories, spec.context.repository) ||
+            (narrowed?.repositories !== undefined && !repositoryAllowed(narrowed.repositories, spec.context.repository))
+          ) {
+            throw new FederationError('FORBIDDEN', `${whose} do not allow this repository`);
           }
           const { capabilities } = await this.#o.instance.load();
           if (!capabilities.agentTypes.includes(spec.agentType)) {
@@ -125,15 +152,25 @@ export class HostedAgents {
             agentId,
             connectionId: connection.id,
             ownerInstanceId: message.iss,
+            ...(message.actor === undefined ? {} : { actor: message.actor }),
             status: spawningStatus({ agentId, taskId: spec.taskId, agentType: spec.agentType, spawnedAt: at }),
             sequence: 0,
             createdAt: at,
           };
-          const reservation = await this.#o.stores.hostedAgents.reserve(record, connection.grants.maxConcurrentAgents);
+          const reservation = await this.#o.stores.hostedAgents.reserve(record, {
+            connection: connection.grants.maxConcurrentAgents,
+            workspace: narrowed?.maxConcurrentAgents,
+          });
           if (reservation === 'limit') {
             throw new FederationError(
               'CONCURRENCY_LIMIT',
               `the connection already has ${connection.grants.maxConcurrentAgents} agents running`,
+            );
+          }
+          if (reservation === 'workspace-limit') {
+            throw new FederationError(
+              'CONCURRENCY_LIMIT',
+              `workspace ${workspace ?? ''} already has ${narrowed?.maxConcurrentAgents ?? 0} agents running on the connection`,
             );
           }
           try {
@@ -146,6 +183,17 @@ export class HostedAgents {
               ...(egress.length === 0 ? {} : { egress }),
             });
             this.watch(agentId);
+            if (reservation === 'reserved') {
+              await this.#o.stores.audit.append({
+                id: this.#o.generateId(),
+                at,
+                actor: peerActor(connection, message),
+                action: 'agent.spawn',
+                target: `agent:${agentId}`,
+                before: null,
+                after: { taskId: spec.taskId, agentType: spec.agentType, repository: spec.context.repository, branch: spec.context.branch },
+              });
+            }
             return response;
           } catch (error) {
             // Nothing runs: give the place back so the numbers stay true.
@@ -163,7 +211,7 @@ export class HostedAgents {
         payload: AgentRefPayloadSchema,
         safeToRepeat: true,
         handle: async ({ agentId }, { message }) => {
-          await this.#owned(agentId, message.iss);
+          await this.#owned(agentId, message);
           return this.#orchestrator().getStatus(agentId);
         },
       })
@@ -171,9 +219,11 @@ export class HostedAgents {
         kind: 'COMMAND',
         type: 'agent.kill',
         payload: AgentRefPayloadSchema,
-        handle: async ({ agentId }, { message }) => {
-          await this.#owned(agentId, message.iss);
-          return this.#orchestrator().kill(agentId);
+        handle: async ({ agentId }, { message, connection }) => {
+          await this.#owned(agentId, message);
+          const response = await this.#orchestrator().kill(agentId);
+          await this.#o.stores.audit.append(agentKillAudit(this.#o, peerActor(connection, message), agentId, { ownerInstanceId: message.iss }));
+          return response;
         },
       })
       .register({
@@ -183,7 +233,7 @@ export class HostedAgents {
         // Reading one's own agent's record, as agent.status does, and allowed with it.
         grant: 'agent.status',
         handle: async ({ agentId, cursor, limit }, { message }) => {
-          await this.#owned(agentId, message.iss);
+          await this.#owned(agentId, message);
           const pageSize = limit ?? LIMITS.listLimitDefault;
           const entries = await this.#orchestrator().transcript(agentId, { after: Number(cursor ?? 0), limit: pageSize });
           const last = entries.at(-1);
@@ -198,7 +248,7 @@ export class HostedAgents {
         // A completed agent's bundle never changes; its chunks are too large to log.
         answerNeverChanges: true,
         handle: async ({ agentId, offset, length }, { message }) => {
-          await this.#owned(agentId, message.iss);
+          await this.#owned(agentId, message);
           return this.#orchestrator().bundle(agentId, { offset, length });
         },
       })
@@ -209,6 +259,8 @@ export class HostedAgents {
         handle: async (query, { message }) => {
           const page = await this.#o.stores.hostedAgents.list({
             ownerInstanceId: message.iss,
+            // For one of its workspaces, that workspace's agents alone.
+            workspaceId: message.actor?.workspaceId,
             status: query.status,
             taskId: query.taskId,
             limit: query.limit ?? LIMITS.listLimitDefault,
@@ -361,15 +413,23 @@ export class HostedAgents {
   // PROTOCOL 5, "Ownership": another instance's agent is NOT_FOUND, exactly like a missing
   // one. An agent's owner never changes (its id is derived from the owner's spawn), so the
   // owners of recently asked-about agents are remembered instead of read for every message.
-  async #owned(agentId: string, issuer: string): Promise<void> {
+  /**
+   * Refuses, as if there were no such agent, a message about an agent its sender does not
+   * own (PROTOCOL 5), or one sent for a workspace other than the agent's.
+   */
+  async #owned(agentId: string, message: { iss: string; actor?: Actor | undefined }): Promise<void> {
     let owner = this.#owners.get(agentId);
     if (owner === undefined) {
-      owner = (await this.#o.stores.hostedAgents.get(agentId))?.ownerInstanceId;
-      if (owner !== undefined) {
+      const record = await this.#o.stores.hostedAgents.get(agentId);
+      if (record !== undefined) {
+        owner = { instanceId: record.ownerInstanceId, workspaceId: record.actor?.workspaceId };
         if (this.#owners.size >= OWNERS_REMEMBERED) this.#owners.delete(this.#owners.keys().next().value ?? '');
         this.#owners.set(agentId, owner);
       }
     }
-    if (owner !== issuer) throw new FederationError('NOT_FOUND', 'there is no such agent');
+    const scope = message.actor?.workspaceId;
+    if (owner?.instanceId !== message.iss || (scope !== undefined && owner.workspaceId !== scope)) {
+      throw new FederationError('NOT_FOUND', 'there is no such agent');
+    }
   }
 }

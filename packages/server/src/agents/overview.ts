@@ -27,8 +27,8 @@ export async function agentsOverview(deps: AgentViews, query: AgentsOverviewQuer
 }
 
 /** A hosted agent's record as the API shows it (`HostedAgentSchema`), without the store's bookkeeping. */
-export function toHostedAgent({ agentId, connectionId, ownerInstanceId, status, createdAt }: HostedAgent): HostedAgent {
-  return { agentId, connectionId, ownerInstanceId, status, createdAt };
+export function toHostedAgent({ agentId, connectionId, ownerInstanceId, actor, status, createdAt }: HostedAgent): HostedAgent {
+  return { agentId, connectionId, ownerInstanceId, ...(actor === undefined ? {} : { actor }), status, createdAt };
 }
 
 /** One agent of the merged list: sent (this instance asked a peer to run it) or hosted (it runs here for a peer). */

@@ -187,6 +187,12 @@ export interface AgentListQuery {
   newestFirst?: boolean | undefined;
 }
 
+/** A list of hosted agents: as {@link AgentListQuery}, and kept to one owner, or one of its workspaces. */
+export interface HostedAgentListQuery extends AgentListQuery {
+  ownerInstanceId?: string | undefined;
+  workspaceId?: string | undefined;
+}
+
 /** Whether an agent's status passes a list's filters (the in-memory stores' `WHERE`). */
 export function agentKept(status: AgentStatus, connectionId: string, query: AgentListQuery): boolean {
   return (
@@ -197,19 +203,27 @@ export function agentKept(status: AgentStatus, connectionId: string, query: Agen
   );
 }
 
+/** How many agents may be live at once when one is reserved: on its connection, and of its peer workspace. */
+export interface ReserveLimits {
+  connection: number;
+  /** Agents of the record's `actor.workspaceId` on the same connection; unlimited when left out. */
+  workspace?: number | undefined;
+}
+
 export interface HostedAgentStore {
   /**
-   * Records a new agent if its connection has fewer than `maxActive` agents that are not
-   * terminal; the count and the insert are one atomic step.
+   * Records a new agent if its connection has fewer than `limits.connection` agents that
+   * are not terminal, and its workspace fewer than `limits.workspace`; the counts and the
+   * insert are one atomic step. `limit` names the limit that was reached.
    */
-  reserve(record: HostedAgentRecord, maxActive: number): Promise<'reserved' | 'exists' | 'limit'>;
+  reserve(record: HostedAgentRecord, limits: ReserveLimits): Promise<'reserved' | 'exists' | 'limit' | 'workspace-limit'>;
   get(agentId: string): Promise<HostedAgentRecord | undefined>;
   /** Drops a reservation whose agent never started. */
   remove(agentId: string): Promise<void>;
   /** Stores a newer status; a status with a sequence at or below the stored one is ignored. */
   updateStatus(agentId: string, status: AgentStatus, sequence: number): Promise<boolean>;
-  /** Agents, oldest first: the owner's only when `ownerInstanceId` is given. */
-  list(query: AgentListQuery & { ownerInstanceId?: string | undefined }): Promise<{ agents: HostedAgentRecord[]; nextCursor: string | null }>;
+  /** Agents, oldest first: the owner's only when `ownerInstanceId` is given, and of one of its workspaces with `workspaceId`. */
+  list(query: HostedAgentListQuery): Promise<{ agents: HostedAgentRecord[]; nextCursor: string | null }>;
   /** Every agent that is not terminal, to resume watching after a restart. */
   listActive(): Promise<HostedAgentRecord[]>;
 }

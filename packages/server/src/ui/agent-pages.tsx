@@ -1,10 +1,10 @@
 // The agents pages of the web UI: start an agent on a peer, watch it live, read its
 // result, stop it; and the agents running here for peers.
-import { inputTokensOf, tokensOf, type AgentDelivery, type AgentOutcome, type AgentStatus, type AgentTranscriptResponse, type Connection, type TranscriptEntry } from '@mosaic-fed/core';
+import { inputTokensOf, tokensOf, type Actor, type AgentDelivery, type AgentOutcome, type AgentStatus, type AgentTranscriptResponse, type Connection, type TranscriptEntry } from '@mosaic-fed/core';
 import type { AgentListCursors, AgentRow } from '../agents/overview.js';
 import type { AgentListForm } from './agent-list.js';
 import { durationInWords, utcTime } from '../lib/times.js';
-import { Badge, DIALOG_SCRIPT, Layout, type BadgeTone } from './layout.js';
+import { actorInWords, Badge, DIALOG_SCRIPT, Layout, type BadgeTone } from './layout.js';
 
 const AGENT_WORDS: Record<AgentStatus['status'], string> = {
   spawning: 'starting',
@@ -366,6 +366,8 @@ export function AgentPage(props: {
   peerName: string;
   /** An agent that runs here for a peer: this instance's admin may stop it, and no event stream follows it. */
   hosted?: boolean;
+  /** The peer's user (and workspace) a hosted agent was spawned for. */
+  onBehalfOf?: Actor | undefined;
   csrf: string;
   flash?: string | undefined;
 }) {
@@ -376,7 +378,9 @@ export function AgentPage(props: {
     <Layout title={status.taskId} signedIn csrf={props.csrf}>
       <h1>{status.taskId}</h1>
       <p>
-        {props.hosted === true ? `A ${status.agentType} agent running on this instance for ${props.peerName}.` : `A ${status.agentType} agent you started on ${props.peerName}.`}
+        {props.hosted === true
+          ? `A ${status.agentType} agent running on this instance for ${props.peerName}${props.onBehalfOf === undefined ? '' : `, for its ${actorInWords(props.onBehalfOf)}`}.`
+          : `A ${status.agentType} agent you started on ${props.peerName}.`}
       </p>
       {props.flash === undefined ? null : <p class="flash" role="status">{props.flash}</p>}
       <dl>

@@ -2,7 +2,7 @@
 // span, a page at a time, and exported as JSON lines with the same filters.
 import type { AuditEntry } from '@mosaic-fed/core';
 import { utcTime } from '../lib/times.js';
-import { Layout } from './layout.js';
+import { actorInWords, Layout } from './layout.js';
 
 /** The filters as the form holds them: what the person typed, times as `datetime-local` gives them (UTC). */
 export interface AuditFilterForm {
@@ -19,8 +19,9 @@ export function auditSearch(form: AuditFilterForm, extra: Record<string, string>
 }
 
 const actorOf = (entry: AuditEntry) => {
-  const { type, id, label } = entry.actor;
-  return label === undefined ? `${type} ${id}` : `${label} (${type})`;
+  const { type, id, label, onBehalfOf } = entry.actor;
+  const who = label === undefined ? `${type} ${id}` : `${label} (${type})`;
+  return onBehalfOf === undefined ? who : `${who}, for its ${actorInWords(onBehalfOf)}`;
 };
 
 export function AuditPage(props: { entries: AuditEntry[]; nextCursor: string | null; form: AuditFilterForm; note?: string | undefined; csrf: string }) {

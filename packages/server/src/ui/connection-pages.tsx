@@ -1,6 +1,6 @@
 // The connections pages of the web UI: connect, accept or decline, pause, resume or
 // disconnect, and what each peer may do here.
-import type { Connection } from '@mosaic-fed/core';
+import type { Connection, WorkspaceGrants } from '@mosaic-fed/core';
 import { GRANTABLE_TYPES } from '@mosaic-fed/core';
 import { utcTime } from '../lib/times.js';
 import { Badge, DIALOG_SCRIPT, Layout, type BadgeTone, type FieldNotes } from './layout.js';
@@ -206,6 +206,16 @@ export function listInWords(items: readonly string[]): string {
   return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} and ${items.at(-1) ?? ''}`;
 }
 
+/** What the grants narrow for one of the peer's workspaces, in a sentence. */
+function workspaceGrantsInWords(workspace: string, narrowed: WorkspaceGrants): string {
+  const parts = [
+    narrowed.allowedAgentTypes === undefined ? undefined : narrowed.allowedAgentTypes.length === 0 ? 'no agents' : `${listInWords(narrowed.allowedAgentTypes)} agents only`,
+    narrowed.maxConcurrentAgents === undefined ? undefined : `at most ${narrowed.maxConcurrentAgents} at once`,
+    narrowed.repositories === undefined ? undefined : `repositories matching ${listInWords(narrowed.repositories)} only`,
+  ].filter((part) => part !== undefined);
+  return `For its workspace ${workspace}: ${parts.length === 0 ? 'the same as above' : listInWords(parts)}.`;
+}
+
 /** What a connection's grants allow, a sentence each. */
 function GrantsInWords(props: { connection: Connection; running: number; tokensToday: number }) {
   const { grants } = props.connection;
@@ -230,6 +240,9 @@ function GrantsInWords(props: { connection: Connection; running: number; tokensT
           ? "Their sandboxes reach only what this instance's own egress rules allow."
           : `Their sandboxes may also reach ${listInWords(grants.egress)}.`}
       </li>
+      {Object.entries(grants.workspaces ?? {}).map(([workspace, narrowed]) => (
+        <li data-workspace={workspace}>{workspaceGrantsInWords(workspace, narrowed)}</li>
+      ))}
       <li id="tokens-today">Its agents here used {props.tokensToday.toLocaleString('en')} model tokens today (UTC).</li>
     </ul>
   );

@@ -16,6 +16,11 @@ export function Badge(props: { tone: BadgeTone; children: Child }) {
   );
 }
 
+/** The user (and workspace) a peer acted for, as a person reads it: `user bob in workspace w2`. */
+export function actorInWords(actor: { userId: string; workspaceId?: string | undefined }): string {
+  return actor.workspaceId === undefined ? `user ${actor.userId}` : `user ${actor.userId} in workspace ${actor.workspaceId}`;
+}
+
 /** What the navigation of the page being rendered shows beside its links. */
 export const NavigationContext = createContext({ pendingRequests: 0 });
 

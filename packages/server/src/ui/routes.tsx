@@ -431,7 +431,7 @@ export function uiRoutes(options: UiOptions) {
       if (status.status !== 'spawning' && status.status !== 'running') timeline.push({ status: status.status, attempt: status.attempt, at: status.completedAt });
       return signedInPage(
       c,
-        <AgentPage status={status} timeline={timeline} transcript={transcript} peerName={connection?.peerName ?? 'a former peer'} hosted csrf={c.var.csrf} flash={flashOf(c.req.query('done'))} />,
+        <AgentPage status={status} timeline={timeline} transcript={transcript} peerName={connection?.peerName ?? 'a former peer'} hosted onBehalfOf={agent.actor} csrf={c.var.csrf} flash={flashOf(c.req.query('done'))} />,
       );
     })
     .get('/hosted/:id/patch', signedIn, async (c) => patchDownload(c, (await options.hosted.get(c.req.param('id'))).status))

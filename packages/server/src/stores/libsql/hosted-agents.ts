@@ -1,25 +1,31 @@
 // The agents this instance runs for peers, in libSQL.
 import type { AgentStatus } from '@mosaic-fed/core';
 import { and, eq, inArray, lt, sql } from 'drizzle-orm';
-import type { AgentListQuery, HostedAgentRecord, HostedAgentStore } from '../types.js';
+import type { HostedAgentListQuery, HostedAgentRecord, HostedAgentStore, ReserveLimits } from '../types.js';
 import { hostedAgentsTable } from './schema.js';
 import { ACTIVE_STATES, afterCursor, creationOrder, pageOf, type Database } from './shared.js';
 
 export class LibsqlHostedAgentStore implements HostedAgentStore {
   constructor(private readonly db: Database) {}
 
-  async reserve(record: HostedAgentRecord, maxActive: number): Promise<'reserved' | 'exists' | 'limit'> {
-    // One statement counts the connection's live agents and inserts only under the limit,
-    // so concurrent spawns can never overshoot it.
+  async reserve(record: HostedAgentRecord, limits: ReserveLimits): Promise<'reserved' | 'exists' | 'limit' | 'workspace-limit'> {
+    // One statement counts the connection's (and the workspace's) live agents and inserts
+    // only under the limits, so concurrent spawns can never overshoot them.
+    const workspace = record.actor?.workspaceId ?? null;
+    const live = sql`SELECT count(*) FROM hosted_agents WHERE connection_id = ${record.connectionId} AND state IN ('spawning', 'running')`;
+    const liveInWorkspace = sql`${live} AND actor_workspace_id IS ${workspace}`;
     const result = await this.db.run(sql`
-      INSERT INTO hosted_agents (agent_id, connection_id, owner_instance_id, task_id, state, status, sequence, created_at)
-      SELECT ${record.agentId}, ${record.connectionId}, ${record.ownerInstanceId}, ${record.status.taskId},
-             ${record.status.status}, ${JSON.stringify(record.status)}, ${record.sequence}, ${record.createdAt}
-      WHERE (SELECT count(*) FROM hosted_agents
-             WHERE connection_id = ${record.connectionId} AND state IN ('spawning', 'running')) < ${maxActive}
+      INSERT INTO hosted_agents (agent_id, connection_id, owner_instance_id, actor_user_id, actor_workspace_id, task_id, state, status, sequence, created_at)
+      SELECT ${record.agentId}, ${record.connectionId}, ${record.ownerInstanceId}, ${record.actor?.userId ?? null}, ${workspace},
+             ${record.status.taskId}, ${record.status.status}, ${JSON.stringify(record.status)}, ${record.sequence}, ${record.createdAt}
+      WHERE (${live}) < ${limits.connection}
+        AND (${limits.workspace ?? null} IS NULL OR (${liveInWorkspace}) < ${limits.workspace ?? null})
       ON CONFLICT (agent_id) DO NOTHING`);
     if (result.rowsAffected === 1) return 'reserved';
-    return (await this.get(record.agentId)) === undefined ? 'limit' : 'exists';
+    if ((await this.get(record.agentId)) !== undefined) return 'exists';
+    // Not inserted, and not there: which limit it met.
+    const [{ count } = { count: 0 }] = await this.db.all<{ count: number }>(sql`SELECT (${live}) AS count`);
+    return count >= limits.connection ? 'limit' : 'workspace-limit';
   }
 
   async get(agentId: string): Promise<HostedAgentRecord | undefined> {
@@ -39,7 +45,7 @@ export class LibsqlHostedAgentStore implements HostedAgentStore {
     return result.rowsAffected === 1;
   }
 
-  async list(query: AgentListQuery & { ownerInstanceId?: string | undefined }) {
+  async list(query: HostedAgentListQuery) {
     const after = afterCursor(hostedAgentsTable.createdAt, hostedAgentsTable.agentId, query.cursor, query.newestFirst);
     if (after === false) return { agents: [], nextCursor: null };
     const rows = await this.db
@@ -48,6 +54,7 @@ export class LibsqlHostedAgentStore implements HostedAgentStore {
       .where(
         and(
           query.ownerInstanceId === undefined ? undefined : eq(hostedAgentsTable.ownerInstanceId, query.ownerInstanceId),
+          query.workspaceId === undefined ? undefined : eq(hostedAgentsTable.actorWorkspaceId, query.workspaceId),
           query.connectionId === undefined ? undefined : eq(hostedAgentsTable.connectionId, query.connectionId),
           query.status === undefined ? undefined : eq(hostedAgentsTable.state, query.status),
           query.taskId === undefined ? undefined : eq(hostedAgentsTable.taskId, query.taskId),
@@ -67,6 +74,7 @@ export class LibsqlHostedAgentStore implements HostedAgentStore {
 }
 
 function toHosted(row: typeof hostedAgentsTable.$inferSelect): HostedAgentRecord {
-  const { state: _state, taskId: _taskId, ...record } = row;
-  return record;
+  const { state: _state, taskId: _taskId, actorUserId, actorWorkspaceId, ...record } = row;
+  if (actorUserId === null) return record;
+  return { ...record, actor: actorWorkspaceId === null ? { userId: actorUserId } : { userId: actorUserId, workspaceId: actorWorkspaceId } };
 }

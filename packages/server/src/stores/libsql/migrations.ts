@@ -90,5 +90,15 @@ export const MIGRATIONS: readonly EmbeddedMigration[] = [
     "sql": [
       "ALTER TABLE `connections` ADD `peer_seen_at` text;"
     ]
+  },
+  {
+    "tag": "0008_hosted_actor",
+    "folderMillis": 1796410874153,
+    "hash": "b8662fabd40a8dae543cf37201a3b7a722616b94a7624cbe75e8c46df1d7c732",
+    "sql": [
+      "ALTER TABLE `hosted_agents` ADD `actor_user_id` text;",
+      "\nALTER TABLE `hosted_agents` ADD `actor_workspace_id` text;",
+      "\nCREATE INDEX `hosted_agents_owner_workspace` ON `hosted_agents` (`owner_instance_id`,`actor_workspace_id`,`created_at`,`agent_id`);"
+    ]
   }
 ];

@@ -110,6 +110,9 @@ export const hostedAgentsTable = sqliteTable(
     agentId: text('agent_id').primaryKey(),
     connectionId: text('connection_id').notNull(),
     ownerInstanceId: text('owner_instance_id').notNull(),
+    /** The owner's user and workspace it was spawned for (`actor`), when the spawn named them. */
+    actorUserId: text('actor_user_id'),
+    actorWorkspaceId: text('actor_workspace_id'),
     taskId: text('task_id').notNull(),
     state: text('state').$type<AgentState>().notNull(),
     status: text('status', { mode: 'json' }).$type<AgentStatus>().notNull(),
@@ -119,6 +122,7 @@ export const hostedAgentsTable = sqliteTable(
   (table) => [
     index('hosted_agents_owner').on(table.ownerInstanceId, table.createdAt, table.agentId),
     index('hosted_agents_connection_state').on(table.connectionId, table.state),
+    index('hosted_agents_owner_workspace').on(table.ownerInstanceId, table.actorWorkspaceId, table.createdAt, table.agentId),
   ],
 );
 

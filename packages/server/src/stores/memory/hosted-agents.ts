@@ -1,17 +1,17 @@
 // The agents this instance runs for peers, in memory.
 import { isTerminalState, type AgentStatus } from '@mosaic-fed/core';
-import { agentKept, type AgentListQuery, type HostedAgentRecord, type HostedAgentStore } from '../types.js';
+import { agentKept, type HostedAgentListQuery, type HostedAgentRecord, type HostedAgentStore, type ReserveLimits } from '../types.js';
 import { copy, page } from './shared.js';
 
 export class InMemoryHostedAgentStore implements HostedAgentStore {
   readonly #agents = new Map<string, HostedAgentRecord>();
 
-  async reserve(record: HostedAgentRecord, maxActive: number): Promise<'reserved' | 'exists' | 'limit'> {
+  async reserve(record: HostedAgentRecord, limits: ReserveLimits): Promise<'reserved' | 'exists' | 'limit' | 'workspace-limit'> {
     if (this.#agents.has(record.agentId)) return 'exists';
-    const active = [...this.#agents.values()].filter(
-      (a) => a.connectionId === record.connectionId && !isTerminalState(a.status.status),
-    ).length;
-    if (active >= maxActive) return 'limit';
+    const active = [...this.#agents.values()].filter((a) => a.connectionId === record.connectionId && !isTerminalState(a.status.status));
+    if (active.length >= limits.connection) return 'limit';
+    const workspace = record.actor?.workspaceId;
+    if (limits.workspace !== undefined && active.filter((a) => a.actor?.workspaceId === workspace).length >= limits.workspace) return 'workspace-limit';
     this.#agents.set(record.agentId, copy(record));
     return 'reserved';
   }
@@ -32,9 +32,12 @@ export class InMemoryHostedAgentStore implements HostedAgentStore {
     return true;
   }
 
-  async list(query: AgentListQuery & { ownerInstanceId?: string | undefined }) {
+  async list(query: HostedAgentListQuery) {
     const mine = [...this.#agents.values()].filter(
-      (a) => (query.ownerInstanceId === undefined || a.ownerInstanceId === query.ownerInstanceId) && agentKept(a.status, a.connectionId, query),
+      (a) =>
+        (query.ownerInstanceId === undefined || a.ownerInstanceId === query.ownerInstanceId) &&
+        (query.workspaceId === undefined || a.actor?.workspaceId === query.workspaceId) &&
+        agentKept(a.status, a.connectionId, query),
     );
     const { items, nextCursor } = page(mine, (a) => ({ createdAt: a.createdAt, id: a.agentId }), query.limit, query.cursor, query.newestFirst);
     return { agents: items.map(copy), nextCursor };
