@@ -301,3 +301,33 @@ export type { BundleRange, OrchestratorAdapter, OrchestratorSpawnRequest, Transc
 
 // The retry schedule of PROTOCOL 5's outbox and of every client that retries.
 export { backoffMs } from './backoff.js';
+
+// The people of an instance: users, workspaces and their roles (docs/protocol.md, "Acting for users").
+export {
+  ACTING_ROLES,
+  AgentOwnerSchema,
+  CreateUserDtoSchema,
+  CreateUserTokenDtoSchema,
+  CreateWorkspaceDtoSchema,
+  MembershipSchema,
+  PersonIdSchema,
+  PrincipalViewSchema,
+  SetMembershipDtoSchema,
+  UpdateWorkspaceDtoSchema,
+  UserSchema,
+  WORKSPACE_ROLES,
+  WorkspaceRoleSchema,
+  WorkspaceSchema,
+} from './schemas/people.js';
+export type {
+  AgentOwner,
+  CreateUserDto,
+  CreateUserTokenDto,
+  CreateWorkspaceDto,
+  Membership,
+  PrincipalView,
+  UpdateWorkspaceDto,
+  User,
+  Workspace,
+  WorkspaceRole,
+} from './schemas/people.js';

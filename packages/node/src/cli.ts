@@ -62,7 +62,8 @@ Usage:
   mosaic-fed serve         start the server (initialises on first start)
   mosaic-fed orchestrator  run agents as a service for servers (PROTOCOL 7), default port ${DEFAULT_ORCHESTRATOR_PORT}
   mosaic-fed worker        run agents from the queue on Valkey (needs REDIS_URL)
-  mosaic-fed token create  create an admin token and print it once
+  mosaic-fed token create  create an admin token and print it once (--user <id>: a token
+                           that signs that user in, with what their workspaces allow)
   mosaic-fed token list    list admin tokens: id, label, created, expires, last used, revoked
   mosaic-fed token revoke <id>  revoke an admin token; it fails at once, on every replica
   mosaic-fed agents        list the agents sent to peers and run for them, newest first:
@@ -329,6 +330,7 @@ export async function main(argv: string[], env: Env = process.env): Promise<numb
         url: { type: 'string' },
         name: { type: 'string' },
         label: { type: 'string' },
+        user: { type: 'string' },
         'expires-in': { type: 'string' },
         repository: { type: 'string' },
         'log-level': { type: 'string' },
@@ -500,13 +502,23 @@ export async function main(argv: string[], env: Env = process.env): Promise<numb
         const federation = await openFederation({ ...common, url: offlineUrl });
         try {
           const lifetime = values['expires-in'] === undefined ? undefined : parseDuration(values['expires-in']);
-          const { token, record } = await createAdminToken({
-            store: federation.stores.adminTokens,
-            label: values.label ?? 'admin',
-            actor: { type: 'cli', id: 'mosaic-fed token create' },
-            ...(lifetime === undefined ? {} : { expiresAt: new Date(Date.now() + lifetime) }),
-          });
-          process.stderr.write(`admin token "${record.label}" (${record.id}) created; it is shown only this once:\n`);
+          const actor = { type: 'cli' as const, id: 'mosaic-fed token create' };
+          const { token, record } =
+            values.user === undefined
+              ? await createAdminToken({
+                  store: federation.stores.adminTokens,
+                  label: values.label ?? 'admin',
+                  actor,
+                  ...(lifetime === undefined ? {} : { expiresAt: new Date(Date.now() + lifetime) }),
+                })
+              : await federation.people
+                  .createUserToken(values.user, { label: values.label ?? values.user, ...(lifetime === undefined ? {} : { expiresInSeconds: lifetime / 1000 }) }, actor)
+                  .catch((error: unknown) => {
+                    if (isFederationError(error) && error.code === 'NOT_FOUND') throw new UsageError(`--user: there is no user ${values.user ?? ''} (an admin adds users with POST /api/v1/federation/users)`);
+                    throw error;
+                  });
+          const kind = record.userId === undefined ? 'admin token' : `token of user ${record.userId}`;
+          process.stderr.write(`${kind} "${record.label}" (${record.id}) created; it is shown only this once:\n`);
           process.stdout.write(`${token}\n`);
         } finally {
           await federation.close();
@@ -517,8 +529,8 @@ export async function main(argv: string[], env: Env = process.env): Promise<numb
         const federation = await openFederation({ ...common, url: offlineUrl });
         try {
           const tokens = (await federation.stores.adminTokens.list()).map(toAdminToken);
-          const rows = tokens.map((t) => [t.id, t.label, t.createdAt, t.expiresAt ?? 'never', t.lastUsedAt ?? 'never', t.revokedAt ?? '-']);
-          process.stdout.write(formatTable(['id', 'label', 'created', 'expires', 'last used', 'revoked'], rows));
+          const rows = tokens.map((t) => [t.id, t.label, t.userId ?? '(admin)', t.createdAt, t.expiresAt ?? 'never', t.lastUsedAt ?? 'never', t.revokedAt ?? '-']);
+          process.stdout.write(formatTable(['id', 'label', 'for', 'created', 'expires', 'last used', 'revoked'], rows));
         } finally {
           await federation.close();
         }

@@ -98,17 +98,32 @@ describe('mosaic-fed serve', () => {
       const id = /\(([0-9a-f-]{36})\) created/.exec(created.stderr)?.[1];
       expect(id).toBeDefined();
       const row = listed.stdout.split('\n').find((line) => line.startsWith(id ?? '-'));
-      expect(row).toMatch(/ ci +\S+Z +never +\S+Z +-$/);
+      expect(row).toMatch(/ ci +\(admin\) +\S+Z +never +\S+Z +-$/);
       expect(listed.stdout).not.toContain(token);
       const revoked = runCli(['token', 'revoke', id ?? '', '--data-dir', dataDir], dir.path);
       expect(revoked.status, revoked.stderr).toBe(0);
       expect(revoked.stderr).toContain('is revoked since');
       const after = await fetch(`${served.listening.url}/api/v1/federation/instance`, { headers: { Authorization: `Bearer ${token}` } });
       expect(after.status).toBe(401);
+      // A user's token, for a user the admin added: it signs that user in, not an admin.
+      expect(runCli(['token', 'create', '--data-dir', dataDir, '--user', 'alice'], dir.path).status).toBe(2);
+      const adminToken = runCli(['token', 'create', '--data-dir', dataDir, '--label', 'people'], dir.path).stdout.trim();
+      const added = await fetch(`${served.listening.url}/api/v1/federation/users`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${adminToken}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ id: 'alice', name: 'Alice' }),
+      });
+      expect(added.status).toBe(201);
+      const forAlice = runCli(['token', 'create', '--data-dir', dataDir, '--user', 'alice'], dir.path);
+      expect(forAlice.status, forAlice.stderr).toBe(0);
+      expect(forAlice.stderr).toContain('token of user alice');
+      const me = await fetch(`${served.listening.url}/api/v1/federation/me`, { headers: { Authorization: `Bearer ${forAlice.stdout.trim()}` } });
+      expect(await me.json()).toMatchObject({ success: true, data: { kind: 'user', user: { id: 'alice' }, memberships: [] } });
+      expect(runCli(['token', 'list', '--data-dir', dataDir], dir.path).stdout).toMatch(/ alice +alice +\S+Z +never +\S+Z +-/);
       expect(runCli(['token', 'revoke', crypto.randomUUID(), '--data-dir', dataDir], dir.path).status).toBe(2);
       const expiring = runCli(['token', 'create', '--data-dir', dataDir, '--expires-in', '12h'], dir.path);
       expect(expiring.status, expiring.stderr).toBe(0);
-      expect(runCli(['token', 'list', '--data-dir', dataDir], dir.path).stdout).toMatch(/ admin +\S+Z +\S+Z +never +-/);
+      expect(runCli(['token', 'list', '--data-dir', dataDir], dir.path).stdout).toMatch(/ admin +\(admin\) +\S+Z +\S+Z +never +-/);
       expect(runCli(['token', 'create', '--data-dir', dataDir, '--expires-in', 'soon'], dir.path).status).toBe(2);
 
       expect(JSON.stringify(served.lines)).not.toContain(token);

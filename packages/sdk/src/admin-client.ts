@@ -2,6 +2,21 @@
 // that configure an instance, manage its connections and spawn, watch and kill agents
 // through it. Every answer is checked against core's schemas.
 import {
+  AdminTokenSchema,
+  MembershipSchema,
+  PrincipalViewSchema,
+  UserSchema,
+  WorkspaceSchema,
+  type AdminToken,
+  type CreateUserDto,
+  type CreateUserTokenDto,
+  type CreateWorkspaceDto,
+  type Membership,
+  type PrincipalView,
+  type UpdateWorkspaceDto,
+  type User,
+  type Workspace,
+  type WorkspaceRole,
   AgentDeliverySchema,
   AgentKillResponseSchema,
   AgentsOverviewSchema,
@@ -48,7 +63,10 @@ import { sleep } from './lib/sleep.js';
 export interface AdminClientOptions {
   /** The instance's base URL, such as `https://hub.example.com`. */
   url: string;
-  /** An admin token (`mfa_...`) or an OIDC access token with the admin claim. */
+  /**
+   * An admin token (`mfa_...`), an OIDC access token with the admin claim, or a user's
+   * token: a user reaches the agents of their workspaces and `me`, nothing else.
+   */
   token: string;
   fetch?: typeof fetch;
   /** Timeout of each call in milliseconds (not of event streams). Default 30,000. */
@@ -82,6 +100,10 @@ const RETRYABLE_SPAWN: ReadonlySet<string> = new Set(['PEER_UNAVAILABLE', 'ORCHE
 export type ConnectionAction = 'accept' | 'reject' | 'disconnect' | 'suspend' | 'resume';
 
 const ConnectionListSchema = z.array(ConnectionSchema);
+const UserListSchema = z.array(UserSchema);
+const WorkspaceListSchema = z.array(WorkspaceSchema);
+const MembershipListSchema = z.array(MembershipSchema);
+const UserTokenSchema = z.strictObject({ token: z.string().min(1), record: AdminTokenSchema });
 const GitCredentialListSchema = z.array(GitCredentialSchema);
 
 /**
@@ -260,6 +282,52 @@ export class AdminClient {
   /** Sends `agent.kill` to the peer that runs the agent. */
   kill(agentId: string): Promise<AgentKillResponse> {
     return this.#call('POST', `agents/${encodeURIComponent(agentId)}/kill`, AgentKillResponseSchema);
+  }
+
+  /** Who this client's token signs in: an admin, or a user with their workspaces and roles. */
+  me(): Promise<PrincipalView> {
+    return this.#call('GET', 'me', PrincipalViewSchema);
+  }
+
+  /** The instance's users, by id (admins only). */
+  users(): Promise<User[]> {
+    return this.#call('GET', 'users', UserListSchema);
+  }
+
+  createUser(user: CreateUserDto): Promise<User> {
+    return this.#call('POST', 'users', UserSchema, user);
+  }
+
+  /** A token that signs the user in, shown only in this answer; revoked as any token is. */
+  createUserToken(userId: string, token: CreateUserTokenDto): Promise<{ token: string; record: AdminToken }> {
+    return this.#call('POST', `users/${encodeURIComponent(userId)}/tokens`, UserTokenSchema, token);
+  }
+
+  /** The instance's workspaces, by id (admins only). */
+  workspaces(): Promise<Workspace[]> {
+    return this.#call('GET', 'workspaces', WorkspaceListSchema);
+  }
+
+  createWorkspace(workspace: CreateWorkspaceDto): Promise<Workspace> {
+    return this.#call('POST', 'workspaces', WorkspaceSchema, workspace);
+  }
+
+  /** Renames a workspace, or changes the connections its members may spawn on (`null`: all). */
+  updateWorkspace(id: string, changes: UpdateWorkspaceDto): Promise<Workspace> {
+    return this.#call('PATCH', `workspaces/${encodeURIComponent(id)}`, WorkspaceSchema, changes);
+  }
+
+  members(workspaceId: string): Promise<Membership[]> {
+    return this.#call('GET', `workspaces/${encodeURIComponent(workspaceId)}/members`, MembershipListSchema);
+  }
+
+  /** Adds a user to a workspace, or changes their role there. */
+  setMember(workspaceId: string, userId: string, role: WorkspaceRole): Promise<Membership> {
+    return this.#call('PUT', `workspaces/${encodeURIComponent(workspaceId)}/members/${encodeURIComponent(userId)}`, MembershipSchema, { role });
+  }
+
+  async removeMember(workspaceId: string, userId: string): Promise<void> {
+    await this.#call('DELETE', `workspaces/${encodeURIComponent(workspaceId)}/members/${encodeURIComponent(userId)}`, z.null());
   }
 
   /** An agent this instance runs for a peer, with the orchestrator's latest status. */

@@ -25,6 +25,7 @@ import { createAdminTokenAuthenticator } from './auth/admin-tokens.js';
 import { createOidcAuthenticator, type OidcAuthOptions } from './auth/oidc.js';
 import type { AdminAuthenticator } from './auth/types.js';
 import { CachedConnectionStore } from './stores/connection-cache.js';
+import { PeopleService } from './people/service.js';
 import { ConnectionService } from './connections/service.js';
 import { InMemoryEventBus, type EventBus } from './replicas/event-bus.js';
 import { incomingRoutes } from './messages/incoming.js';
@@ -166,6 +167,8 @@ export interface Federation {
   agents: FederationAgentService;
   deliveries: DeliveryService;
   hosted: HostedAgents;
+  /** The instance's users, workspaces and memberships. */
+  people: PeopleService;
   outbox: Outbox;
   sweeper: Sweeper;
   /**
@@ -319,8 +322,9 @@ export function createFederation(options: FederationAppOptions): Federation {
     return response;
   };
 
+  const people = new PeopleService({ stores, now, generateId });
   const api = federationApi(
-    { instance, connections, agents, deliveries, hosted, events, stores, monotonic, regenerateKeys, now, generateId },
+    { instance, connections, agents, deliveries, hosted, events, stores, people, monotonic, regenerateKeys, now, generateId },
     options.adminRoutes,
   );
 
@@ -344,10 +348,11 @@ export function createFederation(options: FederationAppOptions): Federation {
     return c.json(instance.document(await instance.load()));
   });
   // Messages from peers authenticate by signature; everything else under the API needs an
-  // admin (deny by default: a new route is protected without anyone remembering to).
+  // admin, or a user where the route lets users in (deny by default: a new route is
+  // protected without anyone remembering to).
   app.use(
     '/api/v1/federation/*',
-    adminAuth(authenticators, { except: (path) => path.startsWith('/api/v1/federation/incoming/') }),
+    adminAuth(authenticators, { except: (path) => path.startsWith('/api/v1/federation/incoming/'), people: stores.people }),
   );
   app.route(
     '/api/v1/federation/incoming',
@@ -398,6 +403,7 @@ export function createFederation(options: FederationAppOptions): Federation {
     agents,
     deliveries,
     hosted,
+    people,
     outbox,
     sweeper,
     async start() {

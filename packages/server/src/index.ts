@@ -11,6 +11,8 @@ export type { MessageBody } from './peers/messenger.js';
 export type { BranchDeliverer, BranchDelivery } from './agents/deliveries.js';
 export type { HealthCheck, HealthProbe } from './instance/health.js';
 export { agentRows, LIST_END } from './agents/overview.js';
+export { PeopleService } from './people/service.js';
+export type { Principal } from './auth/principal.js';
 export type { AgentListCursors, AgentRow, AgentRowsShown, AgentViews } from './agents/overview.js';
 
 // What more admin routes (`adminRoutes`) are built from.
@@ -70,6 +72,7 @@ export type {
   MessageLogStore,
   OutboxEntry,
   OutboxStore,
+  PeopleStore,
   RemoteAgentRecord,
   RemoteAgentStore,
   StoredReply,

@@ -245,6 +245,16 @@ export function describeStoreContract(name: string, open: () => Promise<StoreHar
         expect((await allAudit(stores)).map((e) => e.action)).toEqual(['admin-token.create']);
       });
 
+      it("keeps the user a user's token signs in, and none on an admin's", async () => {
+        const forAlice = { ...tokenRecord('d'.repeat(64)), userId: 'alice' };
+        const admin = tokenRecord('e'.repeat(64), '2026-11-25T12:00:01.000Z');
+        await stores.adminTokens.create(forAlice, auditEntry('admin-token.create'));
+        await stores.adminTokens.create(admin, auditEntry('admin-token.create'));
+        expect(await stores.adminTokens.findByHash('d'.repeat(64))).toEqual(forAlice);
+        expect(await stores.adminTokens.get(admin.id)).not.toHaveProperty('userId');
+        expect((await stores.adminTokens.list()).map((t) => t.userId)).toEqual(['alice', undefined]);
+      });
+
       it('refuses a duplicate hash and writes no audit entry for it', async () => {
         const record = tokenRecord('c'.repeat(64));
         await stores.adminTokens.create(record, auditEntry('admin-token.create'));
@@ -272,6 +282,42 @@ export function describeStoreContract(name: string, open: () => Promise<StoreHar
         await stores.adminTokens.recordUse(second.id, '2026-11-25T12:05:00.000Z');
         expect((await stores.adminTokens.get(second.id))?.lastUsedAt).toBe('2026-11-25T12:10:00.000Z');
         expect(await stores.adminTokens.get(crypto.randomUUID())).toBeUndefined();
+      });
+    });
+
+    describe('people', () => {
+      it('creates users and workspaces once each, with their audit entries, and finds them', async () => {
+        const alice = { id: 'alice', name: 'Alice', createdAt: '2026-11-25T12:00:00.000Z' };
+        expect(await stores.people.createUser(alice, auditEntry('user.create'))).toBe(true);
+        expect(await stores.people.createUser({ ...alice, name: 'Other' }, auditEntry('user.create.again'))).toBe(false);
+        expect(await stores.people.createUser({ id: 'aaron', name: 'Aaron', createdAt: alice.createdAt }, auditEntry('user.create'))).toBe(true);
+        expect(await stores.people.getUser('alice')).toEqual(alice);
+        expect(await stores.people.getUser('nobody')).toBeUndefined();
+        expect((await stores.people.listUsers()).map((u) => u.id)).toEqual(['aaron', 'alice']);
+
+        const w1 = { id: 'w1', name: 'Web', connectionIds: null, createdAt: alice.createdAt };
+        expect(await stores.people.createWorkspace(w1, auditEntry('workspace.create'))).toBe(true);
+        expect(await stores.people.createWorkspace(w1, auditEntry('workspace.create.again'))).toBe(false);
+        const limited = { ...w1, name: 'Web team', connectionIds: [crypto.randomUUID()] };
+        expect(await stores.people.updateWorkspace(limited, auditEntry('workspace.update'))).toBe(true);
+        expect(await stores.people.updateWorkspace({ ...limited, id: 'w9' }, auditEntry('workspace.update.none'))).toBe(false);
+        expect(await stores.people.getWorkspace('w1')).toEqual(limited);
+        expect(await stores.people.listWorkspaces()).toEqual([limited]);
+        expect((await allAudit(stores)).map((e) => e.action)).toEqual(['workspace.update', 'workspace.create', 'user.create', 'user.create']);
+      });
+
+      it('sets a role, changes it keeping when the user joined, and removes it', async () => {
+        const joined = { workspaceId: 'w1', userId: 'alice', role: 'viewer' as const, createdAt: '2026-11-25T12:00:00.000Z' };
+        await stores.people.setMembership(joined, auditEntry('workspace.member.set'));
+        await stores.people.setMembership({ workspaceId: 'w2', userId: 'alice', role: 'owner', createdAt: joined.createdAt }, auditEntry('workspace.member.set'));
+        await stores.people.setMembership({ workspaceId: 'w1', userId: 'bob', role: 'member', createdAt: joined.createdAt }, auditEntry('workspace.member.set'));
+        await stores.people.setMembership({ ...joined, role: 'member', createdAt: '2026-11-25T13:00:00.000Z' }, auditEntry('workspace.member.set'));
+        expect(await stores.people.membershipsOf('alice')).toEqual([{ ...joined, role: 'member' }, expect.objectContaining({ workspaceId: 'w2', role: 'owner' })]);
+        expect((await stores.people.membersOf('w1')).map((m) => [m.userId, m.role])).toEqual([['alice', 'member'], ['bob', 'member']]);
+        expect(await stores.people.removeMembership('w1', 'alice', auditEntry('workspace.member.remove'))).toBe(true);
+        expect(await stores.people.removeMembership('w1', 'alice', auditEntry('workspace.member.remove.again'))).toBe(false);
+        expect((await stores.people.membershipsOf('alice')).map((m) => m.workspaceId)).toEqual(['w2']);
+        expect((await allAudit(stores)).map((e) => e.action).filter((a) => a.endsWith('again'))).toEqual([]);
       });
     });
 
@@ -474,6 +520,20 @@ export function describeStoreContract(name: string, open: () => Promise<StoreHar
     });
 
     describe('remote agents', () => {
+      it("keeps the owner of an agent and lists only the agents of the workspaces asked for", async () => {
+        const mine = { ...remote('2026-11-25T12:00:01.000Z'), owner: { userId: 'alice', workspaceId: 'w1' } };
+        const theirs = { ...remote('2026-11-25T12:00:02.000Z'), owner: { userId: 'bob', workspaceId: 'w2' } };
+        const instances = remote('2026-11-25T12:00:03.000Z');
+        for (const record of [mine, theirs, instances]) await stores.remoteAgents.create(record);
+        expect((await stores.remoteAgents.get(mine.agentId))?.owner).toEqual({ userId: 'alice', workspaceId: 'w1' });
+        expect(await stores.remoteAgents.get(instances.agentId)).not.toHaveProperty('owner');
+        const ids = async (workspaceIds?: string[]) => (await stores.remoteAgents.list({ limit: 10, workspaceIds })).agents.map((a) => a.agentId);
+        expect(await ids(['w1'])).toEqual([mine.agentId]);
+        expect(await ids(['w1', 'w2'])).toEqual([mine.agentId, theirs.agentId]);
+        expect(await ids([])).toEqual([]);
+        expect(await ids()).toEqual([mine.agentId, theirs.agentId, instances.agentId]);
+      });
+
       it('applies each sequence once and in order, and replays events after a sequence', async () => {
         const record = remote();
         await stores.remoteAgents.create(record);
@@ -594,6 +654,7 @@ export function describeStoreContract(name: string, open: () => Promise<StoreHar
         deliver: null,
         requestHash: 'hash-1',
         actor: { type: 'admin-token', id: 'token-1' },
+        owner: null,
         createdAt,
         response: null,
         ...overrides,
@@ -604,6 +665,12 @@ export function describeStoreContract(name: string, open: () => Promise<StoreHar
         const asked = request('2026-11-25T12:00:00.000Z', { deliver });
         expect(await stores.spawnRequests.begin(asked)).toEqual(asked);
         expect((await stores.spawnRequests.unanswered('2026-11-25T12:00:01.000Z', 500)).find((r) => r.idempotencyKey === asked.idempotencyKey)?.deliver).toEqual(deliver);
+      });
+
+      it("keeps the user and workspace a request is for", async () => {
+        const owned = request('2026-11-25T12:00:00.000Z', { owner: { userId: 'alice', workspaceId: 'w1' } });
+        expect(await stores.spawnRequests.begin(owned)).toEqual(owned);
+        expect((await stores.spawnRequests.unanswered('2026-11-25T12:00:01.000Z', 500)).find((r) => r.idempotencyKey === owned.idempotencyKey)?.owner).toEqual({ userId: 'alice', workspaceId: 'w1' });
       });
 
       it('keeps the first request under a key, and its answer', async () => {

@@ -42,6 +42,7 @@ async function filledStores(count: number) {
       deliver: null,
       requestHash: 'h',
       actor: { type: 'cli', id: 'test' },
+      owner: null,
       createdAt: createdAt.toISOString(),
       response: null,
     });

@@ -23,6 +23,7 @@ import {
   PublicJwkSchema,
 } from './instance.js';
 import { ActorSchema } from './messages.js';
+import { AgentOwnerSchema, PersonIdSchema } from './people.js';
 
 /**
  * The success envelope of the instance's own API (PROTOCOL 6): `{ success: true, data }`.
@@ -81,6 +82,8 @@ export type HubSpawnPayloadInput = z.input<typeof HubSpawnPayloadSchema>;
 /** `POST /api/v1/federation/agents/spawn` body (PROTOCOL 6). */
 export const SpawnAgentDtoSchema = z.strictObject({
   connectionId: z.uuid(),
+  /** The workspace a user spawns in (one they are a member or owner of); an admin's agents are the instance's own. */
+  workspaceId: PersonIdSchema.optional(),
   payload: HubSpawnPayloadSchema,
 });
 export type SpawnAgentDto = z.input<typeof SpawnAgentDtoSchema>;
@@ -164,7 +167,7 @@ export type RegenerateKeysResponse = z.infer<typeof RegenerateKeysResponseSchema
 
 /** Who did something: an admin token, an OIDC user, the CLI, a connected peer, or the instance itself. */
 export const AuditActorSchema = z.strictObject({
-  type: z.enum(['admin-token', 'oidc', 'cli', 'system', 'peer']),
+  type: z.enum(['admin-token', 'oidc', 'cli', 'system', 'peer', 'user']),
   id: z.string(),
   label: z.string().optional(),
   /** For a peer: the user (and workspace) of the peer's it said it acted for (`actor`). */
@@ -192,6 +195,8 @@ export type AuditEntry = z.infer<typeof AuditEntrySchema>;
 export const AdminTokenSchema = z.strictObject({
   id: z.uuid(),
   label: z.string().min(1).max(100),
+  /** A user's token: it signs that user in, not an admin. Absent for an admin token. */
+  userId: PersonIdSchema.optional(),
   createdAt: IsoDateTimeSchema,
   expiresAt: IsoDateTimeSchema.nullable(),
   /** Within about a minute: the time is written at most once a minute per token. */
@@ -236,6 +241,8 @@ export const RemoteAgentSchema = z.strictObject({
   agentId: AgentIdSchema,
   connectionId: z.uuid(),
   peerInstanceId: InstanceIdSchema,
+  /** The user and workspace it was spawned for; absent for the instance's own (an admin's). */
+  owner: AgentOwnerSchema.optional(),
   taskId: TaskIdSchema,
   agentType: AgentTypeSchema,
   status: AgentStatusSchema,

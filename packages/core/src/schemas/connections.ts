@@ -178,8 +178,8 @@ export const ConnectionSchema = z.strictObject({
    */
   peerPausedAt: IsoDateTimeSchema.optional(),
   /**
-   * When this instance last heard from the peer: a verified message from it, or a verified
-   * answer to one of this instance's own. Noted to the minute (at most one write a minute);
+   * When this instance last heard from the peer: a verified message from it that this
+   * instance took, or the peer's answer taking one of this instance's own. Noted to the minute (at most one write a minute);
    * absent until the peer is first heard from.
    */
   peerSeenAt: IsoDateTimeSchema.optional(),

@@ -18,6 +18,7 @@ import {
   spawningStatus,
   type AgentBundleRef,
   type AgentKillResponse,
+  type AgentOwner,
   type AgentSpawnPayload,
   type DeliveryRequest,
   type HubSpawnPayloadInput,
@@ -28,13 +29,14 @@ import {
   type AuditEntry,
   type ErrorCode,
 } from '@mosaic-fed/core';
+import { agentAccess, type Principal } from '../auth/principal.js';
 import type { EventBus } from '../replicas/event-bus.js';
 import type { PeerMessenger } from '../peers/messenger.js';
 import type { MessageRouter } from '../messages/router.js';
 import { BackgroundLoop } from '../lib/background.js';
 import { sha256HexOfText } from '../lib/encoding.js';
 import { describeError, type Logger } from '../logger.js';
-import type { AgentListQuery, ConnectionRecord, FederationStores, RemoteAgentRecord, SpawnRequestRecord } from '../stores/types.js';
+import type { ConnectionRecord, FederationStores, RemoteAgentListQuery, RemoteAgentRecord, SpawnRequestRecord } from '../stores/types.js';
 
 export interface FederationAgentServiceOptions {
   stores: FederationStores;
@@ -57,6 +59,8 @@ export interface FederationAgentServiceOptions {
 export interface SpawnOptions {
   /** PROTOCOL 6: the same key returns the same agent and starts nothing twice. Default: a new key. */
   idempotencyKey?: string | undefined;
+  /** The user and workspace it is for (sent to the peer as `actor`); none: the instance's own. */
+  owner?: AgentOwner | undefined;
   /** Stops waiting for the peer; the request stays recorded and is sent again later. */
   signal?: AbortSignal | undefined;
 }
@@ -84,8 +88,9 @@ const SPAWN_REFUSALS: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
 ]);
 
 /** Of what a spawn asks for: tells a retry from another request under the same key. */
-function spawnRequestHash(connectionId: string, payload: AgentSpawnPayload, deliver: DeliveryRequest | undefined): Promise<string> {
-  const request = deliver === undefined ? { connectionId, payload } : { connectionId, payload, deliver };
+function spawnRequestHash(connectionId: string, payload: AgentSpawnPayload, deliver: DeliveryRequest | undefined, owner: AgentOwner | null): Promise<string> {
+  // The owner is part of the request: one user's key never answers another's spawn.
+  const request = { connectionId, payload, ...(deliver === undefined ? {} : { deliver }), ...(owner === null ? {} : { owner }) };
   return sha256HexOfText(canonicalJson(request));
 }
 
@@ -154,7 +159,8 @@ export class FederationAgentService {
     if (deliver !== undefined && this.#o.canDeliver !== true) {
       throw new FederationError('CAPABILITY_DISABLED', 'this instance cannot deliver branches: it has no deliverer (the Node entry has one)');
     }
-    const requestHash = await spawnRequestHash(connectionId, payload, deliver);
+    const owner = options.owner ?? null;
+    const requestHash = await spawnRequestHash(connectionId, payload, deliver, owner);
     const request = await this.#o.stores.spawnRequests.begin({
       idempotencyKey: options.idempotencyKey ?? this.#o.generateId(),
       jti: this.#o.generateId(),
@@ -163,6 +169,7 @@ export class FederationAgentService {
       deliver: deliver ?? null,
       requestHash,
       actor,
+      owner,
       createdAt: this.#o.now().toISOString(),
       response: null,
     });
@@ -246,9 +253,14 @@ export class FederationAgentService {
   }
 
   /** `agent.status` of the peer that runs the agent. */
-  async #askStatus(connection: ConnectionRecord, agentId: string): Promise<AgentStatus> {
+  async #askStatus(connection: ConnectionRecord, agentId: string, onBehalfOf?: AgentOwner): Promise<AgentStatus> {
     return AgentStatusSchema.parse(
-      await this.#o.messenger.send(this.#o.messenger.target(connection), { kind: 'COMMAND', commandType: 'agent.status', payload: { agentId } }),
+      await this.#o.messenger.send(this.#o.messenger.target(connection), {
+        kind: 'COMMAND',
+        commandType: 'agent.status',
+        payload: { agentId },
+        ...actorOf(onBehalfOf),
+      }),
     );
   }
 
@@ -259,7 +271,7 @@ export class FederationAgentService {
       response = AgentSpawnResponseSchema.parse(
         await this.#o.messenger.send(
           this.#o.messenger.target(connection),
-          { kind: 'COMMAND', commandType: 'agent.spawn', payload: request.payload },
+          { kind: 'COMMAND', commandType: 'agent.spawn', payload: request.payload, ...actorOf(request.owner ?? undefined) },
           { jti: request.jti, ...(signal === undefined ? {} : { signal }) },
         ),
       );
@@ -298,6 +310,7 @@ export class FederationAgentService {
         agentId: response.agentId,
         connectionId: connection.id,
         peerInstanceId: connection.peerInstanceId,
+        ...(request.owner === null ? {} : { owner: request.owner }),
         taskId: payload.taskId,
         agentType: payload.agentType,
         status: spawningStatus({ agentId: response.agentId, taskId: payload.taskId, agentType: payload.agentType, spawnedAt: response.spawnedAt }),
@@ -318,28 +331,35 @@ export class FederationAgentService {
   }
 
   /** Agents this instance spawned elsewhere, oldest first. */
-  list(query: AgentListQuery) {
+  list(query: RemoteAgentListQuery) {
     return this.#o.stores.remoteAgents.list(query);
   }
 
-  /** The latest known status; with `refresh`, asked from the peer first. */
-  async status(agentId: string, refresh: boolean): Promise<AgentStatus> {
-    const agent = await this.get(agentId);
+  /**
+   * The latest known status; with `refresh`, asked from the peer first. `as`, here and in
+   * the other calls about an agent: who asks; a user sees the agents of their workspaces
+   * only (`NOT_FOUND` for others), and the peer is told whom the instance acts for.
+   */
+  async status(agentId: string, refresh: boolean, as?: Principal): Promise<AgentStatus> {
+    const agent = await this.get(agentId, as);
     if (!refresh) return agent.status;
-    const status = await this.#askStatus(await this.#activeConnection(agent.connectionId), agentId);
+    const onBehalfOf = as === undefined ? undefined : agentAccess(as, agent, 'see');
+    const status = await this.#askStatus(await this.#activeConnection(agent.connectionId), agentId, onBehalfOf);
     await this.#o.stores.remoteAgents.refreshStatus(agentId, status);
     return status;
   }
 
   /** A page of the agent's transcript, asked from the peer that runs it (`agent.transcript`). */
-  async transcript(agentId: string, page: { cursor?: string | undefined; limit?: number | undefined } = {}): Promise<AgentTranscriptResponse> {
-    const agent = await this.get(agentId);
+  async transcript(agentId: string, page: { cursor?: string | undefined; limit?: number | undefined } = {}, as?: Principal): Promise<AgentTranscriptResponse> {
+    const agent = await this.get(agentId, as);
+    const onBehalfOf = as === undefined ? undefined : agentAccess(as, agent, 'see');
     const connection = await this.#activeConnection(agent.connectionId);
     return AgentTranscriptResponseSchema.parse(
       await this.#o.messenger.send(this.#o.messenger.target(connection), {
         kind: 'QUERY',
         queryType: 'agent.transcript',
         payload: { agentId, ...(page.cursor === undefined ? {} : { cursor: page.cursor }), ...(page.limit === undefined ? {} : { limit: page.limit }) },
+        ...actorOf(onBehalfOf),
       }),
     );
   }
@@ -349,36 +369,42 @@ export class FederationAgentService {
    * (`agent.bundle`) and checked against the digest and size in its status: whole and
    * verified, or an error. `NOT_FOUND` when its status names no bundle.
    */
-  async bundle(agentId: string): Promise<{ ref: AgentBundleRef; data: Uint8Array<ArrayBuffer> }> {
-    const agent = await this.get(agentId);
+  async bundle(agentId: string, as?: Principal): Promise<{ ref: AgentBundleRef; data: Uint8Array<ArrayBuffer> }> {
+    const agent = await this.get(agentId, as);
+    const onBehalfOf = as === undefined ? undefined : agentAccess(as, agent, 'see');
     const ref = agent.status.status === 'completed' ? agent.status.result?.bundle : undefined;
     if (ref === undefined) throw new FederationError('NOT_FOUND', 'the agent left no bundle');
     const target = this.#o.messenger.target(await this.#activeConnection(agent.connectionId));
     const data = await assembleBundle(ref, async (offset) =>
-      AgentBundleResponseSchema.parse(await this.#o.messenger.send(target, { kind: 'QUERY', queryType: 'agent.bundle', payload: { agentId, offset } })),
+      AgentBundleResponseSchema.parse(
+        await this.#o.messenger.send(target, { kind: 'QUERY', queryType: 'agent.bundle', payload: { agentId, offset }, ...actorOf(onBehalfOf) }),
+      ),
     );
     return { ref, data };
   }
 
   /** Sends `agent.kill` to the peer that runs the agent. */
-  async kill(agentId: string, actor: AuditActor): Promise<AgentKillResponse> {
-    const agent = await this.get(agentId);
+  async kill(agentId: string, actor: AuditActor, as?: Principal): Promise<AgentKillResponse> {
+    const agent = await this.get(agentId, as);
+    const onBehalfOf = as === undefined ? undefined : agentAccess(as, agent, 'act');
     const connection = await this.#activeConnection(agent.connectionId);
     const response = AgentKillResponseSchema.parse(
       await this.#o.messenger.send(this.#o.messenger.target(connection), {
         kind: 'COMMAND',
         commandType: 'agent.kill',
         payload: { agentId },
+        ...actorOf(onBehalfOf),
       }),
     );
     await this.#o.stores.audit.append(agentKillAudit(this.#o, actor, agentId, { status: agent.status.status }));
     return response;
   }
 
-  /** `NOT_FOUND` for an agent this instance did not spawn. */
-  async get(agentId: string): Promise<RemoteAgentRecord> {
+  /** `NOT_FOUND` for an agent this instance did not spawn, or one `as` may not see. */
+  async get(agentId: string, as?: Principal): Promise<RemoteAgentRecord> {
     const agent = await this.#o.stores.remoteAgents.get(agentId);
     if (agent === undefined) throw new FederationError('NOT_FOUND', 'there is no such agent');
+    if (as !== undefined) agentAccess(as, agent, 'see');
     return agent;
   }
 
@@ -390,6 +416,11 @@ export class FederationAgentService {
     }
     return connection;
   }
+}
+
+/** A message's `actor`: the user the instance acts for, or nothing when it acts for itself. */
+function actorOf(owner: AgentOwner | undefined): { actor: AgentOwner } | Record<never, never> {
+  return owner === undefined ? {} : { actor: owner };
 }
 
 /** The audit entry of an agent stopped by an admin, here or on the peer that runs it. */

@@ -2,6 +2,7 @@
 // those it hosts for them, from the API (two lists, each paged) and, in one list newest
 // first, from the web UI and the `mosaic-fed agents` command.
 import type { AgentFilter, AgentsOverview, AgentsOverviewQuery, AgentStatus, HostedAgent } from '@mosaic-fed/core';
+import { visibleWorkspaces, type Principal } from '../auth/principal.js';
 import { encodeCursor } from '../stores/lib-cursor.js';
 import type { FederationAgentService } from './federation-agents.js';
 import type { HostedAgents } from './hosted.js';
@@ -12,13 +13,16 @@ export interface AgentViews {
   hosted: HostedAgents;
 }
 
-/** Agents sent elsewhere and agents hosted here, each a page (PROTOCOL 6). */
-export async function agentsOverview(deps: AgentViews, query: AgentsOverviewQuery): Promise<AgentsOverview> {
+/**
+ * Agents sent elsewhere and agents hosted here, each a page (PROTOCOL 6). A user sees the
+ * agents of their workspaces; the agents this machine runs for peers are its admins' to see.
+ */
+export async function agentsOverview(deps: AgentViews, query: AgentsOverviewQuery, as: Principal): Promise<AgentsOverview> {
   const { sentCursor, hostedCursor, order, ...filter } = query;
   const newestFirst = order === 'newest';
   const [sent, run] = await Promise.all([
-    deps.agents.list({ ...filter, newestFirst, cursor: sentCursor }),
-    deps.hosted.list({ ...filter, newestFirst, cursor: hostedCursor }),
+    deps.agents.list({ ...filter, newestFirst, cursor: sentCursor, workspaceIds: visibleWorkspaces(as) }),
+    as.kind === 'admin' ? deps.hosted.list({ ...filter, newestFirst, cursor: hostedCursor }) : { agents: [], nextCursor: null },
   ]);
   return {
     sent: { items: sent.agents, nextCursor: sent.nextCursor },

@@ -1,4 +1,5 @@
-// Admin tokens: random bearer tokens for an instance's admins. Only a SHA-256 hash is
+// Admin tokens: random bearer tokens for an instance's admins, and, bound to a user, for
+// its users (docs/protocol.md, "Acting for users"). Only a SHA-256 hash is
 // stored; the token itself is shown once, when it is created. A token may expire, can be
 // revoked (it fails at once, on every replica: every request reads the store), and
 // records when it was last used.
@@ -21,6 +22,8 @@ export interface CreateAdminTokenOptions {
   actor: AuditActor;
   /** When the token stops working; default never. */
   expiresAt?: Date | undefined;
+  /** Makes a user's token: it signs that user in (with what their workspaces allow), not an admin. */
+  userId?: string | undefined;
   now?: () => Date;
   generateId?: () => string;
 }
@@ -55,6 +58,7 @@ export async function createAdminToken(
     expiresAt: options.expiresAt?.toISOString() ?? null,
     lastUsedAt: null,
     revokedAt: null,
+    ...(options.userId === undefined ? {} : { userId: options.userId }),
   };
   await options.store.create(record, {
     id: generateId(),
@@ -63,7 +67,7 @@ export async function createAdminToken(
     action: 'admin-token.create',
     target: `admin-token:${record.id}`,
     before: null,
-    after: { id: record.id, label, expiresAt: record.expiresAt },
+    after: { id: record.id, label, expiresAt: record.expiresAt, ...(options.userId === undefined ? {} : { userId: options.userId }) },
   });
   return { token, record };
 }
@@ -128,6 +132,8 @@ export function createAdminTokenAuthenticator(store: AdminTokenStore, options: A
       return { kind: 'invalid', reason: 'expired admin token' };
     }
     await recordUse(record, at);
+    // A user's token signs that user in, with what their workspaces allow; never an admin.
+    if (record.userId !== undefined) return { kind: 'user', userId: record.userId };
     return { kind: 'admin', actor: { type: 'admin-token', id: record.id, label: record.label } };
   };
 }

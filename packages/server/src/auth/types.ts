@@ -3,6 +3,8 @@ import type { AuditActor } from '@mosaic-fed/core';
 /** What an authenticator concluded about a bearer token. */
 export type AuthOutcome =
   | { kind: 'admin'; actor: AuditActor }
+  /** One of the instance's users: what they may do is what their workspaces allow. */
+  | { kind: 'user'; userId: string }
   /** A valid identity that is not an admin: 403. */
   | { kind: 'forbidden'; reason: string }
   /** Not a valid token: 401. */

@@ -49,6 +49,11 @@ interface Outcome {
   retryAfter?: number | undefined;
 }
 
+/** A message a peer sends over its connection (as opposed to the connection messages themselves). */
+function fromPeer(message: FederationMessage): message is Extract<FederationMessage, { kind: 'COMMAND' | 'QUERY' | 'EVENT' }> {
+  return message.kind === 'COMMAND' || message.kind === 'QUERY' || message.kind === 'EVENT';
+}
+
 /** The answer to a message the log knew already (PROTOCOL 2). */
 /** What the log keeps for a message whose answer is run again rather than kept. */
 const ANSWERED: StoredReply = { success: true, data: null };
@@ -116,18 +121,26 @@ export function incomingRoutes(o: IncomingOptions): Hono {
     }
   }
 
-  /** `kid`: the key that verified the message. */
+  /**
+   * Answers a verified message (`kid`: the key that verified it). One the peer's connection
+   * took is a sighting of the peer; a refused one writes nothing at all.
+   */
   async function process(message: FederationMessage, endpoint: string, found: ConnectionRecord | undefined, kid: string): Promise<Outcome> {
     if (!(ENDPOINT_KINDS[endpoint] ?? []).includes(message.kind)) {
       return failure(new FederationError('MALFORMED_MESSAGE', `${message.kind} does not belong at /incoming/${endpoint}`));
     }
     const now = o.now();
-    const fromPeer = message.kind === 'COMMAND' || message.kind === 'QUERY' || message.kind === 'EVENT';
     // The sender's connection as read while its key was resolved (once per message).
-    const connection = fromPeer ? (found ?? (await o.stores.connections.getByPeer(message.iss))) : undefined;
-    if (fromPeer) {
-      // A verified message from a known peer is a sighting of it, whatever it asks.
-      if (connection !== undefined) await o.stores.connections.markPeerSeen(connection.id, now.toISOString()).catch(() => undefined);
+    const connection = fromPeer(message) ? (found ?? (await o.stores.connections.getByPeer(message.iss))) : undefined;
+    const outcome = await answer(message, connection, now, kid);
+    if (connection !== undefined && outcome.reply.success) {
+      await o.stores.connections.markPeerSeen(connection.id, now.toISOString()).catch(() => undefined);
+    }
+    return outcome;
+  }
+
+  async function answer(message: FederationMessage, connection: ConnectionRecord | undefined, now: Date, kid: string): Promise<Outcome> {
+    if (fromPeer(message)) {
       if (connection?.status !== 'ACTIVE') {
         return failure(new FederationError('CONNECTION_NOT_ACTIVE', `the connection is ${connection?.status ?? 'unknown'}`));
       }
@@ -147,7 +160,7 @@ export function incomingRoutes(o: IncomingOptions): Hono {
       now,
       expiresAt: new Date(now.getTime() + LIMITS.messageLogRetentionSeconds * 1000),
     };
-    if (fromPeer && o.router.safeToRepeat(message)) {
+    if (fromPeer(message) && o.router.safeToRepeat(message)) {
       // Nothing to protect from running twice: run it, then log it with its answer in one
       // write. A copy that arrives meanwhile runs as well and gets the logged answer. A
       // failure is not logged (as a released claim is not), but a jti the log knows is

@@ -16,6 +16,7 @@ import type { DeliveryService } from '../agents/deliveries.js';
 import type { FederationAgentService } from '../agents/federation-agents.js';
 import type { HostedAgents } from '../agents/hosted.js';
 import { agentsOverview, toHostedAgent } from '../agents/overview.js';
+import { spawnAccess, type Principal } from '../auth/principal.js';
 import type { EventBus } from '../replicas/event-bus.js';
 import { setBackgroundTimeout } from '../lib/background.js';
 import type { AdminVariables } from '../middleware/admin-auth.js';
@@ -61,24 +62,28 @@ export function agentRoutes(deps: {
   const { agents } = deps;
   return new Hono<{ Variables: AdminVariables }>()
     .post('/spawn', validate('header', SpawnHeadersSchema, 'headers'), validate('json', SpawnAgentDtoSchema, 'spawn request'), async (c) => {
-      const { connectionId, payload } = c.req.valid('json');
+      const { connectionId, workspaceId, payload } = c.req.valid('json');
       const idempotencyKey = c.req.valid('header')['Idempotency-Key'];
-      return ok(c, await agents.spawn(connectionId, payload, c.var.actor, { idempotencyKey, signal: spawnDeadline(c) }), 201);
+      const owner = await spawnAccess(c.var.principal, { connectionId, workspaceId }, deps.stores.people);
+      return ok(c, await agents.spawn(connectionId, payload, c.var.actor, { idempotencyKey, owner, signal: spawnDeadline(c) }), 201);
     })
-    .get('/', validate('query', AgentsOverviewQuerySchema, 'query'), async (c) => ok(c, await agentsOverview(deps, c.req.valid('query'))))
+    .get('/', validate('query', AgentsOverviewQuerySchema, 'query'), async (c) => ok(c, await agentsOverview(deps, c.req.valid('query'), c.var.principal)))
     .get('/:agentId/status', validate('query', AgentStatusQuerySchema, 'query'), async (c) =>
-      ok(c, await agents.status(c.req.param('agentId'), c.req.valid('query').refresh === 'true')),
+      ok(c, await agents.status(c.req.param('agentId'), c.req.valid('query').refresh === 'true', c.var.principal)),
     )
     .get('/:agentId/transcript', validate('query', TranscriptQuerySchema, 'query'), async (c) =>
-      ok(c, await agents.transcript(c.req.param('agentId'), c.req.valid('query'))),
+      ok(c, await agents.transcript(c.req.param('agentId'), c.req.valid('query'), c.var.principal)),
     )
     .get('/:agentId/bundle', async (c) => {
-      const { ref, data } = await agents.bundle(c.req.param('agentId'));
+      const { ref, data } = await agents.bundle(c.req.param('agentId'), c.var.principal);
       return c.body(data, 200, bundleHeaders(ref));
     })
-    .get('/:agentId/delivery', async (c) => ok(c, await deps.deliveries.get(c.req.param('agentId'))))
-    .post('/:agentId/kill', async (c) => ok(c, await agents.kill(c.req.param('agentId'), c.var.actor)))
-    .get('/:agentId/events', (c) => streamAgentEvents(c, c.req.param('agentId'), deps));
+    .get('/:agentId/delivery', async (c) => {
+      await agents.get(c.req.param('agentId'), c.var.principal);
+      return ok(c, await deps.deliveries.get(c.req.param('agentId')));
+    })
+    .post('/:agentId/kill', async (c) => ok(c, await agents.kill(c.req.param('agentId'), c.var.actor, c.var.principal)))
+    .get('/:agentId/events', (c) => streamAgentEvents(c, c.req.param('agentId'), deps, c.var.principal));
 }
 
 /**
@@ -99,9 +104,10 @@ export async function streamAgentEvents(
   c: Context,
   agentId: string,
   deps: { agents: FederationAgentService; events: EventBus; stores: FederationStores; monotonic: () => number },
+  as?: Principal,
 ): Promise<Response> {
   const { agents, events, monotonic } = deps;
-  const agent = await agents.get(agentId);
+  const agent = await agents.get(agentId, as);
   const after = LastEventIdSchema.parse(c.req.header('last-event-id') ?? c.req.query('lastEventId') ?? 0);
   c.header('Cache-Control', 'no-store');
   // The agent ended at or before the client's last event: nothing will follow, and

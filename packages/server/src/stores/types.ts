@@ -2,6 +2,10 @@
 // Valkey) satisfies, checked by one shared contract suite (test/store-contract.ts).
 import type {
   AdminToken,
+  AgentOwner,
+  Membership,
+  User,
+  Workspace,
   AgentSpawnPayload,
   DeliveryRequest,
   DeliveryState,
@@ -193,6 +197,11 @@ export interface HostedAgentListQuery extends AgentListQuery {
   workspaceId?: string | undefined;
 }
 
+/** A list of sent agents: as {@link AgentListQuery}, and kept to some of this instance's workspaces. */
+export interface RemoteAgentListQuery extends AgentListQuery {
+  workspaceIds?: readonly string[] | undefined;
+}
+
 /** Whether an agent's status passes a list's filters (the in-memory stores' `WHERE`). */
 export function agentKept(status: AgentStatus, connectionId: string, query: AgentListQuery): boolean {
   return (
@@ -235,8 +244,8 @@ export interface RemoteAgentStore {
   /** Records an agent; a second call for the same agent changes nothing. */
   create(record: RemoteAgentRecord): Promise<void>;
   get(agentId: string): Promise<RemoteAgentRecord | undefined>;
-  /** In the order of creation (see `newestFirst`), only what the filters keep. */
-  list(query: AgentListQuery): Promise<{ agents: RemoteAgentRecord[]; nextCursor: string | null }>;
+  /** In the order of creation (see `newestFirst`), only what the filters keep: with `workspaceIds`, only agents owned in one of them. */
+  list(query: RemoteAgentListQuery): Promise<{ agents: RemoteAgentRecord[]; nextCursor: string | null }>;
   /**
    * Applies a status event if its sequence is above the stored one and the stored status
    * is not terminal, and keeps it for event streams (PROTOCOL 5). Nothing is written for
@@ -270,6 +279,8 @@ export interface SpawnRequestRecord {
   /** Of the connection and the payload: tells a retry from another request under the same key. */
   requestHash: string;
   actor: AuditActor;
+  /** The user and workspace it is for, sent as the message's `actor`; `null` for the instance's own. */
+  owner: AgentOwner | null;
   createdAt: string;
   /** The peer's answer, once it came. */
   response: AgentSpawnResponse | null;
@@ -375,10 +386,38 @@ export interface DeliveryStore {
 }
 
 /** The stores one federation server uses. */
+/**
+ * The instance's users, workspaces and memberships (docs/protocol.md, "Acting for users").
+ * Every change is written atomically with its audit entry.
+ */
+export interface PeopleStore {
+  /** False, writing nothing, when a user with the id exists. */
+  createUser(user: User, audit: AuditEntry): Promise<boolean>;
+  getUser(id: string): Promise<User | undefined>;
+  /** By id. */
+  listUsers(): Promise<User[]>;
+  /** False, writing nothing, when a workspace with the id exists. */
+  createWorkspace(workspace: Workspace, audit: AuditEntry): Promise<boolean>;
+  getWorkspace(id: string): Promise<Workspace | undefined>;
+  /** By id. */
+  listWorkspaces(): Promise<Workspace[]>;
+  /** False, writing nothing, for an unknown workspace. */
+  updateWorkspace(workspace: Workspace, audit: AuditEntry): Promise<boolean>;
+  /** Adds the user to the workspace, or changes their role there (keeping when they joined). */
+  setMembership(membership: Membership, audit: AuditEntry): Promise<void>;
+  /** False, writing nothing, when the user is not in the workspace. */
+  removeMembership(workspaceId: string, userId: string, audit: AuditEntry): Promise<boolean>;
+  /** A user's workspaces, by workspace id. */
+  membershipsOf(userId: string): Promise<Membership[]>;
+  /** A workspace's members, by user id. */
+  membersOf(workspaceId: string): Promise<Membership[]>;
+}
+
 export interface FederationStores {
   instance: InstanceStore;
   audit: AuditStore;
   adminTokens: AdminTokenStore;
+  people: PeopleStore;
   connections: ConnectionStore;
   messageLog: MessageLogStore;
   hostedAgents: HostedAgentStore;

@@ -18,16 +18,16 @@ export class LibsqlAdminTokenStore implements AdminTokenStore {
       .from(adminTokensTable)
       .where(eq(adminTokensTable.tokenHash, tokenHash))
       .limit(1);
-    return row;
+    return row === undefined ? undefined : toRecord(row);
   }
 
   async get(id: string): Promise<AdminTokenRecord | undefined> {
     const [row] = await this.db.select().from(adminTokensTable).where(eq(adminTokensTable.id, id)).limit(1);
-    return row;
+    return row === undefined ? undefined : toRecord(row);
   }
 
   async list(): Promise<AdminTokenRecord[]> {
-    return this.db.select().from(adminTokensTable).orderBy(asc(adminTokensTable.createdAt), asc(adminTokensTable.id));
+    return (await this.db.select().from(adminTokensTable).orderBy(asc(adminTokensTable.createdAt), asc(adminTokensTable.id))).map(toRecord);
   }
 
   async revoke(id: string, at: string, audit: AuditEntry): Promise<boolean> {
@@ -47,4 +47,10 @@ export class LibsqlAdminTokenStore implements AdminTokenStore {
       .set({ lastUsedAt: at })
       .where(and(eq(adminTokensTable.id, id), or(isNull(adminTokensTable.lastUsedAt), lt(adminTokensTable.lastUsedAt, at))));
   }
+}
+
+/** A row as a record: `userId` only on a user's token. */
+function toRecord(row: typeof adminTokensTable.$inferSelect): AdminTokenRecord {
+  const { userId, ...record } = row;
+  return userId === null ? record : { ...record, userId };
 }

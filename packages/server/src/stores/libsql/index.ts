@@ -14,6 +14,7 @@ import { LibsqlHostedAgentStore } from './hosted-agents.js';
 import { LibsqlInstanceStore } from './instance.js';
 import { LibsqlMessageLogStore } from './message-log.js';
 import { LibsqlOutboxStore } from './outbox.js';
+import { LibsqlPeopleStore } from './people.js';
 import { LibsqlRemoteAgentStore } from './remote-agents.js';
 import { LibsqlSpawnRequestStore } from './spawn-requests.js';
 
@@ -45,6 +46,7 @@ export async function createLibsqlStores(
     instance: new LibsqlInstanceStore(db),
     audit: new LibsqlAuditStore(db),
     adminTokens: new LibsqlAdminTokenStore(db),
+    people: new LibsqlPeopleStore(db),
     connections: new LibsqlConnectionStore(db),
     messageLog: new LibsqlMessageLogStore(db, client),
     hostedAgents: new LibsqlHostedAgentStore(db),

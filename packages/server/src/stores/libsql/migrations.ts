@@ -100,5 +100,21 @@ export const MIGRATIONS: readonly EmbeddedMigration[] = [
       "\nALTER TABLE `hosted_agents` ADD `actor_workspace_id` text;",
       "\nCREATE INDEX `hosted_agents_owner_workspace` ON `hosted_agents` (`owner_instance_id`,`actor_workspace_id`,`created_at`,`agent_id`);"
     ]
+  },
+  {
+    "tag": "0009_people",
+    "folderMillis": 1796411417360,
+    "hash": "fcb996cfc4ab29711f5463a5ef1db0190fa5aa9666bc08ac4d60602aa8b6d1a3",
+    "sql": [
+      "CREATE TABLE `memberships` (\n\t`workspace_id` text NOT NULL,\n\t`user_id` text NOT NULL,\n\t`role` text NOT NULL,\n\t`created_at` text NOT NULL,\n\tPRIMARY KEY(`workspace_id`, `user_id`)\n);\n",
+      "\nCREATE INDEX `memberships_user` ON `memberships` (`user_id`);",
+      "\nCREATE TABLE `users` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`name` text NOT NULL,\n\t`created_at` text NOT NULL\n);\n",
+      "\nCREATE TABLE `workspaces` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`name` text NOT NULL,\n\t`connection_ids` text,\n\t`created_at` text NOT NULL\n);\n",
+      "\nALTER TABLE `admin_tokens` ADD `user_id` text;",
+      "\nALTER TABLE `remote_agents` ADD `owner_user_id` text;",
+      "\nALTER TABLE `remote_agents` ADD `owner_workspace_id` text;",
+      "\nCREATE INDEX `remote_agents_workspace` ON `remote_agents` (`owner_workspace_id`,`created_at`,`agent_id`);",
+      "\nALTER TABLE `spawn_requests` ADD `owner` text;"
+    ]
   }
 ];

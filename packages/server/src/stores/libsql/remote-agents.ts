@@ -1,7 +1,7 @@
 // The agents this instance spawned on peers, and their events, in libSQL.
 import { TERMINAL_STATES, type AgentStatus, type AgentStatusChangedPayload } from '@mosaic-fed/core';
-import { and, asc, eq, gt, lt, sql } from 'drizzle-orm';
-import type { AgentListQuery, RemoteAgentRecord, RemoteAgentStore } from '../types.js';
+import { and, asc, eq, gt, inArray, lt, sql } from 'drizzle-orm';
+import type { RemoteAgentListQuery, RemoteAgentRecord, RemoteAgentStore } from '../types.js';
 import { agentEventsTable, remoteAgentsTable } from './schema.js';
 import { afterCursor, creationOrder, pageOf, type Database } from './shared.js';
 
@@ -15,15 +15,21 @@ export class LibsqlRemoteAgentStore implements RemoteAgentStore {
   constructor(private readonly db: Database) {}
 
   async create(record: RemoteAgentRecord): Promise<void> {
-    await this.db.insert(remoteAgentsTable).values(record).onConflictDoNothing();
+    const { owner, ...rest } = record;
+    await this.db
+      .insert(remoteAgentsTable)
+      .values({ ...rest, ownerUserId: owner?.userId ?? null, ownerWorkspaceId: owner?.workspaceId ?? null })
+      .onConflictDoNothing();
   }
 
   async get(agentId: string): Promise<RemoteAgentRecord | undefined> {
     const [row] = await this.db.select().from(remoteAgentsTable).where(eq(remoteAgentsTable.agentId, agentId)).limit(1);
-    return row;
+    return row === undefined ? undefined : toRecord(row);
   }
 
-  async list(query: AgentListQuery) {
+  async list(query: RemoteAgentListQuery) {
+    const { workspaceIds } = query;
+    if (workspaceIds?.length === 0) return { agents: [], nextCursor: null };
     const after = afterCursor(remoteAgentsTable.createdAt, remoteAgentsTable.agentId, query.cursor, query.newestFirst);
     if (after === false) return { agents: [], nextCursor: null };
     const rows = await this.db
@@ -35,12 +41,13 @@ export class LibsqlRemoteAgentStore implements RemoteAgentStore {
           query.status === undefined ? undefined : sql`json_extract(${remoteAgentsTable.status}, '$.status') = ${query.status}`,
           query.taskId === undefined ? undefined : eq(remoteAgentsTable.taskId, query.taskId),
           query.agentType === undefined ? undefined : eq(remoteAgentsTable.agentType, query.agentType),
+          workspaceIds === undefined ? undefined : inArray(remoteAgentsTable.ownerWorkspaceId, [...workspaceIds]),
           after,
         ),
       )
       .orderBy(...creationOrder(remoteAgentsTable.createdAt, remoteAgentsTable.agentId, query.newestFirst))
       .limit(query.limit + 1);
-    return pageOf(rows, query.limit);
+    return pageOf(rows.map(toRecord), query.limit);
   }
 
   async applyEvent(agentId: string, event: AgentStatusChangedPayload): Promise<'applied' | 'stale' | 'terminal'> {
@@ -76,4 +83,10 @@ export class LibsqlRemoteAgentStore implements RemoteAgentStore {
       .orderBy(asc(agentEventsTable.sequence));
     return rows.map((row) => row.payload);
   }
+}
+
+/** A row as a record: `owner` only for an agent spawned for a user. */
+function toRecord(row: typeof remoteAgentsTable.$inferSelect): RemoteAgentRecord {
+  const { ownerUserId, ownerWorkspaceId, ...record } = row;
+  return ownerUserId === null || ownerWorkspaceId === null ? record : { ...record, owner: { userId: ownerUserId, workspaceId: ownerWorkspaceId } };
 }

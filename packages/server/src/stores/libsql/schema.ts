@@ -2,6 +2,7 @@
 // db:generate` has drizzle-kit write the migration to `drizzle/` and embeds it in
 // migrations.ts; the store contract suite checks the migrated database against this.
 import type {
+  AgentOwner,
   AgentSpawnPayload,
   AgentSpawnResponse,
   AgentState,
@@ -21,6 +22,7 @@ import type {
   Metadata,
   PublicJwk,
   ReplacedKey,
+  WorkspaceRole,
 } from '@mosaic-fed/core';
 import type { StoredReply } from '../types.js';
 import { sql } from 'drizzle-orm';
@@ -66,7 +68,36 @@ export const adminTokensTable = sqliteTable('admin_tokens', {
   expiresAt: text('expires_at'),
   lastUsedAt: text('last_used_at'),
   revokedAt: text('revoked_at'),
+  /** A user's token signs that user in; none: an admin token. */
+  userId: text('user_id'),
 });
+
+/** The instance's users (docs/protocol.md, "Acting for users"). */
+export const usersTable = sqliteTable('users', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  createdAt: text('created_at').notNull(),
+});
+
+/** Its workspaces; `connection_ids` null: every ACTIVE connection. */
+export const workspacesTable = sqliteTable('workspaces', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  connectionIds: text('connection_ids', { mode: 'json' }).$type<string[]>(),
+  createdAt: text('created_at').notNull(),
+});
+
+/** Who is in which workspace, with what role. */
+export const membershipsTable = sqliteTable(
+  'memberships',
+  {
+    workspaceId: text('workspace_id').notNull(),
+    userId: text('user_id').notNull(),
+    role: text('role').$type<WorkspaceRole>().notNull(),
+    createdAt: text('created_at').notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.workspaceId, table.userId] }), index('memberships_user').on(table.userId)],
+);
 
 /** Connections to peers: one per peer instance. */
 export const connectionsTable = sqliteTable('connections', {
@@ -133,13 +164,19 @@ export const remoteAgentsTable = sqliteTable(
     agentId: text('agent_id').primaryKey(),
     connectionId: text('connection_id').notNull(),
     peerInstanceId: text('peer_instance_id').notNull(),
+    /** The user and workspace it was spawned for; none for the instance's own. */
+    ownerUserId: text('owner_user_id'),
+    ownerWorkspaceId: text('owner_workspace_id'),
     taskId: text('task_id').notNull(),
     agentType: text('agent_type').$type<AgentType>().notNull(),
     status: text('status', { mode: 'json' }).$type<AgentStatus>().notNull(),
     sequence: integer('sequence').notNull(),
     createdAt: text('created_at').notNull(),
   },
-  (table) => [index('remote_agents_created').on(table.createdAt, table.agentId)],
+  (table) => [
+    index('remote_agents_created').on(table.createdAt, table.agentId),
+    index('remote_agents_workspace').on(table.ownerWorkspaceId, table.createdAt, table.agentId),
+  ],
 );
 
 /** Status events of remote agents, for resumable event streams. */
@@ -164,6 +201,8 @@ export const spawnRequestsTable = sqliteTable(
     deliver: text('deliver', { mode: 'json' }).$type<DeliveryRequest>(),
     requestHash: text('request_hash').notNull(),
     actor: text('actor', { mode: 'json' }).$type<AuditActor>().notNull(),
+    /** The user and workspace it is for, sent as the message's `actor`. */
+    owner: text('owner', { mode: 'json' }).$type<AgentOwner>(),
     createdAt: text('created_at').notNull(),
     response: text('response', { mode: 'json' }).$type<AgentSpawnResponse>(),
   },
@@ -218,6 +257,9 @@ export const schema = {
   instanceTable,
   auditTable,
   adminTokensTable,
+  usersTable,
+  workspacesTable,
+  membershipsTable,
   connectionsTable,
   messageLogTable,
   hostedAgentsTable,

@@ -9,6 +9,7 @@ import { InMemoryHostedAgentStore } from './hosted-agents.js';
 import { InMemoryInstanceStore } from './instance.js';
 import { InMemoryMessageLogStore } from './message-log.js';
 import { InMemoryOutboxStore } from './outbox.js';
+import { InMemoryPeopleStore } from './people.js';
 import { InMemoryRemoteAgentStore } from './remote-agents.js';
 import { InMemorySpawnRequestStore } from './spawn-requests.js';
 
@@ -22,6 +23,7 @@ export function createInMemoryStores(): FederationStores {
     audit,
     instance: new InMemoryInstanceStore(audit),
     adminTokens: new InMemoryAdminTokenStore(audit),
+    people: new InMemoryPeopleStore(audit),
     connections: new InMemoryConnectionStore(audit),
     messageLog: new InMemoryMessageLogStore(),
     hostedAgents: new InMemoryHostedAgentStore(),

@@ -1,6 +1,6 @@
 // The agents this instance spawned on peers, in memory.
 import { isTerminalState, type AgentStatus, type AgentStatusChangedPayload } from '@mosaic-fed/core';
-import { agentKept, type AgentListQuery, type RemoteAgentRecord, type RemoteAgentStore } from '../types.js';
+import { agentKept, type RemoteAgentListQuery, type RemoteAgentRecord, type RemoteAgentStore } from '../types.js';
 import { copy, page } from './shared.js';
 
 export class InMemoryRemoteAgentStore implements RemoteAgentStore {
@@ -16,9 +16,12 @@ export class InMemoryRemoteAgentStore implements RemoteAgentStore {
     return record === undefined ? undefined : copy(record);
   }
 
-  async list(query: AgentListQuery) {
+  async list(query: RemoteAgentListQuery) {
+    const { workspaceIds } = query;
     const { items, nextCursor } = page(
-      [...this.#agents.values()].filter((a) => agentKept(a.status, a.connectionId, query)),
+      [...this.#agents.values()].filter(
+        (a) => agentKept(a.status, a.connectionId, query) && (workspaceIds === undefined || (a.owner !== undefined && workspaceIds.includes(a.owner.workspaceId))),
+      ),
       (a) => ({ createdAt: a.createdAt, id: a.agentId }),
       query.limit,
       query.cursor,
