@@ -104,6 +104,22 @@ describe('users and workspaces on a hub', () => {
     expect(hubKill).toMatchObject({ actor: { type: 'user', id: 'alice', label: 'Alice' } });
   });
 
+  it("lets a workspace's owner manage its members, and no one else but the admins", async () => {
+    await admin.createUser({ id: 'dave', name: 'Dave' });
+    await admin.setMember('w2', 'dave', 'owner');
+    const dave = await as('dave');
+    expect(await dave.setMember('w2', 'carol', 'viewer')).toMatchObject({ workspaceId: 'w2', userId: 'carol', role: 'viewer' });
+    expect((await bob.members('w2')).map((m) => [m.userId, m.role])).toEqual([['bob', 'member'], ['carol', 'viewer'], ['dave', 'owner']]);
+    await expect(bob.setMember('w2', 'alice', 'owner')).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await expect(alice.members('w2')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(dave.setMember('w1', 'dave', 'owner')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    // Carol now watches W2's agents as well as W1's.
+    expect((await carol.agents()).sent.items.map((agent) => agent.owner?.workspaceId).sort()).toEqual(['w1', 'w1', 'w1', 'w2']);
+    await dave.removeMember('w2', 'carol');
+    const [set] = (await admin.audit({ action: 'workspace.member', actor: 'dave' })).items;
+    expect(set).toMatchObject({ action: 'workspace.member.remove', actor: { type: 'user', id: 'dave' } });
+  });
+
   it('follows what the admin changes: the connections a workspace may use, and who is in it', async () => {
     await admin.updateWorkspace('w1', { connectionIds: [] });
     await expect(spawn(alice, 'w1', 'no-connection')).rejects.toMatchObject({ code: 'NOT_FOUND', message: 'there is no such connection' });

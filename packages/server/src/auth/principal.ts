@@ -55,6 +55,17 @@ export function agentAccess(principal: Principal, agent: { owner?: AgentOwner | 
 }
 
 /**
+ * Checks that the principal may see a workspace's members (any member does) or manage
+ * them (its owners, and admins). A workspace the user is not in is `NOT_FOUND`.
+ */
+export function workspaceAccess(principal: Principal, workspaceId: string, need: 'see' | 'manage'): void {
+  if (principal.kind === 'admin') return;
+  const role = roleIn(principal, workspaceId);
+  if (role === undefined) throw new FederationError('NOT_FOUND', 'there is no such workspace');
+  if (need === 'manage' && role !== 'owner') throw new FederationError('FORBIDDEN', `a ${role} of workspace ${workspaceId} does not manage its members`);
+}
+
+/**
  * Checks a spawn: an admin spawns for the instance (no workspace); a user spawns in a
  * workspace where they are a member or owner, on a connection the workspace may use.
  * Answers the agent's owner, `undefined` for the instance's own.

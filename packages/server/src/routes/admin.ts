@@ -14,7 +14,7 @@ import { Hono } from 'hono';
 import { revokeAdminToken, toAdminToken } from '../auth/admin-tokens.js';
 import type { ConnectionService } from '../connections/service.js';
 import type { InstanceService } from '../instance/service.js';
-import { principalView } from '../auth/principal.js';
+import { principalView, workspaceAccess } from '../auth/principal.js';
 import { requireAdmin, type AdminVariables } from '../middleware/admin-auth.js';
 import type { PeopleService } from '../people/service.js';
 import { agentRoutes, hostedAgentRoutes } from './agents.js';
@@ -24,8 +24,11 @@ import { ok, validate } from './http.js';
 
 type AgentDeps = Parameters<typeof agentRoutes>[0];
 
-/** What a user may call: their agents (each route checks the workspace) and who they are. */
-const USER_PATHS = /^\/api\/v1\/federation\/(?:agents(?:\/.*)?|me)$/;
+/**
+ * What a user may call: their agents and their workspaces' members (each route checks the
+ * workspace), and who they are.
+ */
+const USER_PATHS = /^\/api\/v1\/federation\/(?:agents(?:\/.*)?|me|workspaces\/[^/]+\/members(?:\/[^/]+)?)$/;
 
 /** An audit query as the stores take it: its times in UTC, as entries are written. */
 export function auditListOf(query: AuditQuery): AuditListOptions {
@@ -75,11 +78,16 @@ export function adminRoutes(deps: AgentDeps & {
     .patch('/workspaces/:id', validate('json', UpdateWorkspaceDtoSchema, 'workspace update'), async (c) =>
       ok(c, await people.updateWorkspace(c.req.param('id'), c.req.valid('json'), c.var.actor)),
     )
-    .get('/workspaces/:id/members', async (c) => ok(c, await people.members(c.req.param('id'))))
-    .put('/workspaces/:id/members/:userId', validate('json', SetMembershipDtoSchema, 'membership'), async (c) =>
-      ok(c, await people.setMember(c.req.param('id'), c.req.param('userId'), c.req.valid('json').role, c.var.actor)),
-    )
+    .get('/workspaces/:id/members', async (c) => {
+      workspaceAccess(c.var.principal, c.req.param('id'), 'see');
+      return ok(c, await people.members(c.req.param('id')));
+    })
+    .put('/workspaces/:id/members/:userId', validate('json', SetMembershipDtoSchema, 'membership'), async (c) => {
+      workspaceAccess(c.var.principal, c.req.param('id'), 'manage');
+      return ok(c, await people.setMember(c.req.param('id'), c.req.param('userId'), c.req.valid('json').role, c.var.actor));
+    })
     .delete('/workspaces/:id/members/:userId', async (c) => {
+      workspaceAccess(c.var.principal, c.req.param('id'), 'manage');
       await people.removeMember(c.req.param('id'), c.req.param('userId'), c.var.actor);
       return ok(c, null);
     })
