@@ -75,7 +75,7 @@ async function signedIn(peer: Peer): Promise<Page> {
   await page.goto(`${peer.url}/federation/`);
   await expect.poll(() => page.url()).toContain('/federation/sign-in');
   await look(page, `${peer.name.toLowerCase()}-sign-in`);
-  await page.getByLabel('Admin token').fill(peer.token);
+  await page.getByLabel('Your token').fill(peer.token);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.waitForURL('**/federation/home');
   return page;
@@ -298,5 +298,56 @@ describe.skipIf(!available)('the web UI in Chromium', () => {
     await expect.poll(() => hubPage.locator('#agent-status').getAttribute('data-status'), { timeout: 15_000 }).toBe('killed');
     const audit = await spoke.api<{ items: { action: string; actor: { type: string }; target: string }[] }>('/api/v1/federation/audit?action=agent.kill');
     expect(audit.body.data.items).toContainEqual(expect.objectContaining({ action: 'agent.kill', target: `agent:${agentId}`, actor: expect.objectContaining({ type: 'admin-token' }) }));
+  });
+
+  it("signs a user in to their workspaces' agents only: another workspace's agent is not there, and a viewer does not stop one", async () => {
+    const { people, agents } = hub.server.federation;
+    const admin = { type: 'cli' as const, id: 'test' };
+    for (const [id, name] of [['alice', 'Alice'], ['bob', 'Bob']] as const) await people.createUser({ id, name }, admin);
+    for (const [id, name] of [['web', 'Web'], ['data', 'Data']] as const) await people.createWorkspace({ id, name }, admin);
+    await people.setMember('web', 'alice', 'member', admin);
+    await people.setMember('data', 'bob', 'member', admin);
+    await people.setMember('data', 'alice', 'viewer', admin);
+    const [connection] = (await hub.server.federation.connections.list()).filter((c) => c.status === 'ACTIVE');
+    const payload = (taskId: string) => ({ taskId, agentType: 'worker' as const, context: { repository: 'git.example.com/org/repo', branch: 'main' } });
+    const bobs = await agents.spawn(connection?.id ?? '', payload('bobs-data-task'), admin, { owner: { userId: 'bob', workspaceId: 'data' } });
+    const { token } = await people.createUserToken('alice', { label: 'browser' }, admin);
+
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(`${hub.url}/federation/sign-in`);
+    await page.getByLabel('Your token').fill(token);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL('**/federation/agents');
+    expect(await page.locator('header').innerText()).toContain('Signed in as Alice');
+    expect(await page.getByRole('link', { name: 'Settings' }).count()).toBe(0);
+    // She starts an agent in the workspace she is a member of, not in the one she watches.
+    expect(await page.locator('#workspaceId option').allInnerTexts()).toEqual(['Web']);
+    await page.getByLabel('Task id').fill('alices-web-task');
+    await page.getByLabel('Repository').fill('git.example.com/org/repo');
+    await page.getByRole('button', { name: 'Start the agent' }).click();
+    await page.waitForURL(/\/federation\/agents\/[0-9a-f-]{36}$/);
+    const alicesAgent = page.url().split('/').at(-1) ?? '';
+    expect((await agents.get(alicesAgent)).owner).toEqual({ userId: 'alice', workspaceId: 'web' });
+    expect((await spoke.server.federation.hosted.get(alicesAgent)).actor).toEqual({ userId: 'alice', workspaceId: 'web' });
+    await look(page, 'user-agent');
+    // Her list: her workspace's agent and the one she watches; none of the instance's own.
+    await page.getByRole('navigation').getByRole('link', { name: 'Agents' }).click();
+    await page.waitForURL('**/federation/agents');
+    const tasks = await page.locator('#agents tbody tr').allInnerTexts();
+    expect(tasks.map((row) => row.split(/\s/)[0]).sort()).toEqual(['alices-web-task', 'bobs-data-task']);
+    await look(page, 'user-agents');
+    // Bob's agent: she watches it, and is not offered to stop it.
+    await page.goto(`${hub.url}/federation/agents/${bobs.agentId}`);
+    expect(await page.getByRole('button', { name: 'Stop this agent…' }).count()).toBe(0);
+    // Out of her workspaces: not there, in the page, the stream and a stop; the admin's pages neither.
+    await people.removeMember('data', 'alice', admin);
+    expect((await page.goto(`${hub.url}/federation/agents/${bobs.agentId}`))?.status()).toBe(404);
+    expect((await page.goto(`${hub.url}/federation/agents/${bobs.agentId}/events`))?.status()).toBe(404);
+    const csrf = await (await page.goto(`${hub.url}/federation/agents`))?.text().then((html) => /name="csrf" value="([^"]+)"/.exec(html)?.[1] ?? '');
+    const stop = await page.request.post(`${hub.url}/federation/agents/${bobs.agentId}/kill`, { form: { csrf: csrf ?? '' }, headers: { Origin: hub.url }, maxRedirects: 0 });
+    expect(stop.status()).toBe(404);
+    expect((await agents.get(bobs.agentId)).status.status).toBe('spawning');
+    await page.goto(`${hub.url}/federation/settings`);
+    expect(page.url()).toBe(`${hub.url}/federation/agents`);
   });
 });

@@ -63,12 +63,20 @@ export const LIST_END = 'end';
  */
 export async function agentRows(
   deps: AgentViews,
-  query: { filter: AgentFilter; show: AgentRowsShown; cursors: AgentListCursors; limit: number },
+  query: {
+    filter: AgentFilter;
+    show: AgentRowsShown;
+    cursors: AgentListCursors;
+    limit: number;
+    /** A user's list: the sent agents of these workspaces only, and none hosted (those are the admins'). */
+    workspaceIds?: readonly string[] | undefined;
+  },
 ): Promise<{ rows: AgentRow[]; next: AgentListCursors | null }> {
-  const { filter, limit, cursors } = query;
-  const wanted = (list: 'sent' | 'hosted') => (query.show === 'all' || query.show === list) && cursors[list] !== LIST_END;
+  const { filter, limit, cursors, workspaceIds } = query;
+  const wanted = (list: 'sent' | 'hosted') =>
+    (query.show === 'all' || query.show === list) && cursors[list] !== LIST_END && (list === 'sent' || workspaceIds === undefined);
   const [sent, hosted] = await Promise.all([
-    wanted('sent') ? deps.agents.list({ ...filter, limit, cursor: cursors.sent, newestFirst: true }) : undefined,
+    wanted('sent') ? deps.agents.list({ ...filter, limit, cursor: cursors.sent, newestFirst: true, workspaceIds }) : undefined,
     wanted('hosted') ? deps.hosted.list({ ...filter, limit, cursor: cursors.hosted, newestFirst: true }) : undefined,
   ]);
   const all: AgentRow[] = [

@@ -133,7 +133,7 @@ export function createAdminTokenAuthenticator(store: AdminTokenStore, options: A
     }
     await recordUse(record, at);
     // A user's token signs that user in, with what their workspaces allow; never an admin.
-    if (record.userId !== undefined) return { kind: 'user', userId: record.userId };
+    if (record.userId !== undefined) return { kind: 'user', userId: record.userId, tokenId: record.id };
     return { kind: 'admin', actor: { type: 'admin-token', id: record.id, label: record.label } };
   };
 }

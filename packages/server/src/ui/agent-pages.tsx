@@ -16,6 +16,8 @@ const AGENT_WORDS: Record<AgentStatus['status'], string> = {
 
 /** What the spawn form held, given back with a note when it could not start the agent. */
 export interface SpawnForm {
+  /** A user's: the workspace the agent is for. */
+  workspaceId?: string;
   connectionId: string;
   agentType: string;
   taskId: string;
@@ -116,6 +118,8 @@ export function AgentsPage(props: {
   csrf: string;
   note?: string | undefined;
   form?: SpawnForm | undefined;
+  /** A user's page: the workspaces they may start agents in (an admin's agents are the instance's own). */
+  workspaces?: readonly { id: string; name: string }[] | undefined;
 }) {
   const form = props.form;
   const peerNames = new Map(props.allPeers.map((peer) => [peer.id, peer.peerName]));
@@ -124,15 +128,33 @@ export function AgentsPage(props: {
       <h1>Agents</h1>
       <section aria-labelledby="spawn">
         <h2 id="spawn">Start an agent on a peer</h2>
-        {props.peers.length === 0 ? (
-          <p>
-            An agent runs on a connected peer. <a href="/federation/connections">Connect to one</a> first.
-          </p>
+        {props.workspaces?.length === 0 ? (
+          <p>You watch the agents of your workspaces here. Starting one takes a member's place in a workspace: its owner or an admin can give you one.</p>
+        ) : props.peers.length === 0 ? (
+          props.workspaces === undefined ? (
+            <p>
+              An agent runs on a connected peer. <a href="/federation/connections">Connect to one</a> first.
+            </p>
+          ) : (
+            <p>Your workspaces have no peer to start agents on yet: an admin connects one.</p>
+          )
         ) : (
           <form method="post" action="/federation/agents">
             <input type="hidden" name="csrf" value={props.csrf} />
             {/* PROTOCOL 6: a form sent twice (a double click, a resend) starts one agent. */}
             <input type="hidden" name="idempotencyKey" value={crypto.randomUUID()} />
+            {props.workspaces === undefined ? null : (
+              <>
+                <label for="workspaceId">Workspace</label>
+                <select id="workspaceId" name="workspaceId">
+                  {props.workspaces.map((workspace) => (
+                    <option value={workspace.id} selected={form?.workspaceId === workspace.id}>
+                      {workspace.name}
+                    </option>
+                  ))}
+                </select>
+              </>
+            )}
             <label for="connectionId">Peer</label>
             <select id="connectionId" name="connectionId">
               {props.peers.map((peer) => (
@@ -366,6 +388,8 @@ export function AgentPage(props: {
   peerName: string;
   /** An agent that runs here for a peer: this instance's admin may stop it, and no event stream follows it. */
   hosted?: boolean;
+  /** Whether the person may stop it (a workspace's viewer may not). Default yes. */
+  canStop?: boolean;
   /** The peer's user (and workspace) a hosted agent was spawned for. */
   onBehalfOf?: Actor | undefined;
   csrf: string;
@@ -453,7 +477,7 @@ export function AgentPage(props: {
       )}
       <Timeline entries={props.timeline} />
       <TranscriptSection agentId={status.agentId} transcript={props.transcript} />
-      {live ? (
+      {live && props.canStop !== false ? (
         <>
           <button type="button" data-open-dialog="kill">
             Stop this agent…

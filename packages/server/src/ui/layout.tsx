@@ -22,13 +22,13 @@ export function actorInWords(actor: { userId: string; workspaceId?: string | und
 }
 
 /** What the navigation of the page being rendered shows beside its links. */
-export const NavigationContext = createContext({ pendingRequests: 0 });
+export const NavigationContext = createContext<{ pendingRequests: number; /** A user's session: their name; an admin's: none. */ user?: string }>({ pendingRequests: 0 });
 
 /** Messages next to form fields, by field name. */
 export type FieldNotes = Partial<Record<string, string>>;
 
 export function Layout(props: { title: string; children: Child; csrf?: string | undefined; signedIn?: boolean }) {
-  const { pendingRequests } = useContext(NavigationContext);
+  const { pendingRequests, user } = useContext(NavigationContext);
   return (
     <html lang="en">
       <head>
@@ -41,7 +41,16 @@ export function Layout(props: { title: string; children: Child; csrf?: string | 
         <a class="skip" href="#main">Skip to the content</a>
         <header>
           <p class="brand">Mosaic Federation</p>
-          {props.signedIn === true ? (
+          {props.signedIn === true && user !== undefined ? (
+            <nav aria-label="Sections">
+              <a href="/federation/agents">Agents</a>
+              <span class="quiet">Signed in as {user}</span>
+              <form method="post" action="/federation/sign-out" class="inline">
+                <input type="hidden" name="csrf" value={props.csrf ?? ''} />
+                <button type="submit" class="quiet">Sign out</button>
+              </form>
+            </nav>
+          ) : props.signedIn === true ? (
             <nav aria-label="Sections">
               <a href="/federation/home">Home</a>
               <a href="/federation/settings">Settings</a>

@@ -2,6 +2,7 @@
 // CSRF tokens on every form, and the settings page. Forms post back and redirect, so the
 // pages work without JavaScript.
 import {
+  ACTING_ROLES,
   AgentSpawnPayloadSchema,
   AuditQuerySchema,
   FederationError,
@@ -17,6 +18,7 @@ import {
   type Capabilities,
   type InstanceConfiguration,
   type UpdateInstanceDto,
+  type Workspace,
 } from '@mosaic-fed/core';
 import { Hono, type Context } from 'hono';
 import type { Child } from 'hono/jsx';
@@ -24,6 +26,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { stream } from 'hono/streaming';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { createMiddleware } from 'hono/factory';
+import { agentAccess, spawnAccess, userPrincipal, visibleWorkspaces, type Principal } from '../auth/principal.js';
 import { authenticateAdmin, type AdminAuthenticator } from '../auth/types.js';
 import type { DeliveryService } from '../agents/deliveries.js';
 import type { FederationAgentService } from '../agents/federation-agents.js';
@@ -36,7 +39,7 @@ import { agentRows } from '../agents/overview.js';
 import { agentListQueryOf } from './agent-list.js';
 import { HomePage } from './home-page.js';
 import { runHealthChecks, type HealthProbe } from '../instance/health.js';
-import type { FederationStores } from '../stores/types.js';
+import type { FederationStores, RemoteAgentRecord } from '../stores/types.js';
 import { AgentPage, AgentsPage, stateTime, type SpawnForm, type TimelineEntry } from './agent-pages.js';
 import { ConnectionPage, ConnectionsPage, listInWords } from './connection-pages.js';
 import { describeError, type Logger } from '../logger.js';
@@ -102,7 +105,7 @@ export interface UiOptions {
 }
 
 interface UiEnv {
-  Variables: { session: Session; csrf: string };
+  Variables: { session: Session; csrf: string; principal: Principal };
 }
 
 /** Calm words for a field the settings form could not use, by field. */
@@ -127,38 +130,61 @@ export function uiRoutes(options: UiOptions) {
     await next();
   });
 
-  const tokenStillGood = async (actor: AuditActor) => {
-    if (actor.type !== 'admin-token') return true;
-    const token = await options.stores.adminTokens.get(actor.id);
+  /** A session made with a token (an admin's, or a user's) lasts no longer than the token. */
+  const tokenStillGood = async (session: Session) => {
+    const tokenId = session.actor.type === 'admin-token' ? session.actor.id : session.tokenId;
+    if (tokenId === undefined) return true;
+    const token = await options.stores.adminTokens.get(tokenId);
     return token !== undefined && token.revokedAt === null && (token.expiresAt === null || Date.parse(token.expiresAt) > options.now().getTime());
   };
 
+  /** Who a session is: an admin, or a user as their workspaces stand now; `undefined` for a user who is no more. */
+  const principalOf = (session: Session): Promise<Principal | undefined> =>
+    session.actor.type === 'user' ? userPrincipal(options.stores.people, session.actor.id) : Promise.resolve({ kind: 'admin', actor: session.actor });
+
   const cookieName = async () => sessionCookieName((await instance.load()).instanceId);
 
-  const signedIn = createMiddleware<UiEnv>(async (c, next) => {
-    const session = await signer.open(getCookie(c, await cookieName()));
-    if (session === undefined) return c.redirect('/federation/sign-in', 303);
-    // A session made with an admin token lasts no longer than the token: revoked or
-    // expired, it signs the browser out at its next page.
-    if (!(await tokenStillGood(session.actor))) {
-      deleteCookie(c, await cookieName(), { path: '/federation' });
-      return c.redirect('/federation/sign-in', 303);
-    }
-    c.set('session', session);
-    c.set('csrf', await signer.csrfToken(session));
-    if (c.req.method === 'POST') {
-      const body = await c.req.parseBody({ all: true });
-      await signer.checkCsrf(session, body.csrf);
-    }
-    await next();
-    return undefined;
-  });
+  /**
+   * A signed-in page: for admins only (`signedIn`, every page unless it says otherwise), or
+   * for users too (`signedInPerson`: the agent pages, which keep a user to their workspaces).
+   */
+  const signedInAs = (who: 'admin' | 'anyone') =>
+    createMiddleware<UiEnv>(async (c, next) => {
+      const session = await signer.open(getCookie(c, await cookieName()));
+      if (session === undefined) return c.redirect('/federation/sign-in', 303);
+      // Revoked or expired, its token signs the browser out at its next page; so does a
+      // user removed from the instance.
+      const principal = (await tokenStillGood(session)) ? await principalOf(session) : undefined;
+      if (principal === undefined) {
+        deleteCookie(c, await cookieName(), { path: '/federation' });
+        return c.redirect('/federation/sign-in', 303);
+      }
+      if (who === 'admin' && principal.kind !== 'admin') {
+        if (c.req.method === 'GET') return c.redirect('/federation/agents', 303);
+        throw new FederationError('FORBIDDEN', "this is the instance's admins' to do");
+      }
+      c.set('session', session);
+      c.set('principal', principal);
+      c.set('csrf', await signer.csrfToken(session));
+      if (c.req.method === 'POST') {
+        const body = await c.req.parseBody({ all: true });
+        await signer.checkCsrf(session, body.csrf);
+      }
+      await next();
+      return undefined;
+    });
+  const signedIn = signedInAs('admin');
+  const signedInPerson = signedInAs('anyone');
 
   /**
    * A signed-in page, with what its navigation shows: the connection requests waiting
    * (counted for pages only, not for form posts, downloads or event streams).
    */
   const signedInPage = async (c: Context<UiEnv>, content: Child, status?: ContentfulStatusCode) => {
+    const principal = c.get('principal');
+    if (principal.kind === 'user') {
+      return c.html(<NavigationContext.Provider value={{ pendingRequests: 0, user: principal.user.name }}>{content}</NavigationContext.Provider>, status);
+    }
     const pendingRequests = (await options.connections.list('PENDING')).filter((connection) => connection.direction === 'incoming').length;
     return c.html(<NavigationContext.Provider value={{ pendingRequests }}>{content}</NavigationContext.Provider>, status);
   };
@@ -225,10 +251,13 @@ export function uiRoutes(options: UiOptions) {
       }
       const token = body.token;
       const outcome = typeof token === 'string' && token !== '' ? await authenticateAdmin(options.authenticators, token) : undefined;
-      if (outcome?.kind !== 'admin') {
-        return c.html(<SignInPage guard={guard} note="That token does not open this instance. Check it and try again, or create a new one." />, 401);
-      }
-      const { value } = await signer.issue(outcome.actor);
+      // An admin's token, or a user's: a user's session is theirs, kept to their workspaces.
+      const user = outcome?.kind === 'user' ? await userPrincipal(options.stores.people, outcome.userId) : undefined;
+      let issued: { value: string };
+      if (outcome?.kind === 'admin') issued = await signer.issue(outcome.actor);
+      else if (outcome?.kind === 'user' && user !== undefined) issued = await signer.issue(user.actor, outcome.tokenId);
+      else return c.html(<SignInPage guard={guard} note="That token does not open this instance. Check it and try again, or create a new one." />, 401);
+      const { value } = issued;
       const record = await instance.load();
       setCookie(c, sessionCookieName(record.instanceId), value, {
         httpOnly: true,
@@ -237,9 +266,9 @@ export function uiRoutes(options: UiOptions) {
         path: '/federation',
         maxAge: SESSION_SECONDS,
       });
-      return c.redirect('/federation/home', 303);
+      return c.redirect(user === undefined ? '/federation/home' : '/federation/agents', 303);
     })
-    .post('/sign-out', signedIn, async (c) => {
+    .post('/sign-out', signedInPerson, async (c) => {
       deleteCookie(c, await cookieName(), { path: '/federation' });
       return c.redirect('/federation/sign-in', 303);
     })
@@ -346,14 +375,15 @@ export function uiRoutes(options: UiOptions) {
       await revokeAdminToken({ store: options.stores.adminTokens, id: c.req.param('id'), actor: c.var.session.actor, now: options.now, generateId: options.generateId });
       return c.redirect('/federation/tokens?done=revoked', 303);
     })
-    .get('/agents', signedIn, async (c) => {
+    .get('/agents', signedInPerson, async (c) => {
       const query = agentListQueryOf(c.req.query());
       return signedInPage(c, await agentsPage(c, undefined, undefined, query), query.note === undefined ? 200 : 400);
     })
-    .post('/agents', signedIn, async (c) => {
+    .post('/agents', signedInPerson, async (c) => {
       const body = await c.req.parseBody();
       const text = (name: string) => (typeof body[name] === 'string' ? body[name].trim() : '');
       const form: SpawnForm = {
+        ...(text('workspaceId') === '' ? {} : { workspaceId: text('workspaceId') }),
         connectionId: text('connectionId'),
         agentType: text('agentType'),
         taskId: text('taskId'),
@@ -373,8 +403,10 @@ export function uiRoutes(options: UiOptions) {
       }
       const key = IdempotencyKeySchema.safeParse(text('idempotencyKey'));
       try {
+        const owner = await spawnAccess(c.var.principal, { connectionId: form.connectionId, workspaceId: form.workspaceId }, options.stores.people);
         const { agentId } = await options.agents.spawn(form.connectionId, payload.data, c.var.session.actor, {
           idempotencyKey: key.success ? key.data : undefined,
+          owner,
           signal: spawnDeadline(c),
         });
         return c.redirect(`/federation/agents/${agentId}`, 303);
@@ -385,11 +417,12 @@ export function uiRoutes(options: UiOptions) {
         return signedInPage(c, await agentsPage(c, note, form), error.status as 400);
       }
     })
-    .get('/agents/:id', signedIn, async (c) => {
-      const agent = await options.agents.get(c.req.param('id'));
+    .get('/agents/:id', signedInPerson, async (c) => {
+      const principal = c.var.principal;
+      const agent = await options.agents.get(c.req.param('id'), principal);
       // The transcript lives with the peer that runs the agent: asked for as the page loads,
       // and the page still shows the status when the peer cannot answer.
-      const transcript = await options.agents.transcript(agent.agentId, { limit: TRANSCRIPT_PAGE }).catch((error: unknown) => {
+      const transcript = await options.agents.transcript(agent.agentId, { limit: TRANSCRIPT_PAGE }, principal).catch((error: unknown) => {
         options.logger.warn("could not read an agent's transcript from its peer", { agentId: agent.agentId, ...describeError(error) });
         return undefined;
       });
@@ -409,12 +442,13 @@ export function uiRoutes(options: UiOptions) {
           transcript={transcript}
           delivery={delivery}
           peerName={connection?.peerName ?? 'a former peer'}
+          canStop={canStop(principal, agent)}
           csrf={c.var.csrf}
           flash={flashOf(c.req.query('done'))}
         />,
       );
     })
-    .get('/agents/:id/patch', signedIn, async (c) => patchDownload(c, (await options.agents.get(c.req.param('id'))).status))
+    .get('/agents/:id/patch', signedInPerson, async (c) => patchDownload(c, (await options.agents.get(c.req.param('id'), c.var.principal)).status))
     .get('/hosted/:id', signedIn, async (c) => {
       const agent = await options.hosted.get(c.req.param('id'));
       const [transcript, connection] = await Promise.all([
@@ -439,13 +473,13 @@ export function uiRoutes(options: UiOptions) {
       await options.hosted.stopAgent(c.req.param('id'), c.var.session.actor);
       return c.redirect(`/federation/hosted/${c.req.param('id')}?done=stopped`, 303);
     })
-    .get('/agents/:id/bundle', signedIn, async (c) => {
-      const { ref, data } = await options.agents.bundle(c.req.param('id'));
+    .get('/agents/:id/bundle', signedInPerson, async (c) => {
+      const { ref, data } = await options.agents.bundle(c.req.param('id'), c.var.principal);
       return c.body(data, 200, bundleHeaders(ref));
     })
-    .get('/agents/:id/events', signedIn, (c) => streamAgentEvents(c, c.req.param('id'), options))
-    .post('/agents/:id/kill', signedIn, async (c) => {
-      await options.agents.kill(c.req.param('id'), c.var.session.actor);
+    .get('/agents/:id/events', signedInPerson, (c) => streamAgentEvents(c, c.req.param('id'), options, c.var.principal))
+    .post('/agents/:id/kill', signedInPerson, async (c) => {
+      await options.agents.kill(c.req.param('id'), c.var.session.actor, c.var.principal);
       return c.redirect(`/federation/agents/${c.req.param('id')}?done=stopped`, 303);
     })
     .onError((error, c) => {
@@ -488,13 +522,38 @@ export function uiRoutes(options: UiOptions) {
   }
 
   async function agentsPage(c: Context<UiEnv>, note?: string, form?: SpawnForm, query = agentListQueryOf(c.req.query())) {
-    const [page, connections] = await Promise.all([
-      query.filter === undefined ? { rows: [], next: null } : agentRows(options, { filter: query.filter, show: query.form.show, cursors: query.cursors, limit: AGENTS_PAGE }),
+    const principal = c.var.principal;
+    const [page, connections, workspaces] = await Promise.all([
+      query.filter === undefined
+        ? { rows: [], next: null }
+        : agentRows(options, { filter: query.filter, show: query.form.show, cursors: query.cursors, limit: AGENTS_PAGE, workspaceIds: visibleWorkspaces(principal) }),
       options.connections.list(),
+      actingWorkspaces(principal),
     ]);
     const list = { form: query.form, ...page, note: query.note };
-    const peers = connections.filter((connection) => connection.status === 'ACTIVE');
-    return <AgentsPage list={list} peers={peers} allPeers={connections} csrf={c.var.csrf} note={note} form={form} />;
+    // A user starts agents on the connections one of their workspaces may use.
+    const peers = connections.filter(
+      (connection) => connection.status === 'ACTIVE' && (workspaces?.some((w) => w.connectionIds === null || w.connectionIds.includes(connection.id)) ?? true),
+    );
+    return <AgentsPage list={list} peers={peers} allPeers={connections} csrf={c.var.csrf} note={note} form={form} workspaces={workspaces} />;
+  }
+
+  /** The workspaces a user starts agents in (as a member or owner); `undefined` for an admin. */
+  async function actingWorkspaces(principal: Principal): Promise<Workspace[] | undefined> {
+    if (principal.kind === 'admin') return undefined;
+    const acting = principal.memberships.filter((membership) => ACTING_ROLES.includes(membership.role));
+    const found = await Promise.all(acting.map((membership) => options.stores.people.getWorkspace(membership.workspaceId)));
+    return found.filter((workspace) => workspace !== undefined);
+  }
+}
+
+/** Whether the person may stop the agent: an admin, or a member or owner of its workspace. */
+function canStop(principal: Principal, agent: RemoteAgentRecord): boolean {
+  try {
+    agentAccess(principal, agent, 'act');
+    return true;
+  } catch {
+    return false;
   }
 }
 

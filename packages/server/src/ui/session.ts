@@ -16,7 +16,13 @@ export function sessionCookieName(instanceId: string): string {
 /** How long a sign-in lasts. */
 export const SESSION_SECONDS = 8 * 3_600;
 
-const SessionSchema = z.strictObject({ id: z.string().min(16), actor: AuditActorSchema, exp: z.number().int() });
+const SessionSchema = z.strictObject({
+  id: z.string().min(16),
+  actor: AuditActorSchema,
+  /** A user's session: the token that signed them in (an admin token's id is the actor's). */
+  tokenId: z.string().optional(),
+  exp: z.number().int(),
+});
 export type Session = z.infer<typeof SessionSchema>;
 
 /** Signs and checks session cookies and their CSRF tokens. */
@@ -33,11 +39,12 @@ export class SessionSigner {
     this.#now = now;
   }
 
-  /** A new session for `actor`, as a cookie value. */
-  async issue(actor: AuditActor): Promise<{ value: string; session: Session }> {
+  /** A new session for `actor` (a user's: signed in with the token `tokenId`), as a cookie value. */
+  async issue(actor: AuditActor, tokenId?: string): Promise<{ value: string; session: Session }> {
     const session: Session = {
       id: randomToken(18),
       actor,
+      ...(tokenId === undefined ? {} : { tokenId }),
       exp: Math.floor(this.#now().getTime() / 1000) + SESSION_SECONDS,
     };
     const body = toBase64url(utf8(JSON.stringify(session)));
