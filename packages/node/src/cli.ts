@@ -116,6 +116,8 @@ Environment only:
                                   (Gitea, Forgejo); github.com is known. The host's git
                                   credential is the API token
   MOSAIC_FED_OIDC_ISSUER          accept OIDC access tokens from this issuer as admins
+                                  (and, without the admin claim, as the user whose
+                                  oidcSubject is the token's sub)
   MOSAIC_FED_OIDC_AUDIENCE        ... issued for this audience
   MOSAIC_FED_OIDC_JWKS_URI        ... verified with this JWKS (default: discovery)
   MOSAIC_FED_OIDC_ADMIN_CLAIM     ... carrying this claim (default mosaic_fed_admin)

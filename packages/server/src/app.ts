@@ -242,7 +242,14 @@ export function createFederation(options: FederationAppOptions): Federation {
   });
   const authenticators: AdminAuthenticator[] = [createAdminTokenAuthenticator(stores.adminTokens, { now })];
   if (options.auth?.oidc !== undefined) {
-    authenticators.push(createOidcAuthenticator({ ...options.auth.oidc, fetch: fetchImpl, now }));
+    authenticators.push(
+      createOidcAuthenticator({
+        ...options.auth.oidc,
+        fetch: fetchImpl,
+        now,
+        userForSubject: async (subject) => (await stores.people.findUserByOidcSubject(subject))?.id,
+      }),
+    );
   }
   authenticators.push(...(options.auth?.authenticators ?? []));
 

@@ -106,6 +106,25 @@ describe('OIDC admins (PROTOCOL 6)', () => {
     expect(await allAudit(stores)).toEqual(before);
   });
 
+  it("signs in the instance's user a subject is linked to, without the admin claim: their agents, not the admin routes", async () => {
+    await federation.people.createUser({ id: 'casey', name: 'Casey', oidcSubject: 'user-42' }, { type: 'cli', id: 'test' });
+    const token = await accessToken({ claims: { roles: ['reader'] } });
+    const me = await federation.app.request('/api/v1/federation/me', { headers: { Authorization: `Bearer ${token}` } });
+    expect(await me.json()).toMatchObject({ success: true, data: { kind: 'user', user: { id: 'casey', oidcSubject: 'user-42' } } });
+    expect((await callWith(token)).status).toBe(403);
+    const agents = await federation.app.request('/api/v1/federation/agents', { headers: { Authorization: `Bearer ${token}` } });
+    expect(await agents.json()).toMatchObject({ success: true, data: { sent: { items: [] }, hosted: { items: [] } } });
+    // With the admin claim, the same subject is an admin.
+    expect((await callWith(await accessToken())).status).toBe(200);
+    // Another subject, without the claim, is no one here.
+    const stranger = await new SignJWT({ roles: ['reader'] }).setProtectedHeader({ alg: 'ES256', kid: 'idp-key-1' }).setIssuer(issuer).setAudience('mosaic-fed').setSubject('user-43').setExpirationTime('5m').sign(signingKey);
+    expect((await federation.app.request('/api/v1/federation/me', { headers: { Authorization: `Bearer ${stranger}` } })).status).toBe(403);
+    await expect(federation.people.createUser({ id: 'casey2', name: 'Casey again', oidcSubject: 'user-42' }, { type: 'cli', id: 'test' })).rejects.toMatchObject({
+      code: 'VALIDATION_FAILED',
+      details: [{ path: 'oidcSubject', message: 'is taken' }],
+    });
+  });
+
   it.each<[string, TokenOptions]>([
     ['another audience', { audience: 'someone-else' }],
     ['another issuer', { issuer: 'https://evil.example.com' }],

@@ -294,6 +294,13 @@ export function describeStoreContract(name: string, open: () => Promise<StoreHar
         expect(await stores.people.getUser('alice')).toEqual(alice);
         expect(await stores.people.getUser('nobody')).toBeUndefined();
         expect((await stores.people.listUsers()).map((u) => u.id)).toEqual(['aaron', 'alice']);
+        // One user per OIDC subject.
+        const linked = { id: 'olga', name: 'Olga', oidcSubject: 'sub-7', createdAt: alice.createdAt };
+        expect(await stores.people.createUser(linked, auditEntry('user.create'))).toBe(true);
+        expect(await stores.people.createUser({ ...linked, id: 'olga2' }, auditEntry('user.create.again'))).toBe(false);
+        expect(await stores.people.findUserByOidcSubject('sub-7')).toEqual(linked);
+        expect(await stores.people.findUserByOidcSubject('sub-8')).toBeUndefined();
+        expect(await stores.people.getUser('alice')).not.toHaveProperty('oidcSubject');
 
         const w1 = { id: 'w1', name: 'Web', connectionIds: null, createdAt: alice.createdAt };
         expect(await stores.people.createWorkspace(w1, auditEntry('workspace.create'))).toBe(true);
@@ -303,7 +310,7 @@ export function describeStoreContract(name: string, open: () => Promise<StoreHar
         expect(await stores.people.updateWorkspace({ ...limited, id: 'w9' }, auditEntry('workspace.update.none'))).toBe(false);
         expect(await stores.people.getWorkspace('w1')).toEqual(limited);
         expect(await stores.people.listWorkspaces()).toEqual([limited]);
-        expect((await allAudit(stores)).map((e) => e.action)).toEqual(['workspace.update', 'workspace.create', 'user.create', 'user.create']);
+        expect((await allAudit(stores)).map((e) => e.action)).toEqual(['workspace.update', 'workspace.create', 'user.create', 'user.create', 'user.create']);
       });
 
       it('sets a role, changes it keeping when the user joined, and removes it', async () => {

@@ -25,6 +25,8 @@ export const ACTING_ROLES: readonly WorkspaceRole[] = ['owner', 'member'];
 export const UserSchema = z.strictObject({
   id: PersonIdSchema,
   name: InstanceNameSchema,
+  /** The `sub` of their access tokens at the instance's OIDC issuer: such a token signs them in. One user per subject. */
+  oidcSubject: z.string().min(1).max(255).exactOptional(),
   createdAt: IsoDateTimeSchema,
 });
 export type User = z.infer<typeof UserSchema>;
@@ -47,7 +49,7 @@ export const MembershipSchema = z.strictObject({
 export type Membership = z.infer<typeof MembershipSchema>;
 
 /** `POST /api/v1/federation/users`. */
-export const CreateUserDtoSchema = UserSchema.pick({ id: true, name: true });
+export const CreateUserDtoSchema = UserSchema.pick({ id: true, name: true, oidcSubject: true });
 export type CreateUserDto = z.infer<typeof CreateUserDtoSchema>;
 
 /** `POST /api/v1/federation/workspaces`. */

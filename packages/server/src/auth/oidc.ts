@@ -1,6 +1,7 @@
-// OIDC access tokens as admin credentials (PROTOCOL 6): a JWT from the configured issuer,
-// for the configured audience, verified against the issuer's JWKS, whose admin claim
-// says this user administers the instance.
+// OIDC access tokens as credentials (PROTOCOL 6): a JWT from the configured issuer, for
+// the configured audience, verified against the issuer's JWKS. Its admin claim says this
+// person administers the instance; without it, a subject linked to one of the instance's
+// users signs that user in.
 import { createRemoteJWKSet, customFetch, jwtVerify, type JWTPayload } from 'jose';
 import { z } from 'zod';
 import type { AdminAuthenticator } from './types.js';
@@ -22,6 +23,11 @@ export interface OidcAuthOptions {
   adminValue?: string;
   fetch?: typeof fetch;
   now?: () => Date;
+  /**
+   * The user a subject without the admin claim signs in (`User.oidcSubject`); without it,
+   * or for a subject no user has, such a token is `403 FORBIDDEN`.
+   */
+  userForSubject?: ((subject: string) => Promise<string | undefined>) | undefined;
 }
 
 // Asymmetric algorithms only: never `none`, never an HMAC keyed by something public.
@@ -78,7 +84,10 @@ export function createOidcAuthenticator(options: OidcAuthOptions): AdminAuthenti
       if (typeof code !== 'string' || IDP_FAILURES.has(code)) throw error;
       return { kind: 'invalid', reason: 'the access token does not verify' };
     }
-    if (!isAdmin(payload)) return { kind: 'forbidden', reason: 'the access token carries no admin claim' };
-    return { kind: 'admin', actor: { type: 'oidc', id: String(payload.sub) } };
+    const subject = String(payload.sub);
+    if (isAdmin(payload)) return { kind: 'admin', actor: { type: 'oidc', id: subject } };
+    const userId = await options.userForSubject?.(subject);
+    if (userId !== undefined) return { kind: 'user', userId };
+    return { kind: 'forbidden', reason: 'the access token carries no admin claim, and names no user of this instance' };
   };
 }

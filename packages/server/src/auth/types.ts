@@ -4,7 +4,12 @@ import type { AuditActor } from '@mosaic-fed/core';
 export type AuthOutcome =
   | { kind: 'admin'; actor: AuditActor }
   /** One of the instance's users: what they may do is what their workspaces allow. */
-  | { kind: 'user'; userId: string; /** The token that signed them in: a session lasts no longer. */ tokenId: string }
+  | {
+      kind: 'user';
+      userId: string;
+      /** The user's token that signed them in (a session lasts no longer); none for an OIDC access token. */
+      tokenId?: string | undefined;
+    }
   /** A valid identity that is not an admin: 403. */
   | { kind: 'forbidden'; reason: string }
   /** Not a valid token: 401. */

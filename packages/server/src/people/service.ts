@@ -33,7 +33,10 @@ export class PeopleService {
   async createUser(dto: CreateUserDto, actor: AuditActor): Promise<User> {
     const user: User = { ...dto, createdAt: this.#o.now().toISOString() };
     if (!(await this.#o.stores.people.createUser(user, this.#audit(actor, 'user.create', `user:${user.id}`, null, user)))) {
-      throw new FederationError('VALIDATION_FAILED', `a user ${user.id} exists already`, { details: [{ path: 'id', message: 'is taken' }] });
+      const taken = (await this.#o.stores.people.getUser(user.id)) === undefined ? 'oidcSubject' : 'id';
+      throw new FederationError('VALIDATION_FAILED', taken === 'id' ? `a user ${user.id} exists already` : 'another user has that OIDC subject', {
+        details: [{ path: taken, message: 'is taken' }],
+      });
     }
     return user;
   }

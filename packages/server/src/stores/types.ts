@@ -391,9 +391,11 @@ export interface DeliveryStore {
  * Every change is written atomically with its audit entry.
  */
 export interface PeopleStore {
-  /** False, writing nothing, when a user with the id exists. */
+  /** False, writing nothing, when a user with the id (or the OIDC subject) exists. */
   createUser(user: User, audit: AuditEntry): Promise<boolean>;
   getUser(id: string): Promise<User | undefined>;
+  /** The user an OIDC subject signs in. */
+  findUserByOidcSubject(subject: string): Promise<User | undefined>;
   /** By id. */
   listUsers(): Promise<User[]>;
   /** False, writing nothing, when a workspace with the id exists. */

@@ -116,5 +116,14 @@ export const MIGRATIONS: readonly EmbeddedMigration[] = [
       "\nCREATE INDEX `remote_agents_workspace` ON `remote_agents` (`owner_workspace_id`,`created_at`,`agent_id`);",
       "\nALTER TABLE `spawn_requests` ADD `owner` text;"
     ]
+  },
+  {
+    "tag": "0010_user_oidc",
+    "folderMillis": 1796412789869,
+    "hash": "c834900f14526e0c526fe46b35605dea6d94e8efcaaa814697837f3dffc6f530",
+    "sql": [
+      "ALTER TABLE `users` ADD `oidc_subject` text;",
+      "\nCREATE UNIQUE INDEX `users_oidc_subject_unique` ON `users` (`oidc_subject`);"
+    ]
   }
 ];

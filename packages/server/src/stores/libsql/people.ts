@@ -15,11 +15,16 @@ export class LibsqlPeopleStore implements PeopleStore {
 
   async getUser(id: string): Promise<User | undefined> {
     const [row] = await this.db.select().from(usersTable).where(eq(usersTable.id, id)).limit(1);
-    return row;
+    return row === undefined ? undefined : toUser(row);
   }
 
-  listUsers(): Promise<User[]> {
-    return this.db.select().from(usersTable).orderBy(asc(usersTable.id));
+  async findUserByOidcSubject(subject: string): Promise<User | undefined> {
+    const [row] = await this.db.select().from(usersTable).where(eq(usersTable.oidcSubject, subject)).limit(1);
+    return row === undefined ? undefined : toUser(row);
+  }
+
+  async listUsers(): Promise<User[]> {
+    return (await this.db.select().from(usersTable).orderBy(asc(usersTable.id))).map(toUser);
   }
 
   async createWorkspace(workspace: Workspace, audit: AuditEntry): Promise<boolean> {
@@ -70,4 +75,10 @@ export class LibsqlPeopleStore implements PeopleStore {
   membersOf(workspaceId: string): Promise<Membership[]> {
     return this.db.select().from(membershipsTable).where(eq(membershipsTable.workspaceId, workspaceId)).orderBy(asc(membershipsTable.userId));
   }
+}
+
+/** A row as a user: `oidcSubject` only when one is linked. */
+function toUser(row: typeof usersTable.$inferSelect): User {
+  const { oidcSubject, ...user } = row;
+  return oidcSubject === null ? user : { ...user, oidcSubject };
 }

@@ -76,6 +76,8 @@ export const adminTokensTable = sqliteTable('admin_tokens', {
 export const usersTable = sqliteTable('users', {
   id: text('id').primaryKey(),
   name: text('name').notNull(),
+  /** The `sub` of their OIDC access tokens; one user per subject. */
+  oidcSubject: text('oidc_subject').unique(),
   createdAt: text('created_at').notNull(),
 });
 

@@ -16,6 +16,7 @@ export class InMemoryPeopleStore implements PeopleStore {
 
   async createUser(user: User, audit: AuditEntry): Promise<boolean> {
     if (this.#users.has(user.id)) return false;
+    if (user.oidcSubject !== undefined && (await this.findUserByOidcSubject(user.oidcSubject)) !== undefined) return false;
     this.#users.set(user.id, copy(user));
     await this.audit.append(audit);
     return true;
@@ -23,6 +24,11 @@ export class InMemoryPeopleStore implements PeopleStore {
 
   async getUser(id: string): Promise<User | undefined> {
     const user = this.#users.get(id);
+    return user === undefined ? undefined : copy(user);
+  }
+
+  async findUserByOidcSubject(subject: string): Promise<User | undefined> {
+    const user = [...this.#users.values()].find((candidate) => candidate.oidcSubject === subject);
     return user === undefined ? undefined : copy(user);
   }
 
