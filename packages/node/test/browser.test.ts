@@ -350,4 +350,55 @@ describe.skipIf(!available)('the web UI in Chromium', () => {
     await page.goto(`${hub.url}/federation/settings`);
     expect(page.url()).toBe(`${hub.url}/federation/agents`);
   });
+
+  it("lets the admin add people and workspaces through the pages, and a workspace's owner its members", async () => {
+    await hubPage.goto(`${hub.url}/federation/people`);
+    await look(hubPage, 'people');
+    await hubPage.getByLabel('Their id').fill('carol');
+    await hubPage.getByLabel('Their name').fill('Carol');
+    await hubPage.getByRole('button', { name: 'Add the user' }).click();
+    await expect.poll(() => hubPage.getByRole('status').first().innerText()).toContain('The user is added.');
+    // A value that does not fit is said beside its field, and nothing is added.
+    await hubPage.getByLabel('Its id').fill('Not An Id');
+    await hubPage.getByLabel('Its name').fill('Ops');
+    await hubPage.getByRole('button', { name: 'Make the workspace' }).click();
+    await expect.poll(() => hubPage.locator('#workspace-id-note').innerText()).toContain('An id of 1 to 64');
+    await look(hubPage, 'people-with-a-note');
+    await hubPage.getByLabel('Its id').fill('ops');
+    await hubPage.getByLabel('Its name').fill('Ops');
+    await hubPage.getByRole('button', { name: 'Make the workspace' }).click();
+    await hubPage.waitForURL(/\/federation\/workspaces\/ops\?done=workspace$/);
+    await hubPage.getByLabel('Their user id').fill('carol');
+    await hubPage.getByRole('radio', { name: /owner/ }).check();
+    await hubPage.getByRole('button', { name: 'Save the membership' }).click();
+    await expect.poll(() => hubPage.locator('tr[data-member="carol"]').innerText()).toContain('owner');
+    await look(hubPage, 'workspace');
+    // Its members may use one chosen connection only.
+    await hubPage.getByLabel('every active connection, now and later').uncheck();
+    await hubPage.getByRole('checkbox', { name: /Spoke/ }).check();
+    await hubPage.getByRole('button', { name: 'Save the connections' }).click();
+    await expect.poll(() => hubPage.getByRole('status').first().innerText()).toContain('The connections are saved.');
+    const [spokeConnection] = await hub.server.federation.connections.list();
+    expect((await hub.server.federation.people.workspace('ops')).connectionIds).toEqual([spokeConnection?.id]);
+
+    // Carol, its owner, adds Bob to it as a viewer, from her own session.
+    const { token } = await hub.server.federation.people.createUserToken('carol', { label: 'browser' }, { type: 'cli', id: 'test' });
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(`${hub.url}/federation/sign-in`);
+    await page.getByLabel('Your token').fill(token);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL('**/federation/agents');
+    await page.getByRole('link', { name: 'Your workspaces' }).click();
+    await page.getByRole('link', { name: 'Ops' }).click();
+    await page.getByLabel('Their user id').fill('bob');
+    await page.getByRole('radio', { name: /viewer/ }).check();
+    await page.getByRole('button', { name: 'Save the membership' }).click();
+    await expect.poll(() => page.locator('tr[data-member="bob"]').innerText()).toContain('viewer');
+    await look(page, 'workspace-owner');
+    // She manages her workspace, not the instance's people, nor another workspace.
+    await page.goto(`${hub.url}/federation/people`);
+    expect(page.url()).toBe(`${hub.url}/federation/agents`);
+    expect((await page.goto(`${hub.url}/federation/workspaces/web`))?.status()).toBe(404);
+    expect((await hub.server.federation.people.members('ops')).map((m) => [m.userId, m.role])).toEqual([['bob', 'viewer'], ['carol', 'owner']]);
+  });
 });

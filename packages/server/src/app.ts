@@ -373,6 +373,7 @@ export function createFederation(options: FederationAppOptions): Federation {
     '/federation',
     uiRoutes({
       instance,
+      people,
       connections,
       agents,
       deliveries,

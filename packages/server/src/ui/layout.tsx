@@ -44,6 +44,7 @@ export function Layout(props: { title: string; children: Child; csrf?: string | 
           {props.signedIn === true && user !== undefined ? (
             <nav aria-label="Sections">
               <a href="/federation/agents">Agents</a>
+              <a href="/federation/workspaces">Your workspaces</a>
               <span class="quiet">Signed in as {user}</span>
               <form method="post" action="/federation/sign-out" class="inline">
                 <input type="hidden" name="csrf" value={props.csrf ?? ''} />
@@ -66,6 +67,7 @@ export function Layout(props: { title: string; children: Child; csrf?: string | 
                 )}
               </a>
               <a href="/federation/agents">Agents</a>
+              <a href="/federation/people">People</a>
               <a href="/federation/tokens">Tokens</a>
               <a href="/federation/audit">Audit log</a>
               <form method="post" action="/federation/sign-out" class="inline">

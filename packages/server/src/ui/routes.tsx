@@ -5,6 +5,10 @@ import {
   ACTING_ROLES,
   AgentSpawnPayloadSchema,
   AuditQuerySchema,
+  CreateUserDtoSchema,
+  CreateWorkspaceDtoSchema,
+  UpdateWorkspaceDtoSchema,
+  WorkspaceRoleSchema,
   FederationError,
   IdempotencyKeySchema,
   InstanceUrlSchema,
@@ -26,7 +30,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { stream } from 'hono/streaming';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { createMiddleware } from 'hono/factory';
-import { agentAccess, spawnAccess, userPrincipal, visibleWorkspaces, type Principal } from '../auth/principal.js';
+import { agentAccess, spawnAccess, userPrincipal, visibleWorkspaces, workspaceAccess, type Principal } from '../auth/principal.js';
 import { authenticateAdmin, type AdminAuthenticator } from '../auth/types.js';
 import type { DeliveryService } from '../agents/deliveries.js';
 import type { FederationAgentService } from '../agents/federation-agents.js';
@@ -39,7 +43,10 @@ import { agentRows } from '../agents/overview.js';
 import { agentListQueryOf } from './agent-list.js';
 import { HomePage } from './home-page.js';
 import { runHealthChecks, type HealthProbe } from '../instance/health.js';
+import type { ZodError } from 'zod';
 import type { FederationStores, RemoteAgentRecord } from '../stores/types.js';
+import type { PeopleService } from '../people/service.js';
+import { PeoplePage, WorkspacePage, WorkspacesPage } from './people-pages.js';
 import { AgentPage, AgentsPage, stateTime, type SpawnForm, type TimelineEntry } from './agent-pages.js';
 import { ConnectionPage, ConnectionsPage, listInWords } from './connection-pages.js';
 import { describeError, type Logger } from '../logger.js';
@@ -85,6 +92,7 @@ const TRANSCRIPT_PAGE = 200;
 
 export interface UiOptions {
   instance: InstanceService;
+  people: PeopleService;
   connections: ConnectionService;
   agents: FederationAgentService;
   deliveries: DeliveryService;
@@ -375,6 +383,73 @@ export function uiRoutes(options: UiOptions) {
       await revokeAdminToken({ store: options.stores.adminTokens, id: c.req.param('id'), actor: c.var.session.actor, now: options.now, generateId: options.generateId });
       return c.redirect('/federation/tokens?done=revoked', 303);
     })
+    .get('/people', signedIn, async (c) => signedInPage(c, await peoplePage(c, {}, flashOf(c.req.query('done')))))
+    .post('/people/users', signedIn, async (c) => {
+      const body = await c.req.parseBody();
+      const field = (name: string) => (typeof body[name] === 'string' ? body[name].trim() : '');
+      const dto = CreateUserDtoSchema.safeParse({ id: field('id'), name: field('name'), ...(field('oidcSubject') === '' ? {} : { oidcSubject: field('oidcSubject') }) });
+      if (!dto.success) return signedInPage(c, await peoplePage(c, notesOf(dto.error, 'user')), 400);
+      try {
+        await options.people.createUser(dto.data, c.var.session.actor);
+      } catch (error) {
+        if (!isFederationError(error) || error.code !== 'VALIDATION_FAILED') throw error;
+        const taken = error.details?.[0]?.path === 'oidcSubject' ? 'user-oidc' : 'user-id';
+        return signedInPage(c, await peoplePage(c, { [taken]: taken === 'user-id' ? 'A user has this id already.' : 'Another user has this OIDC subject.' }), 400);
+      }
+      return c.redirect('/federation/people?done=user', 303);
+    })
+    .post('/people/workspaces', signedIn, async (c) => {
+      const body = await c.req.parseBody();
+      const field = (name: string) => (typeof body[name] === 'string' ? body[name].trim() : '');
+      const dto = CreateWorkspaceDtoSchema.safeParse({ id: field('id'), name: field('name') });
+      if (!dto.success) return signedInPage(c, await peoplePage(c, notesOf(dto.error, 'workspace')), 400);
+      try {
+        await options.people.createWorkspace(dto.data, c.var.session.actor);
+      } catch (error) {
+        if (!isFederationError(error) || error.code !== 'VALIDATION_FAILED') throw error;
+        return signedInPage(c, await peoplePage(c, { 'workspace-id': 'A workspace has this id already.' }), 400);
+      }
+      return c.redirect(`/federation/workspaces/${dto.data.id}?done=workspace`, 303);
+    })
+    .get('/workspaces', signedInPerson, async (c) => {
+      const principal = c.var.principal;
+      if (principal.kind === 'admin') return c.redirect('/federation/people', 303);
+      const found = await Promise.all(
+        principal.memberships.map(async (membership) => ({ workspace: await options.stores.people.getWorkspace(membership.workspaceId), role: membership.role })),
+      );
+      const workspaces = found.flatMap(({ workspace, role }) => (workspace === undefined ? [] : [{ workspace, role }]));
+      return signedInPage(c, <WorkspacesPage workspaces={workspaces} csrf={c.var.csrf} />);
+    })
+    .get('/workspaces/:id', signedInPerson, async (c) => signedInPage(c, await workspacePage(c, c.req.param('id'), {}, flashOf(c.req.query('done')))))
+    .post('/workspaces/:id/members', signedInPerson, async (c) => {
+      const id = c.req.param('id');
+      workspaceAccess(c.var.principal, id, 'manage');
+      const body = await c.req.parseBody();
+      const userId = typeof body.userId === 'string' ? body.userId.trim() : '';
+      const role = WorkspaceRoleSchema.safeParse(body.role);
+      try {
+        await options.people.setMember(id, userId, role.success ? role.data : 'member', c.var.session.actor);
+      } catch (error) {
+        if (!isFederationError(error) || error.code !== 'NOT_FOUND') throw error;
+        return signedInPage(c, await workspacePage(c, id, { 'member-user': 'No user has this id: an admin adds users on the People page.' }), 400);
+      }
+      return c.redirect(`/federation/workspaces/${id}?done=member`, 303);
+    })
+    .post('/workspaces/:id/members/:userId/remove', signedInPerson, async (c) => {
+      const id = c.req.param('id');
+      workspaceAccess(c.var.principal, id, 'manage');
+      await options.people.removeMember(id, c.req.param('userId'), c.var.session.actor);
+      return c.redirect(`/federation/workspaces/${id}?done=member-removed`, 303);
+    })
+    .post('/workspaces/:id/connections', signedIn, async (c) => {
+      const id = c.req.param('id');
+      const body = await c.req.parseBody({ all: true });
+      const chosen = ([] as unknown[]).concat(body.connectionIds ?? []).filter((value): value is string => typeof value === 'string');
+      const dto = UpdateWorkspaceDtoSchema.safeParse({ connectionIds: body.every === 'on' ? null : chosen });
+      if (!dto.success) throw new FederationError('VALIDATION_FAILED', 'those are not connections of this instance');
+      await options.people.updateWorkspace(id, dto.data, c.var.session.actor);
+      return c.redirect(`/federation/workspaces/${id}?done=workspace-connections`, 303);
+    })
     .get('/agents', signedInPerson, async (c) => {
       const query = agentListQueryOf(c.req.query());
       return signedInPage(c, await agentsPage(c, undefined, undefined, query), query.note === undefined ? 200 : 400);
@@ -538,6 +613,26 @@ export function uiRoutes(options: UiOptions) {
     return <AgentsPage list={list} peers={peers} allPeers={connections} csrf={c.var.csrf} note={note} form={form} workspaces={workspaces} />;
   }
 
+  async function peoplePage(c: Context<UiEnv>, notes: FieldNotes, flash?: string) {
+    const [users, workspaces] = await Promise.all([options.people.listUsers(), options.people.listWorkspaces()]);
+    const withMembers = await Promise.all(workspaces.map(async (workspace) => ({ workspace, members: await options.people.members(workspace.id) })));
+    c.header('Cache-Control', 'no-store');
+    return <PeoplePage users={users} workspaces={withMembers} csrf={c.var.csrf} notes={notes} flash={flash} />;
+  }
+
+  /** A workspace's page: its members to see (any member) or manage (its owners, the admins); for admins, its connections too. */
+  async function workspacePage(c: Context<UiEnv>, id: string, notes: FieldNotes, flash?: string) {
+    const principal = c.var.principal;
+    workspaceAccess(principal, id, 'see');
+    const [workspace, members, connections] = await Promise.all([
+      options.people.workspace(id),
+      options.people.members(id),
+      principal.kind === 'admin' ? options.connections.list() : undefined,
+    ]);
+    const manages = principal.kind === 'admin' || principal.memberships.some((m) => m.workspaceId === id && m.role === 'owner');
+    return <WorkspacePage workspace={workspace} members={members} manages={manages} connections={connections} csrf={c.var.csrf} notes={notes} flash={flash} />;
+  }
+
   /** The workspaces a user starts agents in (as a member or owner); `undefined` for an admin. */
   async function actingWorkspaces(principal: Principal): Promise<Workspace[] | undefined> {
     if (principal.kind === 'admin') return undefined;
@@ -568,6 +663,21 @@ function patchDownload(c: Context, status: AgentStatus): Response {
   });
 }
 
+/** Notes beside the fields of a people form (`user-id`, `workspace-name`, ...) that did not fit. */
+function notesOf(error: ZodError, form: 'user' | 'workspace'): FieldNotes {
+  const words: Record<string, string> = {
+    id: 'An id of 1 to 64 of a to z, digits and . _ -, starting and ending with a letter or digit, fits here.',
+    name: 'A name of 1 to 100 characters fits here.',
+    oidcSubject: 'A subject of up to 255 characters fits here.',
+  };
+  const notes: FieldNotes = {};
+  for (const issue of error.issues) {
+    const field = String(issue.path[0] ?? 'id');
+    notes[`${form}-${field === 'oidcSubject' ? 'oidc' : field}`] = words[field] ?? 'This value could not be used as it is.';
+  }
+  return notes;
+}
+
 /** The spawn form's fields in the words its labels use. */
 const SPAWN_FIELD_WORDS: Record<string, string> = {
   taskId: 'the task id',
@@ -592,6 +702,11 @@ function flashOf(done: string | undefined): string | undefined {
     resume: 'The connection is active again.',
     grants: 'What this peer may do is saved.',
     stopped: 'The agent is stopped.',
+    user: 'The user is added. A token for them comes from mosaic-fed token create --user, or the API.',
+    workspace: 'The workspace is made. Add its members below.',
+    member: 'The membership is saved.',
+    'member-removed': 'They are out of the workspace: its agents are no longer theirs to see.',
+    'workspace-connections': 'The connections are saved.',
     revoked: 'The token is revoked: nothing can sign in with it any more.',
     keys: 'A new key pair is in use, and connected peers have been told.',
   };

@@ -9,7 +9,7 @@ nav { display: flex; flex-wrap: wrap; gap: .5rem 1rem; align-items: center; padd
 h1 { font-size: 1.75rem; line-height: 1.2; margin: 1rem 0; } h2 { font-size: 1.25rem; margin: 2rem 0 .75rem; } h3 { font-size: 1.05rem; margin: 1.5rem 0 .5rem; }
 label { display: block; font-weight: 600; margin-top: 1rem; }
 label.check { font-weight: 400; margin-top: .25rem; }
-input:not([type=checkbox]), textarea { display: block; width: 100%; box-sizing: border-box; padding: .5rem; font: inherit; }
+input:not([type=checkbox]):not([type=radio]), textarea { display: block; width: 100%; box-sizing: border-box; padding: .5rem; font: inherit; }
 fieldset { margin-top: 1rem; } legend { font-weight: 600; }
 button { margin-top: 1rem; padding: .5rem 1rem; font: inherit; cursor: pointer; max-width: 100%; white-space: normal; overflow-wrap: normal; }
 select { font: inherit; padding: .4rem; max-width: 100%; }
