@@ -21,10 +21,17 @@ const PROTOCOL_TABLE = {
   RATE_LIMITED: 429,
   CONCURRENCY_LIMIT: 429,
   ORCHESTRATOR_UNAVAILABLE: 503,
+  BUDGET_EXHAUSTED: 429,
   INTERNAL: 500,
 };
 
 describe('FederationError', () => {
+  it("reads a peer's BUDGET_EXHAUSTED with its Retry-After, as PROTOCOL 2 has it", () => {
+    const wire = WireErrorSchema.parse({ success: false, code: 'BUDGET_EXHAUSTED', error: 'the connection used its tokens for today' });
+    const error = FederationError.fromWire(wire, 429, { retryAfter: 3_600 });
+    expect(error).toMatchObject({ code: 'BUDGET_EXHAUSTED', status: 429, retryAfter: 3_600 });
+  });
+
   it('pairs every protocol code with its HTTP status', () => {
     expect(ERROR_STATUS).toMatchObject(PROTOCOL_TABLE);
     for (const [code, status] of Object.entries(PROTOCOL_TABLE)) {

@@ -28,6 +28,9 @@ export const ERROR_STATUS = {
   PAYLOAD_TOO_LARGE: 413,
   RATE_LIMITED: 429,
   CONCURRENCY_LIMIT: 429,
+  // The connection's token or agent-time budget for the period is used up; `Retry-After`
+  // until it resets.
+  BUDGET_EXHAUSTED: 429,
   INTERNAL: 500,
   ORCHESTRATOR_UNAVAILABLE: 503,
   // Section 6 only: the peer could not be reached or did not answer in time.
@@ -85,7 +88,7 @@ export interface FederationErrorOptions<C extends ErrorCode = ErrorCode> {
   details?: ValidationIssue[];
   /** Data the code defines (PROTOCOL 2), such as an agent status; see {@link ErrorData}. */
   data?: ErrorData<C>;
-  /** For `RATE_LIMITED` and `MESSAGE_IN_PROGRESS`: seconds until a retry may succeed. */
+  /** For `RATE_LIMITED`, `MESSAGE_IN_PROGRESS` and `BUDGET_EXHAUSTED`: seconds until a retry may succeed. */
   retryAfter?: number;
   cause?: unknown;
 }
