@@ -43,6 +43,7 @@ export {
   PROTOCOL_VERSION,
   PublicJwkSchema,
   UpdateInstanceDtoSchema,
+  WorkspaceIdSchema,
 } from './schemas/instance.js';
 export type {
   AgentType,
@@ -148,7 +149,6 @@ export type {
 
 export {
   ActorSchema,
-  WorkspaceIdSchema,
   COMMAND_SCHEMAS,
   CommandMessageSchema,
   ConnectAcceptMessageSchema,

@@ -3,7 +3,6 @@ import { LIMITS } from '../limits.js';
 import { EgressRuleSchema } from '../egress.js';
 import { RepositoryPatternSchema } from '../repositories.js';
 import { IsoDateTimeSchema } from './agents.js';
-import { WorkspaceIdSchema } from './messages.js';
 import {
   AGENT_TYPES,
   AgentTypeSchema,
@@ -14,6 +13,7 @@ import {
   KidSchema,
   MetadataSchema,
   PublicJwkSchema,
+  WorkspaceIdSchema,
   type Capabilities,
 } from './instance.js';
 

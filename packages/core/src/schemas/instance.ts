@@ -88,6 +88,9 @@ export const InstanceUrlSchema = z
 
 export const InstanceNameSchema = z.string().trim().min(1).max(LIMITS.instanceNameMaxLength);
 
+/** A workspace of an instance, as its messages' `actor` names it (opaque to the receiver). */
+export const WorkspaceIdSchema = z.string().min(1).max(256);
+
 /** A compact JWS: three base64url parts. Verification happens elsewhere. */
 export const CompactJwsSchema = z
   .string()

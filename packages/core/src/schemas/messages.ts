@@ -15,7 +15,7 @@ import {
   AgentTranscriptResponseSchema,
 } from './agents.js';
 import type { AgentCommandType, QueryType } from './connections.js';
-import { CompactJwsSchema, InstanceDocumentSchema, InstanceIdSchema, KidSchema } from './instance.js';
+import { CompactJwsSchema, InstanceDocumentSchema, InstanceIdSchema, KidSchema, WorkspaceIdSchema } from './instance.js';
 
 /** `typ` of every message between instances (PROTOCOL 2). */
 export const MESSAGE_TYP = 'mosaic-fed+jwt';
@@ -45,9 +45,6 @@ export const MessageHeaderSchema = z.strictObject({
   kid: KidSchema,
 });
 export type MessageHeader = z.infer<typeof MessageHeaderSchema>;
-
-/** A workspace of the sending instance, as its `actor` names it (opaque to the receiver). */
-export const WorkspaceIdSchema = z.string().min(1).max(256);
 
 /**
  * The linked user on whose behalf the hub acts, and the workspace they act in: signed
