@@ -377,7 +377,7 @@ describe('web UI', () => {
     expect(words).toContain('1 running now.');
     expect(words).toContain('Its agents may fetch repositories matching https://github.com/acme/*.');
     expect(words).toContain('Their sandboxes reach only what this instance&#39;s own egress rules allow.');
-    expect(words).toContain('Its agents here used 3,500 model tokens today (UTC).');
+    expect(words).toMatch(/Its agents here used 3,500 model tokens today \(UTC\), and ran [\d,]+ minutes\./);
   });
 
   it('says what fits when the connect form holds no address, and fetches nothing for it', async () => {

@@ -72,6 +72,13 @@ const grantFields = {
    * instance's own egress rules (`registry.npmjs.org`, `*.example.com:8443`). Left out: none.
    */
   egress: uniqueList(EgressRuleSchema, LIMITS.egressRulesMax),
+  /**
+   * Budgets (PROTOCOL 3), per UTC day: the model tokens the peer's agents here may use
+   * (cache tokens included), and their minutes of running. Left out: no limit. A spawn
+   * once the day's budget is used up is `BUDGET_EXHAUSTED`, with `Retry-After` until midnight UTC.
+   */
+  tokensPerDay: z.number().int().min(0).max(1_000_000_000_000),
+  agentMinutesPerDay: z.number().int().min(0).max(10_000_000),
 };
 
 /**
@@ -101,6 +108,8 @@ export const GrantsSchema = z.strictObject({
   ...grantFields,
   repositories: grantFields.repositories.exactOptional(),
   egress: grantFields.egress.exactOptional(),
+  tokensPerDay: grantFields.tokensPerDay.exactOptional(),
+  agentMinutesPerDay: grantFields.agentMinutesPerDay.exactOptional(),
   workspaces: workspaceGrantsField.exactOptional(),
   spawnPerMinute: grantFields.spawnPerMinute.default(LIMITS.spawnPerMinuteDefault),
   messagesPerMinute: grantFields.messagesPerMinute.default(LIMITS.messagesPerMinuteDefault),
@@ -119,6 +128,9 @@ export const UpdateGrantsDtoSchema = z
     ...grantFields,
     repositories: grantFields.repositories.nullable(),
     egress: grantFields.egress.nullable(),
+    /** `null`: no limit. */
+    tokensPerDay: grantFields.tokensPerDay.nullable(),
+    agentMinutesPerDay: grantFields.agentMinutesPerDay.nullable(),
     /** Replaces every workspace's grants; `null` (or `{}`) removes them. */
     workspaces: workspaceGrantsField.nullable(),
   })

@@ -84,6 +84,7 @@ const SPAWN_REFUSALS: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'CAPABILITY_DISABLED',
   'RATE_LIMITED',
   'CONCURRENCY_LIMIT',
+  'BUDGET_EXHAUSTED',
   'PAYLOAD_TOO_LARGE',
 ]);
 

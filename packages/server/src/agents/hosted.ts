@@ -19,6 +19,7 @@ import {
   mergeEgressRules,
   repositoryAllowed,
   spawningStatus,
+  tokensOf,
   type Actor,
   type AgentKillResponse,
   type AgentTranscriptResponse,
@@ -92,6 +93,9 @@ function peerActor(connection: ConnectionRecord, message: { actor?: Actor | unde
 /** The lease of watching one agent. */
 const leaseOf = (agentId: string) => `watch:${agentId}`;
 
+/** How many of a connection's newest agents its day's usage is read from. */
+const USAGE_WINDOW = 500;
+
 /** How many agents' owners {@link HostedAgents} remembers. */
 const OWNERS_REMEMBERED = 4_096;
 
@@ -146,6 +150,7 @@ export class HostedAgents {
               retryAfter: rate.retryAfter,
             });
           }
+          await this.#withinBudget(connection);
           const agentId = await deriveAgentId(message.iss, message.jti);
           const at = this.#o.now().toISOString();
           const record: HostedAgentRecord = {
@@ -269,6 +274,48 @@ export class HostedAgents {
           return { agents: page.agents.map((agent) => agent.status), nextCursor: page.nextCursor };
         },
       });
+  }
+
+  /**
+   * What a connection's agents here used today (UTC): model tokens of the agents that
+   * ended today (cache tokens included), minutes of running within today, and how many
+   * run now. Read from the connection's 500 newest agents.
+   */
+  async usageToday(connectionId: string): Promise<{ tokens: number; agentMinutes: number; running: number }> {
+    const now = this.#o.now();
+    const today = `${now.toISOString().slice(0, 10)}T00:00:00.000Z`;
+    const { agents } = await this.#o.stores.hostedAgents.list({ connectionId, newestFirst: true, limit: USAGE_WINDOW });
+    let tokens = 0;
+    let milliseconds = 0;
+    let running = 0;
+    for (const { status } of agents) {
+      if (!isTerminalState(status.status)) running++;
+      if (status.completedAt !== null && status.completedAt >= today && status.result?.usage !== undefined) tokens += tokensOf(status.result.usage);
+      if (status.startedAt === null) continue;
+      const from = Math.max(Date.parse(status.startedAt), Date.parse(today));
+      const to = status.completedAt === null ? now.getTime() : Date.parse(status.completedAt);
+      milliseconds += Math.max(0, to - from);
+    }
+    return { tokens, agentMinutes: Math.floor(milliseconds / 60_000), running };
+  }
+
+  /** PROTOCOL 3's budgets: a spawn once the day's tokens or agent minutes are used up waits for midnight UTC. */
+  async #withinBudget(connection: ConnectionRecord): Promise<void> {
+    const { tokensPerDay, agentMinutesPerDay } = connection.grants;
+    if (tokensPerDay === undefined && agentMinutesPerDay === undefined) return;
+    const used = await this.usageToday(connection.id);
+    const spent =
+      tokensPerDay !== undefined && used.tokens >= tokensPerDay
+        ? `its ${tokensPerDay.toLocaleString('en')} model tokens`
+        : agentMinutesPerDay !== undefined && used.agentMinutes >= agentMinutesPerDay
+          ? `its ${agentMinutesPerDay.toLocaleString('en')} agent minutes`
+          : undefined;
+    if (spent === undefined) return;
+    const now = this.#o.now();
+    const midnight = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1);
+    throw new FederationError('BUDGET_EXHAUSTED', `the connection used ${spent} for today (UTC)`, {
+      retryAfter: Math.max(1, Math.ceil((midnight - now.getTime()) / 1000)),
+    });
   }
 
   /**

@@ -178,10 +178,13 @@ export class ConnectionService {
   /** Changes what the peer may do here (PROTOCOL 3, grants). */
   async updateGrants(id: string, dto: UpdateGrantsDto, actor: AuditActor): Promise<Connection> {
     const record = await this.#change(id, 'connection.grants.update', actor, (current) => {
-      const { repositories, egress, workspaces, ...rest } = { ...current.grants, ...Object.fromEntries(Object.entries(dto).filter(([, v]) => v !== undefined)) };
+      const { repositories, egress, workspaces, tokensPerDay, agentMinutesPerDay, ...rest } = {
+        ...current.grants,
+        ...Object.fromEntries(Object.entries(dto).filter(([, v]) => v !== undefined)),
+      };
       // `repositories: null` goes back to the instance's repository policy; `egress: null`
       // or `[]` to the instance's egress rules alone; `workspaces: null` or `{}` to the same
-      // grants for every workspace of the peer.
+      // grants for every workspace of the peer; a budget's `null` to no limit.
       return {
         ...current,
         grants: {
@@ -189,6 +192,8 @@ export class ConnectionService {
           ...(repositories === null || repositories === undefined ? {} : { repositories }),
           ...(egress === null || egress === undefined || egress.length === 0 ? {} : { egress }),
           ...(workspaces === null || workspaces === undefined || Object.keys(workspaces).length === 0 ? {} : { workspaces }),
+          ...(tokensPerDay === null || tokensPerDay === undefined ? {} : { tokensPerDay }),
+          ...(agentMinutesPerDay === null || agentMinutesPerDay === undefined ? {} : { agentMinutesPerDay }),
         },
       };
     }, (r) => ({ grants: r.grants }));

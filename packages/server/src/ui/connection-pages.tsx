@@ -217,7 +217,7 @@ function workspaceGrantsInWords(workspace: string, narrowed: WorkspaceGrants): s
 }
 
 /** What a connection's grants allow, a sentence each. */
-function GrantsInWords(props: { connection: Connection; running: number; tokensToday: number }) {
+function GrantsInWords(props: { connection: Connection; running: number; usage: { tokens: number; agentMinutes: number } }) {
   const { grants } = props.connection;
   return (
     <ul id="grants-in-words">
@@ -243,12 +243,23 @@ function GrantsInWords(props: { connection: Connection; running: number; tokensT
       {Object.entries(grants.workspaces ?? {}).map(([workspace, narrowed]) => (
         <li data-workspace={workspace}>{workspaceGrantsInWords(workspace, narrowed)}</li>
       ))}
-      <li id="tokens-today">Its agents here used {props.tokensToday.toLocaleString('en')} model tokens today (UTC).</li>
+      <li id="tokens-today">
+        Its agents here used {props.usage.tokens.toLocaleString('en')} model tokens today (UTC)
+        {grants.tokensPerDay === undefined ? '' : ` of the ${grants.tokensPerDay.toLocaleString('en')} it may use a day`}, and ran{' '}
+        {props.usage.agentMinutes.toLocaleString('en')} minutes{grants.agentMinutesPerDay === undefined ? '' : ` of ${grants.agentMinutesPerDay.toLocaleString('en')} a day`}.
+      </li>
     </ul>
   );
 }
 
-export function ConnectionPage(props: { connection: Connection; running: number; tokensToday: number; csrf: string; notes: FieldNotes; flash?: string | undefined }) {
+export function ConnectionPage(props: {
+  connection: Connection;
+  running: number;
+  usage: { tokens: number; agentMinutes: number };
+  csrf: string;
+  notes: FieldNotes;
+  flash?: string | undefined;
+}) {
   const { connection, notes } = props;
   const number = (name: 'maxConcurrentAgents' | 'spawnPerMinute' | 'messagesPerMinute', label: string) => (
     <>
@@ -269,7 +280,7 @@ export function ConnectionPage(props: { connection: Connection; running: number;
       </p>
       <AddressCheck connection={connection} />
       <h2>In short</h2>
-      <GrantsInWords connection={connection} running={props.running} tokensToday={props.tokensToday} />
+      <GrantsInWords connection={connection} running={props.running} usage={props.usage} />
       <h2>What this peer may do here</h2>
       <form method="post" action={`/federation/connections/${connection.id}`}>
         <input type="hidden" name="csrf" value={props.csrf} />

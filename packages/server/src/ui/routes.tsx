@@ -13,7 +13,6 @@ import {
   IdempotencyKeySchema,
   InstanceUrlSchema,
   isFederationError,
-  tokensOf,
   UpdateGrantsDtoSchema,
   UpdateInstanceDtoSchema,
   type AuditActor,
@@ -580,13 +579,8 @@ export function uiRoutes(options: UiOptions) {
   /** A connection's page: its grants, and what its agents here run and used today. */
   async function connectionPage(c: Context<UiEnv>, id: string, notes: FieldNotes, flash?: string) {
     const connection = toConnection(await options.connections.get(id));
-    const today = `${options.now().toISOString().slice(0, 10)}T00:00:00.000Z`;
-    const { agents } = await options.stores.hostedAgents.list({ connectionId: id, newestFirst: true, limit: 500 });
-    const running = agents.filter((agent) => agent.status.status === 'spawning' || agent.status.status === 'running').length;
-    const tokensToday = agents
-      .filter((agent) => agent.status.completedAt !== null && agent.status.completedAt >= today)
-      .reduce((sum, agent) => sum + (agent.status.result?.usage === undefined ? 0 : tokensOf(agent.status.result.usage)), 0);
-    return <ConnectionPage connection={connection} running={running} tokensToday={tokensToday} csrf={c.var.csrf} notes={notes} flash={flash} />;
+    const usage = await options.hosted.usageToday(id);
+    return <ConnectionPage connection={connection} running={usage.running} usage={usage} csrf={c.var.csrf} notes={notes} flash={flash} />;
   }
 
   /** Agents running here for peers, by connection. */
