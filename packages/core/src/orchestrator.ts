@@ -31,6 +31,11 @@ export const OrchestratorSpawnRequestSchema = z.strictObject({
   /** The hub's user on whose behalf the agent runs, if the hub said. */
   actor: ActorSchema.optional(),
   /**
+   * The most model tokens the agent may use, its attempts together (the connection's
+   * `maxTokensPerAgent`): it stops at the turn that reaches them and ends `failed`.
+   */
+  maxTokens: z.number().int().min(1).optional(),
+  /**
    * The hosts the agent's sandbox may reach through the orchestrator's egress proxy: the
    * instance's rules and the connection's `egress` grant (PROTOCOL 3). Left out: no network.
    */

@@ -4,7 +4,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AgentStatusChangedPayload } from '@mosaic-fed/core';
+import { tokensOf, type AgentStatusChangedPayload } from '@mosaic-fed/core';
 import { BubblewrapSandboxProvider } from '@mosaic-fed/orchestrator/node';
 import {
   createDemoRepository,
@@ -100,6 +100,32 @@ describe.each(sandboxes)('a worker agent end to end in the $sandbox sandbox', ({
     execFileSync('git', ['-C', clone, 'fetch', '--quiet', file, `refs/heads/${ref?.branch}:refs/heads/delivered`]);
     expect(execFileSync('git', ['-C', clone, 'merge-base', 'main', 'delivered'], { encoding: 'utf8' }).trim()).toBe(ref?.base);
     expect(execFileSync('git', ['-C', clone, 'show', 'delivered:calc.sh'], { encoding: 'utf8' })).toContain('echo $(($1 + $2))');
+  });
+
+  it("stops at the model turn that reaches the connection's token budget for an agent, and says so to the hub", async (context) => {
+    if (agents === undefined) return context.skip();
+    const { fromConnectionId, toConnectionId } = await connectPeers(hub, spoke);
+    const admin = new AdminClient({ url: hub.url, token: hub.token });
+    const spokeAdmin = new AdminClient({ url: spoke.url, token: spoke.token });
+    // Half of what the whole fix took in the test before: reached on a turn before the last.
+    const [whole] = (await admin.agents({ taskId: 'fix-add' })).sent.items;
+    const budget = Math.floor(tokensOf(whole?.status.result?.usage ?? { inputTokens: 0, outputTokens: 0 }) / 2);
+    expect(budget).toBeGreaterThan(0);
+    await spokeAdmin.updateGrants(toConnectionId, { maxTokensPerAgent: budget });
+    try {
+      const asked = model.requests.length;
+      const { agentId } = await admin.spawn({
+        connectionId: fromConnectionId,
+        payload: { taskId: 'fix-add-budget', agentType: 'worker', context: { repository, branch: 'main', instructions: 'Make sh test.sh pass.' } },
+      });
+      const events: AgentStatusChangedPayload[] = [];
+      for await (const event of admin.events(agentId)) events.push(event);
+      expect(events.at(-1)).toMatchObject({ status: 'failed', error: expect.stringMatching(new RegExp(`^the agent used its budget of ${budget.toLocaleString('en')} model tokens \\([\\d,]+ used\\)$`)) });
+      // Fewer turns than the fix needs: it stopped before the end.
+      expect(model.requests.length - asked).toBeLessThan(whole?.status.progress?.turns ?? 0);
+    } finally {
+      await spokeAdmin.updateGrants(toConnectionId, { maxTokensPerAgent: null });
+    }
   });
 
   it('fetches a granted repository only at an address the outbound policy allows, and says no more than that', async (context) => {

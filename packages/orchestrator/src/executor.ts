@@ -2,13 +2,13 @@
 // into a sandbox, lets the runner work, and takes its commits back as a bundle and a patch. Retries,
 // the run's timeout and progress updates live here; the lifecycle's compare-and-set
 // writes make a kill win over whatever the run was about to write.
-import { describeError, isTerminalState, sha256Hex, type AgentBundleRef, type AgentResult, type AgentType, type Logger } from '@mosaic-fed/core';
-import { AgentFailure, UNEXPLAINED_FAILURE } from './lib/failure.js';
+import { describeError, isTerminalState, sha256Hex, tokensOf, type AgentBundleRef, type AgentResult, type AgentType, type Logger } from '@mosaic-fed/core';
+import { AgentFailure, BudgetExhausted, UNEXPLAINED_FAILURE } from './lib/failure.js';
 import type { EgressGate, EgressProxy } from './egress/index.js';
 import { agentBranchOf } from './lib/agent-branch.js';
 import { outcomeOf } from './lib/outcome.js';
 import type { AgentLifecycle } from './lifecycle.js';
-import type { AgentRunners, RunnerProgress, TranscriptRecord } from './runners/types.js';
+import type { AgentRunContext, AgentRunners, RunnerProgress, TranscriptRecord } from './runners/types.js';
 import { runSetup, type SetupOptions } from './setup.js';
 import type { NewTranscriptEntry } from './state/types.js';
 import type { Sandbox, SandboxProvider } from './sandboxes/types.js';
@@ -38,6 +38,11 @@ const AGENT_TYPE_POWERS: Record<AgentType, { readOnly: boolean; patch: boolean }
   reviewer: { readOnly: true, patch: false },
   tester: { readOnly: false, patch: false },
 };
+
+/** Why an agent ends when its attempts used the tokens its budget allows. */
+export function budgetReason(budget: number, spent: number): string {
+  return `the agent used its budget of ${budget.toLocaleString('en')} model tokens (${spent.toLocaleString('en')} used)`;
+}
 
 /** Why a re-run after a dead worker ends the agent when no retry is left. */
 export const WORKER_STOPPED = 'the worker running the agent stopped, and no retry was left';
@@ -91,15 +96,29 @@ export class AgentExecutor {
       const deadline = Date.parse(status.startedAt ?? lifecycle.now().toISOString()) + spec.options.timeout;
       const timeout = AbortSignal.timeout(Math.max(0, deadline - lifecycle.now().getTime()));
       const attemptSignal = AbortSignal.any([signal, timeout]);
+      // The model tokens of this run's attempts so far, against the agent's budget.
+      let spent = 0;
+      const budget = agent.maxTokens;
       for (;; attempt++) {
+        let used = 0;
         try {
-          const result = await this.#attempt(agentId, attempt, attemptSignal);
+          if (budget !== undefined && spent >= budget) throw new BudgetExhausted(budgetReason(budget, spent));
+          const result = await this.#attempt(agentId, attempt, attemptSignal, {
+            tokenBudget: budget === undefined ? undefined : budget - spent,
+            reportUsage: (usage) => void (used = tokensOf(usage)),
+          });
           await lifecycle.move(agentId, (current) => ({ ...current, status: 'completed', completedAt: lifecycle.now().toISOString(), result }));
           return;
         } catch (error) {
+          spent += used;
           if (signal.aborted) return;
           if (timeout.aborted) {
             await lifecycle.fail(agentId, 'timeout');
+            return;
+          }
+          if (error instanceof BudgetExhausted && budget !== undefined) {
+            // One reason, with the agent's totals, whichever attempt reached the budget.
+            await lifecycle.fail(agentId, budgetReason(budget, spent));
             return;
           }
           // The spoke's log has the whole story: an AgentFailure's cause is what the peer never sees.
@@ -120,7 +139,12 @@ export class AgentExecutor {
     }
   }
 
-  async #attempt(agentId: string, attempt: number, signal: AbortSignal): Promise<AgentResult> {
+  async #attempt(
+    agentId: string,
+    attempt: number,
+    signal: AbortSignal,
+    budget: Pick<AgentRunContext, 'tokenBudget' | 'reportUsage'>,
+  ): Promise<AgentResult> {
     const { spec, egress } = await this.#o.lifecycle.get(agentId);
     const runner = this.#o.runners[spec.agentType];
     if (runner === undefined) throw new AgentFailure(`this spoke has no runner for ${spec.agentType} agents`);
@@ -148,7 +172,7 @@ export class AgentExecutor {
           report: (step) => progress.report({ turns: 0, lastAction: step }),
         });
       }
-      const outcome = await runner.run({ agentId, spec, attempt, sandbox, signal, reportProgress: progress.report, record: progress.record });
+      const outcome = await runner.run({ agentId, spec, attempt, sandbox, signal, reportProgress: progress.report, record: progress.record, ...budget });
       signal.throwIfAborted();
       const changes = powers.patch ? await workspace.changes(sandbox) : {};
       const bundle = changes.bundle === undefined ? undefined : await this.#keepBundle(agentId, changes.bundle);

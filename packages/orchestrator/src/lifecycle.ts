@@ -52,6 +52,7 @@ export class AgentLifecycle {
       ownerInstanceId: request.ownerInstanceId,
       spec,
       ...(request.egress === undefined || request.egress.length === 0 ? {} : { egress: request.egress }),
+      ...(request.maxTokens === undefined ? {} : { maxTokens: request.maxTokens }),
       status,
       sequence: 1,
     });

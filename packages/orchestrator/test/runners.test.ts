@@ -17,7 +17,7 @@ afterAll(async () => {
   repository.remove();
 });
 
-async function run(agentType: AgentType, script: ScriptedTurn[]) {
+async function run(agentType: AgentType, script: ScriptedTurn[], budget: { maxTokens?: number; maxRetries?: number } = {}) {
   const { client, server } = await scriptedClient(script);
   const orchestrator = new LocalOrchestrator({
     sandboxes: processSandboxes(),
@@ -29,10 +29,16 @@ async function run(agentType: AgentType, script: ScriptedTurn[]) {
   await orchestrator.spawn({
     agentId,
     ownerInstanceId: randomUUID(),
-    spec: AgentSpawnPayloadSchema.parse({ taskId: `t-${agentType}`, agentType, context: { repository: repository.url, branch: 'main' } }),
+    spec: AgentSpawnPayloadSchema.parse({
+      taskId: `t-${agentType}`,
+      agentType,
+      context: { repository: repository.url, branch: 'main' },
+      ...(budget.maxRetries === undefined ? {} : { options: { maxRetries: budget.maxRetries } }),
+    }),
+    ...(budget.maxTokens === undefined ? {} : { maxTokens: budget.maxTokens }),
   });
   for await (const event of orchestrator.watch(agentId)) void event;
-  return orchestrator.getStatus(agentId);
+  return Object.assign(await orchestrator.getStatus(agentId), { modelRequests: server.requests.length });
 }
 
 describe('built-in runners', () => {
@@ -103,6 +109,19 @@ describe('built-in runners', () => {
     expect(seen[0]?.lastToolResults[0]).toMatchObject({ isError: true, content: expect.stringContaining('read-only') });
     expect(status).toMatchObject({ status: 'completed', result: { summary: 'Approve.' } });
     expect(status.result?.patch).toBeUndefined();
+  });
+
+  it('stops an agent at the turn that reaches its token budget, and tries no other attempt', async () => {
+    const tool = (outputTokens: number): ScriptedTurn => () => ({ content: [{ type: 'tool_use', name: 'bash', input: { command: 'true' } }], outputTokens });
+    const script = [tool(10), tool(200_000), tool(10), [{ type: 'text' as const, text: 'Done.' }]];
+    const stopped = await run('worker', script, { maxTokens: 100_000, maxRetries: 2 });
+    expect(stopped).toMatchObject({ status: 'failed', attempt: 1 });
+    expect(stopped.error).toMatch(/^the agent used its budget of 100,000 model tokens \([\d,]+ used\)$/);
+    expect(stopped.modelRequests).toBe(2);
+    // Under the budget the same script runs to its end.
+    const done = await run('worker', script, { maxTokens: 1_000_000 });
+    expect(done).toMatchObject({ status: 'completed', modelRequests: 4 });
+    expect(done.result?.usage?.outputTokens).toBeGreaterThanOrEqual(200_020);
   });
 
   it('fails an agent that reaches its turn limit', async () => {

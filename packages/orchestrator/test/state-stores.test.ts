@@ -84,6 +84,18 @@ describe.each(stores)('agent state store: $name', ({ make }) => {
     expect((await store.listActive()).find((listed) => listed.agentId === withRules.agentId)?.egress).toEqual(withRules.egress);
   });
 
+  it("keeps an agent's token budget, and none for an agent given none", async (context) => {
+    const store = await make();
+    if (store === undefined) return context.skip();
+    const budgeted = { ...agent(), maxTokens: 250_000 };
+    const unbounded = agent();
+    await store.create(budgeted);
+    await store.create(unbounded);
+    expect((await store.get(budgeted.agentId))?.maxTokens).toBe(250_000);
+    expect(await store.get(unbounded.agentId)).not.toHaveProperty('maxTokens');
+    expect((await store.listActive()).find((listed) => listed.agentId === budgeted.agentId)?.maxTokens).toBe(250_000);
+  });
+
   it("reads many agents' statuses in one call, in order, each its own copy, a missing one as undefined", async (context) => {
     const store = await make();
     if (store === undefined) return context.skip();

@@ -79,6 +79,11 @@ const grantFields = {
    */
   tokensPerDay: z.number().int().min(0).max(1_000_000_000_000),
   agentMinutesPerDay: z.number().int().min(0).max(10_000_000),
+  /**
+   * The most model tokens one of the peer's agents may use, all its attempts together:
+   * it stops at the model turn that reaches them, and ends `failed` saying so. Left out: no limit.
+   */
+  maxTokensPerAgent: z.number().int().min(1).max(1_000_000_000_000),
 };
 
 /**
@@ -110,6 +115,7 @@ export const GrantsSchema = z.strictObject({
   egress: grantFields.egress.exactOptional(),
   tokensPerDay: grantFields.tokensPerDay.exactOptional(),
   agentMinutesPerDay: grantFields.agentMinutesPerDay.exactOptional(),
+  maxTokensPerAgent: grantFields.maxTokensPerAgent.exactOptional(),
   workspaces: workspaceGrantsField.exactOptional(),
   spawnPerMinute: grantFields.spawnPerMinute.default(LIMITS.spawnPerMinuteDefault),
   messagesPerMinute: grantFields.messagesPerMinute.default(LIMITS.messagesPerMinuteDefault),
@@ -131,6 +137,7 @@ export const UpdateGrantsDtoSchema = z
     /** `null`: no limit. */
     tokensPerDay: grantFields.tokensPerDay.nullable(),
     agentMinutesPerDay: grantFields.agentMinutesPerDay.nullable(),
+    maxTokensPerAgent: grantFields.maxTokensPerAgent.nullable(),
     /** Replaces every workspace's grants; `null` (or `{}`) removes them. */
     workspaces: workspaceGrantsField.nullable(),
   })

@@ -18,3 +18,9 @@ export class AgentFailure extends Error {
 
 /** What a peer reads for a failure that is not an {@link AgentFailure}. */
 export const UNEXPLAINED_FAILURE = "the agent failed on the spoke (the spoke's log has the reason)";
+
+/**
+ * The agent used the model tokens its budget allows (the connection's `maxTokensPerAgent`):
+ * it ends `failed` at once, since another attempt would spend more.
+ */
+export class BudgetExhausted extends AgentFailure {}

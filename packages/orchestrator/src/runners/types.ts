@@ -1,4 +1,4 @@
-import type { AgentProgress, AgentResult, AgentSpawnPayload, AgentType, TranscriptEntry } from '@mosaic-fed/core';
+import type { AgentProgress, AgentResult, AgentSpawnPayload, AgentType, AgentUsage, TranscriptEntry } from '@mosaic-fed/core';
 import type { Sandbox } from '../sandboxes/types.js';
 
 /** Progress of one attempt: model turns so far and what the agent did last. */
@@ -17,6 +17,14 @@ export interface AgentRunContext {
   /** Aborted on kill and on timeout: stop the model call and the tools. */
   signal: AbortSignal;
   reportProgress(progress: RunnerProgress): void;
+  /**
+   * The model tokens this attempt may still use (the agent's budget less what its earlier
+   * attempts used; cache tokens count): a runner that reaches them stops at that turn with
+   * a `BudgetExhausted`. Left out: no limit.
+   */
+  tokenBudget?: number | undefined;
+  /** What the attempt has used so far, after each model turn: it counts toward the agent's budget. */
+  reportUsage(usage: AgentUsage): void;
   /**
    * Adds to the agent's transcript (written with the progress, at most once a second).
    * The runner clips and cleans what it records: no secret and no host path.

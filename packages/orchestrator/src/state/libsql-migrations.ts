@@ -36,5 +36,13 @@ export const MIGRATIONS: readonly EmbeddedMigration[] = [
     "sql": [
       "CREATE TABLE `orchestrator_bundles` (\n\t`agent_id` text PRIMARY KEY NOT NULL,\n\t`data` blob NOT NULL\n);\n"
     ]
+  },
+  {
+    "tag": "0004_agent_token_budget",
+    "folderMillis": 1796413871730,
+    "hash": "0dfab97da956fcaaddc8f1d9c7f0439cf2b1386869ecd560b812c10152ee203c",
+    "sql": [
+      "ALTER TABLE `orchestrator_agents` ADD `max_tokens` integer;"
+    ]
   }
 ];

@@ -13,6 +13,7 @@ export const agentsTable = sqliteTable(
     ownerInstanceId: text('owner_instance_id').notNull(),
     spec: text('spec', { mode: 'json' }).$type<AgentSpawnPayload>().notNull(),
     egress: text('egress', { mode: 'json' }).$type<string[]>(),
+    maxTokens: integer('max_tokens'),
     status: text('status', { mode: 'json' }).$type<AgentStatus>().notNull(),
     state: text('state').$type<AgentState>().notNull(),
     sequence: integer('sequence').notNull(),

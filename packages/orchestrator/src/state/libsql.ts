@@ -47,7 +47,7 @@ class LibsqlAgentStateStore implements AgentStateStore {
     const [inserted] = await this.#db.batch([
       this.#db
         .insert(agentsTable)
-        .values({ ...agent, egress: agent.egress ?? null, state: agent.status.status })
+        .values({ ...agent, egress: agent.egress ?? null, maxTokens: agent.maxTokens ?? null, state: agent.status.status })
         .onConflictDoNothing(),
       this.#eventIfChanged(agent.agentId, { ...agent.status, sequence: agent.sequence }),
     ]);
@@ -142,6 +142,6 @@ class LibsqlAgentStateStore implements AgentStateStore {
 }
 
 function toAgent(row: typeof agentsTable.$inferSelect): StoredAgent {
-  const { state: _state, egress, ...agent } = row;
-  return egress === null ? agent : { ...agent, egress };
+  const { state: _state, egress, maxTokens, ...agent } = row;
+  return { ...agent, ...(egress === null ? {} : { egress }), ...(maxTokens === null ? {} : { maxTokens }) };
 }

@@ -12,6 +12,8 @@ export interface StoredAgent {
   spec: AgentSpawnPayload;
   /** The hosts its sandbox may reach through the egress proxy (core's egress rules). Left out: none. */
   egress?: string[] | undefined;
+  /** The most model tokens it may use, its attempts together. Left out: no limit. */
+  maxTokens?: number | undefined;
   status: AgentStatus;
   /** The `sequence` of `status`: 1 for the first, growing by one per change (PROTOCOL 5). */
   sequence: number;

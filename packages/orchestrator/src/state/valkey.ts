@@ -23,11 +23,12 @@ export interface ValkeyAgentStateStoreOptions {
   prefix?: string;
 }
 
-// KEYS: agent hash, events list, active set. ARGV: agentId, owner, spec, status, state, sequence, event, terminal, egress.
+// KEYS: agent hash, events list, active set. ARGV: agentId, owner, spec, status, state, sequence, event, terminal, egress, maxTokens.
 const CREATE = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'owner', ARGV[2], 'spec', ARGV[3], 'status', ARGV[4], 'sequence', ARGV[6])
 if ARGV[9] ~= '' then redis.call('HSET', KEYS[1], 'egress', ARGV[9]) end
+if ARGV[10] ~= '' then redis.call('HSET', KEYS[1], 'maxTokens', ARGV[10]) end
 redis.call('RPUSH', KEYS[2], ARGV[7])
 if ARGV[8] == '0' then redis.call('SADD', KEYS[3], ARGV[1]) end
 return 1`;
@@ -65,6 +66,7 @@ export class ValkeyAgentStateStore implements AgentStateStore {
       JSON.stringify(event),
       isTerminalState(agent.status.status) ? '1' : '0',
       agent.egress === undefined ? '' : JSON.stringify(agent.egress),
+      agent.maxTokens === undefined ? '' : String(agent.maxTokens),
     );
     return created === 1 ? 'created' : 'exists';
   }
@@ -154,6 +156,7 @@ function toAgent(agentId: string, fields: Record<string, string>): StoredAgent |
     ownerInstanceId: fields.owner ?? '',
     spec: AgentSpawnPayloadSchema.parse(JSON.parse(fields.spec ?? 'null')),
     ...(fields.egress === undefined ? {} : { egress: z.array(EgressRuleSchema).parse(JSON.parse(fields.egress)) }),
+    ...(fields.maxTokens === undefined ? {} : { maxTokens: z.coerce.number().int().min(1).parse(fields.maxTokens) }),
     status: AgentStatusSchema.parse(JSON.parse(fields.status ?? 'null')),
     sequence: Number(fields.sequence),
   };

@@ -186,6 +186,7 @@ export class HostedAgents {
               spec,
               ...(message.actor === undefined ? {} : { actor: message.actor }),
               ...(egress.length === 0 ? {} : { egress }),
+              ...(connection.grants.maxTokensPerAgent === undefined ? {} : { maxTokens: connection.grants.maxTokensPerAgent }),
             });
             this.watch(agentId);
             if (reservation === 'reserved') {

@@ -178,7 +178,7 @@ export class ConnectionService {
   /** Changes what the peer may do here (PROTOCOL 3, grants). */
   async updateGrants(id: string, dto: UpdateGrantsDto, actor: AuditActor): Promise<Connection> {
     const record = await this.#change(id, 'connection.grants.update', actor, (current) => {
-      const { repositories, egress, workspaces, tokensPerDay, agentMinutesPerDay, ...rest } = {
+      const { repositories, egress, workspaces, tokensPerDay, agentMinutesPerDay, maxTokensPerAgent, ...rest } = {
         ...current.grants,
         ...Object.fromEntries(Object.entries(dto).filter(([, v]) => v !== undefined)),
       };
@@ -194,6 +194,7 @@ export class ConnectionService {
           ...(workspaces === null || workspaces === undefined || Object.keys(workspaces).length === 0 ? {} : { workspaces }),
           ...(tokensPerDay === null || tokensPerDay === undefined ? {} : { tokensPerDay }),
           ...(agentMinutesPerDay === null || agentMinutesPerDay === undefined ? {} : { agentMinutesPerDay }),
+          ...(maxTokensPerAgent === null || maxTokensPerAgent === undefined ? {} : { maxTokensPerAgent }),
         },
       };
     }, (r) => ({ grants: r.grants }));

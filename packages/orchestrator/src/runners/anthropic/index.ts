@@ -5,9 +5,10 @@
 // (conversation.ts); the checks the agent ran are taken from the sandbox.
 import Anthropic from '@anthropic-ai/sdk';
 import type { BetaMessage, BetaThinkingConfigParam } from '@anthropic-ai/sdk/resources/beta/messages/messages';
-import type { AgentArtifact, AgentCheck, AgentResult, AgentSpawnPayload, AgentType, AgentUsage } from '@mosaic-fed/core';
+import { tokensOf, type AgentArtifact, type AgentCheck, type AgentResult, type AgentSpawnPayload, type AgentType, type AgentUsage } from '@mosaic-fed/core';
 import type { AgentRunContext, AgentRunner, AgentRunners } from '../types.js';
 import { agentBranchOf } from '../../lib/agent-branch.js';
+import { BudgetExhausted } from '../../lib/failure.js';
 import { redactCredentials } from '../../lib/redact.js';
 import { clip, transcriptText } from '../../lib/transcript-text.js';
 import type { Sandbox } from '../../sandboxes/types.js';
@@ -202,9 +203,16 @@ function claudeRunner(role: Role, settings: Settings): AgentRunner {
         onReply: (message, count) => {
           turns = count;
           addUsage(usage, message);
+          context.reportUsage(usage);
           context.reportProgress({ turns, lastAction: describeTurn(message) });
           const said = textOf(message);
           if (said !== '') context.record({ kind: 'text', turn: turns, input: transcriptText(context.sandbox, said, 2_000) });
+          // The budget reached by a turn that asks for more: no next turn. A final answer still counts as done.
+          const { tokenBudget } = context;
+          if (tokenBudget !== undefined && tokensOf(usage) >= tokenBudget && message.stop_reason === 'tool_use') {
+            context.record({ kind: 'note', turn: turns, input: 'the agent reached its token budget: it stops here' });
+            throw new BudgetExhausted(`the attempt reached its token budget: ${tokensOf(usage)} of ${tokenBudget}`);
+          }
         },
         onNotice: (text) => {
           context.reportProgress({ turns, lastAction: text });

@@ -1,0 +1,1 @@
+ALTER TABLE `orchestrator_agents` ADD `max_tokens` integer;
