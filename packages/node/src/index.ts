@@ -20,6 +20,7 @@ import {
   OutboundPolicy,
   type Federation,
   type FederationAppOptions,
+  type FederationObserver,
   type HealthProbe,
   type Logger,
   type OidcAuthOptions,
@@ -30,6 +31,7 @@ import { gitCredentialRoutes } from './git-credentials.js';
 import { dataDirSetting, printableUrl, startupStep } from './startup.js';
 import { connectValkey } from './orchestrator.js';
 import { createResolvingFetch } from './resolving-fetch.js';
+import { createFederationMetrics } from './metrics.js';
 import { loadOrCreateSecretFile } from './secret.js';
 
 export { openDatabase } from './database.js';
@@ -171,11 +173,14 @@ export async function openFederation(options: NodeFederationOptions & { url: str
       forges: options.forges,
       fetch: outboundFetch,
     });
+    // Prometheus metrics beside the API, behind its admin authentication.
+    const metrics = createFederationMetrics(options.now === undefined ? {} : { now: options.now });
     const federation = createFederation({
       fetch: outboundFetch,
       deliverer,
       ...options.federation,
-      adminRoutes: { 'git-credentials': gitCredentials, ...options.federation?.adminRoutes },
+      adminRoutes: { 'git-credentials': gitCredentials, metrics: metrics.routes, ...options.federation?.adminRoutes },
+      observer: bothObservers(metrics.observer, options.federation?.observer),
       outbound,
       ...(valkey === undefined ? {} : { rateLimiter: valkey.rateLimiter, events: valkey.events, leases: valkey.leases }),
       health: [...(options.health ?? []), valkey?.health ?? VALKEY_UNUSED, ...(options.federation?.health ?? [])],
@@ -193,6 +198,7 @@ export async function openFederation(options: NodeFederationOptions & { url: str
       ...(options.egress === undefined ? {} : { egress: options.egress }),
       ...(options.now === undefined ? {} : { now: options.now }),
     });
+    metrics.bind(federation);
     if (options.serving === true) {
       // Fail at start, not at the first request: this opens the sealed key with the secret.
       await federation.instance.syncUrl();
@@ -203,6 +209,15 @@ export async function openFederation(options: NodeFederationOptions & { url: str
     await close();
     throw error;
   }
+}
+
+/** An observer that tells both. */
+function bothObservers(first: FederationObserver, second: FederationObserver | undefined): FederationObserver {
+  if (second === undefined) return first;
+  return {
+    request: (info) => (first.request?.(info), second.request?.(info)),
+    verificationFailure: (code) => (first.verificationFailure?.(code), second.verificationFailure?.(code)),
+  };
 }
 
 /** The home page's words on Valkey when none is configured. */

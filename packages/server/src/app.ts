@@ -16,6 +16,7 @@ import {
   type OrchestratorAdapter,
 } from '@mosaic-fed/core';
 import { Hono } from 'hono';
+import { routePath } from 'hono/route';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { DeliveryService, type BranchDeliverer } from './agents/deliveries.js';
@@ -26,6 +27,7 @@ import { createOidcAuthenticator, type OidcAuthOptions } from './auth/oidc.js';
 import type { AdminAuthenticator } from './auth/types.js';
 import { CachedConnectionStore } from './stores/connection-cache.js';
 import { PeopleService } from './people/service.js';
+import { notify, type FederationObserver } from './observer.js';
 import { ConnectionService } from './connections/service.js';
 import { InMemoryEventBus, type EventBus } from './replicas/event-bus.js';
 import { incomingRoutes } from './messages/incoming.js';
@@ -120,6 +122,8 @@ export interface FederationAppOptions {
    * same admin authentication (the Node entry adds its git credentials here).
    */
   adminRoutes?: Record<string, Hono<{ Variables: AdminVariables }>>;
+  /** Told of each request and each refused message: what metrics are built from. */
+  observer?: FederationObserver;
   /** Per-connection rate limits; default in memory (one process). */
   rateLimiter?: RateLimiter;
   /** Who watches which hosted agent, shared by replicas; default in memory (one process). */
@@ -342,12 +346,14 @@ export function createFederation(options: FederationAppOptions): Federation {
     // the finished response would be copied (its body into a new stream) to take it.
     c.header('X-Content-Type-Options', 'nosniff');
     await next();
+    const ms = performance.now() - started;
     logger.info('request', {
       method: c.req.method,
       path: c.req.path,
       status: c.res.status,
-      ms: Math.round(performance.now() - started),
+      ms: Math.round(ms),
     });
+    notify(options.observer?.request, { method: c.req.method, route: routePath(c), status: c.res.status, seconds: ms / 1000 });
   });
   app.use(limitBody(LIMITS.maxMessageBytes));
   app.get('/.well-known/mosaic-federation', async (c) => {
@@ -363,7 +369,7 @@ export function createFederation(options: FederationAppOptions): Federation {
   );
   app.route(
     '/api/v1/federation/incoming',
-    incomingRoutes({ instance, stores, keyring, router, connections, rateLimiter, now, logger }),
+    incomingRoutes({ instance, stores, keyring, router, connections, rateLimiter, now, logger, observer: options.observer }),
   );
   app.route('/', api);
   // The web UI; its address with a trailing slash, and the site's root, lead there too.

@@ -10,6 +10,7 @@ export type { Federation, FederationAppOptions, OutboundOptions } from './app.js
 export type { MessageBody } from './peers/messenger.js';
 export type { BranchDeliverer, BranchDelivery } from './agents/deliveries.js';
 export type { HealthCheck, HealthProbe } from './instance/health.js';
+export type { FederationObserver } from './observer.js';
 export { agentRows, LIST_END } from './agents/overview.js';
 export { PeopleService } from './people/service.js';
 export type { Principal } from './auth/principal.js';

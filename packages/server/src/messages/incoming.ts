@@ -25,6 +25,7 @@ import type { ClaimOutcome, ConnectionRecord, FederationStores, StoredReply } fr
 import type { PeerKeyring } from '../peers/keyring.js';
 import type { RateLimiter } from '../replicas/rate-limiter.js';
 import type { MessageRouter } from './router.js';
+import { notify, type FederationObserver } from '../observer.js';
 
 export interface IncomingOptions {
   instance: InstanceService;
@@ -35,6 +36,7 @@ export interface IncomingOptions {
   rateLimiter: RateLimiter;
   now: () => Date;
   logger: Logger;
+  observer?: FederationObserver | undefined;
 }
 
 const ENDPOINT_KINDS: Record<string, readonly FederationMessage['kind'][]> = {
@@ -223,6 +225,7 @@ export function incomingRoutes(o: IncomingOptions): Hono {
     } catch (error) {
       // PROTOCOL 2: plain JSON, nothing executed or stored; the app's error handler answers.
       o.logger.warn('refused an unauthenticated message', { endpoint, ...describeError(error) });
+      notify(o.observer?.verificationFailure, isFederationError(error) ? error.code : 'INTERNAL');
       throw error;
     }
     const { reply, retryAfter } = await process(message, endpoint, connection, kid);
