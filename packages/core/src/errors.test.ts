@@ -89,7 +89,7 @@ describe('FederationError', () => {
     expect(isFederationError(error, 'NOT_FOUND', 'AGENT_ALREADY_TERMINAL')).toBe(true);
     if (!isFederationError(error, 'AGENT_ALREADY_TERMINAL')) throw new Error('not narrowed');
     // Typed by its code: `data.status` is an agent state, no cast needed.
-    const state: 'spawning' | 'running' | 'completed' | 'failed' | 'killed' | undefined = error.data?.status;
+    const state: 'spawning' | 'running' | 'waiting' | 'completed' | 'failed' | 'killed' | undefined = error.data?.status;
     expect(state).toBe('completed');
   });
 

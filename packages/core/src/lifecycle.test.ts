@@ -3,14 +3,19 @@ import { FederationError } from './errors.js';
 import { canTransition, isTerminalState, nextStates, TERMINAL_STATES, transition } from './lifecycle.js';
 import { AGENT_STATES, type AgentState } from './schemas/agents.js';
 
-// PROTOCOL 5: spawning -> running -> completed | failed | killed, spawning -> failed | killed.
+// PROTOCOL 5: spawning -> running -> completed | failed | killed, spawning -> failed | killed,
+// and running <-> waiting while an agent waits for an approval (a kill or a timeout ends it there).
 const ALLOWED = new Set([
   'spawning->running',
   'spawning->failed',
   'spawning->killed',
+  'running->waiting',
   'running->completed',
   'running->failed',
   'running->killed',
+  'waiting->running',
+  'waiting->failed',
+  'waiting->killed',
 ]);
 
 const everyPair = AGENT_STATES.flatMap((from) => AGENT_STATES.map((to) => [from, to] as [AgentState, AgentState]));

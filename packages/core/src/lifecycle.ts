@@ -3,13 +3,15 @@ import { AGENT_STATES, type AgentState, type AgentStatus } from './schemas/agent
 
 /**
  * The agent lifecycle (PROTOCOL 5):
- * `spawning -> running -> completed | failed | killed`, and `spawning -> failed | killed`.
- * No transition leaves a terminal state. A retry is not a transition: the agent stays
- * `running` and its `attempt` grows.
+ * `spawning -> running -> completed | failed | killed`, and `spawning -> failed | killed`;
+ * `running <-> waiting` while the agent waits for an approval, and from `waiting` a kill or
+ * a timeout ends it. No transition leaves a terminal state. A retry is not a transition:
+ * the agent stays `running` and its `attempt` grows.
  */
 const TRANSITIONS: Readonly<Record<AgentState, readonly AgentState[]>> = {
   spawning: ['running', 'failed', 'killed'],
-  running: ['completed', 'failed', 'killed'],
+  running: ['waiting', 'completed', 'failed', 'killed'],
+  waiting: ['running', 'failed', 'killed'],
   completed: [],
   failed: [],
   killed: [],

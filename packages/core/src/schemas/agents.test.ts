@@ -258,6 +258,10 @@ describe('other payload limits', () => {
       error: null,
     };
     expect(AgentStatusChangedPayloadSchema.safeParse({ ...status, sequence: 1 }).success).toBe(true);
+    // PROTOCOL 5, Approvals: a spoke's agent that waits for a person says what for.
+    const waiting = { ...status, status: 'waiting', pendingApproval: { id: 'approval-1', kind: 'plan', summary: 'Edit calc.sh, then run the tests.' } };
+    expect(AgentStatusChangedPayloadSchema.safeParse({ ...waiting, sequence: 2 }).success).toBe(true);
+    expect(AgentStatusChangedPayloadSchema.safeParse({ ...waiting, pendingApproval: { id: '', kind: 'plan', summary: 'x' }, sequence: 2 }).success).toBe(false);
     expect(AgentStatusChangedPayloadSchema.safeParse({ ...status, sequence: 0 }).success).toBe(false);
     expect(AgentStatusChangedPayloadSchema.safeParse(status).success).toBe(false);
   });

@@ -5,7 +5,7 @@ import { LIMITS } from '../limits.js';
 import { AgentTypeSchema } from './instance.js';
 
 /** The agent lifecycle states (PROTOCOL 5, "Lifecycle"). */
-export const AGENT_STATES = ['spawning', 'running', 'completed', 'failed', 'killed'] as const;
+export const AGENT_STATES = ['spawning', 'running', 'waiting', 'completed', 'failed', 'killed'] as const;
 export const AgentStateSchema = z.enum(AGENT_STATES);
 export type AgentState = z.infer<typeof AgentStateSchema>;
 
@@ -198,6 +198,18 @@ export const AgentResultSchema = z.strictObject({
 });
 export type AgentResult = z.infer<typeof AgentResultSchema>;
 
+/**
+ * What an agent in `waiting` asks a person to decide (PROTOCOL 5, Approvals): its plan,
+ * or a tool use the spoke's rules hold for approval. Answered with `agent.respond`.
+ */
+export const PendingApprovalSchema = z.strictObject({
+  id: z.string().min(1).max(128),
+  kind: z.string().min(1).max(64),
+  summary: z.string().max(4_000),
+  details: z.json().optional(),
+});
+export type PendingApproval = z.infer<typeof PendingApprovalSchema>;
+
 /** `agent.status` response data (PROTOCOL 5). */
 export const AgentStatusSchema = z.strictObject({
   agentId: AgentIdSchema,
@@ -211,6 +223,8 @@ export const AgentStatusSchema = z.strictObject({
   progress: AgentProgressSchema.nullable(),
   result: AgentResultSchema.nullable(),
   error: z.string().nullable(),
+  /** While `waiting`: what the agent waits for a person's answer to (PROTOCOL 5, Approvals). */
+  pendingApproval: PendingApprovalSchema.exactOptional(),
 });
 export type AgentStatus = z.infer<typeof AgentStatusSchema>;
 

@@ -9,6 +9,7 @@ import { actorInWords, Badge, DIALOG_SCRIPT, Layout, type BadgeTone } from './la
 const AGENT_WORDS: Record<AgentStatus['status'], string> = {
   spawning: 'starting',
   running: 'working',
+  waiting: 'waiting for an answer',
   completed: 'done',
   failed: 'ended without a result',
   killed: 'stopped',
@@ -60,6 +61,7 @@ export function AgentBadge(props: { status: AgentStatus['status'] }) {
 const AGENT_TONES: Record<AgentStatus['status'], BadgeTone> = {
   spawning: 'busy',
   running: 'busy',
+  waiting: 'busy',
   completed: 'good',
   failed: 'bad',
   killed: 'quiet',

@@ -12,7 +12,7 @@ export class LibsqlHostedAgentStore implements HostedAgentStore {
     // One statement counts the connection's (and the workspace's) live agents and inserts
     // only under the limits, so concurrent spawns can never overshoot them.
     const workspace = record.actor?.workspaceId ?? null;
-    const live = sql`SELECT count(*) FROM hosted_agents WHERE connection_id = ${record.connectionId} AND state IN ('spawning', 'running')`;
+    const live = sql`SELECT count(*) FROM hosted_agents WHERE connection_id = ${record.connectionId} AND state IN ('spawning', 'running', 'waiting')`;
     const liveInWorkspace = sql`${live} AND actor_workspace_id IS ${workspace}`;
     const result = await this.db.run(sql`
       INSERT INTO hosted_agents (agent_id, connection_id, owner_instance_id, actor_user_id, actor_workspace_id, task_id, state, status, sequence, created_at)

@@ -33,7 +33,7 @@ export function insertAuditIfChanged(db: Database, entry: AuditEntry) {
     WHERE changes() = 1`);
 }
 
-export const ACTIVE_STATES = ['spawning', 'running'] as const;
+export const ACTIVE_STATES = ['spawning', 'running', 'waiting'] as const;
 
 /**
  * `WHERE (createdAt, id) > cursor` (or `<` with `newestFirst`), or nothing for the first
