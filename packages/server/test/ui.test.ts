@@ -409,6 +409,7 @@ describe('web UI', () => {
     const text = textOf(page);
     expect(text).toContain('deploy script');
     expect(text).toContain('not yet');
+    expect(text).toMatch(/an admin, id\s+[0-9a-f-]{36}/);
     // The state's word is a badge of its own; what it leaves out follows it.
     expect(text).toMatch(/in use\s*, does not expire/);
     for (const secret of [token, deploy.token, deploy.record.tokenHash]) expect(page).not.toContain(secret);

@@ -22,8 +22,8 @@ export function TokensPage(props: { tokens: AdminToken[]; now: Date; csrf: strin
       <h1>Admin tokens</h1>
       {props.flash === undefined ? null : <p class="flash" role="status">{props.flash}</p>}
       <p>
-        Each token signs an app, a script or a person in as an admin of this instance. A new one comes from{' '}
-        <code>mosaic-fed token create --label "what it is for"</code>, which shows it once.
+        Each token signs an app, a script or a person in: as an admin of this instance, or as one of its users. A new one comes from{' '}
+        <code>mosaic-fed token create --label "what it is for"</code> (with <code>--user</code>, a user's), which shows it once.
       </p>
       <table class="stack">
         <thead>
@@ -44,7 +44,7 @@ export function TokensPage(props: { tokens: AdminToken[]; now: Date; csrf: strin
                   {token.label}
                   <br />
                   <span class="quiet">
-                    id <code>{token.id}</code>
+                    {token.userId === undefined ? 'an admin' : `user ${token.userId}`}, id <code>{token.id}</code>
                   </span>
                 </td>
                 <td data-label="Made">{when(token.createdAt, '')}</td>
