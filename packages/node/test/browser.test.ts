@@ -335,6 +335,7 @@ describe.skipIf(!available)('the web UI in Chromium', () => {
     await page.waitForURL('**/federation/agents');
     const tasks = await page.locator('#agents tbody tr').allInnerTexts();
     expect(tasks.map((row) => row.split(/\s/)[0]).sort()).toEqual(['alices-web-task', 'bobs-data-task']);
+    expect(tasks.join('\n')).toContain('worker, for user bob in workspace data');
     await look(page, 'user-agents');
     // Bob's agent: she watches it, and is not offered to stop it.
     await page.goto(`${hub.url}/federation/agents/${bobs.agentId}`);

@@ -1,7 +1,7 @@
 // The agents an instance knows, as its admin looks at them: those it sent to peers and
 // those it hosts for them, from the API (two lists, each paged) and, in one list newest
 // first, from the web UI and the `mosaic-fed agents` command.
-import type { AgentFilter, AgentsOverview, AgentsOverviewQuery, AgentStatus, HostedAgent } from '@mosaic-fed/core';
+import type { Actor, AgentFilter, AgentsOverview, AgentsOverviewQuery, AgentStatus, HostedAgent } from '@mosaic-fed/core';
 import { visibleWorkspaces, type Principal } from '../auth/principal.js';
 import { encodeCursor } from '../stores/lib-cursor.js';
 import type { FederationAgentService } from './federation-agents.js';
@@ -40,6 +40,8 @@ export interface AgentRow {
   agentId: string;
   direction: 'sent' | 'hosted';
   connectionId: string;
+  /** The user and workspace it was spawned for: one of this instance's (sent), or of the peer's (hosted). */
+  onBehalfOf?: Actor | undefined;
   status: AgentStatus;
   createdAt: string;
 }
@@ -80,8 +82,8 @@ export async function agentRows(
     wanted('hosted') ? deps.hosted.list({ ...filter, limit, cursor: cursors.hosted, newestFirst: true }) : undefined,
   ]);
   const all: AgentRow[] = [
-    ...(sent?.agents ?? []).map((agent) => ({ agentId: agent.agentId, direction: 'sent' as const, connectionId: agent.connectionId, status: agent.status, createdAt: agent.createdAt })),
-    ...(hosted?.agents ?? []).map((agent) => ({ agentId: agent.agentId, direction: 'hosted' as const, connectionId: agent.connectionId, status: agent.status, createdAt: agent.createdAt })),
+    ...(sent?.agents ?? []).map((agent) => ({ agentId: agent.agentId, direction: 'sent' as const, connectionId: agent.connectionId, onBehalfOf: agent.owner, status: agent.status, createdAt: agent.createdAt })),
+    ...(hosted?.agents ?? []).map((agent) => ({ agentId: agent.agentId, direction: 'hosted' as const, connectionId: agent.connectionId, onBehalfOf: agent.actor, status: agent.status, createdAt: agent.createdAt })),
   ].sort((a, b) => (a.createdAt === b.createdAt ? (a.agentId < b.agentId ? 1 : -1) : a.createdAt < b.createdAt ? 1 : -1));
   const rows = all.slice(0, limit);
   const nextOf = (list: 'sent' | 'hosted', page: { agents: unknown[]; nextCursor: string | null } | undefined): string => {

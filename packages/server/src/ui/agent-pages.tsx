@@ -214,7 +214,10 @@ export function AgentsPage(props: {
                   <td data-label="Task">
                     <a href={`/federation/${row.direction === 'sent' ? 'agents' : 'hosted'}/${row.agentId}`}>{row.status.taskId}</a>
                     <br />
-                    <span class="quiet">{row.status.agentType}</span>
+                    <span class="quiet">
+                      {row.status.agentType}
+                      {row.onBehalfOf === undefined ? '' : `, for ${actorInWords(row.onBehalfOf)}`}
+                    </span>
                   </td>
                   <td data-label="Where">
                     {row.direction === 'sent' ? 'on ' : 'here, for '}
