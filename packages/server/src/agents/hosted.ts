@@ -22,6 +22,7 @@ import {
   tokensOf,
   type Actor,
   type AgentKillResponse,
+  type AgentSpawnResponse,
   type AgentTranscriptResponse,
   type AuditActor,
   type OrchestratorAdapter,
@@ -178,9 +179,10 @@ export class HostedAgents {
               `workspace ${workspace ?? ''} already has ${narrowed?.maxConcurrentAgents ?? 0} agents running on the connection`,
             );
           }
+          let response: AgentSpawnResponse;
           try {
             const egress = mergeEgressRules(this.#o.egress, connection.grants.egress);
-            const response = await orchestrator.spawn({
+            response = await orchestrator.spawn({
               agentId,
               ownerInstanceId: message.iss,
               spec,
@@ -189,18 +191,6 @@ export class HostedAgents {
               ...(connection.grants.maxTokensPerAgent === undefined ? {} : { maxTokens: connection.grants.maxTokensPerAgent }),
             });
             this.watch(agentId);
-            if (reservation === 'reserved') {
-              await this.#o.stores.audit.append({
-                id: this.#o.generateId(),
-                at,
-                actor: peerActor(connection, message),
-                action: 'agent.spawn',
-                target: `agent:${agentId}`,
-                before: null,
-                after: { taskId: spec.taskId, agentType: spec.agentType, repository: spec.context.repository, branch: spec.context.branch },
-              });
-            }
-            return response;
           } catch (error) {
             // Nothing runs: give the place back so the numbers stay true.
             if (reservation === 'reserved') {
@@ -209,6 +199,22 @@ export class HostedAgents {
             }
             throw error;
           }
+          // The agent runs whatever becomes of its audit entry: a store that fails here must
+          // not give its place back (it would lose the agent), only cost the entry, loudly.
+          if (reservation === 'reserved') {
+            await this.#o.stores.audit
+              .append({
+                id: this.#o.generateId(),
+                at,
+                actor: peerActor(connection, message),
+                action: 'agent.spawn',
+                target: `agent:${agentId}`,
+                before: null,
+                after: { taskId: spec.taskId, agentType: spec.agentType, repository: spec.context.repository, branch: spec.context.branch },
+              })
+              .catch((error: unknown) => this.#o.logger.error("could not write a peer's spawn to the audit log", { agentId, ...describeError(error) }));
+          }
+          return response;
         },
       })
       .register({
