@@ -64,7 +64,7 @@ Usage:
   mosaic-fed worker        run agents from the queue on Valkey (needs REDIS_URL)
   mosaic-fed token create  create an admin token and print it once (--user <id>: a token
                            that signs that user in, with what their workspaces allow)
-  mosaic-fed token list    list admin tokens: id, label, created, expires, last used, revoked
+  mosaic-fed token list    list tokens: id, label, whom it signs in, created, expires, last used, revoked
   mosaic-fed token revoke <id>  revoke an admin token; it fails at once, on every replica
   mosaic-fed agents        list the agents sent to peers and run for them, newest first:
                            --peer <name or id>, --status, --type, --task, --show sent|hosted,
