@@ -342,9 +342,8 @@ export class FederationAgentService {
    * only (`NOT_FOUND` for others), and the peer is told whom the instance acts for.
    */
   async status(agentId: string, refresh: boolean, as?: Principal): Promise<AgentStatus> {
-    const agent = await this.get(agentId, as);
+    const { agent, onBehalfOf } = await this.#asked(agentId, as, 'see');
     if (!refresh) return agent.status;
-    const onBehalfOf = as === undefined ? undefined : agentAccess(as, agent, 'see');
     const status = await this.#askStatus(await this.#activeConnection(agent.connectionId), agentId, onBehalfOf);
     await this.#o.stores.remoteAgents.refreshStatus(agentId, status);
     return status;
@@ -352,8 +351,7 @@ export class FederationAgentService {
 
   /** A page of the agent's transcript, asked from the peer that runs it (`agent.transcript`). */
   async transcript(agentId: string, page: { cursor?: string | undefined; limit?: number | undefined } = {}, as?: Principal): Promise<AgentTranscriptResponse> {
-    const agent = await this.get(agentId, as);
-    const onBehalfOf = as === undefined ? undefined : agentAccess(as, agent, 'see');
+    const { agent, onBehalfOf } = await this.#asked(agentId, as, 'see');
     const connection = await this.#activeConnection(agent.connectionId);
     return AgentTranscriptResponseSchema.parse(
       await this.#o.messenger.send(this.#o.messenger.target(connection), {
@@ -371,8 +369,7 @@ export class FederationAgentService {
    * verified, or an error. `NOT_FOUND` when its status names no bundle.
    */
   async bundle(agentId: string, as?: Principal): Promise<{ ref: AgentBundleRef; data: Uint8Array<ArrayBuffer> }> {
-    const agent = await this.get(agentId, as);
-    const onBehalfOf = as === undefined ? undefined : agentAccess(as, agent, 'see');
+    const { agent, onBehalfOf } = await this.#asked(agentId, as, 'see');
     const ref = agent.status.status === 'completed' ? agent.status.result?.bundle : undefined;
     if (ref === undefined) throw new FederationError('NOT_FOUND', 'the agent left no bundle');
     const target = this.#o.messenger.target(await this.#activeConnection(agent.connectionId));
@@ -386,8 +383,7 @@ export class FederationAgentService {
 
   /** Sends `agent.kill` to the peer that runs the agent. */
   async kill(agentId: string, actor: AuditActor, as?: Principal): Promise<AgentKillResponse> {
-    const agent = await this.get(agentId, as);
-    const onBehalfOf = as === undefined ? undefined : agentAccess(as, agent, 'act');
+    const { agent, onBehalfOf } = await this.#asked(agentId, as, 'act');
     const connection = await this.#activeConnection(agent.connectionId);
     const response = AgentKillResponseSchema.parse(
       await this.#o.messenger.send(this.#o.messenger.target(connection), {
@@ -403,10 +399,17 @@ export class FederationAgentService {
 
   /** `NOT_FOUND` for an agent this instance did not spawn, or one `as` may not see. */
   async get(agentId: string, as?: Principal): Promise<RemoteAgentRecord> {
+    return (await this.#asked(agentId, as, 'see')).agent;
+  }
+
+  /**
+   * The agent a call is about, checked for who asks (`need`: to see it, or to stop it), and
+   * the user the instance acts for in its message to the peer (none: it acts for itself).
+   */
+  async #asked(agentId: string, as: Principal | undefined, need: 'see' | 'act'): Promise<{ agent: RemoteAgentRecord; onBehalfOf: AgentOwner | undefined }> {
     const agent = await this.#o.stores.remoteAgents.get(agentId);
     if (agent === undefined) throw new FederationError('NOT_FOUND', 'there is no such agent');
-    if (as !== undefined) agentAccess(as, agent, 'see');
-    return agent;
+    return { agent, onBehalfOf: as === undefined ? undefined : agentAccess(as, agent, need) };
   }
 
   async #activeConnection(connectionId: string) {

@@ -54,6 +54,13 @@ export function agentAccess(principal: Principal, agent: { owner?: AgentOwner | 
   return { userId: principal.user.id, workspaceId: agent.owner.workspaceId };
 }
 
+/** Whether the principal may start and stop the agent: an admin, or a member or owner of its workspace. */
+export function mayAct(principal: Principal, agent: { owner?: AgentOwner | undefined }): boolean {
+  if (principal.kind === 'admin') return true;
+  const role = agent.owner === undefined ? undefined : roleIn(principal, agent.owner.workspaceId);
+  return role !== undefined && ACTING_ROLES.includes(role);
+}
+
 /**
  * Checks that the principal may see a workspace's members (any member does) or manage
  * them (its owners, and admins). A workspace the user is not in is `NOT_FOUND`.

@@ -20,8 +20,10 @@ import {
   type AuditQuery,
   type Capabilities,
   type InstanceConfiguration,
+  type Membership,
   type UpdateInstanceDto,
   type Workspace,
+  type WorkspaceRole,
 } from '@mosaic-fed/core';
 import { Hono, type Context } from 'hono';
 import type { Child } from 'hono/jsx';
@@ -29,7 +31,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { stream } from 'hono/streaming';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { createMiddleware } from 'hono/factory';
-import { agentAccess, spawnAccess, userPrincipal, visibleWorkspaces, workspaceAccess, type Principal } from '../auth/principal.js';
+import { mayAct, spawnAccess, userPrincipal, visibleWorkspaces, workspaceAccess, type Principal } from '../auth/principal.js';
 import { authenticateAdmin, type AdminAuthenticator } from '../auth/types.js';
 import type { DeliveryService } from '../agents/deliveries.js';
 import type { FederationAgentService } from '../agents/federation-agents.js';
@@ -43,7 +45,7 @@ import { agentListQueryOf } from './agent-list.js';
 import { HomePage } from './home-page.js';
 import { runHealthChecks, type HealthProbe } from '../instance/health.js';
 import type { ZodError } from 'zod';
-import type { FederationStores, RemoteAgentRecord } from '../stores/types.js';
+import type { FederationStores } from '../stores/types.js';
 import type { PeopleService } from '../people/service.js';
 import { PeoplePage, WorkspacePage, WorkspacesPage } from './people-pages.js';
 import { AgentPage, AgentsPage, stateTime, type SpawnForm, type TimelineEntry } from './agent-pages.js';
@@ -413,11 +415,7 @@ export function uiRoutes(options: UiOptions) {
     .get('/workspaces', signedInPerson, async (c) => {
       const principal = c.var.principal;
       if (principal.kind === 'admin') return c.redirect('/federation/people', 303);
-      const found = await Promise.all(
-        principal.memberships.map(async (membership) => ({ workspace: await options.stores.people.getWorkspace(membership.workspaceId), role: membership.role })),
-      );
-      const workspaces = found.flatMap(({ workspace, role }) => (workspace === undefined ? [] : [{ workspace, role }]));
-      return signedInPage(c, <WorkspacesPage workspaces={workspaces} csrf={c.var.csrf} />);
+      return signedInPage(c, <WorkspacesPage workspaces={await workspacesOf(principal.memberships)} csrf={c.var.csrf} />);
     })
     .get('/workspaces/:id', signedInPerson, async (c) => signedInPage(c, await workspacePage(c, c.req.param('id'), {}, flashOf(c.req.query('done')))))
     .post('/workspaces/:id/members', signedInPerson, async (c) => {
@@ -516,7 +514,7 @@ export function uiRoutes(options: UiOptions) {
           transcript={transcript}
           delivery={delivery}
           peerName={connection?.peerName ?? 'a former peer'}
-          canStop={canStop(principal, agent)}
+          canStop={mayAct(principal, agent)}
           csrf={c.var.csrf}
           flash={flashOf(c.req.query('done'))}
         />,
@@ -627,22 +625,17 @@ export function uiRoutes(options: UiOptions) {
     return <WorkspacePage workspace={workspace} members={members} manages={manages} connections={connections} csrf={c.var.csrf} notes={notes} flash={flash} />;
   }
 
+  /** The workspaces of some memberships, with the role in each (a workspace no more is left out). */
+  async function workspacesOf(memberships: readonly Membership[]): Promise<{ workspace: Workspace; role: WorkspaceRole }[]> {
+    const found = await Promise.all(memberships.map(async ({ workspaceId, role }) => ({ workspace: await options.stores.people.getWorkspace(workspaceId), role })));
+    return found.flatMap(({ workspace, role }) => (workspace === undefined ? [] : [{ workspace, role }]));
+  }
+
   /** The workspaces a user starts agents in (as a member or owner); `undefined` for an admin. */
   async function actingWorkspaces(principal: Principal): Promise<Workspace[] | undefined> {
     if (principal.kind === 'admin') return undefined;
-    const acting = principal.memberships.filter((membership) => ACTING_ROLES.includes(membership.role));
-    const found = await Promise.all(acting.map((membership) => options.stores.people.getWorkspace(membership.workspaceId)));
-    return found.filter((workspace) => workspace !== undefined);
-  }
-}
-
-/** Whether the person may stop the agent: an admin, or a member or owner of its workspace. */
-function canStop(principal: Principal, agent: RemoteAgentRecord): boolean {
-  try {
-    agentAccess(principal, agent, 'act');
-    return true;
-  } catch {
-    return false;
+    const acting = await workspacesOf(principal.memberships.filter((membership) => ACTING_ROLES.includes(membership.role)));
+    return acting.map(({ workspace }) => workspace);
   }
 }
 
