@@ -66,6 +66,10 @@ export {
   AgentIdSchema,
   AgentKillResponseSchema,
   AgentOptionsSchema,
+  AgentRespondPayloadSchema,
+  AgentRespondResponseSchema,
+  ApprovalAnswerSchema,
+  ApprovalDecisionSchema,
   AgentOutcomeSchema,
   AgentProgressSchema,
   PendingApprovalSchema,
@@ -98,6 +102,10 @@ export type {
   AgentCheck,
   AgentKillResponse,
   AgentOutcome,
+  AgentRespondPayload,
+  AgentRespondResponse,
+  ApprovalAnswer,
+  ApprovalDecision,
   AgentProgress,
   PendingApproval,
   AgentRefPayload,
@@ -119,6 +127,9 @@ export type {
 export {
   AGENT_COMMAND_TYPES,
   AgentCommandTypeSchema,
+  ApprovalRulesSchema,
+  COMMAND_TYPES,
+  CommandPatternSchema,
   CONNECTION_STATUSES,
   ConnectionDirectionSchema,
   ConnectionReplySchema,
@@ -137,6 +148,8 @@ export {
 } from './schemas/connections.js';
 export type {
   AgentCommandType,
+  ApprovalRules,
+  CommandType,
   Connection,
   ConnectionReply,
   ConnectionDirection,
@@ -296,6 +309,7 @@ export {
 } from './repositories.js';
 export { assembleBundle, bundleChunk, chunkEnd, sha256Hex } from './bundle.js';
 export { canonicalHost, checkEgressRules, EGRESS_DEFAULT_PORTS, egressAllowed, EgressRuleSchema, mergeEgressRules } from './egress.js';
+export { commandNeedsApproval, NETWORK_PATTERN } from './approvals.js';
 export { canTransition, isTerminalState, nextStates, spawningStatus, TERMINAL_STATES, transition } from './lifecycle.js';
 
 export { OrchestratorSpawnRequestSchema } from './orchestrator.js';

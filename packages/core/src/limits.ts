@@ -28,6 +28,8 @@ export const LIMITS = {
   repositoryPatternsMax: 100,
   /** Rules in a connection's `egress` grant, and in a spawn's effective egress. */
   egressRulesMax: 100,
+  /** Command patterns in a connection's approval rules. */
+  approvalCommandsMax: 50,
   /** Peer workspaces a connection's grants narrow (`workspaces`). */
   workspaceGrantsMax: 50,
   branchMaxLength: 255,

@@ -4,12 +4,15 @@ import {
   AgentSpawnPayloadSchema,
   type AgentBundleResponse,
   type AgentKillResponse,
+  type AgentRespondResponse,
+  type ApprovalAnswer,
   type AgentSpawnResponse,
   type AgentStatus,
   type AgentStatusChangedPayload,
   type TranscriptEntry,
 } from './schemas/agents.js';
 import { EgressRuleSchema } from './egress.js';
+import { ApprovalRulesSchema } from './schemas/connections.js';
 import { LIMITS } from './limits.js';
 import { InstanceIdSchema } from './schemas/instance.js';
 import { ActorSchema } from './schemas/messages.js';
@@ -40,6 +43,11 @@ export const OrchestratorSpawnRequestSchema = z.strictObject({
    * instance's rules and the connection's `egress` grant (PROTOCOL 3). Left out: no network.
    */
   egress: z.array(EgressRuleSchema).max(2 * LIMITS.egressRulesMax).optional(),
+  /**
+   * What waits for the hub's approval besides what the spec asks (the connection's
+   * `approvals` grant): every plan, and commands matching these patterns. Left out: only the spec's.
+   */
+  approvals: ApprovalRulesSchema.optional(),
 });
 export type OrchestratorSpawnRequest = z.output<typeof OrchestratorSpawnRequestSchema>;
 
@@ -96,6 +104,12 @@ export interface OrchestratorAdapter {
    * `offset`: `NOT_FOUND` for an agent without one, `VALIDATION_FAILED` past its end.
    */
   bundle(agentId: string, range: BundleRange): Promise<AgentBundleResponse>;
+  /**
+   * Answers the agent's pending approval (PROTOCOL 5, Approvals); the agent goes on once it
+   * reads the answer. `VALIDATION_FAILED` when that approval is not pending (answered
+   * already, or the agent moved on), `NOT_FOUND` for an unknown agent.
+   */
+  respond(agentId: string, answer: ApprovalAnswer): Promise<AgentRespondResponse>;
   /** Releases connections, timers and workers. */
   close?(): Promise<void>;
 }

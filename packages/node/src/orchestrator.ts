@@ -348,5 +348,6 @@ function refusingSpawns(orchestrator: OrchestratorAdapter, reason: string): Orch
     watch: (agentId, watchOptions) => orchestrator.watch(agentId, watchOptions),
     transcript: (agentId, page) => orchestrator.transcript(agentId, page),
     bundle: (agentId, range) => orchestrator.bundle(agentId, range),
+    respond: (agentId, answer) => orchestrator.respond(agentId, answer),
   };
 }

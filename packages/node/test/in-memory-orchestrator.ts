@@ -7,7 +7,10 @@ import {
   transition,
   type AgentBundleResponse,
   type AgentKillResponse,
+  type AgentRespondResponse,
+  type ApprovalAnswer,
   type BundleRange,
+  type PendingApproval,
   type AgentResult,
   type AgentSpawnResponse,
   type AgentState,
@@ -42,6 +45,8 @@ export class InMemoryOrchestrator implements OrchestratorAdapter {
   failWith: Error | undefined;
   /** How many of the next watches fail as if the orchestrator were down. */
   watchFailures = 0;
+  /** Every answer taken, in order. */
+  readonly answers: (ApprovalAnswer & { agentId: string })[] = [];
 
   constructor(private readonly now: () => Date = () => new Date()) {}
 
@@ -147,6 +152,25 @@ export class InMemoryOrchestrator implements OrchestratorAdapter {
     this.#emit(tracked);
   }
 
+  /** Moves a running agent to waiting for a person's approval. */
+  ask(agentId: string, pendingApproval: PendingApproval): void {
+    this.#move(this.#get(agentId), 'waiting', { pendingApproval });
+  }
+
+  /** Takes the answer to the agent's pending approval, and moves it back to running (PROTOCOL 5, Approvals). */
+  async respond(agentId: string, answer: ApprovalAnswer): Promise<AgentRespondResponse> {
+    this.#check();
+    const tracked = this.#get(agentId);
+    if (tracked.status.status !== 'waiting' || tracked.status.pendingApproval?.id !== answer.approvalId) {
+      throw new FederationError('VALIDATION_FAILED', `approval ${answer.approvalId} is not pending`);
+    }
+    this.answers.push({ agentId, ...answer });
+    const { pendingApproval: _answered, ...rest } = tracked.status;
+    tracked.status = rest;
+    this.#move(tracked, 'running', {});
+    return { agentId, approvalId: answer.approvalId, decision: answer.decision, answeredAt: this.now().toISOString() };
+  }
+
   async bundle(agentId: string, range: BundleRange): Promise<AgentBundleResponse> {
     this.#check();
     const { status, bundle } = this.#get(agentId);
@@ -164,7 +188,8 @@ export class InMemoryOrchestrator implements OrchestratorAdapter {
   }
 
   #move(tracked: Tracked, to: AgentState, patch: Partial<AgentStatus>): void {
-    tracked.status = { ...tracked.status, ...patch, status: transition(tracked.status.status, to) };
+    const { pendingApproval, ...rest } = tracked.status;
+    tracked.status = { ...rest, ...(to === 'waiting' && pendingApproval !== undefined ? { pendingApproval } : {}), ...patch, status: transition(tracked.status.status, to) };
     if (to === 'killed' || to === 'failed') tracked.status.completedAt = this.now().toISOString();
     this.#emit(tracked);
   }

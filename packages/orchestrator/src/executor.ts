@@ -8,9 +8,9 @@ import type { EgressGate, EgressProxy } from './egress/index.js';
 import { agentBranchOf } from './lib/agent-branch.js';
 import { outcomeOf } from './lib/outcome.js';
 import type { AgentLifecycle } from './lifecycle.js';
-import type { AgentRunContext, AgentRunners, RunnerProgress, TranscriptRecord } from './runners/types.js';
+import type { AgentRunContext, AgentRunners, ApprovalReply, ApprovalRequest, RunApprovals, RunnerProgress, TranscriptRecord } from './runners/types.js';
 import { runSetup, type SetupOptions } from './setup.js';
-import type { NewTranscriptEntry } from './state/types.js';
+import type { NewTranscriptEntry, StoredAgent } from './state/types.js';
 import type { Sandbox, SandboxProvider } from './sandboxes/types.js';
 import type { Workspace, WorkspaceChanges, WorkspaceProvider } from './workspaces/types.js';
 
@@ -73,15 +73,18 @@ export class AgentExecutor {
       if (isTerminalState(agent.status.status)) return;
       const { spec } = agent;
       let attempt = agent.status.attempt;
-      if (agent.status.status === 'running' && options.handedOver === true) {
-        await lifecycle.move(agentId, (status) => ({ ...status, progress: { turns: 0 } }));
-      } else if (agent.status.status === 'running') {
+      // Found running, or waiting for an approval: the process that ran it stopped. An
+      // approval it waited for is dropped with its attempt; the next attempt asks again.
+      const interrupted = agent.status.status === 'running' || agent.status.status === 'waiting';
+      if (interrupted && options.handedOver === true) {
+        await lifecycle.move(agentId, (status) => ({ ...status, status: 'running', progress: { turns: 0 } }));
+      } else if (interrupted) {
         if (attempt > spec.options.maxRetries) {
           await lifecycle.fail(agentId, WORKER_STOPPED);
           return;
         }
         attempt++;
-        await lifecycle.move(agentId, (status) => ({ ...status, attempt, progress: { turns: 0 } }));
+        await lifecycle.move(agentId, (status) => ({ ...status, status: 'running', attempt, progress: { turns: 0 } }));
       } else {
         const started = await lifecycle.move(agentId, (status) => ({
           ...status,
@@ -145,7 +148,8 @@ export class AgentExecutor {
     signal: AbortSignal,
     budget: Pick<AgentRunContext, 'tokenBudget' | 'reportUsage'>,
   ): Promise<AgentResult> {
-    const { spec, egress } = await this.#o.lifecycle.get(agentId);
+    const agent = await this.#o.lifecycle.get(agentId);
+    const { spec, egress } = agent;
     const runner = this.#o.runners[spec.agentType];
     if (runner === undefined) throw new AgentFailure(`this spoke has no runner for ${spec.agentType} agents`);
     let workspace: Workspace | undefined;
@@ -172,7 +176,18 @@ export class AgentExecutor {
           report: (step) => progress.report({ turns: 0, lastAction: step }),
         });
       }
-      const outcome = await runner.run({ agentId, spec, attempt, sandbox, signal, reportProgress: progress.report, record: progress.record, ...budget });
+      const outcome = await runner.run({
+        agentId,
+        spec,
+        attempt,
+        sandbox,
+        signal,
+        reportProgress: progress.report,
+        record: progress.record,
+        approvals: approvalsOf(agent),
+        requestApproval: (request) => this.#awaitApproval(agentId, request, signal, progress.flush),
+        ...budget,
+      });
       signal.throwIfAborted();
       const changes = powers.patch ? await workspace.changes(sandbox) : {};
       const bundle = changes.bundle === undefined ? undefined : await this.#keepBundle(agentId, changes.bundle);
@@ -190,6 +205,33 @@ export class AgentExecutor {
       await gate?.close();
       await workspace?.remove();
     }
+  }
+
+  /**
+   * PROTOCOL 5, Approvals: the agent waits, with what it asks in its status, until the hub's
+   * answer is stored; then it runs again. The run's signal (a kill, the timeout) ends the wait.
+   */
+  async #awaitApproval(agentId: string, request: ApprovalRequest, signal: AbortSignal, flushProgress: () => Promise<void>): Promise<ApprovalReply> {
+    const { lifecycle } = this.#o;
+    const pendingApproval = { id: crypto.randomUUID(), ...request };
+    // What the agent did before it asks is written first, so the hub reads its events in order.
+    await flushProgress();
+    const waiting = await lifecycle.move(agentId, (status) =>
+      status.status === 'running'
+        ? { ...status, status: 'waiting', pendingApproval, progress: { turns: status.progress?.turns ?? 0, lastAction: `waits for approval of its ${request.kind}` } }
+        : status,
+    );
+    signal.throwIfAborted();
+    if (!waiting) throw new AgentFailure('the agent could not wait for approval: it was not running');
+    const answer = await lifecycle.awaitAnswer(agentId, pendingApproval.id, signal);
+    const lastAction = answer.decision === 'approve' ? `its ${request.kind} was approved` : `its ${request.kind} was not approved`;
+    await lifecycle.move(agentId, (status) =>
+      status.status === 'waiting' && status.pendingApproval?.id === pendingApproval.id
+        ? { ...status, status: 'running', progress: { turns: status.progress?.turns ?? 0, lastAction } }
+        : status,
+    );
+    signal.throwIfAborted();
+    return { decision: answer.decision, ...(answer.note === undefined ? {} : { note: answer.note }) };
   }
 
   /** Stores the bundle of the agent's commits before the status that names it. */
@@ -256,6 +298,14 @@ export class AgentExecutor {
       },
     };
   }
+}
+
+/** What waits for approval in an agent's run: what its spawn asked, and the connection's rules. */
+function approvalsOf(agent: StoredAgent): RunApprovals {
+  return {
+    plan: agent.spec.options.approval === 'plan' || agent.approvals?.plan === true,
+    commands: agent.approvals?.commands ?? [],
+  };
 }
 
 /**

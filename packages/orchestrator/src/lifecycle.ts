@@ -11,6 +11,8 @@ import {
   spawningStatus,
   type AgentBundleResponse,
   type AgentKillResponse,
+  type AgentRespondResponse,
+  type ApprovalAnswer,
   type BundleRange,
   type AgentSpawnResponse,
   type AgentStatus,
@@ -20,7 +22,7 @@ import {
   type TranscriptPage,
   type WatchAgentOptions,
 } from '@mosaic-fed/core';
-import type { AgentStateStore, StoredAgent } from './state/types.js';
+import type { AgentStateStore, StoredAgent, StoredAnswer } from './state/types.js';
 
 export interface AgentLifecycleOptions {
   state: AgentStateStore;
@@ -53,6 +55,7 @@ export class AgentLifecycle {
       spec,
       ...(request.egress === undefined || request.egress.length === 0 ? {} : { egress: request.egress }),
       ...(request.maxTokens === undefined ? {} : { maxTokens: request.maxTokens }),
+      ...(request.approvals === undefined ? {} : { approvals: request.approvals }),
       status,
       sequence: 1,
     });
@@ -95,14 +98,21 @@ export class AgentLifecycle {
 
   /**
    * Applies `change` with compare-and-set, retrying when another writer came first.
-   * False (nothing written) when the agent is terminal or the lifecycle forbids the move.
+   * False (nothing written) when the agent is terminal, the lifecycle forbids the move, or
+   * `change` gives the status back as it was. A pending approval is only ever kept while
+   * the agent is `waiting` (PROTOCOL 5, Approvals): every move out of it drops it.
    */
   async move(agentId: string, change: (status: AgentStatus) => AgentStatus): Promise<boolean> {
     for (;;) {
       const agent = await this.get(agentId);
       if (isTerminalState(agent.status.status)) return false;
-      const next = change(agent.status);
+      let next = change(agent.status);
+      if (next === agent.status) return false;
       if (next.status !== agent.status.status && !canTransition(agent.status.status, next.status)) return false;
+      if (next.status !== 'waiting' && next.pendingApproval !== undefined) {
+        const { pendingApproval: _answered, ...rest } = next;
+        next = rest;
+      }
       if ((await this.state.update(agentId, agent.sequence, next)) !== undefined) {
         this.#notify(agentId);
         return true;
@@ -126,6 +136,44 @@ export class AgentLifecycle {
       throw new FederationError('AGENT_ALREADY_TERMINAL', `the agent is already ${status.status}`, { data: { status: status.status } });
     }
     return { moved, response: { agentId, status: 'killed', killedAt: status.completedAt ?? killedAt } };
+  }
+
+  /**
+   * Takes a person's answer to the agent's pending approval (PROTOCOL 5, Approvals) and
+   * wakes the agent's run here. `VALIDATION_FAILED` when that approval is not pending: the
+   * agent is not waiting for it, or it was answered already.
+   */
+  async respond(agentId: string, answer: ApprovalAnswer): Promise<AgentRespondResponse> {
+    const { status } = await this.get(agentId);
+    const notPending = (why: string) =>
+      new FederationError('VALIDATION_FAILED', `approval ${answer.approvalId} is not pending: ${why}`, {
+        details: [{ path: 'approvalId', message: 'is not the approval the agent waits for' }],
+      });
+    if (status.status !== 'waiting' || status.pendingApproval?.id !== answer.approvalId) {
+      throw notPending(status.status === 'waiting' ? 'the agent waits for another one' : `the agent is ${status.status}`);
+    }
+    const answeredAt = this.now().toISOString();
+    if (!(await this.state.putAnswer(agentId, { ...answer, answeredAt }))) throw notPending('it was answered already');
+    this.#notify(agentId);
+    return { agentId, approvalId: answer.approvalId, decision: answer.decision, answeredAt };
+  }
+
+  /**
+   * The answer to one of the agent's approvals, once there is one: answers given through
+   * this object wake it at once, others (another process) are seen by polling. Rejects
+   * when `signal` aborts (a kill, the timeout).
+   */
+  async awaitAnswer(agentId: string, approvalId: string, signal: AbortSignal): Promise<StoredAnswer> {
+    for (;;) {
+      signal.throwIfAborted();
+      const changed = this.#nextChange(agentId, signal);
+      const answer = await this.state.answer(agentId, approvalId);
+      if (answer !== undefined) {
+        changed.cancel();
+        return answer;
+      }
+      await changed.promise;
+    }
   }
 
   /**

@@ -7,6 +7,8 @@ import {
   silentLogger,
   type AgentBundleResponse,
   type AgentKillResponse,
+  type AgentRespondResponse,
+  type ApprovalAnswer,
   type AgentSpawnResponse,
   type AgentStatus,
   type AgentStatusChangedPayload,
@@ -165,6 +167,10 @@ export class LocalOrchestrator implements OrchestratorAdapter {
       await run.done;
     }
     return response;
+  }
+
+  async respond(agentId: string, answer: ApprovalAnswer): Promise<AgentRespondResponse> {
+    return this.#lifecycle.respond(agentId, answer);
   }
 
   watch(agentId: string, options: WatchAgentOptions = {}): AsyncGenerator<AgentStatusChangedPayload, void, undefined> {

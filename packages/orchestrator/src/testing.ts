@@ -9,7 +9,7 @@ export { createDemoRepository, DEMO_FIX, DEMO_PROJECTS, demoFixScript, demoScena
 export type { DemoProject } from './testing/demo-repository.js';
 export { GIT_SERVER_CREDENTIAL, startGitHttpServer } from './testing/git-http-server.js';
 export type { GitHttpRequest } from './testing/git-http-server.js';
-export { createScriptedMessagesApp, fixByReplacingScript, startScriptedMessagesServer, turnByTurn } from './testing/scripted-messages.js';
+export { createScriptedMessagesApp, fixByReplacingScript, planFirstScenario, startScriptedMessagesServer, turnByTurn } from './testing/scripted-messages.js';
 export type {
   FixByReplacingOptions,
   RecordedRequest,

@@ -5,13 +5,14 @@ import { randomUUID } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { assembleBundle, type OrchestratorAdapter } from '@mosaic-fed/core';
+import { assembleBundle, type AgentStatus, type OrchestratorAdapter } from '@mosaic-fed/core';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { HttpOrchestrator, LocalOrchestrator, UNEXPLAINED_FAILURE, type Sandbox, type SandboxProvider } from '../src/index.js';
 import { createClaudeRunners } from '../src/anthropic.js';
 import { GitWorkspaceProvider } from '../src/node.js';
 import { AgentWorker, QueueOrchestrator } from '../src/queue.js';
+import { DEMO_FIX, planFirstScenario } from '../src/testing.js';
 import {
   createFixtureRepository,
   eventually,
@@ -56,7 +57,7 @@ type Via = 'in process' | 'HTTP service' | 'queue';
 async function orchestratorFor(
   context: TestContext,
   sandboxes: SandboxProvider,
-  script = fixScript(),
+  script: Parameters<typeof scriptedClient>[0] = fixScript(),
   extra: { maxConcurrentAgents?: number; via: Via },
 ): Promise<OrchestratorAdapter> {
   const { client, server } = await scriptedClient(script);
@@ -248,5 +249,101 @@ describe.each<{ via: Via }>([{ via: 'in process' }, { via: 'HTTP service' }, { v
     expect(await orchestrator.bundle(spawn.agentId, { offset: 0 })).toMatchObject({ agentId: spawn.agentId, sha256: ref.sha256, bytes: ref.bytes, offset: 0 });
     await expect(orchestrator.bundle(spawn.agentId, { offset: ref.bytes })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
     await expect(orchestrator.bundle(randomUUID(), { offset: 0 })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+
+  it('waits for approval of the plan and of a held command, goes on as answered, and takes each answer once', async (context) => {
+    const orchestrator = await orchestratorFor(context, processSandboxes(), planFirstScenario(DEMO_FIX), { via });
+    const spawn = request();
+    spawn.spec.options.approval = 'plan';
+    spawn.approvals = { commands: ['sh test.sh'] };
+    await orchestrator.spawn(spawn);
+    const asked: string[] = [];
+    /** The next approval the agent waits for. */
+    const nextApproval = () =>
+      eventually(async () => {
+        const status = await orchestrator.getStatus(spawn.agentId);
+        expect(status.status).toBe('waiting');
+        const pending = status.pendingApproval;
+        if (pending === undefined || asked.includes(pending.id)) throw new Error('not waiting for a new approval yet');
+        asked.push(pending.id);
+        return { status, pending };
+      });
+
+    const plan = await nextApproval();
+    expect(plan.pending).toMatchObject({ kind: 'plan', summary: 'Replace `$1 - $2` with `$1 + $2` in calc.sh.' });
+    expect(plan.status.progress?.lastAction).toBe('waits for approval of its plan');
+    await expect(orchestrator.respond(spawn.agentId, { approvalId: 'not-this-one', decision: 'approve' })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+    await expect(orchestrator.respond(randomUUID(), { approvalId: plan.pending.id, decision: 'approve' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    expect(await orchestrator.respond(spawn.agentId, { approvalId: plan.pending.id, decision: 'reject', note: 'Say which test you run.' })).toMatchObject({
+      agentId: spawn.agentId,
+      approvalId: plan.pending.id,
+      decision: 'reject',
+    });
+    // The first answer is the one: another, even the same again, is refused.
+    await expect(orchestrator.respond(spawn.agentId, { approvalId: plan.pending.id, decision: 'approve' })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+
+    const revised = await nextApproval();
+    expect(revised.pending.summary).toBe('Revised: replace `$1 - $2` with `$1 + $2` in calc.sh, then run `sh test.sh`.');
+    await orchestrator.respond(spawn.agentId, { approvalId: revised.pending.id, decision: 'approve' });
+
+    const command = await nextApproval();
+    expect(command.pending).toMatchObject({ kind: 'command', summary: 'Run `sh test.sh`', details: { command: 'sh test.sh', rule: 'sh test.sh' } });
+    await orchestrator.respond(spawn.agentId, { approvalId: command.pending.id, decision: 'reject' });
+    const again = await nextApproval();
+    await orchestrator.respond(spawn.agentId, { approvalId: again.pending.id, decision: 'approve', note: 'Go ahead.' });
+
+    const events = await untilTerminal(orchestrator, spawn.agentId);
+    const last = events.at(-1);
+    expect(last).toMatchObject({ status: 'completed', result: { summary: 'Fixed; the tests pass now.', outcome: 'succeeded' } });
+    expect(last?.pendingApproval).toBeUndefined();
+    expect(last?.result?.patch).toContain('+  echo $(($1 + $2))');
+    // The held command ran once: after it was approved.
+    expect(last?.result?.checks).toEqual([{ command: 'sh test.sh', exitCode: 0 }]);
+    const moves = events.map((event) => event.status).filter((state, index, all) => state !== all[index - 1]);
+    expect(moves).toEqual(['spawning', 'running', 'waiting', 'running', 'waiting', 'running', 'waiting', 'running', 'waiting', 'running', 'completed']);
+    // Only a waiting status names what it waits for.
+    expect(events.every((event: AgentStatus) => (event.status === 'waiting') === (event.pendingApproval !== undefined))).toBe(true);
+    const transcript = await orchestrator.transcript(spawn.agentId, { after: 0, limit: 500 });
+    const said = transcript.map((entry) => [entry.kind, entry.isError === true ? 'error' : 'ok', entry.input.split(':')[0]]);
+    expect(said).toEqual([
+      ['tool', 'error', 'cat calc.sh'],
+      ['note', 'ok', 'asked for approval of its plan'],
+      ['note', 'ok', 'its plan was not approved'],
+      ['note', 'ok', 'asked for approval of its plan'],
+      ['note', 'ok', 'its plan was approved'],
+      ['tool', 'ok', '{"command"'],
+      ['note', 'ok', 'asked for approval of its command'],
+      ['note', 'ok', 'its command was not approved'],
+      ['tool', 'error', 'sh test.sh'],
+      ['note', 'ok', 'asked for approval of its command'],
+      ['note', 'ok', 'its command was approved'],
+      ['tool', 'ok', 'sh test.sh'],
+      ['text', 'ok', 'Fixed; the tests pass now.'],
+    ]);
+    expect(transcript[2]?.input).toBe('its plan was not approved: Say which test you run.');
+  });
+
+  it('ends an agent waiting for approval when it is killed, or when its timeout passes', async (context) => {
+    const orchestrator = await orchestratorFor(context, processSandboxes(), planFirstScenario(DEMO_FIX), { via });
+    const killed = request();
+    const timedOut = request({ timeout: 3_000 });
+    for (const spawn of [killed, timedOut]) {
+      spawn.spec.options.approval = 'plan';
+      await orchestrator.spawn(spawn);
+    }
+    const pending = await eventually(async () => {
+      const status = await orchestrator.getStatus(killed.agentId);
+      expect(status.status).toBe('waiting');
+      return status.pendingApproval;
+    });
+    expect(await orchestrator.kill(killed.agentId)).toMatchObject({ status: 'killed' });
+    const afterKill = (await untilTerminal(orchestrator, killed.agentId)).at(-1);
+    expect(afterKill).toMatchObject({ status: 'killed' });
+    expect(afterKill?.pendingApproval).toBeUndefined();
+    await expect(orchestrator.respond(killed.agentId, { approvalId: pending?.id ?? '', decision: 'approve' })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+    // Waiting counts toward the timeout.
+    const afterTimeout = (await untilTerminal(orchestrator, timedOut.agentId)).at(-1);
+    expect(afterTimeout).toMatchObject({ status: 'failed', error: 'timeout' });
+    expect(afterTimeout?.pendingApproval).toBeUndefined();
   });
 });

@@ -96,6 +96,37 @@ describe.each(stores)('agent state store: $name', ({ make }) => {
     expect((await store.listActive()).find((listed) => listed.agentId === budgeted.agentId)?.maxTokens).toBe(250_000);
   });
 
+  it("keeps an agent's approval rules, and none for an agent given none", async (context) => {
+    const store = await make();
+    if (store === undefined) return context.skip();
+    const ruled = { ...agent(), approvals: { plan: true, commands: ['git push', '@network'] } };
+    const free = agent();
+    await store.create(ruled);
+    await store.create(free);
+    expect((await store.get(ruled.agentId))?.approvals).toEqual({ plan: true, commands: ['git push', '@network'] });
+    expect(await store.get(free.agentId)).not.toHaveProperty('approvals');
+  });
+
+  it('keeps the first answer to each approval of an agent, and only that one', async (context) => {
+    const store = await make();
+    if (store === undefined) return context.skip();
+    const { agentId } = agent();
+    const other = randomUUID();
+    const answer = { approvalId: 'approval-1', decision: 'reject' as const, note: 'Not on Fridays.', answeredAt: '2026-12-07T10:00:00.000Z' };
+    expect(await store.answer(agentId, 'approval-1')).toBeUndefined();
+    const [first, second] = await Promise.all([
+      store.putAnswer(agentId, answer),
+      store.putAnswer(agentId, { ...answer, decision: 'approve', note: 'Fine.' }),
+    ]);
+    expect([first, second]).toEqual([true, false]);
+    expect(await store.answer(agentId, 'approval-1')).toEqual(answer);
+    // Another approval of the agent, and the same approval id of another agent, are their own.
+    expect(await store.putAnswer(agentId, { approvalId: 'approval-2', decision: 'approve', answeredAt: answer.answeredAt })).toBe(true);
+    expect(await store.answer(agentId, 'approval-2')).toEqual({ approvalId: 'approval-2', decision: 'approve', answeredAt: answer.answeredAt });
+    expect(await store.answer(other, 'approval-1')).toBeUndefined();
+    expect(await store.putAnswer(other, answer)).toBe(true);
+  });
+
   it("reads many agents' statuses in one call, in order, each its own copy, a missing one as undefined", async (context) => {
     const store = await make();
     if (store === undefined) return context.skip();

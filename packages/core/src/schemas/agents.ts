@@ -86,6 +86,11 @@ export const AgentOptionsSchema = z.strictObject({
     .max(LIMITS.timeoutMaxMs)
     .default(LIMITS.timeoutDefaultMs),
   maxRetries: z.number().int().min(0).max(LIMITS.maxRetriesMax).default(LIMITS.maxRetriesDefault),
+  /**
+   * PROTOCOL 5, Approvals: `plan` makes the agent propose its plan and wait for the hub's
+   * `agent.respond` before it runs a command or changes a file. Left out: `none`.
+   */
+  approval: z.enum(['none', 'plan']).exactOptional(),
 });
 
 /** `agent.spawn` payload (PROTOCOL 5). Unknown fields are rejected at every level. */
@@ -209,6 +214,38 @@ export const PendingApprovalSchema = z.strictObject({
   details: z.json().optional(),
 });
 export type PendingApproval = z.infer<typeof PendingApprovalSchema>;
+
+/** A person's answer to a pending approval: go on, or do not (PROTOCOL 5, Approvals). */
+export const ApprovalDecisionSchema = z.enum(['approve', 'reject']);
+export type ApprovalDecision = z.infer<typeof ApprovalDecisionSchema>;
+
+/** What the hub tells an agent about its pending approval, besides which agent it is. */
+export const ApprovalAnswerSchema = z.strictObject({
+  approvalId: PendingApprovalSchema.shape.id,
+  decision: ApprovalDecisionSchema,
+  /** Said to the agent with the decision: what to change in a rejected plan, say. */
+  note: z.string().max(4_000).optional(),
+});
+export type ApprovalAnswer = z.infer<typeof ApprovalAnswerSchema>;
+
+/** `agent.respond` payload (PROTOCOL 5, Approvals): same ownership rule as `agent.kill`. */
+export const AgentRespondPayloadSchema = z.strictObject({
+  agentId: AgentIdSchema,
+  ...ApprovalAnswerSchema.shape,
+});
+export type AgentRespondPayload = z.infer<typeof AgentRespondPayloadSchema>;
+
+/**
+ * `agent.respond` response data (docs/protocol.md): the answer as the spoke took it. The
+ * agent goes on (`running`) once it reads the answer; its status events say so.
+ */
+export const AgentRespondResponseSchema = z.strictObject({
+  agentId: AgentIdSchema,
+  approvalId: PendingApprovalSchema.shape.id,
+  decision: ApprovalDecisionSchema,
+  answeredAt: IsoDateTimeSchema,
+});
+export type AgentRespondResponse = z.infer<typeof AgentRespondResponseSchema>;
 
 /** `agent.status` response data (PROTOCOL 5). */
 export const AgentStatusSchema = z.strictObject({

@@ -32,10 +32,18 @@ export type ConnectionStatus = z.infer<typeof ConnectionStatusSchema>;
 export const ConnectionDirectionSchema = z.enum(['outgoing', 'incoming']);
 export type ConnectionDirection = z.infer<typeof ConnectionDirectionSchema>;
 
-/** The agent commands (`COMMAND`) of PROTOCOL 5. */
+/**
+ * The agent commands (`COMMAND`) of PROTOCOL 5 that a connection's grants name. `agent.respond`
+ * is not among them: it is allowed with `agent.spawn` (docs/protocol.md, "Approvals"), as a
+ * peer that may start an agent must be able to answer what its agent asks.
+ */
 export const AGENT_COMMAND_TYPES = ['agent.spawn', 'agent.status', 'agent.kill'] as const;
 export const AgentCommandTypeSchema = z.enum(AGENT_COMMAND_TYPES);
 export type AgentCommandType = z.infer<typeof AgentCommandTypeSchema>;
+
+/** Every agent command of PROTOCOL 5: the granted ones, and `agent.respond`. */
+export const COMMAND_TYPES = [...AGENT_COMMAND_TYPES, 'agent.respond'] as const;
+export type CommandType = (typeof COMMAND_TYPES)[number];
 
 /**
  * The queries (`QUERY`) of PROTOCOL 5, and `agent.transcript` and `agent.bundle`
@@ -55,6 +63,33 @@ const uniqueList = <T extends z.ZodType<string>>(item: T, max: number) =>
     .array(item)
     .max(max)
     .refine((values) => new Set(values).size === values.length, 'must not repeat an entry');
+
+/**
+ * Tool use that waits for the hub's approval: words a bash command's step starts with,
+ * where `*` stands for any text (`npm install*`, `git push`), or `@network` for the
+ * programs that reach the network (docs/protocol.md, "Approvals").
+ */
+export const CommandPatternSchema = z
+  .string()
+  .min(1)
+  .max(200)
+  // eslint-disable-next-line no-control-regex
+  .refine((value) => !/[\u0000-\u001f\u007f]/.test(value) && value.trim() === value, 'must be one line without leading or trailing spaces');
+
+/**
+ * The approval rules of a connection (PROTOCOL 3 and 5): `plan` makes every agent of the
+ * peer propose its plan and wait for approval, whatever its spawn asked; a bash command a
+ * step of which matches one of `commands` waits for approval before it runs.
+ */
+export const ApprovalRulesSchema = z.strictObject({
+  plan: z.boolean().exactOptional(),
+  commands: z
+    .array(CommandPatternSchema)
+    .max(LIMITS.approvalCommandsMax)
+    .refine((values) => new Set(values).size === values.length, 'must not repeat an entry')
+    .exactOptional(),
+});
+export type ApprovalRules = z.infer<typeof ApprovalRulesSchema>;
 
 const grantFields = {
   allowedCommands: uniqueList(GrantableTypeSchema, GRANTABLE_TYPES.length),
@@ -84,6 +119,8 @@ const grantFields = {
    * it stops at the model turn that reaches them, and ends `failed` saying so. Left out: no limit.
    */
   maxTokensPerAgent: z.number().int().min(1).max(1_000_000_000_000),
+  /** What waits for the hub's approval (PROTOCOL 5, Approvals). Left out: only what a spawn asks for. */
+  approvals: ApprovalRulesSchema,
 };
 
 /**
@@ -116,6 +153,7 @@ export const GrantsSchema = z.strictObject({
   tokensPerDay: grantFields.tokensPerDay.exactOptional(),
   agentMinutesPerDay: grantFields.agentMinutesPerDay.exactOptional(),
   maxTokensPerAgent: grantFields.maxTokensPerAgent.exactOptional(),
+  approvals: grantFields.approvals.exactOptional(),
   workspaces: workspaceGrantsField.exactOptional(),
   spawnPerMinute: grantFields.spawnPerMinute.default(LIMITS.spawnPerMinuteDefault),
   messagesPerMinute: grantFields.messagesPerMinute.default(LIMITS.messagesPerMinuteDefault),
@@ -138,6 +176,8 @@ export const UpdateGrantsDtoSchema = z
     tokensPerDay: grantFields.tokensPerDay.nullable(),
     agentMinutesPerDay: grantFields.agentMinutesPerDay.nullable(),
     maxTokensPerAgent: grantFields.maxTokensPerAgent.nullable(),
+    /** `null`: no rules of the connection's own. */
+    approvals: grantFields.approvals.nullable(),
     /** Replaces every workspace's grants; `null` (or `{}`) removes them. */
     workspaces: workspaceGrantsField.nullable(),
   })

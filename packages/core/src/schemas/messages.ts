@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { ErrorCodeSchema, ValidationIssueSchema } from '../errors.js';
 import {
   AgentKillResponseSchema,
+  AgentRespondPayloadSchema,
+  AgentRespondResponseSchema,
   AgentRefPayloadSchema,
   AgentSpawnPayloadSchema,
   AgentSpawnResponseSchema,
@@ -14,7 +16,7 @@ import {
   AgentTranscriptPayloadSchema,
   AgentTranscriptResponseSchema,
 } from './agents.js';
-import type { AgentCommandType, QueryType } from './connections.js';
+import type { CommandType, QueryType } from './connections.js';
 import { CompactJwsSchema, InstanceDocumentSchema, InstanceIdSchema, KidSchema, WorkspaceIdSchema } from './instance.js';
 
 /** `typ` of every message between instances (PROTOCOL 2). */
@@ -184,7 +186,8 @@ export const COMMAND_SCHEMAS = {
   'agent.spawn': { payload: AgentSpawnPayloadSchema, response: AgentSpawnResponseSchema },
   'agent.status': { payload: AgentRefPayloadSchema, response: AgentStatusSchema },
   'agent.kill': { payload: AgentRefPayloadSchema, response: AgentKillResponseSchema },
-} as const satisfies Record<AgentCommandType, { payload: z.ZodType; response: z.ZodType }>;
+  'agent.respond': { payload: AgentRespondPayloadSchema, response: AgentRespondResponseSchema },
+} as const satisfies Record<CommandType, { payload: z.ZodType; response: z.ZodType }>;
 
 /** Payload and response-data schemas of each query type (PROTOCOL 5). */
 export const QUERY_SCHEMAS = {

@@ -3,6 +3,7 @@
 import {
   AgentBundleResponseSchema,
   AgentKillResponseSchema,
+  AgentRespondResponseSchema,
   AgentSpawnResponseSchema,
   AgentStatusSchema,
   FederationError,
@@ -10,6 +11,8 @@ import {
   TranscriptEntrySchema,
   type AgentBundleResponse,
   type AgentKillResponse,
+  type AgentRespondResponse,
+  type ApprovalAnswer,
   type BundleRange,
   type AgentSpawnResponse,
   type AgentStatus,
@@ -71,6 +74,10 @@ export class HttpOrchestrator implements OrchestratorAdapter {
 
   async kill(agentId: string): Promise<AgentKillResponse> {
     return AgentKillResponseSchema.parse(await this.#call('POST', `agents/${encodeURIComponent(agentId)}/kill`));
+  }
+
+  async respond(agentId: string, answer: ApprovalAnswer): Promise<AgentRespondResponse> {
+    return AgentRespondResponseSchema.parse(await this.#call('POST', `agents/${encodeURIComponent(agentId)}/respond`, answer));
   }
 
   async transcript(agentId: string, page: TranscriptPage): Promise<TranscriptEntry[]> {

@@ -2,6 +2,7 @@
 // as section 5, behind a shared bearer token, in the `{ success, data }` envelope of
 // section 6. A Hono app, so it runs wherever the orchestrator it wraps can.
 import {
+  ApprovalAnswerSchema,
   describeError,
   ERROR_STATUS,
   FederationError,
@@ -47,7 +48,7 @@ const lastEventIdOf = (value: string | undefined) => {
 
 /**
  * The orchestrator service's routes: `POST /agents/spawn`, `GET /agents/:agentId/status`,
- * `POST /agents/:agentId/kill`, `GET /agents/:agentId/transcript?after=&limit=`,
+ * `POST /agents/:agentId/kill`, `POST /agents/:agentId/respond` (an approval's answer), `GET /agents/:agentId/transcript?after=&limit=`,
  * `GET /agents/:agentId/bundle?offset=&length=` and `GET /agents/:agentId/events` (SSE, resumable with `Last-Event-ID`).
  *
  * @example
@@ -79,6 +80,10 @@ export function createOrchestratorService(options: OrchestratorServiceOptions): 
     })
     .get('/agents/:agentId/status', async (c) => ok(c, await orchestrator.getStatus(c.req.param('agentId'))))
     .post('/agents/:agentId/kill', async (c) => ok(c, await orchestrator.kill(c.req.param('agentId'))))
+    .post('/agents/:agentId/respond', async (c) => {
+      const body: unknown = await c.req.json().catch(() => undefined);
+      return ok(c, await orchestrator.respond(c.req.param('agentId'), parseOrThrow(ApprovalAnswerSchema, body, 'answer')));
+    })
     .get('/agents/:agentId/transcript', async (c) => {
       const page = parseOrThrow(TranscriptQuerySchema, c.req.query(), 'transcript query');
       return ok(c, await orchestrator.transcript(c.req.param('agentId'), page));

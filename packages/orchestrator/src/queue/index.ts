@@ -13,6 +13,8 @@ import {
   silentLogger,
   type AgentBundleResponse,
   type AgentKillResponse,
+  type AgentRespondResponse,
+  type ApprovalAnswer,
   type AgentSpawnResponse,
   type AgentStatus,
   type AgentStatusChangedPayload,
@@ -57,6 +59,8 @@ function namesOf(options: AgentQueueOptions) {
     prefix,
     queue: options.queueName ?? 'agents',
     kill: `${prefix}orchestrator:kill`,
+    /** Wakes the worker whose agent waits for the approval just answered. */
+    answered: `${prefix}orchestrator:answered`,
     /** A worker's heartbeat: present while it runs and reaches Valkey. */
     alive: (workerId: string) => `${prefix}orchestrator:worker:${workerId}`,
     /** Which worker runs an agent now. */
@@ -138,6 +142,15 @@ export class QueueOrchestrator implements OrchestratorAdapter {
         await this.#redis.publish(this.#names.kill, agentId);
         await this.#queue.remove(agentId).catch(() => 0);
       }
+      return response;
+    });
+  }
+
+  async respond(agentId: string, answer: ApprovalAnswer): Promise<AgentRespondResponse> {
+    return reaching(async () => {
+      const response = await this.#lifecycle.respond(agentId, answer);
+      // The worker that runs it reads the answer at once; one that misses this reads it at its next look.
+      await this.#redis.publish(this.#names.answered, agentId).catch(() => 0);
       return response;
     });
   }
@@ -237,9 +250,12 @@ export class AgentWorker {
     if (removed > 0) this.#logger.warn('removed sandboxes an earlier worker left behind', { removed });
     // Connections of their own, which wait for Valkey rather than fail while it is away.
     const subscriber = this.#o.redis.duplicate({ lazyConnect: false, enableOfflineQueue: true });
-    subscriber.on('message', (_channel: string, agentId: string) => this.#runs.get(agentId)?.abort());
+    subscriber.on('message', (channel: string, agentId: string) => {
+      if (channel === this.#names.kill) this.#runs.get(agentId)?.abort();
+      else if (this.#runs.has(agentId)) this.#lifecycle.notify(agentId);
+    });
     subscriber.on('error', (error: unknown) => this.#logger.warn('the kill channel failed', describeError(error)));
-    await subscriber.subscribe(this.#names.kill);
+    await subscriber.subscribe(this.#names.kill, this.#names.answered);
     this.#subscriber = subscriber;
     // BullMQ's blocking connections may not give up on a command.
     const connection = this.#o.redis.duplicate({ lazyConnect: false, maxRetriesPerRequest: null, enableOfflineQueue: true });

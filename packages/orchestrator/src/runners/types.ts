@@ -1,4 +1,4 @@
-import type { AgentProgress, AgentResult, AgentSpawnPayload, AgentType, AgentUsage, TranscriptEntry } from '@mosaic-fed/core';
+import type { AgentProgress, AgentResult, AgentSpawnPayload, AgentType, AgentUsage, ApprovalDecision, PendingApproval, TranscriptEntry } from '@mosaic-fed/core';
 import type { Sandbox } from '../sandboxes/types.js';
 
 /** Progress of one attempt: model turns so far and what the agent did last. */
@@ -6,6 +6,23 @@ export type RunnerProgress = AgentProgress;
 
 /** A transcript entry as a runner records it; the orchestrator adds the attempt, the time and the number. */
 export type TranscriptRecord = Omit<TranscriptEntry, 'index' | 'attempt' | 'at'>;
+
+/** What an agent asks a person to approve: its plan, or a tool use the rules hold. */
+export type ApprovalRequest = Omit<PendingApproval, 'id'>;
+
+/** A person's answer, as the agent hears it. */
+export interface ApprovalReply {
+  decision: ApprovalDecision;
+  note?: string | undefined;
+}
+
+/** What waits for a person's approval in this run (PROTOCOL 5, Approvals). */
+export interface RunApprovals {
+  /** The agent proposes its plan and acts only once it is approved. */
+  plan: boolean;
+  /** Bash commands a step of which matches one of these patterns wait for approval (core's `commandNeedsApproval`). */
+  commands: readonly string[];
+}
 
 /** What a runner gets for one attempt. */
 export interface AgentRunContext {
@@ -30,6 +47,14 @@ export interface AgentRunContext {
    * The runner clips and cleans what it records: no secret and no host path.
    */
   record(entry: TranscriptRecord): void;
+  /** What must wait for a person's approval in this run. */
+  approvals: RunApprovals;
+  /**
+   * Moves the agent to `waiting` with the request as its `pendingApproval`, and resolves
+   * with the hub's answer once it comes (the agent is `running` again by then). Rejects
+   * when the run's signal aborts: a kill, or the timeout, which the wait counts toward.
+   */
+  requestApproval(request: ApprovalRequest): Promise<ApprovalReply>;
 }
 
 /**

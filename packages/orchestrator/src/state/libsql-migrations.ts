@@ -44,5 +44,14 @@ export const MIGRATIONS: readonly EmbeddedMigration[] = [
     "sql": [
       "ALTER TABLE `orchestrator_agents` ADD `max_tokens` integer;"
     ]
+  },
+  {
+    "tag": "0005_approvals",
+    "folderMillis": 1796641562279,
+    "hash": "36cec8edb1a9d65136ef97b5fb4f0247ae94340f57b692b0aedb46d19b6573f4",
+    "sql": [
+      "CREATE TABLE `orchestrator_answers` (\n\t`agent_id` text NOT NULL,\n\t`approval_id` text NOT NULL,\n\t`answer` text NOT NULL,\n\tPRIMARY KEY(`agent_id`, `approval_id`)\n);\n",
+      "\nALTER TABLE `orchestrator_agents` ADD `approvals` text;"
+    ]
   }
 ];

@@ -1,8 +1,8 @@
 // The orchestrator's libSQL schema, in drizzle. After a change here, `pnpm --filter
 // @mosaic-fed/orchestrator db:generate` has drizzle-kit write the migration to drizzle/
 // and embeds it in libsql-migrations.ts.
-import type { AgentSpawnPayload, AgentState, AgentStatus, AgentStatusChangedPayload } from '@mosaic-fed/core';
-import type { NewTranscriptEntry } from './types.js';
+import type { AgentSpawnPayload, AgentState, AgentStatus, AgentStatusChangedPayload, ApprovalRules } from '@mosaic-fed/core';
+import type { NewTranscriptEntry, StoredAnswer } from './types.js';
 import { blob, index, integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 
 /** Every agent this orchestrator was given. `state` repeats `status.status` for filtering. */
@@ -14,6 +14,7 @@ export const agentsTable = sqliteTable(
     spec: text('spec', { mode: 'json' }).$type<AgentSpawnPayload>().notNull(),
     egress: text('egress', { mode: 'json' }).$type<string[]>(),
     maxTokens: integer('max_tokens'),
+    approvals: text('approvals', { mode: 'json' }).$type<ApprovalRules>(),
     status: text('status', { mode: 'json' }).$type<AgentStatus>().notNull(),
     state: text('state').$type<AgentState>().notNull(),
     sequence: integer('sequence').notNull(),
@@ -49,4 +50,15 @@ export const bundlesTable = sqliteTable('orchestrator_bundles', {
   data: blob('data', { mode: 'buffer' }).notNull(),
 });
 
-export const schema = { agentsTable, bundlesTable, eventsTable, transcriptTable };
+/** The first answer to each of an agent's approvals (PROTOCOL 5, Approvals). */
+export const answersTable = sqliteTable(
+  'orchestrator_answers',
+  {
+    agentId: text('agent_id').notNull(),
+    approvalId: text('approval_id').notNull(),
+    answer: text('answer', { mode: 'json' }).$type<StoredAnswer>().notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.agentId, table.approvalId] })],
+);
+
+export const schema = { agentsTable, answersTable, bundlesTable, eventsTable, transcriptTable };

@@ -7,8 +7,8 @@ import type { Client } from '@libsql/client';
 import { and, asc, eq, gt, inArray, notInArray, sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/libsql/web';
 import { MIGRATIONS } from './libsql-migrations.js';
-import { agentsTable, bundlesTable, eventsTable, schema, transcriptTable } from './libsql-schema.js';
-import type { AgentStateStore, NewTranscriptEntry, StoredAgent } from './types.js';
+import { agentsTable, answersTable, bundlesTable, eventsTable, schema, transcriptTable } from './libsql-schema.js';
+import type { AgentStateStore, NewTranscriptEntry, StoredAgent, StoredAnswer } from './types.js';
 
 type Database = ReturnType<typeof drizzle<typeof schema>>;
 
@@ -47,7 +47,7 @@ class LibsqlAgentStateStore implements AgentStateStore {
     const [inserted] = await this.#db.batch([
       this.#db
         .insert(agentsTable)
-        .values({ ...agent, egress: agent.egress ?? null, maxTokens: agent.maxTokens ?? null, state: agent.status.status })
+        .values({ ...agent, egress: agent.egress ?? null, maxTokens: agent.maxTokens ?? null, approvals: agent.approvals ?? null, state: agent.status.status })
         .onConflictDoNothing(),
       this.#eventIfChanged(agent.agentId, { ...agent.status, sequence: agent.sequence }),
     ]);
@@ -132,6 +132,20 @@ class LibsqlAgentStateStore implements AgentStateStore {
     return row.range instanceof Uint8Array ? row.range : new Uint8Array(row.range);
   }
 
+  async putAnswer(agentId: string, answer: StoredAnswer): Promise<boolean> {
+    const inserted = await this.#db.insert(answersTable).values({ agentId, approvalId: answer.approvalId, answer }).onConflictDoNothing();
+    return inserted.rowsAffected === 1;
+  }
+
+  async answer(agentId: string, approvalId: string): Promise<StoredAnswer | undefined> {
+    const [row] = await this.#db
+      .select({ answer: answersTable.answer })
+      .from(answersTable)
+      .where(and(eq(answersTable.agentId, agentId), eq(answersTable.approvalId, approvalId)))
+      .limit(1);
+    return row?.answer;
+  }
+
   /** Inserts the event only when the statement before it in the batch changed a row: one atomic step with it. */
   #eventIfChanged(agentId: string, event: AgentStatusChangedPayload) {
     return this.#db.run(sql`
@@ -142,6 +156,6 @@ class LibsqlAgentStateStore implements AgentStateStore {
 }
 
 function toAgent(row: typeof agentsTable.$inferSelect): StoredAgent {
-  const { state: _state, egress, maxTokens, ...agent } = row;
-  return { ...agent, ...(egress === null ? {} : { egress }), ...(maxTokens === null ? {} : { maxTokens }) };
+  const { state: _state, egress, maxTokens, approvals, ...agent } = row;
+  return { ...agent, ...(egress === null ? {} : { egress }), ...(maxTokens === null ? {} : { maxTokens }), ...(approvals === null ? {} : { approvals }) };
 }

@@ -1,5 +1,5 @@
 import { isTerminalState, type AgentStatus, type AgentStatusChangedPayload, type TranscriptEntry } from '@mosaic-fed/core';
-import type { AgentStateStore, NewTranscriptEntry, StoredAgent } from './types.js';
+import type { AgentStateStore, NewTranscriptEntry, StoredAgent, StoredAnswer } from './types.js';
 
 /** Agent state in this process's memory: for tests, demos and a single process that may forget on restart. */
 export class InMemoryAgentStateStore implements AgentStateStore {
@@ -7,6 +7,8 @@ export class InMemoryAgentStateStore implements AgentStateStore {
   readonly #events = new Map<string, AgentStatusChangedPayload[]>();
   readonly #transcripts = new Map<string, TranscriptEntry[]>();
   readonly #bundles = new Map<string, Uint8Array>();
+  /** Answers by agent, then by approval. */
+  readonly #answers = new Map<string, Map<string, StoredAnswer>>();
 
   async create(agent: StoredAgent): Promise<'created' | 'exists'> {
     if (this.#agents.has(agent.agentId)) return 'exists';
@@ -61,5 +63,18 @@ export class InMemoryAgentStateStore implements AgentStateStore {
 
   async readBundle(agentId: string, offset: number, length: number): Promise<Uint8Array | undefined> {
     return this.#bundles.get(agentId)?.slice(offset, offset + length);
+  }
+
+  async putAnswer(agentId: string, answer: StoredAnswer): Promise<boolean> {
+    const answers = this.#answers.get(agentId) ?? new Map<string, StoredAnswer>();
+    if (answers.has(answer.approvalId)) return false;
+    answers.set(answer.approvalId, structuredClone(answer));
+    this.#answers.set(agentId, answers);
+    return true;
+  }
+
+  async answer(agentId: string, approvalId: string): Promise<StoredAnswer | undefined> {
+    const answer = this.#answers.get(agentId)?.get(approvalId);
+    return answer === undefined ? undefined : structuredClone(answer);
   }
 }

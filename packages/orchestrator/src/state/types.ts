@@ -1,9 +1,12 @@
 // The agent state store contract: every agent's latest status and its numbered status
 // events, written with compare-and-set so two writers never both move an agent.
-import type { AgentSpawnPayload, AgentStatus, AgentStatusChangedPayload, TranscriptEntry } from '@mosaic-fed/core';
+import type { AgentSpawnPayload, AgentStatus, AgentStatusChangedPayload, ApprovalAnswer, ApprovalRules, TranscriptEntry } from '@mosaic-fed/core';
 
 /** A transcript entry before the store numbers it. */
 export type NewTranscriptEntry = Omit<TranscriptEntry, 'index'>;
+
+/** A person's answer to one of an agent's approvals, as the orchestrator keeps it. */
+export type StoredAnswer = ApprovalAnswer & { answeredAt: string };
 
 /** An agent as the orchestrator keeps it. */
 export interface StoredAgent {
@@ -14,6 +17,8 @@ export interface StoredAgent {
   egress?: string[] | undefined;
   /** The most model tokens it may use, its attempts together. Left out: no limit. */
   maxTokens?: number | undefined;
+  /** What waits for approval besides what its spec asks (the connection's rules). Left out: none. */
+  approvals?: ApprovalRules | undefined;
   status: AgentStatus;
   /** The `sequence` of `status`: 1 for the first, growing by one per change (PROTOCOL 5). */
   sequence: number;
@@ -50,6 +55,13 @@ export interface AgentStateStore {
   putBundle(agentId: string, bundle: Uint8Array): Promise<void>;
   /** Up to `length` bytes of the agent's bundle from `offset`; `undefined` when it has none. */
   readBundle(agentId: string, offset: number, length: number): Promise<Uint8Array | undefined>;
+  /**
+   * Keeps the first answer to one of the agent's approvals, atomically: false, writing
+   * nothing, when that approval has an answer already.
+   */
+  putAnswer(agentId: string, answer: StoredAnswer): Promise<boolean>;
+  /** The answer to one of the agent's approvals, once there is one. */
+  answer(agentId: string, approvalId: string): Promise<StoredAnswer | undefined>;
   /** Releases connections. */
   close?(): Promise<void>;
 }

@@ -5,7 +5,10 @@ import {
   AgentSpawnPayloadSchema,
   AgentStatusChangedPayloadSchema,
   AgentStatusSchema,
+  ApprovalAnswerSchema,
+  ApprovalRulesSchema,
   EgressRuleSchema,
+  IsoDateTimeSchema,
   isTerminalState,
   TranscriptEntrySchema,
   type AgentStatus,
@@ -14,7 +17,7 @@ import {
 } from '@mosaic-fed/core';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import type { AgentStateStore, NewTranscriptEntry, StoredAgent } from './types.js';
+import type { AgentStateStore, NewTranscriptEntry, StoredAgent, StoredAnswer } from './types.js';
 
 export interface ValkeyAgentStateStoreOptions {
   /** A connected client; the store does not close it. */
@@ -23,12 +26,13 @@ export interface ValkeyAgentStateStoreOptions {
   prefix?: string;
 }
 
-// KEYS: agent hash, events list, active set. ARGV: agentId, owner, spec, status, state, sequence, event, terminal, egress, maxTokens.
+// KEYS: agent hash, events list, active set. ARGV: agentId, owner, spec, status, state, sequence, event, terminal, egress, maxTokens, approvals.
 const CREATE = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'owner', ARGV[2], 'spec', ARGV[3], 'status', ARGV[4], 'sequence', ARGV[6])
 if ARGV[9] ~= '' then redis.call('HSET', KEYS[1], 'egress', ARGV[9]) end
 if ARGV[10] ~= '' then redis.call('HSET', KEYS[1], 'maxTokens', ARGV[10]) end
+if ARGV[11] ~= '' then redis.call('HSET', KEYS[1], 'approvals', ARGV[11]) end
 redis.call('RPUSH', KEYS[2], ARGV[7])
 if ARGV[8] == '0' then redis.call('SADD', KEYS[3], ARGV[1]) end
 return 1`;
@@ -41,6 +45,8 @@ redis.call('HSET', KEYS[1], 'status', ARGV[3], 'sequence', tostring(tonumber(ARG
 redis.call('RPUSH', KEYS[2], ARGV[4])
 if ARGV[5] == '1' then redis.call('SREM', KEYS[3], ARGV[1]) end
 return 1`;
+
+const StoredAnswerSchema = ApprovalAnswerSchema.extend({ answeredAt: IsoDateTimeSchema });
 
 export class ValkeyAgentStateStore implements AgentStateStore {
   readonly #redis: Redis;
@@ -67,6 +73,7 @@ export class ValkeyAgentStateStore implements AgentStateStore {
       isTerminalState(agent.status.status) ? '1' : '0',
       agent.egress === undefined ? '' : JSON.stringify(agent.egress),
       agent.maxTokens === undefined ? '' : String(agent.maxTokens),
+      agent.approvals === undefined ? '' : JSON.stringify(agent.approvals),
     );
     return created === 1 ? 'created' : 'exists';
   }
@@ -136,6 +143,20 @@ export class ValkeyAgentStateStore implements AgentStateStore {
     return (await this.#redis.exists(key)) === 1 ? new Uint8Array() : undefined;
   }
 
+  async putAnswer(agentId: string, answer: StoredAnswer): Promise<boolean> {
+    // One field per approval: HSETNX keeps the first answer and tells whether it was this one.
+    return (await this.#redis.hsetnx(this.#answersKey(agentId), answer.approvalId, JSON.stringify(answer))) === 1;
+  }
+
+  async answer(agentId: string, approvalId: string): Promise<StoredAnswer | undefined> {
+    const raw = await this.#redis.hget(this.#answersKey(agentId), approvalId);
+    return raw === null ? undefined : StoredAnswerSchema.parse(JSON.parse(raw));
+  }
+
+  #answersKey(agentId: string): string {
+    return `${this.#prefix}answers:${agentId}`;
+  }
+
   #bundleKey(agentId: string): string {
     return `${this.#prefix}bundle:${agentId}`;
   }
@@ -157,6 +178,7 @@ function toAgent(agentId: string, fields: Record<string, string>): StoredAgent |
     spec: AgentSpawnPayloadSchema.parse(JSON.parse(fields.spec ?? 'null')),
     ...(fields.egress === undefined ? {} : { egress: z.array(EgressRuleSchema).parse(JSON.parse(fields.egress)) }),
     ...(fields.maxTokens === undefined ? {} : { maxTokens: z.coerce.number().int().min(1).parse(fields.maxTokens) }),
+    ...(fields.approvals === undefined ? {} : { approvals: ApprovalRulesSchema.parse(JSON.parse(fields.approvals)) }),
     status: AgentStatusSchema.parse(JSON.parse(fields.status ?? 'null')),
     sequence: Number(fields.sequence),
   };

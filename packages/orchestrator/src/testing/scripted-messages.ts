@@ -15,6 +15,7 @@ import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
+import { PLAN_TOOL } from '../runners/anthropic/approvals.js';
 
 /** A content block the stand-in answers with; tool-use ids are added by the server. */
 export type ScriptedBlock =
@@ -424,4 +425,47 @@ export function fixByReplacingScript(options: FixByReplacingOptions): ScriptedTu
       ];
     },
   ];
+}
+
+/**
+ * A worker asked for a plan (PROTOCOL 5, Approvals): its first command is refused, so it
+ * proposes its plan with `submit_plan`, and again, revised, while it is not approved; once
+ * approved it fixes the bug as {@link fixByReplacingScript} does, running the tests again
+ * after a person did not approve that command. Steps follow what the tools answered, so
+ * any number of answers fits.
+ */
+export function planFirstScenario(options: FixByReplacingOptions, name = 'plan first'): Scenario {
+  const last = (request: ScriptedRequest) => request.lastToolResults.at(-1)?.content ?? '';
+  const approved = (request: ScriptedRequest) => request.mentions('Your plan is approved');
+  return {
+    name,
+    steps: [
+      { when: (request) => request.turn === 0, answer: [{ type: 'tool_use', name: 'bash', input: { command: `cat ${options.file}` } }] },
+      {
+        when: (request) => !approved(request),
+        answer: (request) => [
+          {
+            type: 'tool_use',
+            name: PLAN_TOOL,
+            input: {
+              plan: last(request).includes('was not approved')
+                ? `Revised: replace \`${options.oldText}\` with \`${options.newText}\` in ${options.file}, then run \`${options.testCommand}\`.`
+                : `Replace \`${options.oldText}\` with \`${options.newText}\` in ${options.file}.`,
+            },
+          },
+        ],
+      },
+      {
+        when: (request) => last(request).startsWith('Your plan is approved'),
+        answer: [{ type: 'tool_use', name: 'str_replace_based_edit_tool', input: { command: 'str_replace', path: options.file, old_str: options.oldText, new_str: options.newText } }],
+      },
+      {
+        when: (request) => last(request).startsWith(`Edited ${options.file}`) || last(request).includes('did not approve this command'),
+        answer: [{ type: 'tool_use', name: 'bash', input: { command: options.testCommand } }],
+      },
+      {
+        answer: (request) => [{ type: 'text', text: last(request).includes('[exit code') ? 'The tests still fail.' : 'Fixed; the tests pass now.' }],
+      },
+    ],
+  };
 }

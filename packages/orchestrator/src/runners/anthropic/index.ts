@@ -12,10 +12,12 @@ import { BudgetExhausted } from '../../lib/failure.js';
 import { redactCredentials } from '../../lib/redact.js';
 import { clip, transcriptText } from '../../lib/transcript-text.js';
 import type { Sandbox } from '../../sandboxes/types.js';
+import { PLAN_TOOL, runnerApprovals } from './approvals.js';
 import { converse } from './conversation.js';
 import { modelLimits, type ModelLimits } from './models.js';
 import { createSandboxTools } from './tools.js';
 
+export { PLAN_FIRST, PLAN_TOOL } from './approvals.js';
 export { CLEARED_OUTPUT, CONTEXT_FULL } from './conversation.js';
 export { modelLimits } from './models.js';
 export type { ModelLimits } from './models.js';
@@ -144,6 +146,7 @@ function claudeRunner(role: Role, settings: Settings): AgentRunner {
     async run(context: AgentRunContext) {
       const checks = new Map<string, AgentCheck>();
       let turns = 0;
+      const approvals = runnerApprovals(context, () => turns);
       const sandboxTools = createSandboxTools({
         sandbox: context.sandbox,
         signal: context.signal,
@@ -163,10 +166,12 @@ function claudeRunner(role: Role, settings: Settings): AgentRunner {
           checks.delete(run.command);
           checks.set(run.command, { command: run.command.slice(0, 1_000), exitCode: run.exitCode, ...(run.timedOut ? { timedOut: true } : {}) });
         },
+        gate: approvals.gate,
       });
       // The tools and the system prompt are the same every turn: markers on the last tool
       // and on the system prompt keep both in the cache.
-      const tools = sandboxTools.map((tool, index) => (index === sandboxTools.length - 1 ? { ...tool, cache_control: { type: 'ephemeral' as const } } : tool));
+      const allTools = [...sandboxTools, ...approvals.tools];
+      const tools = allTools.map((tool, index) => (index === allTools.length - 1 ? { ...tool, cache_control: { type: 'ephemeral' as const } } : tool));
       const usage: AgentUsage = { inputTokens: 0, outputTokens: 0 };
       const { limits } = settings;
       const { final } = await converse({
@@ -174,7 +179,13 @@ function claudeRunner(role: Role, settings: Settings): AgentRunner {
         params: {
           model: settings.model,
           max_tokens: limits.maxTokens,
-          system: [{ type: 'text', text: systemPrompt(role, context.spec, context.sandbox, agentBranchOf(context.agentId)), cache_control: { type: 'ephemeral' } }],
+          system: [
+            {
+              type: 'text',
+              text: [systemPrompt(role, context.spec, context.sandbox, agentBranchOf(context.agentId)), approvals.prompt].filter((part) => part !== '').join('\n'),
+              cache_control: { type: 'ephemeral' },
+            },
+          ],
           messages: [{ role: 'user', content: taskPrompt(context.spec) }],
           tools,
           // The growing conversation: the API puts this marker on the last block of each request.
@@ -285,6 +296,7 @@ function describeTurn(message: BetaMessage): string {
   if (last === undefined) return 'wrote its answer';
   const input = last.input as { command?: unknown; path?: unknown };
   if (last.name === 'bash') return `ran ${clip(String(input.command ?? ''), 200)}`;
+  if (last.name === PLAN_TOOL) return 'proposed its plan';
   return `${String(input.command ?? 'edit')} ${String(input.path ?? '')}`.trim();
 }
 

@@ -41,7 +41,18 @@ export interface SandboxToolsOptions {
   onCommand?: (run: CommandRun) => void;
   /** Told of every tool call once it has answered. */
   onCall?: (call: ToolCall) => void;
+  /**
+   * Asked before a command runs or a file is touched; what it throws is the tool's error
+   * (PROTOCOL 5, Approvals: a plan not yet approved, a command a person did not approve).
+   * It may wait: for a person's answer, say. The calls after it wait in line.
+   */
+  gate?: (call: GatedCall) => Promise<void>;
 }
+
+/** What a tool call is about to do, for {@link SandboxToolsOptions.gate}. */
+export type GatedCall =
+  | { tool: 'bash'; command: string }
+  | { tool: 'str_replace_based_edit_tool'; command: 'view' | 'create' | 'str_replace' | 'insert'; path: string };
 
 const BashInputSchema = z.object({ command: z.string().optional(), restart: z.boolean().optional() });
 
@@ -65,7 +76,7 @@ type EditorInput = z.infer<typeof EditorInputSchema>;
  * runner; they share one sandbox, so they queue here and run one after the other.
  */
 export function createSandboxTools(options: SandboxToolsOptions): BetaRunnableTool[] {
-  const { sandbox, signal, commandTimeoutMs, onCommand, onCall } = options;
+  const { sandbox, signal, commandTimeoutMs, onCommand, onCall, gate } = options;
   const queue = new Semaphore(1);
   /** Runs one call after the others, and tells `onCall` how it went. */
   const serial = async (tool: ToolCall['tool'], input: string, work: () => Promise<string>): Promise<string> => {
@@ -90,6 +101,7 @@ export function createSandboxTools(options: SandboxToolsOptions): BetaRunnableTo
       serial('bash', restart === true ? '(restart)' : (command ?? ''), async () => {
         if (restart === true) return 'The shell was restarted. Every command starts in the repository root.';
         if (command === undefined || command.trim() === '') throw new Error('give a command to run');
+        await gate?.({ tool: 'bash', command });
         const result = await sandbox.exec(command, { timeoutMs: commandTimeoutMs, signal });
         onCommand?.({ command, exitCode: result.exitCode, timedOut: result.timedOut });
         const parts = [result.stdout.replace(/\n$/, '')];
@@ -105,7 +117,11 @@ export function createSandboxTools(options: SandboxToolsOptions): BetaRunnableTo
     name: 'str_replace_based_edit_tool',
     max_characters: MAX_VIEW_CHARACTERS,
     parse: (input) => EditorInputSchema.parse(input),
-    run: (input) => serial('str_replace_based_edit_tool', JSON.stringify(input), () => edit(sandbox, input, { signal, commandTimeoutMs })),
+    run: (input) =>
+      serial('str_replace_based_edit_tool', JSON.stringify(input), async () => {
+        await gate?.({ tool: 'str_replace_based_edit_tool', command: input.command, path: input.path });
+        return edit(sandbox, input, { signal, commandTimeoutMs });
+      }),
   };
 
   return [bash, editor];
