@@ -4,12 +4,14 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { tokensOf, type AgentStatusChangedPayload } from '@mosaic-fed/core';
+import { tokensOf, type AgentStatus, type AgentStatusChangedPayload } from '@mosaic-fed/core';
 import { BubblewrapSandboxProvider } from '@mosaic-fed/orchestrator/node';
 import {
   createDemoRepository,
+  DEMO_FIX,
   demoFixScript,
   GIT_SERVER_CREDENTIAL,
+  planFirstScenario,
   startGitHttpServer,
   startScriptedMessagesServer,
   turnByTurn,
@@ -33,7 +35,8 @@ const inCI = process.env.CI === 'true';
 
 beforeAll(async () => {
   repository = createDemoRepository(join(work, 'repo'));
-  model = await startScriptedMessagesServer(turnByTurn(demoFixScript()));
+  // An agent asked for its plan plays the plan-first scenario; every other one the fix.
+  model = await startScriptedMessagesServer([{ ...planFirstScenario(DEMO_FIX), when: (request) => request.mentions('submit_plan') }, turnByTurn(demoFixScript())]);
 });
 
 afterAll(async () => {
@@ -125,6 +128,59 @@ describe.each(sandboxes)('a worker agent end to end in the $sandbox sandbox', ({
       expect(model.requests.length - asked).toBeLessThan(whole?.status.progress?.turns ?? 0);
     } finally {
       await spokeAdmin.updateGrants(toConnectionId, { maxTokensPerAgent: null });
+    }
+  });
+
+  it("waits for the hub's approval of its plan and of the commands the spoke's rules hold, and goes on as answered", async (context) => {
+    if (agents === undefined) return context.skip();
+    const { fromConnectionId, toConnectionId } = await connectPeers(hub, spoke);
+    const admin = new AdminClient({ url: hub.url, token: hub.token });
+    const spokeAdmin = new AdminClient({ url: spoke.url, token: spoke.token });
+    await spokeAdmin.updateGrants(toConnectionId, { approvals: { commands: ['sh test.sh'] } });
+    try {
+      const { agentId } = await admin.spawn({
+        connectionId: fromConnectionId,
+        payload: { taskId: 'fix-add-approved', agentType: 'worker', context: { repository, branch: 'main' }, options: { approval: 'plan' } },
+      });
+      const events = (async () => {
+        const seen: AgentStatusChangedPayload[] = [];
+        for await (const event of admin.events(agentId)) seen.push(event);
+        return seen;
+      })();
+      /** The hub's status once the agent waits for an approval of this kind (the hub learns it from the spoke's events). */
+      const waitingFor = async (kind: string): Promise<AgentStatus & { pendingApproval: NonNullable<AgentStatus['pendingApproval']> }> => {
+        for (let tries = 0; tries < 300; tries++) {
+          const status = await admin.status(agentId);
+          if (status.status === 'waiting' && status.pendingApproval?.kind === kind) return { ...status, pendingApproval: status.pendingApproval };
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        throw new Error(`the agent never waited for approval of its ${kind}`);
+      };
+      const plan = await waitingFor('plan');
+      expect(plan.pendingApproval.summary).toBe('Replace `$1 - $2` with `$1 + $2` in calc.sh.');
+      expect(await admin.respond(agentId, { approvalId: plan.pendingApproval.id, decision: 'approve', note: 'Go ahead.' })).toMatchObject({
+        agentId,
+        approvalId: plan.pendingApproval.id,
+        decision: 'approve',
+      });
+      // The spoke takes one answer per approval; the hub passes its refusal on.
+      await expect(admin.respond(agentId, { approvalId: plan.pendingApproval.id, decision: 'reject' })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+      const command = await waitingFor('command');
+      expect(command.pendingApproval).toMatchObject({ summary: 'Run `sh test.sh`', details: { command: 'sh test.sh', rule: 'sh test.sh' } });
+      await admin.respond(agentId, { approvalId: command.pendingApproval.id, decision: 'approve' });
+      const seen = await events;
+      expect(seen.at(-1)).toMatchObject({ status: 'completed', result: { outcome: 'succeeded', checks: [{ command: 'sh test.sh', exitCode: 0 }] } });
+      expect(seen.filter((event) => event.status === 'waiting').map((event) => event.pendingApproval?.kind)).toEqual(['plan', 'command']);
+      // Both sides keep who answered what.
+      const hubAudit = await admin.audit({ action: 'agent.respond' });
+      expect(hubAudit.items.filter((entry) => entry.target === `agent:${agentId}`).map((entry) => entry.after)).toEqual([
+        { approvalId: command.pendingApproval.id, decision: 'approve' },
+        { approvalId: plan.pendingApproval.id, decision: 'approve' },
+      ]);
+      const spokeAudit = await spokeAdmin.audit({ action: 'agent.respond' });
+      expect(spokeAudit.items.filter((entry) => entry.target === `agent:${agentId}`).map((entry) => entry.actor.type)).toEqual(['peer', 'peer']);
+    } finally {
+      await spokeAdmin.updateGrants(toConnectionId, { approvals: null });
     }
   });
 

@@ -178,6 +178,16 @@ describe('every error code of PROTOCOL 2, from a real request', () => {
         allowedAgentTypes: ['worker', 'reviewer', 'tester'],
       });
     }
+    // agent.respond comes with agent.spawn (docs/protocol.md, "Approvals"): without it, refused.
+    await patchGrants({ allowedCommands: ['agent.status', 'agent.kill', 'agents.list'] });
+    try {
+      await expectRefusedWithoutEffect('FORBIDDEN', () => send(command('agent.respond', { agentId: crypto.randomUUID(), approvalId: 'a', decision: 'approve' })));
+    } finally {
+      await patchGrants({
+        allowedCommands: ['agent.spawn', 'agent.status', 'agent.kill', 'agents.list'],
+        allowedAgentTypes: ['worker', 'reviewer', 'tester'],
+      });
+    }
   });
 
   it('FORBIDDEN (403): a repository neither the grants nor the instance policy allow (PROTOCOL 3, repositories)', async () => {

@@ -262,7 +262,15 @@ describe('three instances', () => {
     expect(foreign).toMatchObject({ code: 'NOT_FOUND', message: 'there is no such agent' });
     expect(missing).toMatchObject({ code: 'NOT_FOUND', message: 'there is no such agent' });
     await expect(hubClient.kill(foreignAgent)).rejects.toMatchObject({ code: 'NOT_FOUND' });
-    expect(spoke.orchestrator.agents.get(foreignAgent)?.status.status).toBe('spawning');
+    // Nor answer what it waits for (PROTOCOL 5, Approvals): only its owner does.
+    spoke.orchestrator.start(foreignAgent);
+    spoke.orchestrator.ask(foreignAgent, { id: 'plan-1', kind: 'plan', summary: 'Read, then fix.' });
+    await expect(hubClient.respond(foreignAgent, { approvalId: 'plan-1', decision: 'approve' })).rejects.toMatchObject({ code: 'NOT_FOUND', message: 'there is no such agent' });
+    expect(spoke.orchestrator.answers).toEqual([]);
+    expect(await otherClient.respond(foreignAgent, { approvalId: 'plan-1', decision: 'reject', note: 'Not yet.' })).toMatchObject({ agentId: foreignAgent, decision: 'reject' });
+    expect(spoke.orchestrator.answers).toEqual([{ agentId: foreignAgent, approvalId: 'plan-1', decision: 'reject', note: 'Not yet.' }]);
+    await expect(otherClient.respond(foreignAgent, { approvalId: 'plan-1', decision: 'approve' })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+    expect(spoke.orchestrator.agents.get(foreignAgent)?.status.status).toBe('running');
     expect((await hubClient.list({ limit: 500 })).agents.map((a) => a.taskId)).not.toContain('task-other');
     // Nor its transcript, nor its bundle.
     await expect(hubClient.transcript(foreignAgent)).rejects.toMatchObject({ code: 'NOT_FOUND', message: 'there is no such agent' });

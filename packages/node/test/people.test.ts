@@ -81,13 +81,16 @@ describe('users and workspaces on a hub', () => {
     expect((await bob.agents()).sent.items.map((agent) => agent.taskId)).toEqual(['w2-first']);
     expect((await bob.agents()).hosted.items).toEqual([]);
     const hers = mine.find((agent) => agent.taskId === 'w1-first')?.agentId ?? '';
-    for (const attempt of [() => bob.status(hers), () => bob.status(hers, { refresh: true }), () => bob.kill(hers), () => bob.transcript(hers), () => bob.delivery(hers)]) {
+    const answer = { approvalId: 'plan-1', decision: 'approve' } as const;
+    for (const attempt of [() => bob.status(hers), () => bob.status(hers, { refresh: true }), () => bob.kill(hers), () => bob.transcript(hers), () => bob.delivery(hers), () => bob.respond(hers, answer)]) {
       await expect(attempt()).rejects.toMatchObject({ code: 'NOT_FOUND', message: 'there is no such agent' });
     }
     await expect(bob.events(hers).next()).rejects.toMatchObject({ code: 'NOT_FOUND' });
     // A viewer of W1 watches it, refreshed from the spoke, but does not stop it.
     expect((await carol.status(hers, { refresh: true })).taskId).toBe('w1-first');
     await expect(carol.kill(hers)).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    // Nor answer what it waits for: that is acting for the workspace.
+    await expect(carol.respond(hers, answer)).rejects.toMatchObject({ code: 'FORBIDDEN' });
     // The admin sees every agent.
     expect((await admin.agents({ limit: 500 })).sent.items.map((agent) => agent.taskId)).toEqual(expect.arrayContaining(['w1-first', 'w2-first']));
   });

@@ -71,7 +71,8 @@ describe("a peer's workspaces on the spoke", () => {
     const theirs = await bob.list();
     expect(theirs.agents.map((agent) => agent.taskId)).toEqual(['w2-review']);
     const aliceAgent = mine.agents[0]?.agentId ?? '';
-    for (const attempt of [() => bob.status(aliceAgent), () => bob.kill(aliceAgent), () => bob.transcript(aliceAgent)]) {
+    const answer = { approvalId: 'any', decision: 'approve' } as const;
+    for (const attempt of [() => bob.status(aliceAgent), () => bob.kill(aliceAgent), () => bob.transcript(aliceAgent), () => bob.respond(aliceAgent, answer)]) {
       await expect(attempt()).rejects.toMatchObject({ code: 'NOT_FOUND', message: 'there is no such agent' });
     }
     expect((await alice.status(aliceAgent)).status).toBe('spawning');

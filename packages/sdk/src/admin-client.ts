@@ -19,6 +19,7 @@ import {
   type WorkspaceRole,
   AgentDeliverySchema,
   AgentKillResponseSchema,
+  AgentRespondResponseSchema,
   AgentsOverviewSchema,
   HostedAgentSchema,
   AgentSpawnResponseSchema,
@@ -34,6 +35,8 @@ import {
   sha256Hex,
   type AgentDelivery,
   type AgentKillResponse,
+  type AgentRespondResponse,
+  type ApprovalAnswer,
   type AgentsOverview,
   type HostedAgent,
   type AgentsOverviewQuery,
@@ -282,6 +285,21 @@ export class AdminClient {
   /** Sends `agent.kill` to the peer that runs the agent. */
   kill(agentId: string): Promise<AgentKillResponse> {
     return this.#call('POST', `agents/${encodeURIComponent(agentId)}/kill`, AgentKillResponseSchema);
+  }
+
+  /**
+   * Answers what the agent waits for (PROTOCOL 5, Approvals): the `id` of its status's
+   * `pendingApproval`, and `approve` or `reject`, with a note the agent reads. An approval
+   * that is no longer pending is `VALIDATION_FAILED`.
+   *
+   * @example
+   * ```ts
+   * const { pendingApproval } = await admin.status(agentId);
+   * if (pendingApproval) await admin.respond(agentId, { approvalId: pendingApproval.id, decision: 'approve' });
+   * ```
+   */
+  respond(agentId: string, answer: ApprovalAnswer): Promise<AgentRespondResponse> {
+    return this.#call('POST', `agents/${encodeURIComponent(agentId)}/respond`, AgentRespondResponseSchema, answer);
   }
 
   /** Who this client's token signs in: an admin, or a user with their workspaces and roles. */

@@ -11,7 +11,9 @@ import {
   type Actor,
   type AgentBundlePayload,
   type AgentBundleResponse,
-  type AgentCommandType,
+  type AgentRespondResponse,
+  type ApprovalAnswer,
+  type CommandType,
   type AgentKillResponse,
   type AgentSpawnPayloadInput,
   type AgentSpawnResponse,
@@ -117,6 +119,14 @@ export class FederationClient {
     return this.command('agent.kill', { agentId }, options);
   }
 
+  /**
+   * `agent.respond`: answers the approval the agent waits for (its status's
+   * `pendingApproval`); the agent goes on once it reads the answer.
+   */
+  respond(agentId: string, answer: ApprovalAnswer, options: CallOptions = {}): Promise<AgentRespondResponse> {
+    return this.command('agent.respond', { agentId, ...answer }, options);
+  }
+
   /** `agents.list`: this instance's agents on the peer, a page at a time. */
   list(query: AgentsListPayload = {}, options: CallOptions = {}): Promise<AgentsListResponse> {
     return this.query('agents.list', query, options);
@@ -163,7 +173,7 @@ export class FederationClient {
   }
 
   /** Sends any registered command type; the payload and answer are checked with its schemas. */
-  async command<T extends AgentCommandType>(
+  async command<T extends CommandType>(
     type: T,
     payload: z.input<(typeof COMMAND_SCHEMAS)[T]['payload']>,
     options: CallOptions = {},

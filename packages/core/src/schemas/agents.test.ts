@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { validSpawnPayload } from '../../test/fixtures.js';
 import { parseOrThrow, FederationError } from '../errors.js';
 import {
+  AgentRespondPayloadSchema,
   AgentSpawnPayloadSchema,
   AgentStatusChangedPayloadSchema,
   AgentsListPayloadSchema,
@@ -264,6 +265,26 @@ describe('other payload limits', () => {
     expect(AgentStatusChangedPayloadSchema.safeParse({ ...waiting, pendingApproval: { id: '', kind: 'plan', summary: 'x' }, sequence: 2 }).success).toBe(false);
     expect(AgentStatusChangedPayloadSchema.safeParse({ ...status, sequence: 0 }).success).toBe(false);
     expect(AgentStatusChangedPayloadSchema.safeParse(status).success).toBe(false);
+  });
+});
+
+describe('approvals (PROTOCOL 5, Approvals)', () => {
+  it('takes options.approval "none" or "plan", and leaves it out when not given', () => {
+    const payload = validSpawnPayload();
+    expect(AgentSpawnPayloadSchema.parse({ ...payload, options: { approval: 'plan' } }).options).toMatchObject({ approval: 'plan' });
+    expect(AgentSpawnPayloadSchema.parse({ ...payload, options: { approval: 'none' } }).options.approval).toBe('none');
+    expect(AgentSpawnPayloadSchema.parse(payload).options).not.toHaveProperty('approval');
+    expect(AgentSpawnPayloadSchema.safeParse({ ...payload, options: { approval: 'tools' } }).success).toBe(false);
+  });
+
+  it('takes an agent.respond with an approval id, approve or reject, and a note of at most 4,000 characters', () => {
+    const answer = { agentId: crypto.randomUUID(), approvalId: 'approval-1', decision: 'approve' };
+    expect(AgentRespondPayloadSchema.safeParse(answer).success).toBe(true);
+    expect(AgentRespondPayloadSchema.safeParse({ ...answer, decision: 'reject', note: 'x'.repeat(4_000) }).success).toBe(true);
+    expect(AgentRespondPayloadSchema.safeParse({ ...answer, note: 'x'.repeat(4_001) }).success).toBe(false);
+    expect(AgentRespondPayloadSchema.safeParse({ ...answer, decision: 'maybe' }).success).toBe(false);
+    expect(AgentRespondPayloadSchema.safeParse({ ...answer, approvalId: '' }).success).toBe(false);
+    expect(AgentRespondPayloadSchema.safeParse({ ...answer, extra: true }).success).toBe(false);
   });
 });
 

@@ -1,10 +1,12 @@
-// The hub's side of agents: spawn on a peer, list, status (cached or refreshed), kill,
+// The hub's side of agents: spawn on a peer, list, status (cached or refreshed), kill, the
+// answer to an approval,
 // the transcript and the bundle of commits read from the peer,
 // and the status events peers send back, applied once per sequence and fanned out to
 // event streams.
 import {
   AgentBundleResponseSchema,
   AgentKillResponseSchema,
+  AgentRespondResponseSchema,
   AgentSpawnResponseSchema,
   AgentStatusChangedPayloadSchema,
   AgentStatusSchema,
@@ -19,6 +21,8 @@ import {
   type AgentBundleRef,
   type AgentKillResponse,
   type AgentOwner,
+  type AgentRespondResponse,
+  type ApprovalAnswer,
   type AgentSpawnPayload,
   type DeliveryRequest,
   type HubSpawnPayloadInput,
@@ -394,6 +398,33 @@ export class FederationAgentService {
       }),
     );
     await this.#o.stores.audit.append(agentKillAudit(this.#o, actor, agentId, { status: agent.status.status }));
+    return response;
+  }
+
+  /**
+   * Sends `agent.respond` to the peer that runs the agent: a person's answer to what it
+   * waits for (PROTOCOL 5, Approvals). Answering takes the same right as stopping it.
+   */
+  async respond(agentId: string, answer: ApprovalAnswer, actor: AuditActor, as?: Principal): Promise<AgentRespondResponse> {
+    const { agent, onBehalfOf } = await this.#asked(agentId, as, 'act');
+    const connection = await this.#activeConnection(agent.connectionId);
+    const response = AgentRespondResponseSchema.parse(
+      await this.#o.messenger.send(this.#o.messenger.target(connection), {
+        kind: 'COMMAND',
+        commandType: 'agent.respond',
+        payload: { agentId, ...answer },
+        ...actorOf(onBehalfOf),
+      }),
+    );
+    await this.#o.stores.audit.append({
+      id: this.#o.generateId(),
+      at: this.#o.now().toISOString(),
+      actor,
+      action: 'agent.respond',
+      target: `agent:${agentId}`,
+      before: agent.status.pendingApproval === undefined ? null : { approvalId: agent.status.pendingApproval.id, kind: agent.status.pendingApproval.kind },
+      after: { approvalId: answer.approvalId, decision: answer.decision },
+    });
     return response;
   }
 

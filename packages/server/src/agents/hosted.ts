@@ -1,5 +1,5 @@
 // The spoke's side of agents (PROTOCOL 5): agent.spawn, agent.status, agent.kill,
-// agents.list, and the agent.transcript and agent.bundle reads from peers; ownership, by
+// agent.respond, agents.list, and the agent.transcript and agent.bundle reads from peers; ownership, by
 // the peer and by the peer's workspace; the per-connection (and per-workspace)
 // concurrency and spawn-rate limits; and watching each agent so its status changes reach
 // the hub through the outbox.
@@ -8,6 +8,7 @@
 import {
   AgentBundlePayloadSchema,
   AgentRefPayloadSchema,
+  AgentRespondPayloadSchema,
   AgentSpawnPayloadSchema,
   AgentsListPayloadSchema,
   AgentTranscriptPayloadSchema,
@@ -189,6 +190,7 @@ export class HostedAgents {
               ...(message.actor === undefined ? {} : { actor: message.actor }),
               ...(egress.length === 0 ? {} : { egress }),
               ...(connection.grants.maxTokensPerAgent === undefined ? {} : { maxTokens: connection.grants.maxTokensPerAgent }),
+              ...(connection.grants.approvals === undefined ? {} : { approvals: connection.grants.approvals }),
             });
             this.watch(agentId);
           } catch (error) {
@@ -235,6 +237,29 @@ export class HostedAgents {
           await this.#owned(agentId, message);
           const response = await this.#orchestrator().kill(agentId);
           await this.#o.stores.audit.append(agentKillAudit(this.#o, peerActor(connection, message), agentId, { ownerInstanceId: message.iss }));
+          return response;
+        },
+      })
+      .register({
+        kind: 'COMMAND',
+        type: 'agent.respond',
+        payload: AgentRespondPayloadSchema,
+        // A peer that may start an agent answers what it asks (docs/protocol.md, "Approvals").
+        grant: 'agent.spawn',
+        handle: async ({ agentId, ...answer }, { message, connection }) => {
+          await this.#owned(agentId, message);
+          const response = await this.#orchestrator().respond(agentId, answer);
+          await this.#o.stores.audit
+            .append({
+              id: this.#o.generateId(),
+              at: response.answeredAt,
+              actor: peerActor(connection, message),
+              action: 'agent.respond',
+              target: `agent:${agentId}`,
+              before: null,
+              after: { approvalId: answer.approvalId, decision: answer.decision },
+            })
+            .catch((error: unknown) => this.#o.logger.error("could not write a peer's answer to the audit log", { agentId, ...describeError(error) }));
           return response;
         },
       })

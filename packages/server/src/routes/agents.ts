@@ -1,5 +1,6 @@
 import {
   AgentsOverviewQuerySchema,
+  ApprovalAnswerSchema,
   AgentTranscriptPayloadSchema,
   AgentStatusQuerySchema,
   IdempotencyKeySchema,
@@ -83,6 +84,9 @@ export function agentRoutes(deps: {
       return ok(c, await deps.deliveries.get(c.req.param('agentId')));
     })
     .post('/:agentId/kill', async (c) => ok(c, await agents.kill(c.req.param('agentId'), c.var.actor, c.var.principal)))
+    .post('/:agentId/respond', validate('json', ApprovalAnswerSchema, 'answer'), async (c) =>
+      ok(c, await agents.respond(c.req.param('agentId'), c.req.valid('json'), c.var.actor, c.var.principal)),
+    )
     .get('/:agentId/events', (c) => streamAgentEvents(c, c.req.param('agentId'), deps, c.var.principal));
 }
 
