@@ -275,6 +275,65 @@ describe.skipIf(!available)('the web UI in Chromium', () => {
     await look(hubPage, 'agents-filtered');
   });
 
+  it("asks for the plan's approval at the start, and answers it from the agent's page: not approved with a note, then approved", async () => {
+    await hubPage.goto(`${hub.url}/federation/agents`);
+    await hubPage.getByLabel('Task id').fill('plan-first');
+    await hubPage.getByLabel('Repository').fill('git.example.com/org/repo');
+    await hubPage.getByLabel('Ask me to approve its plan first').check();
+    await hubPage.getByRole('button', { name: 'Start the agent' }).click();
+    await hubPage.waitForURL('**/federation/agents/*');
+    const agentId = hubPage.url().split('/').at(-1) ?? '';
+    expect(spoke.orchestrator.agents.get(agentId)?.request.spec.options.approval).toBe('plan');
+    spoke.orchestrator.start(agentId);
+    spoke.orchestrator.ask(agentId, { id: 'plan-1', kind: 'plan', summary: 'Read login.js.\nFix the expiry check.\nRun npm test.' });
+    // The page follows the events: it shows what the agent waits for, with the answer's form.
+    await expect.poll(() => hubPage.locator('#pending-approval').count(), { timeout: 10_000 }).toBe(1);
+    expect(await hubPage.locator('#agent-status').innerText()).toBe('waiting for an answer');
+    expect(await hubPage.locator('#pending-approval pre').innerText()).toBe('Read login.js.\nFix the expiry check.\nRun npm test.');
+    await look(hubPage, 'agent-waiting-for-approval');
+    // The spoke's admin sees what it waits for, without a form: the answer is the peer's.
+    await spokePage.goto(`${spoke.url}/federation/hosted/${agentId}`);
+    expect(await spokePage.locator('#pending-approval h2').innerText()).toBe("It waits for Hub North's approval of its plan");
+    expect(await spokePage.locator('#pending-approval form').count()).toBe(0);
+
+    await hubPage.getByLabel('A note for the agent (optional)').fill('Add a test for the expiry first.');
+    await hubPage.getByRole('button', { name: 'Do not approve' }).click();
+    await expect.poll(() => hubPage.getByRole('status').first().innerText()).toContain('Not approved');
+    expect(spoke.orchestrator.answers.filter((answer) => answer.agentId === agentId)).toEqual([
+      { agentId, approvalId: 'plan-1', decision: 'reject', note: 'Add a test for the expiry first.' },
+    ]);
+    spoke.orchestrator.ask(agentId, { id: 'plan-2', kind: 'plan', summary: 'Add a test for the expiry, then fix the check.' });
+    await expect.poll(() => hubPage.locator('#pending-approval').getAttribute('data-approval'), { timeout: 10_000 }).toBe('plan-2');
+    await hubPage.getByRole('button', { name: 'Approve', exact: true }).click();
+    await expect.poll(() => hubPage.getByRole('status').first().innerText()).toContain('Approved: the agent goes on.');
+    expect(spoke.orchestrator.answers.filter((answer) => answer.agentId === agentId).map((answer) => [answer.approvalId, answer.decision])).toEqual([
+      ['plan-1', 'reject'],
+      ['plan-2', 'approve'],
+    ]);
+    await expect.poll(() => hubPage.locator('#agent-status').getAttribute('data-status'), { timeout: 10_000 }).toBe('running');
+    expect(await hubPage.locator('#pending-approval').count()).toBe(0);
+  });
+
+  it("sets the connection's approval rules on the spoke's page, and says them in words", async () => {
+    await spokePage.goto(`${spoke.url}/federation/connections`);
+    await spokePage.getByRole('link', { name: /Hub/ }).first().click();
+    await spokePage.getByLabel("Every agent proposes its plan and waits for the peer's approval").check();
+    await spokePage.getByLabel("Commands that wait for the peer's approval").fill('git push\n@network');
+    await spokePage.getByRole('button', { name: 'Save what this peer may do' }).click();
+    await expect.poll(() => spokePage.getByRole('status').first().innerText()).toContain('What this peer may do is saved.');
+    expect(await spokePage.locator('#approval-rules').innerText()).toBe(
+      "Each of its agents proposes its plan and waits for the peer's approval, and so do commands starting with git push and anything that reaches the network.",
+    );
+    const [connection] = (await spoke.api<{ grants: { approvals?: unknown } }[]>('/api/v1/federation/connections')).body.data;
+    expect(connection?.grants.approvals).toEqual({ plan: true, commands: ['git push', '@network'] });
+    await look(spokePage, 'connection-approval-rules');
+    // Emptied, the rules are gone.
+    await spokePage.getByLabel("Every agent proposes its plan and waits for the peer's approval").uncheck();
+    await spokePage.getByLabel("Commands that wait for the peer's approval").fill('');
+    await spokePage.getByRole('button', { name: 'Save what this peer may do' }).click();
+    await expect.poll(() => spokePage.locator('#approval-rules').innerText()).toBe('Its agents wait for approval only when the peer asks for it.');
+  });
+
   it("lets the spoke's admin find an agent running on their machine and stop it; the hub sees it stopped", async () => {
     await hubPage.goto(`${hub.url}/federation/agents`);
     await hubPage.getByLabel('Task id').fill('runs-on-spoke');

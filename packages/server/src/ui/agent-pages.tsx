@@ -25,6 +25,8 @@ export interface SpawnForm {
   repository: string;
   branch: string;
   instructions: string;
+  /** Whether the agent proposes its plan and waits for approval before it acts. */
+  approvePlan?: boolean;
 }
 
 const AGENT_KINDS = [
@@ -183,6 +185,12 @@ export function AgentsPage(props: {
             <textarea id="instructions" name="instructions" rows={4}>
               {form?.instructions ?? ''}
             </textarea>
+            <label class="check">
+              <input type="checkbox" name="approval" value="plan" checked={form?.approvePlan === true} aria-describedby="approval-note" /> Ask me to approve its plan first
+            </label>
+            <p id="approval-note" class="help">
+              The agent reads the repository, proposes what it will do, and waits: nothing runs and no file changes until you approve the plan on its page.
+            </p>
             {props.note === undefined ? null : <p class="note" role="status">{props.note}</p>}
             <button type="submit">Start the agent</button>
           </form>
@@ -397,6 +405,8 @@ export function AgentPage(props: {
   canStop?: boolean;
   /** The peer's user (and workspace) a hosted agent was spawned for. */
   onBehalfOf?: Actor | undefined;
+  /** The sequence of the event `status` came with: the page follows the events after it. */
+  sequence?: number | undefined;
   csrf: string;
   flash?: string | undefined;
 }) {
@@ -480,6 +490,14 @@ export function AgentPage(props: {
           )}
         </section>
       )}
+      {status.status === 'waiting' && status.pendingApproval !== undefined ? (
+        <PendingApprovalSection
+          approval={status.pendingApproval}
+          action={props.hosted === true || props.canStop === false ? undefined : `${base}/respond`}
+          waitsFor={props.hosted === true ? props.peerName : 'you'}
+          csrf={props.csrf}
+        />
+      ) : null}
       <Timeline entries={props.timeline} />
       <TranscriptSection agentId={status.agentId} transcript={props.transcript} />
       {live && props.canStop !== false ? (
@@ -508,7 +526,7 @@ export function AgentPage(props: {
               <script dangerouslySetInnerHTML={{ __html: DIALOG_SCRIPT }} />
             </>
           ) : (
-            <script dangerouslySetInnerHTML={{ __html: LIVE_SCRIPT(status.agentId) }} />
+            <script dangerouslySetInnerHTML={{ __html: LIVE_SCRIPT(status.agentId, props.sequence ?? 0) }} />
           )}
         </>
       ) : null}
@@ -519,12 +537,60 @@ export function AgentPage(props: {
   );
 }
 
+/** Words for what an agent asks to be approved. */
+const APPROVAL_KINDS: Record<string, string> = { plan: 'its plan', command: 'a command' };
+
+/**
+ * What a waiting agent asks (PROTOCOL 5, Approvals), and, for whoever may act for it, the
+ * form that answers: approve or not, with a note the agent reads.
+ */
+function PendingApprovalSection(props: { approval: NonNullable<AgentStatus['pendingApproval']>; action: string | undefined; waitsFor: string; csrf: string }) {
+  const { approval } = props;
+  const details = approval.details !== null && typeof approval.details === 'object' && !Array.isArray(approval.details) ? approval.details : undefined;
+  const rule = typeof details?.rule === 'string' ? details.rule : undefined;
+  return (
+    <section aria-labelledby="approval-title" id="pending-approval" data-approval={approval.id}>
+      <h2 id="approval-title">
+        It waits for {props.waitsFor === 'you' ? 'your' : `${props.waitsFor}'s`} approval of {APPROVAL_KINDS[approval.kind] ?? approval.kind}
+      </h2>
+      <pre class="plan">{approval.summary}</pre>
+      {rule === undefined ? null : (
+        <p class="help">
+          It is held by the connection's rule <code>{rule}</code>.
+        </p>
+      )}
+      {props.action === undefined ? (
+        <p class="help">Nothing runs until it is answered. Its time still counts toward its timeout.</p>
+      ) : (
+        <form method="post" action={props.action}>
+          <input type="hidden" name="csrf" value={props.csrf} />
+          <input type="hidden" name="approvalId" value={approval.id} />
+          <label for="approval-note-text">A note for the agent (optional)</label>
+          <textarea id="approval-note-text" name="note" rows={3} maxlength={4000} aria-describedby="approval-help" />
+          <p id="approval-help" class="help">
+            Nothing runs until you answer; its time still counts toward its timeout. If you do not approve, the agent reads your note and
+            {approval.kind === 'plan' ? ' proposes a new plan.' : ' finds another way.'}
+          </p>
+          <button type="submit" name="decision" value="approve">
+            Approve
+          </button>{' '}
+          <button type="submit" name="decision" value="reject" class="quiet">
+            Do not approve
+          </button>
+        </form>
+      )}
+    </section>
+  );
+}
+
 // Follows the agent's events (the same stream as the API, with this session) and reloads
-// the page when it ends, so the result shows; and opens the stop confirmation.
-const LIVE_SCRIPT = (agentId: string) => `
+// the page when it ends, so the result shows, and when what it waits for changes, so the
+// answer's form comes and goes; and opens the stop confirmation.
+const LIVE_SCRIPT = (agentId: string, after: number) => `
 const words = ${JSON.stringify(AGENT_WORDS)};
 const tones = ${JSON.stringify(AGENT_TONES)};
-const source = new EventSource('/federation/agents/${agentId}/events');
+const asked = document.getElementById('pending-approval')?.dataset.approval ?? null;
+const source = new EventSource('/federation/agents/${agentId}/events?lastEventId=${after}');
 // A form being sent (stopping the agent) leads to the next page: no reload in its way.
 document.addEventListener('submit', () => source.close());
 source.addEventListener('agent.status.changed', (message) => {
@@ -535,6 +601,7 @@ source.addEventListener('agent.status.changed', (message) => {
   status.dataset.tone = tones[event.status];
   document.getElementById('agent-attempt').textContent = String(event.attempt);
   document.getElementById('agent-progress').textContent = (event.progress && event.progress.lastAction) || '—';
-  if (['completed', 'failed', 'killed'].includes(event.status)) { source.close(); location.reload(); }
+  const waitsFor = (event.status === 'waiting' && event.pendingApproval && event.pendingApproval.id) || null;
+  if (['completed', 'failed', 'killed'].includes(event.status) || waitsFor !== asked) { source.close(); location.reload(); }
 });
 ${DIALOG_SCRIPT}`;

@@ -240,6 +240,7 @@ function GrantsInWords(props: { connection: Connection; running: number; usage: 
           ? "Their sandboxes reach only what this instance's own egress rules allow."
           : `Their sandboxes may also reach ${listInWords(grants.egress)}.`}
       </li>
+      <li id="approval-rules">{approvalRulesInWords(grants.approvals)}</li>
       {Object.entries(grants.workspaces ?? {}).map(([workspace, narrowed]) => (
         <li data-workspace={workspace}>{workspaceGrantsInWords(workspace, narrowed)}</li>
       ))}
@@ -250,6 +251,14 @@ function GrantsInWords(props: { connection: Connection; running: number; usage: 
       </li>
     </ul>
   );
+}
+
+/** A connection's approval rules (PROTOCOL 5, Approvals) in a sentence. */
+function approvalRulesInWords(rules: Connection['grants']['approvals']): string {
+  const commands = rules?.commands ?? [];
+  const held = commands.length === 0 ? '' : `commands starting with ${listInWords(commands.map((rule) => (rule === '@network' ? 'anything that reaches the network' : rule)))}`;
+  if (rules?.plan === true) return `Each of its agents proposes its plan and waits for the peer's approval${held === '' ? '' : `, and so do ${held}`}.`;
+  return held === '' ? 'Its agents wait for approval only when the peer asks for it.' : `Its agents wait for the peer's approval before ${held}.`;
 }
 
 export function ConnectionPage(props: {
@@ -317,6 +326,20 @@ export function ConnectionPage(props: {
         <p id="egress-note" class="note">
           {notes.egress ?? "One host per line, such as registry.npmjs.org, *.pythonhosted.org or files.example.com:8443 (without a port: 443 and 80), reached through this instance's egress proxy, beside this instance's own egress rules. Left empty, this instance's own rules alone; by default a sandbox reaches no network."}
         </p>
+        <fieldset>
+          <legend>Approvals</legend>
+          <label class="check">
+            <input type="checkbox" name="approvePlan" value="on" checked={connection.grants.approvals?.plan === true} /> Every agent proposes its plan and waits for the peer's approval
+          </label>
+          <label for="approvalCommands">Commands that wait for the peer's approval</label>
+          <textarea id="approvalCommands" name="approvalCommands" rows={3} aria-describedby="approvalCommands-note">
+            {(connection.grants.approvals?.commands ?? []).join('\n')}
+          </textarea>
+          <p id="approvalCommands-note" class="note">
+            {notes.approvals ??
+              'One per line: the words a command starts with, * for any text (git push, npm install*), or @network for anything that reaches the network. A person on the peer approves each before it runs. It keeps a willing agent asking; the sandbox and its egress rules are what hold one that is not.'}
+          </p>
+        </fieldset>
         <button type="submit">Save what this peer may do</button>
       </form>
       <p>

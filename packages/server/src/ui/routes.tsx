@@ -4,6 +4,7 @@
 import {
   ACTING_ROLES,
   AgentSpawnPayloadSchema,
+  ApprovalAnswerSchema,
   AuditQuerySchema,
   CreateUserDtoSchema,
   CreateWorkspaceDtoSchema,
@@ -13,6 +14,7 @@ import {
   IdempotencyKeySchema,
   InstanceUrlSchema,
   isFederationError,
+  parseOrThrow,
   UpdateGrantsDtoSchema,
   UpdateInstanceDtoSchema,
   type AuditActor,
@@ -338,6 +340,7 @@ export function uiRoutes(options: UiOptions) {
         messagesPerMinute: number('messagesPerMinute'),
         repositories: lines(body.repositories),
         egress: lines(body.egress),
+        approvals: { plan: body.approvePlan === 'on', commands: lines(body.approvalCommands) ?? [] },
       });
       const id = c.req.param('id');
       if (!parsed.success) {
@@ -349,7 +352,9 @@ export function uiRoutes(options: UiOptions) {
               ? 'One pattern per line, each a repository address with * or ** in it (such as https://github.com/acme/*), none twice.'
               : field === 'egress'
                 ? 'One host per line, a name (such as registry.npmjs.org or *.example.com) or an IP address, with an optional :port, none twice.'
-                : 'A whole number of 0 or more fits here.';
+                : field === 'approvals'
+                  ? 'One command per line, at most 200 characters each, none twice.'
+                  : 'A whole number of 0 or more fits here.';
         }
         return signedInPage(c, await connectionPage(c, id, notes), 400);
       }
@@ -462,11 +467,13 @@ export function uiRoutes(options: UiOptions) {
         repository: text('repository'),
         branch: text('branch'),
         instructions: text('instructions'),
+        approvePlan: text('approval') === 'plan',
       };
       const payload = AgentSpawnPayloadSchema.safeParse({
         taskId: form.taskId,
         agentType: form.agentType,
         context: { repository: form.repository, branch: form.branch, instructions: form.instructions },
+        ...(form.approvePlan === true ? { options: { approval: 'plan' } } : {}),
       });
       if (!payload.success) {
         const fields = [...new Set(payload.error.issues.map((issue) => SPAWN_FIELD_WORDS[String(issue.path.at(-1))] ?? 'form'))];
@@ -515,6 +522,7 @@ export function uiRoutes(options: UiOptions) {
           delivery={delivery}
           peerName={connection?.peerName ?? 'a former peer'}
           canStop={mayAct(principal, agent)}
+          sequence={agent.sequence}
           csrf={c.var.csrf}
           flash={flashOf(c.req.query('done'))}
         />,
@@ -553,6 +561,17 @@ export function uiRoutes(options: UiOptions) {
     .post('/agents/:id/kill', signedInPerson, async (c) => {
       await options.agents.kill(c.req.param('id'), c.var.session.actor, c.var.principal);
       return c.redirect(`/federation/agents/${c.req.param('id')}?done=stopped`, 303);
+    })
+    .post('/agents/:id/respond', signedInPerson, async (c) => {
+      const body = await c.req.parseBody();
+      const text = (name: string) => (typeof body[name] === 'string' ? body[name].trim() : '');
+      const answer = parseOrThrow(ApprovalAnswerSchema, {
+        approvalId: text('approvalId'),
+        decision: text('decision'),
+        ...(text('note') === '' ? {} : { note: text('note') }),
+      }, 'answer');
+      await options.agents.respond(c.req.param('id'), answer, c.var.session.actor, c.var.principal);
+      return c.redirect(`/federation/agents/${c.req.param('id')}?done=${answer.decision === 'approve' ? 'approved' : 'not-approved'}`, 303);
     })
     .onError((error, c) => {
       const known = isFederationError(error) ? error : undefined;
@@ -689,6 +708,8 @@ function flashOf(done: string | undefined): string | undefined {
     resume: 'The connection is active again.',
     grants: 'What this peer may do is saved.',
     stopped: 'The agent is stopped.',
+    approved: 'Approved: the agent goes on.',
+    'not-approved': 'Not approved: the agent reads your note and goes on without it.',
     user: 'The user is added. A token for them comes from mosaic-fed token create --user, or the API.',
     workspace: 'The workspace is made. Add its members below.',
     member: 'The membership is saved.',

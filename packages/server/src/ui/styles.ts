@@ -44,6 +44,7 @@ code { overflow-wrap: anywhere; }
 .skip { position: absolute; left: -999px; } .skip:focus { left: 1rem; top: 1rem; }
 dialog { max-width: 36rem; }
 pre { overflow-x: auto; white-space: pre-wrap; overflow-wrap: anywhere; }
+pre.plan { border-left: 4px solid; padding-left: .5rem; }
 .transcript { padding-left: 1.5rem; } .transcript li { margin-bottom: .75rem; } .transcript p { margin: .25rem 0; }
 .transcript li[data-error] > pre { border-left: 4px solid; padding-left: .5rem; }
 .quiet { font-size: .9rem; opacity: .8; }
