@@ -7,7 +7,7 @@ import { HttpOrchestrator } from '@mosaic-fed/orchestrator';
 import { createDemoRepository, demoFixScript, startScriptedMessagesServer, turnByTurn } from '@mosaic-fed/orchestrator/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTempDir } from '../../server/test/helpers.js';
-import { killStarted, runCli, startCli, stopProcess, type Served } from './processes.js';
+import { fetchOnce, killStarted, runCli, startCli, stopProcess, type Served } from './processes.js';
 
 // The real `mosaic-fed` executable, as a self-hoster runs it: separate processes, a real
 // port, a real SQLite file, real signals.
@@ -82,12 +82,12 @@ describe('mosaic-fed serve', () => {
 
       const served = await serve(['--data-dir', dataDir, '--port', '0'], dir.path);
       expect(served.listening.instanceId).toBe(instanceId);
-      const response = await fetch(`${served.listening.url}/api/v1/federation/instance`, {
+      const response = await fetchOnce(`${served.listening.url}/api/v1/federation/instance`, {
         headers: { Authorization: `Bearer ${token}` },
       });
       expect(response.status).toBe(200);
       expect(await response.json()).toMatchObject({ success: true, data: { instanceId, name: 'CLI Spoke' } });
-      const refused = await fetch(`${served.listening.url}/api/v1/federation/instance`, {
+      const refused = await fetchOnce(`${served.listening.url}/api/v1/federation/instance`, {
         headers: { Authorization: `Bearer ${token.slice(0, -1)}x` },
       });
       expect(refused.status).toBe(401);
@@ -103,12 +103,12 @@ describe('mosaic-fed serve', () => {
       const revoked = runCli(['token', 'revoke', id ?? '', '--data-dir', dataDir], dir.path);
       expect(revoked.status, revoked.stderr).toBe(0);
       expect(revoked.stderr).toContain('is revoked since');
-      const after = await fetch(`${served.listening.url}/api/v1/federation/instance`, { headers: { Authorization: `Bearer ${token}` } });
+      const after = await fetchOnce(`${served.listening.url}/api/v1/federation/instance`, { headers: { Authorization: `Bearer ${token}` } });
       expect(after.status).toBe(401);
       // A user's token, for a user the admin added: it signs that user in, not an admin.
       expect(runCli(['token', 'create', '--data-dir', dataDir, '--user', 'alice'], dir.path).status).toBe(2);
       const adminToken = runCli(['token', 'create', '--data-dir', dataDir, '--label', 'people'], dir.path).stdout.trim();
-      const added = await fetch(`${served.listening.url}/api/v1/federation/users`, {
+      const added = await fetchOnce(`${served.listening.url}/api/v1/federation/users`, {
         method: 'POST',
         headers: { Authorization: `Bearer ${adminToken}`, 'Content-Type': 'application/json' },
         body: JSON.stringify({ id: 'alice', name: 'Alice' }),
@@ -117,7 +117,7 @@ describe('mosaic-fed serve', () => {
       const forAlice = runCli(['token', 'create', '--data-dir', dataDir, '--user', 'alice'], dir.path);
       expect(forAlice.status, forAlice.stderr).toBe(0);
       expect(forAlice.stderr).toContain('token of user alice');
-      const me = await fetch(`${served.listening.url}/api/v1/federation/me`, { headers: { Authorization: `Bearer ${forAlice.stdout.trim()}` } });
+      const me = await fetchOnce(`${served.listening.url}/api/v1/federation/me`, { headers: { Authorization: `Bearer ${forAlice.stdout.trim()}` } });
       expect(await me.json()).toMatchObject({ success: true, data: { kind: 'user', user: { id: 'alice' }, memberships: [] } });
       expect(runCli(['token', 'list', '--data-dir', dataDir], dir.path).stdout).toMatch(/ alice +alice +\S+Z +never +\S+Z +-/);
       expect(runCli(['token', 'revoke', crypto.randomUUID(), '--data-dir', dataDir], dir.path).status).toBe(2);
@@ -147,9 +147,9 @@ describe('mosaic-fed serve', () => {
       expect(again.status, again.stderr).toBe(0);
       const headers = { Authorization: `Bearer ${token}` };
       const local = `http://127.0.0.1:${String(served.listening.port)}`;
-      const instance = await (await fetch(`${local}/api/v1/federation/instance`, { headers })).json();
+      const instance = await (await fetchOnce(`${local}/api/v1/federation/instance`, { headers })).json();
       expect(instance).toMatchObject({ data: { name: 'Tour Hub', url: 'http://hub.example.test:4747' } });
-      const audit = (await (await fetch(`${local}/api/v1/federation/audit?limit=100`, { headers })).json()) as {
+      const audit = (await (await fetchOnce(`${local}/api/v1/federation/audit?limit=100`, { headers })).json()) as {
         data: { items: { action: string }[] };
       };
       expect(audit.data.items.map((entry) => entry.action)).not.toContain('instance.url.update');
@@ -191,7 +191,7 @@ describe('mosaic-fed serve', () => {
       }, 'listening');
       expect(served.lines.some((line) => line.level === 'warn' && String(line.msg).startsWith('MOSAIC_FED_ORCHESTRATOR_URL: the orchestrator service at http://127.0.0.1:59996/ does not answer'))).toBe(true);
       // It serves all the same (spawns fail with ORCHESTRATOR_UNAVAILABLE until the service answers).
-      const answer = await fetch(`http://127.0.0.1:${served.listening.port}/.well-known/mosaic-federation`);
+      const answer = await fetchOnce(`http://127.0.0.1:${served.listening.port}/.well-known/mosaic-federation`);
       expect(answer.status).toBe(200);
       await stopProcess(served, 'SIGTERM');
     } finally {

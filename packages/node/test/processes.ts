@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
+import { Agent, fetch as undiciFetch } from 'undici';
 
 export const BIN = new URL('../dist/bin.js', import.meta.url).pathname;
 
@@ -62,6 +63,16 @@ export async function startCli(args: string[], cwd: string, env: Record<string, 
 }
 
 /** Runs a short `mosaic-fed` command to its end. */
+// runCli blocks this process (spawnSync) for as long as the command runs: a connection
+// kept alive from an earlier request may be closed by the server meanwhile, unnoticed
+// here, and the next request would go out on it and fail ("other side closed").
+const oneRequestPerConnection = new Agent({ pipelining: 0 });
+
+/** `fetch` on a connection of its own, for requests between `runCli` calls. */
+export function fetchOnce(url: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Response> {
+  return undiciFetch(url, { ...init, dispatcher: oneRequestPerConnection }) as unknown as Promise<Response>;
+}
+
 export function runCli(args: string[], cwd: string, env: Record<string, string> = {}) {
   requireBuild();
   return spawnSync(process.execPath, [BIN, ...args], { cwd, env: cleanEnv(env), encoding: 'utf8', timeout: 20_000 });
