@@ -49,6 +49,7 @@ import {
 } from './index.js';
 import { agentsCommand } from './cli-agents.js';
 import { formatTable, UsageError } from './cli-support.js';
+import { tracingFromEnv } from './tracing.js';
 
 /** Where `mosaic-fed orchestrator` listens by default. */
 const DEFAULT_ORCHESTRATOR_PORT = 4848;
@@ -418,12 +419,14 @@ export async function main(argv: string[], env: Env = process.env): Promise<numb
     const dataDir = common.dataDir ?? DEFAULT_DATA_DIR;
     switch (command) {
       case 'serve': {
+        const tracing = tracingFromEnv(env);
         const agents = await createNodeOrchestrator({ ...orchestratorFromEnv(env, dataDir, logger), ownPorts: ownPorts(port) });
         try {
           const server = await startServer({ ...common, port, host, orchestrator: agents.orchestrator, health: [agents.sandboxHealth], ...(url === undefined ? {} : { url }) });
-          closeOnSignals({ close: async () => (await server.close(), await agents.close()) }, logger);
+          closeOnSignals({ close: async () => (await server.close(), await agents.close(), await tracing?.shutdown()) }, logger);
         } catch (error) {
           await agents.close();
+          await tracing?.shutdown();
           throw error;
         }
         return 0;
@@ -435,6 +438,7 @@ export async function main(argv: string[], env: Env = process.env): Promise<numb
         }
         const options = orchestratorFromEnv({ ...env, MOSAIC_FED_ORCHESTRATOR_URL: undefined, REDIS_URL: undefined }, dataDir, logger);
         const servicePort = values.port === undefined && env.MOSAIC_FED_PORT === undefined ? DEFAULT_ORCHESTRATOR_PORT : port;
+        const tracing = tracingFromEnv(env);
         const agents = await createNodeOrchestrator({ ...options, ownPorts: ownPorts(servicePort) });
         const app = createOrchestratorService({ orchestrator: agents.orchestrator, token, logger });
         const server = await new Promise<ReturnType<typeof serve>>((done, fail) => {
@@ -449,6 +453,7 @@ export async function main(argv: string[], env: Env = process.env): Promise<numb
               (server as { closeAllConnections?: () => void }).closeAllConnections?.();
               await closed;
               await agents.close();
+              await tracing?.shutdown();
             },
           },
           logger,
@@ -459,6 +464,7 @@ export async function main(argv: string[], env: Env = process.env): Promise<numb
         const redisUrl = env.REDIS_URL;
         if (redisUrl === undefined) throw new UsageError('mosaic-fed worker needs REDIS_URL: the Valkey its servers queue agents on');
         const { dataDir: _dataDir, serviceUrl: _url, serviceToken: _token, redisUrl: _redis, ...agentOptions } = orchestratorFromEnv(env, dataDir, logger);
+        const tracing = tracingFromEnv(env);
         const worker = await startNodeWorker({
           ...agentOptions,
           // A worker's own data directory holds the git credentials its clones use.
@@ -469,7 +475,7 @@ export async function main(argv: string[], env: Env = process.env): Promise<numb
           lockDurationMs: wholeNumber(env.MOSAIC_FED_WORKER_LOCK_MS, 'MOSAIC_FED_WORKER_LOCK_MS') ?? 30_000,
         });
         logger.info('worker started', { sandbox: worker.description });
-        closeOnSignals(worker, logger);
+        closeOnSignals({ close: async () => (await worker.close(), await tracing?.shutdown()) }, logger);
         return 0;
       }
       case 'stand-in': {

@@ -37,6 +37,8 @@ import { loadOrCreateSecretFile } from './secret.js';
 export { openDatabase } from './database.js';
 export { loadOrCreateSecretFile, SECRET_FILE } from './secret.js';
 export { StartupError } from './startup.js';
+export { startTracing, tracingFromEnv } from './tracing.js';
+export type { Tracing, TracingOptions } from './tracing.js';
 export { createResolvingFetch } from './resolving-fetch.js';
 export type { LookupAll, ResolvingFetchOptions } from './resolving-fetch.js';
 export { DEFAULT_FORGE_APIS, forgeRepositoryOf, GitBranchDeliverer } from './delivery.js';

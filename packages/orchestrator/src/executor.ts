@@ -3,6 +3,7 @@
 // the run's timeout and progress updates live here; the lifecycle's compare-and-set
 // writes make a kill win over whatever the run was about to write.
 import { describeError, isTerminalState, sha256Hex, tokensOf, type AgentBundleRef, type AgentResult, type AgentType, type Logger } from '@mosaic-fed/core';
+import { inSpan, traceContextOf } from '@mosaic-fed/core/util';
 import { AgentFailure, BudgetExhausted, UNEXPLAINED_FAILURE } from './lib/failure.js';
 import type { EgressGate, EgressProxy } from './egress/index.js';
 import { agentBranchOf } from './lib/agent-branch.js';
@@ -67,6 +68,13 @@ export class AgentExecutor {
    * says so: the same attempt then starts again from the beginning.
    */
   async run(agentId: string, signal: AbortSignal, options: { handedOver?: boolean } = {}): Promise<void> {
+    // The run continues the spawn's trace, whichever process the spawn came through.
+    const traceparent = (await this.#o.lifecycle.get(agentId).catch(() => undefined))?.traceparent;
+    const attributes = { 'mosaic_fed.agent.id': agentId };
+    await inSpan('agent.run', { parent: traceContextOf(traceparent), attributes }, () => this.#run(agentId, signal, options));
+  }
+
+  async #run(agentId: string, signal: AbortSignal, options: { handedOver?: boolean }): Promise<void> {
     const { lifecycle, logger } = this.#o;
     try {
       const agent = await lifecycle.get(agentId);
@@ -106,10 +114,12 @@ export class AgentExecutor {
         let used = 0;
         try {
           if (budget !== undefined && spent >= budget) throw new BudgetExhausted(budgetReason(budget, spent));
-          const result = await this.#attempt(agentId, attempt, attemptSignal, {
-            tokenBudget: budget === undefined ? undefined : budget - spent,
-            reportUsage: (usage) => void (used = tokensOf(usage)),
-          });
+          const result = await inSpan('agent.attempt', { attributes: { 'mosaic_fed.agent.attempt': attempt } }, () =>
+            this.#attempt(agentId, attempt, attemptSignal, {
+              tokenBudget: budget === undefined ? undefined : budget - spent,
+              reportUsage: (usage) => void (used = tokensOf(usage)),
+            }),
+          );
           await lifecycle.move(agentId, (current) => ({ ...current, status: 'completed', completedAt: lifecycle.now().toISOString(), result }));
           return;
         } catch (error) {
@@ -160,14 +170,17 @@ export class AgentExecutor {
     signal.addEventListener('abort', stopSandbox, { once: true });
     const progress = this.#reporter(agentId, attempt);
     try {
-      workspace = await this.#o.workspaces.checkout({ ...spec.context, agentBranch: agentBranchOf(agentId) }, signal);
+      workspace = await inSpan('workspace.checkout', {}, () => this.#o.workspaces.checkout({ ...spec.context, agentBranch: agentBranchOf(agentId) }, signal));
       signal.throwIfAborted();
       const powers = AGENT_TYPE_POWERS[spec.agentType];
       if (egress !== undefined && egress.length > 0) {
         if (this.#o.egress === undefined) throw new AgentFailure('this orchestrator has no egress proxy: its sandboxes cannot reach the hosts the grants allow');
         gate = await this.#o.egress.open(agentId, egress);
       }
-      sandbox = await this.#o.sandboxes.create({ agentId, agentType: spec.agentType, source: workspace.dir, readOnly: powers.readOnly, egress: gate });
+      const source = workspace.dir;
+      sandbox = await inSpan('sandbox.create', { attributes: { 'mosaic_fed.sandbox.provider': this.#o.sandboxes.name } }, () =>
+        this.#o.sandboxes.create({ agentId, agentType: spec.agentType, source, readOnly: powers.readOnly, egress: gate }),
+      );
       signal.throwIfAborted();
       if (this.#o.setup !== undefined) {
         await runSetup(sandbox, spec.agentType, this.#o.setup, {

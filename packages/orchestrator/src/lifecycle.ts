@@ -22,6 +22,7 @@ import {
   type TranscriptPage,
   type WatchAgentOptions,
 } from '@mosaic-fed/core';
+import { currentTraceparent } from '@mosaic-fed/core/util';
 import type { AgentStateStore, StoredAgent, StoredAnswer } from './state/types.js';
 
 export interface AgentLifecycleOptions {
@@ -49,6 +50,7 @@ export class AgentLifecycle {
     const { agentId, spec } = request;
     const spawnedAt = this.now().toISOString();
     const status = spawningStatus({ agentId, taskId: spec.taskId, agentType: spec.agentType, spawnedAt });
+    const traceparent = currentTraceparent();
     const outcome = await this.state.create({
       agentId,
       ownerInstanceId: request.ownerInstanceId,
@@ -56,6 +58,8 @@ export class AgentLifecycle {
       ...(request.egress === undefined || request.egress.length === 0 ? {} : { egress: request.egress }),
       ...(request.maxTokens === undefined ? {} : { maxTokens: request.maxTokens }),
       ...(request.approvals === undefined ? {} : { approvals: request.approvals }),
+      // The trace of the spawn, for the run that comes later, maybe on another worker.
+      ...(traceparent === undefined ? {} : { traceparent }),
       status,
       sequence: 1,
     });

@@ -107,6 +107,17 @@ describe.each(stores)('agent state store: $name', ({ make }) => {
     expect(await store.get(free.agentId)).not.toHaveProperty('approvals');
   });
 
+  it("keeps the trace an agent's spawn came with, and none for an agent spawned untraced", async (context) => {
+    const store = await make();
+    if (store === undefined) return context.skip();
+    const traced = { ...agent(), traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' };
+    const untraced = agent();
+    await store.create(traced);
+    await store.create(untraced);
+    expect((await store.get(traced.agentId))?.traceparent).toBe(traced.traceparent);
+    expect(await store.get(untraced.agentId)).not.toHaveProperty('traceparent');
+  });
+
   it('keeps the first answer to each approval of an agent, and only that one', async (context) => {
     const store = await make();
     if (store === undefined) return context.skip();

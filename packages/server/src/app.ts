@@ -28,6 +28,7 @@ import type { AdminAuthenticator } from './auth/types.js';
 import { CachedConnectionStore } from './stores/connection-cache.js';
 import { PeopleService } from './people/service.js';
 import { notify, type FederationObserver } from './observer.js';
+import { endHttpSpan, inSpan, SpanKind, traceContextOf } from '@mosaic-fed/core/util';
 import { ConnectionService } from './connections/service.js';
 import { InMemoryEventBus, type EventBus } from './replicas/event-bus.js';
 import { incomingRoutes } from './messages/incoming.js';
@@ -345,7 +346,12 @@ export function createFederation(options: FederationAppOptions): Federation {
     // Set before the response exists, so it is built with the header: added afterwards,
     // the finished response would be copied (its body into a new stream) to take it.
     c.header('X-Content-Type-Options', 'nosniff');
-    await next();
+    // One span per request, continuing the caller's trace (W3C `traceparent`): a peer's
+    // message carries the hub's, so one trace follows a spawn across both instances.
+    await inSpan(c.req.method, { kind: SpanKind.SERVER, parent: traceContextOf(c.req.raw.headers) }, async (span) => {
+      await next();
+      endHttpSpan(span, c.req.method, routePath(c), c.res.status);
+    });
     const ms = performance.now() - started;
     logger.info('request', {
       method: c.req.method,

@@ -14,7 +14,9 @@ import {
   type Logger,
   type OrchestratorAdapter,
 } from '@mosaic-fed/core';
+import { endHttpSpan, inSpan, SpanKind, traceContextOf } from '@mosaic-fed/core/util';
 import { Hono, type Context } from 'hono';
+import { routePath } from 'hono/route';
 import { createMiddleware } from 'hono/factory';
 import { streamSSE } from 'hono/streaming';
 import { timingSafeEqual } from 'hono/utils/buffer';
@@ -73,6 +75,13 @@ export function createOrchestratorService(options: OrchestratorServiceOptions): 
   const ok = (c: Context, data: unknown, status: 200 | 201 = 200) => c.json({ success: true, data }, status);
 
   return new Hono()
+    // Each request continues its caller's trace, so a spawn's run joins the server's.
+    .use((c, next) =>
+      inSpan(c.req.method, { kind: SpanKind.SERVER, parent: traceContextOf(c.req.raw.headers) }, async (span) => {
+        await next();
+        endHttpSpan(span, c.req.method, routePath(c), c.res.status);
+      }),
+    )
     .use(auth)
     .post('/agents/spawn', async (c) => {
       const body: unknown = await c.req.json().catch(() => undefined);

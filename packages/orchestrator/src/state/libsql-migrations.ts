@@ -53,5 +53,13 @@ export const MIGRATIONS: readonly EmbeddedMigration[] = [
       "CREATE TABLE `orchestrator_answers` (\n\t`agent_id` text NOT NULL,\n\t`approval_id` text NOT NULL,\n\t`answer` text NOT NULL,\n\tPRIMARY KEY(`agent_id`, `approval_id`)\n);\n",
       "\nALTER TABLE `orchestrator_agents` ADD `approvals` text;"
     ]
+  },
+  {
+    "tag": "0006_trace_context",
+    "folderMillis": 1796642942108,
+    "hash": "e3b4f43fd5633db7d173eda9a8e7f64883d30a2483e30f35c93b95980a36dc4b",
+    "sql": [
+      "ALTER TABLE `orchestrator_agents` ADD `traceparent` text;"
+    ]
   }
 ];

@@ -15,6 +15,7 @@ export const agentsTable = sqliteTable(
     egress: text('egress', { mode: 'json' }).$type<string[]>(),
     maxTokens: integer('max_tokens'),
     approvals: text('approvals', { mode: 'json' }).$type<ApprovalRules>(),
+    traceparent: text('traceparent'),
     status: text('status', { mode: 'json' }).$type<AgentStatus>().notNull(),
     state: text('state').$type<AgentState>().notNull(),
     sequence: integer('sequence').notNull(),

@@ -47,7 +47,7 @@ class LibsqlAgentStateStore implements AgentStateStore {
     const [inserted] = await this.#db.batch([
       this.#db
         .insert(agentsTable)
-        .values({ ...agent, egress: agent.egress ?? null, maxTokens: agent.maxTokens ?? null, approvals: agent.approvals ?? null, state: agent.status.status })
+        .values({ ...agent, egress: agent.egress ?? null, maxTokens: agent.maxTokens ?? null, approvals: agent.approvals ?? null, traceparent: agent.traceparent ?? null, state: agent.status.status })
         .onConflictDoNothing(),
       this.#eventIfChanged(agent.agentId, { ...agent.status, sequence: agent.sequence }),
     ]);
@@ -156,6 +156,12 @@ class LibsqlAgentStateStore implements AgentStateStore {
 }
 
 function toAgent(row: typeof agentsTable.$inferSelect): StoredAgent {
-  const { state: _state, egress, maxTokens, approvals, ...agent } = row;
-  return { ...agent, ...(egress === null ? {} : { egress }), ...(maxTokens === null ? {} : { maxTokens }), ...(approvals === null ? {} : { approvals }) };
+  const { state: _state, egress, maxTokens, approvals, traceparent, ...agent } = row;
+  return {
+    ...agent,
+    ...(egress === null ? {} : { egress }),
+    ...(maxTokens === null ? {} : { maxTokens }),
+    ...(approvals === null ? {} : { approvals }),
+    ...(traceparent === null ? {} : { traceparent }),
+  };
 }

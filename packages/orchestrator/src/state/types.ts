@@ -19,6 +19,8 @@ export interface StoredAgent {
   maxTokens?: number | undefined;
   /** What waits for approval besides what its spec asks (the connection's rules). Left out: none. */
   approvals?: ApprovalRules | undefined;
+  /** The W3C `traceparent` of the spawn, so the agent's run continues its trace (on any worker). Left out: not traced. */
+  traceparent?: string | undefined;
   status: AgentStatus;
   /** The `sequence` of `status`: 1 for the first, growing by one per change (PROTOCOL 5). */
   sequence: number;

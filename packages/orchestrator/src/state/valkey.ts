@@ -26,13 +26,14 @@ export interface ValkeyAgentStateStoreOptions {
   prefix?: string;
 }
 
-// KEYS: agent hash, events list, active set. ARGV: agentId, owner, spec, status, state, sequence, event, terminal, egress, maxTokens, approvals.
+// KEYS: agent hash, events list, active set. ARGV: agentId, owner, spec, status, state, sequence, event, terminal, egress, maxTokens, approvals, traceparent.
 const CREATE = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'owner', ARGV[2], 'spec', ARGV[3], 'status', ARGV[4], 'sequence', ARGV[6])
 if ARGV[9] ~= '' then redis.call('HSET', KEYS[1], 'egress', ARGV[9]) end
 if ARGV[10] ~= '' then redis.call('HSET', KEYS[1], 'maxTokens', ARGV[10]) end
 if ARGV[11] ~= '' then redis.call('HSET', KEYS[1], 'approvals', ARGV[11]) end
+if ARGV[12] ~= '' then redis.call('HSET', KEYS[1], 'traceparent', ARGV[12]) end
 redis.call('RPUSH', KEYS[2], ARGV[7])
 if ARGV[8] == '0' then redis.call('SADD', KEYS[3], ARGV[1]) end
 return 1`;
@@ -74,6 +75,7 @@ export class ValkeyAgentStateStore implements AgentStateStore {
       agent.egress === undefined ? '' : JSON.stringify(agent.egress),
       agent.maxTokens === undefined ? '' : String(agent.maxTokens),
       agent.approvals === undefined ? '' : JSON.stringify(agent.approvals),
+      agent.traceparent ?? '',
     );
     return created === 1 ? 'created' : 'exists';
   }
@@ -179,6 +181,7 @@ function toAgent(agentId: string, fields: Record<string, string>): StoredAgent |
     ...(fields.egress === undefined ? {} : { egress: z.array(EgressRuleSchema).parse(JSON.parse(fields.egress)) }),
     ...(fields.maxTokens === undefined ? {} : { maxTokens: z.coerce.number().int().min(1).parse(fields.maxTokens) }),
     ...(fields.approvals === undefined ? {} : { approvals: ApprovalRulesSchema.parse(JSON.parse(fields.approvals)) }),
+    ...(fields.traceparent === undefined ? {} : { traceparent: fields.traceparent }),
     status: AgentStatusSchema.parse(JSON.parse(fields.status ?? 'null')),
     sequence: Number(fields.sequence),
   };

@@ -10,6 +10,7 @@ import {
   type GrantableType,
   type QueryMessage,
 } from '@mosaic-fed/core';
+import { inSpan } from '@mosaic-fed/core/util';
 import type { z } from 'zod';
 import type { ConnectionRecord } from '../stores/types.js';
 
@@ -128,6 +129,7 @@ export class MessageRouter {
       throw new FederationError('FORBIDDEN', `the connection's grants do not allow ${grant}`);
     }
     const payload: unknown = parseOrThrow(route.payload, message.payload, `${type} payload`);
-    return route.handle(payload, { message, connection });
+    const attributes = { 'mosaic_fed.message.kind': message.kind, 'mosaic_fed.message.type': type, 'mosaic_fed.peer.instance_id': message.iss };
+    return inSpan(`${message.kind} ${type}`, { attributes }, () => route.handle(payload, { message, connection }));
   }
 }

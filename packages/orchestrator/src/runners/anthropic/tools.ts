@@ -1,6 +1,7 @@
 // The Anthropic-defined tools, implemented against the agent's sandbox: `bash_20250124`
 // and `text_editor_20250728`. The model knows their schemas; only `run` is ours.
 import type { BetaRunnableTool } from '@anthropic-ai/sdk/lib/tools/BetaRunnableTool';
+import { inSpan } from '@mosaic-fed/core/util';
 import { z } from 'zod';
 import { resolveInside } from '../../lib/output.js';
 import { Semaphore } from '../../lib/semaphore.js';
@@ -102,7 +103,13 @@ export function createSandboxTools(options: SandboxToolsOptions): BetaRunnableTo
         if (restart === true) return 'The shell was restarted. Every command starts in the repository root.';
         if (command === undefined || command.trim() === '') throw new Error('give a command to run');
         await gate?.({ tool: 'bash', command });
-        const result = await sandbox.exec(command, { timeoutMs: commandTimeoutMs, signal });
+        // The program's name only: a command's arguments may hold what a trace must not carry.
+        const program = command.trim().split(/\s+/)[0] ?? '';
+        const result = await inSpan('sandbox.exec', { attributes: { 'process.executable.name': program.slice(0, 100) } }, async (span) => {
+          const ran = await sandbox.exec(command, { timeoutMs: commandTimeoutMs, signal });
+          span.setAttribute('process.exit.code', ran.exitCode);
+          return ran;
+        });
         onCommand?.({ command, exitCode: result.exitCode, timedOut: result.timedOut });
         const parts = [result.stdout.replace(/\n$/, '')];
         if (result.stderr !== '') parts.push(`[stderr]\n${result.stderr.replace(/\n$/, '')}`);

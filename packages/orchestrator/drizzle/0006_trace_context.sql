@@ -1,0 +1,1 @@
+ALTER TABLE `orchestrator_agents` ADD `traceparent` text;
