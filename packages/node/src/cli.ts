@@ -422,7 +422,15 @@ export async function main(argv: string[], env: Env = process.env): Promise<numb
         const tracing = tracingFromEnv(env);
         const agents = await createNodeOrchestrator({ ...orchestratorFromEnv(env, dataDir, logger), ownPorts: ownPorts(port) });
         try {
-          const server = await startServer({ ...common, port, host, orchestrator: agents.orchestrator, health: [agents.sandboxHealth], ...(url === undefined ? {} : { url }) });
+          const server = await startServer({
+            ...common,
+            port,
+            host,
+            orchestrator: agents.orchestrator,
+            health: [agents.sandboxHealth],
+            ...(agents.metrics === undefined ? {} : { metrics: [agents.metrics] }),
+            ...(url === undefined ? {} : { url }),
+          });
           closeOnSignals({ close: async () => (await server.close(), await agents.close(), await tracing?.shutdown()) }, logger);
         } catch (error) {
           await agents.close();

@@ -31,6 +31,7 @@ import { gitCredentialRoutes } from './git-credentials.js';
 import { dataDirSetting, printableUrl, startupStep } from './startup.js';
 import { connectValkey } from './orchestrator.js';
 import { createResolvingFetch } from './resolving-fetch.js';
+import type { Registry } from 'prom-client';
 import { createFederationMetrics } from './metrics.js';
 import { loadOrCreateSecretFile } from './secret.js';
 
@@ -110,6 +111,8 @@ export interface NodeFederationOptions {
   redisPrefix?: string;
   /** Parts of the instance's health for the web UI's home page: `createNodeOrchestrator`'s `sandboxHealth`, say. */
   health?: readonly HealthProbe[];
+  /** More metrics its Prometheus endpoint serves beside its own: `createNodeOrchestrator`'s `metrics`, say. */
+  metrics?: readonly Registry[];
   logger?: Logger;
   now?: () => Date;
   /** Anything else `createFederationApp` takes (outbox timing, rate limiter, fetch, ...). */
@@ -176,7 +179,7 @@ export async function openFederation(options: NodeFederationOptions & { url: str
       fetch: outboundFetch,
     });
     // Prometheus metrics beside the API, behind its admin authentication.
-    const metrics = createFederationMetrics(options.now === undefined ? {} : { now: options.now });
+    const metrics = createFederationMetrics({ ...(options.now === undefined ? {} : { now: options.now }), ...(options.metrics === undefined ? {} : { registries: options.metrics }) });
     const federation = createFederation({
       fetch: outboundFetch,
       deliverer,

@@ -25,6 +25,8 @@ import {
 } from '@mosaic-fed/orchestrator/node';
 import { Redis } from 'ioredis';
 import { OutboundPolicy, type HealthProbe } from '@mosaic-fed/server';
+import type { Registry } from 'prom-client';
+import { createOrchestratorMetrics } from './metrics.js';
 import { openDatabase } from './database.js';
 import { dataDirSetting, printableUrl, reasonOf, StartupError, startupStep } from './startup.js';
 
@@ -108,6 +110,12 @@ export interface NodeOrchestrator {
   description: string;
   /** How agents are kept apart from this machine, for the home page of the web UI. */
   sandboxHealth: HealthProbe;
+  /**
+   * Its metrics, for the instance's endpoint (`startServer`'s `metrics`): the agents it holds,
+   * queued and running, and in this process how long sandboxes take to start. None for a
+   * service elsewhere, which runs its own.
+   */
+  metrics?: Registry;
   close(): Promise<void>;
 }
 
@@ -150,6 +158,7 @@ export async function createNodeOrchestrator(options: NodeOrchestratorOptions): 
     const orchestrator = new QueueOrchestrator({ redis, ...(options.redisPrefix === undefined ? {} : { prefix: options.redisPrefix }) });
     return {
       orchestrator,
+      metrics: createOrchestratorMetrics(() => orchestrator.backlog()).registry,
       description: 'the agent queue on Valkey (run mosaic-fed worker to take its jobs)',
       sandboxHealth: sandboxProbe('Chosen by each mosaic-fed worker that takes agents from the queue on Valkey.', 'quiet'),
       close: async () => {
@@ -169,10 +178,12 @@ export async function createNodeOrchestrator(options: NodeOrchestratorOptions): 
   const where = dataDirSetting(dataDir);
   await startupStep(where, () => mkdir(options.dataDir, { recursive: true, mode: 0o700 }));
   const client = await startupStep(where, () => openDatabase(`file:${resolve(options.dataDir, ORCHESTRATOR_DATABASE_FILE)}`));
+  const metrics = createOrchestratorMetrics(() => orchestrator.backlog());
   const orchestrator = new LocalOrchestrator({
     state: await createLibsqlAgentStateStore(client),
     ...parts,
     ...(options.maxConcurrentAgents === undefined ? {} : { maxConcurrentAgents: options.maxConcurrentAgents }),
+    observer: metrics.observer,
     logger,
   });
   await orchestrator.start();
@@ -180,6 +191,7 @@ export async function createNodeOrchestrator(options: NodeOrchestratorOptions): 
   return {
     orchestrator: parts.refusal === undefined ? orchestrator : refusingSpawns(orchestrator, parts.refusal),
     description: parts.description,
+    metrics: metrics.registry,
     sandboxHealth: sandboxProbe(
       `${parts.description}; isolation: ${parts.isolation}.${parts.refusal === undefined ? '' : ` Peers' spawns are refused: ${parts.refusal}`}`,
       parts.refusal !== undefined || parts.isolation === 'none' ? 'bad' : 'good',

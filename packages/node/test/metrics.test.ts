@@ -1,5 +1,11 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createDemoRepository, demoFixScript, startScriptedMessagesServer, turnByTurn } from '@mosaic-fed/orchestrator/testing';
 import { AdminClient } from '@mosaic-fed/sdk';
+import { silentLogger } from '@mosaic-fed/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createNodeOrchestrator } from '../src/index.js';
 import { connectPeers, spawnPayload, startPeer, type Peer } from './peers.js';
 
 // The Node entry's Prometheus endpoint, scraped from two real instances on loopback and
@@ -66,6 +72,44 @@ describe('the Prometheus endpoint', () => {
     expect(find(samples, 'mosaic_fed_outbox_oldest_age_seconds')[0]?.value).toBeGreaterThanOrEqual(0);
     expect(find(samples, 'mosaic_fed_connection_tokens_today', { connection: spokeToHub, peer: 'Hub' })[0]?.value).toBe(0);
     expect(find(samples, 'mosaic_fed_process_resident_memory_bytes')[0]?.value).toBeGreaterThan(0);
+  });
+
+  it("serves its orchestrator's beside them: how long sandboxes took to start, and the agents queued and running", async () => {
+    const work = mkdtempSync(join(tmpdir(), 'mosaic-metrics-'));
+    const model = await startScriptedMessagesServer(turnByTurn(demoFixScript()));
+    const agents = await createNodeOrchestrator({
+      dataDir: join(work, 'orchestrator'),
+      logger: silentLogger,
+      sandbox: 'unsafe-process',
+      allowFileRepositories: true,
+      maxConcurrentAgents: 1,
+      anthropic: { apiKey: 'test-key', baseURL: model.url },
+    });
+    const runner = await startPeer({ name: 'Runner', agents: agents.orchestrator, ...(agents.metrics === undefined ? {} : { metrics: [agents.metrics] }) });
+    try {
+      const { fromConnectionId } = await connectPeers(hub, runner);
+      const admin = new AdminClient({ url: hub.url, token: hub.token });
+      const repository = createDemoRepository(join(work, 'repo'));
+      const payload = (taskId: string) => ({ taskId, agentType: 'worker' as const, context: { repository, branch: 'main' } });
+      const [first, second] = [await admin.spawn({ connectionId: fromConnectionId, payload: payload('first') }), await admin.spawn({ connectionId: fromConnectionId, payload: payload('second') })];
+      // One place: while the first runs, the second is queued for it.
+      const busy = await scrape(runner);
+      expect(find(busy.samples, 'mosaic_fed_agent_queue', { state: 'queued' })[0]?.value).toBe(1);
+      expect(find(busy.samples, 'mosaic_fed_agent_queue', { state: 'running' })[0]?.value).toBe(1);
+      for (const { agentId } of [first, second]) for await (const event of admin.events(agentId)) void event;
+      const { samples } = await scrape(runner);
+      expect(find(samples, 'mosaic_fed_sandbox_start_seconds_count', { provider: 'process' })[0]?.value).toBe(2);
+      expect(find(samples, 'mosaic_fed_sandbox_start_seconds_sum', { provider: 'process' })[0]?.value).toBeGreaterThan(0);
+      expect(find(samples, 'mosaic_fed_agent_queue', { state: 'queued' })[0]?.value).toBe(0);
+      expect(find(samples, 'mosaic_fed_agent_queue', { state: 'running' })[0]?.value).toBe(0);
+      // And its own are there still.
+      expect(find(samples, 'mosaic_fed_http_requests_total').length).toBeGreaterThan(0);
+    } finally {
+      await runner.destroy();
+      await agents.close();
+      await model.close();
+      rmSync(work, { recursive: true, force: true });
+    }
   });
 
   it("is the admins' to read: no token is 401, a user's token 403", async () => {

@@ -5,7 +5,7 @@ import { afterEach } from 'vitest';
 import { createAdminToken, type FederationAppOptions, silentLogger } from '@mosaic-fed/server';
 import { GIT_SERVER_CREDENTIAL } from '@mosaic-fed/orchestrator/testing';
 import { AdminClient } from '@mosaic-fed/sdk';
-import { startServer, type RunningServer } from '../src/index.js';
+import { startServer, type RunningServer, type StartServerOptions } from '../src/index.js';
 import { createTempDir } from '../../server/test/helpers.js';
 import { InMemoryOrchestrator } from './in-memory-orchestrator.js';
 
@@ -27,6 +27,8 @@ export interface PeerOptions {
   orchestrator?: InMemoryOrchestrator;
   /** Runs agents with this (a real orchestrator) instead of the in-memory one. */
   agents?: OrchestratorAdapter;
+  /** More metrics its endpoint serves: a real orchestrator's. */
+  metrics?: NonNullable<StartServerOptions['metrics']>;
   federation?: Partial<Omit<FederationAppOptions, 'url' | 'secret' | 'stores' | 'logger'>>;
 }
 
@@ -70,6 +72,7 @@ export async function startPeer(options: PeerOptions, token?: string): Promise<P
     ...(options.egress === undefined ? {} : { egress: options.egress }),
     ...(options.forges === undefined ? {} : { forges: options.forges }),
     ...(options.now === undefined ? {} : { now: options.now }),
+    ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
     federation: {
       outbox: { initialBackoffMs: 50, maxBackoffMs: 200, pollIntervalMs: 50 },
       messageRetries: 1,

@@ -8,6 +8,7 @@ import { AgentFailure, BudgetExhausted, UNEXPLAINED_FAILURE } from './lib/failur
 import type { EgressGate, EgressProxy } from './egress/index.js';
 import { agentBranchOf } from './lib/agent-branch.js';
 import { outcomeOf } from './lib/outcome.js';
+import { tell, type OrchestratorObserver } from './observer.js';
 import type { AgentLifecycle } from './lifecycle.js';
 import type { AgentRunContext, AgentRunners, ApprovalReply, ApprovalRequest, RunApprovals, RunnerProgress, TranscriptRecord } from './runners/types.js';
 import { runSetup, type SetupOptions } from './setup.js';
@@ -27,6 +28,8 @@ export interface AgentExecutorOptions {
   setup?: SetupOptions | undefined;
   /** The way out for sandboxes of agents with egress rules. Without one, such agents fail. */
   egress?: EgressProxy | undefined;
+  /** Told how long each sandbox took to start. */
+  observer?: OrchestratorObserver | undefined;
 }
 
 /**
@@ -178,9 +181,12 @@ export class AgentExecutor {
         gate = await this.#o.egress.open(agentId, egress);
       }
       const source = workspace.dir;
-      sandbox = await inSpan('sandbox.create', { attributes: { 'mosaic_fed.sandbox.provider': this.#o.sandboxes.name } }, () =>
+      const provider = this.#o.sandboxes.name;
+      const started = performance.now();
+      sandbox = await inSpan('sandbox.create', { attributes: { 'mosaic_fed.sandbox.provider': provider } }, () =>
         this.#o.sandboxes.create({ agentId, agentType: spec.agentType, source, readOnly: powers.readOnly, egress: gate }),
       );
+      tell(this.#o.observer?.sandboxStarted, { provider, seconds: (performance.now() - started) / 1000 });
       signal.throwIfAborted();
       if (this.#o.setup !== undefined) {
         await runSetup(sandbox, spec.agentType, this.#o.setup, {

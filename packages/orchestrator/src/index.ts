@@ -14,6 +14,7 @@ export { AgentFailure, UNEXPLAINED_FAILURE } from './lib/failure.js';
 export { REPOSITORY_SETUP_FILE } from './setup.js';
 export type { SetupOptions } from './setup.js';
 export type { LocalOrchestratorOptions } from './local-orchestrator.js';
+export type { OrchestratorBacklog, OrchestratorObserver } from './observer.js';
 export { HttpOrchestrator } from './http/client.js';
 export type { HttpOrchestratorOptions } from './http/client.js';
 export { createOrchestratorService } from './http/service.js';

@@ -25,6 +25,7 @@ import type { EgressProxy } from './egress/index.js';
 import { AgentExecutor } from './executor.js';
 import { Semaphore } from './lib/semaphore.js';
 import { AgentLifecycle } from './lifecycle.js';
+import type { OrchestratorBacklog, OrchestratorObserver } from './observer.js';
 import type { AgentRunners } from './runners/types.js';
 import type { SandboxProvider } from './sandboxes/types.js';
 import { InMemoryAgentStateStore } from './state/memory.js';
@@ -54,6 +55,8 @@ export interface LocalOrchestratorOptions {
   egress?: EgressProxy;
   /** How often `watch` looks at the state store when no change was seen here. Default 1,000. */
   watchPollMs?: number;
+  /** Told how long each sandbox took to start (the Node entry's metrics). */
+  observer?: OrchestratorObserver;
   now?: () => Date;
   logger?: Logger;
 }
@@ -91,6 +94,8 @@ export class LocalOrchestrator implements OrchestratorAdapter {
   readonly #places: Semaphore;
   readonly #runs = new Map<string, ActiveRun>();
   readonly #egress: EgressProxy | undefined;
+  /** Runs here queued for one of the places. */
+  #queued = 0;
   // Peers ask for statuses in crowds, and nothing waits on one in a chain: the reads of
   // one turn of the event loop are made together (one statement on libSQL).
   readonly #statusReads = batchPerTurn((agentIds: string[]) => this.#lifecycle.state.statuses(agentIds));
@@ -118,6 +123,7 @@ export class LocalOrchestrator implements OrchestratorAdapter {
       progressIntervalMs: options.progressIntervalMs ?? 1_000,
       setup: options.setup,
       egress: options.egress,
+      observer: options.observer,
     });
     this.#egress = options.egress;
     this.#places = new Semaphore(maxConcurrentAgents);
@@ -202,11 +208,19 @@ export class LocalOrchestrator implements OrchestratorAdapter {
     await this.#egress?.close();
   }
 
+  /** The agents here that have not ended: queued for a place, and running. */
+  backlog(): OrchestratorBacklog {
+    return { queued: this.#queued, running: this.#runs.size - this.#queued };
+  }
+
   async #run(agentId: string, signal: AbortSignal): Promise<void> {
+    this.#queued++;
     try {
       await this.#places.acquire(signal);
     } catch {
       return; // killed while waiting for a place
+    } finally {
+      this.#queued--;
     }
     try {
       await this.#executor.run(agentId, signal);

@@ -220,6 +220,10 @@ describe.each<{ via: Via }>([{ via: 'in process' }, { via: 'HTTP service' }, { v
     expect([busyStatus.agentId, busyStatus.status]).toEqual([busy.agentId, 'running']);
     expect([waitingStatus.agentId, waitingStatus.status]).toEqual([waiting.agentId, 'spawning']);
     expect(unknown).toMatchObject({ code: 'NOT_FOUND' });
+    // What the orchestrator holds, for the metrics: one queued, one running (a service elsewhere counts its own).
+    if (orchestrator instanceof LocalOrchestrator || orchestrator instanceof QueueOrchestrator) {
+      await eventually(async () => expect(await orchestrator.backlog()).toEqual({ queued: 1, running: 1 }));
+    }
     await orchestrator.kill(waiting.agentId);
     const events = await untilTerminal(orchestrator, waiting.agentId);
     expect(events.map((event) => event.status)).toEqual(['spawning', 'killed']);

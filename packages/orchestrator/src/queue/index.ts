@@ -29,6 +29,7 @@ import {
 import { DelayedError, Queue, WaitingError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { EgressProxy } from '../egress/index.js';
+import type { OrchestratorBacklog, OrchestratorObserver } from '../observer.js';
 import type { SetupOptions } from '../setup.js';
 import { AgentExecutor } from '../executor.js';
 import { AgentLifecycle } from '../lifecycle.js';
@@ -159,6 +160,14 @@ export class QueueOrchestrator implements OrchestratorAdapter {
     return this.#lifecycle.watch(agentId, options);
   }
 
+  /** The queue's depth: agent jobs no worker has taken yet (waiting, or delayed for a look later), and those being run. */
+  async backlog(): Promise<OrchestratorBacklog> {
+    return reaching(async () => {
+      const counts = await this.#queue.getJobCounts('wait', 'prioritized', 'delayed', 'active');
+      return { queued: (counts.wait ?? 0) + (counts.prioritized ?? 0) + (counts.delayed ?? 0), running: counts.active ?? 0 };
+    });
+  }
+
   async close(): Promise<void> {
     await this.#queue.close();
   }
@@ -183,6 +192,8 @@ export interface AgentWorkerOptions extends AgentQueueOptions {
   egress?: EgressProxy;
   /** How often this worker says it is alive, in milliseconds. Default 2,000. */
   heartbeatMs?: number;
+  /** Told how long each sandbox took to start. */
+  observer?: OrchestratorObserver;
   /** How long a job that only looks stalled waits before it is looked at again, in ms. Default: the lock's duration. */
   recheckMs?: number;
   now?: () => Date;
@@ -236,6 +247,7 @@ export class AgentWorker {
       progressIntervalMs: options.progressIntervalMs ?? 1_000,
       setup: options.setup,
       egress: options.egress,
+      observer: options.observer,
     });
   }
 
