@@ -8,5 +8,3 @@ export { batchPerTurn } from './batch.js';
 export type { BatchPerTurnOptions } from './batch.js';
 export { applyMigrations, hasTable, lastAppliedMigration, MIGRATION_LEDGER, migrationLedgerRow } from './migrations.js';
 export type { EmbeddedMigration, MigrationClient, MigrationStatement } from './migrations.js';
-export { currentTraceparent, endHttpSpan, fetchWithTrace, inSpan, SpanKind, traceContextOf, traceHeaders, TRACER_NAME } from './tracing.js';
-export type { InSpanOptions, Span, SpanAttributes, TraceContext } from './tracing.js';

@@ -419,7 +419,7 @@ export async function main(argv: string[], env: Env = process.env): Promise<numb
     const dataDir = common.dataDir ?? DEFAULT_DATA_DIR;
     switch (command) {
       case 'serve': {
-        const tracing = tracingFromEnv(env);
+        const tracing = await tracingFromEnv(env);
         const agents = await createNodeOrchestrator({ ...orchestratorFromEnv(env, dataDir, logger), ownPorts: ownPorts(port) });
         try {
           const server = await startServer({
@@ -446,7 +446,7 @@ export async function main(argv: string[], env: Env = process.env): Promise<numb
         }
         const options = orchestratorFromEnv({ ...env, MOSAIC_FED_ORCHESTRATOR_URL: undefined, REDIS_URL: undefined }, dataDir, logger);
         const servicePort = values.port === undefined && env.MOSAIC_FED_PORT === undefined ? DEFAULT_ORCHESTRATOR_PORT : port;
-        const tracing = tracingFromEnv(env);
+        const tracing = await tracingFromEnv(env);
         const agents = await createNodeOrchestrator({ ...options, ownPorts: ownPorts(servicePort) });
         const app = createOrchestratorService({ orchestrator: agents.orchestrator, token, logger });
         const server = await new Promise<ReturnType<typeof serve>>((done, fail) => {
@@ -472,7 +472,7 @@ export async function main(argv: string[], env: Env = process.env): Promise<numb
         const redisUrl = env.REDIS_URL;
         if (redisUrl === undefined) throw new UsageError('mosaic-fed worker needs REDIS_URL: the Valkey its servers queue agents on');
         const { dataDir: _dataDir, serviceUrl: _url, serviceToken: _token, redisUrl: _redis, ...agentOptions } = orchestratorFromEnv(env, dataDir, logger);
-        const tracing = tracingFromEnv(env);
+        const tracing = await tracingFromEnv(env);
         const worker = await startNodeWorker({
           ...agentOptions,
           // A worker's own data directory holds the git credentials its clones use.

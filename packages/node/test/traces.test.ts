@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serve } from '@hono/node-server';
-import { inSpan } from '@mosaic-fed/core/util';
+import { inSpan } from '@mosaic-fed/sdk/tracing';
 import { createOrchestratorService, HttpOrchestrator } from '@mosaic-fed/orchestrator';
 import { createDemoRepository, demoFixScript, startScriptedMessagesServer, turnByTurn, type ScriptedMessagesServer } from '@mosaic-fed/orchestrator/testing';
 import { AdminClient } from '@mosaic-fed/sdk';
@@ -32,7 +32,7 @@ let hub: Peer;
 let spoke: Peer;
 
 beforeAll(async () => {
-  tracing = startTracing({ exporter, immediate: true, serviceName: 'mosaic-fed-test' });
+  tracing = await startTracing({ exporter, immediate: true, serviceName: 'mosaic-fed-test' });
   model = await startScriptedMessagesServer(turnByTurn(demoFixScript()));
   agents = await createNodeOrchestrator({
     dataDir: join(work, 'orchestrator'),
@@ -125,8 +125,8 @@ describe('traces', () => {
 
 describe('tracing from the environment', () => {
   it('is off without an OTLP endpoint, and sends spans as OTLP over HTTP to the one configured', async () => {
-    expect(tracingFromEnv({})).toBeUndefined();
-    expect(tracingFromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9', OTEL_TRACES_EXPORTER: 'none' })).toBeUndefined();
+    expect(await tracingFromEnv({})).toBeUndefined();
+    expect(await tracingFromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9', OTEL_TRACES_EXPORTER: 'none' })).toBeUndefined();
     // The test's own tracing gives way to the environment's for a moment.
     await tracing.shutdown();
     const received: { path: string; body: string }[] = [];
@@ -140,7 +140,7 @@ describe('tracing from the environment', () => {
     });
     await new Promise<void>((done) => collector.listen(0, '127.0.0.1', done));
     try {
-      const fromEnv = tracingFromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(collector.address() as AddressInfo).port}/`, OTEL_SERVICE_NAME: 'spoke-west' });
+      const fromEnv = await tracingFromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(collector.address() as AddressInfo).port}/`, OTEL_SERVICE_NAME: 'spoke-west' });
       expect(fromEnv).toBeDefined();
       await inSpan('a span for the collector', {}, async () => undefined);
       await fromEnv?.flush();
@@ -150,7 +150,7 @@ describe('tracing from the environment', () => {
       expect(received[0]?.body).toContain('spoke-west');
     } finally {
       await new Promise((done) => collector.close(done));
-      tracing = startTracing({ exporter, immediate: true });
+      tracing = await startTracing({ exporter, immediate: true });
     }
   });
 });

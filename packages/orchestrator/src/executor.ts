@@ -3,7 +3,7 @@
 // the run's timeout and progress updates live here; the lifecycle's compare-and-set
 // writes make a kill win over whatever the run was about to write.
 import { describeError, isTerminalState, sha256Hex, tokensOf, type AgentBundleRef, type AgentResult, type AgentType, type Logger } from '@mosaic-fed/core';
-import { inSpan, traceContextOf } from '@mosaic-fed/core/util';
+import { inSpan, traceContextOf } from '@mosaic-fed/sdk/tracing';
 import { AgentFailure, BudgetExhausted, UNEXPLAINED_FAILURE } from './lib/failure.js';
 import type { EgressGate, EgressProxy } from './egress/index.js';
 import { agentBranchOf } from './lib/agent-branch.js';

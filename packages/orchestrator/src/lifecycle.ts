@@ -22,7 +22,7 @@ import {
   type TranscriptPage,
   type WatchAgentOptions,
 } from '@mosaic-fed/core';
-import { currentTraceparent } from '@mosaic-fed/core/util';
+import { currentTraceparent } from '@mosaic-fed/sdk/tracing';
 import type { AgentStateStore, StoredAgent, StoredAnswer } from './state/types.js';
 
 export interface AgentLifecycleOptions {

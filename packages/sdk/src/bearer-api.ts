@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { retryAfterOf } from './lib/parse.js';
 import { sleep } from './lib/sleep.js';
 import { readServerSentEvents } from './sse.js';
+import { traceHeaders } from './tracing.js';
 
 /** Where and how to call: the base URL (ending in `/`), the bearer token and the transport. */
 export interface BearerApiOptions {
@@ -70,6 +71,7 @@ async function sendBearerRequest(
         Authorization: `Bearer ${options.token}`,
         Accept: extra.accept,
         ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+        ...traceHeaders(),
         ...extra.headers,
       },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
@@ -116,6 +118,7 @@ export async function* readAgentEvents(options: AgentEventStreamOptions): AsyncG
         headers: {
           Authorization: `Bearer ${options.token}`,
           Accept: 'text/event-stream',
+          ...traceHeaders(),
           ...(after === undefined ? {} : { 'Last-Event-ID': String(after) }),
         },
         ...(options.signal === undefined ? {} : { signal: options.signal }),

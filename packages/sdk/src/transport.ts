@@ -19,6 +19,7 @@ import {
 } from '@mosaic-fed/core';
 import { retryAfterOf } from './lib/parse.js';
 import { sleep } from './lib/sleep.js';
+import { traceHeaders } from './tracing.js';
 
 /** The receiving endpoint of each message kind (PROTOCOL 2). */
 export function endpointFor(kind: FederationMessage['kind']): string {
@@ -117,7 +118,8 @@ async function exchangeOnce(
   try {
     response = await (options.fetch ?? fetch)(target, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/jwt', Accept: 'application/jwt, application/json' },
+      // The active trace, if any, goes on at the peer (outside the signature: it proves nothing).
+      headers: { 'Content-Type': 'application/jwt', Accept: 'application/jwt, application/json', ...traceHeaders() },
       body: token,
       signal,
     });

@@ -28,7 +28,7 @@ import type { AdminAuthenticator } from './auth/types.js';
 import { CachedConnectionStore } from './stores/connection-cache.js';
 import { PeopleService } from './people/service.js';
 import { notify, type FederationObserver } from './observer.js';
-import { endHttpSpan, inSpan, SpanKind, traceContextOf } from '@mosaic-fed/core/util';
+import { endHttpSpan, inSpan, SpanKind, traceContextOf } from '@mosaic-fed/sdk/tracing';
 import { ConnectionService } from './connections/service.js';
 import { InMemoryEventBus, type EventBus } from './replicas/event-bus.js';
 import { incomingRoutes } from './messages/incoming.js';

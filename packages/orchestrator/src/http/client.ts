@@ -23,7 +23,6 @@ import {
   type TranscriptPage,
   type WatchAgentOptions,
 } from '@mosaic-fed/core';
-import { fetchWithTrace } from '@mosaic-fed/core/util';
 import { readAgentEvents, requestBearerApi, type BearerApiOptions } from '@mosaic-fed/sdk';
 
 export interface HttpOrchestratorOptions {
@@ -58,8 +57,7 @@ export class HttpOrchestrator implements OrchestratorAdapter {
     this.#api = {
       baseUrl: new URL(options.url.endsWith('/') ? options.url : `${options.url}/`),
       token: options.token,
-      // The service continues the caller's trace (W3C `traceparent`).
-      fetch: fetchWithTrace(options.fetch ?? ((input, init) => fetch(input, init))),
+      fetch: options.fetch ?? ((input, init) => fetch(input, init)),
       timeoutMs: options.timeoutMs ?? 15_000,
       unreachable: (cause) => new FederationError('ORCHESTRATOR_UNAVAILABLE', 'the orchestrator cannot be reached', { cause }),
     };

@@ -14,7 +14,7 @@ import {
   type Logger,
   type OrchestratorAdapter,
 } from '@mosaic-fed/core';
-import { endHttpSpan, inSpan, SpanKind, traceContextOf } from '@mosaic-fed/core/util';
+import { endHttpSpan, inSpan, SpanKind, traceContextOf } from '@mosaic-fed/sdk/tracing';
 import { Hono, type Context } from 'hono';
 import { routePath } from 'hono/route';
 import { createMiddleware } from 'hono/factory';

@@ -10,7 +10,7 @@ import {
   type GrantableType,
   type QueryMessage,
 } from '@mosaic-fed/core';
-import { inSpan } from '@mosaic-fed/core/util';
+import { inSpan } from '@mosaic-fed/sdk/tracing';
 import type { z } from 'zod';
 import type { ConnectionRecord } from '../stores/types.js';
 

@@ -1,7 +1,7 @@
 // Sends this instance's messages to peers: signed with the current key (or, for a
 // rotation announcement, the previous one), answers verified with the peer's pinned keys.
 import { isFederationError, type KeyResolver, type OutgoingMessage, type SigningKey } from '@mosaic-fed/core';
-import { fetchWithTrace, inSpan, SpanKind } from '@mosaic-fed/core/util';
+import { inSpan, SpanKind } from '@mosaic-fed/sdk/tracing';
 import { sendMessage } from '@mosaic-fed/sdk';
 import type { InstanceService } from '../instance/service.js';
 import type { ConnectionRecord, ConnectionStore } from '../stores/types.js';
@@ -38,12 +38,9 @@ export interface PeerMessengerOptions {
 
 export class PeerMessenger {
   readonly #options: PeerMessengerOptions;
-  /** The options' fetch, sending the active trace along (W3C `traceparent`). */
-  readonly #fetch: typeof fetch;
 
   constructor(options: PeerMessengerOptions) {
     this.#options = options;
-    this.#fetch = fetchWithTrace(options.fetch);
   }
 
   /** The target of a connected peer; its answers are verified with the pinned keys. */
@@ -71,7 +68,8 @@ export class PeerMessenger {
       jti: options.jti ?? generateId(),
     } as OutgoingMessage;
     const signingKey = options.signingKey ?? (await instance.signingKey());
-    // The message's span is its request's parent: the peer's spans continue it.
+    // The message's span is its request's parent: the peer's spans continue it (sendMessage
+    // sends the active trace along).
     const type = 'commandType' in message ? message.commandType : 'queryType' in message ? message.queryType : 'eventType' in message ? message.eventType : undefined;
     const attributes = { 'mosaic_fed.message.kind': message.kind, 'mosaic_fed.peer.instance_id': target.peerInstanceId, ...(type === undefined ? {} : { 'mosaic_fed.message.type': type }) };
     return inSpan(`send ${message.kind}${type === undefined ? '' : ` ${type}`}`, { kind: SpanKind.CLIENT, attributes }, () => this.#send(target, message, signingKey, record.instanceId, options));
@@ -84,13 +82,13 @@ export class PeerMessenger {
     selfId: string,
     options: { signal?: AbortSignal; retries?: number; timeoutMs?: number },
   ): Promise<unknown> {
-    const { now, generateId } = this.#options;
+    const { fetch, now, generateId } = this.#options;
     const sent = sendMessage(message, {
       url: target.peerUrl,
       selfId,
       signingKey,
       resolveKey: target.resolveKey,
-      fetch: this.#fetch,
+      fetch,
       now,
       generateId,
       ...((options.retries ?? this.#options.retries) === undefined ? {} : { retries: options.retries ?? this.#options.retries }),

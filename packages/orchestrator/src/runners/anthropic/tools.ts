@@ -1,7 +1,7 @@
 // The Anthropic-defined tools, implemented against the agent's sandbox: `bash_20250124`
 // and `text_editor_20250728`. The model knows their schemas; only `run` is ours.
 import type { BetaRunnableTool } from '@anthropic-ai/sdk/lib/tools/BetaRunnableTool';
-import { inSpan } from '@mosaic-fed/core/util';
+import { inSpan } from '@mosaic-fed/sdk/tracing';
 import { z } from 'zod';
 import { resolveInside } from '../../lib/output.js';
 import { Semaphore } from '../../lib/semaphore.js';

@@ -1,10 +1,16 @@
-// Traces (OpenTelemetry) through the packages, over `@opentelemetry/api` alone: every
-// call here is a no-op until the Node entry registers a tracer provider, a context
-// manager and the W3C propagator, so edge runtimes pay nothing. A span's error says what
-// kind of failure it was (a protocol code, or the error's name), never its message:
-// traces leave the instance, and messages may name hosts and paths.
+/**
+ * @mosaic-fed/sdk/tracing: traces (OpenTelemetry) for the packages and for apps, over
+ * `@opentelemetry/api` alone: every call here is a no-op until a tracer provider, a
+ * context manager and the W3C propagator are registered (the Node entry's `startTracing`,
+ * or the app's own), so edge runtimes pay nothing. The SDK's clients send the active
+ * trace with every request (W3C `traceparent`), so an app's trace goes on in the instance.
+ *
+ * @packageDocumentation
+ */
+// A span's error says what kind of failure it was (a protocol code, or the error's
+// name), never its message: traces leave the instance, and messages may name hosts and paths.
 import { context, propagation, SpanStatusCode, trace, type Attributes, type Context, type Span, type SpanKind, type TextMapGetter } from '@opentelemetry/api';
-import { isFederationError } from './errors.js';
+import { isFederationError } from '@mosaic-fed/core';
 
 export { SpanKind } from '@opentelemetry/api';
 export type { Attributes as SpanAttributes, Context as TraceContext, Span } from '@opentelemetry/api';
@@ -62,17 +68,6 @@ export function traceHeaders(): Record<string, string> {
   const carrier: Record<string, string> = {};
   propagation.inject(context.active(), carrier);
   return carrier;
-}
-
-/** `fetch` that sends the active trace's headers along with every request. */
-export function fetchWithTrace(fetch: typeof globalThis.fetch): typeof globalThis.fetch {
-  return (input, init) => {
-    const extra = Object.entries(traceHeaders());
-    if (extra.length === 0) return fetch(input, init);
-    const headers = new Headers(init?.headers ?? (input instanceof Request ? input.headers : undefined));
-    for (const [name, value] of extra) headers.set(name, value);
-    return fetch(input, { ...init, headers });
-  };
 }
 
 /** Names a server span by its route and gives it the response's status: a 5xx is an error. */
