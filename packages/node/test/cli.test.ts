@@ -24,6 +24,10 @@ async function wellKnown(url: string) {
   return InstanceDocumentSchema.parse(await response.json());
 }
 
+// Tests that start the CLI a dozen times or more: each start is a Node process of its own
+// (about a second and a half here, more while other suites share the machine).
+const PROCESSES_TIMEOUT_MS = 90_000;
+
 describe('mosaic-fed serve', () => {
   it('starts with no configuration on an embedded SQLite file and keeps its identity across a restart', async () => {
     const dir = createTempDir();
@@ -131,7 +135,7 @@ describe('mosaic-fed serve', () => {
     } finally {
       dir.remove();
     }
-  });
+  }, PROCESSES_TIMEOUT_MS);
 
   it('changes the instance record from serve only: a token made while it runs leaves its URL and name', async () => {
     const dir = createTempDir();
@@ -236,7 +240,7 @@ describe('mosaic-fed serve', () => {
     } finally {
       dir.remove();
     }
-  });
+  }, PROCESSES_TIMEOUT_MS);
 });
 
 describe('mosaic-fed orchestrator', () => {
