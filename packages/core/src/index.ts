@@ -86,6 +86,8 @@ export {
   AgentTranscriptResponseSchema,
   AgentUsageSchema,
   BranchSchema,
+  EstimatedCostSchema,
+  usageOf,
   inputTokensOf,
   IsoDateTimeSchema,
   RepositorySchema,
@@ -121,6 +123,7 @@ export type {
   AgentTranscriptPayload,
   AgentTranscriptResponse,
   AgentUsage,
+  EstimatedCost,
   TranscriptEntry,
 } from './schemas/agents.js';
 
@@ -310,6 +313,8 @@ export {
 export { assembleBundle, bundleChunk, chunkEnd, sha256Hex } from './bundle.js';
 export { canonicalHost, checkEgressRules, EGRESS_DEFAULT_PORTS, egressAllowed, EgressRuleSchema, mergeEgressRules } from './egress.js';
 export { commandNeedsApproval, NETWORK_PATTERN } from './approvals.js';
+export { addUsage, costInWords, estimateCost, ModelPriceSchema, PriceTableSchema } from './usage.js';
+export type { ModelPrice, PriceTable } from './usage.js';
 export { canTransition, isTerminalState, nextStates, spawningStatus, TERMINAL_STATES, transition } from './lifecycle.js';
 
 export { OrchestratorSpawnRequestSchema } from './orchestrator.js';

@@ -1,6 +1,6 @@
 // `mosaic-fed agents`: the agents an instance sent to peers and runs for them, newest
 // first, filtered and paged, as the web UI's agents view shows them.
-import { AGENT_STATES, AGENT_TYPES, AgentFilterSchema, LIMITS, tokensOf, type AgentFilter } from '@mosaic-fed/core';
+import { AGENT_STATES, AGENT_TYPES, AgentFilterSchema, LIMITS, tokensOf, usageOf, type AgentFilter, type AgentUsage } from '@mosaic-fed/core';
 import { agentRows, LIST_END, type AgentListCursors, type AgentRowsShown, type Federation } from '@mosaic-fed/server';
 import { formatTable, UsageError } from './cli-support.js';
 
@@ -46,9 +46,14 @@ export async function agentsCommand(federation: Pick<Federation, 'agents' | 'hos
     status.status,
     status.spawnedAt,
     status.completedAt === null ? '-' : `${Math.round((Date.parse(status.completedAt) - Date.parse(status.spawnedAt)) / 1000)}s`,
-    status.result?.usage === undefined ? '-' : String(tokensOf(status.result.usage)),
+    tokensCell(usageOf(status)),
   ]);
   return { stdout: formatTable(['agent', 'sent/hosted', 'peer', 'type', 'task', 'status', 'spawned', 'took', 'tokens'], table), stderr };
+}
+
+/** An agent's tokens so far (its attempts together), or `-` before its first model turn. */
+function tokensCell(usage: AgentUsage | undefined): string {
+  return usage === undefined ? '-' : String(tokensOf(usage));
 }
 
 function showOf(value: string | undefined): AgentRowsShown {

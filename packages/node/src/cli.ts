@@ -15,7 +15,9 @@ import {
   GitCredentialHostSchema,
   InstanceUrlSchema,
   isFederationError,
+  PriceTableSchema,
   type AgentType,
+  type PriceTable,
 } from '@mosaic-fed/core';
 import {
   createAdminToken,
@@ -131,6 +133,9 @@ Agents (serve and orchestrator):
   MOSAIC_FED_MAX_TOKENS           max_tokens of each model request (default by model family)
   MOSAIC_FED_MODEL_RETRY_SECONDS  how long overload, rate limits and lost connections are
                                   retried before an attempt fails, default 300
+  MOSAIC_FED_MODEL_PRICES         what a million tokens cost, as JSON: {"currency":"USD",
+                                  "models":{"*":{"inputPerMillion":3,"outputPerMillion":15}}};
+                                  agents' usage then carries an estimated cost
   MOSAIC_FED_SANDBOX              auto, docker, bubblewrap or unsafe-process; default auto
                                   (docker when an engine answers with the image, else
                                   bubblewrap, else none: peers' spawns are refused).
@@ -231,6 +236,7 @@ function orchestratorFromEnv(env: Env, dataDir: string, logger: Logger): NodeOrc
   const maxAgents = wholeNumber(env.MOSAIC_FED_MAX_AGENTS, 'MOSAIC_FED_MAX_AGENTS');
   const maxTokens = wholeNumber(env.MOSAIC_FED_MAX_TOKENS, 'MOSAIC_FED_MAX_TOKENS');
   const retrySeconds = wholeNumber(env.MOSAIC_FED_MODEL_RETRY_SECONDS, 'MOSAIC_FED_MODEL_RETRY_SECONDS');
+  const prices = pricesFromEnv(env.MOSAIC_FED_MODEL_PRICES);
   const setup = setupFromEnv(env);
   const sandboxImages = perAgentType(env, 'MOSAIC_FED_SANDBOX_IMAGE_');
   return {
@@ -253,8 +259,24 @@ function orchestratorFromEnv(env: Env, dataDir: string, logger: Logger): NodeOrc
       ...(env.MOSAIC_FED_MODEL === undefined ? {} : { model: env.MOSAIC_FED_MODEL }),
       ...(maxTokens === undefined ? {} : { maxTokens }),
       ...(retrySeconds === undefined ? {} : { retryForMs: retrySeconds * 1_000 }),
+      ...(prices === undefined ? {} : { prices }),
     },
   };
+}
+
+/** MOSAIC_FED_MODEL_PRICES: a price table as JSON (core's PriceTableSchema), checked. */
+function pricesFromEnv(value: string | undefined): PriceTable | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  const shape = 'MOSAIC_FED_MODEL_PRICES must be JSON such as {"currency":"USD","models":{"*":{"inputPerMillion":3,"outputPerMillion":15}}}';
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    throw new UsageError(shape);
+  }
+  const table = PriceTableSchema.safeParse(parsed);
+  if (!table.success) throw new UsageError(`${shape}: ${table.error.issues.map((issue) => `${issue.path.join('.') || 'the table'} ${issue.message}`).join('; ')}`);
+  return table.data;
 }
 
 /**

@@ -48,6 +48,36 @@ describe('daily budgets of a connection', () => {
     await expect(hubAdmin.spawn({ connectionId: hubToSpoke, payload: spawnPayload('budget-third') })).resolves.toMatchObject({ state: 'spawning' });
   });
 
+  it("counts a running agent's tokens turn by turn, and a failed one's, with their estimated cost", async () => {
+    // Today so far: the first test's 1,100 tokens.
+    await spokeAdmin.updateGrants(spokeToHub, { tokensPerDay: 5_000 });
+    try {
+      const { agentId } = await hubAdmin.spawn({ connectionId: hubToSpoke, payload: spawnPayload('budget-running') });
+      spoke.orchestrator.start(agentId);
+      const usage = (inputTokens: number) => ({ inputTokens, outputTokens: 500, estimatedCost: { amount: inputTokens / 1_000, currency: 'USD' } });
+      spoke.orchestrator.progress(agentId, 1, 'read the tests', usage(1_500));
+      await eventually(async () => expect((await spokeAdmin.hostedAgent(agentId)).status.progress?.usage?.inputTokens).toBe(1_500));
+      // 1,100 + 2,000: under the budget.
+      await expect(hubAdmin.spawn({ connectionId: hubToSpoke, payload: spawnPayload('budget-beside') })).resolves.toMatchObject({ state: 'spawning' });
+      // The hub sees the agent's use so far in its status.
+      await eventually(async () => expect((await hubAdmin.status(agentId)).progress?.usage).toEqual(usage(1_500)));
+      spoke.orchestrator.progress(agentId, 2, 'ran the tests', usage(3_500));
+      await eventually(async () => expect((await spokeAdmin.hostedAgent(agentId)).status.progress?.usage?.inputTokens).toBe(3_500));
+      // 1,100 + 4,000: over it, before the agent has ended.
+      await expect(hubAdmin.spawn({ connectionId: hubToSpoke, payload: spawnPayload('budget-over') })).rejects.toMatchObject({ code: 'BUDGET_EXHAUSTED' });
+      // A failed agent's tokens were spent all the same.
+      spoke.orchestrator.fail(agentId, 'the tests never passed');
+      await eventually(async () => expect((await spokeAdmin.hostedAgent(agentId)).status.status).toBe('failed'));
+      await expect(hubAdmin.spawn({ connectionId: hubToSpoke, payload: spawnPayload('budget-after') })).rejects.toMatchObject({ code: 'BUDGET_EXHAUSTED' });
+      const page = await fetch(`${spoke.url}/federation/connections/${spokeToHub}`, { headers: { cookie: await sessionCookie(spoke) } });
+      expect((await page.text()).replace(/<[^>]+>/g, '').replace(/\s+/g, ' ')).toContain(
+        'used 5,100 model tokens today (UTC) of the 5,000 it may use a day (about 3.50 USD by this instance',
+      );
+    } finally {
+      await spokeAdmin.updateGrants(spokeToHub, { tokensPerDay: null });
+    }
+  });
+
   it('counts agent minutes as well: a budget of none is used up from the start', async () => {
     const granted = await spokeAdmin.updateGrants(spokeToHub, { agentMinutesPerDay: 0 });
     expect(granted.grants.agentMinutesPerDay).toBe(0);

@@ -16,6 +16,7 @@ import {
   type AgentState,
   type AgentStatus,
   type AgentStatusChangedPayload,
+  type AgentUsage,
   type OrchestratorAdapter,
   type OrchestratorSpawnRequest,
   type TranscriptEntry,
@@ -145,11 +146,16 @@ export class InMemoryOrchestrator implements OrchestratorAdapter {
     this.#move(tracked, 'running', { startedAt: this.now().toISOString(), progress: { turns: 0 } });
   }
 
-  /** Reports progress of a running agent. */
-  progress(agentId: string, turns: number, lastAction: string): void {
+  /** Reports progress of a running agent, with the model tokens it used so far if given. */
+  progress(agentId: string, turns: number, lastAction: string, usage?: AgentUsage): void {
     const tracked = this.#get(agentId);
-    tracked.status = { ...tracked.status, progress: { turns, lastAction } };
+    tracked.status = { ...tracked.status, progress: { turns, lastAction, ...(usage === undefined ? {} : { usage }) } };
     this.#emit(tracked);
+  }
+
+  /** Ends an agent failed, keeping its progress. */
+  fail(agentId: string, error: string): void {
+    this.#move(this.#get(agentId), 'failed', { error });
   }
 
   /** Moves a running agent to waiting for a person's approval. */

@@ -2,7 +2,7 @@
 // into a sandbox, lets the runner work, and takes its commits back as a bundle and a patch. Retries,
 // the run's timeout and progress updates live here; the lifecycle's compare-and-set
 // writes make a kill win over whatever the run was about to write.
-import { describeError, isTerminalState, sha256Hex, tokensOf, type AgentBundleRef, type AgentResult, type AgentType, type Logger } from '@mosaic-fed/core';
+import { addUsage, describeError, isTerminalState, sha256Hex, tokensOf, type AgentBundleRef, type AgentProgress, type AgentResult, type AgentType, type AgentUsage, type Logger } from '@mosaic-fed/core';
 import { inSpan, traceContextOf } from '@mosaic-fed/sdk/tracing';
 import { AgentFailure, BudgetExhausted, UNEXPLAINED_FAILURE } from './lib/failure.js';
 import type { EgressGate, EgressProxy } from './egress/index.js';
@@ -87,15 +87,19 @@ export class AgentExecutor {
       // Found running, or waiting for an approval: the process that ran it stopped. An
       // approval it waited for is dropped with its attempt; the next attempt asks again.
       const interrupted = agent.status.status === 'running' || agent.status.status === 'waiting';
+      // The model tokens of the run's attempts so far (an interrupted run's as last written),
+      // for its budget, its status and its result.
+      let spentUsage: AgentUsage | undefined = interrupted ? agent.status.progress?.usage : undefined;
+      const fresh = (): AgentProgress => ({ turns: 0, ...(spentUsage === undefined ? {} : { usage: spentUsage }) });
       if (interrupted && options.handedOver === true) {
-        await lifecycle.move(agentId, (status) => ({ ...status, status: 'running', progress: { turns: 0 } }));
+        await lifecycle.move(agentId, (status) => ({ ...status, status: 'running', progress: fresh() }));
       } else if (interrupted) {
         if (attempt > spec.options.maxRetries) {
           await lifecycle.fail(agentId, WORKER_STOPPED);
           return;
         }
         attempt++;
-        await lifecycle.move(agentId, (status) => ({ ...status, status: 'running', attempt, progress: { turns: 0 } }));
+        await lifecycle.move(agentId, (status) => ({ ...status, status: 'running', attempt, progress: fresh() }));
       } else {
         const started = await lifecycle.move(agentId, (status) => ({
           ...status,
@@ -110,42 +114,53 @@ export class AgentExecutor {
       const deadline = Date.parse(status.startedAt ?? lifecycle.now().toISOString()) + spec.options.timeout;
       const timeout = AbortSignal.timeout(Math.max(0, deadline - lifecycle.now().getTime()));
       const attemptSignal = AbortSignal.any([signal, timeout]);
-      // The model tokens of this run's attempts so far, against the agent's budget.
-      let spent = 0;
       const budget = agent.maxTokens;
+      // Every end writes the run's usage, its last turns' too: a day's budget counts them.
+      const fail = (error: string) => lifecycle.fail(agentId, error, spentUsage);
       for (;; attempt++) {
-        let used = 0;
+        let used: AgentUsage | undefined;
+        const spent = spentUsage === undefined ? 0 : tokensOf(spentUsage);
         try {
           if (budget !== undefined && spent >= budget) throw new BudgetExhausted(budgetReason(budget, spent));
-          const result = await inSpan('agent.attempt', { attributes: { 'mosaic_fed.agent.attempt': attempt } }, () =>
+          const before = spentUsage;
+          const outcome = await inSpan('agent.attempt', { attributes: { 'mosaic_fed.agent.attempt': attempt } }, () =>
             this.#attempt(agentId, attempt, attemptSignal, {
               tokenBudget: budget === undefined ? undefined : budget - spent,
-              reportUsage: (usage) => void (used = tokensOf(usage)),
-            }),
+              reportUsage: (usage) => void (used = usage),
+            }, before),
           );
-          await lifecycle.move(agentId, (current) => ({ ...current, status: 'completed', completedAt: lifecycle.now().toISOString(), result }));
+          // The result's usage is the run's: every attempt's tokens.
+          const total = outcome.usage === undefined ? before : addUsage(before, outcome.usage);
+          const result: AgentResult = { ...outcome, ...(total === undefined ? {} : { usage: total }) };
+          await lifecycle.move(agentId, (current) => ({
+            ...current,
+            status: 'completed',
+            completedAt: lifecycle.now().toISOString(),
+            result,
+            progress: { ...(current.progress ?? { turns: 0 }), ...(total === undefined ? {} : { usage: total }) },
+          }));
           return;
         } catch (error) {
-          spent += used;
+          if (used !== undefined) spentUsage = addUsage(spentUsage, used);
           if (signal.aborted) return;
           if (timeout.aborted) {
-            await lifecycle.fail(agentId, 'timeout');
+            await fail('timeout');
             return;
           }
           if (error instanceof BudgetExhausted && budget !== undefined) {
             // One reason, with the agent's totals, whichever attempt reached the budget.
-            await lifecycle.fail(agentId, budgetReason(budget, spent));
+            await fail(budgetReason(budget, spentUsage === undefined ? 0 : tokensOf(spentUsage)));
             return;
           }
           // The spoke's log has the whole story: an AgentFailure's cause is what the peer never sees.
           const cause = error instanceof Error && error.cause !== undefined ? { cause: describeError(error.cause).reason } : {};
           logger.warn('an agent attempt failed', { agentId, attempt, ...describeError(error), ...cause });
           if (attempt > spec.options.maxRetries) {
-            await lifecycle.fail(agentId, reasonOf(error));
+            await fail(reasonOf(error));
             return;
           }
           // A retry is not a transition: the agent stays running with the next attempt number.
-          await lifecycle.move(agentId, (current) => ({ ...current, attempt: attempt + 1, progress: { turns: 0 } }));
+          await lifecycle.move(agentId, (current) => ({ ...current, attempt: attempt + 1, progress: fresh() }));
         }
       }
     } catch (error) {
@@ -155,11 +170,13 @@ export class AgentExecutor {
     }
   }
 
+  /** One attempt; `before`: what the run's earlier attempts used, which its progress adds to its own. */
   async #attempt(
     agentId: string,
     attempt: number,
     signal: AbortSignal,
     budget: Pick<AgentRunContext, 'tokenBudget' | 'reportUsage'>,
+    before: AgentUsage | undefined,
   ): Promise<AgentResult> {
     const agent = await this.#o.lifecycle.get(agentId);
     const { spec, egress } = agent;
@@ -205,7 +222,11 @@ export class AgentExecutor {
         record: progress.record,
         approvals: approvalsOf(agent),
         requestApproval: (request) => this.#awaitApproval(agentId, request, signal, progress.flush),
-        ...budget,
+        tokenBudget: budget.tokenBudget,
+        reportUsage: (usage) => {
+          budget.reportUsage(usage);
+          progress.usage(addUsage(before, usage));
+        },
       });
       signal.throwIfAborted();
       const changes = powers.patch ? await workspace.changes(sandbox) : {};
@@ -266,6 +287,8 @@ export class AgentExecutor {
   #reporter(agentId: string, attempt: number) {
     const { lifecycle, progressIntervalMs, logger } = this.#o;
     let latest: RunnerProgress | undefined;
+    /** The run's usage so far, written with every progress from its first turn on. */
+    let usage: AgentUsage | undefined;
     let entries: NewTranscriptEntry[] = [];
     let lastWrite = 0;
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -283,7 +306,11 @@ export class AgentExecutor {
       lastWrite = Date.now();
       appendEntries();
       if (latest === undefined) return;
-      const progress = { turns: latest.turns, ...(latest.lastAction === undefined ? {} : { lastAction: latest.lastAction.slice(0, 1_000) }) };
+      const progress = {
+        turns: latest.turns,
+        ...(latest.lastAction === undefined ? {} : { lastAction: latest.lastAction.slice(0, 1_000) }),
+        ...(usage === undefined ? {} : { usage }),
+      };
       latest = undefined;
       writing = writing.then(() => lifecycle.move(agentId, (status) => ({ ...status, progress }))).catch(() => undefined);
     };
@@ -297,6 +324,10 @@ export class AgentExecutor {
       report: (progress: RunnerProgress) => {
         latest = progress;
         schedule();
+      },
+      /** Taken with the next progress (a runner reports its usage before its progress). */
+      usage: (total: AgentUsage) => {
+        usage = total;
       },
       record: (entry: TranscriptRecord) => {
         entries.push({ ...entry, attempt, at: lifecycle.now().toISOString() });

@@ -12,6 +12,7 @@ import {
   type AgentBundleResponse,
   type AgentKillResponse,
   type AgentRespondResponse,
+  type AgentUsage,
   type ApprovalAnswer,
   type BundleRange,
   type AgentSpawnResponse,
@@ -124,8 +125,15 @@ export class AgentLifecycle {
     }
   }
 
-  fail(agentId: string, error: string): Promise<boolean> {
-    return this.move(agentId, (status) => ({ ...status, status: 'failed', completedAt: this.now().toISOString(), error }));
+  /** Ends the agent `failed`; `usage`, what its run used, is kept in its last progress. */
+  fail(agentId: string, error: string, usage?: AgentUsage): Promise<boolean> {
+    return this.move(agentId, (status) => ({
+      ...status,
+      status: 'failed',
+      completedAt: this.now().toISOString(),
+      error,
+      ...(usage === undefined ? {} : { progress: { ...(status.progress ?? { turns: 0 }), usage } }),
+    }));
   }
 
   /**

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { AgentSpawnPayloadSchema, type AgentType } from '@mosaic-fed/core';
+import { AgentSpawnPayloadSchema, estimateCost, type AgentType } from '@mosaic-fed/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LocalOrchestrator } from '../src/index.js';
 import { createClaudeRunners } from '../src/anthropic.js';
@@ -128,5 +128,54 @@ describe('built-in runners', () => {
     const loop: ScriptedTurn = [{ type: 'tool_use', name: 'bash', input: { command: 'true' } }];
     const status = await run('worker', Array.from({ length: 10 }, () => loop));
     expect(status).toMatchObject({ status: 'failed', error: 'the agent reached its limit of 6 turns' });
+  });
+
+  it("reports the run's tokens turn by turn in its progress, its attempts together, with the price table's cost", async () => {
+    let firstAttempt = true;
+    const tool = (outputTokens: number): ScriptedTurn => () => ({ content: [{ type: 'tool_use', name: 'bash', input: { command: 'true' } }], outputTokens });
+    const script: ScriptedTurn[] = [
+      tool(1_000),
+      // The first attempt fails on its second request; the second attempt runs to its end.
+      () => {
+        if (firstAttempt) {
+          firstAttempt = false;
+          return { error: 'invalid_request' };
+        }
+        return { content: [{ type: 'tool_use', name: 'bash', input: { command: 'true' } }], outputTokens: 2_000 };
+      },
+      [{ type: 'text', text: 'Done.' }],
+    ];
+    const { client, server } = await scriptedClient(script);
+    const prices = { currency: 'USD', models: { '*': { inputPerMillion: 3, outputPerMillion: 15 } } };
+    const orchestrator = new LocalOrchestrator({
+      sandboxes: processSandboxes(),
+      workspaces: new GitWorkspaceProvider({ allowFileUrls: true }),
+      runners: createClaudeRunners({ client, maxTurns: 6, prices }),
+      progressIntervalMs: 10,
+    });
+    closers.push(() => orchestrator.close(), () => server.close());
+    const agentId = randomUUID();
+    await orchestrator.spawn({
+      agentId,
+      ownerInstanceId: randomUUID(),
+      spec: AgentSpawnPayloadSchema.parse({ taskId: 't-usage', agentType: 'worker', context: { repository: repository.url, branch: 'main' }, options: { maxRetries: 1 } }),
+    });
+    const events = [];
+    for await (const event of orchestrator.watch(agentId)) events.push(event);
+    const last = events.at(-1);
+    expect(last).toMatchObject({ status: 'completed', attempt: 2 });
+    // Every attempt's output: 1,000 from the first, 1,000 + 2,000 + the answer's from the second.
+    const usage = last?.result?.usage;
+    expect(usage?.outputTokens).toBeGreaterThan(4_000);
+    const billed = server.requests.flatMap((request) => (request.usage === null ? [] : [request.usage]));
+    expect(usage?.outputTokens).toBe(billed.reduce((sum, request) => sum + request.output_tokens, 0));
+    expect(usage?.inputTokens).toBe(billed.reduce((sum, request) => sum + request.input_tokens, 0));
+    expect(usage?.estimatedCost?.currency).toBe('USD');
+    expect(usage?.estimatedCost?.amount).toBeCloseTo(estimateCost(usage ?? { inputTokens: 0, outputTokens: 0 }, 'claude-sonnet-5-5', prices)?.amount ?? -1, 5);
+    // While it ran, its progress said what it had used so far, never less than before.
+    const seen = events.flatMap((event) => (event.progress?.usage === undefined ? [] : [event.progress.usage.outputTokens]));
+    expect(seen.length).toBeGreaterThan(1);
+    expect(seen).toEqual([...seen].sort((a, b) => a - b));
+    expect(last?.progress?.usage).toEqual(usage);
   });
 });

@@ -120,20 +120,34 @@ export type AgentSpawnResponse = z.infer<typeof AgentSpawnResponseSchema>;
 export const AgentRefPayloadSchema = z.strictObject({ agentId: AgentIdSchema });
 export type AgentRefPayload = z.infer<typeof AgentRefPayloadSchema>;
 
-export const AgentProgressSchema = z.strictObject({
-  turns: z.number().int().min(0),
-  lastAction: z.string().max(1_000).optional(),
+/** An amount of money: what the spoke's price table makes of some tokens (docs/protocol.md, "Budgets"). */
+export const EstimatedCostSchema = z.strictObject({
+  amount: z.number().min(0).max(1e12),
+  /** ISO 4217, such as `USD`. */
+  currency: z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 currency code such as USD'),
 });
-export type AgentProgress = z.infer<typeof AgentProgressSchema>;
+export type EstimatedCost = z.infer<typeof EstimatedCostSchema>;
 
-/** Model token counts of an agent's run. */
+/**
+ * Model token counts of an agent's run, its attempts together, with what the spoke's
+ * price table makes of them when it has one (`estimatedCost`).
+ */
 export const AgentUsageSchema = z.strictObject({
   inputTokens: z.number().int().min(0),
   outputTokens: z.number().int().min(0),
   cacheReadInputTokens: z.number().int().min(0).optional(),
   cacheCreationInputTokens: z.number().int().min(0).optional(),
+  estimatedCost: EstimatedCostSchema.optional(),
 });
 export type AgentUsage = z.infer<typeof AgentUsageSchema>;
+
+export const AgentProgressSchema = z.strictObject({
+  turns: z.number().int().min(0),
+  lastAction: z.string().max(1_000).optional(),
+  /** The model tokens used so far, updated with the progress (docs/protocol.md, "Budgets"). */
+  usage: AgentUsageSchema.optional(),
+});
+export type AgentProgress = z.infer<typeof AgentProgressSchema>;
 
 /** Every input token of a run, read from the prompt cache, written to it, or neither. */
 export function inputTokensOf(usage: AgentUsage): number {
@@ -143,6 +157,14 @@ export function inputTokensOf(usage: AgentUsage): number {
 /** Every token of a run: input (cached or not) and output. */
 export function tokensOf(usage: AgentUsage): number {
   return inputTokensOf(usage) + usage.outputTokens;
+}
+
+/**
+ * What an agent used as far as its status says (every attempt so far): its result's usage
+ * once it completed, else its progress's; `undefined` before its first model turn.
+ */
+export function usageOf(status: { progress: AgentProgress | null; result: { usage?: AgentUsage | undefined } | null }): AgentUsage | undefined {
+  return status.result?.usage ?? status.progress?.usage;
 }
 
 export const AgentArtifactSchema = z.strictObject({

@@ -21,7 +21,11 @@ import {
   repositoryAllowed,
   spawningStatus,
   tokensOf,
+  usageOf,
+  addUsage,
   type Actor,
+  type AgentUsage,
+  type EstimatedCost,
   type AgentKillResponse,
   type AgentSpawnResponse,
   type AgentTranscriptResponse,
@@ -309,26 +313,34 @@ export class HostedAgents {
   }
 
   /**
-   * What a connection's agents here used today (UTC): model tokens of the agents that
-   * ended today (cache tokens included), minutes of running within today, and how many
-   * run now. Read from the connection's 500 newest agents.
+   * What a connection's agents here used today (UTC): model tokens (cache tokens included)
+   * of the agents that run now and of those that ended today, as their statuses last said
+   * (their progress, turn by turn, while they run), with what the price table makes of them
+   * when the orchestrator has one; minutes of running within today; and how many run now.
+   * Read from the connection's 500 newest agents.
    */
-  async usageToday(connectionId: string): Promise<{ tokens: number; agentMinutes: number; running: number }> {
+  async usageToday(connectionId: string): Promise<{ tokens: number; agentMinutes: number; running: number; estimatedCost?: EstimatedCost }> {
     const now = this.#o.now();
     const today = `${now.toISOString().slice(0, 10)}T00:00:00.000Z`;
     const { agents } = await this.#o.stores.hostedAgents.list({ connectionId, newestFirst: true, limit: USAGE_WINDOW });
-    let tokens = 0;
+    let total: AgentUsage | undefined;
     let milliseconds = 0;
     let running = 0;
     for (const { status } of agents) {
       if (!isTerminalState(status.status)) running++;
-      if (status.completedAt !== null && status.completedAt >= today && status.result?.usage !== undefined) tokens += tokensOf(status.result.usage);
+      const usage = usageOf(status);
+      if (usage !== undefined && (status.completedAt === null || status.completedAt >= today)) total = addUsage(total, usage);
       if (status.startedAt === null) continue;
       const from = Math.max(Date.parse(status.startedAt), Date.parse(today));
       const to = status.completedAt === null ? now.getTime() : Date.parse(status.completedAt);
       milliseconds += Math.max(0, to - from);
     }
-    return { tokens, agentMinutes: Math.floor(milliseconds / 60_000), running };
+    return {
+      tokens: total === undefined ? 0 : tokensOf(total),
+      agentMinutes: Math.floor(milliseconds / 60_000),
+      running,
+      ...(total?.estimatedCost === undefined ? {} : { estimatedCost: total.estimatedCost }),
+    };
   }
 
   /** PROTOCOL 3's budgets: a spawn once the day's tokens or agent minutes are used up waits for midnight UTC. */

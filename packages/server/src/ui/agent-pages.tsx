@@ -1,6 +1,6 @@
 // The agents pages of the web UI: start an agent on a peer, watch it live, read its
 // result, stop it; and the agents running here for peers.
-import { inputTokensOf, tokensOf, type Actor, type AgentDelivery, type AgentOutcome, type AgentStatus, type AgentTranscriptResponse, type Connection, type TranscriptEntry } from '@mosaic-fed/core';
+import { costInWords, inputTokensOf, tokensOf, usageOf, type Actor, type AgentDelivery, type AgentOutcome, type AgentStatus, type AgentTranscriptResponse, type AgentUsage, type Connection, type TranscriptEntry } from '@mosaic-fed/core';
 import type { AgentListCursors, AgentRow } from '../agents/overview.js';
 import type { AgentListForm } from './agent-list.js';
 import { durationInWords, utcTime } from '../lib/times.js';
@@ -239,7 +239,7 @@ export function AgentsPage(props: {
                   <td data-label="Ended">{row.status.completedAt === null ? '—' : utcTime(row.status.completedAt)}</td>
                   <td data-label="Took">{row.status.completedAt === null ? '—' : durationInWords(row.status.spawnedAt, row.status.completedAt)}</td>
                   <td data-label="Tokens" class="num">
-                    {row.status.result?.usage === undefined ? '—' : tokensOf(row.status.result.usage).toLocaleString('en')}
+                    {tokensInWords(usageOf(row.status))}
                   </td>
                 </tr>
               ))}
@@ -433,6 +433,7 @@ export function AgentPage(props: {
         <dd id="agent-attempt">{String(status.attempt)}</dd>
         <dt>Last step</dt>
         <dd id="agent-progress">{status.progress?.lastAction ?? '—'}</dd>
+        <UsageLines usage={usageOf(status)} hosted={props.hosted === true} />
         {status.error === null ? null : (
           <>
             <dt>Why it ended</dt>
@@ -482,12 +483,7 @@ export function AgentPage(props: {
               {props.delivery === undefined ? null : <p id="agent-delivery">{deliveryWords(props.delivery)}</p>}
             </>
           )}
-          {status.result.usage === undefined ? null : (
-            <p>
-              {inputTokensOf(status.result.usage)} input tokens ({status.result.usage.cacheReadInputTokens ?? 0} of them read from the prompt cache) and{' '}
-              {status.result.usage.outputTokens} output tokens.
-            </p>
-          )}
+
         </section>
       )}
       {status.status === 'waiting' && status.pendingApproval !== undefined ? (
@@ -534,6 +530,28 @@ export function AgentPage(props: {
         <a href="/federation/agents">Back to the agents</a>
       </p>
     </Layout>
+  );
+}
+
+/** An agent's tokens for a table cell: the total so far, with the estimated cost when the spoke priced them. */
+function tokensInWords(usage: AgentUsage | undefined): string {
+  if (usage === undefined) return '—';
+  return `${tokensOf(usage).toLocaleString('en')}${usage.estimatedCost === undefined ? '' : ` (${costInWords(usage.estimatedCost)})`}`;
+}
+
+/** What the agent used so far (its attempts together), and what the spoke's prices make of it. */
+function UsageLines(props: { usage: AgentUsage | undefined; hosted: boolean }) {
+  const { usage } = props;
+  if (usage === undefined) return null;
+  return (
+    <>
+      <dt>Model tokens</dt>
+      <dd id="agent-usage">
+        {inputTokensOf(usage).toLocaleString('en')} input tokens ({(usage.cacheReadInputTokens ?? 0).toLocaleString('en')} of them read from the prompt cache) and{' '}
+        {usage.outputTokens.toLocaleString('en')} output tokens
+        {usage.estimatedCost === undefined ? '' : `, ${costInWords(usage.estimatedCost)} by ${props.hosted ? "this instance's" : "the peer's"} prices`}.
+      </dd>
+    </>
   );
 }
 

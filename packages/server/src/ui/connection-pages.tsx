@@ -1,7 +1,7 @@
 // The connections pages of the web UI: connect, accept or decline, pause, resume or
 // disconnect, and what each peer may do here.
-import type { Connection, WorkspaceGrants } from '@mosaic-fed/core';
-import { GRANTABLE_TYPES } from '@mosaic-fed/core';
+import type { Connection, EstimatedCost, WorkspaceGrants } from '@mosaic-fed/core';
+import { costInWords, GRANTABLE_TYPES } from '@mosaic-fed/core';
 import { utcTime } from '../lib/times.js';
 import { Badge, DIALOG_SCRIPT, Layout, type BadgeTone, type FieldNotes } from './layout.js';
 
@@ -217,7 +217,7 @@ function workspaceGrantsInWords(workspace: string, narrowed: WorkspaceGrants): s
 }
 
 /** What a connection's grants allow, a sentence each. */
-function GrantsInWords(props: { connection: Connection; running: number; usage: { tokens: number; agentMinutes: number } }) {
+function GrantsInWords(props: { connection: Connection; running: number; usage: UsageToday }) {
   const { grants } = props.connection;
   return (
     <ul id="grants-in-words">
@@ -246,7 +246,8 @@ function GrantsInWords(props: { connection: Connection; running: number; usage: 
       ))}
       <li id="tokens-today">
         Its agents here used {props.usage.tokens.toLocaleString('en')} model tokens today (UTC)
-        {grants.tokensPerDay === undefined ? '' : ` of the ${grants.tokensPerDay.toLocaleString('en')} it may use a day`}, and ran{' '}
+        {grants.tokensPerDay === undefined ? '' : ` of the ${grants.tokensPerDay.toLocaleString('en')} it may use a day`}
+        {props.usage.estimatedCost === undefined ? '' : ` (${costInWords(props.usage.estimatedCost)} by this instance's prices)`}, and ran{' '}
         {props.usage.agentMinutes.toLocaleString('en')} minutes{grants.agentMinutesPerDay === undefined ? '' : ` of ${grants.agentMinutesPerDay.toLocaleString('en')} a day`}.
       </li>
     </ul>
@@ -261,10 +262,17 @@ function approvalRulesInWords(rules: Connection['grants']['approvals']): string 
   return held === '' ? 'Its agents wait for approval only when the peer asks for it.' : `Its agents wait for the peer's approval before ${held}.`;
 }
 
+/** What a connection's agents here used today (`HostedAgents.usageToday`). */
+interface UsageToday {
+  tokens: number;
+  agentMinutes: number;
+  estimatedCost?: EstimatedCost | undefined;
+}
+
 export function ConnectionPage(props: {
   connection: Connection;
   running: number;
-  usage: { tokens: number; agentMinutes: number };
+  usage: UsageToday;
   csrf: string;
   notes: FieldNotes;
   flash?: string | undefined;

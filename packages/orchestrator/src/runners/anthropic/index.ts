@@ -5,7 +5,7 @@
 // (conversation.ts); the checks the agent ran are taken from the sandbox.
 import Anthropic from '@anthropic-ai/sdk';
 import type { BetaMessage, BetaThinkingConfigParam } from '@anthropic-ai/sdk/resources/beta/messages/messages';
-import { tokensOf, type AgentArtifact, type AgentCheck, type AgentResult, type AgentSpawnPayload, type AgentType, type AgentUsage } from '@mosaic-fed/core';
+import { estimateCost, tokensOf, type AgentArtifact, type AgentCheck, type AgentResult, type AgentSpawnPayload, type AgentType, type AgentUsage, type PriceTable } from '@mosaic-fed/core';
 import type { AgentRunContext, AgentRunner, AgentRunners } from '../types.js';
 import { agentBranchOf } from '../../lib/agent-branch.js';
 import { BudgetExhausted } from '../../lib/failure.js';
@@ -57,6 +57,8 @@ export interface ClaudeRunnerOptions {
   retryForMs?: number;
   /** The backoff between retries, when the API gives no `retry-after`: doubling from `first` up to `max`. Default 1 s to 60 s. */
   retryDelayMs?: { first: number; max: number };
+  /** What the model's tokens cost: every usage the runners report then carries an `estimatedCost`. Default none. */
+  prices?: PriceTable;
 }
 
 interface Role {
@@ -93,6 +95,7 @@ interface Settings {
   retryDelayMs: { first: number; max: number };
   thinking: BetaThinkingConfigParam | undefined;
   effort: ClaudeRunnerOptions['effort'];
+  prices: PriceTable | undefined;
 }
 
 /**
@@ -135,6 +138,7 @@ export function createClaudeRunners(options: ClaudeRunnerOptions): AgentRunners 
     retryDelayMs: options.retryDelayMs ?? { first: 1_000, max: 60_000 },
     thinking: options.thinking,
     effort: options.effort,
+    prices: options.prices,
   };
   const runners: AgentRunners = {};
   for (const type of Object.keys(ROLES) as AgentType[]) runners[type] = claudeRunner(ROLES[type], settings);
@@ -213,7 +217,9 @@ function claudeRunner(role: Role, settings: Settings): AgentRunner {
         signal: context.signal,
         onReply: (message, count) => {
           turns = count;
-          addUsage(usage, message);
+          countTurn(usage, message);
+          const cost = settings.prices === undefined ? undefined : estimateCost(usage, settings.model, settings.prices);
+          if (cost !== undefined) usage.estimatedCost = cost;
           context.reportUsage(usage);
           context.reportProgress({ turns, lastAction: describeTurn(message) });
           const said = textOf(message);
@@ -278,7 +284,7 @@ function textOf(message: BetaMessage): string {
   return message.content.flatMap((block) => (block.type === 'text' ? [block.text] : [])).join('\n').trim();
 }
 
-function addUsage(total: AgentUsage, message: BetaMessage): void {
+function countTurn(total: AgentUsage, message: BetaMessage): void {
   total.inputTokens += message.usage.input_tokens;
   total.outputTokens += message.usage.output_tokens;
   if (message.usage.cache_read_input_tokens != null) {
