@@ -289,6 +289,9 @@ describe.skipIf(!available)('the web UI in Chromium', () => {
     // The page follows the events: it shows what the agent waits for, with the answer's form.
     await expect.poll(() => hubPage.locator('#pending-approval').count(), { timeout: 10_000 }).toBe(1);
     expect(await hubPage.locator('#agent-status').innerText()).toBe('waiting for an answer');
+    // Every page's navigation says an agent asks, and leads to those that do.
+    expect(await hubPage.locator('#awaiting-count').innerText()).toBe('1 asks you');
+    expect(await hubPage.getByRole('link', { name: /Agents 1 asks you/ }).getAttribute('href')).toBe('/federation/agents?status=waiting');
     expect(await hubPage.locator('#pending-approval pre').innerText()).toBe('Read login.js.\nFix the expiry check.\nRun npm test.');
     await look(hubPage, 'agent-waiting-for-approval');
     // The spoke's admin sees what it waits for, without a form: the answer is the peer's.
@@ -312,6 +315,8 @@ describe.skipIf(!available)('the web UI in Chromium', () => {
     ]);
     await expect.poll(() => hubPage.locator('#agent-status').getAttribute('data-status'), { timeout: 10_000 }).toBe('running');
     expect(await hubPage.locator('#pending-approval').count()).toBe(0);
+    await hubPage.reload();
+    expect(await hubPage.locator('#awaiting-count').count()).toBe(0);
   });
 
   it("sets the connection's approval rules on the spoke's page, and says them in words", async () => {

@@ -22,13 +22,36 @@ export function actorInWords(actor: { userId: string; workspaceId?: string | und
 }
 
 /** What the navigation of the page being rendered shows beside its links. */
-export const NavigationContext = createContext<{ pendingRequests: number; /** A user's session: their name; an admin's: none. */ user?: string }>({ pendingRequests: 0 });
+export const NavigationContext = createContext<{
+  pendingRequests: number;
+  /** Agents sent from here that wait for an answer (PROTOCOL 5, Approvals), of those the person sees. */
+  awaitingAnswers?: number;
+  /** A user's session: their name; an admin's: none. */
+  user?: string;
+}>({ pendingRequests: 0 });
+
+/** The agents link of the navigation, with how many of them wait for an answer. */
+function AgentsLink(props: { awaiting: number }) {
+  return (
+    <a href={props.awaiting === 0 ? '/federation/agents' : '/federation/agents?status=waiting'}>
+      Agents
+      {props.awaiting === 0 ? null : (
+        <>
+          {' '}
+          <span id="awaiting-count" class="badge" data-tone="busy">
+            {props.awaiting} {props.awaiting === 1 ? 'asks' : 'ask'} you
+          </span>
+        </>
+      )}
+    </a>
+  );
+}
 
 /** Messages next to form fields, by field name. */
 export type FieldNotes = Partial<Record<string, string>>;
 
 export function Layout(props: { title: string; children: Child; csrf?: string | undefined; signedIn?: boolean }) {
-  const { pendingRequests, user } = useContext(NavigationContext);
+  const { pendingRequests, awaitingAnswers = 0, user } = useContext(NavigationContext);
   return (
     <html lang="en">
       <head>
@@ -43,7 +66,7 @@ export function Layout(props: { title: string; children: Child; csrf?: string | 
           <p class="brand">Mosaic Federation</p>
           {props.signedIn === true && user !== undefined ? (
             <nav aria-label="Sections">
-              <a href="/federation/agents">Agents</a>
+              <AgentsLink awaiting={awaitingAnswers} />
               <a href="/federation/workspaces">Your workspaces</a>
               <span class="quiet">Signed in as {user}</span>
               <form method="post" action="/federation/sign-out" class="inline">
@@ -66,7 +89,7 @@ export function Layout(props: { title: string; children: Child; csrf?: string | 
                   </>
                 )}
               </a>
-              <a href="/federation/agents">Agents</a>
+              <AgentsLink awaiting={awaitingAnswers} />
               <a href="/federation/people">People</a>
               <a href="/federation/tokens">Tokens</a>
               <a href="/federation/audit">Audit log</a>

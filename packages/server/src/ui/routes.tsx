@@ -14,6 +14,7 @@ import {
   IdempotencyKeySchema,
   InstanceUrlSchema,
   isFederationError,
+  LIMITS,
   parseOrThrow,
   UpdateGrantsDtoSchema,
   UpdateInstanceDtoSchema,
@@ -188,16 +189,19 @@ export function uiRoutes(options: UiOptions) {
   const signedInPerson = signedInAs('anyone');
 
   /**
-   * A signed-in page, with what its navigation shows: the connection requests waiting
-   * (counted for pages only, not for form posts, downloads or event streams).
+   * A signed-in page, with what its navigation shows: the connection requests waiting, and
+   * the agents sent from here that wait for an answer, of those the person sees (counted
+   * for pages only, not for form posts, downloads or event streams).
    */
   const signedInPage = async (c: Context<UiEnv>, content: Child, status?: ContentfulStatusCode) => {
     const principal = c.get('principal');
+    const waiting = await options.stores.remoteAgents.list({ status: 'waiting', workspaceIds: visibleWorkspaces(principal), limit: LIMITS.listLimitMax });
+    const awaitingAnswers = waiting.agents.length;
     if (principal.kind === 'user') {
-      return c.html(<NavigationContext.Provider value={{ pendingRequests: 0, user: principal.user.name }}>{content}</NavigationContext.Provider>, status);
+      return c.html(<NavigationContext.Provider value={{ pendingRequests: 0, awaitingAnswers, user: principal.user.name }}>{content}</NavigationContext.Provider>, status);
     }
     const pendingRequests = (await options.connections.list('PENDING')).filter((connection) => connection.direction === 'incoming').length;
-    return c.html(<NavigationContext.Provider value={{ pendingRequests }}>{content}</NavigationContext.Provider>, status);
+    return c.html(<NavigationContext.Provider value={{ pendingRequests, awaitingAnswers }}>{content}</NavigationContext.Provider>, status);
   };
 
   const settingsPage = async (c: Context<UiEnv>, form?: SettingsForm, notes: FieldNotes = {}, flash?: string) => {
