@@ -490,7 +490,7 @@ export function AgentPage(props: {
         <PendingApprovalSection
           approval={status.pendingApproval}
           action={props.hosted === true || props.canStop === false ? undefined : `${base}/respond`}
-          waitsFor={props.hosted === true ? props.peerName : 'you'}
+          whose={props.hosted === true ? `${props.peerName}'s` : props.canStop === false ? "a workspace member's" : 'your'}
           csrf={props.csrf}
         />
       ) : null}
@@ -562,14 +562,21 @@ const APPROVAL_KINDS: Record<string, string> = { plan: 'its plan', command: 'a c
  * What a waiting agent asks (PROTOCOL 5, Approvals), and, for whoever may act for it, the
  * form that answers: approve or not, with a note the agent reads.
  */
-function PendingApprovalSection(props: { approval: NonNullable<AgentStatus['pendingApproval']>; action: string | undefined; waitsFor: string; csrf: string }) {
+function PendingApprovalSection(props: {
+  approval: NonNullable<AgentStatus['pendingApproval']>;
+  /** Where the answer's form posts; none for who may not answer (a viewer, the spoke's admin). */
+  action: string | undefined;
+  /** Whose approval it waits for: `your`, or the peer's. */
+  whose: string;
+  csrf: string;
+}) {
   const { approval } = props;
   const details = approval.details !== null && typeof approval.details === 'object' && !Array.isArray(approval.details) ? approval.details : undefined;
   const rule = typeof details?.rule === 'string' ? details.rule : undefined;
   return (
     <section aria-labelledby="approval-title" id="pending-approval" data-approval={approval.id}>
       <h2 id="approval-title">
-        It waits for {props.waitsFor === 'you' ? 'your' : `${props.waitsFor}'s`} approval of {APPROVAL_KINDS[approval.kind] ?? approval.kind}
+        It waits for {props.whose} approval of {APPROVAL_KINDS[approval.kind] ?? approval.kind}
       </h2>
       <pre class="plan">{approval.summary}</pre>
       {rule === undefined ? null : (
