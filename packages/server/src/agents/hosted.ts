@@ -6,6 +6,7 @@
 // Watching is shared work: one replica at a time holds an agent's lease and renews it
 // while it watches; when a replica dies, its leases lapse and the others take its agents.
 import {
+  addUsage,
   AgentBundlePayloadSchema,
   AgentRefPayloadSchema,
   AgentRespondPayloadSchema,
@@ -22,14 +23,13 @@ import {
   spawningStatus,
   tokensOf,
   usageOf,
-  addUsage,
   type Actor,
-  type AgentUsage,
-  type EstimatedCost,
   type AgentKillResponse,
   type AgentSpawnResponse,
   type AgentTranscriptResponse,
+  type AgentUsage,
   type AuditActor,
+  type EstimatedCost,
   type OrchestratorAdapter,
   type WorkspaceGrants,
 } from '@mosaic-fed/core';
