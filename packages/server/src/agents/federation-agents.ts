@@ -388,15 +388,7 @@ export class FederationAgentService {
   /** Sends `agent.kill` to the peer that runs the agent. */
   async kill(agentId: string, actor: AuditActor, as?: Principal): Promise<AgentKillResponse> {
     const { agent, onBehalfOf } = await this.#asked(agentId, as, 'act');
-    const connection = await this.#activeConnection(agent.connectionId);
-    const response = AgentKillResponseSchema.parse(
-      await this.#o.messenger.send(this.#o.messenger.target(connection), {
-        kind: 'COMMAND',
-        commandType: 'agent.kill',
-        payload: { agentId },
-        ...actorOf(onBehalfOf),
-      }),
-    );
+    const response = AgentKillResponseSchema.parse(await this.#commandOnPeer(agent, onBehalfOf, 'agent.kill', { agentId }));
     await this.#o.stores.audit.append(agentKillAudit(this.#o, actor, agentId, { status: agent.status.status }));
     return response;
   }
@@ -407,15 +399,7 @@ export class FederationAgentService {
    */
   async respond(agentId: string, answer: ApprovalAnswer, actor: AuditActor, as?: Principal): Promise<AgentRespondResponse> {
     const { agent, onBehalfOf } = await this.#asked(agentId, as, 'act');
-    const connection = await this.#activeConnection(agent.connectionId);
-    const response = AgentRespondResponseSchema.parse(
-      await this.#o.messenger.send(this.#o.messenger.target(connection), {
-        kind: 'COMMAND',
-        commandType: 'agent.respond',
-        payload: { agentId, ...answer },
-        ...actorOf(onBehalfOf),
-      }),
-    );
+    const response = AgentRespondResponseSchema.parse(await this.#commandOnPeer(agent, onBehalfOf, 'agent.respond', { agentId, ...answer }));
     await this.#o.stores.audit.append({
       id: this.#o.generateId(),
       at: this.#o.now().toISOString(),
@@ -441,6 +425,12 @@ export class FederationAgentService {
     const agent = await this.#o.stores.remoteAgents.get(agentId);
     if (agent === undefined) throw new FederationError('NOT_FOUND', 'there is no such agent');
     return { agent, onBehalfOf: as === undefined ? undefined : agentAccess(as, agent, need) };
+  }
+
+  /** Sends a command about an agent to the peer that runs it, for whom the instance acts; the answer's data. */
+  async #commandOnPeer(agent: RemoteAgentRecord, onBehalfOf: AgentOwner | undefined, commandType: 'agent.kill' | 'agent.respond', payload: unknown): Promise<unknown> {
+    const connection = await this.#activeConnection(agent.connectionId);
+    return this.#o.messenger.send(this.#o.messenger.target(connection), { kind: 'COMMAND', commandType, payload, ...actorOf(onBehalfOf) });
   }
 
   async #activeConnection(connectionId: string) {
