@@ -148,7 +148,16 @@ export {
   QueryTypeSchema,
   ReplacedKeySchema,
   UpdateGrantsDtoSchema,
+  applyGrantsUpdate,
 } from './schemas/connections.js';
+export {
+  A2AClientCreatedSchema,
+  A2AClientNameSchema,
+  A2AClientSchema,
+  CreateA2AClientDtoSchema,
+  UpdateA2AClientDtoSchema,
+} from './schemas/a2a.js';
+export type { A2AClient, A2AClientCreated, CreateA2AClientDto, UpdateA2AClientDto } from './schemas/a2a.js';
 export type {
   AgentCommandType,
   ApprovalRules,

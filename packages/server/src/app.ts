@@ -19,6 +19,10 @@ import { Hono } from 'hono';
 import { routePath } from 'hono/route';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { A2AClients } from './a2a/clients.js';
+import { AgentCardSigner } from './a2a/card.js';
+import { a2aRoutes } from './a2a/routes.js';
+import { A2AService } from './a2a/service.js';
 import { DeliveryService, type BranchDeliverer } from './agents/deliveries.js';
 import { FederationAgentService } from './agents/federation-agents.js';
 import { HostedAgents } from './agents/hosted.js';
@@ -174,6 +178,8 @@ export interface Federation {
   hosted: HostedAgents;
   /** The instance's users, workspaces and memberships. */
   people: PeopleService;
+  /** The A2A clients admins issued tokens to. */
+  a2aClients: A2AClients;
   outbox: Outbox;
   sweeper: Sweeper;
   /**
@@ -335,8 +341,9 @@ export function createFederation(options: FederationAppOptions): Federation {
   };
 
   const people = new PeopleService({ stores, now, generateId });
+  const a2aClients = new A2AClients({ stores, instance, now, generateId });
   const api = federationApi(
-    { instance, connections, agents, deliveries, hosted, events, stores, people, monotonic, regenerateKeys, now, generateId },
+    { instance, connections, agents, deliveries, hosted, events, stores, people, a2aClients, monotonic, regenerateKeys, now, generateId },
     options.adminRoutes,
   );
 
@@ -378,6 +385,17 @@ export function createFederation(options: FederationAppOptions): Federation {
     incomingRoutes({ instance, stores, keyring, router, connections, rateLimiter, now, logger, observer: options.observer }),
   );
   app.route('/', api);
+  // A2A 1.0 (docs/protocol.md, "A2A"): the card, and the bindings A2A clients call with their tokens.
+  app.route(
+    '/',
+    a2aRoutes({
+      service: new A2AService({ stores, hosted, instance, rateLimiter, now, generateId }),
+      clients: a2aClients,
+      card: new AgentCardSigner(instance),
+      logger,
+      monotonic,
+    }),
+  );
   // The web UI; its address with a trailing slash, and the site's root, lead there too.
   app.get('/federation/', (c) => c.redirect('/federation/home', 303));
   app.get('/', (c) => c.redirect('/federation/', 303));
@@ -424,6 +442,7 @@ export function createFederation(options: FederationAppOptions): Federation {
     deliveries,
     hosted,
     people,
+    a2aClients,
     outbox,
     sweeper,
     async start() {

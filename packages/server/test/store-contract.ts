@@ -285,6 +285,50 @@ export function describeStoreContract(name: string, open: () => Promise<StoreHar
       });
     });
 
+    describe('A2A clients', () => {
+      const clientRecord = (tokenHash: string, createdAt = '2026-11-25T12:00:00.000Z') => ({
+        id: crypto.randomUUID(),
+        name: 'ci bot',
+        tokenHash,
+        grants: { allowedCommands: ['agent.spawn' as const], allowedAgentTypes: ['worker' as const], maxConcurrentAgents: 2, spawnPerMinute: 10, messagesPerMinute: 100 },
+        createdAt,
+        lastUsedAt: null,
+        revokedAt: null,
+      });
+
+      it('stores a client with its audit entry, finds it by id and by hash, and refuses a duplicate hash', async () => {
+        const record = clientRecord('a'.repeat(64));
+        await stores.a2aClients.create(record, auditEntry('a2a-client.create'));
+        expect(await stores.a2aClients.get(record.id)).toEqual(record);
+        expect(await stores.a2aClients.findByHash('a'.repeat(64))).toEqual(record);
+        expect(await stores.a2aClients.findByHash('b'.repeat(64))).toBeUndefined();
+        await expect(stores.a2aClients.create({ ...record, id: crypto.randomUUID() }, auditEntry('a2a-client.duplicate'))).rejects.toThrow();
+        expect((await allAudit(stores)).map((e) => e.action)).toEqual(['a2a-client.create']);
+      });
+
+      it('lists oldest first, changes only a live client, revokes once, and records only later uses', async () => {
+        const first = clientRecord('c'.repeat(64), '2026-11-25T12:00:00.000Z');
+        const second = clientRecord('d'.repeat(64), '2026-11-25T12:00:01.000Z');
+        await stores.a2aClients.create(second, auditEntry('a2a-client.create'));
+        await stores.a2aClients.create(first, auditEntry('a2a-client.create'));
+        expect((await stores.a2aClients.list()).map((c) => c.id)).toEqual([first.id, second.id]);
+
+        const grants = { ...first.grants, maxConcurrentAgents: 5 };
+        expect(await stores.a2aClients.update(first.id, { name: 'release bot', grants }, auditEntry('a2a-client.update'))).toBe(true);
+        expect(await stores.a2aClients.get(first.id)).toMatchObject({ name: 'release bot', grants });
+        expect(await stores.a2aClients.revoke(first.id, '2026-11-25T13:00:00.000Z', auditEntry('a2a-client.revoke'))).toBe(true);
+        expect(await stores.a2aClients.revoke(first.id, '2026-11-25T14:00:00.000Z', auditEntry('a2a-client.again'))).toBe(false);
+        expect(await stores.a2aClients.update(first.id, { name: 'after', grants }, auditEntry('a2a-client.after'))).toBe(false);
+        expect(await stores.a2aClients.update(crypto.randomUUID(), { name: 'none', grants }, auditEntry('a2a-client.none'))).toBe(false);
+        expect(await stores.a2aClients.get(first.id)).toMatchObject({ name: 'release bot', revokedAt: '2026-11-25T13:00:00.000Z' });
+        expect((await allAudit(stores)).map((e) => e.action)).toEqual(['a2a-client.revoke', 'a2a-client.update', 'a2a-client.create', 'a2a-client.create']);
+
+        await stores.a2aClients.recordUse(second.id, '2026-11-25T12:10:00.000Z');
+        await stores.a2aClients.recordUse(second.id, '2026-11-25T12:05:00.000Z');
+        expect((await stores.a2aClients.get(second.id))?.lastUsedAt).toBe('2026-11-25T12:10:00.000Z');
+      });
+    });
+
     describe('people', () => {
       it('creates users and workspaces once each, with their audit entries, and finds them', async () => {
         const alice = { id: 'alice', name: 'Alice', createdAt: '2026-11-25T12:00:00.000Z' };
@@ -510,6 +554,21 @@ export function describeStoreContract(name: string, open: () => Promise<StoreHar
         expect((await stores.hostedAgents.list({ ownerInstanceId: 'owner-a', limit: 10, status: 'running' })).agents.map((r) => r.agentId)).toEqual([a.agentId]);
         expect((await stores.hostedAgents.list({ ownerInstanceId: 'owner-a', limit: 10, cursor: 'garbage' })).agents).toEqual([]);
         expect((await stores.hostedAgents.list({ limit: 10 })).agents).toHaveLength(4);
+        // The count of a list counts every page, with the same filters.
+        expect(await stores.hostedAgents.count({ ownerInstanceId: 'owner-a' })).toBe(3);
+        expect(await stores.hostedAgents.count({ ownerInstanceId: 'owner-a', taskId: 'x' })).toBe(2);
+        expect(await stores.hostedAgents.count({ ownerInstanceId: 'owner-a', status: 'running' })).toBe(1);
+        expect(await stores.hostedAgents.count({ ownerInstanceId: 'owner-c' })).toBe(0);
+        expect(await stores.hostedAgents.count({})).toBe(4);
+      });
+
+      it("keeps which agents an A2A client started", async () => {
+        const peers = hosted('c-1');
+        const client = { ...hosted('client-1'), ownerInstanceId: 'client-1', via: 'a2a' as const };
+        for (const record of [peers, client]) await stores.hostedAgents.reserve(record, { connection: 10 });
+        expect(await stores.hostedAgents.get(client.agentId)).toEqual(client);
+        expect(await stores.hostedAgents.get(peers.agentId)).not.toHaveProperty('via');
+        expect((await stores.hostedAgents.list({ ownerInstanceId: 'client-1', limit: 10 })).agents).toEqual([client]);
       });
 
       it('lists newest first by connection and agent type, paging backwards in time', async () => {

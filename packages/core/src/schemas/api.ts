@@ -167,7 +167,7 @@ export type RegenerateKeysResponse = z.infer<typeof RegenerateKeysResponseSchema
 
 /** Who did something: an admin token, an OIDC user, the CLI, a connected peer, or the instance itself. */
 export const AuditActorSchema = z.strictObject({
-  type: z.enum(['admin-token', 'oidc', 'cli', 'system', 'peer', 'user']),
+  type: z.enum(['admin-token', 'oidc', 'cli', 'system', 'peer', 'user', 'a2a-client']),
   id: z.string(),
   label: z.string().optional(),
   /** For a peer: the user (and workspace) of the peer's it said it acted for (`actor`). */
@@ -259,6 +259,11 @@ export const HostedAgentSchema = z.strictObject({
   ownerInstanceId: InstanceIdSchema,
   /** The owner's user (and workspace) it was spawned for: only that workspace's messages see it. */
   actor: ActorSchema.optional(),
+  /**
+   * `a2a` for an agent an A2A client started (docs/protocol.md, "A2A"): then `connectionId`
+   * and `ownerInstanceId` are both the client's id. Absent for a peer's.
+   */
+  via: z.literal('a2a').exactOptional(),
   status: AgentStatusSchema,
   createdAt: IsoDateTimeSchema,
 });

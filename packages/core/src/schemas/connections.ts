@@ -185,6 +185,27 @@ export const UpdateGrantsDtoSchema = z
 export type UpdateGrantsDto = z.infer<typeof UpdateGrantsDtoSchema>;
 
 /**
+ * Grants after an update: a field left out keeps its value; `null` (and an empty list or
+ * map, and approval rules that hold nothing) removes an optional grant.
+ */
+export function applyGrantsUpdate(current: Grants, dto: UpdateGrantsDto): Grants {
+  const { repositories, egress, workspaces, tokensPerDay, agentMinutesPerDay, maxTokensPerAgent, approvals, ...rest } = {
+    ...current,
+    ...Object.fromEntries(Object.entries(dto).filter(([, v]) => v !== undefined)),
+  };
+  return {
+    ...rest,
+    ...(repositories === null || repositories === undefined ? {} : { repositories }),
+    ...(egress === null || egress === undefined || egress.length === 0 ? {} : { egress }),
+    ...(workspaces === null || workspaces === undefined || Object.keys(workspaces).length === 0 ? {} : { workspaces }),
+    ...(tokensPerDay === null || tokensPerDay === undefined ? {} : { tokensPerDay }),
+    ...(agentMinutesPerDay === null || agentMinutesPerDay === undefined ? {} : { agentMinutesPerDay }),
+    ...(maxTokensPerAgent === null || maxTokensPerAgent === undefined ? {} : { maxTokensPerAgent }),
+    ...(approvals === null || approvals === undefined || (approvals.plan !== true && (approvals.commands ?? []).length === 0) ? {} : { approvals }),
+  };
+}
+
+/**
  * The grants a connection gets when accepted (PROTOCOL 3): every agent command, the
  * instance's agent types and its concurrency.
  */

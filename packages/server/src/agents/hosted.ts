@@ -25,6 +25,12 @@ import {
   usageOf,
   type Actor,
   type AgentKillResponse,
+  type AgentRespondResponse,
+  type AgentSpawnPayload,
+  type AgentStatus,
+  type AgentStatusChangedPayload,
+  type ApprovalAnswer,
+  type Grants,
   type AgentSpawnResponse,
   type AgentTranscriptResponse,
   type AgentUsage,
@@ -80,9 +86,9 @@ export async function deriveAgentId(issuer: string, jti: string): Promise<string
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-/** What a connection's grants narrow for one of the peer's workspaces, if they name it. */
-function workspaceGrants(connection: ConnectionRecord, workspaceId: string | undefined): WorkspaceGrants | undefined {
-  const workspaces = connection.grants.workspaces;
+/** What grants narrow for one of the peer's workspaces, if they name it. */
+function workspaceGrants(grants: Grants, workspaceId: string | undefined): WorkspaceGrants | undefined {
+  const workspaces = grants.workspaces;
   return workspaceId === undefined || workspaces === undefined || !Object.hasOwn(workspaces, workspaceId) ? undefined : workspaces[workspaceId];
 }
 
@@ -94,6 +100,26 @@ function peerActor(connection: ConnectionRecord, message: { actor?: Actor | unde
     label: connection.peerName,
     ...(message.actor === undefined ? {} : { onBehalfOf: message.actor }),
   };
+}
+
+/** Who a hosted agent runs for: a peer on its connection, or an A2A client (docs/protocol.md, "A2A"). */
+export interface HostedPrincipal {
+  /** The connection, or the A2A client: whose grants, limits and budgets the agent counts against. */
+  id: string;
+  /** Who alone may see and stop the agent: the peer's instance id, or the A2A client's id. */
+  ownerId: string;
+  grants: Grants;
+  /** As the audit log names it. */
+  auditActor: AuditActor;
+  /** The peer's user (and workspace) the agent is for. */
+  actor?: Actor | undefined;
+  via?: 'a2a' | undefined;
+}
+
+/** Who asks about an agent: its owner's id (a peer's `iss`) and, for a peer's workspace, the actor. */
+export interface AgentOwnerRef {
+  iss: string;
+  actor?: Actor | undefined;
 }
 
 /** The lease of watching one agent. */
@@ -131,118 +157,31 @@ export class HostedAgents {
         type: 'agent.spawn',
         payload: AgentSpawnPayloadSchema,
         capability: 'supportsAgentSpawn',
-        handle: async (spec, { message, connection }) => {
-          const orchestrator = this.#orchestrator();
-          // The workspace the peer spawns for narrows the connection's grants (docs/protocol.md, "Acting for users").
-          const workspace = message.actor?.workspaceId;
-          const narrowed = workspaceGrants(connection, workspace);
-          const whose = narrowed === undefined ? "the connection's grants" : `the connection's grants for workspace ${workspace ?? ''}`;
-          if (!connection.grants.allowedAgentTypes.includes(spec.agentType) || narrowed?.allowedAgentTypes?.includes(spec.agentType) === false) {
-            throw new FederationError('FORBIDDEN', `${whose} do not allow ${spec.agentType} agents`);
-          }
-          if (
-            !repositoryAllowed(connection.grants.repositories ?? this.#o.repositories, spec.context.repository) ||
-            (narrowed?.repositories !== undefined && !repositoryAllowed(narrowed.repositories, spec.context.repository))
-          ) {
-            throw new FederationError('FORBIDDEN', `${whose} do not allow this repository`);
-          }
-          const { capabilities } = await this.#o.instance.load();
-          if (!capabilities.agentTypes.includes(spec.agentType)) {
-            throw new FederationError('CAPABILITY_DISABLED', `this instance does not run ${spec.agentType} agents`);
-          }
-          const rate = await this.#o.rateLimiter.hit(`spawn:${connection.id}`, connection.grants.spawnPerMinute, this.#o.now());
-          if (!rate.allowed) {
-            throw new FederationError('RATE_LIMITED', 'the connection spawned its allowance for this minute', {
-              retryAfter: rate.retryAfter,
-            });
-          }
-          await this.#withinBudget(connection);
-          const agentId = await deriveAgentId(message.iss, message.jti);
-          const at = this.#o.now().toISOString();
-          const record: HostedAgentRecord = {
-            agentId,
-            connectionId: connection.id,
-            ownerInstanceId: message.iss,
-            ...(message.actor === undefined ? {} : { actor: message.actor }),
-            status: spawningStatus({ agentId, taskId: spec.taskId, agentType: spec.agentType, spawnedAt: at }),
-            sequence: 0,
-            createdAt: at,
-          };
-          const reservation = await this.#o.stores.hostedAgents.reserve(record, {
-            connection: connection.grants.maxConcurrentAgents,
-            workspace: narrowed?.maxConcurrentAgents,
-          });
-          if (reservation === 'limit') {
-            throw new FederationError(
-              'CONCURRENCY_LIMIT',
-              `the connection already has ${connection.grants.maxConcurrentAgents} agents running`,
-            );
-          }
-          if (reservation === 'workspace-limit') {
-            throw new FederationError(
-              'CONCURRENCY_LIMIT',
-              `workspace ${workspace ?? ''} already has ${narrowed?.maxConcurrentAgents ?? 0} agents running on the connection`,
-            );
-          }
-          let response: AgentSpawnResponse;
-          try {
-            const egress = mergeEgressRules(this.#o.egress, connection.grants.egress);
-            response = await orchestrator.spawn({
-              agentId,
-              ownerInstanceId: message.iss,
-              spec,
+        handle: async (spec, { message, connection }) =>
+          this.spawn(
+            {
+              id: connection.id,
+              ownerId: message.iss,
+              grants: connection.grants,
+              auditActor: peerActor(connection, message),
               ...(message.actor === undefined ? {} : { actor: message.actor }),
-              ...(egress.length === 0 ? {} : { egress }),
-              ...(connection.grants.maxTokensPerAgent === undefined ? {} : { maxTokens: connection.grants.maxTokensPerAgent }),
-              ...(connection.grants.approvals === undefined ? {} : { approvals: connection.grants.approvals }),
-            });
-            this.watch(agentId);
-          } catch (error) {
-            // Nothing runs: give the place back so the numbers stay true.
-            if (reservation === 'reserved') {
-              this.#owners.delete(agentId);
-              await this.#o.stores.hostedAgents.remove(agentId);
-            }
-            throw error;
-          }
-          // The agent runs whatever becomes of its audit entry: a store that fails here must
-          // not give its place back (it would lose the agent), only cost the entry, loudly.
-          if (reservation === 'reserved') {
-            await this.#o.stores.audit
-              .append({
-                id: this.#o.generateId(),
-                at,
-                actor: peerActor(connection, message),
-                action: 'agent.spawn',
-                target: `agent:${agentId}`,
-                before: null,
-                after: { taskId: spec.taskId, agentType: spec.agentType, repository: spec.context.repository, branch: spec.context.branch },
-              })
-              .catch((error: unknown) => this.#o.logger.error("could not write a peer's spawn to the audit log", { agentId, ...describeError(error) }));
-          }
-          return response;
-        },
+            },
+            spec,
+            await deriveAgentId(message.iss, message.jti),
+          ),
       })
       .register({
         kind: 'COMMAND',
         type: 'agent.status',
         payload: AgentRefPayloadSchema,
         safeToRepeat: true,
-        handle: async ({ agentId }, { message }) => {
-          await this.#owned(agentId, message);
-          return this.#orchestrator().getStatus(agentId);
-        },
+        handle: async ({ agentId }, { message }) => this.status(agentId, message),
       })
       .register({
         kind: 'COMMAND',
         type: 'agent.kill',
         payload: AgentRefPayloadSchema,
-        handle: async ({ agentId }, { message, connection }) => {
-          await this.#owned(agentId, message);
-          const response = await this.#orchestrator().kill(agentId);
-          await this.#o.stores.audit.append(agentKillAudit(this.#o, peerActor(connection, message), agentId, { ownerInstanceId: message.iss }));
-          return response;
-        },
+        handle: async ({ agentId }, { message, connection }) => this.kill(agentId, message, peerActor(connection, message)),
       })
       .register({
         kind: 'COMMAND',
@@ -250,22 +189,7 @@ export class HostedAgents {
         payload: AgentRespondPayloadSchema,
         // A peer that may start an agent answers what it asks (docs/protocol.md, "Approvals").
         grant: 'agent.spawn',
-        handle: async ({ agentId, ...answer }, { message, connection }) => {
-          await this.#owned(agentId, message);
-          const response = await this.#orchestrator().respond(agentId, answer);
-          await this.#o.stores.audit
-            .append({
-              id: this.#o.generateId(),
-              at: response.answeredAt,
-              actor: peerActor(connection, message),
-              action: 'agent.respond',
-              target: `agent:${agentId}`,
-              before: null,
-              after: { approvalId: answer.approvalId, decision: answer.decision },
-            })
-            .catch((error: unknown) => this.#o.logger.error("could not write a peer's answer to the audit log", { agentId, ...describeError(error) }));
-          return response;
-        },
+        handle: async ({ agentId, ...answer }, { message, connection }) => this.respond(agentId, answer, message, peerActor(connection, message)),
       })
       .register({
         kind: 'QUERY',
@@ -313,6 +237,138 @@ export class HostedAgents {
   }
 
   /**
+   * Starts an agent for a peer or an A2A client, within its grants: agent type, repository,
+   * the instance's capabilities, spawn rate, budget and concurrency (the workspace's too, for a
+   * peer's workspace). The same `agentId` again (a retried spawn) names the same agent.
+   */
+  async spawn(principal: HostedPrincipal, spec: AgentSpawnPayload, agentId: string): Promise<AgentSpawnResponse> {
+    const orchestrator = this.#orchestrator();
+    const { grants } = principal;
+    const noun = principal.via === 'a2a' ? 'the A2A client' : 'the connection';
+    // The workspace the peer spawns for narrows the connection's grants (docs/protocol.md, "Acting for users").
+    const workspace = principal.actor?.workspaceId;
+    const narrowed = workspaceGrants(grants, workspace);
+    const whose = narrowed === undefined ? `${noun}'s grants` : `${noun}'s grants for workspace ${workspace ?? ''}`;
+    if (!grants.allowedAgentTypes.includes(spec.agentType) || narrowed?.allowedAgentTypes?.includes(spec.agentType) === false) {
+      throw new FederationError('FORBIDDEN', `${whose} do not allow ${spec.agentType} agents`);
+    }
+    if (
+      !repositoryAllowed(grants.repositories ?? this.#o.repositories, spec.context.repository) ||
+      (narrowed?.repositories !== undefined && !repositoryAllowed(narrowed.repositories, spec.context.repository))
+    ) {
+      throw new FederationError('FORBIDDEN', `${whose} do not allow this repository`);
+    }
+    const { capabilities } = await this.#o.instance.load();
+    if (!capabilities.agentTypes.includes(spec.agentType)) {
+      throw new FederationError('CAPABILITY_DISABLED', `this instance does not run ${spec.agentType} agents`);
+    }
+    const rate = await this.#o.rateLimiter.hit(`spawn:${principal.id}`, grants.spawnPerMinute, this.#o.now());
+    if (!rate.allowed) {
+      throw new FederationError('RATE_LIMITED', `${noun} spawned its allowance for this minute`, { retryAfter: rate.retryAfter });
+    }
+    await this.#withinBudget(principal.id, grants, noun);
+    const at = this.#o.now().toISOString();
+    const record: HostedAgentRecord = {
+      agentId,
+      connectionId: principal.id,
+      ownerInstanceId: principal.ownerId,
+      ...(principal.actor === undefined ? {} : { actor: principal.actor }),
+      ...(principal.via === undefined ? {} : { via: principal.via }),
+      status: spawningStatus({ agentId, taskId: spec.taskId, agentType: spec.agentType, spawnedAt: at }),
+      sequence: 0,
+      createdAt: at,
+    };
+    const reservation = await this.#o.stores.hostedAgents.reserve(record, {
+      connection: grants.maxConcurrentAgents,
+      workspace: narrowed?.maxConcurrentAgents,
+    });
+    if (reservation === 'limit') {
+      throw new FederationError('CONCURRENCY_LIMIT', `${noun} already has ${grants.maxConcurrentAgents} agents running`);
+    }
+    if (reservation === 'workspace-limit') {
+      throw new FederationError(
+        'CONCURRENCY_LIMIT',
+        `workspace ${workspace ?? ''} already has ${narrowed?.maxConcurrentAgents ?? 0} agents running on the connection`,
+      );
+    }
+    let response: AgentSpawnResponse;
+    try {
+      const egress = mergeEgressRules(this.#o.egress, grants.egress);
+      response = await orchestrator.spawn({
+        agentId,
+        ownerInstanceId: principal.ownerId,
+        spec,
+        ...(principal.actor === undefined ? {} : { actor: principal.actor }),
+        ...(egress.length === 0 ? {} : { egress }),
+        ...(grants.maxTokensPerAgent === undefined ? {} : { maxTokens: grants.maxTokensPerAgent }),
+        ...(grants.approvals === undefined ? {} : { approvals: grants.approvals }),
+      });
+      this.watch(agentId);
+    } catch (error) {
+      // Nothing runs: give the place back so the numbers stay true.
+      if (reservation === 'reserved') {
+        this.#owners.delete(agentId);
+        await this.#o.stores.hostedAgents.remove(agentId);
+      }
+      throw error;
+    }
+    // The agent runs whatever becomes of its audit entry: a store that fails here must
+    // not give its place back (it would lose the agent), only cost the entry, loudly.
+    if (reservation === 'reserved') {
+      await this.#o.stores.audit
+        .append({
+          id: this.#o.generateId(),
+          at,
+          actor: principal.auditActor,
+          action: 'agent.spawn',
+          target: `agent:${agentId}`,
+          before: null,
+          after: { taskId: spec.taskId, agentType: spec.agentType, repository: spec.context.repository, branch: spec.context.branch },
+        })
+        .catch((error: unknown) => this.#o.logger.error('could not write a spawn to the audit log', { agentId, ...describeError(error) }));
+    }
+    return response;
+  }
+
+  /** The owner's agent's status, from the orchestrator; `NOT_FOUND` for another's (PROTOCOL 5). */
+  async status(agentId: string, owner: AgentOwnerRef): Promise<AgentStatus> {
+    await this.#owned(agentId, owner);
+    return this.#orchestrator().getStatus(agentId);
+  }
+
+  /** The owner's agent's status events after `afterSequence`, as the orchestrator sends them. */
+  async follow(agentId: string, owner: AgentOwnerRef, afterSequence: number, signal: AbortSignal): Promise<AsyncIterable<AgentStatusChangedPayload>> {
+    await this.#owned(agentId, owner);
+    return this.#orchestrator().watch(agentId, { afterSequence, signal });
+  }
+
+  /** Stops the owner's agent, audited as `actor`; `NOT_FOUND` for another's. */
+  async kill(agentId: string, owner: AgentOwnerRef, actor: AuditActor): Promise<AgentKillResponse> {
+    await this.#owned(agentId, owner);
+    const response = await this.#orchestrator().kill(agentId);
+    await this.#o.stores.audit.append(agentKillAudit(this.#o, actor, agentId, { ownerInstanceId: owner.iss }));
+    return response;
+  }
+
+  /** Answers what the owner's agent waits for (PROTOCOL 5, Approvals), audited as `actor`. */
+  async respond(agentId: string, answer: ApprovalAnswer, owner: AgentOwnerRef, actor: AuditActor): Promise<AgentRespondResponse> {
+    await this.#owned(agentId, owner);
+    const response = await this.#orchestrator().respond(agentId, answer);
+    await this.#o.stores.audit
+      .append({
+        id: this.#o.generateId(),
+        at: response.answeredAt,
+        actor,
+        action: 'agent.respond',
+        target: `agent:${agentId}`,
+        before: null,
+        after: { approvalId: answer.approvalId, decision: answer.decision },
+      })
+      .catch((error: unknown) => this.#o.logger.error('could not write an answer to the audit log', { agentId, ...describeError(error) }));
+    return response;
+  }
+
+  /**
    * What a connection's agents here used today (UTC): model tokens (cache tokens included)
    * of the agents that run now and of those that ended today, as their statuses last said
    * (their progress, turn by turn, while they run), with what the price table makes of them
@@ -344,10 +400,10 @@ export class HostedAgents {
   }
 
   /** PROTOCOL 3's budgets: a spawn once the day's tokens or agent minutes are used up waits for midnight UTC. */
-  async #withinBudget(connection: ConnectionRecord): Promise<void> {
-    const { tokensPerDay, agentMinutesPerDay } = connection.grants;
+  async #withinBudget(id: string, grants: Grants, noun: string): Promise<void> {
+    const { tokensPerDay, agentMinutesPerDay } = grants;
     if (tokensPerDay === undefined && agentMinutesPerDay === undefined) return;
-    const used = await this.usageToday(connection.id);
+    const used = await this.usageToday(id);
     const spent =
       tokensPerDay !== undefined && used.tokens >= tokensPerDay
         ? `its ${tokensPerDay.toLocaleString('en')} model tokens`
@@ -357,7 +413,7 @@ export class HostedAgents {
     if (spent === undefined) return;
     const now = this.#o.now();
     const midnight = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1);
-    throw new FederationError('BUDGET_EXHAUSTED', `the connection used ${spent} for today (UTC)`, {
+    throw new FederationError('BUDGET_EXHAUSTED', `${noun} used ${spent} for today (UTC)`, {
       retryAfter: Math.max(1, Math.ceil((midnight - now.getTime()) / 1000)),
     });
   }
@@ -422,7 +478,8 @@ export class HostedAgents {
         for await (const event of orchestrator.watch(agentId, { afterSequence: record.sequence, signal: controller.signal })) {
           failures = 0;
           const { sequence, ...status } = event;
-          if (await this.#o.stores.hostedAgents.updateStatus(agentId, status, sequence)) {
+          // An A2A client's agent has no peer to tell: its client reads or streams the status.
+          if ((await this.#o.stores.hostedAgents.updateStatus(agentId, status, sequence)) && record.via === undefined) {
             await this.#o.outbox.enqueue(
               { connectionId: record.connectionId, peerInstanceId: record.ownerInstanceId },
               'agent.status.changed',
@@ -508,7 +565,7 @@ export class HostedAgents {
    * Refuses, as if there were no such agent, a message about an agent its sender does not
    * own (PROTOCOL 5), or one sent for a workspace other than the agent's.
    */
-  async #owned(agentId: string, message: { iss: string; actor?: Actor | undefined }): Promise<void> {
+  async #owned(agentId: string, message: AgentOwnerRef): Promise<void> {
     let owner = this.#owners.get(agentId);
     if (owner === undefined) {
       const record = await this.#o.stores.hostedAgents.get(agentId);

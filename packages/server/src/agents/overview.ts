@@ -31,8 +31,8 @@ export async function agentsOverview(deps: AgentViews, query: AgentsOverviewQuer
 }
 
 /** A hosted agent's record as the API shows it (`HostedAgentSchema`), without the store's bookkeeping. */
-export function toHostedAgent({ agentId, connectionId, ownerInstanceId, actor, status, createdAt }: HostedAgent): HostedAgent {
-  return { agentId, connectionId, ownerInstanceId, ...(actor === undefined ? {} : { actor }), status, createdAt };
+export function toHostedAgent({ agentId, connectionId, ownerInstanceId, actor, via, status, createdAt }: HostedAgent): HostedAgent {
+  return { agentId, connectionId, ownerInstanceId, ...(actor === undefined ? {} : { actor }), ...(via === undefined ? {} : { via }), status, createdAt };
 }
 
 /** One agent of the merged list: sent (this instance asked a peer to run it) or hosted (it runs here for a peer). */

@@ -5,15 +5,13 @@
 // records when it was last used.
 import { FederationError, type AdminToken, type AuditActor } from '@mosaic-fed/core';
 import { randomToken, sha256HexOfText } from '../lib/encoding.js';
+import { lastUseRecorder } from '../lib/last-use.js';
 import type { AdminTokenRecord, AdminTokenStore } from '../stores/types.js';
 import type { AdminAuthenticator } from './types.js';
 
 /** Every admin token starts with this, so it is recognisable in a secret scanner. */
 export const ADMIN_TOKEN_PREFIX = 'mfa_';
 const TOKEN_SHAPE = /^mfa_[A-Za-z0-9_-]{43}$/;
-
-/** A token's last use is written at most this often (per token and process), not per request. */
-const LAST_USED_RESOLUTION_MS = 60_000;
 
 /** Options for {@link createAdminToken}. */
 export interface CreateAdminTokenOptions {
@@ -113,14 +111,8 @@ export interface AdminTokenAuthenticatorOptions {
 /** Authenticates admin tokens against their stored hashes, refusing expired and revoked ones. */
 export function createAdminTokenAuthenticator(store: AdminTokenStore, options: AdminTokenAuthenticatorOptions = {}): AdminAuthenticator {
   const now = options.now ?? (() => new Date());
-  const lastWritten = new Map<string, number>();
-  const recordUse = async (record: AdminTokenRecord, at: Date) => {
-    const previous = lastWritten.get(record.id) ?? (record.lastUsedAt === null ? undefined : Date.parse(record.lastUsedAt));
-    if (previous !== undefined && at.getTime() - previous < LAST_USED_RESOLUTION_MS) return;
-    lastWritten.set(record.id, at.getTime());
-    // A use that cannot be recorded still authenticates.
-    await store.recordUse(record.id, at.toISOString()).catch(() => lastWritten.delete(record.id));
-  };
+  // A use that cannot be recorded still authenticates.
+  const recordUse = lastUseRecorder((id, at) => store.recordUse(id, at));
   return async (token) => {
     if (!token.startsWith(ADMIN_TOKEN_PREFIX)) return undefined;
     if (!TOKEN_SHAPE.test(token)) return { kind: 'invalid', reason: 'malformed admin token' };

@@ -2,6 +2,7 @@
 // DISCONNECT, suspend and resume, grants, and the auto-accept allowlist. Every change of
 // a connection record is written with its audit entry.
 import {
+  applyGrantsUpdate,
   ConnectionReplySchema,
   defaultGrants,
   FederationError,
@@ -177,29 +178,7 @@ export class ConnectionService {
 
   /** Changes what the peer may do here (PROTOCOL 3, grants). */
   async updateGrants(id: string, dto: UpdateGrantsDto, actor: AuditActor): Promise<Connection> {
-    const record = await this.#change(id, 'connection.grants.update', actor, (current) => {
-      const { repositories, egress, workspaces, tokensPerDay, agentMinutesPerDay, maxTokensPerAgent, approvals, ...rest } = {
-        ...current.grants,
-        ...Object.fromEntries(Object.entries(dto).filter(([, v]) => v !== undefined)),
-      };
-      // `repositories: null` goes back to the instance's repository policy; `egress: null`
-      // or `[]` to the instance's egress rules alone; `workspaces: null` or `{}` to the same
-      // grants for every workspace of the peer; a budget's `null` to no limit; `approvals:
-      // null` (or rules that hold nothing) to what each spawn asks for alone.
-      return {
-        ...current,
-        grants: {
-          ...rest,
-          ...(repositories === null || repositories === undefined ? {} : { repositories }),
-          ...(egress === null || egress === undefined || egress.length === 0 ? {} : { egress }),
-          ...(workspaces === null || workspaces === undefined || Object.keys(workspaces).length === 0 ? {} : { workspaces }),
-          ...(tokensPerDay === null || tokensPerDay === undefined ? {} : { tokensPerDay }),
-          ...(agentMinutesPerDay === null || agentMinutesPerDay === undefined ? {} : { agentMinutesPerDay }),
-          ...(maxTokensPerAgent === null || maxTokensPerAgent === undefined ? {} : { maxTokensPerAgent }),
-          ...(approvals === null || approvals === undefined || (approvals.plan !== true && (approvals.commands ?? []).length === 0) ? {} : { approvals }),
-        },
-      };
-    }, (r) => ({ grants: r.grants }));
+    const record = await this.#change(id, 'connection.grants.update', actor, (current) => ({ ...current, grants: applyGrantsUpdate(current.grants, dto) }), (r) => ({ grants: r.grants }));
     return toConnection(record);
   }
 

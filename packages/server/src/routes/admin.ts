@@ -11,12 +11,14 @@ import {
   type RegenerateKeysResponse,
 } from '@mosaic-fed/core';
 import { Hono } from 'hono';
+import type { A2AClients } from '../a2a/clients.js';
 import { revokeAdminToken, toAdminToken } from '../auth/admin-tokens.js';
 import type { ConnectionService } from '../connections/service.js';
 import type { InstanceService } from '../instance/service.js';
 import { principalView, workspaceAccess } from '../auth/principal.js';
 import { requireAdmin, type AdminVariables } from '../middleware/admin-auth.js';
 import type { PeopleService } from '../people/service.js';
+import { a2aClientRoutes } from './a2a-clients.js';
 import { agentRoutes, hostedAgentRoutes } from './agents.js';
 import { connectionRoutes } from './connections.js';
 import type { AuditListOptions } from '../stores/types.js';
@@ -44,6 +46,7 @@ export function adminRoutes(deps: AgentDeps & {
   instance: InstanceService;
   connections: ConnectionService;
   people: PeopleService;
+  a2aClients: A2AClients;
   /** Makes a new key pair and tells every ACTIVE peer (PROTOCOL 4). */
   regenerateKeys: (actor: AuditActor) => Promise<RegenerateKeysResponse>;
   now: () => Date;
@@ -92,6 +95,7 @@ export function adminRoutes(deps: AgentDeps & {
       return ok(c, null);
     })
     .route('/connections', connectionRoutes(deps.connections))
+    .route('/a2a-clients', a2aClientRoutes(deps.a2aClients))
     .route('/agents', agentRoutes(deps))
     .route('/hosted-agents', hostedAgentRoutes(deps));
 }

@@ -1,6 +1,7 @@
 // Store contracts: small interfaces that every implementation (memory, libSQL, and later
 // Valkey) satisfies, checked by one shared contract suite (test/store-contract.ts).
 import type {
+  A2AClient,
   AdminToken,
   AgentOwner,
   Membership,
@@ -92,6 +93,27 @@ export interface AdminTokenStore {
    */
   revoke(id: string, at: string, audit: AuditEntry): Promise<boolean>;
   /** Records a use of the token, if its last recorded use is before `at` (or none). */
+  recordUse(id: string, at: string): Promise<void>;
+}
+
+/** An A2A client as stored: the admin view and the SHA-256 hash of its token, never the token. */
+export type A2AClientRecord = A2AClient & { tokenHash: string };
+
+export interface A2AClientStore {
+  /** Stores the client and its audit entry atomically. */
+  create(record: A2AClientRecord, audit: AuditEntry): Promise<void>;
+  get(id: string): Promise<A2AClientRecord | undefined>;
+  findByHash(tokenHash: string): Promise<A2AClientRecord | undefined>;
+  /** Every client, revoked ones too, oldest first. */
+  list(): Promise<A2AClientRecord[]>;
+  /**
+   * Stores a new name and grants, with the audit entry, atomically. False, writing
+   * nothing, for an unknown or revoked client.
+   */
+  update(id: string, change: Pick<A2AClient, 'name' | 'grants'>, audit: AuditEntry): Promise<boolean>;
+  /** As {@link AdminTokenStore.revoke}. */
+  revoke(id: string, at: string, audit: AuditEntry): Promise<boolean>;
+  /** As {@link AdminTokenStore.recordUse}. */
   recordUse(id: string, at: string): Promise<void>;
 }
 
@@ -197,13 +219,16 @@ export interface HostedAgentListQuery extends AgentListQuery {
   workspaceId?: string | undefined;
 }
 
+/** The filters of a hosted agent list, without its page. */
+export type HostedAgentFilter = Omit<HostedAgentListQuery, 'limit' | 'cursor' | 'newestFirst'>;
+
 /** A list of sent agents: as {@link AgentListQuery}, and kept to some of this instance's workspaces. */
 export interface RemoteAgentListQuery extends AgentListQuery {
   workspaceIds?: readonly string[] | undefined;
 }
 
 /** Whether an agent's status passes a list's filters (the in-memory stores' `WHERE`). */
-export function agentKept(status: AgentStatus, connectionId: string, query: AgentListQuery): boolean {
+export function agentKept(status: AgentStatus, connectionId: string, query: Omit<AgentListQuery, 'limit' | 'cursor' | 'newestFirst'>): boolean {
   return (
     (query.status === undefined || status.status === query.status) &&
     (query.taskId === undefined || status.taskId === query.taskId) &&
@@ -233,6 +258,8 @@ export interface HostedAgentStore {
   updateStatus(agentId: string, status: AgentStatus, sequence: number): Promise<boolean>;
   /** Agents, oldest first: the owner's only when `ownerInstanceId` is given, and of one of its workspaces with `workspaceId`. */
   list(query: HostedAgentListQuery): Promise<{ agents: HostedAgentRecord[]; nextCursor: string | null }>;
+  /** How many agents `list` would list with these filters, over every page. */
+  count(query: HostedAgentFilter): Promise<number>;
   /** Every agent that is not terminal, to resume watching after a restart. */
   listActive(): Promise<HostedAgentRecord[]>;
 }
@@ -419,6 +446,7 @@ export interface FederationStores {
   instance: InstanceStore;
   audit: AuditStore;
   adminTokens: AdminTokenStore;
+  a2aClients: A2AClientStore;
   people: PeopleStore;
   connections: ConnectionStore;
   messageLog: MessageLogStore;

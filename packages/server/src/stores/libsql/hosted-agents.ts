@@ -1,7 +1,7 @@
 // The agents this instance runs for peers, in libSQL.
 import type { AgentStatus } from '@mosaic-fed/core';
-import { and, eq, inArray, lt, sql } from 'drizzle-orm';
-import type { HostedAgentListQuery, HostedAgentRecord, HostedAgentStore, ReserveLimits } from '../types.js';
+import { and, eq, inArray, lt, sql, type SQL } from 'drizzle-orm';
+import type { HostedAgentFilter, HostedAgentListQuery, HostedAgentRecord, HostedAgentStore, ReserveLimits } from '../types.js';
 import { hostedAgentsTable } from './schema.js';
 import { ACTIVE_STATES, afterCursor, creationOrder, pageOf, type Database } from './shared.js';
 
@@ -15,8 +15,8 @@ export class LibsqlHostedAgentStore implements HostedAgentStore {
     const live = sql`SELECT count(*) FROM hosted_agents WHERE connection_id = ${record.connectionId} AND state IN ('spawning', 'running', 'waiting')`;
     const liveInWorkspace = sql`${live} AND actor_workspace_id IS ${workspace}`;
     const result = await this.db.run(sql`
-      INSERT INTO hosted_agents (agent_id, connection_id, owner_instance_id, actor_user_id, actor_workspace_id, task_id, state, status, sequence, created_at)
-      SELECT ${record.agentId}, ${record.connectionId}, ${record.ownerInstanceId}, ${record.actor?.userId ?? null}, ${workspace},
+      INSERT INTO hosted_agents (agent_id, connection_id, owner_instance_id, actor_user_id, actor_workspace_id, via, task_id, state, status, sequence, created_at)
+      SELECT ${record.agentId}, ${record.connectionId}, ${record.ownerInstanceId}, ${record.actor?.userId ?? null}, ${workspace}, ${record.via ?? null},
              ${record.status.taskId}, ${record.status.status}, ${JSON.stringify(record.status)}, ${record.sequence}, ${record.createdAt}
       WHERE (${live}) < ${limits.connection}
         AND (${limits.workspace ?? null} IS NULL OR (${liveInWorkspace}) < ${limits.workspace ?? null})
@@ -51,20 +51,14 @@ export class LibsqlHostedAgentStore implements HostedAgentStore {
     const rows = await this.db
       .select()
       .from(hostedAgentsTable)
-      .where(
-        and(
-          query.ownerInstanceId === undefined ? undefined : eq(hostedAgentsTable.ownerInstanceId, query.ownerInstanceId),
-          query.workspaceId === undefined ? undefined : eq(hostedAgentsTable.actorWorkspaceId, query.workspaceId),
-          query.connectionId === undefined ? undefined : eq(hostedAgentsTable.connectionId, query.connectionId),
-          query.status === undefined ? undefined : eq(hostedAgentsTable.state, query.status),
-          query.taskId === undefined ? undefined : eq(hostedAgentsTable.taskId, query.taskId),
-          query.agentType === undefined ? undefined : sql`json_extract(${hostedAgentsTable.status}, '$.agentType') = ${query.agentType}`,
-          after,
-        ),
-      )
+      .where(and(filtered(query), after))
       .orderBy(...creationOrder(hostedAgentsTable.createdAt, hostedAgentsTable.agentId, query.newestFirst))
       .limit(query.limit + 1);
     return pageOf(rows.map(toHosted), query.limit);
+  }
+
+  async count(query: HostedAgentFilter): Promise<number> {
+    return this.db.$count(hostedAgentsTable, filtered(query));
   }
 
   async listActive(): Promise<HostedAgentRecord[]> {
@@ -73,8 +67,21 @@ export class LibsqlHostedAgentStore implements HostedAgentStore {
   }
 }
 
+/** The conditions of a list's filters. */
+function filtered(query: HostedAgentFilter): SQL | undefined {
+  return and(
+    query.ownerInstanceId === undefined ? undefined : eq(hostedAgentsTable.ownerInstanceId, query.ownerInstanceId),
+    query.workspaceId === undefined ? undefined : eq(hostedAgentsTable.actorWorkspaceId, query.workspaceId),
+    query.connectionId === undefined ? undefined : eq(hostedAgentsTable.connectionId, query.connectionId),
+    query.status === undefined ? undefined : eq(hostedAgentsTable.state, query.status),
+    query.taskId === undefined ? undefined : eq(hostedAgentsTable.taskId, query.taskId),
+    query.agentType === undefined ? undefined : sql`json_extract(${hostedAgentsTable.status}, '$.agentType') = ${query.agentType}`,
+  );
+}
+
 function toHosted(row: typeof hostedAgentsTable.$inferSelect): HostedAgentRecord {
-  const { state: _state, taskId: _taskId, actorUserId, actorWorkspaceId, ...record } = row;
+  const { state: _state, taskId: _taskId, actorUserId, actorWorkspaceId, via, ...rest } = row;
+  const record: HostedAgentRecord = via === null ? rest : { ...rest, via };
   if (actorUserId === null) return record;
   return { ...record, actor: actorWorkspaceId === null ? { userId: actorUserId } : { userId: actorUserId, workspaceId: actorWorkspaceId } };
 }

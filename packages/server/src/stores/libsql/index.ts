@@ -6,6 +6,7 @@ import { drizzle } from 'drizzle-orm/libsql/web';
 import type { FederationStores } from '../types.js';
 import { applyMigrations } from './migrate.js';
 import { schema } from './schema.js';
+import { LibsqlA2AClientStore } from './a2a-clients.js';
 import { LibsqlAdminTokenStore } from './admin-tokens.js';
 import { LibsqlAuditStore } from './audit.js';
 import { LibsqlConnectionStore } from './connections.js';
@@ -46,6 +47,7 @@ export async function createLibsqlStores(
     instance: new LibsqlInstanceStore(db),
     audit: new LibsqlAuditStore(db),
     adminTokens: new LibsqlAdminTokenStore(db),
+    a2aClients: new LibsqlA2AClientStore(db),
     people: new LibsqlPeopleStore(db),
     connections: new LibsqlConnectionStore(db),
     messageLog: new LibsqlMessageLogStore(db, client),

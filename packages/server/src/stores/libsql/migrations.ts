@@ -125,5 +125,15 @@ export const MIGRATIONS: readonly EmbeddedMigration[] = [
       "ALTER TABLE `users` ADD `oidc_subject` text;",
       "\nCREATE UNIQUE INDEX `users_oidc_subject_unique` ON `users` (`oidc_subject`);"
     ]
+  },
+  {
+    "tag": "0011_a2a_clients",
+    "folderMillis": 1796651835886,
+    "hash": "73c5d083f3391f3106b60aefaf11ae0be11a4294e2982c25f66e0194b368c4d4",
+    "sql": [
+      "CREATE TABLE `a2a_clients` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`name` text NOT NULL,\n\t`token_hash` text NOT NULL,\n\t`grants` text NOT NULL,\n\t`created_at` text NOT NULL,\n\t`last_used_at` text,\n\t`revoked_at` text\n);\n",
+      "\nCREATE UNIQUE INDEX `a2a_clients_token_hash_unique` ON `a2a_clients` (`token_hash`);",
+      "\nALTER TABLE `hosted_agents` ADD `via` text;"
+    ]
   }
 ];

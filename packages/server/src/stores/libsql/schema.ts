@@ -72,6 +72,17 @@ export const adminTokensTable = sqliteTable('admin_tokens', {
   userId: text('user_id'),
 });
 
+/** A2A clients (docs/protocol.md, "A2A"): their grants and the hash of their token. */
+export const a2aClientsTable = sqliteTable('a2a_clients', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  tokenHash: text('token_hash').notNull().unique(),
+  grants: text('grants', { mode: 'json' }).$type<Grants>().notNull(),
+  createdAt: text('created_at').notNull(),
+  lastUsedAt: text('last_used_at'),
+  revokedAt: text('revoked_at'),
+});
+
 /** The instance's users (docs/protocol.md, "Acting for users"). */
 export const usersTable = sqliteTable('users', {
   id: text('id').primaryKey(),
@@ -146,6 +157,8 @@ export const hostedAgentsTable = sqliteTable(
     /** The owner's user and workspace it was spawned for (`actor`), when the spawn named them. */
     actorUserId: text('actor_user_id'),
     actorWorkspaceId: text('actor_workspace_id'),
+    /** `a2a` for an A2A client's agent; none for a peer's. */
+    via: text('via').$type<'a2a'>(),
     taskId: text('task_id').notNull(),
     state: text('state').$type<AgentState>().notNull(),
     status: text('status', { mode: 'json' }).$type<AgentStatus>().notNull(),
@@ -259,6 +272,7 @@ export const schema = {
   instanceTable,
   auditTable,
   adminTokensTable,
+  a2aClientsTable,
   usersTable,
   workspacesTable,
   membershipsTable,

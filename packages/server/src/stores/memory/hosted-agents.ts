@@ -1,6 +1,6 @@
 // The agents this instance runs for peers, in memory.
 import { isTerminalState, type AgentStatus } from '@mosaic-fed/core';
-import { agentKept, type HostedAgentListQuery, type HostedAgentRecord, type HostedAgentStore, type ReserveLimits } from '../types.js';
+import { agentKept, type HostedAgentFilter, type HostedAgentListQuery, type HostedAgentRecord, type HostedAgentStore, type ReserveLimits } from '../types.js';
 import { copy, page } from './shared.js';
 
 export class InMemoryHostedAgentStore implements HostedAgentStore {
@@ -33,14 +33,22 @@ export class InMemoryHostedAgentStore implements HostedAgentStore {
   }
 
   async list(query: HostedAgentListQuery) {
-    const mine = [...this.#agents.values()].filter(
+    const mine = this.#kept(query);
+    const { items, nextCursor } = page(mine, (a) => ({ createdAt: a.createdAt, id: a.agentId }), query.limit, query.cursor, query.newestFirst);
+    return { agents: items.map(copy), nextCursor };
+  }
+
+  async count(query: HostedAgentFilter): Promise<number> {
+    return this.#kept(query).length;
+  }
+
+  #kept(query: HostedAgentFilter): HostedAgentRecord[] {
+    return [...this.#agents.values()].filter(
       (a) =>
         (query.ownerInstanceId === undefined || a.ownerInstanceId === query.ownerInstanceId) &&
         (query.workspaceId === undefined || a.actor?.workspaceId === query.workspaceId) &&
         agentKept(a.status, a.connectionId, query),
     );
-    const { items, nextCursor } = page(mine, (a) => ({ createdAt: a.createdAt, id: a.agentId }), query.limit, query.cursor, query.newestFirst);
-    return { agents: items.map(copy), nextCursor };
   }
 
   async listActive(): Promise<HostedAgentRecord[]> {

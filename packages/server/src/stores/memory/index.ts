@@ -1,6 +1,7 @@
 // In-memory stores: for tests, demos and edge deployments that keep no state. Values are
 // copied in and out, so a caller can never change what is stored by holding a reference.
 import type { FederationStores } from '../types.js';
+import { InMemoryA2AClientStore } from './a2a-clients.js';
 import { InMemoryAdminTokenStore } from './admin-tokens.js';
 import { InMemoryAuditStore } from './audit.js';
 import { InMemoryConnectionStore } from './connections.js';
@@ -23,6 +24,7 @@ export function createInMemoryStores(): FederationStores {
     audit,
     instance: new InMemoryInstanceStore(audit),
     adminTokens: new InMemoryAdminTokenStore(audit),
+    a2aClients: new InMemoryA2AClientStore(audit),
     people: new InMemoryPeopleStore(audit),
     connections: new InMemoryConnectionStore(audit),
     messageLog: new InMemoryMessageLogStore(),

@@ -1,0 +1,49 @@
+// A2A clients (docs/protocol.md, "A2A"): agent clients that speak A2A 1.0 to this instance
+// instead of the federation protocol. An admin issues each one a bearer token and grants,
+// the same grants a connection has; the instance treats it as it treats a peer.
+import { z } from 'zod';
+import { IsoDateTimeSchema } from './agents.js';
+import { GrantsSchema, UpdateGrantsDtoSchema } from './connections.js';
+
+/** What an admin calls an A2A client. */
+export const A2AClientNameSchema = z.string().trim().min(1).max(100);
+
+/**
+ * An A2A client as its admins see it (`GET /api/v1/federation/a2a-clients`): never its
+ * token, never the token's hash. `revokedAt` set means its token no longer opens anything.
+ */
+export const A2AClientSchema = z.strictObject({
+  id: z.uuid(),
+  name: A2AClientNameSchema,
+  grants: GrantsSchema,
+  createdAt: IsoDateTimeSchema,
+  /** Within about a minute: the time is written at most once a minute per client. */
+  lastUsedAt: IsoDateTimeSchema.nullable(),
+  revokedAt: IsoDateTimeSchema.nullable(),
+});
+export type A2AClient = z.infer<typeof A2AClientSchema>;
+
+/**
+ * `POST /api/v1/federation/a2a-clients`: a name, and the grants where they differ from a
+ * new connection's (every agent command, the instance's agent types and concurrency).
+ */
+export const CreateA2AClientDtoSchema = z.strictObject({
+  name: A2AClientNameSchema,
+  grants: UpdateGrantsDtoSchema.optional(),
+});
+export type CreateA2AClientDto = z.infer<typeof CreateA2AClientDtoSchema>;
+
+/** `PATCH /api/v1/federation/a2a-clients/:id`: a new name, or grants changed as a connection's are. */
+export const UpdateA2AClientDtoSchema = z
+  .strictObject({ name: A2AClientNameSchema, grants: UpdateGrantsDtoSchema })
+  .partial()
+  .refine((dto) => dto.name !== undefined || dto.grants !== undefined, 'name the name or grants to change');
+export type UpdateA2AClientDto = z.infer<typeof UpdateA2AClientDtoSchema>;
+
+/** `POST /api/v1/federation/a2a-clients` response data: the client, and its token, shown this once. */
+export const A2AClientCreatedSchema = z.strictObject({
+  client: A2AClientSchema,
+  /** The bearer token the client sends (`Authorization: Bearer mfc_…`). Stored only as a hash. */
+  token: z.string(),
+});
+export type A2AClientCreated = z.infer<typeof A2AClientCreatedSchema>;

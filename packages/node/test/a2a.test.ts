@@ -1,0 +1,308 @@
+// A2A 1.0 (docs/protocol.md, "A2A"): a real instance on loopback, driven by the official
+// @a2a-js/sdk client over both of its bindings (JSON-RPC and HTTP+JSON), with tokens an
+// admin issued through the instance's API.
+import { SendMessageRequest, TaskState, verifyAgentCardSignature, type Task } from '@a2a-js/sdk';
+import { ClientFactory, ClientFactoryOptions, JsonRpcTransportFactory, RestTransportFactory, type Client } from '@a2a-js/sdk/client';
+import type { A2AClient, A2AClientCreated, AuditPage, HostedAgent } from '@mosaic-fed/core';
+import type { JWK } from 'jose';
+import { describe, expect, it } from 'vitest';
+import { destroyedAfterEachTest, eventually, type Peer } from './peers.js';
+
+const { peer: startPeer } = destroyedAfterEachTest();
+
+type Binding = 'JSONRPC' | 'HTTP+JSON';
+
+/** An SDK client of `peer` over one binding, sending `token`. */
+async function a2aClient(peer: Peer, token: string, binding: Binding): Promise<Client> {
+  const fetchImpl: typeof fetch = (input, init) => {
+    const headers = new Headers(init?.headers);
+    headers.set('Authorization', `Bearer ${token}`);
+    return fetch(input, { ...init, headers });
+  };
+  const factory = new ClientFactory(
+    ClientFactoryOptions.createFrom(ClientFactoryOptions.default, {
+      transports: [new JsonRpcTransportFactory({ fetchImpl }), new RestTransportFactory({ fetchImpl })],
+      preferredTransports: [binding],
+    }),
+  );
+  return factory.createFromUrl(peer.url);
+}
+
+async function issueClient(peer: Peer, body: Record<string, unknown> = { name: 'ci bot' }): Promise<A2AClientCreated> {
+  const created = await peer.api<A2AClientCreated>('/api/v1/federation/a2a-clients', { body });
+  expect(created.status).toBe(201);
+  return created.body.data;
+}
+
+/** A message that starts a task on a repository, with its work in text. */
+function startMessage(messageId: string, options: { returnImmediately?: boolean; contextId?: string; repository?: string } = {}) {
+  return SendMessageRequest.fromJSON({
+    message: {
+      messageId,
+      role: 'ROLE_USER',
+      ...(options.contextId === undefined ? {} : { contextId: options.contextId }),
+      parts: [
+        { data: { repository: options.repository ?? 'https://git.example.com/org/repo', branch: 'feature/fix-tests', workItems: ['item-1'] }, mediaType: 'application/json' },
+        { text: 'Make the failing test pass.' },
+      ],
+    },
+    configuration: { returnImmediately: options.returnImmediately ?? true },
+  });
+}
+
+async function taskOf(result: Awaited<ReturnType<Client['sendMessage']>>): Promise<Task> {
+  if (!('status' in result)) throw new Error('expected a task, got a message');
+  return result;
+}
+
+/** The error a promise fails with. */
+async function failure(promise: Promise<unknown>): Promise<Error & Record<string, unknown>> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Error & Record<string, unknown>;
+  }
+  throw new Error('expected a failure');
+}
+
+describe('A2A: the agent card', () => {
+  it('is published for the agent types the instance runs, with both bindings, and signed with the instance key', async () => {
+    const spoke = await startPeer({ name: 'Spoke' });
+    const response = await fetch(`${spoke.url}/.well-known/agent-card.json`);
+    expect(response.status).toBe(200);
+    const card = (await response.json()) as {
+      name: string;
+      supportedInterfaces: { url: string; protocolBinding: string; protocolVersion: string }[];
+      skills: { id: string }[];
+      securitySchemes: Record<string, unknown>;
+      signatures: { protected: string; signature: string }[];
+    };
+    expect(card.name).toBe('Spoke');
+    expect(card.supportedInterfaces).toEqual([
+      { url: `${spoke.url}/a2a/jsonrpc`, protocolBinding: 'JSONRPC', protocolVersion: '1.0' },
+      { url: `${spoke.url}/a2a/rest`, protocolBinding: 'HTTP+JSON', protocolVersion: '1.0' },
+    ]);
+    expect(card.skills.map((skill) => skill.id)).toEqual(['worker', 'reviewer', 'tester']);
+    expect(card.securitySchemes).toEqual({ bearer: { httpAuthSecurityScheme: expect.objectContaining({ scheme: 'Bearer' }) } });
+
+    // Verified as A2A clients verify it: the SDK's own check, with the key the header's jku names.
+    const keysFetched: string[] = [];
+    await verifyAgentCardSignature(async (kid, jku) => {
+      keysFetched.push(jku ?? '');
+      const { keys } = (await (await fetch(jku ?? '')).json()) as { keys: JWK[] };
+      const jwk = keys.find((key) => key.kid === kid);
+      if (jwk === undefined) throw new Error('no such key');
+      return jwk;
+    })(card as never);
+    expect(keysFetched).toEqual([`${spoke.url}/.well-known/jwks.json`]);
+    const document = (await (await fetch(`${spoke.url}/.well-known/mosaic-federation`)).json()) as { keys: JWK[] };
+    const header = JSON.parse(Buffer.from(card.signatures[0]?.protected ?? '', 'base64url').toString()) as { kid: string; alg: string };
+    expect(header).toMatchObject({ alg: 'EdDSA', kid: document.keys[0]?.kid });
+
+    // A changed card is refused by the same check.
+    const key = document.keys[0];
+    if (key === undefined) throw new Error('the instance has no key');
+    await expect(verifyAgentCardSignature(async () => key)({ ...card, name: 'Someone else' } as never)).rejects.toThrow(/No valid signatures/);
+  });
+});
+
+describe('A2A: clients are principals', () => {
+  it('are issued, listed, changed and revoked by admins, audited, never showing their token again', async () => {
+    const spoke = await startPeer({ name: 'Spoke' });
+    const { client, token } = await issueClient(spoke, { name: 'ci bot', grants: { maxConcurrentAgents: 1, allowedAgentTypes: ['worker'] } });
+    expect(token).toMatch(/^mfc_/);
+    expect(client.grants).toMatchObject({ maxConcurrentAgents: 1, allowedAgentTypes: ['worker'], allowedCommands: ['agent.spawn', 'agent.status', 'agent.kill', 'agents.list'] });
+    const listed = await spoke.api<A2AClient[]>('/api/v1/federation/a2a-clients');
+    expect(listed.body.data).toEqual([client]);
+    expect(JSON.stringify(listed.body)).not.toContain(token);
+
+    const renamed = await spoke.api<A2AClient>(`/api/v1/federation/a2a-clients/${client.id}`, { method: 'PATCH', body: { name: 'release bot', grants: { maxConcurrentAgents: 3 } } });
+    expect(renamed.body.data).toMatchObject({ name: 'release bot', grants: { maxConcurrentAgents: 3, allowedAgentTypes: ['worker'] } });
+    const unknown = await spoke.api('/api/v1/federation/a2a-clients/3f1c9a70-0000-4000-8000-000000000000');
+    expect(unknown.status).toBe(404);
+    const bad = await spoke.api('/api/v1/federation/a2a-clients', { body: { name: '' } });
+    expect(bad.status).toBe(400);
+
+    const a2a = await a2aClient(spoke, token, 'JSONRPC');
+    await a2a.sendMessage(startMessage('m-1'));
+
+    const revoked = await spoke.api<A2AClient>(`/api/v1/federation/a2a-clients/${client.id}`, { method: 'DELETE' });
+    expect(revoked.body.data.revokedAt).not.toBeNull();
+    const refused = await fetch(`${spoke.url}/a2a/jsonrpc`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ListTasks', params: {} }),
+    });
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get('WWW-Authenticate')).toBe('Bearer');
+    expect(await refused.json()).toMatchObject({ jsonrpc: '2.0', id: 1, error: { data: [{ reason: 'UNAUTHORIZED', domain: 'mosaic-fed' }] } });
+    const changeRevoked = await spoke.api(`/api/v1/federation/a2a-clients/${client.id}`, { method: 'PATCH', body: { name: 'again' } });
+    expect(changeRevoked.status).toBe(400);
+
+    const audit = await spoke.api<AuditPage>('/api/v1/federation/audit?limit=50');
+    const actions = audit.body.data.items.map((entry) => `${entry.action} ${entry.actor.type}`);
+    expect(actions).toEqual(expect.arrayContaining(['a2a-client.create admin-token', 'a2a-client.update admin-token', 'a2a-client.revoke admin-token', 'agent.spawn a2a-client']));
+    expect(JSON.stringify(audit.body.data)).not.toContain(token);
+  });
+
+  it("refuses what the grants do not allow, and answers another client's task as not found", async () => {
+    const spoke = await startPeer({ name: 'Spoke' });
+    const first = await issueClient(spoke, { name: 'first', grants: { allowedCommands: ['agent.spawn', 'agent.status'], maxConcurrentAgents: 1, repositories: ['https://git.example.com/org/*'] } });
+    const second = await issueClient(spoke, { name: 'second' });
+    const mine = await a2aClient(spoke, first.token, 'JSONRPC');
+    const theirs = await a2aClient(spoke, second.token, 'HTTP+JSON');
+
+    const task = await taskOf(await mine.sendMessage(startMessage('m-1')));
+    // Not granted: agent.kill.
+    expect(await failure(mine.cancelTask({ id: task.id, tenant: '', metadata: undefined }))).toMatchObject({ message: expect.stringMatching(/do not allow agent.kill/) });
+    // Over the concurrency grant.
+    expect((await failure(mine.sendMessage(startMessage('m-2')))).message).toMatch(/already has 1 agents running/);
+    // A repository the grants do not name.
+    expect((await failure(mine.sendMessage(startMessage('m-3', { repository: 'https://evil.example.com/x/y' })))).message).toMatch(/do not allow this repository/);
+
+    // Another client's task, through either binding: exactly as a missing one.
+    const missing = await failure(theirs.getTask({ id: '00000000-0000-4000-8000-000000000000', tenant: '' }));
+    const foreign = await failure(theirs.getTask({ id: task.id, tenant: '' }));
+    expect(foreign.name).toBe('TaskNotFoundError');
+    expect(foreign.message).toBe(missing.message);
+    expect((await failure(theirs.cancelTask({ id: task.id, tenant: '', metadata: undefined }))).name).toBe('TaskNotFoundError');
+    expect((await theirs.listTasks({ tenant: '', contextId: '', status: TaskState.TASK_STATE_UNSPECIFIED, pageToken: '', statusTimestampAfter: undefined })).tasks).toEqual([]);
+    expect(spoke.orchestrator.agents.get(task.id)?.status.status).toBe('spawning');
+  });
+});
+
+describe.each<Binding>(['JSONRPC', 'HTTP+JSON'])('A2A over %s', (binding) => {
+  it('starts an agent from a message, reports it as a task, and hands back its work as artifacts', async () => {
+    const spoke = await startPeer({ name: 'Spoke' });
+    const { client, token } = await issueClient(spoke);
+    const a2a = await a2aClient(spoke, token, binding);
+
+    const task = await taskOf(await a2a.sendMessage(startMessage('m-1', { contextId: 'TASK-7' })));
+    expect(task.contextId).toBe('TASK-7');
+    expect(task.status?.state).toBe(TaskState.TASK_STATE_SUBMITTED);
+    const spawned = spoke.orchestrator.agents.get(task.id);
+    expect(spawned?.request.ownerInstanceId).toBe(client.id);
+    expect(spawned?.request.spec).toMatchObject({
+      taskId: 'TASK-7',
+      agentType: 'worker',
+      context: { repository: 'https://git.example.com/org/repo', branch: 'feature/fix-tests', workItems: ['item-1'], instructions: 'Make the failing test pass.' },
+    });
+    const hosted = await spoke.api<HostedAgent>(`/api/v1/federation/hosted-agents/${task.id}`);
+    expect(hosted.body.data).toMatchObject({ via: 'a2a', connectionId: client.id, ownerInstanceId: client.id });
+
+    spoke.orchestrator.start(task.id);
+    expect((await a2a.getTask({ id: task.id, tenant: '' })).status?.state).toBe(TaskState.TASK_STATE_WORKING);
+    spoke.orchestrator.complete(task.id, { summary: 'Fixed the parser.', patch: 'diff --git a/x b/x\n', usage: { inputTokens: 10, outputTokens: 5 } });
+    const done = await a2a.getTask({ id: task.id, tenant: '' });
+    expect(done.status?.state).toBe(TaskState.TASK_STATE_COMPLETED);
+    expect(done.artifacts.map((artifact) => [artifact.artifactId, artifact.parts[0]?.content?.value, artifact.parts[0]?.mediaType])).toEqual([
+      ['summary', 'Fixed the parser.', 'text/plain'],
+      ['patch', 'diff --git a/x b/x\n', 'text/x-diff'],
+    ]);
+    expect(done.metadata).toMatchObject({ agentType: 'worker', usage: { inputTokens: 10, outputTokens: 5 } });
+
+    // Finished: it cannot be canceled, and the list has it.
+    expect((await failure(a2a.cancelTask({ id: task.id, tenant: '', metadata: undefined }))).name).toBe('TaskNotCancelableError');
+    const listed = await a2a.listTasks({ tenant: '', contextId: 'TASK-7', status: TaskState.TASK_STATE_COMPLETED, pageToken: '', statusTimestampAfter: undefined });
+    expect(listed.tasks.map((t) => t.id)).toEqual([task.id]);
+    expect(listed.totalSize).toBe(1);
+  });
+
+  it('starts nothing twice for a message sent again, and refuses other content under the same messageId', async () => {
+    const spoke = await startPeer({ name: 'Spoke' });
+    const { token } = await issueClient(spoke);
+    const a2a = await a2aClient(spoke, token, binding);
+    const [one, two] = await Promise.all([a2a.sendMessage(startMessage('m-1')), a2a.sendMessage(startMessage('m-1'))].map((p) => p.then(taskOf, (error: Error) => error)));
+    // A copy that arrives while the first runs is told to come back, never run twice.
+    const tasks = [one, two].filter((result): result is Task => !(result instanceof Error));
+    expect(tasks.length).toBeGreaterThanOrEqual(1);
+    const again = await taskOf(await a2a.sendMessage(startMessage('m-1')));
+    expect(new Set([...tasks.map((t) => t.id), again.id]).size).toBe(1);
+    expect(spoke.orchestrator.started).toBe(1);
+
+    const conflict = await failure(a2a.sendMessage(startMessage('m-1', { repository: 'https://git.example.com/org/other' })));
+    expect(conflict.message).toMatch(/messageId was sent before with other content/);
+    expect(spoke.orchestrator.started).toBe(1);
+  });
+
+  it('cancels for real, and streams the task from start to end, resumable after any event', async () => {
+    const spoke = await startPeer({ name: 'Spoke' });
+    const { token } = await issueClient(spoke);
+    const a2a = await a2aClient(spoke, token, binding);
+
+    const running = await taskOf(await a2a.sendMessage(startMessage('m-cancel')));
+    spoke.orchestrator.start(running.id);
+    const canceled = await a2a.cancelTask({ id: running.id, tenant: '', metadata: undefined });
+    expect(canceled.status?.state).toBe(TaskState.TASK_STATE_CANCELED);
+    expect(spoke.orchestrator.agents.get(running.id)?.status.status).toBe('killed');
+
+    const seen: string[] = [];
+    let agentId = '';
+    for await (const event of a2a.sendMessageStream(startMessage('m-stream'))) {
+      const payload = event.payload;
+      if (payload?.$case === 'task') {
+        agentId = payload.value.id;
+        seen.push(`task ${TaskState[payload.value.status?.state ?? 0]}`);
+        spoke.orchestrator.start(agentId);
+      } else if (payload?.$case === 'statusUpdate') {
+        const state = payload.value.status?.state ?? 0;
+        seen.push(`status ${TaskState[state]}`);
+        if (state === TaskState.TASK_STATE_WORKING && !seen.includes('status TASK_STATE_INPUT_REQUIRED')) {
+          spoke.orchestrator.ask(agentId, { id: 'plan-1', kind: 'plan', summary: 'Change the parser' });
+        }
+        if (state === TaskState.TASK_STATE_INPUT_REQUIRED) {
+          expect(payload.value.status?.message?.parts.map((part) => part.content?.$case)).toEqual(['text', 'data']);
+          // The answer is a message to the task, with the decision as data.
+          const answer = SendMessageRequest.fromJSON({
+            message: { messageId: 'm-answer', role: 'ROLE_USER', taskId: agentId, parts: [{ data: { decision: 'approve' } }, { text: 'Go ahead.' }] },
+            configuration: { returnImmediately: true },
+          });
+          await a2a.sendMessage(answer);
+          expect(spoke.orchestrator.answers).toEqual([{ agentId, approvalId: 'plan-1', decision: 'approve', note: 'Go ahead.' }]);
+          spoke.orchestrator.complete(agentId, { summary: 'Done.' });
+        }
+      } else if (payload?.$case === 'artifactUpdate') {
+        seen.push(`artifact ${payload.value.artifact?.artifactId ?? ''}`);
+      }
+    }
+    expect(seen).toEqual([
+      'task TASK_STATE_SUBMITTED',
+      'status TASK_STATE_WORKING',
+      'status TASK_STATE_INPUT_REQUIRED',
+      'status TASK_STATE_WORKING',
+      'artifact summary',
+      'status TASK_STATE_COMPLETED',
+    ]);
+
+    // A finished task has nothing to subscribe to, unless a stream resumes: then it gets
+    // what came after the last event it saw, here the end.
+    expect((await failure(drain(a2a.resubscribeTask({ id: agentId, tenant: '' })))).name).toBe('UnsupportedOperationError');
+    const events = spoke.orchestrator.agents.get(agentId)?.events ?? [];
+    const beforeEnd = events.at(-2)?.sequence ?? 0;
+    const resumed = await drain(a2a.resubscribeTask({ id: agentId, tenant: '' }, { serviceParameters: { 'Last-Event-ID': String(beforeEnd) } }));
+    expect(resumed.map((event) => event.payload?.$case)).toEqual(['artifactUpdate', 'statusUpdate']);
+  });
+
+  it('answers a blocking send once the agent is done', async () => {
+    const spoke = await startPeer({ name: 'Spoke' });
+    const { token } = await issueClient(spoke);
+    const a2a = await a2aClient(spoke, token, binding);
+    const sent = a2a.sendMessage(startMessage('m-block', { returnImmediately: false }));
+    const agentId = await eventually(() => {
+      const [id] = spoke.orchestrator.agents.keys();
+      if (id === undefined) throw new Error('no agent yet');
+      return id;
+    });
+    spoke.orchestrator.start(agentId);
+    spoke.orchestrator.fail(agentId, 'the tests do not build');
+    const task = await taskOf(await sent);
+    expect(task.status?.state).toBe(TaskState.TASK_STATE_FAILED);
+    expect(task.status?.message?.parts[0]?.content?.value).toBe('the tests do not build');
+  });
+});
+
+async function drain<T>(events: AsyncGenerator<T>): Promise<T[]> {
+  const all: T[] = [];
+  for await (const event of events) all.push(event);
+  return all;
+}

@@ -1,0 +1,17 @@
+import { CreateA2AClientDtoSchema, UpdateA2AClientDtoSchema } from '@mosaic-fed/core';
+import { Hono } from 'hono';
+import type { A2AClients } from '../a2a/clients.js';
+import type { AdminVariables } from '../middleware/admin-auth.js';
+import { ok, validate } from './http.js';
+
+/** The A2A client routes of the instance's own API (docs/protocol.md, "A2A"): admins only. */
+export function a2aClientRoutes(clients: A2AClients) {
+  return new Hono<{ Variables: AdminVariables }>()
+    .get('/', async (c) => ok(c, await clients.list()))
+    .post('/', validate('json', CreateA2AClientDtoSchema, 'A2A client'), async (c) => ok(c, await clients.create(c.req.valid('json'), c.var.actor), 201))
+    .get('/:id', async (c) => ok(c, await clients.get(c.req.param('id'))))
+    .patch('/:id', validate('json', UpdateA2AClientDtoSchema, 'A2A client update'), async (c) =>
+      ok(c, await clients.update(c.req.param('id'), c.req.valid('json'), c.var.actor)),
+    )
+    .delete('/:id', async (c) => ok(c, await clients.revoke(c.req.param('id'), c.var.actor)));
+}
