@@ -4,7 +4,10 @@
 import { SendMessageRequest, TaskState, verifyAgentCardSignature, type Task } from '@a2a-js/sdk';
 import { ClientFactory, ClientFactoryOptions, JsonRpcTransportFactory, RestTransportFactory, type Client } from '@a2a-js/sdk/client';
 import type { A2AClient, A2AClientCreated, AuditPage, HostedAgent } from '@mosaic-fed/core';
-import type { JWK } from 'jose';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { createLocalJWKSet, jwtVerify, type JWK } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { destroyedAfterEachTest, eventually, type Peer } from './peers.js';
 
@@ -298,6 +301,107 @@ describe.each<Binding>(['JSONRPC', 'HTTP+JSON'])('A2A over %s', (binding) => {
     const task = await taskOf(await sent);
     expect(task.status?.state).toBe(TaskState.TASK_STATE_FAILED);
     expect(task.status?.message?.parts[0]?.content?.value).toBe('the tests do not build');
+  });
+});
+
+/** A webhook on loopback that answers each notification with the next status of `statuses` (then 200). */
+async function webhook(statuses: number[] = []) {
+  const received: { headers: IncomingHttpHeaders; body: string; status: number }[] = [];
+  const server = createServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    request.on('end', () => {
+      const status = statuses.shift() ?? 200;
+      received.push({ headers: request.headers, body, status });
+      response.writeHead(status).end();
+    });
+  });
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return {
+    url: `http://127.0.0.1:${address.port}/hooks/a2a`,
+    received,
+    delivered: () => received.filter((r) => r.status === 200),
+    destroy: () => new Promise<void>((done) => server.close(() => done())),
+  };
+}
+
+describe('A2A push notifications', () => {
+  const { track } = destroyedAfterEachTest();
+
+  it('tells the URL of every change through the outbox, retried, in order, signed, with the credentials sealed at rest', async () => {
+    const spoke = await startPeer({ name: 'Spoke' });
+    const hook = track(await webhook([503]));
+    const { token } = await issueClient(spoke);
+    const a2a = await a2aClient(spoke, token, 'JSONRPC');
+    const request = startMessage('m-push');
+    const configuration = request.configuration;
+    if (configuration === undefined) throw new Error('no configuration');
+    configuration.taskPushNotificationConfig = { tenant: '', id: 'hook-1', taskId: '', url: hook.url, token: 'session-7', authentication: { scheme: 'Bearer', credentials: 'webhook-secret' } };
+    const task = await taskOf(await a2a.sendMessage(request));
+
+    spoke.orchestrator.start(task.id);
+    spoke.orchestrator.complete(task.id, { summary: 'Done.', patch: 'diff --git a/x b/x\n' });
+    const delivered = await eventually(() => {
+      const ok = hook.delivered();
+      if (ok.length < 5) throw new Error(`${ok.length} delivered`);
+      return ok;
+    });
+    const bodies = delivered.map((r) => JSON.parse(r.body) as Record<string, { status?: { state: string }; artifact?: { artifactId: string } }>);
+    expect(bodies.map((b) => b.statusUpdate?.status?.state ?? `artifact ${b.artifactUpdate?.artifact?.artifactId ?? ''}`)).toEqual([
+      'TASK_STATE_SUBMITTED',
+      'TASK_STATE_WORKING',
+      'artifact summary',
+      'artifact patch',
+      'TASK_STATE_COMPLETED',
+    ]);
+    // The first was refused once (503) and sent again as the same notification.
+    expect(hook.received[0]?.status).toBe(503);
+    expect(hook.received[0]?.headers['mosaic-fed-notification-id']).toBe(delivered[0]?.headers['mosaic-fed-notification-id']);
+    for (const { headers, body } of delivered) {
+      expect(headers['content-type']).toBe('application/a2a+json');
+      expect(headers.authorization).toBe('Bearer webhook-secret');
+      expect(headers['x-a2a-notification-token']).toBe('session-7');
+      // Signed by the instance key that the card's jku serves, for this URL and this body.
+      const { keys } = (await (await fetch(`${spoke.url}/.well-known/jwks.json`)).json()) as { keys: JWK[] };
+      const { payload } = await jwtVerify(String(headers['mosaic-fed-signature']), createLocalJWKSet({ keys }), { issuer: spoke.url, audience: hook.url, algorithms: ['EdDSA'] });
+      expect(payload).toMatchObject({ taskId: task.id, jti: headers['mosaic-fed-notification-id'] });
+      expect(payload.bodySha256).toBe(Buffer.from(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(body))).toString('base64url'));
+    }
+
+    // The client sees its config, never the token or credentials; nor does the database file.
+    const config = await a2a.getTaskPushNotificationConfig({ tenant: '', taskId: task.id, id: 'hook-1' });
+    expect(config).toMatchObject({ id: 'hook-1', taskId: task.id, url: hook.url, token: '', authentication: { scheme: 'Bearer', credentials: '' } });
+    const files = readdirSync(spoke.dataDir).filter((name) => name.endsWith('.db') || name.endsWith('.db-wal'));
+    expect(files.length).toBeGreaterThan(0);
+    for (const name of files) expect(readFileSync(join(spoke.dataDir, name)).includes('webhook-secret')).toBe(false);
+  });
+
+  it("refuses a URL the outbound policy forbids, keeps configs to the task's client, and stops telling a deleted one", async () => {
+    const spoke = await startPeer({ name: 'Spoke' });
+    const hook = track(await webhook());
+    const mine = await issueClient(spoke, { name: 'mine' });
+    const theirs = await issueClient(spoke, { name: 'theirs' });
+    const a2a = await a2aClient(spoke, mine.token, 'HTTP+JSON');
+    const other = await a2aClient(spoke, theirs.token, 'HTTP+JSON');
+    const task = await taskOf(await a2a.sendMessage(startMessage('m-1')));
+
+    const metadata = { tenant: '', taskId: task.id, token: '', authentication: undefined };
+    const refused = await failure(a2a.createTaskPushNotificationConfig({ ...metadata, id: 'x', url: 'http://169.254.169.254/latest/meta-data' }));
+    expect(refused.message).toMatch(/may not call that URL/);
+    expect((await failure(other.createTaskPushNotificationConfig({ ...metadata, id: 'y', url: hook.url }))).name).toBe('TaskNotFoundError');
+
+    await a2a.createTaskPushNotificationConfig({ ...metadata, id: 'hook-1', url: hook.url });
+    expect((await a2a.listTaskPushNotificationConfig({ tenant: '', taskId: task.id, pageSize: 0, pageToken: '' })).configs.map((c) => c.id)).toEqual(['hook-1']);
+    spoke.orchestrator.start(task.id);
+    await eventually(() => hook.delivered().length === 1);
+    await a2a.deleteTaskPushNotificationConfig({ tenant: '', taskId: task.id, id: 'hook-1' });
+    expect((await failure(a2a.getTaskPushNotificationConfig({ tenant: '', taskId: task.id, id: 'hook-1' }))).name).toBe('TaskNotFoundError');
+    spoke.orchestrator.complete(task.id, { summary: 'Done.' });
+    await eventually(async () => (await a2a.getTask({ id: task.id, tenant: '' })).status?.state === TaskState.TASK_STATE_COMPLETED);
+    await spoke.server.federation.outbox.deliverDue();
+    expect(hook.received).toHaveLength(1);
   });
 });
 

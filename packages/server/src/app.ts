@@ -21,6 +21,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { A2AClients } from './a2a/clients.js';
 import { AgentCardSigner } from './a2a/card.js';
+import { A2APush } from './a2a/push.js';
 import { a2aRoutes } from './a2a/routes.js';
 import { A2AService } from './a2a/service.js';
 import { DeliveryService, type BranchDeliverer } from './agents/deliveries.js';
@@ -244,8 +245,9 @@ export function createFederation(options: FederationAppOptions): Federation {
   });
 
   // PROTOCOL 3: every request this instance makes goes through this one client.
+  const outboundPolicy = new OutboundPolicy(options.outbound);
   const fetchImpl = createOutboundFetch({
-    policy: new OutboundPolicy(options.outbound),
+    policy: outboundPolicy,
     transport: options.fetch,
     timeoutMs: options.outbound?.timeoutMs,
     maxResponseBytes: options.outbound?.maxResponseBytes,
@@ -304,7 +306,10 @@ export function createFederation(options: FederationAppOptions): Federation {
     leases,
     holder,
     leaseMs: options.watchLeaseMs,
+    // A2A clients' agents: each change to their push URLs, through the outbox (made below).
+    onA2AStatus: (event) => push.notify(event),
   });
+  const push = new A2APush({ stores, outbox, instance, policy: outboundPolicy, fetch: fetchImpl, secret: options.secret, now, generateId });
   const agents = new FederationAgentService({
     stores,
     messenger,
@@ -389,7 +394,7 @@ export function createFederation(options: FederationAppOptions): Federation {
   app.route(
     '/',
     a2aRoutes({
-      service: new A2AService({ stores, hosted, instance, rateLimiter, now, generateId }),
+      service: new A2AService({ stores, hosted, push, instance, rateLimiter, now, generateId }),
       clients: a2aClients,
       card: new AgentCardSigner(instance),
       logger,

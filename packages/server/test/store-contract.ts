@@ -329,6 +329,33 @@ export function describeStoreContract(name: string, open: () => Promise<StoreHar
       });
     });
 
+    describe('A2A push configs', () => {
+      const config = (taskId: string, id: string, createdAt = '2026-11-25T12:00:00.000Z') => ({
+        id,
+        taskId,
+        clientId: 'client-1',
+        url: 'https://hooks.example.com/a2a',
+        scheme: 'Bearer',
+        sealedSecrets: 'v1.sealed',
+        createdAt,
+      });
+
+      it("keeps a task's configs once per id, lists them oldest first, and deletes one", async () => {
+        const first = config('task-1', 'b', '2026-11-25T12:00:00.000Z');
+        const second = { ...config('task-1', 'a', '2026-11-25T12:00:01.000Z'), scheme: null, sealedSecrets: null };
+        expect(await stores.a2aPushConfigs.create(second)).toBe(true);
+        expect(await stores.a2aPushConfigs.create(first)).toBe(true);
+        expect(await stores.a2aPushConfigs.create({ ...first, url: 'https://other.example.com' })).toBe(false);
+        expect(await stores.a2aPushConfigs.create(config('task-2', 'b'))).toBe(true);
+        expect(await stores.a2aPushConfigs.get('task-1', 'b')).toEqual(first);
+        expect(await stores.a2aPushConfigs.list('task-1')).toEqual([first, second]);
+        expect(await stores.a2aPushConfigs.delete('task-1', 'b')).toBe(true);
+        expect(await stores.a2aPushConfigs.delete('task-1', 'b')).toBe(false);
+        expect(await stores.a2aPushConfigs.get('task-1', 'b')).toBeUndefined();
+        expect((await stores.a2aPushConfigs.list('task-2')).map((c) => c.id)).toEqual(['b']);
+      });
+    });
+
     describe('people', () => {
       it('creates users and workspaces once each, with their audit entries, and finds them', async () => {
         const alice = { id: 'alice', name: 'Alice', createdAt: '2026-11-25T12:00:00.000Z' };

@@ -45,7 +45,7 @@ function unsignedCard(document: InstanceDocument): Record<string, unknown> {
     ],
     provider: { organization: document.name, url: document.url },
     version: document.protocol,
-    capabilities: { streaming: true, pushNotifications: false, extendedAgentCard: false },
+    capabilities: { streaming: true, pushNotifications: true, extendedAgentCard: false },
     securitySchemes: {
       bearer: { httpAuthSecurityScheme: { scheme: 'Bearer', description: 'An A2A client token (mfc_...) that an admin of this instance issued.' } },
     },

@@ -11,7 +11,17 @@ import { A2A_PATHS, type AgentCardSigner } from './card.js';
 import type { A2AClients } from './clients.js';
 import { A2AError, wireErrorOf, type WireError } from './errors.js';
 import type { A2AService, TaskStreamEvent } from './service.js';
-import { A2A_VERSION, ListTasksRequestSchema, SendMessageRequestSchema, TaskRefRequestSchema, type SendMessageRequest, type Task } from './wire.js';
+import {
+  A2A_VERSION,
+  CreatePushConfigRequestSchema,
+  ListPushConfigsRequestSchema,
+  ListTasksRequestSchema,
+  PushConfigRefSchema,
+  SendMessageRequestSchema,
+  TaskRefRequestSchema,
+  type SendMessageRequest,
+  type Task,
+} from './wire.js';
 
 export interface A2ARoutesOptions {
   service: A2AService;
@@ -177,11 +187,21 @@ export function a2aRoutes(o: A2ARoutesOptions) {
           await service.subscribable(client, taskId, after);
           return rpcStream(streamOf(client, taskId, after));
         }
-        case 'CreateTaskPushNotificationConfig':
-        case 'GetTaskPushNotificationConfig':
+        case 'CreateTaskPushNotificationConfig': {
+          const { taskId, tenant: _tenant, ...config } = paramsOf(CreatePushConfigRequestSchema, params);
+          return result(await service.createPushConfig(client, taskId, config));
+        }
+        case 'GetTaskPushNotificationConfig': {
+          const { taskId, id: configId } = paramsOf(PushConfigRefSchema, params);
+          return result(await service.pushConfig(client, taskId, configId));
+        }
         case 'ListTaskPushNotificationConfigs':
-        case 'DeleteTaskPushNotificationConfig':
-          throw new A2AError('PUSH_NOTIFICATION_NOT_SUPPORTED', 'this instance does not send push notifications yet; stream the task or poll it');
+          return result(await service.pushConfigs(client, paramsOf(ListPushConfigsRequestSchema, params).taskId));
+        case 'DeleteTaskPushNotificationConfig': {
+          const { taskId, id: configId } = paramsOf(PushConfigRefSchema, params);
+          await service.deletePushConfig(client, taskId, configId);
+          return result({});
+        }
         case 'GetExtendedAgentCard':
           throw new A2AError('UNSUPPORTED_OPERATION', 'this instance has no extended agent card: the public one says everything');
         default:
@@ -210,6 +230,11 @@ export function a2aRoutes(o: A2ARoutesOptions) {
         assertJsonDepth(parsed, 'request');
         return parsed;
       };
+      const bodyObject = async (): Promise<Record<string, unknown>> => {
+        const parsed = await body();
+        if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new A2AError('INVALID_PARAMS', 'the body is not a JSON object');
+        return parsed as Record<string, unknown>;
+      };
       const restStream = (open: Opener) =>
         sse(c, open, {
           event: (event) => JSON.stringify(event),
@@ -232,8 +257,20 @@ export function a2aRoutes(o: A2ARoutesOptions) {
           return restStream(streamOf(client, taskId, after));
         }
       }
-      if (/^\/tasks\/[^/]+\/pushNotificationConfigs(?:\/[^/]+)?$/.test(path)) {
-        throw new A2AError('PUSH_NOTIFICATION_NOT_SUPPORTED', 'this instance does not send push notifications yet; stream the task or poll it');
+      const configs = /^\/tasks\/([^/:]+)\/pushNotificationConfigs(?:\/([^/]+))?$/.exec(path);
+      if (configs !== null) {
+        const taskId = decodeURIComponent(configs[1] ?? '');
+        const configId = configs[2] === undefined ? undefined : decodeURIComponent(configs[2]);
+        if (method === 'POST' && configId === undefined) {
+          const { taskId: _taskId, tenant: _tenant, ...config } = paramsOf(CreatePushConfigRequestSchema, { ...(await bodyObject()), taskId });
+          return c.json(await service.createPushConfig(client, taskId, config));
+        }
+        if (method === 'GET' && configId === undefined) return c.json(await service.pushConfigs(client, taskId));
+        if (method === 'GET' && configId !== undefined) return c.json(await service.pushConfig(client, taskId, configId));
+        if (method === 'DELETE' && configId !== undefined) {
+          await service.deletePushConfig(client, taskId, configId);
+          return c.body(null, 204);
+        }
       }
       if (path === '/extendedAgentCard') throw new A2AError('UNSUPPORTED_OPERATION', 'this instance has no extended agent card: the public one says everything');
       throw new A2AError('METHOD_NOT_FOUND', `there is no ${method} ${path}`);

@@ -21,11 +21,13 @@ import type { FederationStores } from '../stores/types.js';
 import { a2aActor } from './clients.js';
 import { A2AError } from './errors.js';
 import { AGENT_STATE_OF, answerOf, spawnOf, statusTimestamp, streamEventsOf, taskOf, TASK_STATE_OF } from './tasks.js';
-import type { ListTasksRequest, Message, SendMessageRequest, StreamResponse, Task } from './wire.js';
+import type { A2APush, PushConfigView } from './push.js';
+import type { ListTasksRequest, Message, PushConfigInput, SendMessageRequest, StreamResponse, Task } from './wire.js';
 
 export interface A2AServiceOptions {
   stores: FederationStores;
   hosted: HostedAgents;
+  push: A2APush;
   instance: InstanceService;
   rateLimiter: RateLimiter;
   now: () => Date;
@@ -73,10 +75,8 @@ export class A2AService {
    * the task's id; a message sent again (same `messageId`, same content) answers the same.
    */
   async send(client: A2AClient, request: SendMessageRequest): Promise<{ agentId: string; answered?: string | undefined }> {
-    const { message, configuration } = request;
-    if (configuration?.taskPushNotificationConfig !== undefined) {
-      throw new A2AError('PUSH_NOTIFICATION_NOT_SUPPORTED', 'this instance does not send push notifications yet; stream the task or poll it');
-    }
+    const { message } = request;
+    const pushConfig = request.configuration?.taskPushNotificationConfig;
     if (message.role !== 'ROLE_USER') throw new A2AError('INVALID_PARAMS', "a client's message has role ROLE_USER");
     if (message.taskId !== undefined && message.taskId !== '') {
       await this.admit(client, 'agent.spawn', ['supportsCommand']);
@@ -84,6 +84,7 @@ export class A2AService {
       let answered: string | undefined;
       await this.#once(client, message, async () => {
         answered = await this.#answer(client, taskId, message);
+        if (pushConfig !== undefined) await this.#o.push.create(client, taskId, pushConfig);
         return taskId;
       });
       return { agentId: taskId, answered };
@@ -93,7 +94,14 @@ export class A2AService {
     const spec = spawnOf(message, message.contextId === undefined || message.contextId === '' ? this.#o.generateId() : message.contextId);
     const agentId = await this.#once(client, message, async () => {
       const id = await deriveAgentId(client.id, message.messageId);
-      await this.#o.hosted.spawn({ id: client.id, ownerId: client.id, grants: client.grants, auditActor: a2aActor(client), via: 'a2a' }, spec, id);
+      // Stored before the agent starts, so that no change of it goes untold.
+      const push = pushConfig === undefined ? undefined : await this.#o.push.create(client, id, pushConfig);
+      try {
+        await this.#o.hosted.spawn({ id: client.id, ownerId: client.id, grants: client.grants, auditActor: a2aActor(client), via: 'a2a' }, spec, id);
+      } catch (error) {
+        if (push !== undefined) await this.#o.push.delete(id, push.id).catch(() => undefined);
+        throw error;
+      }
       return id;
     });
     return { agentId };
@@ -155,6 +163,36 @@ export class A2AService {
       .filter((agent) => after === undefined || Date.parse(statusTimestamp(agent.status)) >= after)
       .map((agent) => taskOf(agent.status, { artifacts: request.includeArtifacts === true, sequence: agent.sequence }));
     return { tasks, nextPageToken: page.nextCursor ?? '', pageSize, totalSize };
+  }
+
+  /** `CreateTaskPushNotificationConfig`, for one of the client's tasks. */
+  async createPushConfig(client: A2AClient, taskId: string, input: PushConfigInput): Promise<PushConfigView> {
+    await this.#ownTask(client, taskId);
+    return this.#o.push.create(client, taskId, input);
+  }
+
+  /** `GetTaskPushNotificationConfig`. */
+  async pushConfig(client: A2AClient, taskId: string, id: string): Promise<PushConfigView> {
+    await this.#ownTask(client, taskId);
+    return this.#o.push.get(taskId, id);
+  }
+
+  /** `ListTaskPushNotificationConfigs`: all of the task's (at most ten), on one page. */
+  async pushConfigs(client: A2AClient, taskId: string): Promise<{ configs: PushConfigView[]; nextPageToken: string }> {
+    await this.#ownTask(client, taskId);
+    return { configs: await this.#o.push.list(taskId), nextPageToken: '' };
+  }
+
+  /** `DeleteTaskPushNotificationConfig`: what was queued for it is dropped, not sent. */
+  async deletePushConfig(client: A2AClient, taskId: string, id: string): Promise<void> {
+    await this.#ownTask(client, taskId);
+    await this.#o.push.delete(taskId, id);
+  }
+
+  /** Push configs are the task's: `TASK_NOT_FOUND` for another client's, as for a missing one. */
+  async #ownTask(client: A2AClient, taskId: string): Promise<void> {
+    await this.admit(client, 'agent.status', ['supportsCommand']);
+    await this.#o.hosted.status(taskId, ownerOf(client));
   }
 
   /**

@@ -108,13 +108,22 @@ export const StreamResponseSchema = z.union([
 ]);
 export type StreamResponse = z.infer<typeof StreamResponseSchema>;
 
-/** A push notification config as a `SendMessage` configuration carries it. */
-const PushConfigSchema = z.object({
-  url: z.string(),
-  id: z.string().optional(),
-  token: z.string().optional(),
-  authentication: z.object({ scheme: z.string(), credentials: z.string().optional() }).optional(),
+/** The media type of A2A's JSON (push notification bodies). */
+export const A2A_CONTENT_TYPE = 'application/a2a+json';
+
+/** Where to send a task's push notifications, and what to send along (the client's token and credentials). */
+export const PushConfigSchema = z.object({
+  url: z.string().min(1).max(2_048),
+  id: z.string().max(128).regex(/^[A-Za-z0-9._:-]*$/, 'may only contain letters, digits and . _ : -').optional(),
+  token: z.string().max(512).regex(/^[^\r\n]*$/, 'must be one line').optional(),
+  authentication: z
+    .object({
+      scheme: z.string().min(1).max(64).regex(/^[A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]*$/, 'an HTTP authentication scheme such as Bearer'),
+      credentials: z.string().max(4_096).regex(/^[^\r\n]*$/, 'must be one line').optional(),
+    })
+    .optional(),
 });
+export type PushConfigInput = z.infer<typeof PushConfigSchema>;
 
 const TenantSchema = z.string().max(128).optional();
 
@@ -140,6 +149,20 @@ export const TaskRefRequestSchema = z.object({
   metadata: MetadataSchema.optional(),
 });
 export type TaskRefRequest = z.infer<typeof TaskRefRequestSchema>;
+
+/** `CreateTaskPushNotificationConfig`: a config for one task. */
+export const CreatePushConfigRequestSchema = PushConfigSchema.extend({ tenant: TenantSchema, taskId: z.string().min(1).max(128) });
+
+/** `GetTaskPushNotificationConfig` and `DeleteTaskPushNotificationConfig`. */
+export const PushConfigRefSchema = z.object({ tenant: TenantSchema, taskId: z.string().min(1).max(128), id: z.string().min(1).max(128) });
+
+/** `ListTaskPushNotificationConfigs` (one page: a task has few). */
+export const ListPushConfigsRequestSchema = z.object({
+  tenant: TenantSchema,
+  taskId: z.string().min(1).max(128),
+  pageSize: z.coerce.number().int().min(0).max(100).optional(),
+  pageToken: z.string().max(512).optional(),
+});
 
 /** `ListTasks`: the JSON-RPC params, or the REST query (strings, coerced). */
 export const ListTasksRequestSchema = z.object({

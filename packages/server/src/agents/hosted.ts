@@ -66,6 +66,8 @@ export interface HostedAgentsOptions {
   leases: Leases;
   /** This replica, as a holder of leases. */
   holder: string;
+  /** Told of each new status of an A2A client's agent (its push notifications), as the outbox is for a peer's. */
+  onA2AStatus?: ((event: AgentStatusChangedPayload) => Promise<void>) | undefined;
   /** How long a watch lease lasts unrenewed, in milliseconds. Default 10,000. */
   leaseMs?: number | undefined;
   /** Time between passes that renew leases and take unwatched agents, in milliseconds. Default 3,000. */
@@ -478,8 +480,10 @@ export class HostedAgents {
         for await (const event of orchestrator.watch(agentId, { afterSequence: record.sequence, signal: controller.signal })) {
           failures = 0;
           const { sequence, ...status } = event;
-          // An A2A client's agent has no peer to tell: its client reads or streams the status.
-          if ((await this.#o.stores.hostedAgents.updateStatus(agentId, status, sequence)) && record.via === undefined) {
+          const stored = await this.#o.stores.hostedAgents.updateStatus(agentId, status, sequence);
+          // An A2A client's agent has no peer to tell: its client streams, polls, or is pushed to.
+          if (stored && record.via === 'a2a') await this.#o.onA2AStatus?.(event);
+          if (stored && record.via === undefined) {
             await this.#o.outbox.enqueue(
               { connectionId: record.connectionId, peerInstanceId: record.ownerInstanceId },
               'agent.status.changed',

@@ -2,7 +2,8 @@
 // delivered at least once, retried with exponential backoff (or when the peer says)
 // until 48 hours have passed, unless the peer refuses them for good. Every attempt of one
 // entry is the same logical message (its id is the jti), so the receiver's message log
-// drops duplicates.
+// drops duplicates. Entries of other kinds (A2A push notifications) have deliverers of
+// their own, with the same retries and order.
 import { backoffMs, isFederationError, type ErrorCode } from '@mosaic-fed/core';
 import { BackgroundLoop } from '../lib/background.js';
 import { describeError, type Logger } from '../logger.js';
@@ -36,9 +37,35 @@ export interface OutboxOptions {
   pollIntervalMs?: number;
 }
 
+/**
+ * Thrown by a deliverer when the receiver refused an entry for good: it is given up at
+ * once, so the entries after it in its order go out.
+ */
+export class DeliveryRefused extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DeliveryRefused';
+  }
+}
+
+/** A failure a deliverer saw, with when the receiver said to come back, in seconds. */
+export class DeliveryDeferred extends Error {
+  constructor(
+    message: string,
+    readonly retryAfter: number | undefined,
+  ) {
+    super(message);
+    this.name = 'DeliveryDeferred';
+  }
+}
+
+/** Delivers one entry of its event type somewhere other than a peer; throws to retry. */
+export type OutboxDeliverer = (entry: OutboxEntry) => Promise<void>;
+
 export class Outbox {
   readonly #o: OutboxOptions;
   readonly #loop: BackgroundLoop<number>;
+  readonly #deliverers = new Map<string, OutboxDeliverer>();
 
   constructor(options: OutboxOptions) {
     this.#o = options;
@@ -69,6 +96,14 @@ export class Outbox {
     };
     await this.#o.stores.outbox.enqueue(entry);
     this.wake();
+  }
+
+  /**
+   * Delivers entries of `eventType` with `deliver` instead of as an EVENT to the
+   * connection's peer (A2A push notifications, say), with the same retries and order.
+   */
+  deliverWith(eventType: string, deliver: OutboxDeliverer): void {
+    this.#deliverers.set(eventType, deliver);
   }
 
   /** Delivers what is due now; returns how many entries were delivered. One pass at a time. */
@@ -104,43 +139,48 @@ export class Outbox {
   }
 
   async #deliver(due: OutboxEntry[]): Promise<number> {
-    const { stores, messenger, logger } = this.#o;
+    const { stores, logger } = this.#o;
     let delivered = 0;
     for (const entry of due) {
       try {
-        const connection = await stores.connections.get(entry.connectionId);
-        if (connection === undefined || connection.status !== 'ACTIVE') {
-          throw new Error(`the connection is ${connection?.status ?? 'gone'}`);
-        }
-        await messenger.send(
-          messenger.target(connection),
-          { kind: 'EVENT', eventType: entry.eventType, payload: entry.payload },
-          { jti: entry.id },
-        );
+        await (this.#deliverers.get(entry.eventType) ?? this.#toPeer)(entry);
         await stores.outbox.markDelivered(entry.id, this.#o.now().getTime());
         delivered++;
       } catch (error) {
         const attempts = entry.attempts + 1;
         const reason = describeError(error);
         const lastError = String(reason.reason ?? reason.error);
-        const final = isFederationError(error) && FINAL_REFUSALS.has(error.code) && (error.code !== 'NOT_FOUND' || attempts >= NOT_FOUND_ATTEMPTS);
+        const final =
+          error instanceof DeliveryRefused ||
+          (isFederationError(error) && FINAL_REFUSALS.has(error.code) && (error.code !== 'NOT_FOUND' || attempts >= NOT_FOUND_ATTEMPTS));
         if (final) {
           // The peer will refuse this event however often it is sent: give it up now, so
           // that the events after it in its order go out.
           const now = this.#o.now().getTime();
           await stores.outbox.reschedule(entry.id, attempts, now, lastError, now);
-          logger.warn('a peer refused an event for good; it will not be sent again', { outboxId: entry.id, ...reason });
+          logger.warn('an event was refused for good; it will not be sent again', { outboxId: entry.id, eventType: entry.eventType, ...reason });
           continue;
         }
         // A peer that says when to come back (RATE_LIMITED, MESSAGE_IN_PROGRESS) is taken at
         // its word; otherwise exponential, with jitter (half to all of it) so that what a
         // returning hub receives is spread out.
         const jittered = backoffMs(attempts, { initialMs: this.#o.initialBackoffMs ?? 1_000, maxMs: this.#o.maxBackoffMs ?? 600_000 });
-        const backoff = isFederationError(error) && error.retryAfter !== undefined ? error.retryAfter * 1_000 : jittered;
+        const retryAfter = isFederationError(error) || error instanceof DeliveryDeferred ? error.retryAfter : undefined;
+        const backoff = retryAfter !== undefined ? retryAfter * 1_000 : jittered;
         await stores.outbox.reschedule(entry.id, attempts, this.#o.now().getTime() + backoff, lastError);
         logger.warn('event delivery failed; will retry', { outboxId: entry.id, attempts, backoffMs: backoff, ...reason });
       }
     }
     return delivered;
   }
+
+  /** An EVENT to the entry's peer, signed, with the entry's id as its jti. */
+  readonly #toPeer: OutboxDeliverer = async (entry) => {
+    const { stores, messenger } = this.#o;
+    const connection = await stores.connections.get(entry.connectionId);
+    if (connection === undefined || connection.status !== 'ACTIVE') {
+      throw new Error(`the connection is ${connection?.status ?? 'gone'}`);
+    }
+    await messenger.send(messenger.target(connection), { kind: 'EVENT', eventType: entry.eventType, payload: entry.payload }, { jti: entry.id });
+  };
 }

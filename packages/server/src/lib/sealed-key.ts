@@ -1,16 +1,17 @@
-// The instance's private key at rest: AES-256-GCM (WebCrypto) under a key derived with
-// HKDF-SHA256 from the configured secret and a random salt. The instance id is bound in
-// as additional data, so a sealed key copied to another instance's record does not open.
+// Secrets at rest: AES-256-GCM (WebCrypto) under a key derived with HKDF-SHA256 from the
+// configured secret, a random salt and what the secret is (`info`). What it belongs to
+// (the instance id for the private key, the push config's id for its credentials) is bound
+// in as additional data, so a sealed value copied to another record does not open.
 import { PrivateJwkSchema, type PrivateJwk } from '@mosaic-fed/core';
 import { fromBase64url, toBase64url, utf8 } from './encoding.js';
 
 const VERSION = 'v1';
-const INFO = utf8('mosaic-fed private key v1');
+const PRIVATE_KEY = 'mosaic-fed private key v1';
 
-async function deriveKey(secret: string, salt: Uint8Array<ArrayBuffer>): Promise<CryptoKey> {
+async function deriveKey(secret: string, salt: Uint8Array<ArrayBuffer>, info: string): Promise<CryptoKey> {
   const material = await crypto.subtle.importKey('raw', utf8(secret), 'HKDF', false, ['deriveKey']);
   return crypto.subtle.deriveKey(
-    { name: 'HKDF', hash: 'SHA-256', salt, info: INFO },
+    { name: 'HKDF', hash: 'SHA-256', salt, info: utf8(info) },
     material,
     { name: 'AES-GCM', length: 256 },
     false,
@@ -18,7 +19,7 @@ async function deriveKey(secret: string, salt: Uint8Array<ArrayBuffer>): Promise
   );
 }
 
-/** Raised when a sealed key cannot be opened: the secret is not the one it was sealed with. */
+/** Raised when a sealed value cannot be opened: the secret is not the one it was sealed with. */
 export class SealedKeyError extends Error {
   constructor(message: string) {
     super(message);
@@ -26,35 +27,44 @@ export class SealedKeyError extends Error {
   }
 }
 
-/** Seals a private JWK as `v1.<salt>.<iv>.<ciphertext>` (base64url parts). */
-export async function sealPrivateKey(jwk: PrivateJwk, secret: string, instanceId: string): Promise<string> {
+/** Seals `text` as `v1.<salt>.<iv>.<ciphertext>` (base64url parts), for `owner`, as `info` says what it is. */
+export async function sealText(text: string, secret: string, owner: string, info: string): Promise<string> {
   const salt = crypto.getRandomValues(new Uint8Array(16));
   const iv = crypto.getRandomValues(new Uint8Array(12));
-  const key = await deriveKey(secret, salt);
-  const ciphertext = await crypto.subtle.encrypt(
-    { name: 'AES-GCM', iv, additionalData: utf8(instanceId) },
-    key,
-    utf8(JSON.stringify(jwk)),
-  );
+  const key = await deriveKey(secret, salt, info);
+  const ciphertext = await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: utf8(owner) }, key, utf8(text));
   return [VERSION, toBase64url(salt), toBase64url(iv), toBase64url(new Uint8Array(ciphertext))].join('.');
+}
+
+/** Opens what {@link sealText} sealed. Throws {@link SealedKeyError} (without details) on any failure. */
+export async function openText(sealed: string, secret: string, owner: string, info: string): Promise<string> {
+  const [version, salt, iv, ciphertext] = sealed.split('.');
+  if (version !== VERSION || salt === undefined || iv === undefined || ciphertext === undefined) {
+    throw new SealedKeyError('the stored secret is in an unknown format');
+  }
+  try {
+    const key = await deriveKey(secret, fromBase64url(salt), info);
+    const plaintext = await crypto.subtle.decrypt({ name: 'AES-GCM', iv: fromBase64url(iv), additionalData: utf8(owner) }, key, fromBase64url(ciphertext));
+    return new TextDecoder().decode(plaintext);
+  } catch {
+    throw new SealedKeyError('the configured secret does not open the stored secret');
+  }
+}
+
+/** Seals a private JWK for the instance `instanceId`. */
+export function sealPrivateKey(jwk: PrivateJwk, secret: string, instanceId: string): Promise<string> {
+  return sealText(JSON.stringify(jwk), secret, instanceId, PRIVATE_KEY);
 }
 
 /** Opens a sealed private key. Throws {@link SealedKeyError} (without details) on any failure. */
 export async function openPrivateKey(sealed: string, secret: string, instanceId: string): Promise<PrivateJwk> {
-  const [version, salt, iv, ciphertext] = sealed.split('.');
-  if (version !== VERSION || salt === undefined || iv === undefined || ciphertext === undefined) {
-    throw new SealedKeyError('the stored private key is in an unknown format');
-  }
-  let plaintext: ArrayBuffer;
+  let text: string;
   try {
-    const key = await deriveKey(secret, fromBase64url(salt));
-    plaintext = await crypto.subtle.decrypt(
-      { name: 'AES-GCM', iv: fromBase64url(iv), additionalData: utf8(instanceId) },
-      key,
-      fromBase64url(ciphertext),
-    );
-  } catch {
-    throw new SealedKeyError('the configured secret does not open the stored private key');
+    text = await openText(sealed, secret, instanceId, PRIVATE_KEY);
+  } catch (error) {
+    throw error instanceof SealedKeyError && error.message.includes('format')
+      ? new SealedKeyError('the stored private key is in an unknown format')
+      : new SealedKeyError('the configured secret does not open the stored private key');
   }
-  return PrivateJwkSchema.parse(JSON.parse(new TextDecoder().decode(plaintext)));
+  return PrivateJwkSchema.parse(JSON.parse(text));
 }

@@ -117,6 +117,33 @@ export interface A2AClientStore {
   recordUse(id: string, at: string): Promise<void>;
 }
 
+/**
+ * Where an A2A client asked to be told of its task's changes (docs/protocol.md, "A2A"):
+ * the URL, and the token and credentials sent with each notification, sealed at rest.
+ */
+export interface A2APushConfigRecord {
+  id: string;
+  /** The task (the agent's id). */
+  taskId: string;
+  clientId: string;
+  url: string;
+  /** The `Authorization` scheme the credentials go with; none without credentials. */
+  scheme: string | null;
+  /** `{ token?, credentials? }`, sealed for this config; none when the client gave neither. */
+  sealedSecrets: string | null;
+  createdAt: string;
+}
+
+export interface A2APushConfigStore {
+  /** Stores a config; false, storing nothing, if the task has one with this id already. */
+  create(record: A2APushConfigRecord): Promise<boolean>;
+  get(taskId: string, id: string): Promise<A2APushConfigRecord | undefined>;
+  /** The task's configs, oldest first. */
+  list(taskId: string): Promise<A2APushConfigRecord[]>;
+  /** False for a config that is not there. */
+  delete(taskId: string, id: string): Promise<boolean>;
+}
+
 /** How precisely a connection's `peerSeenAt` is kept: a minute, so that busy peers cost one write a minute. */
 export const PEER_SEEN_PRECISION_MS = 60_000;
 
@@ -447,6 +474,7 @@ export interface FederationStores {
   audit: AuditStore;
   adminTokens: AdminTokenStore;
   a2aClients: A2AClientStore;
+  a2aPushConfigs: A2APushConfigStore;
   people: PeopleStore;
   connections: ConnectionStore;
   messageLog: MessageLogStore;

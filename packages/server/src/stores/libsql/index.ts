@@ -7,6 +7,7 @@ import type { FederationStores } from '../types.js';
 import { applyMigrations } from './migrate.js';
 import { schema } from './schema.js';
 import { LibsqlA2AClientStore } from './a2a-clients.js';
+import { LibsqlA2APushConfigStore } from './a2a-push-configs.js';
 import { LibsqlAdminTokenStore } from './admin-tokens.js';
 import { LibsqlAuditStore } from './audit.js';
 import { LibsqlConnectionStore } from './connections.js';
@@ -48,6 +49,7 @@ export async function createLibsqlStores(
     audit: new LibsqlAuditStore(db),
     adminTokens: new LibsqlAdminTokenStore(db),
     a2aClients: new LibsqlA2AClientStore(db),
+    a2aPushConfigs: new LibsqlA2APushConfigStore(db),
     people: new LibsqlPeopleStore(db),
     connections: new LibsqlConnectionStore(db),
     messageLog: new LibsqlMessageLogStore(db, client),

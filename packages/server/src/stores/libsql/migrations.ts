@@ -135,5 +135,13 @@ export const MIGRATIONS: readonly EmbeddedMigration[] = [
       "\nCREATE UNIQUE INDEX `a2a_clients_token_hash_unique` ON `a2a_clients` (`token_hash`);",
       "\nALTER TABLE `hosted_agents` ADD `via` text;"
     ]
+  },
+  {
+    "tag": "0012_a2a_push_configs",
+    "folderMillis": 1796652550917,
+    "hash": "713429b61c9fbbc3f4f7dd43c5fcb548777109013346318685442835b17da2e3",
+    "sql": [
+      "CREATE TABLE `a2a_push_configs` (\n\t`task_id` text NOT NULL,\n\t`id` text NOT NULL,\n\t`client_id` text NOT NULL,\n\t`url` text NOT NULL,\n\t`scheme` text,\n\t`sealed_secrets` text,\n\t`created_at` text NOT NULL,\n\tPRIMARY KEY(`task_id`, `id`)\n);\n"
+    ]
   }
 ];

@@ -83,6 +83,21 @@ export const a2aClientsTable = sqliteTable('a2a_clients', {
   revokedAt: text('revoked_at'),
 });
 
+/** Where A2A clients asked to be told of their tasks' changes; the secrets sealed. */
+export const a2aPushConfigsTable = sqliteTable(
+  'a2a_push_configs',
+  {
+    taskId: text('task_id').notNull(),
+    id: text('id').notNull(),
+    clientId: text('client_id').notNull(),
+    url: text('url').notNull(),
+    scheme: text('scheme'),
+    sealedSecrets: text('sealed_secrets'),
+    createdAt: text('created_at').notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.taskId, table.id] })],
+);
+
 /** The instance's users (docs/protocol.md, "Acting for users"). */
 export const usersTable = sqliteTable('users', {
   id: text('id').primaryKey(),
@@ -273,6 +288,7 @@ export const schema = {
   auditTable,
   adminTokensTable,
   a2aClientsTable,
+  a2aPushConfigsTable,
   usersTable,
   workspacesTable,
   membershipsTable,

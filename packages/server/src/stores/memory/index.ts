@@ -2,6 +2,7 @@
 // copied in and out, so a caller can never change what is stored by holding a reference.
 import type { FederationStores } from '../types.js';
 import { InMemoryA2AClientStore } from './a2a-clients.js';
+import { InMemoryA2APushConfigStore } from './a2a-push-configs.js';
 import { InMemoryAdminTokenStore } from './admin-tokens.js';
 import { InMemoryAuditStore } from './audit.js';
 import { InMemoryConnectionStore } from './connections.js';
@@ -25,6 +26,7 @@ export function createInMemoryStores(): FederationStores {
     instance: new InMemoryInstanceStore(audit),
     adminTokens: new InMemoryAdminTokenStore(audit),
     a2aClients: new InMemoryA2AClientStore(audit),
+    a2aPushConfigs: new InMemoryA2APushConfigStore(),
     people: new InMemoryPeopleStore(audit),
     connections: new InMemoryConnectionStore(audit),
     messageLog: new InMemoryMessageLogStore(),
