@@ -4,12 +4,13 @@
 import { SendMessageRequest, TaskState, verifyAgentCardSignature, type Task } from '@a2a-js/sdk';
 import { ClientFactory, ClientFactoryOptions, JsonRpcTransportFactory, RestTransportFactory, type Client } from '@a2a-js/sdk/client';
 import type { A2AClient, A2AClientCreated, AuditPage, HostedAgent } from '@mosaic-fed/core';
+import { AdminClient } from '@mosaic-fed/sdk';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLocalJWKSet, jwtVerify, type JWK } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { destroyedAfterEachTest, eventually, type Peer } from './peers.js';
+import { destroyedAfterEachTest, eventually, sessionCookie, type Peer } from './peers.js';
 
 const { peer: startPeer } = destroyedAfterEachTest();
 
@@ -119,8 +120,13 @@ describe('A2A: clients are principals', () => {
     expect(listed.body.data).toEqual([client]);
     expect(JSON.stringify(listed.body)).not.toContain(token);
 
-    const renamed = await spoke.api<A2AClient>(`/api/v1/federation/a2a-clients/${client.id}`, { method: 'PATCH', body: { name: 'release bot', grants: { maxConcurrentAgents: 3 } } });
-    expect(renamed.body.data).toMatchObject({ name: 'release bot', grants: { maxConcurrentAgents: 3, allowedAgentTypes: ['worker'] } });
+    // The SDK's admin client does the same.
+    const admin = new AdminClient({ url: spoke.url, token: spoke.token });
+    expect(await admin.a2aClients()).toEqual([client]);
+    const renamed = await admin.updateA2AClient(client.id, { name: 'release bot', grants: { maxConcurrentAgents: 3 } });
+    expect(renamed).toMatchObject({ name: 'release bot', grants: { maxConcurrentAgents: 3, allowedAgentTypes: ['worker'] } });
+    const other = await admin.createA2AClient({ name: 'other' });
+    expect((await admin.revokeA2AClient(other.client.id)).revokedAt).not.toBeNull();
     const unknown = await spoke.api('/api/v1/federation/a2a-clients/3f1c9a70-0000-4000-8000-000000000000');
     expect(unknown.status).toBe(404);
     const bad = await spoke.api('/api/v1/federation/a2a-clients', { body: { name: '' } });
@@ -192,6 +198,11 @@ describe.each<Binding>(['JSONRPC', 'HTTP+JSON'])('A2A over %s', (binding) => {
     });
     const hosted = await spoke.api<HostedAgent>(`/api/v1/federation/hosted-agents/${task.id}`);
     expect(hosted.body.data).toMatchObject({ via: 'a2a', connectionId: client.id, ownerInstanceId: client.id });
+    // The admin's pages name the client the agent runs for.
+    const cookie = await sessionCookie(spoke);
+    for (const page of ['/federation/agents', `/federation/hosted/${task.id}`]) {
+      expect(await (await fetch(`${spoke.url}${page}`, { headers: { Cookie: cookie } })).text()).toContain('A2A client ci bot');
+    }
 
     spoke.orchestrator.start(task.id);
     expect((await a2a.getTask({ id: task.id, tenant: '' })).status?.state).toBe(TaskState.TASK_STATE_WORKING);

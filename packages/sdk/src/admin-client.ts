@@ -2,6 +2,12 @@
 // that configure an instance, manage its connections and spawn, watch and kill agents
 // through it. Every answer is checked against core's schemas.
 import {
+  A2AClientCreatedSchema,
+  A2AClientSchema,
+  type A2AClient,
+  type A2AClientCreated,
+  type CreateA2AClientDto,
+  type UpdateA2AClientDto,
   AdminTokenSchema,
   MembershipSchema,
   PrincipalViewSchema,
@@ -300,6 +306,26 @@ export class AdminClient {
    */
   respond(agentId: string, answer: ApprovalAnswer): Promise<AgentRespondResponse> {
     return this.#call('POST', `agents/${encodeURIComponent(agentId)}/respond`, AgentRespondResponseSchema, answer);
+  }
+
+  /** The A2A clients admins issued tokens to, revoked ones too (docs/protocol.md, "A2A"). */
+  a2aClients(): Promise<A2AClient[]> {
+    return this.#call('GET', 'a2a-clients', z.array(A2AClientSchema));
+  }
+
+  /** Issues an A2A client its token (in this answer only) and grants: a new connection's, changed as `grants` says. */
+  createA2AClient(client: CreateA2AClientDto): Promise<A2AClientCreated> {
+    return this.#call('POST', 'a2a-clients', A2AClientCreatedSchema, client);
+  }
+
+  /** Renames an A2A client or changes its grants, as a connection's are changed. */
+  updateA2AClient(id: string, changes: UpdateA2AClientDto): Promise<A2AClient> {
+    return this.#call('PATCH', `a2a-clients/${encodeURIComponent(id)}`, A2AClientSchema, changes);
+  }
+
+  /** Revokes an A2A client's token: its requests are refused from now on, on every replica. */
+  revokeA2AClient(id: string): Promise<A2AClient> {
+    return this.#call('DELETE', `a2a-clients/${encodeURIComponent(id)}`, A2AClientSchema);
   }
 
   /** Who this client's token signs in: an admin, or a user with their workspaces and roles. */

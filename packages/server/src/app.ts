@@ -413,6 +413,7 @@ export function createFederation(options: FederationAppOptions): Federation {
       agents,
       deliveries,
       hosted,
+      a2aClients,
       events,
       stores,
       monotonic,

@@ -468,6 +468,41 @@ describe('web UI', () => {
     expect(response.headers.get('set-cookie')).toMatch(/mosaic_fed_session_[0-9a-f]{16}=;/);
   });
 
+  it('issues an A2A client its token once, lists it with its grants in words, names its agents, and revokes it', async () => {
+    const { cookie, csrf } = await signIn();
+    const refused = await request('/federation/a2a-clients', form({ csrf, name: '', agentTypes: ['worker'], maxConcurrentAgents: 'many' }, cookie));
+    expect(refused.status).toBe(400);
+    const refusedText = textOf(await refused.text());
+    expect(refusedText).toContain('A name of 1 to 100 characters fits here.');
+    expect(refusedText).toContain('A whole number from 0 to 10,000 fits here.');
+    expect(await federation.a2aClients.list()).toEqual([]);
+
+    const issued = await request(
+      '/federation/a2a-clients',
+      form({ csrf, name: 'Release bot', agentTypes: ['worker', 'tester'], maxConcurrentAgents: '2', repositories: 'https://github.com/acme/*' }, cookie),
+    );
+    expect(issued.status).toBe(201);
+    expect(issued.headers.get('cache-control')).toBe('no-store');
+    const html = await issued.text();
+    const shownToken = /<code data-token="?[^>]*>(mfc_[^<]+)<\/code>/.exec(html)?.[1];
+    expect(shownToken).toMatch(/^mfc_/);
+    const [client] = await federation.a2aClients.list();
+    expect(client?.grants).toMatchObject({ allowedAgentTypes: ['worker', 'tester'], maxConcurrentAgents: 2, repositories: ['https://github.com/acme/*'] });
+    // The client's token opens the A2A binding.
+    const listed = await request('/a2a/rest/tasks', { headers: { Authorization: `Bearer ${shownToken ?? ''}` } });
+    expect(listed.status).toBe(200);
+
+    const again = await (await request('/federation/a2a-clients', { headers: { Cookie: cookie } })).text();
+    expect(again).not.toContain(shownToken ?? 'no token');
+    expect(textOf(again)).toMatch(/Release bot[\s\S]*worker, tester agents, 2 at once, on https:\/\/github.com\/acme\/\*/);
+    expect(textOf(again)).toContain(`${URL_}/.well-known/agent-card.json`);
+
+    const revoked = await request(`/federation/a2a-clients/${client?.id ?? ''}/revoke`, form({ csrf }, cookie));
+    expect(revoked.headers.get('location')).toBe('/federation/a2a-clients?done=a2a-revoked');
+    expect(textOf(await (await request('/federation/a2a-clients?done=a2a-revoked', { headers: { Cookie: cookie } })).text())).toContain('The A2A client is revoked');
+    expect((await request('/a2a/rest/tasks', { headers: { Authorization: `Bearer ${shownToken ?? ''}` } })).status).toBe(401);
+  });
+
   it('uses calm words on every page and shows no private key material or secret', async () => {
     const { cookie, csrf } = await signIn();
     const record = await federation.stores.instance.get();
@@ -486,6 +521,8 @@ describe('web UI', () => {
       await request('/federation/settings', form({ csrf, name: '', agentTypes: 'worker', maxConcurrentAgents: '-1', metadata: '[' }, cookie)),
       await request('/federation/settings/regenerate-keys', { headers: { Cookie: cookie } }),
       await request('/federation/settings', form({ name: 'no token' }, cookie)),
+      await request('/federation/a2a-clients', { headers: { Cookie: cookie } }),
+      await request('/federation/a2a-clients', form({ csrf, name: '' }, cookie)),
     ];
     for (const response of pages) {
       const html = await response.text();

@@ -119,6 +119,8 @@ export function AgentsPage(props: {
   peers: Connection[];
   /** Every connection, for the names of the peers in the list and its filter. */
   allPeers: Connection[];
+  /** Names by the id of a row's connection or A2A client; the connections' peer names when left out. */
+  names?: ReadonlyMap<string, string> | undefined;
   csrf: string;
   note?: string | undefined;
   form?: SpawnForm | undefined;
@@ -126,7 +128,7 @@ export function AgentsPage(props: {
   workspaces?: readonly { id: string; name: string }[] | undefined;
 }) {
   const form = props.form;
-  const peerNames = new Map(props.allPeers.map((peer) => [peer.id, peer.peerName]));
+  const peerNames = props.names ?? new Map(props.allPeers.map((peer) => [peer.id, peer.peerName]));
   return (
     <Layout title="Agents" signedIn csrf={props.csrf}>
       <h1>Agents</h1>

@@ -6,6 +6,7 @@ import {
   AgentSpawnPayloadSchema,
   ApprovalAnswerSchema,
   AuditQuerySchema,
+  CreateA2AClientDtoSchema,
   CreateUserDtoSchema,
   CreateWorkspaceDtoSchema,
   UpdateWorkspaceDtoSchema,
@@ -18,8 +19,10 @@ import {
   parseOrThrow,
   UpdateGrantsDtoSchema,
   UpdateInstanceDtoSchema,
+  type A2AClient,
   type AuditActor,
   type AgentStatus,
+  type Connection,
   type AuditQuery,
   type Capabilities,
   type InstanceConfiguration,
@@ -58,6 +61,9 @@ import { MessagePage, NavigationContext, type FieldNotes } from './layout.js';
 import { RegeneratePage, SettingsPage, type SettingsForm } from './settings-pages.js';
 import { SignInPage } from './sign-in-page.js';
 import { TokensPage } from './token-pages.js';
+import { A2AClientsPage, type A2AClientForm } from './a2a-client-pages.js';
+import type { A2AClients } from '../a2a/clients.js';
+import { A2A_PATHS } from '../a2a/card.js';
 import { AuditPage, type AuditFilterForm } from './audit-pages.js';
 import { auditListOf } from '../routes/admin.js';
 import { revokeAdminToken, toAdminToken } from '../auth/admin-tokens.js';
@@ -101,6 +107,7 @@ export interface UiOptions {
   agents: FederationAgentService;
   deliveries: DeliveryService;
   hosted: HostedAgents;
+  a2aClients: A2AClients;
   events: EventBus;
   stores: FederationStores;
   /** The clock of the event streams' keep-alives; see the app's `monotonic`. */
@@ -245,7 +252,7 @@ export function uiRoutes(options: UiOptions) {
           checks={checks}
           outbox={outbox}
           failures={failures.rows}
-          peerNames={new Map(connections.map((connection) => [connection.id, connection.peerName]))}
+          peerNames={await principalNames(connections)}
           now={now}
           csrf={c.var.csrf}
         />,
@@ -392,6 +399,37 @@ export function uiRoutes(options: UiOptions) {
     .post('/tokens/:id/revoke', signedIn, async (c) => {
       await revokeAdminToken({ store: options.stores.adminTokens, id: c.req.param('id'), actor: c.var.session.actor, now: options.now, generateId: options.generateId });
       return c.redirect('/federation/tokens?done=revoked', 303);
+    })
+    .get('/a2a-clients', signedIn, async (c) => signedInPage(c, await a2aClientsPage(c, {}, { flash: flashOf(c.req.query('done')) })))
+    .post('/a2a-clients', signedIn, async (c) => {
+      const body = await c.req.parseBody({ all: true });
+      const text = (name: string) => (typeof body[name] === 'string' ? body[name].trim() : '');
+      const agentTypes = [body.agentTypes ?? []].flat().filter((value): value is string => typeof value === 'string');
+      const form: A2AClientForm = { name: text('name'), agentTypes, maxConcurrentAgents: text('maxConcurrentAgents'), repositories: text('repositories') };
+      const repositories = form.repositories.split('\n').map((line) => line.trim()).filter((line) => line !== '');
+      const dto = CreateA2AClientDtoSchema.safeParse({
+        name: form.name,
+        grants: {
+          allowedAgentTypes: agentTypes,
+          ...(form.maxConcurrentAgents === '' ? {} : { maxConcurrentAgents: Number(form.maxConcurrentAgents) }),
+          ...(repositories.length === 0 ? {} : { repositories }),
+        },
+      });
+      if (!dto.success) {
+        const notes: FieldNotes = {};
+        for (const issue of dto.error.issues) {
+          const field = String(issue.path.at(issue.path[0] === 'grants' ? 1 : 0) ?? 'name');
+          notes[field] = A2A_CLIENT_NOTES[field] ?? 'This value could not be used as it is.';
+        }
+        return signedInPage(c, await a2aClientsPage(c, notes, { form }), 400);
+      }
+      const issued = await options.a2aClients.create(dto.data, c.var.session.actor);
+      c.header('Cache-Control', 'no-store');
+      return signedInPage(c, await a2aClientsPage(c, {}, { issued }), 201);
+    })
+    .post('/a2a-clients/:id/revoke', signedIn, async (c) => {
+      await options.a2aClients.revoke(c.req.param('id'), c.var.session.actor);
+      return c.redirect('/federation/a2a-clients?done=a2a-revoked', 303);
     })
     .get('/people', signedIn, async (c) => signedInPage(c, await peoplePage(c, {}, flashOf(c.req.query('done')))))
     .post('/people/users', signedIn, async (c) => {
@@ -540,8 +578,10 @@ export function uiRoutes(options: UiOptions) {
           options.logger.warn("could not read an agent's transcript from the orchestrator", { agentId: agent.agentId, ...describeError(error) });
           return undefined;
         }),
-        options.stores.connections.get(agent.connectionId),
+        agent.via === 'a2a' ? options.a2aClients.get(agent.connectionId).catch(() => undefined) : options.stores.connections.get(agent.connectionId),
       ]);
+      const forWhom =
+        connection === undefined ? (agent.via === 'a2a' ? 'a former A2A client' : 'a former peer') : 'peerName' in connection ? connection.peerName : `A2A client ${connection.name}`;
       // What this instance knows of a hosted agent's moves: the times its status holds.
       const { status } = agent;
       const timeline: TimelineEntry[] = [{ status: 'spawning', attempt: 1, at: status.spawnedAt }];
@@ -549,7 +589,7 @@ export function uiRoutes(options: UiOptions) {
       if (status.status !== 'spawning' && status.status !== 'running') timeline.push({ status: status.status, attempt: status.attempt, at: status.completedAt });
       return signedInPage(
       c,
-        <AgentPage status={status} timeline={timeline} transcript={transcript} peerName={connection?.peerName ?? 'a former peer'} hosted onBehalfOf={agent.actor} csrf={c.var.csrf} flash={flashOf(c.req.query('done'))} />,
+        <AgentPage status={status} timeline={timeline} transcript={transcript} peerName={forWhom} hosted onBehalfOf={agent.actor} csrf={c.var.csrf} flash={flashOf(c.req.query('done'))} />,
       );
     })
     .get('/hosted/:id/patch', signedIn, async (c) => patchDownload(c, (await options.hosted.get(c.req.param('id'))).status))
@@ -625,7 +665,33 @@ export function uiRoutes(options: UiOptions) {
     const peers = connections.filter(
       (connection) => connection.status === 'ACTIVE' && (workspaces?.some((w) => w.connectionIds === null || w.connectionIds.includes(connection.id)) ?? true),
     );
-    return <AgentsPage list={list} peers={peers} allPeers={connections} csrf={c.var.csrf} note={note} form={form} workspaces={workspaces} />;
+    const names = principal.kind === 'admin' ? await principalNames(connections) : undefined;
+    return <AgentsPage list={list} peers={peers} allPeers={connections} names={names} csrf={c.var.csrf} note={note} form={form} workspaces={workspaces} />;
+  }
+
+  async function a2aClientsPage(c: Context<UiEnv>, notes: FieldNotes, shown: { form?: A2AClientForm; issued?: { client: A2AClient; token: string }; flash?: string | undefined }) {
+    const [clients, record] = await Promise.all([options.a2aClients.list(), instance.load()]);
+    return (
+      <A2AClientsPage
+        clients={clients}
+        agentTypes={record.capabilities.agentTypes}
+        cardUrl={`${record.url}${A2A_PATHS.card}`}
+        csrf={c.var.csrf}
+        notes={notes}
+        form={shown.form}
+        issued={shown.issued}
+        flash={shown.flash}
+      />
+    );
+  }
+
+  /**
+   * Who each agent is for or on, by the id its rows carry: a connection's peer, or an A2A
+   * client (named so), for the lists and pages of agents.
+   */
+  async function principalNames(connections: readonly Connection[]): Promise<Map<string, string>> {
+    const clients = await options.a2aClients.list();
+    return new Map([...connections.map((connection) => [connection.id, connection.peerName] as const), ...clients.map((client) => [client.id, `A2A client ${client.name}`] as const)]);
   }
 
   async function peoplePage(c: Context<UiEnv>, notes: FieldNotes, flash?: string) {
@@ -674,6 +740,14 @@ function patchDownload(c: Context, status: AgentStatus): Response {
 }
 
 /** Notes beside the fields of a people form (`user-id`, `workspace-name`, ...) that did not fit. */
+/** Calm words for a field of the new A2A client form. */
+const A2A_CLIENT_NOTES: Record<string, string> = {
+  name: 'A name of 1 to 100 characters fits here.',
+  allowedAgentTypes: 'Tick the agents it may start.',
+  maxConcurrentAgents: 'A whole number from 0 to 10,000 fits here.',
+  repositories: 'One pattern per line, each a repository address with * or ** in it (such as https://github.com/acme/*), none twice.',
+};
+
 function notesOf(error: ZodError, form: 'user' | 'workspace'): FieldNotes {
   const words: Record<string, string> = {
     id: 'An id of 1 to 64 of a to z, digits and . _ -, starting and ending with a letter or digit, fits here.',
@@ -720,6 +794,7 @@ function flashOf(done: string | undefined): string | undefined {
     'member-removed': 'They are out of the workspace: its agents are no longer theirs to see.',
     'workspace-connections': 'The connections are saved.',
     revoked: 'The token is revoked: nothing can sign in with it any more.',
+    'a2a-revoked': "The A2A client is revoked: its token no longer opens anything.",
     keys: 'A new key pair is in use, and connected peers have been told.',
   };
   return done === undefined ? undefined : lines[done];
