@@ -151,13 +151,15 @@ export {
   applyGrantsUpdate,
 } from './schemas/connections.js';
 export {
+  A2AAgentSchema,
+  AddA2AAgentDtoSchema,
   A2AClientCreatedSchema,
   A2AClientNameSchema,
   A2AClientSchema,
   CreateA2AClientDtoSchema,
   UpdateA2AClientDtoSchema,
 } from './schemas/a2a.js';
-export type { A2AClient, A2AClientCreated, CreateA2AClientDto, UpdateA2AClientDto } from './schemas/a2a.js';
+export type { A2AAgent, AddA2AAgentDto, A2AClient, A2AClientCreated, CreateA2AClientDto, UpdateA2AClientDto } from './schemas/a2a.js';
 export type {
   AgentCommandType,
   ApprovalRules,

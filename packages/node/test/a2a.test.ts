@@ -5,7 +5,9 @@ import { SendMessageRequest, TaskState, verifyAgentCardSignature, type Task } fr
 import { ClientFactory, ClientFactoryOptions, JsonRpcTransportFactory, RestTransportFactory, type Client } from '@a2a-js/sdk/client';
 import type { A2AClient, A2AClientCreated, AuditPage, HostedAgent } from '@mosaic-fed/core';
 import { AdminClient } from '@mosaic-fed/sdk';
+import { spawn } from 'node:child_process';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
+import { fileURLToPath } from 'node:url';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLocalJWKSet, jwtVerify, type JWK } from 'jose';
@@ -421,3 +423,140 @@ async function drain<T>(events: AsyncGenerator<T>): Promise<T[]> {
   for await (const event of events) all.push(event);
   return all;
 }
+
+/** The A2A agent of fixtures/a2a-coding-agent.mjs, built with the official SDK's server, in its own process. */
+async function sdkAgent(env: Record<string, string>) {
+  const child = spawn(process.execPath, [fileURLToPath(new URL('./fixtures/a2a-coding-agent.mjs', import.meta.url))], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const line = out.split('\n').find((l) => l.includes('"ready"'));
+      if (line !== undefined) resolve((JSON.parse(line) as { url: string }).url);
+    });
+    child.once('exit', (code) => reject(new Error(`the A2A agent exited with ${String(code)}`)));
+  });
+  return {
+    url,
+    received: async () =>
+      (await (await fetch(`${url}/test/received`)).json()) as {
+        received: { taskId: string; contextId: string; messageId: string; parts: Record<string, unknown>[] }[];
+        canceled: string[];
+        authorizations: (string | null)[];
+      },
+    destroy: async () => {
+      child.kill();
+      await new Promise((done) => child.once('exit', done));
+    },
+  };
+}
+
+describe.each<Binding>(['JSONRPC', 'HTTP+JSON'])('an instance using an A2A agent built with the SDK, over %s', (binding) => {
+  const { track } = destroyedAfterEachTest();
+
+  it('adds it by its card, starts agents on it through the API, watches them end, and cancels one for real', async () => {
+    const agent = track(await sdkAgent({ A2A_TOKEN: 'agent-issued-token', A2A_BINDING: binding }));
+    const hub = await startPeer({ name: 'Hub', federation: { a2aPollIntervalMs: 100 } });
+    const admin = new AdminClient({ url: hub.url, token: hub.token });
+
+    const added = await admin.addA2AAgent({ url: agent.url, token: 'agent-issued-token' });
+    expect(added).toMatchObject({ name: 'SDK coding agent', binding, cardUrl: `${agent.url}/.well-known/agent-card.json`, sendsToken: true });
+    expect(await admin.a2aAgents()).toEqual([added]);
+
+    // A spawn on it, as on a peer: its id where a connection's goes.
+    const spawned = await admin.spawn({
+      connectionId: added.id,
+      payload: {
+        taskId: 'TASK-42',
+        agentType: 'worker',
+        context: { repository: 'https://git.example.com/org/repo', branch: 'main', workItems: ['fix the parser'], instructions: 'Make the date test pass.' },
+      },
+    });
+    const done = await eventually(async () => {
+      const status = await admin.status(spawned.agentId);
+      if (status.status !== 'completed') throw new Error(status.status);
+      return status;
+    });
+    expect(done.result).toMatchObject({ summary: 'Fixed the date parser.', patch: 'diff --git a/date.js b/date.js\n' });
+    const seen = await agent.received();
+    expect(seen.received[0]).toMatchObject({
+      contextId: 'TASK-42',
+      parts: [
+        { $case: 'data', value: { repository: 'https://git.example.com/org/repo', branch: 'main', agentType: 'worker', workItems: ['fix the parser'] } },
+        { $case: 'text', value: 'Make the date test pass.' },
+      ],
+    });
+    expect(new Set(seen.authorizations)).toEqual(new Set(['Bearer agent-issued-token']));
+    // The hub's own event stream has the agent's moves, numbered.
+    const events = await hub.server.federation.stores.remoteAgents.events(spawned.agentId, 0);
+    expect(events.map((event) => event.status)).toEqual(expect.arrayContaining(['running', 'completed']));
+    expect(events.map((event) => event.sequence)).toEqual(events.map((_, index) => index + 1));
+
+    // One that works until canceled: the kill reaches the agent, and the state follows.
+    const endless = await admin.spawn({
+      connectionId: added.id,
+      payload: { taskId: 'TASK-43', agentType: 'worker', context: { repository: 'https://git.example.com/org/repo', branch: 'main', instructions: 'Work until canceled.' } },
+    });
+    await eventually(async () => (await admin.status(endless.agentId)).status === 'running');
+    await admin.kill(endless.agentId);
+    expect((await agent.received()).canceled).toHaveLength(1);
+    await eventually(async () => (await admin.status(endless.agentId)).status === 'killed');
+    // A terminal state never changes, and the audit log has the spawns and the kill.
+    const audit = await admin.audit({ limit: 50 });
+    expect(audit.items.map((entry) => entry.action)).toEqual(expect.arrayContaining(['a2a-agent.add', 'agent.spawn', 'agent.kill']));
+    expect(JSON.stringify(audit.items)).not.toContain('agent-issued-token');
+  });
+
+  it('refuses an address with no card, or one the outbound policy forbids', async () => {
+    const hub = await startPeer({ name: 'Hub' });
+    const admin = new AdminClient({ url: hub.url, token: hub.token });
+    await expect(admin.addA2AAgent({ url: `${hub.url}/nothing-here` })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+    await expect(admin.addA2AAgent({ url: 'http://169.254.169.254/latest' })).rejects.toMatchObject({ code: 'PEER_UNAVAILABLE' });
+    expect(await admin.a2aAgents()).toEqual([]);
+  });
+});
+
+describe('an instance using another instance as an A2A agent', () => {
+  it('starts an agent there with its A2A client token, answers its approval, and gets its work back', async () => {
+    const spoke = await startPeer({ name: 'Spoke' });
+    const hub = await startPeer({ name: 'Hub', federation: { a2aPollIntervalMs: 100 } });
+    const { client, token } = await issueClient(spoke, { name: 'the hub' });
+    const admin = new AdminClient({ url: hub.url, token: hub.token });
+    const added = await admin.addA2AAgent({ url: spoke.url, token });
+    expect(added).toMatchObject({ name: 'Spoke', binding: 'JSONRPC', endpoint: `${spoke.url}/a2a/jsonrpc` });
+
+    const spawned = await admin.spawn({
+      connectionId: added.id,
+      payload: { taskId: 'TASK-9', agentType: 'worker', context: { repository: 'https://git.example.com/org/repo', branch: 'main', instructions: 'Fix it.' }, options: { approval: 'plan' } },
+    });
+    const [remoteId] = await eventually(() => {
+      const ids = [...spoke.orchestrator.agents.keys()];
+      if (ids.length === 0) throw new Error('not yet');
+      return ids;
+    });
+    const started = spoke.orchestrator.agents.get(remoteId ?? '');
+    expect(started?.request).toMatchObject({ ownerInstanceId: client.id, spec: { taskId: 'TASK-9', options: { approval: 'plan' }, context: { instructions: 'Fix it.' } } });
+
+    spoke.orchestrator.start(remoteId ?? '');
+    spoke.orchestrator.ask(remoteId ?? '', { id: 'plan-1', kind: 'plan', summary: 'Change the parser' });
+    const waiting = await eventually(async () => {
+      const status = await admin.status(spawned.agentId);
+      if (status.status !== 'waiting') throw new Error(status.status);
+      return status;
+    });
+    expect(waiting.pendingApproval).toEqual({ id: 'plan-1', kind: 'plan', summary: 'Change the parser' });
+    await admin.respond(spawned.agentId, { approvalId: 'plan-1', decision: 'approve', note: 'Go ahead.' });
+    expect(spoke.orchestrator.answers).toEqual([{ agentId: remoteId, approvalId: 'plan-1', decision: 'approve', note: 'Go ahead.' }]);
+
+    spoke.orchestrator.complete(remoteId ?? '', { summary: 'Fixed.', patch: 'diff --git a/x b/x\n' });
+    const done = await eventually(async () => {
+      const status = await admin.status(spawned.agentId, { refresh: true });
+      if (status.status !== 'completed') throw new Error(status.status);
+      return status;
+    });
+    expect(done.result).toMatchObject({ summary: 'Fixed.', patch: 'diff --git a/x b/x\n' });
+  });
+});

@@ -2,6 +2,9 @@
 // that configure an instance, manage its connections and spawn, watch and kill agents
 // through it. Every answer is checked against core's schemas.
 import {
+  A2AAgentSchema,
+  type A2AAgent,
+  type AddA2AAgentDto,
   A2AClientCreatedSchema,
   A2AClientSchema,
   type A2AClient,
@@ -326,6 +329,21 @@ export class AdminClient {
   /** Revokes an A2A client's token: its requests are refused from now on, on every replica. */
   revokeA2AClient(id: string): Promise<A2AClient> {
     return this.#call('DELETE', `a2a-clients/${encodeURIComponent(id)}`, A2AClientSchema);
+  }
+
+  /** The A2A agents elsewhere that this instance starts agents on: spawn on one with its id as `connectionId`. */
+  a2aAgents(): Promise<A2AAgent[]> {
+    return this.#call('GET', 'a2a-agents', z.array(A2AAgentSchema));
+  }
+
+  /** Adds an A2A agent by its card's URL (or its base URL), with the token it issued this instance, if any. */
+  addA2AAgent(agent: AddA2AAgentDto): Promise<A2AAgent> {
+    return this.#call('POST', 'a2a-agents', A2AAgentSchema, agent);
+  }
+
+  /** Forgets an A2A agent; the agents started on it stay in the lists, as they ended. */
+  async removeA2AAgent(id: string): Promise<void> {
+    await this.#call('DELETE', `a2a-agents/${encodeURIComponent(id)}`, z.null());
   }
 
   /** Who this client's token signs in: an admin, or a user with their workspaces and roles. */

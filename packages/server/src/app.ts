@@ -22,6 +22,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { A2AClients } from './a2a/clients.js';
 import { AgentCardSigner } from './a2a/card.js';
 import { A2APush } from './a2a/push.js';
+import { A2ARemoteAgents } from './a2a/remote-agents.js';
 import { a2aRoutes } from './a2a/routes.js';
 import { A2AService } from './a2a/service.js';
 import { DeliveryService, type BranchDeliverer } from './agents/deliveries.js';
@@ -145,6 +146,8 @@ export interface FederationAppOptions {
    * milliseconds. Default 60,000.
    */
   sweepIntervalMs?: number;
+  /** Time between polls of the tasks started on A2A agents, in milliseconds. Default 2,000. */
+  a2aPollIntervalMs?: number;
   /** Time between passes over due deliveries, in milliseconds. Default 5,000. */
   deliveryIntervalMs?: number;
   /** Retries of a message to a peer whose answer was lost, with the same jti. Default 2. */
@@ -181,6 +184,8 @@ export interface Federation {
   people: PeopleService;
   /** The A2A clients admins issued tokens to. */
   a2aClients: A2AClients;
+  /** The A2A agents elsewhere this instance starts agents on. */
+  a2aAgents: A2ARemoteAgents;
   outbox: Outbox;
   sweeper: Sweeper;
   /**
@@ -310,10 +315,25 @@ export function createFederation(options: FederationAppOptions): Federation {
     onA2AStatus: (event) => push.notify(event),
   });
   const push = new A2APush({ stores, outbox, instance, policy: outboundPolicy, fetch: fetchImpl, secret: options.secret, now, generateId });
+  const a2aAgents = new A2ARemoteAgents({
+    stores,
+    events,
+    fetch: fetchImpl,
+    policy: outboundPolicy,
+    secret: options.secret,
+    leases,
+    holder,
+    now,
+    generateId,
+    logger,
+    pollIntervalMs: options.a2aPollIntervalMs,
+    onTerminal: () => deliveries.wake(),
+  });
   const agents = new FederationAgentService({
     stores,
     messenger,
     events,
+    a2a: a2aAgents,
     now,
     generateId,
     logger,
@@ -348,7 +368,7 @@ export function createFederation(options: FederationAppOptions): Federation {
   const people = new PeopleService({ stores, now, generateId });
   const a2aClients = new A2AClients({ stores, instance, now, generateId });
   const api = federationApi(
-    { instance, connections, agents, deliveries, hosted, events, stores, people, a2aClients, monotonic, regenerateKeys, now, generateId },
+    { instance, connections, agents, deliveries, hosted, events, stores, people, a2aClients, a2aAgents, monotonic, regenerateKeys, now, generateId },
     options.adminRoutes,
   );
 
@@ -449,17 +469,19 @@ export function createFederation(options: FederationAppOptions): Federation {
     hosted,
     people,
     a2aClients,
+    a2aAgents,
     outbox,
     sweeper,
     async start() {
       outbox.start();
       sweeper.start();
       agents.start();
+      a2aAgents.start();
       deliveries.start();
       await hosted.resume();
     },
     async stop() {
-      await Promise.all([hosted.stop(), outbox.stop(), sweeper.stop(), agents.stop(), deliveries.stop()]);
+      await Promise.all([hosted.stop(), outbox.stop(), sweeper.stop(), agents.stop(), a2aAgents.stop(), deliveries.stop()]);
     },
   };
 }

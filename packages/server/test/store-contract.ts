@@ -356,6 +356,44 @@ export function describeStoreContract(name: string, open: () => Promise<StoreHar
       });
     });
 
+    describe('A2A agents', () => {
+      const agentRecord = (createdAt: string) => ({
+        id: crypto.randomUUID(),
+        name: 'Coding agent',
+        cardUrl: 'https://agent.example.com/.well-known/agent-card.json',
+        endpoint: 'https://agent.example.com/a2a',
+        binding: 'JSONRPC' as const,
+        sealedToken: null,
+        createdAt,
+      });
+
+      it('adds and removes agents with their audit entries, and keeps their tasks, polled until done', async () => {
+        const second = agentRecord('2026-11-25T12:00:01.000Z');
+        const first = { ...agentRecord('2026-11-25T12:00:00.000Z'), binding: 'HTTP+JSON' as const, sealedToken: 'v1.sealed' };
+        await stores.a2aAgents.add(second, auditEntry('a2a-agent.add'));
+        await stores.a2aAgents.add(first, auditEntry('a2a-agent.add'));
+        expect(await stores.a2aAgents.list()).toEqual([first, second]);
+        expect(await stores.a2aAgents.get(first.id)).toEqual(first);
+
+        const task = (agentId: string, createdAt: string) => ({ agentId, a2aAgentId: first.id, remoteTaskId: `remote-${agentId}`, done: false, createdAt });
+        await stores.a2aAgents.addTask(task('b', '2026-11-25T12:01:00.000Z'));
+        await stores.a2aAgents.addTask(task('a', '2026-11-25T12:02:00.000Z'));
+        await stores.a2aAgents.addTask({ ...task('b', '2026-11-25T12:03:00.000Z'), remoteTaskId: 'other' });
+        expect(await stores.a2aAgents.task('b')).toEqual(task('b', '2026-11-25T12:01:00.000Z'));
+        expect((await stores.a2aAgents.activeTasks(10)).map((t) => t.agentId)).toEqual(['b', 'a']);
+        expect((await stores.a2aAgents.activeTasks(1)).map((t) => t.agentId)).toEqual(['b']);
+        await stores.a2aAgents.finishTask('b');
+        expect((await stores.a2aAgents.activeTasks(10)).map((t) => t.agentId)).toEqual(['a']);
+        expect((await stores.a2aAgents.task('b'))?.done).toBe(true);
+
+        expect(await stores.a2aAgents.remove(first.id, auditEntry('a2a-agent.remove'))).toBe(true);
+        expect(await stores.a2aAgents.remove(first.id, auditEntry('a2a-agent.again'))).toBe(false);
+        expect(await stores.a2aAgents.get(first.id)).toBeUndefined();
+        expect(await stores.a2aAgents.task('a')).toBeDefined();
+        expect((await allAudit(stores)).map((e) => e.action)).toEqual(['a2a-agent.remove', 'a2a-agent.add', 'a2a-agent.add']);
+      });
+    });
+
     describe('people', () => {
       it('creates users and workspaces once each, with their audit entries, and finds them', async () => {
         const alice = { id: 'alice', name: 'Alice', createdAt: '2026-11-25T12:00:00.000Z' };

@@ -47,3 +47,33 @@ export const A2AClientCreatedSchema = z.strictObject({
   token: z.string(),
 });
 export type A2AClientCreated = z.infer<typeof A2AClientCreatedSchema>;
+
+/**
+ * An A2A agent elsewhere that this instance starts agents on (`GET
+ * /api/v1/federation/a2a-agents`): its id goes where a connection's does when spawning.
+ * Never the token sent to it.
+ */
+export const A2AAgentSchema = z.strictObject({
+  id: z.uuid(),
+  /** Its card's name. */
+  name: z.string(),
+  cardUrl: z.string(),
+  /** The interface it is called at, and its binding. */
+  endpoint: z.string(),
+  binding: z.enum(['JSONRPC', 'HTTP+JSON']),
+  /** Whether a bearer token is sent to it. */
+  sendsToken: z.boolean(),
+  createdAt: IsoDateTimeSchema,
+});
+export type A2AAgent = z.infer<typeof A2AAgentSchema>;
+
+/**
+ * `POST /api/v1/federation/a2a-agents`: where its card is (the card's URL, or the agent's
+ * base URL, to which `/.well-known/agent-card.json` is added), and the token it issued
+ * this instance, if it asks for one.
+ */
+export const AddA2AAgentDtoSchema = z.strictObject({
+  url: z.url({ protocol: /^https?$/ }).max(2_048),
+  token: z.string().min(1).max(4_096).regex(/^[^\s]+$/, 'must have no whitespace').optional(),
+});
+export type AddA2AAgentDto = z.infer<typeof AddA2AAgentDtoSchema>;

@@ -40,7 +40,8 @@ import type { MessageRouter } from '../messages/router.js';
 import { BackgroundLoop } from '../lib/background.js';
 import { sha256HexOfText } from '../lib/encoding.js';
 import { describeError, type Logger } from '../logger.js';
-import type { ConnectionRecord, FederationStores, RemoteAgentListQuery, RemoteAgentRecord, SpawnRequestRecord } from '../stores/types.js';
+import type { A2ARemoteAgents } from '../a2a/remote-agents.js';
+import type { A2AAgentRecord, ConnectionRecord, FederationStores, RemoteAgentListQuery, RemoteAgentRecord, SpawnRequestRecord } from '../stores/types.js';
 
 export interface FederationAgentServiceOptions {
   stores: FederationStores;
@@ -57,6 +58,18 @@ export interface FederationAgentServiceOptions {
   canDeliver?: boolean | undefined;
   /** Told when an agent's status turns terminal here (a delivery may be due). */
   onTerminal?: ((agentId: string) => void) | undefined;
+  /** A2A agents elsewhere: spawn targets beside the connections (docs/protocol.md, "A2A"). */
+  a2a?: A2ARemoteAgents | undefined;
+}
+
+/** Where a spawn goes: the peer of a connection, or an A2A agent. */
+type SpawnTarget = { connection: ConnectionRecord } | { a2a: A2AAgentRecord };
+
+/** The target as the agent's record names it: a connection's peer, or the A2A agent's id twice. */
+function targetIds(target: SpawnTarget): { connectionId: string; peerInstanceId: string } {
+  return 'connection' in target
+    ? { connectionId: target.connection.id, peerInstanceId: target.connection.peerInstanceId }
+    : { connectionId: target.a2a.id, peerInstanceId: target.a2a.id };
 }
 
 /** Options of {@link FederationAgentService.spawn}. */
@@ -154,7 +167,7 @@ export class FederationAgentService {
    * `jti` until the peer's answer, from its message log, says which agent it is.
    */
   async spawn(connectionId: string, input: HubSpawnPayloadInput, actor: AuditActor, options: SpawnOptions = {}): Promise<AgentSpawnResponse> {
-    const connection = await this.#activeConnection(connectionId);
+    const target = await this.#target(connectionId);
     // `options.deliver` is this instance's to act on: the peer's agent.spawn never carries it.
     const {
       options: { deliver, ...agentOptions },
@@ -183,7 +196,7 @@ export class FederationAgentService {
     }
     if (request.response !== null) return request.response;
     try {
-      return await this.#send(request, connection, options.signal);
+      return await this.#send(request, target, options.signal);
     } catch (error) {
       if (isFederationError(error)) throw error;
       // Aborted, or no answer in time: the request stays recorded and is sent again.
@@ -229,12 +242,12 @@ export class FederationAgentService {
         await this.#o.stores.spawnRequests.forget(request.idempotencyKey);
         continue;
       }
-      const connection = await this.#o.stores.connections.get(request.connectionId);
-      if (connection?.status !== 'ACTIVE') continue;
+      const target = await this.#target(request.connectionId).catch(() => undefined);
+      if (target === undefined) continue;
       try {
-        const { agentId } = await this.#send(request, connection);
+        const { agentId } = await this.#send(request, target);
         resolved += 1;
-        await this.#catchUp(agentId, connection);
+        if ('connection' in target) await this.#catchUp(agentId, target.connection);
       } catch (error) {
         this.#o.logger.info('a spawn is still unanswered; will send it again', { connectionId: request.connectionId, ...describeError(error) });
       }
@@ -270,26 +283,29 @@ export class FederationAgentService {
   }
 
   /** Sends a recorded spawn; records the agent it names, or forgets a refused request. */
-  async #send(request: SpawnRequestRecord, connection: ConnectionRecord, signal?: AbortSignal): Promise<AgentSpawnResponse> {
+  async #send(request: SpawnRequestRecord, target: SpawnTarget, signal?: AbortSignal): Promise<AgentSpawnResponse> {
     let response: AgentSpawnResponse;
     try {
-      response = AgentSpawnResponseSchema.parse(
-        await this.#o.messenger.send(
-          this.#o.messenger.target(connection),
-          { kind: 'COMMAND', commandType: 'agent.spawn', payload: request.payload, ...actorOf(request.owner ?? undefined) },
-          { jti: request.jti, ...(signal === undefined ? {} : { signal }) },
-        ),
-      );
+      response =
+        'a2a' in target
+          ? await this.#a2a().spawn(target.a2a, request)
+          : AgentSpawnResponseSchema.parse(
+              await this.#o.messenger.send(
+                this.#o.messenger.target(target.connection),
+                { kind: 'COMMAND', commandType: 'agent.spawn', payload: request.payload, ...actorOf(request.owner ?? undefined) },
+                { jti: request.jti, ...(signal === undefined ? {} : { signal }) },
+              ),
+            );
     } catch (error) {
       // The peer said no before running anything: the key may be used again.
       if (isFederationError(error) && SPAWN_REFUSALS.has(error.code)) await this.#o.stores.spawnRequests.forget(request.idempotencyKey);
       throw error;
     }
-    await this.#record(request, connection, response);
+    await this.#record(request, targetIds(target), response);
     return response;
   }
 
-  async #record(request: SpawnRequestRecord, connection: ConnectionRecord, response: AgentSpawnResponse): Promise<void> {
+  async #record(request: SpawnRequestRecord, target: { connectionId: string; peerInstanceId: string }, response: AgentSpawnResponse): Promise<void> {
     const { payload } = request;
     if ((await this.#o.stores.remoteAgents.get(response.agentId)) === undefined) {
       const at = this.#o.now().toISOString();
@@ -313,8 +329,7 @@ export class FederationAgentService {
       }
       await this.#o.stores.remoteAgents.create({
         agentId: response.agentId,
-        connectionId: connection.id,
-        peerInstanceId: connection.peerInstanceId,
+        ...target,
         ...(request.owner === null ? {} : { owner: request.owner }),
         taskId: payload.taskId,
         agentType: payload.agentType,
@@ -329,7 +344,7 @@ export class FederationAgentService {
         action: 'agent.spawn',
         target: `agent:${response.agentId}`,
         before: null,
-        after: { connectionId: connection.id, peerInstanceId: connection.peerInstanceId, taskId: payload.taskId, agentType: payload.agentType },
+        after: { ...target, taskId: payload.taskId, agentType: payload.agentType },
       });
     }
     await this.#o.stores.spawnRequests.answer(request.idempotencyKey, response);
@@ -348,6 +363,7 @@ export class FederationAgentService {
   async status(agentId: string, refresh: boolean, as?: Principal): Promise<AgentStatus> {
     const { agent, onBehalfOf } = await this.#asked(agentId, as, 'see');
     if (!refresh) return agent.status;
+    if (await this.#runsOnA2A(agentId)) return this.#a2a().refresh(agentId);
     const status = await this.#askStatus(await this.#activeConnection(agent.connectionId), agentId, onBehalfOf);
     await this.#o.stores.remoteAgents.refreshStatus(agentId, status);
     return status;
@@ -356,6 +372,7 @@ export class FederationAgentService {
   /** A page of the agent's transcript, asked from the peer that runs it (`agent.transcript`). */
   async transcript(agentId: string, page: { cursor?: string | undefined; limit?: number | undefined } = {}, as?: Principal): Promise<AgentTranscriptResponse> {
     const { agent, onBehalfOf } = await this.#asked(agentId, as, 'see');
+    if (await this.#runsOnA2A(agentId)) throw new FederationError('NOT_FOUND', 'an A2A agent shows no transcript of its steps');
     const connection = await this.#activeConnection(agent.connectionId);
     return AgentTranscriptResponseSchema.parse(
       await this.#o.messenger.send(this.#o.messenger.target(connection), {
@@ -388,7 +405,11 @@ export class FederationAgentService {
   /** Sends `agent.kill` to the peer that runs the agent. */
   async kill(agentId: string, actor: AuditActor, as?: Principal): Promise<AgentKillResponse> {
     const { agent, onBehalfOf } = await this.#asked(agentId, as, 'act');
-    const response = AgentKillResponseSchema.parse(await this.#commandOnPeer(agent, onBehalfOf, 'agent.kill', { agentId }));
+    const response = (await this.#runsOnA2A(agentId))
+      ? await this.#a2a()
+          .cancel(agentId)
+          .then((): AgentKillResponse => ({ agentId, status: 'killed', killedAt: this.#o.now().toISOString() }))
+      : AgentKillResponseSchema.parse(await this.#commandOnPeer(agent, onBehalfOf, 'agent.kill', { agentId }));
     await this.#o.stores.audit.append(agentKillAudit(this.#o, actor, agentId, { status: agent.status.status }));
     return response;
   }
@@ -399,7 +420,9 @@ export class FederationAgentService {
    */
   async respond(agentId: string, answer: ApprovalAnswer, actor: AuditActor, as?: Principal): Promise<AgentRespondResponse> {
     const { agent, onBehalfOf } = await this.#asked(agentId, as, 'act');
-    const response = AgentRespondResponseSchema.parse(await this.#commandOnPeer(agent, onBehalfOf, 'agent.respond', { agentId, ...answer }));
+    const response = (await this.#runsOnA2A(agentId))
+      ? await this.#a2a().respond(agentId, answer)
+      : AgentRespondResponseSchema.parse(await this.#commandOnPeer(agent, onBehalfOf, 'agent.respond', { agentId, ...answer }));
     await this.#o.stores.audit.append({
       id: this.#o.generateId(),
       at: this.#o.now().toISOString(),
@@ -433,14 +456,32 @@ export class FederationAgentService {
     return this.#o.messenger.send(this.#o.messenger.target(connection), { kind: 'COMMAND', commandType, payload, ...actorOf(onBehalfOf) });
   }
 
-  async #activeConnection(connectionId: string) {
+  /** The peer of an ACTIVE connection, or else an A2A agent with that id; `NOT_FOUND` when neither. */
+  async #target(connectionId: string): Promise<SpawnTarget> {
     const connection = await this.#o.stores.connections.get(connectionId);
-    if (connection === undefined) throw new FederationError('NOT_FOUND', 'there is no such connection');
-    if (connection.status !== 'ACTIVE') {
-      throw new FederationError('CONNECTION_NOT_ACTIVE', `the connection is ${connection.status}`);
-    }
-    return connection;
+    const agent = connection === undefined ? await this.#o.a2a?.agent(connectionId) : undefined;
+    return agent === undefined ? { connection: activeOrRefused(connection) } : { a2a: agent };
   }
+
+  async #runsOnA2A(agentId: string): Promise<boolean> {
+    return this.#o.a2a !== undefined && (await this.#o.a2a.runs(agentId));
+  }
+
+  #a2a(): A2ARemoteAgents {
+    if (this.#o.a2a === undefined) throw new FederationError('NOT_FOUND', 'this instance uses no A2A agents');
+    return this.#o.a2a;
+  }
+
+  async #activeConnection(connectionId: string): Promise<ConnectionRecord> {
+    return activeOrRefused(await this.#o.stores.connections.get(connectionId));
+  }
+}
+
+/** The connection, if it is ACTIVE: `NOT_FOUND` for none, `CONNECTION_NOT_ACTIVE` for another state. */
+function activeOrRefused(connection: ConnectionRecord | undefined): ConnectionRecord {
+  if (connection === undefined) throw new FederationError('NOT_FOUND', 'there is no such connection');
+  if (connection.status !== 'ACTIVE') throw new FederationError('CONNECTION_NOT_ACTIVE', `the connection is ${connection.status}`);
+  return connection;
 }
 
 /** A message's `actor`: the user the instance acts for, or nothing when it acts for itself. */

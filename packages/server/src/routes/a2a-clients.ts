@@ -1,6 +1,7 @@
-import { CreateA2AClientDtoSchema, UpdateA2AClientDtoSchema } from '@mosaic-fed/core';
+import { AddA2AAgentDtoSchema, CreateA2AClientDtoSchema, UpdateA2AClientDtoSchema } from '@mosaic-fed/core';
 import { Hono } from 'hono';
 import type { A2AClients } from '../a2a/clients.js';
+import type { A2ARemoteAgents } from '../a2a/remote-agents.js';
 import type { AdminVariables } from '../middleware/admin-auth.js';
 import { ok, validate } from './http.js';
 
@@ -14,4 +15,15 @@ export function a2aClientRoutes(clients: A2AClients) {
       ok(c, await clients.update(c.req.param('id'), c.req.valid('json'), c.var.actor)),
     )
     .delete('/:id', async (c) => ok(c, await clients.revoke(c.req.param('id'), c.var.actor)));
+}
+
+/** The A2A agents elsewhere that this instance starts agents on: admins only. Spawning on one goes through `/agents`. */
+export function a2aAgentRoutes(agents: A2ARemoteAgents) {
+  return new Hono<{ Variables: AdminVariables }>()
+    .get('/', async (c) => ok(c, await agents.list()))
+    .post('/', validate('json', AddA2AAgentDtoSchema, 'A2A agent'), async (c) => ok(c, await agents.add(c.req.valid('json'), c.var.actor), 201))
+    .delete('/:id', async (c) => {
+      await agents.remove(c.req.param('id'), c.var.actor);
+      return ok(c, null);
+    });
 }

@@ -12,13 +12,14 @@ import {
 } from '@mosaic-fed/core';
 import { Hono } from 'hono';
 import type { A2AClients } from '../a2a/clients.js';
+import type { A2ARemoteAgents } from '../a2a/remote-agents.js';
 import { revokeAdminToken, toAdminToken } from '../auth/admin-tokens.js';
 import type { ConnectionService } from '../connections/service.js';
 import type { InstanceService } from '../instance/service.js';
 import { principalView, workspaceAccess } from '../auth/principal.js';
 import { requireAdmin, type AdminVariables } from '../middleware/admin-auth.js';
 import type { PeopleService } from '../people/service.js';
-import { a2aClientRoutes } from './a2a-clients.js';
+import { a2aAgentRoutes, a2aClientRoutes } from './a2a-clients.js';
 import { agentRoutes, hostedAgentRoutes } from './agents.js';
 import { connectionRoutes } from './connections.js';
 import type { AuditListOptions } from '../stores/types.js';
@@ -47,6 +48,7 @@ export function adminRoutes(deps: AgentDeps & {
   connections: ConnectionService;
   people: PeopleService;
   a2aClients: A2AClients;
+  a2aAgents: A2ARemoteAgents;
   /** Makes a new key pair and tells every ACTIVE peer (PROTOCOL 4). */
   regenerateKeys: (actor: AuditActor) => Promise<RegenerateKeysResponse>;
   now: () => Date;
@@ -96,6 +98,7 @@ export function adminRoutes(deps: AgentDeps & {
     })
     .route('/connections', connectionRoutes(deps.connections))
     .route('/a2a-clients', a2aClientRoutes(deps.a2aClients))
+    .route('/a2a-agents', a2aAgentRoutes(deps.a2aAgents))
     .route('/agents', agentRoutes(deps))
     .route('/hosted-agents', hostedAgentRoutes(deps));
 }

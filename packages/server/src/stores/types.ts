@@ -144,6 +144,49 @@ export interface A2APushConfigStore {
   delete(taskId: string, id: string): Promise<boolean>;
 }
 
+/**
+ * An A2A agent elsewhere that this instance starts agents on (docs/protocol.md, "A2A"): its
+ * card's name, the interface it is called at, and the token sent to it, sealed at rest.
+ */
+export interface A2AAgentRecord {
+  id: string;
+  name: string;
+  /** Where its card was read. */
+  cardUrl: string;
+  /** The interface's URL, and which binding it speaks. */
+  endpoint: string;
+  binding: 'JSONRPC' | 'HTTP+JSON';
+  /** The bearer token sent to it, sealed for this record; none for an agent that asks for none. */
+  sealedToken: string | null;
+  createdAt: string;
+}
+
+/** A task this instance started on an A2A agent: the agent id it is known by here, and the task's id there. */
+export interface A2ATaskRecord {
+  agentId: string;
+  a2aAgentId: string;
+  remoteTaskId: string;
+  /** Whether its status here is terminal: then it is no longer polled. */
+  done: boolean;
+  createdAt: string;
+}
+
+export interface A2AAgentStore {
+  /** Stores an A2A agent with its audit entry, atomically. */
+  add(record: A2AAgentRecord, audit: AuditEntry): Promise<void>;
+  get(id: string): Promise<A2AAgentRecord | undefined>;
+  /** Oldest first. */
+  list(): Promise<A2AAgentRecord[]>;
+  /** Forgets an A2A agent, with its audit entry; false, writing nothing, for an unknown one. Its tasks stay. */
+  remove(id: string, audit: AuditEntry): Promise<boolean>;
+  /** Records a task; a second call for the same agent id changes nothing. */
+  addTask(record: A2ATaskRecord): Promise<void>;
+  task(agentId: string): Promise<A2ATaskRecord | undefined>;
+  /** Tasks not done, oldest first. */
+  activeTasks(limit: number): Promise<A2ATaskRecord[]>;
+  finishTask(agentId: string): Promise<void>;
+}
+
 /** How precisely a connection's `peerSeenAt` is kept: a minute, so that busy peers cost one write a minute. */
 export const PEER_SEEN_PRECISION_MS = 60_000;
 
@@ -475,6 +518,7 @@ export interface FederationStores {
   adminTokens: AdminTokenStore;
   a2aClients: A2AClientStore;
   a2aPushConfigs: A2APushConfigStore;
+  a2aAgents: A2AAgentStore;
   people: PeopleStore;
   connections: ConnectionStore;
   messageLog: MessageLogStore;

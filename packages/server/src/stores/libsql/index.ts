@@ -6,6 +6,7 @@ import { drizzle } from 'drizzle-orm/libsql/web';
 import type { FederationStores } from '../types.js';
 import { applyMigrations } from './migrate.js';
 import { schema } from './schema.js';
+import { LibsqlA2AAgentStore } from './a2a-agents.js';
 import { LibsqlA2AClientStore } from './a2a-clients.js';
 import { LibsqlA2APushConfigStore } from './a2a-push-configs.js';
 import { LibsqlAdminTokenStore } from './admin-tokens.js';
@@ -50,6 +51,7 @@ export async function createLibsqlStores(
     adminTokens: new LibsqlAdminTokenStore(db),
     a2aClients: new LibsqlA2AClientStore(db),
     a2aPushConfigs: new LibsqlA2APushConfigStore(db),
+    a2aAgents: new LibsqlA2AAgentStore(db),
     people: new LibsqlPeopleStore(db),
     connections: new LibsqlConnectionStore(db),
     messageLog: new LibsqlMessageLogStore(db, client),

@@ -143,5 +143,15 @@ export const MIGRATIONS: readonly EmbeddedMigration[] = [
     "sql": [
       "CREATE TABLE `a2a_push_configs` (\n\t`task_id` text NOT NULL,\n\t`id` text NOT NULL,\n\t`client_id` text NOT NULL,\n\t`url` text NOT NULL,\n\t`scheme` text,\n\t`sealed_secrets` text,\n\t`created_at` text NOT NULL,\n\tPRIMARY KEY(`task_id`, `id`)\n);\n"
     ]
+  },
+  {
+    "tag": "0013_a2a_agents",
+    "folderMillis": 1796653080897,
+    "hash": "1fdf32cace090202658388080f63c8a0ae0e2e78c93134a317e0e62fcceae6fc",
+    "sql": [
+      "CREATE TABLE `a2a_agents` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`name` text NOT NULL,\n\t`card_url` text NOT NULL,\n\t`endpoint` text NOT NULL,\n\t`binding` text NOT NULL,\n\t`sealed_token` text,\n\t`created_at` text NOT NULL\n);\n",
+      "\nCREATE TABLE `a2a_tasks` (\n\t`agent_id` text PRIMARY KEY NOT NULL,\n\t`a2a_agent_id` text NOT NULL,\n\t`remote_task_id` text NOT NULL,\n\t`done` integer NOT NULL,\n\t`created_at` text NOT NULL\n);\n",
+      "\nCREATE INDEX `a2a_tasks_active` ON `a2a_tasks` (`done`,`created_at`);"
+    ]
   }
 ];

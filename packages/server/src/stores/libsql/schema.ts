@@ -98,6 +98,30 @@ export const a2aPushConfigsTable = sqliteTable(
   (table) => [primaryKey({ columns: [table.taskId, table.id] })],
 );
 
+/** A2A agents elsewhere that this instance starts agents on. */
+export const a2aAgentsTable = sqliteTable('a2a_agents', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  cardUrl: text('card_url').notNull(),
+  endpoint: text('endpoint').notNull(),
+  binding: text('binding').$type<'JSONRPC' | 'HTTP+JSON'>().notNull(),
+  sealedToken: text('sealed_token'),
+  createdAt: text('created_at').notNull(),
+});
+
+/** Tasks this instance started on A2A agents, by the agent id they have here. */
+export const a2aTasksTable = sqliteTable(
+  'a2a_tasks',
+  {
+    agentId: text('agent_id').primaryKey(),
+    a2aAgentId: text('a2a_agent_id').notNull(),
+    remoteTaskId: text('remote_task_id').notNull(),
+    done: integer('done', { mode: 'boolean' }).notNull(),
+    createdAt: text('created_at').notNull(),
+  },
+  (table) => [index('a2a_tasks_active').on(table.done, table.createdAt)],
+);
+
 /** The instance's users (docs/protocol.md, "Acting for users"). */
 export const usersTable = sqliteTable('users', {
   id: text('id').primaryKey(),
@@ -289,6 +313,8 @@ export const schema = {
   adminTokensTable,
   a2aClientsTable,
   a2aPushConfigsTable,
+  a2aAgentsTable,
+  a2aTasksTable,
   usersTable,
   workspacesTable,
   membershipsTable,

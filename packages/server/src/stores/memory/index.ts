@@ -1,6 +1,7 @@
 // In-memory stores: for tests, demos and edge deployments that keep no state. Values are
 // copied in and out, so a caller can never change what is stored by holding a reference.
 import type { FederationStores } from '../types.js';
+import { InMemoryA2AAgentStore } from './a2a-agents.js';
 import { InMemoryA2AClientStore } from './a2a-clients.js';
 import { InMemoryA2APushConfigStore } from './a2a-push-configs.js';
 import { InMemoryAdminTokenStore } from './admin-tokens.js';
@@ -27,6 +28,7 @@ export function createInMemoryStores(): FederationStores {
     adminTokens: new InMemoryAdminTokenStore(audit),
     a2aClients: new InMemoryA2AClientStore(audit),
     a2aPushConfigs: new InMemoryA2APushConfigStore(),
+    a2aAgents: new InMemoryA2AAgentStore(audit),
     people: new InMemoryPeopleStore(audit),
     connections: new InMemoryConnectionStore(audit),
     messageLog: new InMemoryMessageLogStore(),
