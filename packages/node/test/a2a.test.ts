@@ -494,6 +494,12 @@ describe.each<Binding>(['JSONRPC', 'HTTP+JSON'])('an instance using an A2A agent
     const events = await hub.server.federation.stores.remoteAgents.events(spawned.agentId, 0);
     expect(events.map((event) => event.status)).toEqual(expect.arrayContaining(['running', 'completed']));
     expect(events.map((event) => event.sequence)).toEqual(events.map((_, index) => index + 1));
+    // The admin's pages: the agent on the A2A page, a target of the spawn form, and the name on the agent's page.
+    const cookie = await sessionCookie(hub);
+    const page = async (path: string) => (await fetch(`${hub.url}${path}`, { headers: { Cookie: cookie } })).text();
+    expect(await page('/federation/a2a-clients')).toContain('SDK coding agent');
+    expect(await page('/federation/agents')).toMatch(/<optgroup label="A2A agents"><option value="[^"]+">SDK coding agent \(A2A\)<\/option>/);
+    expect(await page(`/federation/agents/${spawned.agentId}`)).toContain('SDK coding agent (A2A)');
 
     // One that works until canceled: the kill reaches the agent, and the state follows.
     const endless = await admin.spawn({
@@ -515,6 +521,19 @@ describe.each<Binding>(['JSONRPC', 'HTTP+JSON'])('an instance using an A2A agent
     const admin = new AdminClient({ url: hub.url, token: hub.token });
     await expect(admin.addA2AAgent({ url: `${hub.url}/nothing-here` })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
     await expect(admin.addA2AAgent({ url: 'http://169.254.169.254/latest' })).rejects.toMatchObject({ code: 'PEER_UNAVAILABLE' });
+    // The page's form says so beside the address, and keeps it.
+    const cookie = await sessionCookie(hub);
+    const form = await (await fetch(`${hub.url}/federation/a2a-clients`, { headers: { Cookie: cookie } })).text();
+    const csrf = /name="csrf" value="([^"]+)"/.exec(form)?.[1] ?? '';
+    const refused = await fetch(`${hub.url}/federation/a2a-agents`, {
+      method: 'POST',
+      headers: { Cookie: cookie, Origin: hub.url, 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ csrf, url: `${hub.url}/nothing-here` }),
+    });
+    expect(refused.status).toBe(400);
+    const html = await refused.text();
+    expect(html).toContain('No A2A agent this instance can use answered there');
+    expect(html).toContain(`value="${hub.url}/nothing-here"`);
     expect(await admin.a2aAgents()).toEqual([]);
   });
 });

@@ -434,6 +434,7 @@ export function createFederation(options: FederationAppOptions): Federation {
       deliveries,
       hosted,
       a2aClients,
+      a2aAgents,
       events,
       stores,
       monotonic,

@@ -1,7 +1,7 @@
 // The A2A clients page of the web UI (docs/protocol.md, "A2A"): the agent clients that
 // speak A2A to this instance, what each may do, and a form that issues a new one its
 // token, shown on the page that answers the form and never again.
-import type { A2AClient, AgentType } from '@mosaic-fed/core';
+import type { A2AAgent, A2AClient, AgentType } from '@mosaic-fed/core';
 import { utcTime } from '../lib/times.js';
 import { Badge, DIALOG_SCRIPT, Layout, type FieldNotes } from './layout.js';
 
@@ -32,6 +32,10 @@ function grantsInWords(client: A2AClient): string {
 
 export function A2AClientsPage(props: {
   clients: A2AClient[];
+  /** A2A agents elsewhere this instance starts agents on. */
+  agents: A2AAgent[];
+  /** What the add-an-agent form held, to show it again with a note. */
+  agentForm?: { url: string } | undefined;
   agentTypes: readonly AgentType[];
   cardUrl: string;
   csrf: string;
@@ -44,8 +48,8 @@ export function A2AClientsPage(props: {
   const form = props.form;
   const checked = (type: AgentType) => (form === undefined ? true : form.agentTypes.includes(type));
   return (
-    <Layout title="A2A clients" signedIn csrf={props.csrf}>
-      <h1>A2A clients</h1>
+    <Layout title="A2A" signedIn csrf={props.csrf}>
+      <h1>A2A</h1>
       {props.flash === undefined ? null : <p class="flash" role="status">{props.flash}</p>}
       {props.issued === undefined ? null : (
         <section class="flash" role="status" aria-labelledby="issued">
@@ -56,6 +60,40 @@ export function A2AClientsPage(props: {
           </p>
         </section>
       )}
+      <section aria-labelledby="a2a-agents">
+        <h2 id="a2a-agents">A2A agents this instance uses</h2>
+        <p>Agents elsewhere that speak A2A 1.0: start agents on them from the agents page, as on a peer, and watch and stop them there.</p>
+        {props.agents.length === 0 ? (
+          <p>None yet. The form below adds one by its address.</p>
+        ) : (
+          <ul>
+            {props.agents.map((agent) => (
+              <li data-a2a-agent={agent.id}>
+                {agent.name} at <code>{agent.endpoint}</code> ({agent.binding}
+                {agent.sendsToken ? ', with its token' : ''}){' '}
+                <form method="post" action={`/federation/a2a-agents/${agent.id}/remove`} class="inline">
+                  <input type="hidden" name="csrf" value={props.csrf} />
+                  <button type="submit" class="quiet">
+                    Remove
+                  </button>
+                </form>
+              </li>
+            ))}
+          </ul>
+        )}
+        <form method="post" action="/federation/a2a-agents">
+          <h3>Add an A2A agent</h3>
+          <input type="hidden" name="csrf" value={props.csrf} />
+          <label for="a2a-url">Its address, or its card's</label>
+          <input id="a2a-url" name="url" placeholder="https://agents.example.com" value={props.agentForm?.url ?? ''} />
+          <Note field="a2a-url" notes={props.notes} />
+          <label for="a2a-token">The token it gave this instance, if it asks for one</label>
+          <input id="a2a-token" name="token" type="password" autocomplete="off" />
+          <Note field="a2a-token" notes={props.notes} />
+          <button type="submit">Add the agent</button>
+        </form>
+      </section>
+      <h2>A2A clients</h2>
       <p>
         Agent clients that speak A2A 1.0 start and watch agents here as peers do, within the grants you give each one. They find this instance at{' '}
         <a href={props.cardUrl}>
@@ -120,7 +158,7 @@ export function A2AClientsPage(props: {
         </table>
       )}
       <form method="post" action="/federation/a2a-clients">
-        <h2>Issue a client its token</h2>
+        <h3>Issue a client its token</h3>
         <input type="hidden" name="csrf" value={props.csrf} />
         <label for="a2a-name">Its name</label>
         <input id="a2a-name" name="name" placeholder="Release bot" value={form?.name ?? ''} />

@@ -1,6 +1,6 @@
 // The agents pages of the web UI: start an agent on a peer, watch it live, read its
 // result, stop it; and the agents running here for peers.
-import { costInWords, inputTokensOf, tokensOf, usageOf, type Actor, type AgentDelivery, type AgentOutcome, type AgentStatus, type AgentTranscriptResponse, type AgentUsage, type Connection, type TranscriptEntry } from '@mosaic-fed/core';
+import { costInWords, inputTokensOf, tokensOf, usageOf, type A2AAgent, type Actor, type AgentDelivery, type AgentOutcome, type AgentStatus, type AgentTranscriptResponse, type AgentUsage, type Connection, type TranscriptEntry } from '@mosaic-fed/core';
 import type { AgentListCursors, AgentRow } from '../agents/overview.js';
 import type { AgentListForm } from './agent-list.js';
 import { durationInWords, utcTime } from '../lib/times.js';
@@ -117,6 +117,8 @@ export function AgentsPage(props: {
   list: AgentListView;
   /** Peers an agent can be started on now. */
   peers: Connection[];
+  /** A2A agents an admin can start agents on too. */
+  a2aAgents?: readonly A2AAgent[] | undefined;
   /** Every connection, for the names of the peers in the list and its filter. */
   allPeers: Connection[];
   /** Names by the id of a row's connection or A2A client; the connections' peer names when left out. */
@@ -136,7 +138,7 @@ export function AgentsPage(props: {
         <h2 id="spawn">Start an agent on a peer</h2>
         {props.workspaces?.length === 0 ? (
           <p>You watch the agents of your workspaces here. Starting one takes a member's place in a workspace: its owner or an admin can give you one.</p>
-        ) : props.peers.length === 0 ? (
+        ) : props.peers.length === 0 && (props.a2aAgents ?? []).length === 0 ? (
           props.workspaces === undefined ? (
             <p>
               An agent runs on a connected peer. <a href="/federation/connections">Connect to one</a> first.
@@ -168,6 +170,15 @@ export function AgentsPage(props: {
                   {peer.peerName}
                 </option>
               ))}
+              {(props.a2aAgents ?? []).length === 0 ? null : (
+                <optgroup label="A2A agents">
+                  {(props.a2aAgents ?? []).map((agent) => (
+                    <option value={agent.id} selected={form?.connectionId === agent.id}>
+                      {agent.name} (A2A)
+                    </option>
+                  ))}
+                </optgroup>
+              )}
             </select>
             <label for="agentType">Kind of agent</label>
             <select id="agentType" name="agentType">

@@ -92,7 +92,7 @@ export function Layout(props: { title: string; children: Child; csrf?: string | 
               <AgentsLink awaiting={awaitingAnswers} />
               <a href="/federation/people">People</a>
               <a href="/federation/tokens">Tokens</a>
-              <a href="/federation/a2a-clients">A2A clients</a>
+              <a href="/federation/a2a-clients">A2A</a>
               <a href="/federation/audit">Audit log</a>
               <form method="post" action="/federation/sign-out" class="inline">
                 <input type="hidden" name="csrf" value={props.csrf ?? ''} />

@@ -6,6 +6,7 @@ import {
   AgentSpawnPayloadSchema,
   ApprovalAnswerSchema,
   AuditQuerySchema,
+  AddA2AAgentDtoSchema,
   CreateA2AClientDtoSchema,
   CreateUserDtoSchema,
   CreateWorkspaceDtoSchema,
@@ -19,6 +20,7 @@ import {
   parseOrThrow,
   UpdateGrantsDtoSchema,
   UpdateInstanceDtoSchema,
+  type A2AAgent,
   type A2AClient,
   type AuditActor,
   type AgentStatus,
@@ -63,6 +65,7 @@ import { SignInPage } from './sign-in-page.js';
 import { TokensPage } from './token-pages.js';
 import { A2AClientsPage, type A2AClientForm } from './a2a-client-pages.js';
 import type { A2AClients } from '../a2a/clients.js';
+import type { A2ARemoteAgents } from '../a2a/remote-agents.js';
 import { A2A_PATHS } from '../a2a/card.js';
 import { AuditPage, type AuditFilterForm } from './audit-pages.js';
 import { auditListOf } from '../routes/admin.js';
@@ -108,6 +111,8 @@ export interface UiOptions {
   deliveries: DeliveryService;
   hosted: HostedAgents;
   a2aClients: A2AClients;
+  /** A2A agents elsewhere: spawn targets beside the connections. */
+  a2aAgents: A2ARemoteAgents;
   events: EventBus;
   stores: FederationStores;
   /** The clock of the event streams' keep-alives; see the app's `monotonic`. */
@@ -427,6 +432,27 @@ export function uiRoutes(options: UiOptions) {
       c.header('Cache-Control', 'no-store');
       return signedInPage(c, await a2aClientsPage(c, {}, { issued }), 201);
     })
+    .post('/a2a-agents', signedIn, async (c) => {
+      const body = await c.req.parseBody();
+      const text = (name: string) => (typeof body[name] === 'string' ? body[name].trim() : '');
+      const dto = AddA2AAgentDtoSchema.safeParse({ url: text('url'), ...(text('token') === '' ? {} : { token: text('token') }) });
+      const refuse = (note: string) => a2aClientsPage(c, { [note.startsWith('A token') ? 'a2a-token' : 'a2a-url']: note }, { agentForm: { url: text('url') } });
+      if (!dto.success) {
+        const token = dto.error.issues.some((issue) => issue.path[0] === 'token');
+        return signedInPage(c, await refuse(token ? 'A token of up to 4,096 characters, without spaces, fits here.' : 'The http(s) address of an A2A agent, or of its card, fits here.'), 400);
+      }
+      try {
+        await options.a2aAgents.add(dto.data, c.var.session.actor);
+      } catch (error) {
+        if (!isFederationError(error) || (error.status >= 500 && error.code !== 'PEER_UNAVAILABLE')) throw error;
+        return signedInPage(c, await refuse(`No A2A agent this instance can use answered there: ${error.message.replace(/\.$/, '')}.`), 400);
+      }
+      return c.redirect('/federation/a2a-clients?done=a2a-agent', 303);
+    })
+    .post('/a2a-agents/:id/remove', signedIn, async (c) => {
+      await options.a2aAgents.remove(c.req.param('id'), c.var.session.actor);
+      return c.redirect('/federation/a2a-clients?done=a2a-agent-removed', 303);
+    })
     .post('/a2a-clients/:id/revoke', signedIn, async (c) => {
       await options.a2aClients.revoke(c.req.param('id'), c.var.session.actor);
       return c.redirect('/federation/a2a-clients?done=a2a-revoked', 303);
@@ -547,10 +573,11 @@ export function uiRoutes(options: UiOptions) {
         options.logger.warn("could not read an agent's transcript from its peer", { agentId: agent.agentId, ...describeError(error) });
         return undefined;
       });
-      const [delivery, events, connection] = await Promise.all([
+      const [delivery, events, connection, a2aAgent] = await Promise.all([
         options.deliveries.get(agent.agentId).catch(() => undefined),
         options.stores.remoteAgents.events(agent.agentId, 0),
         options.stores.connections.get(agent.connectionId),
+        options.stores.a2aAgents.get(agent.connectionId),
       ]);
       // The timeline: each status change the peer sent, in order (the spawn answer's first).
       const timeline = events.map((event) => ({ status: event.status, attempt: event.attempt, at: stateTime(event) }));
@@ -562,7 +589,7 @@ export function uiRoutes(options: UiOptions) {
           timeline={timeline}
           transcript={transcript}
           delivery={delivery}
-          peerName={connection?.peerName ?? 'a former peer'}
+          peerName={connection?.peerName ?? (a2aAgent === undefined ? 'a former peer' : a2aName(a2aAgent))}
           canStop={mayAct(principal, agent)}
           sequence={agent.sequence}
           csrf={c.var.csrf}
@@ -665,15 +692,22 @@ export function uiRoutes(options: UiOptions) {
     const peers = connections.filter(
       (connection) => connection.status === 'ACTIVE' && (workspaces?.some((w) => w.connectionIds === null || w.connectionIds.includes(connection.id)) ?? true),
     );
-    const names = principal.kind === 'admin' ? await principalNames(connections) : undefined;
-    return <AgentsPage list={list} peers={peers} allPeers={connections} names={names} csrf={c.var.csrf} note={note} form={form} workspaces={workspaces} />;
+    const admin = principal.kind === 'admin';
+    const [names, a2aAgents] = admin ? await Promise.all([principalNames(connections), options.a2aAgents.list()]) : [undefined, undefined];
+    return <AgentsPage list={list} peers={peers} a2aAgents={a2aAgents} allPeers={connections} names={names} csrf={c.var.csrf} note={note} form={form} workspaces={workspaces} />;
   }
 
-  async function a2aClientsPage(c: Context<UiEnv>, notes: FieldNotes, shown: { form?: A2AClientForm; issued?: { client: A2AClient; token: string }; flash?: string | undefined }) {
-    const [clients, record] = await Promise.all([options.a2aClients.list(), instance.load()]);
+  async function a2aClientsPage(
+    c: Context<UiEnv>,
+    notes: FieldNotes,
+    shown: { form?: A2AClientForm; agentForm?: { url: string }; issued?: { client: A2AClient; token: string }; flash?: string | undefined },
+  ) {
+    const [clients, agents, record] = await Promise.all([options.a2aClients.list(), options.a2aAgents.list(), instance.load()]);
     return (
       <A2AClientsPage
         clients={clients}
+        agents={agents}
+        agentForm={shown.agentForm}
         agentTypes={record.capabilities.agentTypes}
         cardUrl={`${record.url}${A2A_PATHS.card}`}
         csrf={c.var.csrf}
@@ -690,8 +724,12 @@ export function uiRoutes(options: UiOptions) {
    * client (named so), for the lists and pages of agents.
    */
   async function principalNames(connections: readonly Connection[]): Promise<Map<string, string>> {
-    const clients = await options.a2aClients.list();
-    return new Map([...connections.map((connection) => [connection.id, connection.peerName] as const), ...clients.map((client) => [client.id, `A2A client ${client.name}`] as const)]);
+    const [clients, a2aAgents] = await Promise.all([options.a2aClients.list(), options.stores.a2aAgents.list()]);
+    return new Map([
+      ...connections.map((connection) => [connection.id, connection.peerName] as const),
+      ...clients.map((client) => [client.id, `A2A client ${client.name}`] as const),
+      ...a2aAgents.map((agent) => [agent.id, a2aName(agent)] as const),
+    ]);
   }
 
   async function peoplePage(c: Context<UiEnv>, notes: FieldNotes, flash?: string) {
@@ -740,6 +778,11 @@ function patchDownload(c: Context, status: AgentStatus): Response {
 }
 
 /** Notes beside the fields of a people form (`user-id`, `workspace-name`, ...) that did not fit. */
+/** An A2A agent as the lists name it. */
+function a2aName(agent: Pick<A2AAgent, 'name'>): string {
+  return `${agent.name} (A2A)`;
+}
+
 /** Calm words for a field of the new A2A client form. */
 const A2A_CLIENT_NOTES: Record<string, string> = {
   name: 'A name of 1 to 100 characters fits here.',
@@ -795,6 +838,8 @@ function flashOf(done: string | undefined): string | undefined {
     'workspace-connections': 'The connections are saved.',
     revoked: 'The token is revoked: nothing can sign in with it any more.',
     'a2a-revoked': "The A2A client is revoked: its token no longer opens anything.",
+    'a2a-agent': 'The A2A agent is added: start agents on it from the agents page.',
+    'a2a-agent-removed': 'The A2A agent is removed. The agents started on it stay in the lists as they were.',
     keys: 'A new key pair is in use, and connected peers have been told.',
   };
   return done === undefined ? undefined : lines[done];
