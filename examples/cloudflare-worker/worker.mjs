@@ -25,6 +25,7 @@ export default {
       autoAcceptUrls: env.MOSAIC_FED_AUTO_ACCEPT_URLS,
       allowNetworks: env.MOSAIC_FED_ALLOW_NETWORKS,
       repositories: env.MOSAIC_FED_REPOSITORIES,
+      adminToken: env.MOSAIC_FED_ADMIN_TOKEN,
       name: 'Worker Spoke',
     });
     return federation.app.fetch(request);

@@ -16,6 +16,8 @@ import { createNodeOrchestrator, startServer, type RunningServer } from '@mosaic
 
 export const ORCHESTRATOR_TOKEN = 'edge-example-orchestrator-token-0123456789';
 export const EDGE_SECRET = 'edge-example-secret-0123456789abcdef0123';
+/** The admin token the edge instances are configured with (MOSAIC_FED_ADMIN_TOKEN). */
+export const EDGE_ADMIN_TOKEN = 'edge-example-admin-token-0123456789abcdef';
 
 export interface NodeSide {
   hub: RunningServer;

@@ -2,7 +2,10 @@ import { dirname, join } from 'node:path';
 import { build } from 'esbuild';
 import { Miniflare } from 'miniflare';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EDGE_SECRET, freePort, ORCHESTRATOR_TOKEN, startNodeSide, type NodeSide } from '../../shared/harness.js';
+import { SendMessageRequest, TaskState, verifyAgentCardSignature } from '@a2a-js/sdk';
+import { ClientFactory, ClientFactoryOptions, JsonRpcTransportFactory } from '@a2a-js/sdk/client';
+import { AdminClient } from '@mosaic-fed/sdk';
+import { EDGE_ADMIN_TOKEN, EDGE_SECRET, freePort, ORCHESTRATOR_TOKEN, startNodeSide, type NodeSide } from '../../shared/harness.js';
 
 // The Worker bundled as Wrangler would, run in workerd through miniflare with no Node
 // compatibility flag, on a real loopback port; a Node hub talks to it with signed
@@ -45,6 +48,7 @@ beforeAll(async () => {
       MOSAIC_FED_ALLOW_NETWORKS: '127.0.0.0/8',
       // The example's repository is a folder beside the orchestrator.
       MOSAIC_FED_REPOSITORIES: 'file://**',
+      MOSAIC_FED_ADMIN_TOKEN: EDGE_ADMIN_TOKEN,
     },
   });
   await mf.ready;
@@ -74,5 +78,39 @@ describe('examples/cloudflare-worker', () => {
     }
     expect(status.status).toBe('completed');
     expect(status.result?.patch).toContain('+  echo $(($1 + $2))');
+  });
+
+  it('speaks A2A in workerd: a signed card, and an A2A client that starts an agent and follows it to its patch', async () => {
+    const card = (await (await fetch(`${url}/.well-known/agent-card.json`)).json()) as Record<string, unknown>;
+    await verifyAgentCardSignature(async (kid, jku) => {
+      const { keys } = (await (await fetch(jku ?? '')).json()) as { keys: (JsonWebKey & { kid?: string })[] };
+      const key = keys.find((candidate) => candidate.kid === kid);
+      if (key === undefined) throw new Error('no such key');
+      return key;
+    })(card as never);
+
+    const admin = new AdminClient({ url, token: EDGE_ADMIN_TOKEN });
+    const { token } = await admin.createA2AClient({ name: 'edge test' });
+    const fetchImpl: typeof fetch = (input, init) => {
+      const headers = new Headers(init?.headers);
+      headers.set('Authorization', `Bearer ${token}`);
+      return fetch(input, { ...init, headers });
+    };
+    const client = await new ClientFactory(ClientFactoryOptions.createFrom(ClientFactoryOptions.default, { transports: [new JsonRpcTransportFactory({ fetchImpl })] })).createFromUrl(url);
+    const sent = await client.sendMessage(
+      SendMessageRequest.fromJSON({
+        message: { messageId: 'edge-a2a-1', role: 'ROLE_USER', contextId: 'edge-a2a', parts: [{ data: { repository: side.repository, branch: 'main' } }] },
+        configuration: { returnImmediately: true },
+      }),
+    );
+    if (!('status' in sent)) throw new Error('expected a task');
+    let task = await client.getTask({ id: sent.id, tenant: '' });
+    for (let tries = 0; task.status?.state !== TaskState.TASK_STATE_COMPLETED && tries < 100; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      task = await client.getTask({ id: sent.id, tenant: '' });
+    }
+    expect(task.status?.state).toBe(TaskState.TASK_STATE_COMPLETED);
+    const patch = task.artifacts.find((artifact) => artifact.artifactId === 'patch')?.parts[0]?.content;
+    expect(patch?.$case === 'text' ? patch.value : '').toContain('+  echo $(($1 + $2))');
   });
 });
