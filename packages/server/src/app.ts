@@ -29,7 +29,7 @@ import { DeliveryService, type BranchDeliverer } from './agents/deliveries.js';
 import { FederationAgentService } from './agents/federation-agents.js';
 import { HostedAgents } from './agents/hosted.js';
 import { createAdminTokenAuthenticator } from './auth/admin-tokens.js';
-import { createOidcAuthenticator, type OidcAuthOptions } from './auth/oidc.js';
+import { createOidcAuthenticator, createOidcVerifier, type OidcAuthOptions } from './auth/oidc.js';
 import type { AdminAuthenticator } from './auth/types.js';
 import { CachedConnectionStore } from './stores/connection-cache.js';
 import { PeopleService } from './people/service.js';
@@ -259,14 +259,15 @@ export function createFederation(options: FederationAppOptions): Federation {
     logger,
   });
   const authenticators: AdminAuthenticator[] = [createAdminTokenAuthenticator(stores.adminTokens, { now })];
-  if (options.auth?.oidc !== undefined) {
+  // One verifier (and one cached JWKS) for admins, users and A2A clients alike.
+  const oidc = options.auth?.oidc === undefined ? undefined : { ...options.auth.oidc, fetch: fetchImpl, now };
+  const oidcVerifier = oidc === undefined ? undefined : createOidcVerifier(oidc);
+  if (oidc !== undefined) {
     authenticators.push(
-      createOidcAuthenticator({
-        ...options.auth.oidc,
-        fetch: fetchImpl,
-        now,
-        userForSubject: async (subject) => (await stores.people.findUserByOidcSubject(subject))?.id,
-      }),
+      createOidcAuthenticator(
+        { ...oidc, userForSubject: async (subject) => (await stores.people.findUserByOidcSubject(subject))?.id },
+        oidcVerifier,
+      ),
     );
   }
   authenticators.push(...(options.auth?.authenticators ?? []));
@@ -366,7 +367,7 @@ export function createFederation(options: FederationAppOptions): Federation {
   };
 
   const people = new PeopleService({ stores, now, generateId });
-  const a2aClients = new A2AClients({ stores, instance, now, generateId });
+  const a2aClients = new A2AClients({ stores, instance, now, generateId, oidc: oidcVerifier });
   const api = federationApi(
     { instance, connections, agents, deliveries, hosted, events, stores, people, a2aClients, a2aAgents, monotonic, regenerateKeys, now, generateId },
     options.adminRoutes,
@@ -416,7 +417,7 @@ export function createFederation(options: FederationAppOptions): Federation {
     a2aRoutes({
       service: new A2AService({ stores, hosted, push, instance, rateLimiter, now, generateId }),
       clients: a2aClients,
-      card: new AgentCardSigner(instance),
+      card: new AgentCardSigner(instance, options.auth?.oidc?.issuer),
       logger,
       monotonic,
     }),

@@ -148,3 +148,33 @@ describe('OIDC admins (PROTOCOL 6)', () => {
     expect((await callWith(token)).status).toBe(401);
   });
 });
+
+describe('OIDC A2A clients (docs/protocol.md, "A2A")', () => {
+  const serviceToken = (subject: string, key = signingKey) =>
+    new SignJWT({}).setProtectedHeader({ alg: 'ES256', kid: 'idp-key-1' }).setIssuer(issuer).setAudience('mosaic-fed').setSubject(subject).setExpirationTime('5m').sign(key);
+  const listTasks = (token: string) => federation.app.request('/a2a/rest/tasks', { headers: { Authorization: `Bearer ${token}` } });
+
+  it('signs in the client whose subject the access token names, and no one else; the card says so', async () => {
+    const actor = { type: 'cli' as const, id: 'test' };
+    const { client } = await federation.a2aClients.create({ name: 'ci service', oidcSubject: 'svc-ci' }, actor);
+    expect(client.oidcSubject).toBe('svc-ci');
+    expect((await listTasks(await serviceToken('svc-ci'))).status).toBe(200);
+    expect((await federation.a2aClients.get(client.id)).lastUsedAt).not.toBeNull();
+    // Another subject, a token the issuer did not sign, an admin's token for no client.
+    for (const token of [await serviceToken('svc-other'), await serviceToken('svc-ci', strangerKey), await accessToken()]) {
+      expect((await listTasks(token)).status).toBe(401);
+    }
+    // One client per subject; the subject moves, and a revoked client signs in no more.
+    await expect(federation.a2aClients.create({ name: 'copy', oidcSubject: 'svc-ci' }, actor)).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+    const moved = await federation.a2aClients.update(client.id, { oidcSubject: null }, actor);
+    expect(moved).not.toHaveProperty('oidcSubject');
+    expect((await listTasks(await serviceToken('svc-ci'))).status).toBe(401);
+    await federation.a2aClients.update(client.id, { oidcSubject: 'svc-ci' }, actor);
+    await federation.a2aClients.revoke(client.id, actor);
+    expect((await listTasks(await serviceToken('svc-ci'))).status).toBe(401);
+
+    const card = (await (await federation.app.request('/.well-known/agent-card.json')).json()) as { securitySchemes: Record<string, unknown>; securityRequirements: unknown[] };
+    expect(card.securitySchemes.oidc).toEqual({ openIdConnectSecurityScheme: expect.objectContaining({ openIdConnectUrl: `${issuer}/.well-known/openid-configuration` }) });
+    expect(card.securityRequirements).toHaveLength(2);
+  });
+});

@@ -327,6 +327,21 @@ export function describeStoreContract(name: string, open: () => Promise<StoreHar
         await stores.a2aClients.recordUse(second.id, '2026-11-25T12:05:00.000Z');
         expect((await stores.a2aClients.get(second.id))?.lastUsedAt).toBe('2026-11-25T12:10:00.000Z');
       });
+
+      it('finds a client by its OIDC subject, one client per subject, and forgets a subject taken away', async () => {
+        const first = { ...clientRecord('e'.repeat(64)), oidcSubject: 'svc-ci' };
+        const second = clientRecord('f'.repeat(64), '2026-11-25T12:00:01.000Z');
+        await stores.a2aClients.create(first, auditEntry('a2a-client.create'));
+        await stores.a2aClients.create(second, auditEntry('a2a-client.create'));
+        expect(await stores.a2aClients.findBySubject('svc-ci')).toEqual(first);
+        expect(await stores.a2aClients.get(second.id)).not.toHaveProperty('oidcSubject');
+        await expect(stores.a2aClients.create({ ...clientRecord('1'.repeat(64)), oidcSubject: 'svc-ci' }, auditEntry('a2a-client.copy'))).rejects.toThrow();
+        await expect(stores.a2aClients.update(second.id, { name: second.name, grants: second.grants, oidcSubject: 'svc-ci' }, auditEntry('a2a-client.steal'))).rejects.toThrow();
+        expect(await stores.a2aClients.update(first.id, { name: first.name, grants: first.grants }, auditEntry('a2a-client.update'))).toBe(true);
+        expect(await stores.a2aClients.findBySubject('svc-ci')).toBeUndefined();
+        expect(await stores.a2aClients.get(first.id)).not.toHaveProperty('oidcSubject');
+        expect((await allAudit(stores)).map((e) => e.action)).toEqual(['a2a-client.update', 'a2a-client.create', 'a2a-client.create']);
+      });
     });
 
     describe('A2A push configs', () => {

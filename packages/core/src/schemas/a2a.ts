@@ -5,6 +5,9 @@ import { z } from 'zod';
 import { IsoDateTimeSchema } from './agents.js';
 import { GrantsSchema, UpdateGrantsDtoSchema } from './connections.js';
 
+/** The `sub` of an OIDC access token. */
+const OidcSubjectSchema = z.string().min(1).max(255);
+
 /** What an admin calls an A2A client. */
 export const A2AClientNameSchema = z.string().trim().min(1).max(100);
 
@@ -16,6 +19,11 @@ export const A2AClientSchema = z.strictObject({
   id: z.uuid(),
   name: A2AClientNameSchema,
   grants: GrantsSchema,
+  /**
+   * The `sub` of the OIDC access tokens (from the instance's configured issuer, for its
+   * audience) that sign this client in, beside its own token. One client per subject.
+   */
+  oidcSubject: OidcSubjectSchema.exactOptional(),
   createdAt: IsoDateTimeSchema,
   /** Within about a minute: the time is written at most once a minute per client. */
   lastUsedAt: IsoDateTimeSchema.nullable(),
@@ -30,14 +38,18 @@ export type A2AClient = z.infer<typeof A2AClientSchema>;
 export const CreateA2AClientDtoSchema = z.strictObject({
   name: A2AClientNameSchema,
   grants: UpdateGrantsDtoSchema.optional(),
+  oidcSubject: OidcSubjectSchema.optional(),
 });
 export type CreateA2AClientDto = z.infer<typeof CreateA2AClientDtoSchema>;
 
-/** `PATCH /api/v1/federation/a2a-clients/:id`: a new name, or grants changed as a connection's are. */
+/**
+ * `PATCH /api/v1/federation/a2a-clients/:id`: a new name, grants changed as a connection's
+ * are, or another OIDC subject (`null`: none).
+ */
 export const UpdateA2AClientDtoSchema = z
-  .strictObject({ name: A2AClientNameSchema, grants: UpdateGrantsDtoSchema })
+  .strictObject({ name: A2AClientNameSchema, grants: UpdateGrantsDtoSchema, oidcSubject: OidcSubjectSchema.nullable() })
   .partial()
-  .refine((dto) => dto.name !== undefined || dto.grants !== undefined, 'name the name or grants to change');
+  .refine((dto) => dto.name !== undefined || dto.grants !== undefined || dto.oidcSubject !== undefined, 'name the name, grants or OIDC subject to change');
 export type UpdateA2AClientDto = z.infer<typeof UpdateA2AClientDtoSchema>;
 
 /** `POST /api/v1/federation/a2a-clients` response data: the client, and its token, shown this once. */

@@ -34,8 +34,8 @@ const SKILLS = {
   },
 } as const;
 
-/** The card without its signature. */
-function unsignedCard(document: InstanceDocument): Record<string, unknown> {
+/** The card without its signature; with an OIDC issuer, its access tokens are a second way in. */
+function unsignedCard(document: InstanceDocument, oidcIssuer: string | undefined): Record<string, unknown> {
   return {
     name: document.name,
     description: `Coding agents of the Mosaic Federation instance ${document.name}: each works on a repository branch in a sandbox. Start one with a message whose data part names the repository and branch.`,
@@ -48,8 +48,19 @@ function unsignedCard(document: InstanceDocument): Record<string, unknown> {
     capabilities: { streaming: true, pushNotifications: true, extendedAgentCard: false },
     securitySchemes: {
       bearer: { httpAuthSecurityScheme: { scheme: 'Bearer', description: 'An A2A client token (mfc_...) that an admin of this instance issued.' } },
+      ...(oidcIssuer === undefined
+        ? {}
+        : {
+            oidc: {
+              openIdConnectSecurityScheme: {
+                openIdConnectUrl: `${oidcIssuer.replace(/\/$/, '')}/.well-known/openid-configuration`,
+                description: 'An access token of the issuer whose subject an admin gave an A2A client.',
+              },
+            },
+          }),
     },
-    securityRequirements: [{ schemes: { bearer: { list: [] } } }],
+    // Either one (A2A: the card's requirements are alternatives).
+    securityRequirements: [{ schemes: { bearer: { list: [] } } }, ...(oidcIssuer === undefined ? [] : [{ schemes: { oidc: { list: [] } } }])],
     defaultInputModes: ['text/plain', 'application/json'],
     defaultOutputModes: ['text/plain', 'text/x-diff', 'application/json'],
     skills: document.capabilities.agentTypes.map((type) => ({ id: type, ...SKILLS[type], tags: ['coding', type] })),
@@ -86,11 +97,14 @@ export function cardSigningInput(card: Record<string, unknown>): Uint8Array {
 export class AgentCardSigner {
   #cached: { text: string; kid: string; card: Record<string, unknown> } | undefined;
 
-  constructor(private readonly instance: InstanceService) {}
+  constructor(
+    private readonly instance: InstanceService,
+    private readonly oidcIssuer?: string | undefined,
+  ) {}
 
   async card(): Promise<Record<string, unknown>> {
     const document = this.instance.document(await this.instance.load());
-    const card = unsignedCard(document);
+    const card = unsignedCard(document, this.oidcIssuer);
     const text = JSON.stringify(card);
     const key = await this.instance.signingKey();
     if (this.#cached?.text === text && this.#cached.kid === key.kid) return this.#cached.card;

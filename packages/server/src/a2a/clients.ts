@@ -15,7 +15,8 @@ import {
 import { randomToken, sha256HexOfText } from '../lib/encoding.js';
 import { lastUseRecorder } from '../lib/last-use.js';
 import type { InstanceService } from '../instance/service.js';
-import type { A2AClientRecord, FederationStores } from '../stores/types.js';
+import type { OidcVerifier } from '../auth/oidc.js';
+import type { A2AClientChange, A2AClientRecord, FederationStores } from '../stores/types.js';
 
 /** Every A2A client token starts with this, so it is recognisable in a secret scanner. */
 export const A2A_TOKEN_PREFIX = 'mfc_';
@@ -26,6 +27,8 @@ export interface A2AClientsOptions {
   instance: InstanceService;
   now: () => Date;
   generateId: () => string;
+  /** Checks OIDC access tokens, when the instance has an issuer: then a client may sign in with one whose subject it names. */
+  oidc?: OidcVerifier | undefined;
 }
 
 /** The admin view of a stored client: everything but its token's hash. */
@@ -67,11 +70,13 @@ export class A2AClients {
       id: this.#o.generateId(),
       name: dto.name,
       grants: applyGrantsUpdate(defaultGrants(capabilities), dto.grants ?? {}),
+      ...(dto.oidcSubject === undefined ? {} : { oidcSubject: dto.oidcSubject }),
       tokenHash: await sha256HexOfText(token),
       createdAt: at,
       lastUsedAt: null,
       revokedAt: null,
     };
+    await this.#subjectFree(dto.oidcSubject, undefined);
     await this.#o.stores.a2aClients.create(record, {
       id: this.#o.generateId(),
       at,
@@ -79,7 +84,7 @@ export class A2AClients {
       action: 'a2a-client.create',
       target: `a2a-client:${record.id}`,
       before: null,
-      after: { name: record.name, grants: record.grants },
+      after: { name: record.name, grants: record.grants, ...(record.oidcSubject === undefined ? {} : { oidcSubject: record.oidcSubject }) },
     });
     return { client: toA2AClient(record), token };
   }
@@ -88,18 +93,25 @@ export class A2AClients {
   async update(id: string, dto: UpdateA2AClientDto, actor: AuditActor): Promise<A2AClient> {
     const current = await this.get(id);
     if (current.revokedAt !== null) throw revoked();
-    const change = { name: dto.name ?? current.name, grants: dto.grants === undefined ? current.grants : applyGrantsUpdate(current.grants, dto.grants) };
+    const oidcSubject = dto.oidcSubject === undefined ? current.oidcSubject : (dto.oidcSubject ?? undefined);
+    const change: A2AClientChange = {
+      name: dto.name ?? current.name,
+      grants: dto.grants === undefined ? current.grants : applyGrantsUpdate(current.grants, dto.grants),
+      ...(oidcSubject === undefined ? {} : { oidcSubject }),
+    };
+    await this.#subjectFree(oidcSubject, id);
     const updated = await this.#o.stores.a2aClients.update(id, change, {
       id: this.#o.generateId(),
       at: this.#o.now().toISOString(),
       actor,
       action: 'a2a-client.update',
       target: `a2a-client:${id}`,
-      before: { name: current.name, grants: current.grants },
-      after: change,
+      before: { name: current.name, grants: current.grants, oidcSubject: current.oidcSubject ?? null },
+      after: { ...change, oidcSubject: change.oidcSubject ?? null },
     });
     if (!updated) throw revoked();
-    return { ...current, ...change };
+    const { oidcSubject: _previous, ...rest } = current;
+    return { ...rest, ...change };
   }
 
   /** Revokes a client's token, with an audit entry; revoking it again answers the same. */
@@ -121,18 +133,33 @@ export class A2AClients {
   }
 
   /**
-   * The client a bearer token belongs to; `UNAUTHORIZED` for anything else (a malformed,
-   * unknown or revoked token alike, so a caller learns nothing from the difference).
+   * The client a bearer token belongs to: its own token, or an OIDC access token whose
+   * subject it names. `UNAUTHORIZED` for anything else (a malformed, unknown or revoked
+   * token alike, so a caller learns nothing from the difference).
    */
   async authenticate(authorization: string | undefined): Promise<A2AClient> {
     const token = /^Bearer (\S+)$/i.exec(authorization ?? '')?.[1];
-    if (token === undefined || !TOKEN_SHAPE.test(token)) {
-      throw new FederationError('UNAUTHORIZED', 'send an A2A client token as Authorization: Bearer mfc_...');
+    const refused = () => new FederationError('UNAUTHORIZED', 'send an A2A client token (mfc_...) or an OIDC access token of the client as Authorization: Bearer');
+    if (token === undefined) throw refused();
+    let record: A2AClientRecord | undefined;
+    if (TOKEN_SHAPE.test(token)) {
+      record = await this.#o.stores.a2aClients.findByHash(await sha256HexOfText(token));
+    } else {
+      const verdict = await this.#o.oidc?.(token);
+      if (verdict?.kind === 'verified') record = await this.#o.stores.a2aClients.findBySubject(verdict.payload.sub);
     }
-    const record = await this.#o.stores.a2aClients.findByHash(await sha256HexOfText(token));
-    if (record === undefined || record.revokedAt !== null) throw new FederationError('UNAUTHORIZED', 'the token is not a valid A2A client token');
+    if (record === undefined || record.revokedAt !== null) throw refused();
     await this.#recordUse(record, this.#o.now());
     return toA2AClient(record);
+  }
+
+  /** `VALIDATION_FAILED` when another client than `id` signs in with the OIDC subject. */
+  async #subjectFree(subject: string | undefined, id: string | undefined): Promise<void> {
+    if (subject === undefined) return;
+    const holder = await this.#o.stores.a2aClients.findBySubject(subject);
+    if (holder !== undefined && holder.id !== id) {
+      throw new FederationError('VALIDATION_FAILED', 'another A2A client signs in with this OIDC subject', { details: [{ path: 'oidcSubject', message: 'is taken' }] });
+    }
   }
 }
 

@@ -36,11 +36,20 @@ const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 const IDP_FAILURES = new Set(['ERR_JWKS_TIMEOUT', 'ERR_JWKS_INVALID']);
 const DiscoverySchema = z.object({ jwks_uri: z.url() });
 
-/** Authenticates OIDC access tokens. The JWKS is fetched once and cached by jose. */
-export function createOidcAuthenticator(options: OidcAuthOptions): AdminAuthenticator {
+/** What a verifier made of a bearer token: not a JWT (`undefined`), one that does not verify, or its claims. */
+export type OidcVerdict = { kind: 'verified'; payload: JWTPayload & { sub: string } } | { kind: 'invalid' } | undefined;
+
+/** Checks OIDC access tokens: issuer, audience, signature (an asymmetric algorithm), `sub` and `exp`. */
+export type OidcVerifier = (token: string) => Promise<OidcVerdict>;
+
+/**
+ * Verifies OIDC access tokens against the issuer's JWKS (discovered, fetched once and
+ * cached by jose). An unreachable or broken identity provider throws: it is not the
+ * caller's fault.
+ */
+export function createOidcVerifier(options: Pick<OidcAuthOptions, 'issuer' | 'audience' | 'jwksUri' | 'fetch' | 'now'>): OidcVerifier {
   if (!options.issuer || !options.audience) throw new TypeError('OIDC needs an issuer and an audience');
   const fetchImpl = options.fetch ?? fetch;
-  const adminClaim = options.adminClaim ?? 'mosaic_fed_admin';
   let jwks: Promise<ReturnType<typeof createRemoteJWKSet>> | undefined;
 
   const loadJwks = async () => {
@@ -54,12 +63,6 @@ export function createOidcAuthenticator(options: OidcAuthOptions): AdminAuthenti
     return createRemoteJWKSet(new URL(uri), {
       [customFetch]: (url, init) => fetchImpl(url, init),
     });
-  };
-
-  const isAdmin = (payload: JWTPayload) => {
-    const value = payload[adminClaim];
-    if (options.adminValue === undefined) return value === true;
-    return Array.isArray(value) ? value.includes(options.adminValue) : value === options.adminValue;
   };
 
   return async (token) => {
@@ -82,9 +85,27 @@ export function createOidcAuthenticator(options: OidcAuthOptions): AdminAuthenti
       // caller's fault and surfaces as INTERNAL instead of "invalid token".
       const code = (error as { code?: unknown }).code;
       if (typeof code !== 'string' || IDP_FAILURES.has(code)) throw error;
-      return { kind: 'invalid', reason: 'the access token does not verify' };
+      return { kind: 'invalid' };
     }
-    const subject = String(payload.sub);
+    return { kind: 'verified', payload: { ...payload, sub: String(payload.sub) } };
+  };
+}
+
+/** Authenticates OIDC access tokens as admins (by the admin claim) or as the users their subjects name. */
+export function createOidcAuthenticator(options: OidcAuthOptions, verify: OidcVerifier = createOidcVerifier(options)): AdminAuthenticator {
+  const adminClaim = options.adminClaim ?? 'mosaic_fed_admin';
+  const isAdmin = (payload: JWTPayload) => {
+    const value = payload[adminClaim];
+    if (options.adminValue === undefined) return value === true;
+    return Array.isArray(value) ? value.includes(options.adminValue) : value === options.adminValue;
+  };
+
+  return async (token) => {
+    const verdict = await verify(token);
+    if (verdict === undefined) return undefined;
+    if (verdict.kind === 'invalid') return { kind: 'invalid', reason: 'the access token does not verify' };
+    const { payload } = verdict;
+    const subject = payload.sub;
     if (isAdmin(payload)) return { kind: 'admin', actor: { type: 'oidc', id: subject } };
     const userId = await options.userForSubject?.(subject);
     if (userId !== undefined) return { kind: 'user', userId };

@@ -99,18 +99,23 @@ export interface AdminTokenStore {
 /** An A2A client as stored: the admin view and the SHA-256 hash of its token, never the token. */
 export type A2AClientRecord = A2AClient & { tokenHash: string };
 
+/** What an admin may change of an A2A client: its name, its grants, its OIDC subject (left out: none). */
+export type A2AClientChange = Pick<A2AClient, 'name' | 'grants' | 'oidcSubject'>;
+
 export interface A2AClientStore {
-  /** Stores the client and its audit entry atomically. */
+  /** Stores the client and its audit entry atomically; throws, storing nothing, for a token hash or OIDC subject taken. */
   create(record: A2AClientRecord, audit: AuditEntry): Promise<void>;
   get(id: string): Promise<A2AClientRecord | undefined>;
   findByHash(tokenHash: string): Promise<A2AClientRecord | undefined>;
+  /** The client signed in by OIDC access tokens with this subject. */
+  findBySubject(subject: string): Promise<A2AClientRecord | undefined>;
   /** Every client, revoked ones too, oldest first. */
   list(): Promise<A2AClientRecord[]>;
   /**
    * Stores a new name and grants, with the audit entry, atomically. False, writing
    * nothing, for an unknown or revoked client.
    */
-  update(id: string, change: Pick<A2AClient, 'name' | 'grants'>, audit: AuditEntry): Promise<boolean>;
+  update(id: string, change: A2AClientChange, audit: AuditEntry): Promise<boolean>;
   /** As {@link AdminTokenStore.revoke}. */
   revoke(id: string, at: string, audit: AuditEntry): Promise<boolean>;
   /** As {@link AdminTokenStore.recordUse}. */

@@ -8,6 +8,7 @@ import { Badge, DIALOG_SCRIPT, Layout, type FieldNotes } from './layout.js';
 /** What the new-client form held, to show it again with a note. */
 export interface A2AClientForm {
   name: string;
+  oidcSubject: string;
   agentTypes: string[];
   maxConcurrentAgents: string;
   repositories: string;
@@ -122,6 +123,7 @@ export function A2AClientsPage(props: {
                   <br />
                   <span class="quiet">
                     id <code>{client.id}</code>, issued {utcTime(client.createdAt)} UTC
+                    {client.oidcSubject === undefined ? '' : `, signs in with OIDC as ${client.oidcSubject} too`}
                   </span>
                 </td>
                 <td data-label="May start">{grantsInWords(client)}</td>
@@ -163,6 +165,9 @@ export function A2AClientsPage(props: {
         <label for="a2a-name">Its name</label>
         <input id="a2a-name" name="name" placeholder="Release bot" value={form?.name ?? ''} />
         <Note field="name" notes={props.notes} />
+        <label for="a2a-oidc">The OIDC subject it may sign in as, if it has one</label>
+        <input id="a2a-oidc" name="oidcSubject" placeholder="the sub of its access tokens" value={form?.oidcSubject ?? ''} />
+        <Note field="oidcSubject" notes={props.notes} />
         <fieldset>
           <legend>Agents it may start</legend>
           {props.agentTypes.map((type) => (

@@ -22,6 +22,7 @@ import {
   UpdateInstanceDtoSchema,
   type A2AAgent,
   type A2AClient,
+  type A2AClientCreated,
   type AuditActor,
   type AgentStatus,
   type Connection,
@@ -410,10 +411,11 @@ export function uiRoutes(options: UiOptions) {
       const body = await c.req.parseBody({ all: true });
       const text = (name: string) => (typeof body[name] === 'string' ? body[name].trim() : '');
       const agentTypes = [body.agentTypes ?? []].flat().filter((value): value is string => typeof value === 'string');
-      const form: A2AClientForm = { name: text('name'), agentTypes, maxConcurrentAgents: text('maxConcurrentAgents'), repositories: text('repositories') };
+      const form: A2AClientForm = { name: text('name'), oidcSubject: text('oidcSubject'), agentTypes, maxConcurrentAgents: text('maxConcurrentAgents'), repositories: text('repositories') };
       const repositories = form.repositories.split('\n').map((line) => line.trim()).filter((line) => line !== '');
       const dto = CreateA2AClientDtoSchema.safeParse({
         name: form.name,
+        ...(form.oidcSubject === '' ? {} : { oidcSubject: form.oidcSubject }),
         grants: {
           allowedAgentTypes: agentTypes,
           ...(form.maxConcurrentAgents === '' ? {} : { maxConcurrentAgents: Number(form.maxConcurrentAgents) }),
@@ -428,7 +430,13 @@ export function uiRoutes(options: UiOptions) {
         }
         return signedInPage(c, await a2aClientsPage(c, notes, { form }), 400);
       }
-      const issued = await options.a2aClients.create(dto.data, c.var.session.actor);
+      let issued: A2AClientCreated;
+      try {
+        issued = await options.a2aClients.create(dto.data, c.var.session.actor);
+      } catch (error) {
+        if (!isFederationError(error) || error.code !== 'VALIDATION_FAILED') throw error;
+        return signedInPage(c, await a2aClientsPage(c, { oidcSubject: 'Another A2A client signs in with this subject.' }, { form }), 400);
+      }
       c.header('Cache-Control', 'no-store');
       return signedInPage(c, await a2aClientsPage(c, {}, { issued }), 201);
     })
@@ -786,6 +794,7 @@ function a2aName(agent: Pick<A2AAgent, 'name'>): string {
 /** Calm words for a field of the new A2A client form. */
 const A2A_CLIENT_NOTES: Record<string, string> = {
   name: 'A name of 1 to 100 characters fits here.',
+  oidcSubject: 'A subject of up to 255 characters fits here.',
   allowedAgentTypes: 'Tick the agents it may start.',
   maxConcurrentAgents: 'A whole number from 0 to 10,000 fits here.',
   repositories: 'One pattern per line, each a repository address with * or ** in it (such as https://github.com/acme/*), none twice.',

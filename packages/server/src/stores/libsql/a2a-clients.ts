@@ -1,7 +1,7 @@
 // A2A clients in libSQL.
-import type { A2AClient, AuditEntry } from '@mosaic-fed/core';
-import { and, asc, eq, isNull, lt, or } from 'drizzle-orm';
-import type { A2AClientRecord, A2AClientStore } from '../types.js';
+import type { AuditEntry } from '@mosaic-fed/core';
+import { and, asc, eq, isNull, lt, or, type SQL } from 'drizzle-orm';
+import type { A2AClientChange, A2AClientRecord, A2AClientStore } from '../types.js';
 import { a2aClientsTable } from './schema.js';
 import { insertAudit, insertAuditIfChanged, type Database } from './shared.js';
 
@@ -9,28 +9,30 @@ export class LibsqlA2AClientStore implements A2AClientStore {
   constructor(private readonly db: Database) {}
 
   async create(record: A2AClientRecord, audit: AuditEntry): Promise<void> {
-    await this.db.batch([this.db.insert(a2aClientsTable).values(record), insertAudit(this.db, audit)]);
+    await this.db.batch([this.db.insert(a2aClientsTable).values({ ...record, oidcSubject: record.oidcSubject ?? null }), insertAudit(this.db, audit)]);
   }
 
   async get(id: string): Promise<A2AClientRecord | undefined> {
-    const [row] = await this.db.select().from(a2aClientsTable).where(eq(a2aClientsTable.id, id)).limit(1);
-    return row;
+    return this.#one(eq(a2aClientsTable.id, id));
   }
 
   async findByHash(tokenHash: string): Promise<A2AClientRecord | undefined> {
-    const [row] = await this.db.select().from(a2aClientsTable).where(eq(a2aClientsTable.tokenHash, tokenHash)).limit(1);
-    return row;
+    return this.#one(eq(a2aClientsTable.tokenHash, tokenHash));
+  }
+
+  async findBySubject(subject: string): Promise<A2AClientRecord | undefined> {
+    return this.#one(eq(a2aClientsTable.oidcSubject, subject));
   }
 
   async list(): Promise<A2AClientRecord[]> {
-    return this.db.select().from(a2aClientsTable).orderBy(asc(a2aClientsTable.createdAt), asc(a2aClientsTable.id));
+    return (await this.db.select().from(a2aClientsTable).orderBy(asc(a2aClientsTable.createdAt), asc(a2aClientsTable.id))).map(toRecord);
   }
 
-  async update(id: string, change: Pick<A2AClient, 'name' | 'grants'>, audit: AuditEntry): Promise<boolean> {
+  async update(id: string, change: A2AClientChange, audit: AuditEntry): Promise<boolean> {
     const [updated] = await this.db.batch([
       this.db
         .update(a2aClientsTable)
-        .set({ name: change.name, grants: change.grants })
+        .set({ name: change.name, grants: change.grants, oidcSubject: change.oidcSubject ?? null })
         .where(and(eq(a2aClientsTable.id, id), isNull(a2aClientsTable.revokedAt))),
       insertAuditIfChanged(this.db, audit),
     ]);
@@ -48,10 +50,21 @@ export class LibsqlA2AClientStore implements A2AClientStore {
     return revoked.rowsAffected === 1;
   }
 
+  async #one(where: SQL): Promise<A2AClientRecord | undefined> {
+    const [row] = await this.db.select().from(a2aClientsTable).where(where).limit(1);
+    return row === undefined ? undefined : toRecord(row);
+  }
+
   async recordUse(id: string, at: string): Promise<void> {
     await this.db
       .update(a2aClientsTable)
       .set({ lastUsedAt: at })
       .where(and(eq(a2aClientsTable.id, id), or(isNull(a2aClientsTable.lastUsedAt), lt(a2aClientsTable.lastUsedAt, at))));
   }
+}
+
+/** A row as a record: `oidcSubject` only where one is set. */
+function toRecord(row: typeof a2aClientsTable.$inferSelect): A2AClientRecord {
+  const { oidcSubject, ...record } = row;
+  return oidcSubject === null ? record : { ...record, oidcSubject };
 }

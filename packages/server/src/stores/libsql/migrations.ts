@@ -127,31 +127,18 @@ export const MIGRATIONS: readonly EmbeddedMigration[] = [
     ]
   },
   {
-    "tag": "0011_a2a_clients",
-    "folderMillis": 1796651835886,
-    "hash": "73c5d083f3391f3106b60aefaf11ae0be11a4294e2982c25f66e0194b368c4d4",
-    "sql": [
-      "CREATE TABLE `a2a_clients` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`name` text NOT NULL,\n\t`token_hash` text NOT NULL,\n\t`grants` text NOT NULL,\n\t`created_at` text NOT NULL,\n\t`last_used_at` text,\n\t`revoked_at` text\n);\n",
-      "\nCREATE UNIQUE INDEX `a2a_clients_token_hash_unique` ON `a2a_clients` (`token_hash`);",
-      "\nALTER TABLE `hosted_agents` ADD `via` text;"
-    ]
-  },
-  {
-    "tag": "0012_a2a_push_configs",
-    "folderMillis": 1796652550917,
-    "hash": "713429b61c9fbbc3f4f7dd43c5fcb548777109013346318685442835b17da2e3",
-    "sql": [
-      "CREATE TABLE `a2a_push_configs` (\n\t`task_id` text NOT NULL,\n\t`id` text NOT NULL,\n\t`client_id` text NOT NULL,\n\t`url` text NOT NULL,\n\t`scheme` text,\n\t`sealed_secrets` text,\n\t`created_at` text NOT NULL,\n\tPRIMARY KEY(`task_id`, `id`)\n);\n"
-    ]
-  },
-  {
-    "tag": "0013_a2a_agents",
-    "folderMillis": 1796653080897,
-    "hash": "1fdf32cace090202658388080f63c8a0ae0e2e78c93134a317e0e62fcceae6fc",
+    "tag": "0011_a2a",
+    "folderMillis": 1796653930801,
+    "hash": "5a638a60a068f81ca90bc56cc11b73bb0d51060c5567d8040a14e975c2b7eab3",
     "sql": [
       "CREATE TABLE `a2a_agents` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`name` text NOT NULL,\n\t`card_url` text NOT NULL,\n\t`endpoint` text NOT NULL,\n\t`binding` text NOT NULL,\n\t`sealed_token` text,\n\t`created_at` text NOT NULL\n);\n",
+      "\nCREATE TABLE `a2a_clients` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`name` text NOT NULL,\n\t`token_hash` text NOT NULL,\n\t`grants` text NOT NULL,\n\t`oidc_subject` text,\n\t`created_at` text NOT NULL,\n\t`last_used_at` text,\n\t`revoked_at` text\n);\n",
+      "\nCREATE UNIQUE INDEX `a2a_clients_token_hash_unique` ON `a2a_clients` (`token_hash`);",
+      "\nCREATE UNIQUE INDEX `a2a_clients_oidc_subject_unique` ON `a2a_clients` (`oidc_subject`);",
+      "\nCREATE TABLE `a2a_push_configs` (\n\t`task_id` text NOT NULL,\n\t`id` text NOT NULL,\n\t`client_id` text NOT NULL,\n\t`url` text NOT NULL,\n\t`scheme` text,\n\t`sealed_secrets` text,\n\t`created_at` text NOT NULL,\n\tPRIMARY KEY(`task_id`, `id`)\n);\n",
       "\nCREATE TABLE `a2a_tasks` (\n\t`agent_id` text PRIMARY KEY NOT NULL,\n\t`a2a_agent_id` text NOT NULL,\n\t`remote_task_id` text NOT NULL,\n\t`done` integer NOT NULL,\n\t`created_at` text NOT NULL\n);\n",
-      "\nCREATE INDEX `a2a_tasks_active` ON `a2a_tasks` (`done`,`created_at`);"
+      "\nCREATE INDEX `a2a_tasks_active` ON `a2a_tasks` (`done`,`created_at`);",
+      "\nALTER TABLE `hosted_agents` ADD `via` text;"
     ]
   }
 ];

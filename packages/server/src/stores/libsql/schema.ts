@@ -78,6 +78,8 @@ export const a2aClientsTable = sqliteTable('a2a_clients', {
   name: text('name').notNull(),
   tokenHash: text('token_hash').notNull().unique(),
   grants: text('grants', { mode: 'json' }).$type<Grants>().notNull(),
+  /** The `sub` of the OIDC access tokens that sign it in; one client per subject. */
+  oidcSubject: text('oidc_subject').unique(),
   createdAt: text('created_at').notNull(),
   lastUsedAt: text('last_used_at'),
   revokedAt: text('revoked_at'),

@@ -1,6 +1,6 @@
 // A2A clients in memory.
-import type { A2AClient, AuditEntry } from '@mosaic-fed/core';
-import type { A2AClientRecord, A2AClientStore } from '../types.js';
+import type { AuditEntry } from '@mosaic-fed/core';
+import type { A2AClientChange, A2AClientRecord, A2AClientStore } from '../types.js';
 import type { InMemoryAuditStore } from './audit.js';
 import { copy } from './shared.js';
 
@@ -10,8 +10,11 @@ export class InMemoryA2AClientStore implements A2AClientStore {
   constructor(private readonly audit: InMemoryAuditStore) {}
 
   async create(record: A2AClientRecord, audit: AuditEntry): Promise<void> {
-    if (this.#byId.has(record.id) || [...this.#byId.values()].some((r) => r.tokenHash === record.tokenHash)) {
-      throw new Error('an A2A client with this id or token hash exists');
+    if (
+      this.#byId.has(record.id) ||
+      [...this.#byId.values()].some((r) => r.tokenHash === record.tokenHash || (record.oidcSubject !== undefined && r.oidcSubject === record.oidcSubject))
+    ) {
+      throw new Error('an A2A client with this id, token hash or OIDC subject exists');
     }
     this.#byId.set(record.id, copy(record));
     await this.audit.append(audit);
@@ -27,15 +30,23 @@ export class InMemoryA2AClientStore implements A2AClientStore {
     return record === undefined ? undefined : copy(record);
   }
 
+  async findBySubject(subject: string): Promise<A2AClientRecord | undefined> {
+    const record = [...this.#byId.values()].find((r) => r.oidcSubject === subject);
+    return record === undefined ? undefined : copy(record);
+  }
+
   async list(): Promise<A2AClientRecord[]> {
     return [...this.#byId.values()].sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id)).map(copy);
   }
 
-  async update(id: string, change: Pick<A2AClient, 'name' | 'grants'>, audit: AuditEntry): Promise<boolean> {
+  async update(id: string, change: A2AClientChange, audit: AuditEntry): Promise<boolean> {
     const record = this.#byId.get(id);
     if (record === undefined || record.revokedAt !== null) return false;
-    record.name = change.name;
-    record.grants = copy(change.grants);
+    if (change.oidcSubject !== undefined && [...this.#byId.values()].some((r) => r.id !== id && r.oidcSubject === change.oidcSubject)) {
+      throw new Error('another A2A client has this OIDC subject');
+    }
+    const { oidcSubject: _previous, ...rest } = record;
+    this.#byId.set(id, { ...rest, name: change.name, grants: copy(change.grants), ...(change.oidcSubject === undefined ? {} : { oidcSubject: change.oidcSubject }) });
     await this.audit.append(audit);
     return true;
   }
