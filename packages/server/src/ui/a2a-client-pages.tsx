@@ -3,7 +3,7 @@
 // token, shown on the page that answers the form and never again.
 import type { A2AAgent, A2AClient, AgentType } from '@mosaic-fed/core';
 import { utcTime } from '../lib/times.js';
-import { Badge, DIALOG_SCRIPT, Layout, type FieldNotes } from './layout.js';
+import { Badge, ConfirmButton, DIALOG_SCRIPT, Layout, Note, type FieldNotes } from './layout.js';
 
 /** What the new-client form held, to show it again with a note. */
 export interface A2AClientForm {
@@ -12,15 +12,6 @@ export interface A2AClientForm {
   agentTypes: string[];
   maxConcurrentAgents: string;
   repositories: string;
-}
-
-function Note(props: { field: string; notes: FieldNotes }) {
-  const note = props.notes[props.field];
-  return note === undefined ? null : (
-    <p id={`${props.field}-note`} class="note">
-      {note}
-    </p>
-  );
 }
 
 /** A client's grants in words: what it may start, how many at once, where. */
@@ -134,22 +125,17 @@ export function A2AClientsPage(props: {
                 </td>
                 <td data-label="What you can do">
                   {client.revokedAt === null ? (
-                    <>
-                      <button type="button" class="quiet" data-open-dialog={`revoke-${client.id}`}>
-                        Revoke…
-                      </button>
-                      <dialog id={`revoke-${client.id}`} aria-labelledby={`revoke-${client.id}-title`}>
-                        <form method="post" action={`/federation/a2a-clients/${client.id}/revoke`}>
-                          <h2 id={`revoke-${client.id}-title`}>Revoke “{client.name}”?</h2>
-                          <p>Its requests are refused at once, on every replica. Agents it started run on until they end or you stop them.</p>
-                          <input type="hidden" name="csrf" value={props.csrf} />
-                          <button type="submit">Revoke the client</button>{' '}
-                          <button type="submit" formmethod="dialog" class="quiet">
-                            Keep it
-                          </button>
-                        </form>
-                      </dialog>
-                    </>
+                    <ConfirmButton
+                      id={`revoke-${client.id}`}
+                      label="Revoke…"
+                      title={`Revoke “${client.name}”?`}
+                      action={`/federation/a2a-clients/${client.id}/revoke`}
+                      submit="Revoke the client"
+                      keep="Keep it"
+                      csrf={props.csrf}
+                    >
+                      <p>Its requests are refused at once, on every replica. Agents it started run on until they end or you stop them.</p>
+                    </ConfirmButton>
                   ) : (
                     <span class="quiet">nothing: its token no longer opens anything</span>
                   )}

@@ -3,7 +3,7 @@
 import type { Connection, EstimatedCost, WorkspaceGrants } from '@mosaic-fed/core';
 import { costInWords, GRANTABLE_TYPES } from '@mosaic-fed/core';
 import { utcTime } from '../lib/times.js';
-import { Badge, DIALOG_SCRIPT, Layout, type BadgeTone, type FieldNotes } from './layout.js';
+import { Badge, ConfirmButton, DIALOG_SCRIPT, Layout, type BadgeTone, type FieldNotes } from './layout.js';
 
 const STATUS_WORDS: Record<Connection['status'], string> = {
   PENDING: 'waiting for an answer',
@@ -130,27 +130,21 @@ function ConnectionRows(props: { connections: Connection[]; running: Map<string,
 
 /** Disconnecting ends the connection on both sides for good: it asks first. */
 function DisconnectButton(props: { connection: Connection; csrf: string }) {
-  const id = `disconnect-${props.connection.id}`;
   return (
-    <>
-      <button type="button" class="quiet" data-open-dialog={id}>
-        Disconnect…
-      </button>
-      <dialog id={id} aria-labelledby={`${id}-title`}>
-        <form method="post" action={`/federation/connections/${props.connection.id}/disconnect`}>
-          <h2 id={`${id}-title`}>Disconnect from {props.connection.peerName}?</h2>
-          <p>
-            The connection ends on both sides: neither instance obeys the other's messages any more. Connecting again takes a new request that
-            the other instance accepts.
-          </p>
-          <input type="hidden" name="csrf" value={props.csrf} />
-          <button type="submit">Disconnect</button>{' '}
-          <button type="submit" formmethod="dialog" class="quiet">
-            Keep the connection
-          </button>
-        </form>
-      </dialog>
-    </>
+    <ConfirmButton
+      id={`disconnect-${props.connection.id}`}
+      label="Disconnect…"
+      title={`Disconnect from ${props.connection.peerName}?`}
+      action={`/federation/connections/${props.connection.id}/disconnect`}
+      submit="Disconnect"
+      keep="Keep the connection"
+      csrf={props.csrf}
+    >
+      <p>
+        The connection ends on both sides: neither instance obeys the other's messages any more. Connecting again takes a new request that the
+        other instance accepts.
+      </p>
+    </ConfirmButton>
   );
 }
 

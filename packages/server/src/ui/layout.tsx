@@ -119,6 +119,41 @@ export function MessagePage(props: { title: string; message: string; signedIn?: 
   );
 }
 
+/** What a form could not use of one field, beside it (`id` `<field>-note`, for `aria-describedby`). */
+export function Note(props: { field: string; notes: FieldNotes }) {
+  const note = props.notes[props.field];
+  return note === undefined ? null : (
+    <p id={`${props.field}-note`} class="note">
+      {note}
+    </p>
+  );
+}
+
+/**
+ * A button that asks first: a dialog says what will happen (`children`), then a form
+ * posts to `action`, or the person keeps things as they are.
+ */
+export function ConfirmButton(props: { id: string; label: string; title: string; action: string; submit: string; keep: string; csrf: string; children: Child }) {
+  return (
+    <>
+      <button type="button" class="quiet" data-open-dialog={props.id}>
+        {props.label}
+      </button>
+      <dialog id={props.id} aria-labelledby={`${props.id}-title`}>
+        <form method="post" action={props.action}>
+          <h2 id={`${props.id}-title`}>{props.title}</h2>
+          {props.children}
+          <input type="hidden" name="csrf" value={props.csrf} />
+          <button type="submit">{props.submit}</button>{' '}
+          <button type="submit" formmethod="dialog" class="quiet">
+            {props.keep}
+          </button>
+        </form>
+      </dialog>
+    </>
+  );
+}
+
 /** Opens the dialog a `data-open-dialog` button names (every confirmation of the UI). */
 export const DIALOG_SCRIPT = `
 document.querySelectorAll('[data-open-dialog]').forEach((button) => {

@@ -4,7 +4,7 @@
 // API, which show one once; no page shows a token.
 import { WORKSPACE_ROLES, type Connection, type Membership, type User, type Workspace, type WorkspaceRole } from '@mosaic-fed/core';
 import { utcTime } from '../lib/times.js';
-import { Badge, Layout, type FieldNotes } from './layout.js';
+import { Badge, Layout, Note, type FieldNotes } from './layout.js';
 
 /** What each role lets a person do, in the words the pages use. */
 export const ROLE_WORDS: Record<WorkspaceRole, string> = {
@@ -12,15 +12,6 @@ export const ROLE_WORDS: Record<WorkspaceRole, string> = {
   member: 'member: starts, watches and stops agents',
   viewer: 'viewer: watches agents',
 };
-
-function Note(props: { field: string; notes: FieldNotes }) {
-  const note = props.notes[props.field];
-  return note === undefined ? null : (
-    <p id={`${props.field}-note`} class="note">
-      {note}
-    </p>
-  );
-}
 
 export function PeoplePage(props: {
   users: User[];

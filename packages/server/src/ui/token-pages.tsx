@@ -3,7 +3,7 @@
 // once; the page never shows a token or its hash.
 import type { AdminToken } from '@mosaic-fed/core';
 import { utcTime } from '../lib/times.js';
-import { Badge, DIALOG_SCRIPT, Layout, type BadgeTone } from './layout.js';
+import { Badge, ConfirmButton, DIALOG_SCRIPT, Layout, type BadgeTone } from './layout.js';
 
 /** A time as a person reads it, to the minute, in UTC. */
 const when = (at: string | null, none: string) => (at === null ? none : `${utcTime(at)} UTC`);
@@ -55,22 +55,17 @@ export function TokensPage(props: { tokens: AdminToken[]; now: Date; csrf: strin
                 </td>
                 <td data-label="What you can do">
                   {live(token) ? (
-                    <>
-                      <button type="button" class="quiet" data-open-dialog={`revoke-${token.id}`}>
-                        Revoke…
-                      </button>
-                      <dialog id={`revoke-${token.id}`} aria-labelledby={`revoke-${token.id}-title`}>
-                        <form method="post" action={`/federation/tokens/${token.id}/revoke`}>
-                          <h2 id={`revoke-${token.id}-title`}>Revoke “{token.label}”?</h2>
-                          <p>Whatever uses it is signed out at once, on every replica, and cannot sign in with it again.</p>
-                          <input type="hidden" name="csrf" value={props.csrf} />
-                          <button type="submit">Revoke the token</button>{' '}
-                          <button type="submit" formmethod="dialog" class="quiet">
-                            Keep it
-                          </button>
-                        </form>
-                      </dialog>
-                    </>
+                    <ConfirmButton
+                      id={`revoke-${token.id}`}
+                      label="Revoke…"
+                      title={`Revoke “${token.label}”?`}
+                      action={`/federation/tokens/${token.id}/revoke`}
+                      submit="Revoke the token"
+                      keep="Keep it"
+                      csrf={props.csrf}
+                    >
+                      <p>Whatever uses it is signed out at once, on every replica, and cannot sign in with it again.</p>
+                    </ConfirmButton>
                   ) : (
                     <span class="quiet">nothing: it no longer signs anyone in</span>
                   )}
