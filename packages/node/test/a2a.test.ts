@@ -180,6 +180,21 @@ describe('A2A: clients are principals', () => {
     expect((await theirs.listTasks({ tenant: '', contextId: '', status: TaskState.TASK_STATE_UNSPECIFIED, pageToken: '', statusTimestampAfter: undefined })).tasks).toEqual([]);
     expect(spoke.orchestrator.agents.get(task.id)?.status.status).toBe('spawning');
   });
+
+  it("counts a client's agents' tokens against its daily budget, as a connection's", async () => {
+    const spoke = await startPeer({ name: 'Spoke' });
+    const { token } = await issueClient(spoke, { name: 'thrifty', grants: { tokensPerDay: 1_000 } });
+    const a2a = await a2aClient(spoke, token, 'JSONRPC');
+    const first = await taskOf(await a2a.sendMessage(startMessage('m-1')));
+    spoke.orchestrator.start(first.id);
+    spoke.orchestrator.progress(first.id, 3, 'Reading', { inputTokens: 900, outputTokens: 200 });
+    // Once the watcher stored the status that says so.
+    await eventually(async () => (await spoke.server.federation.stores.hostedAgents.get(first.id))?.status.progress?.usage !== undefined);
+    const refused = await failure(a2a.sendMessage(startMessage('m-2')));
+    expect(refused.message).toMatch(/used its 1,000 model tokens for today/);
+    expect(refused).toMatchObject({ envelopeCode: -31429 });
+    expect(spoke.orchestrator.started).toBe(1);
+  });
 });
 
 describe.each<Binding>(['JSONRPC', 'HTTP+JSON'])('A2A over %s', (binding) => {
