@@ -2,6 +2,8 @@
 // that configure an instance, manage its connections and spawn, watch and kill agents
 // through it. Every answer is checked against core's schemas.
 import {
+  AgentsStatusResponseSchema,
+  type AgentsStatusResponse,
   A2AAgentSchema,
   type A2AAgent,
   type AddA2AAgentDto,
@@ -329,6 +331,15 @@ export class AdminClient {
   /** Revokes an A2A client's token: its requests are refused from now on, on every replica. */
   revokeA2AClient(id: string): Promise<A2AClient> {
     return this.#call('DELETE', `a2a-clients/${encodeURIComponent(id)}`, A2AClientSchema);
+  }
+
+  /**
+   * The statuses of up to 500 agents this instance sent, asked from the peers that run
+   * them: one signed `agents.status` per peer, not one message per agent. Agents this
+   * token may not see, or that are unknown, are in `notFound`.
+   */
+  statuses(agentIds: readonly string[]): Promise<AgentsStatusResponse> {
+    return this.#call('POST', 'agents/statuses', AgentsStatusResponseSchema, { agentIds: [...agentIds] });
   }
 
   /** The A2A agents elsewhere that this instance starts agents on: spawn on one with its id as `connectionId`. */

@@ -20,6 +20,7 @@ import {
   type AgentStatus,
   type AgentsListPayload,
   type AgentsListResponse,
+  type AgentsStatusResponse,
   type AgentTranscriptPayload,
   type AgentTranscriptResponse,
   type KeyResolver,
@@ -125,6 +126,14 @@ export class FederationClient {
    */
   respond(agentId: string, answer: ApprovalAnswer, options: CallOptions = {}): Promise<AgentRespondResponse> {
     return this.command('agent.respond', { agentId, ...answer }, options);
+  }
+
+  /**
+   * `agents.status`: the statuses of up to 500 of this instance's agents on the peer in one
+   * signed message; the ids that are not ours (or do not exist) come back in `notFound`.
+   */
+  statuses(agentIds: readonly string[], options: CallOptions = {}): Promise<AgentsStatusResponse> {
+    return this.query('agents.status', { agentIds: [...agentIds] }, options);
   }
 
   /** `agents.list`: this instance's agents on the peer, a page at a time. */

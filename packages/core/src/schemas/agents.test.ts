@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { validSpawnPayload } from '../../test/fixtures.js';
 import { parseOrThrow, FederationError } from '../errors.js';
 import {
+  AgentsStatusPayloadSchema,
   AgentRespondPayloadSchema,
   AgentSpawnPayloadSchema,
   AgentStatusChangedPayloadSchema,
@@ -242,6 +243,16 @@ describe('other payload limits', () => {
     expect(AgentsListPayloadSchema.safeParse({ status: 'running', taskId: 'task-1' }).success).toBe(true);
     expect(AgentsListPayloadSchema.safeParse({ status: 'paused' }).success).toBe(false);
     expect(AgentsListPayloadSchema.safeParse({ owner: 'someone-else' }).success).toBe(false);
+  });
+
+  it('agents.status: 1 to 500 distinct agent ids, nothing else', () => {
+    const ids = (n: number) => Array.from({ length: n }, () => crypto.randomUUID());
+    const ok = (payload: unknown) => AgentsStatusPayloadSchema.safeParse(payload).success;
+    expect([ok({ agentIds: ids(1) }), ok({ agentIds: ids(500) }), ok({ agentIds: ids(501) }), ok({ agentIds: [] })]).toEqual([true, true, false, false]);
+    const [one] = ids(1);
+    expect(ok({ agentIds: [one, one] })).toBe(false);
+    expect(ok({ agentIds: ['not-a-uuid'] })).toBe(false);
+    expect(ok({ agentIds: ids(2), status: 'running' })).toBe(false);
   });
 
   it('agent.status.changed carries a sequence from 1', () => {

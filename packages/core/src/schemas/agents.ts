@@ -304,6 +304,30 @@ export const AgentsListPayloadSchema = z.strictObject({
 });
 export type AgentsListPayload = z.infer<typeof AgentsListPayloadSchema>;
 
+/**
+ * `agents.status` query payload (docs/protocol.md, "Many statuses at once"): up to 500
+ * distinct agent ids, the sender's own agents' statuses in one signed message.
+ */
+export const AgentsStatusPayloadSchema = z.strictObject({
+  agentIds: z
+    .array(AgentIdSchema)
+    .min(1)
+    .max(LIMITS.listLimitMax)
+    .refine((ids) => new Set(ids).size === ids.length, 'each agent id at most once'),
+});
+export type AgentsStatusPayload = z.infer<typeof AgentsStatusPayloadSchema>;
+
+/**
+ * `agents.status` response data: the statuses of the sender's agents among the ids, in
+ * the order asked, and the ids that are not (missing, or another's: PROTOCOL 5's
+ * ownership rule, one answer for both).
+ */
+export const AgentsStatusResponseSchema = z.strictObject({
+  agents: z.array(AgentStatusSchema),
+  notFound: z.array(AgentIdSchema),
+});
+export type AgentsStatusResponse = z.infer<typeof AgentsStatusResponseSchema>;
+
 /** `agents.list` response data: a page of agents and the cursor of the next page. */
 export const AgentsListResponseSchema = z.strictObject({
   agents: z.array(AgentStatusSchema),

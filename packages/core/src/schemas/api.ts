@@ -8,6 +8,7 @@ import {
   AgentStateSchema,
   BranchSchema,
   AgentStatusSchema,
+  AgentsStatusPayloadSchema,
   IsoDateTimeSchema,
   TaskIdSchema,
 } from './agents.js';
@@ -299,6 +300,13 @@ export const AgentsOverviewSchema = z.strictObject({
   hosted: pageSchema(HostedAgentSchema),
 });
 export type AgentsOverview = z.infer<typeof AgentsOverviewSchema>;
+
+/**
+ * `POST /api/v1/federation/agents/statuses`: up to 500 agents this instance sent, their
+ * statuses asked from the peers that run them, one `agents.status` per peer.
+ */
+export const AgentStatusesDtoSchema = AgentsStatusPayloadSchema;
+export type AgentStatusesDto = z.infer<typeof AgentStatusesDtoSchema>;
 
 /** `GET /api/v1/federation/agents/:agentId/status?refresh=`. */
 export const AgentStatusQuerySchema = z.strictObject({ refresh: z.enum(['true', 'false']).optional() });

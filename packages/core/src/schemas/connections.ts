@@ -46,10 +46,11 @@ export const COMMAND_TYPES = [...AGENT_COMMAND_TYPES, 'agent.respond'] as const;
 export type CommandType = (typeof COMMAND_TYPES)[number];
 
 /**
- * The queries (`QUERY`) of PROTOCOL 5, and `agent.transcript` and `agent.bundle`
- * (docs/protocol.md), which read one's own agent as `agent.status` does and are allowed with it.
+ * The queries (`QUERY`) of PROTOCOL 5, and `agents.status`, `agent.transcript` and
+ * `agent.bundle` (docs/protocol.md), which read one's own agents as `agent.status` does and
+ * are allowed with it.
  */
-export const QUERY_TYPES = ['agents.list', 'agent.transcript', 'agent.bundle'] as const;
+export const QUERY_TYPES = ['agents.list', 'agents.status', 'agent.transcript', 'agent.bundle'] as const;
 export const QueryTypeSchema = z.enum(QUERY_TYPES);
 export type QueryType = z.infer<typeof QueryTypeSchema>;
 

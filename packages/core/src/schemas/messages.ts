@@ -11,6 +11,8 @@ import {
   AgentStatusSchema,
   AgentsListPayloadSchema,
   AgentsListResponseSchema,
+  AgentsStatusPayloadSchema,
+  AgentsStatusResponseSchema,
   AgentBundlePayloadSchema,
   AgentBundleResponseSchema,
   AgentTranscriptPayloadSchema,
@@ -192,6 +194,7 @@ export const COMMAND_SCHEMAS = {
 /** Payload and response-data schemas of each query type (PROTOCOL 5). */
 export const QUERY_SCHEMAS = {
   'agents.list': { payload: AgentsListPayloadSchema, response: AgentsListResponseSchema },
+  'agents.status': { payload: AgentsStatusPayloadSchema, response: AgentsStatusResponseSchema },
   'agent.transcript': { payload: AgentTranscriptPayloadSchema, response: AgentTranscriptResponseSchema },
   'agent.bundle': { payload: AgentBundlePayloadSchema, response: AgentBundleResponseSchema },
 } as const satisfies Record<QueryType, { payload: z.ZodType; response: z.ZodType }>;

@@ -10,6 +10,7 @@ import {
   AgentSpawnResponseSchema,
   AgentStatusChangedPayloadSchema,
   AgentStatusSchema,
+  AgentsStatusResponseSchema,
   AgentTranscriptResponseSchema,
   FederationError,
   HubSpawnPayloadSchema,
@@ -28,6 +29,7 @@ import {
   type HubSpawnPayloadInput,
   type AgentSpawnResponse,
   type AgentStatus,
+  type AgentsStatusResponse,
   type AgentTranscriptResponse,
   type AuditActor,
   type AuditEntry,
@@ -369,6 +371,58 @@ export class FederationAgentService {
     return status;
   }
 
+  /**
+   * The statuses of up to 500 agents this instance sent, asked from the peers that run them
+   * in one `agents.status` per peer (and per workspace the instance acts for there): what
+   * a refresh of many agents costs is one signed message per peer, not one per agent. Each
+   * status is stored as a refresh is. Agents `as` may not see, or unknown here, are in
+   * `notFound`; so are those the peer no longer knows. Agents on A2A agents are asked one
+   * by one (A2A has no such query).
+   */
+  async statuses(agentIds: readonly string[], as?: Principal): Promise<AgentsStatusResponse> {
+    const asked = await Promise.all(agentIds.map((agentId) => this.#asked(agentId, as, 'see').catch((error: unknown) => notFoundOrThrow(error))));
+    const groups = new Map<string, { connectionId: string; onBehalfOf: AgentOwner | undefined; agentIds: string[] }>();
+    const found = new Map<string, AgentStatus>();
+    await Promise.all(
+      asked.map(async (entry) => {
+        if (entry === undefined) return;
+        const { agent, onBehalfOf } = entry;
+        if (await this.#runsOnA2A(agent.agentId)) {
+          found.set(agent.agentId, await this.#a2a().refresh(agent.agentId));
+          return;
+        }
+        const key = `${agent.connectionId}\n${onBehalfOf?.workspaceId ?? ''}\n${onBehalfOf?.userId ?? ''}`;
+        const group = groups.get(key) ?? { connectionId: agent.connectionId, onBehalfOf, agentIds: [] };
+        group.agentIds.push(agent.agentId);
+        groups.set(key, group);
+      }),
+    );
+    await Promise.all(
+      [...groups.values()].map(async ({ connectionId, onBehalfOf, agentIds: ids }) => {
+        const answer = AgentsStatusResponseSchema.parse(
+          await this.#o.messenger.send(this.#o.messenger.target(await this.#activeConnection(connectionId)), {
+            kind: 'QUERY',
+            queryType: 'agents.status',
+            payload: { agentIds: ids },
+            ...actorOf(onBehalfOf),
+          }),
+        );
+        for (const status of answer.agents) {
+          if (!ids.includes(status.agentId)) continue;
+          await this.#o.stores.remoteAgents.refreshStatus(status.agentId, status);
+          found.set(status.agentId, status);
+        }
+      }),
+    );
+    return {
+      agents: agentIds.flatMap((agentId) => {
+        const status = found.get(agentId);
+        return status === undefined ? [] : [status];
+      }),
+      notFound: agentIds.filter((agentId) => !found.has(agentId)),
+    };
+  }
+
   /** A page of the agent's transcript, asked from the peer that runs it (`agent.transcript`). */
   async transcript(agentId: string, page: { cursor?: string | undefined; limit?: number | undefined } = {}, as?: Principal): Promise<AgentTranscriptResponse> {
     const { agent, onBehalfOf } = await this.#asked(agentId, as, 'see');
@@ -475,6 +529,12 @@ export class FederationAgentService {
   async #activeConnection(connectionId: string): Promise<ConnectionRecord> {
     return activeOrRefused(await this.#o.stores.connections.get(connectionId));
   }
+}
+
+/** `undefined` for `NOT_FOUND` (one answer for missing and not yours); any other error is thrown. */
+function notFoundOrThrow(error: unknown): undefined {
+  if (isFederationError(error) && error.code === 'NOT_FOUND') return undefined;
+  throw error;
 }
 
 /** The connection, if it is ACTIVE: `NOT_FOUND` for none, `CONNECTION_NOT_ACTIVE` for another state. */

@@ -12,6 +12,7 @@ import {
   AgentRespondPayloadSchema,
   AgentSpawnPayloadSchema,
   AgentsListPayloadSchema,
+  AgentsStatusPayloadSchema,
   AgentTranscriptPayloadSchema,
   backoffMs,
   FederationError,
@@ -25,6 +26,7 @@ import {
   usageOf,
   type Actor,
   type AgentKillResponse,
+  type AgentsStatusResponse,
   type AgentRespondResponse,
   type AgentSpawnPayload,
   type AgentStatus,
@@ -195,6 +197,15 @@ export class HostedAgents {
       })
       .register({
         kind: 'QUERY',
+        type: 'agents.status',
+        payload: AgentsStatusPayloadSchema,
+        // Reading one's own agents, as agent.status does, and allowed with it.
+        grant: 'agent.status',
+        safeToRepeat: true,
+        handle: async ({ agentIds }, { message }) => this.statuses(agentIds, message),
+      })
+      .register({
+        kind: 'QUERY',
         type: 'agent.transcript',
         payload: AgentTranscriptPayloadSchema,
         // Reading one's own agent's record, as agent.status does, and allowed with it.
@@ -336,6 +347,27 @@ export class HostedAgents {
   async status(agentId: string, owner: AgentOwnerRef): Promise<AgentStatus> {
     await this.#owned(agentId, owner);
     return this.#orchestrator().getStatus(agentId);
+  }
+
+  /**
+   * The owner's agents' statuses among `agentIds`, as stored from their latest events, in
+   * one read: the ids asked that are not the owner's (or not its workspace's) are
+   * `notFound`, as missing ones are (PROTOCOL 5).
+   */
+  async statuses(agentIds: readonly string[], owner: AgentOwnerRef): Promise<AgentsStatusResponse> {
+    const scope = owner.actor?.workspaceId;
+    const found = new Map(
+      (await this.#o.stores.hostedAgents.getMany(agentIds))
+        .filter((record) => record.ownerInstanceId === owner.iss && (scope === undefined || record.actor?.workspaceId === scope))
+        .map((record) => [record.agentId, record.status]),
+    );
+    return {
+      agents: agentIds.flatMap((agentId) => {
+        const status = found.get(agentId);
+        return status === undefined ? [] : [status];
+      }),
+      notFound: agentIds.filter((agentId) => !found.has(agentId)),
+    };
   }
 
   /** The owner's agent's status events after `afterSequence`, as the orchestrator sends them. */

@@ -1,5 +1,6 @@
 import {
   AgentsOverviewQuerySchema,
+  AgentStatusesDtoSchema,
   ApprovalAnswerSchema,
   AgentTranscriptPayloadSchema,
   AgentStatusQuerySchema,
@@ -69,6 +70,7 @@ export function agentRoutes(deps: {
       return ok(c, await agents.spawn(connectionId, payload, c.var.actor, { idempotencyKey, owner, signal: spawnDeadline(c) }), 201);
     })
     .get('/', validate('query', AgentsOverviewQuerySchema, 'query'), async (c) => ok(c, await agentsOverview(deps, c.req.valid('query'), c.var.principal)))
+    .post('/statuses', validate('json', AgentStatusesDtoSchema, 'agent ids'), async (c) => ok(c, await agents.statuses(c.req.valid('json').agentIds, c.var.principal)))
     .get('/:agentId/status', validate('query', AgentStatusQuerySchema, 'query'), async (c) =>
       ok(c, await agents.status(c.req.param('agentId'), c.req.valid('query').refresh === 'true', c.var.principal)),
     )

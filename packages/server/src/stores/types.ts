@@ -327,6 +327,8 @@ export interface HostedAgentStore {
    */
   reserve(record: HostedAgentRecord, limits: ReserveLimits): Promise<'reserved' | 'exists' | 'limit' | 'workspace-limit'>;
   get(agentId: string): Promise<HostedAgentRecord | undefined>;
+  /** Those of the agents that exist, in one read (in no particular order). */
+  getMany(agentIds: readonly string[]): Promise<HostedAgentRecord[]>;
   /** Drops a reservation whose agent never started. */
   remove(agentId: string): Promise<void>;
   /** Stores a newer status; a status with a sequence at or below the stored one is ignored. */

@@ -33,6 +33,12 @@ export class LibsqlHostedAgentStore implements HostedAgentStore {
     return row === undefined ? undefined : toHosted(row);
   }
 
+  async getMany(agentIds: readonly string[]): Promise<HostedAgentRecord[]> {
+    if (agentIds.length === 0) return [];
+    const rows = await this.db.select().from(hostedAgentsTable).where(inArray(hostedAgentsTable.agentId, [...agentIds]));
+    return rows.map(toHosted);
+  }
+
   async remove(agentId: string): Promise<void> {
     await this.db.delete(hostedAgentsTable).where(eq(hostedAgentsTable.agentId, agentId));
   }

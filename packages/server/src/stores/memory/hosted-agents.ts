@@ -21,6 +21,13 @@ export class InMemoryHostedAgentStore implements HostedAgentStore {
     return record === undefined ? undefined : copy(record);
   }
 
+  async getMany(agentIds: readonly string[]): Promise<HostedAgentRecord[]> {
+    return agentIds.flatMap((agentId) => {
+      const record = this.#agents.get(agentId);
+      return record === undefined ? [] : [copy(record)];
+    });
+  }
+
   async remove(agentId: string): Promise<void> {
     this.#agents.delete(agentId);
   }
