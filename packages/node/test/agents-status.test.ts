@@ -3,7 +3,7 @@
 // sender's own agents only, the others as not found.
 import { AdminClient } from '@mosaic-fed/sdk';
 import { describe, expect, it } from 'vitest';
-import { connectPeers, destroyedAfterEachTest, eventually, spawnPayload } from './peers.js';
+import { connectPeers, destroyedAfterEachTest, eventually, sessionCookie, spawnPayload } from './peers.js';
 
 const { peer: startPeer } = destroyedAfterEachTest();
 
@@ -41,6 +41,24 @@ describe('agents.status', () => {
     expect(answer.notFound).toEqual([theirs, unknown]);
     // Each answer is stored as a refresh is: the hub's own view says so without asking again.
     expect((await admin.status(b ?? '')).status).toBe('completed');
+
+    // The agents page asks the same way for the agents on it that have not ended: one message.
+    const cookie = await sessionCookie(hub);
+    const page = await (await fetch(`${hub.url}/federation/agents`, { headers: { Cookie: cookie } })).text();
+    const csrf = /name="csrf" value="([^"]+)"/.exec(page)?.[1] ?? '';
+    const listed = [...page.matchAll(/name="agentIds" value="([^"]+)"/g)].map((match) => match[1]);
+    expect(new Set(listed)).toEqual(new Set([a, c]));
+    const beforePage = incoming;
+    const body = new URLSearchParams({ csrf });
+    for (const id of listed) body.append('agentIds', id ?? '');
+    const refreshed = await fetch(`${hub.url}/federation/agents/refresh`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { Cookie: cookie, Origin: hub.url, 'Content-Type': 'application/x-www-form-urlencoded' },
+      body,
+    });
+    expect(refreshed.headers.get('location')).toBe('/federation/agents?done=refreshed');
+    expect(incoming - beforePage).toBe(1);
 
     // Straight to the spoke: only the sender's agents; the other hub's is not found there either.
     const direct = await spoke.server.federation.hosted.statuses([a ?? '', theirs], { iss: hub.instanceId });

@@ -1,6 +1,6 @@
 // The agents pages of the web UI: start an agent on a peer, watch it live, read its
 // result, stop it; and the agents running here for peers.
-import { costInWords, inputTokensOf, tokensOf, usageOf, type A2AAgent, type Actor, type AgentDelivery, type AgentOutcome, type AgentStatus, type AgentTranscriptResponse, type AgentUsage, type Connection, type TranscriptEntry } from '@mosaic-fed/core';
+import { costInWords, inputTokensOf, isTerminalState, tokensOf, usageOf, type A2AAgent, type Actor, type AgentDelivery, type AgentOutcome, type AgentStatus, type AgentTranscriptResponse, type AgentUsage, type Connection, type TranscriptEntry } from '@mosaic-fed/core';
 import type { AgentListCursors, AgentRow } from '../agents/overview.js';
 import type { AgentListForm } from './agent-list.js';
 import { durationInWords, utcTime } from '../lib/times.js';
@@ -123,6 +123,7 @@ export function AgentsPage(props: {
   allPeers: Connection[];
   /** Names by the id of a row's connection or A2A client; the connections' peer names when left out. */
   names?: ReadonlyMap<string, string> | undefined;
+  flash?: string | undefined;
   csrf: string;
   note?: string | undefined;
   form?: SpawnForm | undefined;
@@ -134,6 +135,7 @@ export function AgentsPage(props: {
   return (
     <Layout title="Agents" signedIn csrf={props.csrf}>
       <h1>Agents</h1>
+      {props.flash === undefined ? null : <p class="flash" role="status">{props.flash}</p>}
       <section aria-labelledby="spawn">
         <h2 id="spawn">Start an agent on a peer</h2>
         {props.workspaces?.length === 0 ? (
@@ -264,8 +266,29 @@ export function AgentsPage(props: {
             <a href={`/federation/agents?${nextQuery(props.list.form, props.list.next)}`}>Older agents</a>
           </p>
         )}
+        <RefreshForm rows={props.list.rows} csrf={props.csrf} />
       </section>
     </Layout>
+  );
+}
+
+/**
+ * Asks the peers for the statuses of the page's sent agents that have not ended: one
+ * `agents.status` per peer, whatever the number of agents. Statuses come by events
+ * anyway; this is for a peer whose events are late.
+ */
+function RefreshForm(props: { rows: readonly AgentRow[]; csrf: string }) {
+  const live = props.rows.filter((row) => row.direction === 'sent' && !isTerminalState(row.status.status));
+  return live.length === 0 ? null : (
+    <form method="post" action="/federation/agents/refresh" class="inline">
+      <input type="hidden" name="csrf" value={props.csrf} />
+      {live.map((row) => (
+        <input type="hidden" name="agentIds" value={row.agentId} />
+      ))}
+      <button type="submit" class="quiet">
+        Ask the peers for the latest of these {live.length === 1 ? 'agent' : `${live.length} agents`}
+      </button>
+    </form>
   );
 }
 

@@ -7,6 +7,7 @@ import {
   ApprovalAnswerSchema,
   AuditQuerySchema,
   AddA2AAgentDtoSchema,
+  AgentStatusesDtoSchema,
   CreateA2AClientDtoSchema,
   CreateUserDtoSchema,
   CreateWorkspaceDtoSchema,
@@ -572,6 +573,13 @@ export function uiRoutes(options: UiOptions) {
         return signedInPage(c, await agentsPage(c, note, form), error.status as 400);
       }
     })
+    .post('/agents/refresh', signedInPerson, async (c) => {
+      const body = await c.req.parseBody({ all: true });
+      const ids = AgentStatusesDtoSchema.safeParse({ agentIds: [body.agentIds ?? []].flat().filter((value): value is string => typeof value === 'string') });
+      if (!ids.success) return c.redirect('/federation/agents', 303);
+      const { notFound } = await options.agents.statuses(ids.data.agentIds, c.var.principal);
+      return c.redirect(`/federation/agents?done=${notFound.length === 0 ? 'refreshed' : 'refreshed-some'}`, 303);
+    })
     .get('/agents/:id', signedInPerson, async (c) => {
       const principal = c.var.principal;
       const agent = await options.agents.get(c.req.param('id'), principal);
@@ -702,7 +710,20 @@ export function uiRoutes(options: UiOptions) {
     );
     const admin = principal.kind === 'admin';
     const [names, a2aAgents] = admin ? await Promise.all([principalNames(connections), options.a2aAgents.list()]) : [undefined, undefined];
-    return <AgentsPage list={list} peers={peers} a2aAgents={a2aAgents} allPeers={connections} names={names} csrf={c.var.csrf} note={note} form={form} workspaces={workspaces} />;
+    return (
+      <AgentsPage
+        list={list}
+        peers={peers}
+        a2aAgents={a2aAgents}
+        allPeers={connections}
+        names={names}
+        csrf={c.var.csrf}
+        note={note}
+        form={form}
+        workspaces={workspaces}
+        flash={flashOf(c.req.query('done'))}
+      />
+    );
   }
 
   async function a2aClientsPage(
@@ -848,6 +869,8 @@ function flashOf(done: string | undefined): string | undefined {
     revoked: 'The token is revoked: nothing can sign in with it any more.',
     'a2a-revoked': "The A2A client is revoked: its token no longer opens anything.",
     'a2a-agent': 'The A2A agent is added: start agents on it from the agents page.',
+    refreshed: 'The peers said where their agents are: the list shows it.',
+    'refreshed-some': 'The peers said where their agents are; some agents they no longer know keep the state last heard.',
     'a2a-agent-removed': 'The A2A agent is removed. The agents started on it stay in the lists as they were.',
     keys: 'A new key pair is in use, and connected peers have been told.',
   };
