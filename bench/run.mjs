@@ -13,6 +13,7 @@ import { createInterface } from 'node:readline';
 import { gzipSync } from 'node:zlib';
 import autocannon from 'autocannon';
 import { build } from 'esbuild';
+import { CompactSign, importJWK } from 'jose';
 import { generateKeyPair, importSigningKey, importVerificationKey, signMessage, verifyMessage } from '@mosaic-fed/core';
 import { measureStarts } from './start.mjs';
 
@@ -20,6 +21,8 @@ const RUNS = 3;
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 5);
 const CONNECTIONS = 50;
 const TRACKED_AGENTS = 10_000;
+/** How many agents one agents.status message asks for (figure 3m). */
+const STATUSES_PER_QUERY = 100;
 const here = new URL('.', import.meta.url).pathname;
 const pinned = spawnSync('sh', ['-c', 'command -v taskset'], { encoding: 'utf8' }).stdout.trim() !== '' && cpus().length > 1;
 
@@ -182,9 +185,70 @@ try {
     };
   }
 
+  // 3m. Many statuses per message: agents.status asking for 100 of the sender's agents, on
+  // the libSQL server of figure 3 (each answer is 100 statuses, one verification).
+  {
+    const server = compared['status-libsql'].target;
+    const agentIds = [];
+    for (let i = 0; i < STATUSES_PER_QUERY; i++) {
+      const spawnOne = await signMessage(
+        { kind: 'COMMAND', iss: hubId, aud: server.instanceId, commandType: 'agent.spawn', payload: { taskId: `statuses-${i}`, agentType: 'worker', context: { repository: 'git.example.com/o/r', branch: 'main' } } },
+        hubKey,
+      );
+      const spawned = await fetch(`${server.url}/api/v1/federation/incoming/command`, { method: 'POST', headers: { 'content-type': 'application/jwt' }, body: spawnOne });
+      if (!spawned.ok) throw new Error(`could not spawn a statuses target: ${spawned.status}`);
+      agentIds.push(JSON.parse(Buffer.from((await spawned.text()).split('.')[1] ?? '', 'base64url').toString()).data.agentId);
+    }
+    const pool = messagePool(server.instanceId, { kind: 'QUERY', queryType: 'agents.status', payload: { agentIds } }, Number(process.env.BENCH_POOL ?? 40_000) / 4);
+    compared.statuses = {
+      name: `3m. agents.status, ${STATUSES_PER_QUERY} ids per message, full path (libSQL)`,
+      target: server,
+      options: { path: '/api/v1/federation/incoming/query', contentType: 'application/jwt', body: pool.body, beforeRun: pool.refill },
+    };
+  }
+
   // 5. A peer: the A2A SDK's server, a trivial executor, SendMessage (message/send).
   const a2aBody = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'SendMessage', params: { message: { messageId: 'bench', role: 'ROLE_USER', parts: [{ text: 'hi' }] } } });
   compared.a2a = { name: '5. A2A SDK SendMessage (no crypto)', target: await startTarget('a2a.mjs'), options: { path: '/a2a', headers: { 'a2a-version': '1.0' }, body: () => a2aBody } };
+
+  // 5s. The fair peer: the same SDK server with a JWS (EdDSA) on every request and answer.
+  // Its SendMessage creates a task (as a spawn creates an agent); GetTask reads one.
+  {
+    const peer = await startTarget('a2a.mjs', { BENCH_A2A_SIGNED: '1' });
+    const key = await importJWK({ ...hub.privateJwk, alg: 'EdDSA' }, 'EdDSA');
+    const sign = (request) => new CompactSign(new TextEncoder().encode(JSON.stringify(request))).setProtectedHeader({ alg: 'EdDSA' }).sign(key);
+    const headers = { 'a2a-version': '1.0' };
+    const created = await fetch(`${peer.url}/a2a`, {
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/jose' },
+      body: await sign({ jsonrpc: '2.0', id: 1, method: 'SendMessage', params: { message: { messageId: 'first', role: 'ROLE_USER', parts: [{ text: 'hi' }] }, configuration: { returnImmediately: true } } }),
+    });
+    const [, payload] = (await created.text()).split('.');
+    const taskId = JSON.parse(Buffer.from(payload ?? '', 'base64url').toString()).result?.task?.id;
+    if (typeof taskId !== 'string') throw new Error('the signed peer created no task');
+    // Distinct requests, signed ahead of each run, as ours are (the peer would take a repeated one, too).
+    const signedPool = (size, request) => {
+      const bodies = [];
+      let next = 0;
+      return {
+        async refill() {
+          bodies.length = 0;
+          next = 0;
+          for (let i = 0; i < size; i++) bodies.push(await sign(request(i)));
+        },
+        body: () => {
+          if (next >= bodies.length) throw new Error('the pool of signed requests ran out: raise its size');
+          return bodies[next++];
+        },
+      };
+    };
+    const size = Number(process.env.BENCH_POOL ?? 40_000);
+    const getTask = signedPool(size, (i) => ({ jsonrpc: '2.0', id: i, method: 'GetTask', params: { id: taskId } }));
+    const sendMessage = signedPool(size / 2, (i) => ({ jsonrpc: '2.0', id: i, method: 'SendMessage', params: { message: { messageId: crypto.randomUUID(), role: 'ROLE_USER', parts: [{ text: `task ${i}` }] }, configuration: { returnImmediately: true } } }));
+    const options = (pool) => ({ path: '/a2a', headers, contentType: 'application/jose', body: pool.body, beforeRun: pool.refill });
+    compared['a2a-signed-get'] = { name: '5s. A2A SDK GetTask, JWS on request and answer', target: peer, options: options(getTask) };
+    compared['a2a-signed-send'] = { name: '5s. A2A SDK SendMessage creating a task, JWS on request and answer', target: peer, options: options(sendMessage) };
+  }
 
   for (const { target, options } of Object.values(compared)) {
     await options.beforeRun?.();
@@ -321,10 +385,17 @@ const ratios = {
   'status p99 / crypto p99': ratioOf((r) => r['status-libsql'].p99 / r.crypto.p99),
   'status (Valkey)/crypto': ratioOf((r) => r['status-valkey'].rate / r.crypto.rate),
   'status (stores in memory)/crypto': ratioOf((r) => r['status-memory'].rate / r.crypto.rate),
+  'status/signed a2a GetTask (3/5s)': ratioOf((r) => r['status-libsql'].rate / r['a2a-signed-get'].rate),
+  [`statuses per second at ${STATUSES_PER_QUERY} ids / signed a2a GetTask (3m/5s)`]: ratioOf((r) => (r.statuses.rate * STATUSES_PER_QUERY) / r['a2a-signed-get'].rate),
 };
+// Spawns are not in the rounds (each run adds agents to the server): their ratio is of the medians.
+ratios['spawn/signed a2a SendMessage (4/5s, medians)'] = { median: figures.spawn.median / figures['a2a-signed-send'].median };
 const targets = {
   'full agent.status path ≥ 80% of the crypto limit': ratios['status/crypto (3/2)'].median >= 0.8,
   '≥ 1.0× the A2A peer': ratios['status/a2a (3/5)'].median >= 1,
+  'full agent.status path ≥ 1.0× the signed A2A peer GetTask': ratios['status/signed a2a GetTask (3/5s)'].median >= 1,
+  'agent.spawn ≥ 1.0× the signed A2A peer SendMessage': ratios['spawn/signed a2a SendMessage (4/5s, medians)'].median >= 1,
+  [`agents.status at ${STATUSES_PER_QUERY} ids ≥ 20× the signed peer's GetTask, in statuses per second`]: ratios[`statuses per second at ${STATUSES_PER_QUERY} ids / signed a2a GetTask (3m/5s)`].median >= 20,
   'agent.status p99 ≤ 2× the crypto limit p99': ratios['status p99 / crypto p99'].median <= 2,
   '≤ 2 KiB of server memory per tracked agent': figures.memory.rssBytesPerAgent.median <= 2048,
   'start p50 < 0.3 s with bubblewrap': figures.starts.find((f) => f.sandbox === 'bubblewrap')?.p50Ms < 300,
@@ -343,7 +414,7 @@ const result = {
 
 const round = (value) => (value === undefined ? '' : Math.round(value).toLocaleString('en'));
 console.table(
-  ['bare', 'crypto', 'status-libsql', 'status-valkey', 'status-memory', 'spawn', 'a2a'].map((key) => ({
+  ['bare', 'crypto', 'status-libsql', 'status-valkey', 'status-memory', 'statuses', 'spawn', 'a2a', 'a2a-signed-get', 'a2a-signed-send'].map((key) => ({
     figure: figures[key].name,
     'median req/s': round(figures[key].median),
     'min–max': `${round(figures[key].min)}–${round(figures[key].max)}`,
@@ -353,7 +424,7 @@ console.table(
 );
 if (figures.crypto.cpuMainUsPerRequest !== undefined) {
   console.log('CPU time per request (µs), median over the runs: main thread | other threads (crypto jobs, GC)');
-  for (const key of ['crypto', 'status-libsql', 'status-valkey', 'status-memory', 'a2a']) {
+  for (const key of ['crypto', 'status-libsql', 'status-valkey', 'status-memory', 'statuses', 'spawn', 'a2a', 'a2a-signed-get', 'a2a-signed-send']) {
     const { name, cpuMainUsPerRequest: main, cpuOtherUsPerRequest: other } = figures[key];
     console.log(`  ${name}: ${round(main)} | ${round(other)}`);
   }

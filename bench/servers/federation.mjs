@@ -43,7 +43,7 @@ const noSandbox = {
     return { isolation: 'process', workdir: '/', exec: async () => ({ exitCode: 0, stdout: '', stderr: '', timedOut: false }), readFile: async () => '', writeFile: async () => undefined, exportTo: async () => undefined, destroy: async () => undefined };
   },
 };
-const noCheckout = { async checkout() { return { dir: '/', diff: async () => '', remove: async () => undefined }; } };
+const noCheckout = { async checkout() { return { dir: '/', changes: async () => ({}), remove: async () => undefined }; } };
 const instant = { async run() { return { summary: 'done' } } };
 const local = new LocalOrchestrator({
   sandboxes: noSandbox,
