@@ -389,7 +389,10 @@ const ratios = {
   [`statuses per second at ${STATUSES_PER_QUERY} ids / signed a2a GetTask (3m/5s)`]: ratioOf((r) => (r.statuses.rate * STATUSES_PER_QUERY) / r['a2a-signed-get'].rate),
 };
 // Spawns are not in the rounds (each run adds agents to the server): their ratio is of the medians.
-ratios['spawn/signed a2a SendMessage (4/5s, medians)'] = { median: figures.spawn.median / figures['a2a-signed-send'].median };
+{
+  const ratio = figures.spawn.median / figures['a2a-signed-send'].median;
+  ratios['spawn/signed a2a SendMessage (4/5s, medians)'] = { median: ratio, min: ratio, max: ratio };
+}
 const targets = {
   'full agent.status path ≥ 80% of the crypto limit': ratios['status/crypto (3/2)'].median >= 0.8,
   '≥ 1.0× the A2A peer': ratios['status/a2a (3/5)'].median >= 1,
@@ -411,6 +414,12 @@ const result = {
   ratios,
   targets,
 };
+
+// Written before anything is printed: a printing mistake must not lose a run.
+const dir = new URL('./results/', import.meta.url);
+mkdirSync(dir, { recursive: true });
+const file = new URL(`${result.date.slice(0, 10)}.json`, dir);
+writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
 
 const round = (value) => (value === undefined ? '' : Math.round(value).toLocaleString('en'));
 console.table(
@@ -445,9 +454,5 @@ console.log(`verify with the key imported once: ${round(figures.micro.verifyCach
 for (const [name, value] of Object.entries(ratios)) console.log(`${name}: ${value.median.toFixed(2)} (${value.min.toFixed(2)}–${value.max.toFixed(2)})`);
 for (const [name, met] of Object.entries(targets)) console.log(`${met ? 'met    ' : 'not met'}  ${name}`);
 
-const dir = new URL('./results/', import.meta.url);
-mkdirSync(dir, { recursive: true });
-const file = new URL(`${result.date.slice(0, 10)}.json`, dir);
-writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
 console.log(`written to ${file.pathname}`);
 process.exit(0);
