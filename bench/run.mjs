@@ -133,21 +133,26 @@ async function figure(name, target, options) {
   return summarize(name, runs);
 }
 
-/** Signed messages, each with its own jti (the receiver answers a repeated one from its log). */
-function messagePool(aud, body, size) {
-  const tokens = [];
+/** `size` request bodies signed ahead of each run by `sign(i)`, handed out one per request. */
+function signedPool(size, sign) {
+  const bodies = [];
   let next = 0;
   return {
     async refill() {
-      tokens.length = 0;
+      bodies.length = 0;
       next = 0;
-      for (let i = 0; i < size; i++) tokens.push(await signMessage({ ...body, iss: hubId, aud }, hubKey, { lifetimeSeconds: 300 }));
+      for (let i = 0; i < size; i++) bodies.push(await sign(i));
     },
     body: () => {
-      if (next >= tokens.length) throw new Error('the pool of signed messages ran out: raise its size');
-      return tokens[next++];
+      if (next >= bodies.length) throw new Error('the pool of signed requests ran out: raise its size');
+      return bodies[next++];
     },
   };
+}
+
+/** Signed messages, each with its own jti (the receiver answers a repeated one from its log). */
+function messagePool(aud, body, size) {
+  return signedPool(size, () => signMessage({ ...body, iss: hubId, aud }, hubKey, { lifetimeSeconds: 300 }));
 }
 
 const figures = {};
@@ -227,24 +232,11 @@ try {
     const taskId = JSON.parse(Buffer.from(payload ?? '', 'base64url').toString()).result?.task?.id;
     if (typeof taskId !== 'string') throw new Error('the signed peer created no task');
     // Distinct requests, signed ahead of each run, as ours are (the peer would take a repeated one, too).
-    const signedPool = (size, request) => {
-      const bodies = [];
-      let next = 0;
-      return {
-        async refill() {
-          bodies.length = 0;
-          next = 0;
-          for (let i = 0; i < size; i++) bodies.push(await sign(request(i)));
-        },
-        body: () => {
-          if (next >= bodies.length) throw new Error('the pool of signed requests ran out: raise its size');
-          return bodies[next++];
-        },
-      };
-    };
     const size = Number(process.env.BENCH_POOL ?? 40_000);
-    const getTask = signedPool(size, (i) => ({ jsonrpc: '2.0', id: i, method: 'GetTask', params: { id: taskId } }));
-    const sendMessage = signedPool(size / 2, (i) => ({ jsonrpc: '2.0', id: i, method: 'SendMessage', params: { message: { messageId: crypto.randomUUID(), role: 'ROLE_USER', parts: [{ text: `task ${i}` }] }, configuration: { returnImmediately: true } } }));
+    const getTask = signedPool(size, (i) => sign({ jsonrpc: '2.0', id: i, method: 'GetTask', params: { id: taskId } }));
+    const sendMessage = signedPool(size / 2, (i) =>
+      sign({ jsonrpc: '2.0', id: i, method: 'SendMessage', params: { message: { messageId: crypto.randomUUID(), role: 'ROLE_USER', parts: [{ text: `task ${i}` }] }, configuration: { returnImmediately: true } } }),
+    );
     const options = (pool) => ({ path: '/a2a', headers, contentType: 'application/jose', body: pool.body, beforeRun: pool.refill });
     compared['a2a-signed-get'] = { name: '5s. A2A SDK GetTask, JWS on request and answer', target: peer, options: options(getTask) };
     compared['a2a-signed-send'] = { name: '5s. A2A SDK SendMessage creating a task, JWS on request and answer', target: peer, options: options(sendMessage) };
