@@ -202,6 +202,8 @@ export class HostedAgents {
         // Reading one's own agents, as agent.status does, and allowed with it.
         grant: 'agent.status',
         safeToRepeat: true,
+        // Up to 500 statuses are too large to log for every query; a copy reads them again.
+        answerNotKept: true,
         handle: async ({ agentIds }, { message }) => this.statuses(agentIds, message),
       })
       .register({
@@ -224,7 +226,7 @@ export class HostedAgents {
         payload: AgentBundlePayloadSchema,
         grant: 'agent.status',
         // A completed agent's bundle never changes; its chunks are too large to log.
-        answerNeverChanges: true,
+        answerNotKept: true,
         handle: async ({ agentId, offset, length }, { message }) => {
           await this.#owned(agentId, message);
           return this.#orchestrator().bundle(agentId, { offset, length });

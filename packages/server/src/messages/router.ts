@@ -47,11 +47,12 @@ export interface MessageRegistration<S extends z.ZodType = z.ZodType, K extends 
    */
   safeToRepeat?: boolean;
   /**
-   * A read whose answer, once given, never changes (a chunk of a finished agent's bundle)
-   * and is too large to keep for every copy: the log keeps that the message was answered,
-   * not the answer, and a copy is answered by running it again. Only with `safeToRepeat`.
+   * A read whose answer is too large to keep for every copy (a chunk of a finished agent's
+   * bundle, up to 500 statuses): the log keeps that the message was answered, not the
+   * answer, and a copy is answered by running it again, which only reads (it gets the same
+   * chunk, or the statuses as they are then). Only with `safeToRepeat`.
    */
-  answerNeverChanges?: boolean;
+  answerNotKept?: boolean;
   handle(payload: z.output<S>, context: HandlerContext<Extract<RoutedMessage, { kind: K }>>): Promise<unknown>;
 }
 
@@ -98,9 +99,9 @@ export class MessageRouter {
     return route === undefined || (route.safeToRepeat ?? message.kind === 'QUERY');
   }
 
-  /** Whether the message's answer is run again for a copy rather than kept (`answerNeverChanges`). */
+  /** Whether the message's answer is run again for a copy rather than kept (`answerNotKept`). */
   answersAgain(message: RoutedMessage): boolean {
-    return this.#routes.get(`${message.kind} ${typeOf(message)}`)?.answerNeverChanges === true && this.safeToRepeat(message);
+    return this.#routes.get(`${message.kind} ${typeOf(message)}`)?.answerNotKept === true && this.safeToRepeat(message);
   }
 
   /**
