@@ -124,6 +124,8 @@ export function statusOfTask(task: Task, known: AgentStatus, now: Date): AgentSt
 export class A2ARemoteAgents {
   readonly #o: A2ARemoteAgentsOptions;
   readonly #poller: BackgroundLoop<number>;
+  /** The clients of the A2A agents, by id. */
+  readonly #clients = new Map<string, Promise<A2ARemoteClient>>();
 
   constructor(options: A2ARemoteAgentsOptions) {
     this.#o = options;
@@ -189,6 +191,7 @@ export class A2ARemoteAgents {
   async remove(id: string, actor: AuditActor): Promise<void> {
     const record = await this.#o.stores.a2aAgents.get(id);
     if (record === undefined) throw new FederationError('NOT_FOUND', 'there is no such A2A agent');
+    this.#clients.delete(id);
     await this.#o.stores.a2aAgents.remove(id, {
       id: this.#o.generateId(),
       at: this.#o.now().toISOString(),
@@ -343,8 +346,22 @@ export class A2ARemoteAgents {
     return { task, agent };
   }
 
-  async #client(agent: A2AAgentRecord): Promise<A2ARemoteClient> {
-    const token = agent.sealedToken === null ? undefined : await openText(agent.sealedToken, this.#o.secret, agent.id, TOKEN_SECRET);
-    return new A2ARemoteClient({ endpoint: agent.endpoint, binding: agent.binding, token, fetch: this.#o.fetch });
+  /**
+   * The client of an A2A agent, its token opened once per agent and process rather than at
+   * every poll (an agent's record never changes; a removed one is forgotten here, and is
+   * found removed by the store read before any call on another replica).
+   */
+  #client(agent: A2AAgentRecord): Promise<A2ARemoteClient> {
+    let client = this.#clients.get(agent.id);
+    if (client === undefined) {
+      client = (async () => {
+        const token = agent.sealedToken === null ? undefined : await openText(agent.sealedToken, this.#o.secret, agent.id, TOKEN_SECRET);
+        return new A2ARemoteClient({ endpoint: agent.endpoint, binding: agent.binding, token, fetch: this.#o.fetch });
+      })();
+      // A token that would not open is tried again next time, not remembered.
+      client.catch(() => this.#clients.delete(agent.id));
+      this.#clients.set(agent.id, client);
+    }
+    return client;
   }
 }

@@ -382,23 +382,23 @@ export class FederationAgentService {
   async statuses(agentIds: readonly string[], as?: Principal): Promise<AgentsStatusResponse> {
     const asked = await Promise.all(agentIds.map((agentId) => this.#asked(agentId, as, 'see').catch((error: unknown) => notFoundOrThrow(error))));
     const groups = new Map<string, { connectionId: string; onBehalfOf: AgentOwner | undefined; agentIds: string[] }>();
+    for (const entry of asked) {
+      if (entry === undefined) continue;
+      const { agent, onBehalfOf } = entry;
+      const key = `${agent.connectionId}\n${onBehalfOf?.workspaceId ?? ''}\n${onBehalfOf?.userId ?? ''}`;
+      const group = groups.get(key) ?? { connectionId: agent.connectionId, onBehalfOf, agentIds: [] };
+      group.agentIds.push(agent.agentId);
+      groups.set(key, group);
+    }
     const found = new Map<string, AgentStatus>();
     await Promise.all(
-      asked.map(async (entry) => {
-        if (entry === undefined) return;
-        const { agent, onBehalfOf } = entry;
-        if (await this.#runsOnA2A(agent.agentId)) {
-          found.set(agent.agentId, await this.#a2a().refresh(agent.agentId));
+      [...groups.values()].map(async ({ connectionId, onBehalfOf, agentIds: ids }) => {
+        // One look per group: the agents of one connection id all run on a peer, or all on an A2A agent.
+        if (await this.#runsOnA2A(ids[0] ?? '')) {
+          for (const agentId of ids) found.set(agentId, await this.#a2a().refresh(agentId));
           return;
         }
-        const key = `${agent.connectionId}\n${onBehalfOf?.workspaceId ?? ''}\n${onBehalfOf?.userId ?? ''}`;
-        const group = groups.get(key) ?? { connectionId: agent.connectionId, onBehalfOf, agentIds: [] };
-        group.agentIds.push(agent.agentId);
-        groups.set(key, group);
-      }),
-    );
-    await Promise.all(
-      [...groups.values()].map(async ({ connectionId, onBehalfOf, agentIds: ids }) => {
+        const asked = new Set(ids);
         const answer = AgentsStatusResponseSchema.parse(
           await this.#o.messenger.send(this.#o.messenger.target(await this.#activeConnection(connectionId)), {
             kind: 'QUERY',
@@ -408,7 +408,7 @@ export class FederationAgentService {
           }),
         );
         for (const status of answer.agents) {
-          if (!ids.includes(status.agentId)) continue;
+          if (!asked.has(status.agentId)) continue;
           await this.#o.stores.remoteAgents.refreshStatus(status.agentId, status);
           found.set(status.agentId, status);
         }
