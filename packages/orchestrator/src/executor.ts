@@ -72,15 +72,26 @@ export class AgentExecutor {
    */
   async run(agentId: string, signal: AbortSignal, options: { handedOver?: boolean } = {}): Promise<void> {
     // The run continues the spawn's trace, whichever process the spawn came through.
-    const traceparent = (await this.#o.lifecycle.get(agentId).catch(() => undefined))?.traceparent;
+    let agent: StoredAgent;
+    try {
+      agent = await this.#o.lifecycle.latest(agentId);
+    } catch (error) {
+      if (signal.aborted) return;
+      this.#o.logger.error('an agent run broke', { agentId, ...describeError(error) });
+      return;
+    }
     const attributes = { 'mosaic_fed.agent.id': agentId };
-    await inSpan('agent.run', { parent: traceContextOf(traceparent), attributes }, () => this.#run(agentId, signal, options));
+    await inSpan('agent.run', { parent: traceContextOf(agent.traceparent), attributes }, () => this.#run(agent, signal, options));
   }
 
-  async #run(agentId: string, signal: AbortSignal, options: { handedOver?: boolean }): Promise<void> {
+  /**
+   * `agent`: as last known here; its status may be behind the store (a kill made
+   * elsewhere), which the first move finds out.
+   */
+  async #run(agent: StoredAgent, signal: AbortSignal, options: { handedOver?: boolean }): Promise<void> {
     const { lifecycle, logger } = this.#o;
+    const { agentId } = agent;
     try {
-      const agent = await lifecycle.get(agentId);
       if (isTerminalState(agent.status.status)) return;
       const { spec } = agent;
       let attempt = agent.status.attempt;
@@ -91,26 +102,27 @@ export class AgentExecutor {
       // for its budget, its status and its result.
       let spentUsage: AgentUsage | undefined = interrupted ? agent.status.progress?.usage : undefined;
       const fresh = (): AgentProgress => ({ turns: 0, ...(spentUsage === undefined ? {} : { usage: spentUsage }) });
+      let running: StoredAgent | undefined;
       if (interrupted && options.handedOver === true) {
-        await lifecycle.move(agentId, (status) => ({ ...status, status: 'running', progress: fresh() }));
+        running = await lifecycle.move(agentId, (status) => ({ ...status, status: 'running', progress: fresh() }));
       } else if (interrupted) {
         if (attempt > spec.options.maxRetries) {
           await lifecycle.fail(agentId, WORKER_STOPPED);
           return;
         }
         attempt++;
-        await lifecycle.move(agentId, (status) => ({ ...status, status: 'running', attempt, progress: fresh() }));
+        running = await lifecycle.move(agentId, (status) => ({ ...status, status: 'running', attempt, progress: fresh() }));
       } else {
-        const started = await lifecycle.move(agentId, (status) => ({
+        running = await lifecycle.move(agentId, (status) => ({
           ...status,
           status: 'running',
           startedAt: lifecycle.now().toISOString(),
           progress: { turns: 0 },
         }));
-        if (!started) return;
+        if (running === undefined) return;
       }
       // PROTOCOL 5: the timeout covers the whole run, retries and re-runs included.
-      const { status } = await lifecycle.get(agentId);
+      const { status } = running ?? (await lifecycle.get(agentId));
       const deadline = Date.parse(status.startedAt ?? lifecycle.now().toISOString()) + spec.options.timeout;
       const timeout = AbortSignal.timeout(Math.max(0, deadline - lifecycle.now().getTime()));
       const attemptSignal = AbortSignal.any([signal, timeout]);
@@ -124,7 +136,7 @@ export class AgentExecutor {
           if (budget !== undefined && spent >= budget) throw new BudgetExhausted(budgetReason(budget, spent));
           const before = spentUsage;
           const outcome = await inSpan('agent.attempt', { attributes: { 'mosaic_fed.agent.attempt': attempt } }, () =>
-            this.#attempt(agentId, attempt, attemptSignal, {
+            this.#attempt(agent, attempt, attemptSignal, {
               tokenBudget: budget === undefined ? undefined : budget - spent,
               reportUsage: (usage) => void (used = usage),
             }, before),
@@ -172,14 +184,13 @@ export class AgentExecutor {
 
   /** One attempt; `before`: what the run's earlier attempts used, which its progress adds to its own. */
   async #attempt(
-    agentId: string,
+    agent: StoredAgent,
     attempt: number,
     signal: AbortSignal,
     budget: Pick<AgentRunContext, 'tokenBudget' | 'reportUsage'>,
     before: AgentUsage | undefined,
   ): Promise<AgentResult> {
-    const agent = await this.#o.lifecycle.get(agentId);
-    const { spec, egress } = agent;
+    const { agentId, spec, egress } = agent;
     const runner = this.#o.runners[spec.agentType];
     if (runner === undefined) throw new AgentFailure(`this spoke has no runner for ${spec.agentType} agents`);
     let workspace: Workspace | undefined;

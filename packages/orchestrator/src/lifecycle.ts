@@ -31,19 +31,42 @@ export interface AgentLifecycleOptions {
   now: () => Date;
   /** How often `watch` reads the store when it hears of no change. Default 1,000 ms. */
   watchPollMs?: number;
+  /**
+   * For how many agents the events this object wrote are kept in memory, so its watchers
+   * take them from there instead of reading the store. Right where the agents run in this
+   * process (their changes are made here); where they run elsewhere (workers), leave it
+   * out: 0, every watcher reads.
+   */
+  rememberEventsOf?: number;
 }
+
+/** How many agents' latest record is kept for compare-and-set without a read before it. */
+const KNOWN_AGENTS = 1_000;
+
+/** Why a watcher woke: a change made here, one heard of from elsewhere, or its poll. */
+type Wake = 'here' | 'elsewhere' | 'poll';
 
 /** Reads and moves agents through their lifecycle. */
 export class AgentLifecycle {
   readonly state: AgentStateStore;
   readonly now: () => Date;
   readonly #watchPollMs: number;
-  readonly #listeners = new Map<string, Set<() => void>>();
+  readonly #listeners = new Map<string, Set<(why: Wake) => void>>();
+  /**
+   * Each agent as this object last wrote or read it, the least recently used dropped first:
+   * a move tries its compare-and-set on it without reading first, and reads only when
+   * another writer came in between (the compare-and-set then misses).
+   */
+  readonly #known = new RecentlyUsed<StoredAgent>(KNOWN_AGENTS);
+  /** Per agent, the unbroken run of events this object wrote last (`rememberEventsOf`). */
+  readonly #written: RecentlyUsed<AgentStatusChangedPayload[]> | undefined;
 
   constructor(options: AgentLifecycleOptions) {
     this.state = options.state;
     this.now = options.now;
     this.#watchPollMs = options.watchPollMs ?? 1_000;
+    const remember = options.rememberEventsOf ?? 0;
+    this.#written = remember > 0 ? new RecentlyUsed(remember) : undefined;
   }
 
   /** Records a new agent in `spawning`; `created: false` for a known id (nothing written). */
@@ -52,7 +75,7 @@ export class AgentLifecycle {
     const spawnedAt = this.now().toISOString();
     const status = spawningStatus({ agentId, taskId: spec.taskId, agentType: spec.agentType, spawnedAt });
     const traceparent = currentTraceparent();
-    const outcome = await this.state.create({
+    const agent: StoredAgent = {
       agentId,
       ownerInstanceId: request.ownerInstanceId,
       spec,
@@ -63,13 +86,13 @@ export class AgentLifecycle {
       ...(traceparent === undefined ? {} : { traceparent }),
       status,
       sequence: 1,
-    });
-    if (outcome === 'exists') {
+    };
+    if ((await this.state.create(agent)) === 'exists') {
       // Idempotent by agentId: the first answer again.
       const existing = await this.get(agentId);
       return { created: false, response: { agentId, state: 'spawning', spawnedAt: existing.status.spawnedAt } };
     }
-    this.#notify(agentId);
+    this.#wrote(agent);
     return { created: true, response: { agentId, state: 'spawning', spawnedAt } };
   }
 
@@ -94,46 +117,78 @@ export class AgentLifecycle {
     return bundleChunk(agentId, ref, range.offset, read);
   }
 
-  /** `NOT_FOUND` for an unknown agent. */
+  /** The agent as stored now; `NOT_FOUND` for an unknown agent. */
   async get(agentId: string): Promise<StoredAgent> {
     const agent = await this.state.get(agentId);
     if (agent === undefined) throw new FederationError('NOT_FOUND', 'there is no such agent');
+    this.#known.set(agentId, agent);
     return agent;
   }
 
   /**
-   * Applies `change` with compare-and-set, retrying when another writer came first.
-   * False (nothing written) when the agent is terminal, the lifecycle forbids the move, or
-   * `change` gives the status back as it was. A pending approval is only ever kept while
-   * the agent is `waiting` (PROTOCOL 5, Approvals): every move out of it drops it.
+   * The agent as this object last wrote or read it, read only when it knows nothing of it:
+   * for what never changes (its spec, its rules) and as a first guess at its status, which
+   * another process may have moved on since.
    */
-  async move(agentId: string, change: (status: AgentStatus) => AgentStatus): Promise<boolean> {
+  async latest(agentId: string): Promise<StoredAgent> {
+    return this.#known.get(agentId) ?? (await this.get(agentId));
+  }
+
+  /**
+   * Applies `change` with compare-and-set, retrying when another writer came first, and
+   * answers the agent as written, or `undefined` (nothing written) when the agent is
+   * terminal, the lifecycle forbids the move, or `change` gives the status back as it was.
+   * The first try starts from the agent as last known here, without a read: a stale guess
+   * misses the compare-and-set, and a refusal is only ever judged on the stored agent. A
+   * pending approval is only ever kept while the agent is `waiting` (PROTOCOL 5,
+   * Approvals): every move out of it drops it.
+   */
+  async move(agentId: string, change: (status: AgentStatus) => AgentStatus): Promise<StoredAgent | undefined> {
+    let agent = this.#known.get(agentId);
+    let stored = agent === undefined;
     for (;;) {
-      const agent = await this.get(agentId);
-      if (isTerminalState(agent.status.status)) return false;
-      let next = change(agent.status);
-      if (next === agent.status) return false;
-      if (next.status !== agent.status.status && !canTransition(agent.status.status, next.status)) return false;
-      if (next.status !== 'waiting' && next.pendingApproval !== undefined) {
-        const { pendingApproval: _answered, ...rest } = next;
-        next = rest;
+      if (agent === undefined) {
+        agent = await this.get(agentId);
+        stored = true;
       }
-      if ((await this.state.update(agentId, agent.sequence, next)) !== undefined) {
-        this.#notify(agentId);
-        return true;
+      const next = this.#next(agent.status, change);
+      if (next === undefined) {
+        // What was known here may be behind the store: judge a refusal on what is stored.
+        if (stored) return undefined;
+        agent = undefined;
+        continue;
       }
+      const event = await this.state.update(agentId, agent.sequence, next);
+      if (event !== undefined) {
+        const moved = { ...agent, status: next, sequence: event.sequence };
+        this.#wrote(moved, event);
+        return moved;
+      }
+      agent = undefined;
     }
   }
 
-  /** Ends the agent `failed`; `usage`, what its run used, is kept in its last progress. */
-  fail(agentId: string, error: string, usage?: AgentUsage): Promise<boolean> {
-    return this.move(agentId, (status) => ({
+  /** The status `change` moves `current` to, or `undefined` when there is no such move. */
+  #next(current: AgentStatus, change: (status: AgentStatus) => AgentStatus): AgentStatus | undefined {
+    if (isTerminalState(current.status)) return undefined;
+    const next = change(current);
+    if (next === current) return undefined;
+    if (next.status !== current.status && !canTransition(current.status, next.status)) return undefined;
+    if (next.status === 'waiting' || next.pendingApproval === undefined) return next;
+    const { pendingApproval: _answered, ...rest } = next;
+    return rest;
+  }
+
+  /** Ends the agent `failed`; `usage`, what its run used, is kept in its last progress. True when it moved. */
+  async fail(agentId: string, error: string, usage?: AgentUsage): Promise<boolean> {
+    const moved = await this.move(agentId, (status) => ({
       ...status,
       status: 'failed',
       completedAt: this.now().toISOString(),
       error,
       ...(usage === undefined ? {} : { progress: { ...(status.progress ?? { turns: 0 }), usage } }),
     }));
+    return moved !== undefined;
   }
 
   /**
@@ -142,8 +197,9 @@ export class AgentLifecycle {
    */
   async kill(agentId: string): Promise<{ moved: boolean; response: AgentKillResponse }> {
     const killedAt = this.now().toISOString();
-    const moved = await this.move(agentId, (status) => ({ ...status, status: 'killed', completedAt: killedAt }));
-    const { status } = await this.get(agentId);
+    const killed = await this.move(agentId, (status) => ({ ...status, status: 'killed', completedAt: killedAt }));
+    const { status } = killed ?? (await this.get(agentId));
+    const moved = killed !== undefined;
     if (status.status !== 'killed') {
       throw new FederationError('AGENT_ALREADY_TERMINAL', `the agent is already ${status.status}`, { data: { status: status.status } });
     }
@@ -166,7 +222,8 @@ export class AgentLifecycle {
     }
     const answeredAt = this.now().toISOString();
     if (!(await this.state.putAnswer(agentId, { ...answer, answeredAt }))) throw notPending('it was answered already');
-    this.#notify(agentId);
+    // No status changed: watchers have nothing to read; the run awaiting it looks.
+    this.#notify(agentId, 'here');
     return { agentId, approvalId: answer.approvalId, decision: answer.decision, answeredAt };
   }
 
@@ -189,54 +246,140 @@ export class AgentLifecycle {
   }
 
   /**
-   * Status changes in sequence order from `afterSequence`, ending after a terminal one.
-   * Changes made through this object wake it at once; others (another process) are seen
-   * by polling.
+   * Status changes in sequence order from `afterSequence`, ending after a terminal one;
+   * `NOT_FOUND` for an unknown agent. Changes made through this object wake it at once
+   * (and, with `rememberEventsOf`, come from memory); others (another process) are seen
+   * by polling, or at once when {@link notify} tells of them.
    */
   async *watch(agentId: string, options: WatchAgentOptions = {}): AsyncGenerator<AgentStatusChangedPayload, void, undefined> {
-    await this.get(agentId);
+    const { signal } = options;
     let after = options.afterSequence ?? 0;
-    while (options.signal?.aborted !== true) {
-      // Listen before reading, so a change between the two is not missed.
-      const changed = this.#nextChange(agentId, options.signal);
-      for (const event of await this.state.events(agentId, after)) {
-        yield event;
-        after = event.sequence;
-        if (isTerminalState(event.status)) {
-          changed.cancel();
-          return;
+    // Listen before reading, so a change between the two is not missed.
+    let changed = this.#nextChange(agentId, signal);
+    let ended = false;
+    try {
+      let events = this.#writtenAfter(agentId, after);
+      if (events === undefined || events.length === 0) {
+        events = await this.state.events(agentId, after);
+        // Every agent has its first event from its creation on.
+        if (events.length === 0 && (after === 0 || (await this.state.statuses([agentId]))[0] === undefined)) {
+          throw new FederationError('NOT_FOUND', 'there is no such agent');
         }
       }
-      await changed.promise;
+      for (;;) {
+        let gap = false;
+        for (const event of events) {
+          // A change made elsewhere between two made here: the store has it.
+          if (event.sequence !== after + 1) {
+            gap = true;
+            break;
+          }
+          yield event;
+          after = event.sequence;
+          if (isTerminalState(event.status)) {
+            ended = true;
+            return;
+          }
+        }
+        if (!gap) {
+          const why = await changed.promise;
+          if (signal?.aborted === true) return;
+          changed = this.#nextChange(agentId, signal);
+          const written = why === 'here' ? this.#writtenAfter(agentId, after) : undefined;
+          if (written !== undefined) {
+            events = written;
+            continue;
+          }
+        }
+        events = await this.state.events(agentId, after);
+      }
+    } finally {
+      changed.cancel();
+      // The last watcher of an ended agent lets its events go (a later one reads them).
+      if (ended && !this.#listeners.has(agentId)) this.#written?.delete(agentId);
     }
   }
 
-  /** Wakes this process's watchers of an agent (for changes it learned of elsewhere). */
+  /** Wakes this process's watchers of an agent, for a change it learned of elsewhere: they read the store. */
   notify(agentId: string): void {
-    this.#notify(agentId);
+    this.#written?.delete(agentId);
+    this.#notify(agentId, 'elsewhere');
   }
 
-  #notify(agentId: string): void {
-    for (const wake of [...(this.#listeners.get(agentId) ?? [])]) wake();
+  /** Keeps what was just written of the agent and wakes its watchers. */
+  #wrote(agent: StoredAgent, event: AgentStatusChangedPayload = { ...agent.status, sequence: agent.sequence }): void {
+    // An ended agent moves no more: nothing to guess at.
+    if (isTerminalState(agent.status.status)) this.#known.delete(agent.agentId);
+    else this.#known.set(agent.agentId, agent);
+    if (this.#written !== undefined) {
+      const run = this.#written.get(agent.agentId);
+      // An unbroken run only: after a gap (another writer's event), it starts again.
+      if (run !== undefined && run.at(-1)?.sequence === event.sequence - 1) run.push(event);
+      else this.#written.set(agent.agentId, [event]);
+    }
+    this.#notify(agent.agentId, 'here');
+  }
+
+  /**
+   * The events this object wrote after `after`, when it remembers an unbroken run that
+   * reaches back to `after + 1` (`[]`: none since); `undefined` when the store must say.
+   */
+  #writtenAfter(agentId: string, after: number): AgentStatusChangedPayload[] | undefined {
+    const run = this.#written?.get(agentId);
+    const first = run?.[0];
+    if (run === undefined || first === undefined || first.sequence > after + 1) return undefined;
+    return run.slice(after + 1 - first.sequence);
+  }
+
+  #notify(agentId: string, why: Wake): void {
+    for (const wake of [...(this.#listeners.get(agentId) ?? [])]) wake(why);
   }
 
   /** Resolves on the agent's next change seen here, after the poll interval, or on abort. */
   #nextChange(agentId: string, signal: AbortSignal | undefined) {
-    let cancel: () => void = () => undefined;
-    const promise = new Promise<void>((resolve) => {
-      const listeners = this.#listeners.get(agentId) ?? new Set<() => void>();
+    let wake: (why: Wake) => void = () => undefined;
+    const promise = new Promise<Wake>((resolve) => {
+      const listeners = this.#listeners.get(agentId) ?? new Set<(why: Wake) => void>();
       this.#listeners.set(agentId, listeners);
-      const timer = setTimeout(() => cancel(), this.#watchPollMs);
-      cancel = () => {
+      const poll = () => wake('poll');
+      const timer = setTimeout(poll, this.#watchPollMs);
+      wake = (why) => {
         clearTimeout(timer);
-        listeners.delete(cancel);
+        listeners.delete(wake);
         if (listeners.size === 0) this.#listeners.delete(agentId);
-        signal?.removeEventListener('abort', cancel);
-        resolve();
+        signal?.removeEventListener('abort', poll);
+        resolve(why);
       };
-      listeners.add(cancel);
-      signal?.addEventListener('abort', cancel, { once: true });
+      listeners.add(wake);
+      signal?.addEventListener('abort', poll, { once: true });
     });
-    return { promise, cancel: () => cancel() };
+    return { promise, cancel: () => wake('poll') };
+  }
+}
+
+/** A map that keeps its `limit` most recently set entries. */
+class RecentlyUsed<V> {
+  readonly #entries = new Map<string, V>();
+  readonly #limit: number;
+
+  constructor(limit: number) {
+    this.#limit = limit;
+  }
+
+  get(key: string): V | undefined {
+    return this.#entries.get(key);
+  }
+
+  set(key: string, value: V): void {
+    this.#entries.delete(key);
+    this.#entries.set(key, value);
+    if (this.#entries.size > this.#limit) {
+      const [oldest] = this.#entries.keys();
+      if (oldest !== undefined) this.#entries.delete(oldest);
+    }
+  }
+
+  delete(key: string): void {
+    this.#entries.delete(key);
   }
 }

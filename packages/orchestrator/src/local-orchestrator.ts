@@ -62,6 +62,12 @@ export interface LocalOrchestratorOptions {
 }
 
 /** A run in this process: its kill switch and the promise that settles when it has cleaned up. */
+/**
+ * For how many agents the events written here are kept for watchers: each until its last
+ * watcher has seen it end, the oldest dropped first.
+ */
+const REMEMBERED_AGENTS = 1_000;
+
 interface ActiveRun {
   controller: AbortController;
   done: Promise<void>;
@@ -113,6 +119,8 @@ export class LocalOrchestrator implements OrchestratorAdapter {
       state: options.state ?? new InMemoryAgentStateStore(),
       now: options.now ?? (() => new Date()),
       ...(options.watchPollMs === undefined ? {} : { watchPollMs: options.watchPollMs }),
+      // Its agents run here, so their changes are made here: watchers take them from memory.
+      rememberEventsOf: REMEMBERED_AGENTS,
     });
     this.#executor = new AgentExecutor({
       lifecycle: this.#lifecycle,
