@@ -313,7 +313,7 @@ export function createFederation(options: FederationAppOptions): Federation {
     holder,
     leaseMs: options.watchLeaseMs,
     // A2A clients' agents: each change to their push URLs, through the outbox (made below).
-    onA2AStatus: (event) => push.notify(event),
+    a2aNotifications: (event) => push.notificationsOf(event),
   });
   const push = new A2APush({ stores, outbox, instance, policy: outboundPolicy, fetch: fetchImpl, secret: options.secret, now, generateId });
   const a2aAgents = new A2ARemoteAgents({

@@ -593,6 +593,28 @@ export function describeStoreContract(name: string, open: () => Promise<StoreHar
         expect(await stores.hostedAgents.get(first.agentId)).toBeUndefined();
       });
 
+      it('writes the audit entry of a reservation with it, and none for a refused or repeated one', async () => {
+        const audit = (target: string) => ({ id: crypto.randomUUID(), at: '2026-11-25T12:00:00.000Z', actor: { type: 'system' as const, id: 'test' }, action: 'agent.spawn', target, before: null, after: null });
+        const first = hosted('c-1');
+        expect(await stores.hostedAgents.reserve(first, { connection: 1 }, audit(`agent:${first.agentId}`))).toBe('reserved');
+        expect(await stores.hostedAgents.reserve(first, { connection: 1 }, audit('again'))).toBe('exists');
+        expect(await stores.hostedAgents.reserve(hosted('c-1'), { connection: 1 }, audit('over'))).toBe('limit');
+        expect((await stores.audit.list({ limit: 10, action: 'agent.spawn' })).items.map((entry) => entry.target)).toEqual([`agent:${first.agentId}`]);
+      });
+
+      it('stores the outbox entries of a status with it, and none for a status it ignores', async () => {
+        const record = hosted('c-1');
+        await stores.hostedAgents.reserve(record, { connection: 10 });
+        const tell = [outboxEntry({ orderKey: 'agent:x', createdAt: 1 }), outboxEntry({ orderKey: 'push:x', createdAt: 2 })];
+        expect(await stores.hostedAgents.updateStatus(record.agentId, { ...record.status, status: 'running' }, 2, tell)).toBe(true);
+        // A stale status, and one of an unknown agent: nothing written, nothing told.
+        expect(await stores.hostedAgents.updateStatus(record.agentId, record.status, 1, [outboxEntry({ orderKey: 'stale' })])).toBe(false);
+        expect(await stores.hostedAgents.updateStatus('nobody', record.status, 5, [outboxEntry({ orderKey: 'unknown' })])).toBe(false);
+        const due = await stores.outbox.due(10_000, 10);
+        expect(due.map((entry) => entry.orderKey).sort()).toEqual(['agent:x', 'push:x']);
+        expect(due.find((entry) => entry.orderKey === 'agent:x')).toEqual(tell[0]);
+      });
+
       it("keeps the owner's user and workspace, counts each workspace against its own limit, and lists one workspace's agents", async () => {
         const forW1 = (createdAt?: string) => ({ ...hosted('c-1', {}, createdAt), actor: { userId: 'alice', workspaceId: 'w1' } });
         const forW2 = { ...hosted('c-1'), actor: { userId: 'bob', workspaceId: 'w2' } };

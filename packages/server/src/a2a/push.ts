@@ -14,7 +14,7 @@ import { utf8 } from '../lib/encoding.js';
 import { openText, sealText } from '../lib/sealed-key.js';
 import { DeliveryDeferred, DeliveryRefused, type Outbox, type OutboxDeliverer } from '../jobs/outbox.js';
 import { OutboundRefusal, type OutboundPolicy } from '../outbound/policy.js';
-import type { A2APushConfigRecord, FederationStores } from '../stores/types.js';
+import type { A2APushConfigRecord, FederationStores, OutboxEntry } from '../stores/types.js';
 import { A2AError } from './errors.js';
 import { streamEventsOf } from './tasks.js';
 import { A2A_CONTENT_TYPE, type PushConfigInput } from './wire.js';
@@ -106,14 +106,17 @@ export class A2APush {
     if (!(await this.#o.stores.a2aPushConfigs.delete(taskId, id))) throw new A2AError('TASK_NOT_FOUND', 'the task has no such push notification config');
   }
 
-  /** Queues a status change of the task for each of its configs, in order per config. */
-  async notify(event: AgentStatusChangedPayload): Promise<void> {
+  /**
+   * The notifications of a status change of the task, for each of its configs, in order
+   * per config: outbox entries, stored with the status they tell of.
+   */
+  async notificationsOf(event: AgentStatusChangedPayload): Promise<OutboxEntry[]> {
     const configs = await this.#o.stores.a2aPushConfigs.list(event.agentId);
-    for (const config of configs) {
-      for (const streamEvent of streamEventsOf(event)) {
-        await this.#o.outbox.enqueue({ connectionId: config.clientId, peerInstanceId: config.clientId }, A2A_PUSH_EVENT, { configId: config.id, taskId: config.taskId, event: streamEvent }, `push:${config.taskId}:${config.id}`);
-      }
-    }
+    return configs.flatMap((config) =>
+      streamEventsOf(event).map((streamEvent) =>
+        this.#o.outbox.entry({ connectionId: config.clientId, peerInstanceId: config.clientId }, A2A_PUSH_EVENT, { configId: config.id, taskId: config.taskId, event: streamEvent }, `push:${config.taskId}:${config.id}`),
+      ),
+    );
   }
 
   /** Sends one notification: done on a 2xx, retried on a 408, 429 or 5xx (and no answer), given up on any other. */

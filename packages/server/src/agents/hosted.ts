@@ -49,7 +49,7 @@ import type { InstanceService } from '../instance/service.js';
 import type { Leases } from '../replicas/leases.js';
 import { BackgroundLoop, setBackgroundTimeout } from '../lib/background.js';
 import { describeError, type Logger } from '../logger.js';
-import type { AgentListQuery, ConnectionRecord, FederationStores, HostedAgentRecord } from '../stores/types.js';
+import type { AgentListQuery, ConnectionRecord, FederationStores, HostedAgentRecord, OutboxEntry } from '../stores/types.js';
 
 export interface HostedAgentsOptions {
   stores: FederationStores;
@@ -68,8 +68,8 @@ export interface HostedAgentsOptions {
   leases: Leases;
   /** This replica, as a holder of leases. */
   holder: string;
-  /** Told of each new status of an A2A client's agent (its push notifications), as the outbox is for a peer's. */
-  onA2AStatus?: ((event: AgentStatusChangedPayload) => Promise<void>) | undefined;
+  /** The push notifications of a new status of an A2A client's agent: outbox entries, stored with the status as a peer's event is. */
+  a2aNotifications?: ((event: AgentStatusChangedPayload) => Promise<OutboxEntry[]>) | undefined;
   /** How long a watch lease lasts unrenewed, in milliseconds. Default 10,000. */
   leaseMs?: number | undefined;
   /** Time between passes that renew leases and take unwatched agents, in milliseconds. Default 3,000. */
@@ -293,10 +293,20 @@ export class HostedAgents {
       sequence: 0,
       createdAt: at,
     };
-    const reservation = await this.#o.stores.hostedAgents.reserve(record, {
-      connection: grants.maxConcurrentAgents,
-      workspace: narrowed?.maxConcurrentAgents,
-    });
+    const reservation = await this.#o.stores.hostedAgents.reserve(
+      record,
+      { connection: grants.maxConcurrentAgents, workspace: narrowed?.maxConcurrentAgents },
+      // Written with the reservation, in one step: every agent recorded here has its entry.
+      {
+        id: this.#o.generateId(),
+        at,
+        actor: principal.auditActor,
+        action: 'agent.spawn',
+        target: `agent:${agentId}`,
+        before: null,
+        after: { taskId: spec.taskId, agentType: spec.agentType, repository: spec.context.repository, branch: spec.context.branch },
+      },
+    );
     if (reservation === 'limit') {
       throw new FederationError('CONCURRENCY_LIMIT', `${noun} already has ${grants.maxConcurrentAgents} agents running`);
     }
@@ -318,29 +328,25 @@ export class HostedAgents {
         ...(grants.maxTokensPerAgent === undefined ? {} : { maxTokens: grants.maxTokensPerAgent }),
         ...(grants.approvals === undefined ? {} : { approvals: grants.approvals }),
       });
-      this.watch(agentId);
+      this.watch(agentId, 0, reservation === 'reserved' ? record : undefined);
     } catch (error) {
-      // Nothing runs: give the place back so the numbers stay true.
+      // Nothing runs: give the place back so the numbers stay true, and say so after the spawn's entry.
       if (reservation === 'reserved') {
         this.#owners.delete(agentId);
         await this.#o.stores.hostedAgents.remove(agentId);
+        await this.#o.stores.audit
+          .append({
+            id: this.#o.generateId(),
+            at: this.#o.now().toISOString(),
+            actor: principal.auditActor,
+            action: 'agent.spawn.undone',
+            target: `agent:${agentId}`,
+            before: null,
+            after: { reason: isFederationError(error) ? error.code : 'INTERNAL' },
+          })
+          .catch((failure: unknown) => this.#o.logger.error('could not write an undone spawn to the audit log', { agentId, ...describeError(failure) }));
       }
       throw error;
-    }
-    // The agent runs whatever becomes of its audit entry: a store that fails here must
-    // not give its place back (it would lose the agent), only cost the entry, loudly.
-    if (reservation === 'reserved') {
-      await this.#o.stores.audit
-        .append({
-          id: this.#o.generateId(),
-          at,
-          actor: principal.auditActor,
-          action: 'agent.spawn',
-          target: `agent:${agentId}`,
-          before: null,
-          after: { taskId: spec.taskId, agentType: spec.agentType, repository: spec.context.repository, branch: spec.context.branch },
-        })
-        .catch((error: unknown) => this.#o.logger.error('could not write a spawn to the audit log', { agentId, ...describeError(error) }));
     }
     return response;
   }
@@ -495,7 +501,7 @@ export class HostedAgents {
    * owner as `agent.status.changed`. Idempotent per agent. A lost stream (the
    * orchestrator restarting, say) is followed again after a growing pause.
    */
-  watch(agentId: string, failures = 0): void {
+  watch(agentId: string, failures = 0, known?: HostedAgentRecord): void {
     const orchestrator = this.#o.orchestrator;
     if (orchestrator === undefined || this.#watching.has(agentId)) return;
     const controller = new AbortController();
@@ -506,7 +512,8 @@ export class HostedAgents {
       try {
         // Another replica watches it: nothing to do here.
         if (!(await this.#o.leases.hold(leaseOf(agentId), this.#o.holder, this.#leaseMs))) return;
-        const record = await this.#o.stores.hostedAgents.get(agentId);
+        // Just recorded by this replica's spawn, or as stored.
+        const record = known ?? (await this.#o.stores.hostedAgents.get(agentId));
         if (record === undefined) {
           done = true;
           return;
@@ -514,18 +521,10 @@ export class HostedAgents {
         for await (const event of orchestrator.watch(agentId, { afterSequence: record.sequence, signal: controller.signal })) {
           failures = 0;
           const { sequence, ...status } = event;
-          const stored = await this.#o.stores.hostedAgents.updateStatus(agentId, status, sequence);
-          // An A2A client's agent has no peer to tell: its client streams, polls, or is pushed to.
-          if (stored && record.via === 'a2a') await this.#o.onA2AStatus?.(event);
-          if (stored && record.via === undefined) {
-            await this.#o.outbox.enqueue(
-              { connectionId: record.connectionId, peerInstanceId: record.ownerInstanceId },
-              'agent.status.changed',
-              event,
-              // PROTOCOL 5: one agent's events reach the hub in sequence order.
-              `agent:${agentId}`,
-            );
-          }
+          // What tells of the change goes in with it, or neither does: a process dying
+          // between the two must not keep a status whose event never leaves.
+          const tell = await this.#tell(record, event);
+          if ((await this.#o.stores.hostedAgents.updateStatus(agentId, status, sequence, tell)) && tell.length > 0) this.#o.outbox.wake();
           if (isTerminalState(status.status)) {
             done = true;
             break;
@@ -543,6 +542,17 @@ export class HostedAgents {
         if (retry) this.#retryWatch(agentId, failures + 1);
       }
     })();
+  }
+
+  /**
+   * The outbox entries that tell of an agent's new status: the event for its hub (in
+   * sequence order, PROTOCOL 5), or an A2A client's push notifications (its client may
+   * also stream or poll).
+   */
+  async #tell(record: HostedAgentRecord, event: AgentStatusChangedPayload): Promise<OutboxEntry[]> {
+    if (record.via === 'a2a') return (await this.#o.a2aNotifications?.(event)) ?? [];
+    const hub = { connectionId: record.connectionId, peerInstanceId: record.ownerInstanceId };
+    return [this.#o.outbox.entry(hub, 'agent.status.changed', event, `agent:${record.agentId}`)];
   }
 
   #retryWatch(agentId: string, failures: number): void {

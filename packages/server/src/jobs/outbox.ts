@@ -59,6 +59,12 @@ export class DeliveryDeferred extends Error {
   }
 }
 
+/** Whom an entry is for: a connection's peer (or, for a deliverer of its own, whatever it names). */
+export interface OutboxTarget {
+  connectionId: string;
+  peerInstanceId: string;
+}
+
 /** Delivers one entry of its event type somewhere other than a peer; throws to retry. */
 export type OutboxDeliverer = (entry: OutboxEntry) => Promise<void>;
 
@@ -79,9 +85,18 @@ export class Outbox {
    * Stores an event for a peer and wakes the deliverer. Events with the same `orderKey`
    * (an agent's) are delivered in the order they were stored.
    */
-  async enqueue(target: { connectionId: string; peerInstanceId: string }, eventType: string, payload: unknown, orderKey: string | null = null): Promise<void> {
+  async enqueue(target: OutboxTarget, eventType: string, payload: unknown, orderKey: string | null = null): Promise<void> {
+    await this.#o.stores.outbox.enqueue(this.entry(target, eventType, payload, orderKey));
+    this.wake();
+  }
+
+  /**
+   * An entry as {@link enqueue} stores it, for a store that writes it in one step with the
+   * change it tells of (an agent's status); {@link wake} the deliverer once it is stored.
+   */
+  entry(target: OutboxTarget, eventType: string, payload: unknown, orderKey: string | null = null): OutboxEntry {
     const now = this.#o.now().getTime();
-    const entry: OutboxEntry = {
+    return {
       id: this.#o.generateId(),
       ...target,
       orderKey,
@@ -94,8 +109,6 @@ export class Outbox {
       deliveredAt: null,
       lastError: null,
     };
-    await this.#o.stores.outbox.enqueue(entry);
-    this.wake();
   }
 
   /**

@@ -323,16 +323,21 @@ export interface HostedAgentStore {
   /**
    * Records a new agent if its connection has fewer than `limits.connection` agents that
    * are not terminal, and its workspace fewer than `limits.workspace`; the counts and the
-   * insert are one atomic step. `limit` names the limit that was reached.
+   * insert are one atomic step. `limit` names the limit that was reached. With `audit`,
+   * that entry goes into the audit log in the same step, only when the agent is recorded.
    */
-  reserve(record: HostedAgentRecord, limits: ReserveLimits): Promise<'reserved' | 'exists' | 'limit' | 'workspace-limit'>;
+  reserve(record: HostedAgentRecord, limits: ReserveLimits, audit?: AuditEntry): Promise<'reserved' | 'exists' | 'limit' | 'workspace-limit'>;
   get(agentId: string): Promise<HostedAgentRecord | undefined>;
   /** Those of the agents that exist, in one read (in no particular order). */
   getMany(agentIds: readonly string[]): Promise<HostedAgentRecord[]>;
   /** Drops a reservation whose agent never started. */
   remove(agentId: string): Promise<void>;
-  /** Stores a newer status; a status with a sequence at or below the stored one is ignored. */
-  updateStatus(agentId: string, status: AgentStatus, sequence: number): Promise<boolean>;
+  /**
+   * Stores a newer status; a status with a sequence at or below the stored one is ignored.
+   * `tell`: outbox entries about it (the event for its hub), stored in the same step only
+   * when the status is, so a status is never kept without what tells of it.
+   */
+  updateStatus(agentId: string, status: AgentStatus, sequence: number, tell?: readonly OutboxEntry[]): Promise<boolean>;
   /** Agents, oldest first: the owner's only when `ownerInstanceId` is given, and of one of its workspaces with `workspaceId`. */
   list(query: HostedAgentListQuery): Promise<{ agents: HostedAgentRecord[]; nextCursor: string | null }>;
   /** How many agents `list` would list with these filters, over every page. */

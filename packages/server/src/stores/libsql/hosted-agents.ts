@@ -1,26 +1,28 @@
 // The agents this instance runs for peers, in libSQL.
-import type { AgentStatus } from '@mosaic-fed/core';
+import type { AgentStatus, AuditEntry } from '@mosaic-fed/core';
 import { and, eq, inArray, lt, sql, type SQL } from 'drizzle-orm';
-import type { HostedAgentFilter, HostedAgentListQuery, HostedAgentRecord, HostedAgentStore, ReserveLimits } from '../types.js';
+import type { HostedAgentFilter, HostedAgentListQuery, HostedAgentRecord, HostedAgentStore, OutboxEntry, ReserveLimits } from '../types.js';
+import { insertOutboxIfChanged } from './outbox.js';
 import { hostedAgentsTable } from './schema.js';
-import { ACTIVE_STATES, afterCursor, creationOrder, pageOf, type Database } from './shared.js';
+import { ACTIVE_STATES, afterCursor, creationOrder, insertAuditIfChanged, pageOf, type Database } from './shared.js';
 
 export class LibsqlHostedAgentStore implements HostedAgentStore {
   constructor(private readonly db: Database) {}
 
-  async reserve(record: HostedAgentRecord, limits: ReserveLimits): Promise<'reserved' | 'exists' | 'limit' | 'workspace-limit'> {
+  async reserve(record: HostedAgentRecord, limits: ReserveLimits, audit?: AuditEntry): Promise<'reserved' | 'exists' | 'limit' | 'workspace-limit'> {
     // One statement counts the connection's (and the workspace's) live agents and inserts
     // only under the limits, so concurrent spawns can never overshoot them.
     const workspace = record.actor?.workspaceId ?? null;
     const live = sql`SELECT count(*) FROM hosted_agents WHERE connection_id = ${record.connectionId} AND state IN ('spawning', 'running', 'waiting')`;
     const liveInWorkspace = sql`${live} AND actor_workspace_id IS ${workspace}`;
-    const result = await this.db.run(sql`
+    const insert = this.db.run(sql`
       INSERT INTO hosted_agents (agent_id, connection_id, owner_instance_id, actor_user_id, actor_workspace_id, via, task_id, state, status, sequence, created_at)
       SELECT ${record.agentId}, ${record.connectionId}, ${record.ownerInstanceId}, ${record.actor?.userId ?? null}, ${workspace}, ${record.via ?? null},
              ${record.status.taskId}, ${record.status.status}, ${JSON.stringify(record.status)}, ${record.sequence}, ${record.createdAt}
       WHERE (${live}) < ${limits.connection}
         AND (${limits.workspace ?? null} IS NULL OR (${liveInWorkspace}) < ${limits.workspace ?? null})
       ON CONFLICT (agent_id) DO NOTHING`);
+    const [result] = audit === undefined ? [await insert] : await this.db.batch([insert, insertAuditIfChanged(this.db, audit)]);
     if (result.rowsAffected === 1) return 'reserved';
     if ((await this.get(record.agentId)) !== undefined) return 'exists';
     // Not inserted, and not there: which limit it met.
@@ -43,11 +45,13 @@ export class LibsqlHostedAgentStore implements HostedAgentStore {
     await this.db.delete(hostedAgentsTable).where(eq(hostedAgentsTable.agentId, agentId));
   }
 
-  async updateStatus(agentId: string, status: AgentStatus, sequence: number): Promise<boolean> {
-    const result = await this.db
+  async updateStatus(agentId: string, status: AgentStatus, sequence: number, tell: readonly OutboxEntry[] = []): Promise<boolean> {
+    const update = this.db
       .update(hostedAgentsTable)
       .set({ status, state: status.status, sequence })
       .where(and(eq(hostedAgentsTable.agentId, agentId), lt(hostedAgentsTable.sequence, sequence)));
+    // Each entry goes in only if the statement before it wrote: all of them with the status, or none.
+    const [result] = tell.length === 0 ? [await update] : await this.db.batch([update, ...tell.map((entry) => insertOutboxIfChanged(this.db, entry))]);
     return result.rowsAffected === 1;
   }
 

@@ -4,6 +4,18 @@ import type { OutboxBacklog, OutboxEntry, OutboxStore } from '../types.js';
 import { outboxTable } from './schema.js';
 import type { Database } from './shared.js';
 
+/**
+ * Inserts the entry only if the statement just before it in the same batch changed a row:
+ * an event stored in one transaction with the change it tells of.
+ */
+export function insertOutboxIfChanged(db: Database, entry: OutboxEntry) {
+  return db.run(sql`
+    INSERT INTO outbox (id, connection_id, peer_instance_id, order_key, event_type, payload, attempts, next_attempt_at, give_up_at, created_at, delivered_at, last_error)
+    SELECT ${entry.id}, ${entry.connectionId}, ${entry.peerInstanceId}, ${entry.orderKey}, ${entry.eventType}, ${JSON.stringify(entry.payload)},
+           ${entry.attempts}, ${entry.nextAttemptAt}, ${entry.giveUpAt}, ${entry.createdAt}, ${entry.deliveredAt}, ${entry.lastError}
+    WHERE changes() = 1`);
+}
+
 export class LibsqlOutboxStore implements OutboxStore {
   constructor(private readonly db: Database) {}
 

@@ -18,10 +18,11 @@ import { InMemorySpawnRequestStore } from './spawn-requests.js';
 
 export { InMemoryAdminTokenStore, InMemoryAuditStore, InMemoryInstanceStore };
 
-/** A fresh set of in-memory stores that share one audit log. */
+/** A fresh set of in-memory stores that share one audit log (and one outbox). */
 export function createInMemoryStores(): FederationStores {
   const audit = new InMemoryAuditStore();
   const remoteAgents = new InMemoryRemoteAgentStore();
+  const outbox = new InMemoryOutboxStore();
   return {
     audit,
     instance: new InMemoryInstanceStore(audit),
@@ -32,10 +33,10 @@ export function createInMemoryStores(): FederationStores {
     people: new InMemoryPeopleStore(audit),
     connections: new InMemoryConnectionStore(audit),
     messageLog: new InMemoryMessageLogStore(),
-    hostedAgents: new InMemoryHostedAgentStore(),
+    hostedAgents: new InMemoryHostedAgentStore(audit, outbox),
     remoteAgents,
     spawnRequests: new InMemorySpawnRequestStore(),
     deliveries: new InMemoryDeliveryStore(remoteAgents),
-    outbox: new InMemoryOutboxStore(),
+    outbox,
   };
 }
