@@ -344,6 +344,11 @@ describe('every error code of PROTOCOL 2, from a real request', () => {
       // The call reached the orchestrator and was refused there: no agent, nothing stored.
       const after = await state();
       expect({ ...after, spawnCalls: before.spawnCalls }).toEqual(before);
+      // The audit log says it was asked for, and undone, and why.
+      const audit = await spoke.api<{ items: { action: string; target: string; after: unknown }[] }>('/api/v1/federation/audit?action=agent.spawn&limit=2');
+      const [undone, asked] = audit.body.data.items;
+      expect(undone).toMatchObject({ action: 'agent.spawn.undone', after: { reason: 'ORCHESTRATOR_UNAVAILABLE' } });
+      expect(asked).toMatchObject({ action: 'agent.spawn', target: undone?.target, after: { taskId: 't-down' } });
     } finally {
       spoke.orchestrator.available = true;
     }
