@@ -2,7 +2,7 @@
 // server by URL. Takes a client the caller created, so it runs wherever @libsql/client
 // does; its migrations are drizzle-kit's, embedded (libsql-migrations.ts).
 import { TERMINAL_STATES, type AgentStatus, type AgentStatusChangedPayload, type TranscriptEntry } from '@mosaic-fed/core';
-import { applyMigrations, hasTable, lastAppliedMigration, migrationLedgerRow } from '@mosaic-fed/core/util';
+import { applyMigrations, batchPerTurn, hasTable, lastAppliedMigration, migrationLedgerRow } from '@mosaic-fed/core/util';
 import type { Client } from '@libsql/client';
 import { and, asc, eq, gt, inArray, notInArray, sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/libsql/web';
@@ -34,6 +34,12 @@ async function adoptUnrecordedSchema(client: Client): Promise<void> {
   const [first] = MIGRATIONS;
   if (first === undefined || (await lastAppliedMigration(client)) > 0) return;
   if (await hasTable(client, 'orchestrator_agents')) await client.execute(migrationLedgerRow(first));
+}
+
+interface Move {
+  agentId: string;
+  expectedSequence: number;
+  status: AgentStatus;
 }
 
 class LibsqlAgentStateStore implements AgentStateStore {
@@ -72,16 +78,26 @@ class LibsqlAgentStateStore implements AgentStateStore {
   }
 
   async update(agentId: string, expectedSequence: number, status: AgentStatus): Promise<AgentStatusChangedPayload | undefined> {
-    const event: AgentStatusChangedPayload = { ...status, sequence: expectedSequence + 1 };
-    const [updated] = await this.#db.batch([
+    return this.#updates({ agentId, expectedSequence, status });
+  }
+
+  /**
+   * The moves of one turn of the event loop in one transaction (a group commit: agents
+   * move in crowds); each is its own compare-and-set, its event written only if it wrote.
+   */
+  readonly #updates = batchPerTurn(async (moves: Move[]) => {
+    const events = moves.map(({ expectedSequence, status }): AgentStatusChangedPayload => ({ ...status, sequence: expectedSequence + 1 }));
+    const [first, ...rest] = moves.flatMap(({ agentId, expectedSequence, status }, index) => [
       this.#db
         .update(agentsTable)
-        .set({ status, state: status.status, sequence: event.sequence })
+        .set({ status, state: status.status, sequence: expectedSequence + 1 })
         .where(and(eq(agentsTable.agentId, agentId), eq(agentsTable.sequence, expectedSequence))),
-      this.#eventIfChanged(agentId, event),
+      this.#eventIfChanged(agentId, events[index] as AgentStatusChangedPayload),
     ]);
-    return updated.rowsAffected === 1 ? event : undefined;
-  }
+    if (first === undefined) return [];
+    const results = await this.#db.batch([first, ...rest]);
+    return events.map((event, index) => (results[2 * index]?.rowsAffected === 1 ? event : undefined));
+  });
 
   async events(agentId: string, afterSequence: number): Promise<AgentStatusChangedPayload[]> {
     const rows = await this.#db

@@ -1,10 +1,18 @@
 // The agents this instance runs for peers, in libSQL.
 import type { AgentStatus, AuditEntry } from '@mosaic-fed/core';
+import { batchPerTurn } from '@mosaic-fed/core/util';
 import { and, eq, inArray, lt, sql, type SQL } from 'drizzle-orm';
 import type { HostedAgentFilter, HostedAgentListQuery, HostedAgentRecord, HostedAgentStore, OutboxEntry, ReserveLimits } from '../types.js';
 import { insertOutboxIfChanged } from './outbox.js';
 import { hostedAgentsTable } from './schema.js';
 import { ACTIVE_STATES, afterCursor, creationOrder, insertAuditIfChanged, pageOf, type Database } from './shared.js';
+
+interface StatusUpdate {
+  agentId: string;
+  status: AgentStatus;
+  sequence: number;
+  tell: readonly OutboxEntry[];
+}
 
 export class LibsqlHostedAgentStore implements HostedAgentStore {
   constructor(private readonly db: Database) {}
@@ -46,14 +54,31 @@ export class LibsqlHostedAgentStore implements HostedAgentStore {
   }
 
   async updateStatus(agentId: string, status: AgentStatus, sequence: number, tell: readonly OutboxEntry[] = []): Promise<boolean> {
-    const update = this.db
-      .update(hostedAgentsTable)
-      .set({ status, state: status.status, sequence })
-      .where(and(eq(hostedAgentsTable.agentId, agentId), lt(hostedAgentsTable.sequence, sequence)));
-    // Each entry goes in only if the statement before it wrote: all of them with the status, or none.
-    const [result] = tell.length === 0 ? [await update] : await this.db.batch([update, ...tell.map((entry) => insertOutboxIfChanged(this.db, entry))]);
-    return result.rowsAffected === 1;
+    return this.#updates({ agentId, status, sequence, tell });
   }
+
+  /**
+   * The status updates of one turn of the event loop, one transaction for them all (a
+   * group commit: agents' events come in crowds). Each entry goes in only if the
+   * statement before it wrote: all of an update's entries with its status, or none.
+   */
+  readonly #updates = batchPerTurn(async (updates: StatusUpdate[]) => {
+    const [first, ...rest] = updates.flatMap(({ agentId, status, sequence, tell }) => [
+      this.db
+        .update(hostedAgentsTable)
+        .set({ status, state: status.status, sequence })
+        .where(and(eq(hostedAgentsTable.agentId, agentId), lt(hostedAgentsTable.sequence, sequence))),
+      ...tell.map((entry) => insertOutboxIfChanged(this.db, entry)),
+    ]);
+    if (first === undefined) return [];
+    const results = await this.db.batch([first, ...rest]);
+    let at = 0;
+    return updates.map(({ tell }) => {
+      const updated = results[at]?.rowsAffected === 1;
+      at += 1 + tell.length;
+      return updated;
+    });
+  });
 
   async list(query: HostedAgentListQuery) {
     const after = afterCursor(hostedAgentsTable.createdAt, hostedAgentsTable.agentId, query.cursor, query.newestFirst);
