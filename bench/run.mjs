@@ -262,6 +262,7 @@ try {
     const spawnBody = { kind: 'COMMAND', commandType: 'agent.spawn', payload: { taskId: 'bench', agentType: 'worker', context: { repository: 'git.example.com/o/r', branch: 'main' } } };
     const pool = messagePool(server.instanceId, spawnBody, Number(process.env.BENCH_POOL ?? 40_000) / 2);
     await pool.refill();
+    const before = await (await fetch(`${server.url}/bench/stats`)).json();
     figures.spawn = await figure('4. agent.spawn, full path', server, {
       path: '/api/v1/federation/incoming/command',
       contentType: 'application/jwt',
@@ -269,9 +270,13 @@ try {
       beforeRun: pool.refill,
     });
     await new Promise((resolve) => setTimeout(resolve, 1_000));
-    const { latencies } = await (await fetch(`${server.url}/bench/stats`)).json();
+    const { latencies, statements, calls } = await (await fetch(`${server.url}/bench/stats`)).json();
     const sorted = [...latencies].sort((a, b) => a - b);
     figures.spawnLatency = { name: '4. spawn-to-completed latency', agents: sorted.length, p50Ms: sorted[Math.floor(sorted.length * 0.5)], p99Ms: sorted[Math.floor(sorted.length * 0.99)] };
+    // What the databases ran for each agent, from its spawn to its end (its events stored
+    // for the hub): SQL statements, and round trips (a statement, or a batch in one transaction).
+    const spawned = latencies.length - before.latencies.length;
+    figures.spawnStatements = { name: '4. database work per spawn', agents: spawned, statements: (statements - before.statements) / spawned, roundTrips: (calls - before.calls) / spawned };
     server.stop();
   }
 
@@ -390,6 +395,8 @@ const targets = {
   '≥ 1.0× the A2A peer': ratios['status/a2a (3/5)'].median >= 1,
   'full agent.status path ≥ 1.0× the signed A2A peer GetTask': ratios['status/signed a2a GetTask (3/5s)'].median >= 1,
   'agent.spawn ≥ 1.0× the signed A2A peer SendMessage': ratios['spawn/signed a2a SendMessage (4/5s, medians)'].median >= 1,
+  '≤ 8 database round trips per spawn': figures.spawnStatements.roundTrips <= 8,
+  '≤ 1.5 ms of CPU per spawn (all threads)': (figures.spawn.cpuMainUsPerRequest ?? Infinity) + (figures.spawn.cpuOtherUsPerRequest ?? 0) <= 1_500,
   [`agents.status at ${STATUSES_PER_QUERY} ids ≥ 20× the signed peer's GetTask, in statuses per second`]: ratios[`statuses per second at ${STATUSES_PER_QUERY} ids / signed a2a GetTask (3m/5s)`].median >= 20,
   'agent.status p99 ≤ 2× the crypto limit p99': ratios['status p99 / crypto p99'].median <= 2,
   '≤ 2 KiB of server memory per tracked agent': figures.memory.rssBytesPerAgent.median <= 2048,
@@ -431,6 +438,7 @@ if (figures.crypto.cpuMainUsPerRequest !== undefined) {
   }
 }
 console.log(`spawn-to-completed over ${figures.spawnLatency.agents} agents: p50 ${figures.spawnLatency.p50Ms.toFixed(1)} ms, p99 ${figures.spawnLatency.p99Ms.toFixed(1)} ms`);
+console.log(`database work per spawn, over ${figures.spawnStatements.agents} agents: ${figures.spawnStatements.statements.toFixed(1)} statements in ${figures.spawnStatements.roundTrips.toFixed(1)} round trips`);
 const bytes = ({ median: m, min, max }) => `${round(m)} B (${round(min)}–${round(max)})`;
 console.log(`memory per tracked agent, once the server is warm: ${bytes(figures.memory.rssBytesPerAgent)} RSS, ${bytes(figures.memory.heapBytesPerAgent)} heap`);
 console.log(`growth over the first ${TRACKED_AGENTS} agents, per agent: ${bytes(figures.memory.firstBatchRssBytesPerAgent)} RSS, ${bytes(figures.memory.firstBatchHeapBytesPerAgent)} heap`);

@@ -19,14 +19,39 @@ import { ValkeyEventBus, ValkeyMessageLogStore, ValkeyRateLimiter } from '@mosai
 import { Hono } from 'hono';
 
 const { hubId, hubPublicJwk } = JSON.parse(process.env.BENCH_IDENTITIES ?? '{}');
+
+// Statements run on the databases, counted: each one a call into SQLite. Calls are round
+// trips through the driver (a batch or a transaction's statement each count one).
+const counts = { statements: 0, calls: 0 };
+// With BENCH_SQL=1, each statement's text is counted too (GET /bench/stats).
+const texts = process.env.BENCH_SQL === '1' ? {} : undefined;
+const note = (statement) => {
+  if (texts === undefined) return;
+  const text = (typeof statement === 'string' ? statement : statement.sql).replace(/\s+/g, ' ').slice(0, 140);
+  texts[text] = (texts[text] ?? 0) + 1;
+};
+function counted(client) {
+  const wrap = (target) =>
+    new Proxy(target, {
+      get(object, property) {
+        const value = Reflect.get(object, property, object);
+        if (typeof value !== 'function') return value;
+        if (property === 'execute') return (...args) => (note(args[0]), (counts.statements += 1), (counts.calls += 1), value.apply(object, args));
+        if (property === 'batch') return (statements, ...rest) => (statements.forEach(note), (counts.statements += statements.length), (counts.calls += 1), value.call(object, statements, ...rest));
+        if (property === 'transaction') return async (...args) => wrap(await value.apply(object, args));
+        return value.bind(object);
+      },
+    });
+  return wrap(client);
+}
 const dir = mkdtempSync(join(tmpdir(), 'mosaic-bench-'));
 // Database files opened as the Node entry opens them; agent state on disk, as in
 // `mosaic-fed serve`.
 const inMemory = process.env.BENCH_STORES === 'memory';
-let stores = inMemory ? createInMemoryStores() : await createLibsqlStores(await openDatabase(`file:${join(dir, 'bench.db')}`));
+let stores = inMemory ? createInMemoryStores() : await createLibsqlStores(counted(await openDatabase(`file:${join(dir, 'bench.db')}`)));
 const agentState = inMemory
   ? new InMemoryAgentStateStore()
-  : await createLibsqlAgentStateStore(await openDatabase(`file:${join(dir, 'orchestrator.db')}`));
+  : await createLibsqlAgentStateStore(counted(await openDatabase(`file:${join(dir, 'orchestrator.db')}`)));
 let shared = {};
 if (process.env.BENCH_STORES === 'valkey') {
   const redis = await connectValkey(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
@@ -45,21 +70,34 @@ const noSandbox = {
 };
 const noCheckout = { async checkout() { return { dir: '/', changes: async () => ({}), remove: async () => undefined }; } };
 const instant = { async run() { return { summary: 'done' } } };
+// Timed from the spawn's call to the store's write of `completed`, without a watcher of
+// its own (which would add its reads to the server's).
+const started = new Map();
+const timedState = new Proxy(agentState, {
+  get(store, property) {
+    const value = Reflect.get(store, property, store);
+    if (property !== 'update') return typeof value === 'function' ? value.bind(store) : value;
+    return async (agentId, expectedSequence, status) => {
+      const event = await value.call(store, agentId, expectedSequence, status);
+      if (event?.status === 'completed' && started.has(agentId)) {
+        latencies.push(performance.now() - started.get(agentId));
+        started.delete(agentId);
+      }
+      return event;
+    };
+  },
+});
 const local = new LocalOrchestrator({
   sandboxes: noSandbox,
   workspaces: noCheckout,
   runners: { worker: instant, reviewer: instant, tester: instant },
-  state: agentState,
+  state: timedState,
   maxConcurrentAgents: 64,
 });
 const orchestrator = {
-  async spawn(request) {
-    const started = performance.now();
-    const answer = await local.spawn(request);
-    void (async () => {
-      for await (const event of local.watch(request.agentId)) if (event.status === 'completed') latencies.push(performance.now() - started);
-    })();
-    return answer;
+  spawn(request) {
+    started.set(request.agentId, performance.now());
+    return local.spawn(request);
   },
   getStatus: (agentId) => local.getStatus(agentId),
   kill: (agentId) => local.kill(agentId),
@@ -106,7 +144,7 @@ await stores.connections.create(
 );
 
 const app = new Hono()
-  .get('/bench/stats', (c) => c.json({ latencies }))
+  .get('/bench/stats', (c) => c.json({ latencies, ...counts, ...(texts === undefined ? {} : { texts }) }))
   .post('/bench/gc', (c) => {
     globalThis.gc?.();
     const memory = process.memoryUsage();
