@@ -68,13 +68,14 @@ export class AgentExecutor {
    * aborts (a kill, whose state the lifecycle has already written). An agent found
    * `running` was being run by a process that died: that attempt counts, and the next one
    * starts if `maxRetries` allows; unless that process stopped gracefully and `handedOver`
-   * says so: the same attempt then starts again from the beginning.
+   * says so: the same attempt then starts again from the beginning. `created`: the agent
+   * as its spawn in this process just wrote it, which spares a read.
    */
-  async run(agentId: string, signal: AbortSignal, options: { handedOver?: boolean } = {}): Promise<void> {
+  async run(agentId: string, signal: AbortSignal, options: { handedOver?: boolean; created?: StoredAgent } = {}): Promise<void> {
     // The run continues the spawn's trace, whichever process the spawn came through.
     let agent: StoredAgent;
     try {
-      agent = await this.#o.lifecycle.latest(agentId);
+      agent = options.created ?? (await this.#o.lifecycle.get(agentId));
     } catch (error) {
       if (signal.aborted) return;
       this.#o.logger.error('an agent run broke', { agentId, ...describeError(error) });

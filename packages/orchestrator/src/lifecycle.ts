@@ -69,8 +69,11 @@ export class AgentLifecycle {
     this.#written = remember > 0 ? new RecentlyUsed(remember) : undefined;
   }
 
-  /** Records a new agent in `spawning`; `created: false` for a known id (nothing written). */
-  async create(request: OrchestratorSpawnRequest): Promise<{ created: boolean; response: AgentSpawnResponse }> {
+  /**
+   * Records a new agent in `spawning`, and answers it as written (`agent`); `created:
+   * false` for a known id (nothing written).
+   */
+  async create(request: OrchestratorSpawnRequest): Promise<{ created: true; response: AgentSpawnResponse; agent: StoredAgent } | { created: false; response: AgentSpawnResponse }> {
     const { agentId, spec } = request;
     const spawnedAt = this.now().toISOString();
     const status = spawningStatus({ agentId, taskId: spec.taskId, agentType: spec.agentType, spawnedAt });
@@ -93,7 +96,7 @@ export class AgentLifecycle {
       return { created: false, response: { agentId, state: 'spawning', spawnedAt: existing.status.spawnedAt } };
     }
     this.#wrote(agent);
-    return { created: true, response: { agentId, state: 'spawning', spawnedAt } };
+    return { created: true, response: { agentId, state: 'spawning', spawnedAt }, agent };
   }
 
   /** Part of the agent's transcript; `NOT_FOUND` for an unknown agent. */
@@ -123,15 +126,6 @@ export class AgentLifecycle {
     if (agent === undefined) throw new FederationError('NOT_FOUND', 'there is no such agent');
     this.#known.set(agentId, agent);
     return agent;
-  }
-
-  /**
-   * The agent as this object last wrote or read it, read only when it knows nothing of it:
-   * for what never changes (its spec, its rules) and as a first guess at its status, which
-   * another process may have moved on since.
-   */
-  async latest(agentId: string): Promise<StoredAgent> {
-    return this.#known.get(agentId) ?? (await this.get(agentId));
   }
 
   /**

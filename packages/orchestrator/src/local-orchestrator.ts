@@ -29,7 +29,7 @@ import type { OrchestratorBacklog, OrchestratorObserver } from './observer.js';
 import type { AgentRunners } from './runners/types.js';
 import type { SandboxProvider } from './sandboxes/types.js';
 import { InMemoryAgentStateStore } from './state/memory.js';
-import type { AgentStateStore } from './state/types.js';
+import type { AgentStateStore, StoredAgent } from './state/types.js';
 import type { SetupOptions } from './setup.js';
 import type { WorkspaceProvider } from './workspaces/types.js';
 
@@ -157,13 +157,13 @@ export class LocalOrchestrator implements OrchestratorAdapter {
     if (!this.#executor.runs(request.spec.agentType)) {
       throw new FederationError('CAPABILITY_DISABLED', `this orchestrator runs no ${request.spec.agentType} agents`);
     }
-    const { created, response } = await this.#lifecycle.create(request);
-    if (created) {
+    const created = await this.#lifecycle.create(request);
+    if (created.created) {
       const controller = new AbortController();
-      const done = this.#run(request.agentId, controller.signal).finally(() => this.#runs.delete(request.agentId));
+      const done = this.#run(created.agent, controller.signal).finally(() => this.#runs.delete(request.agentId));
       this.#runs.set(request.agentId, { controller, done });
     }
-    return response;
+    return created.response;
   }
 
   async getStatus(agentId: string): Promise<AgentStatus> {
@@ -221,7 +221,7 @@ export class LocalOrchestrator implements OrchestratorAdapter {
     return { queued: this.#queued, running: this.#runs.size - this.#queued };
   }
 
-  async #run(agentId: string, signal: AbortSignal): Promise<void> {
+  async #run(agent: StoredAgent, signal: AbortSignal): Promise<void> {
     this.#queued++;
     try {
       await this.#places.acquire(signal);
@@ -231,7 +231,8 @@ export class LocalOrchestrator implements OrchestratorAdapter {
       this.#queued--;
     }
     try {
-      await this.#executor.run(agentId, signal);
+      // Its status may have moved meanwhile (a kill from another replica): its first move finds out.
+      await this.#executor.run(agent.agentId, signal, { created: agent });
     } finally {
       this.#places.release();
     }
