@@ -77,8 +77,7 @@ export class AgentExecutor {
     try {
       agent = options.created ?? (await this.#o.lifecycle.get(agentId));
     } catch (error) {
-      if (signal.aborted) return;
-      this.#o.logger.error('an agent run broke', { agentId, ...describeError(error) });
+      await this.#broke(agentId, signal, error);
       return;
     }
     const attributes = { 'mosaic_fed.agent.id': agentId };
@@ -177,10 +176,15 @@ export class AgentExecutor {
         }
       }
     } catch (error) {
-      if (signal.aborted) return;
-      logger.error('an agent run broke', { agentId, ...describeError(error) });
-      await lifecycle.fail(agentId, 'the orchestrator could not run the agent').catch(() => undefined);
+      await this.#broke(agentId, signal, error);
     }
+  }
+
+  /** A run that broke for a reason of ours, not the agent's: it ends failed, unless it was stopped. */
+  async #broke(agentId: string, signal: AbortSignal, error: unknown): Promise<void> {
+    if (signal.aborted) return;
+    this.#o.logger.error('an agent run broke', { agentId, ...describeError(error) });
+    await this.#o.lifecycle.fail(agentId, 'the orchestrator could not run the agent').catch(() => undefined);
   }
 
   /** One attempt; `before`: what the run's earlier attempts used, which its progress adds to its own. */

@@ -337,10 +337,14 @@ export class AgentLifecycle {
       this.#listeners.set(agentId, listeners);
       const poll = () => wake('poll');
       const timer = setTimeout(poll, this.#watchPollMs);
+      let woken = false;
       wake = (why) => {
+        // Once only: a second call (a cancel after the wake) must not touch a newer listener's set.
+        if (woken) return;
+        woken = true;
         clearTimeout(timer);
         listeners.delete(wake);
-        if (listeners.size === 0) this.#listeners.delete(agentId);
+        if (listeners.size === 0 && this.#listeners.get(agentId) === listeners) this.#listeners.delete(agentId);
         signal?.removeEventListener('abort', poll);
         resolve(why);
       };
