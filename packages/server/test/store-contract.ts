@@ -725,11 +725,29 @@ export function describeStoreContract(name: string, open: () => Promise<StoreHar
         expect(await stores.remoteAgents.applyEvent(record.agentId, { ...event(1, 'completed'), result: { summary: 'done' } })).toBe('applied');
         expect(await stores.remoteAgents.applyEvent(record.agentId, event(2, 'running'))).toBe('terminal');
         expect(await stores.remoteAgents.applyEvent(record.agentId, { ...event(3, 'completed'), result: { summary: 'replaced' } })).toBe('terminal');
-        await stores.remoteAgents.refreshStatus(record.agentId, { ...record.status, status: 'failed', error: 'late' });
+        await stores.remoteAgents.refreshStatuses([{ ...record.status, status: 'failed', error: 'late' }]);
         const stored = await stores.remoteAgents.get(record.agentId);
         expect(stored?.status).toMatchObject({ status: 'completed', result: { summary: 'done' } });
         expect(stored?.sequence).toBe(1);
         expect((await stores.remoteAgents.events(record.agentId, 0)).map((e) => e.sequence)).toEqual([1]);
+      });
+
+      it('reads many agents in one call, and refreshes many in one, each unless it has ended', async () => {
+        const [a, b, ended] = [remote('2026-11-25T12:00:01.000Z'), remote('2026-11-25T12:00:02.000Z'), remote('2026-11-25T12:00:03.000Z')];
+        for (const record of [a, b, ended]) await stores.remoteAgents.create(record);
+        expect(await stores.remoteAgents.applyEvent(ended.agentId, { ...ended.status, status: 'completed', sequence: 1 })).toBe('applied');
+        const many = await stores.remoteAgents.getMany([b.agentId, 'unknown', a.agentId, b.agentId]);
+        expect(many.map((record) => record.agentId).sort()).toEqual([a.agentId, b.agentId].sort());
+        expect(await stores.remoteAgents.getMany([])).toEqual([]);
+        await stores.remoteAgents.refreshStatuses([
+          { ...a.status, status: 'running', progress: { turns: 2 } },
+          { ...ended.status, status: 'failed', error: 'late' },
+          { ...b.status, agentId: 'unknown', status: 'running' },
+        ]);
+        expect((await stores.remoteAgents.get(a.agentId))?.status).toMatchObject({ status: 'running', progress: { turns: 2 } });
+        expect((await stores.remoteAgents.get(b.agentId))?.status.status).toBe('spawning');
+        expect((await stores.remoteAgents.get(ended.agentId))?.status.status).toBe('completed');
+        await stores.remoteAgents.refreshStatuses([]);
       });
 
       it('pages oldest first', async () => {

@@ -266,7 +266,7 @@ export class FederationAgentService {
   async #catchUp(agentId: string, connection: ConnectionRecord): Promise<void> {
     try {
       const status = await this.#askStatus(connection, agentId);
-      if (!isTerminalState(status.status)) await this.#o.stores.remoteAgents.refreshStatus(agentId, status);
+      if (!isTerminalState(status.status)) await this.#o.stores.remoteAgents.refreshStatuses([status]);
     } catch {
       // Its events bring it, as for any agent.
     }
@@ -367,7 +367,7 @@ export class FederationAgentService {
     if (!refresh) return agent.status;
     if (await this.#runsOnA2A(agentId)) return this.#a2a().refresh(agentId);
     const status = await this.#askStatus(await this.#activeConnection(agent.connectionId), agentId, onBehalfOf);
-    await this.#o.stores.remoteAgents.refreshStatus(agentId, status);
+    await this.#o.stores.remoteAgents.refreshStatuses([status]);
     return status;
   }
 
@@ -380,7 +380,14 @@ export class FederationAgentService {
    * by one (A2A has no such query).
    */
   async statuses(agentIds: readonly string[], as?: Principal): Promise<AgentsStatusResponse> {
-    const asked = await Promise.all(agentIds.map((agentId) => this.#asked(agentId, as, 'see').catch((error: unknown) => notFoundOrThrow(error))));
+    // One read for them all; what `as` may not see is as unknown.
+    const asked = (await this.#o.stores.remoteAgents.getMany(agentIds)).map((agent) => {
+      try {
+        return { agent, onBehalfOf: as === undefined ? undefined : agentAccess(as, agent, 'see') };
+      } catch (error) {
+        return notFoundOrThrow(error);
+      }
+    });
     const groups = new Map<string, { connectionId: string; onBehalfOf: AgentOwner | undefined; agentIds: string[] }>();
     for (const entry of asked) {
       if (entry === undefined) continue;
@@ -407,11 +414,9 @@ export class FederationAgentService {
             ...actorOf(onBehalfOf),
           }),
         );
-        for (const status of answer.agents) {
-          if (!asked.has(status.agentId)) continue;
-          await this.#o.stores.remoteAgents.refreshStatus(status.agentId, status);
-          found.set(status.agentId, status);
-        }
+        const answered = answer.agents.filter((status) => asked.has(status.agentId));
+        await this.#o.stores.remoteAgents.refreshStatuses(answered);
+        for (const status of answered) found.set(status.agentId, status);
       }),
     );
     return {

@@ -353,6 +353,8 @@ export interface RemoteAgentStore {
   /** Records an agent; a second call for the same agent changes nothing. */
   create(record: RemoteAgentRecord): Promise<void>;
   get(agentId: string): Promise<RemoteAgentRecord | undefined>;
+  /** Those of the agents that exist, in one read (in no particular order). */
+  getMany(agentIds: readonly string[]): Promise<RemoteAgentRecord[]>;
   /** In the order of creation (see `newestFirst`), only what the filters keep: with `workspaceIds`, only agents owned in one of them. */
   list(query: RemoteAgentListQuery): Promise<{ agents: RemoteAgentRecord[]; nextCursor: string | null }>;
   /**
@@ -363,10 +365,10 @@ export interface RemoteAgentStore {
    */
   applyEvent(agentId: string, event: AgentStatusChangedPayload): Promise<'applied' | 'stale' | 'terminal'>;
   /**
-   * Stores a status fetched from the peer without an event (a refresh), unless the stored
-   * status is terminal already.
+   * Stores statuses fetched from the peers without an event (a refresh), each unless its
+   * agent's stored status is terminal already; in one step.
    */
-  refreshStatus(agentId: string, status: AgentStatus): Promise<void>;
+  refreshStatuses(statuses: readonly AgentStatus[]): Promise<void>;
   /** Events of an agent with a sequence above `afterSequence`, in order. */
   events(agentId: string, afterSequence: number): Promise<AgentStatusChangedPayload[]>;
 }

@@ -71,8 +71,17 @@ export class LibsqlRemoteAgentStore implements RemoteAgentStore {
     return row === undefined || row.sequence >= sequence ? 'stale' : 'terminal';
   }
 
-  async refreshStatus(agentId: string, status: AgentStatus): Promise<void> {
-    await this.db.update(remoteAgentsTable).set({ status }).where(and(eq(remoteAgentsTable.agentId, agentId), notTerminal));
+  async getMany(agentIds: readonly string[]): Promise<RemoteAgentRecord[]> {
+    if (agentIds.length === 0) return [];
+    const rows = await this.db.select().from(remoteAgentsTable).where(inArray(remoteAgentsTable.agentId, [...new Set(agentIds)]));
+    return rows.map(toRecord);
+  }
+
+  async refreshStatuses(statuses: readonly AgentStatus[]): Promise<void> {
+    const [first, ...rest] = statuses.map((status) =>
+      this.db.update(remoteAgentsTable).set({ status }).where(and(eq(remoteAgentsTable.agentId, status.agentId), notTerminal)),
+    );
+    if (first !== undefined) await this.db.batch([first, ...rest]);
   }
 
   async events(agentId: string, afterSequence: number): Promise<AgentStatusChangedPayload[]> {

@@ -40,9 +40,18 @@ export class InMemoryRemoteAgentStore implements RemoteAgentStore {
     return 'applied';
   }
 
-  async refreshStatus(agentId: string, status: AgentStatus): Promise<void> {
-    const record = this.#agents.get(agentId);
-    if (record !== undefined && !isTerminalState(record.status.status)) this.#agents.set(agentId, { ...record, status: copy(status) });
+  async getMany(agentIds: readonly string[]): Promise<RemoteAgentRecord[]> {
+    return [...new Set(agentIds)].flatMap((agentId) => {
+      const record = this.#agents.get(agentId);
+      return record === undefined ? [] : [copy(record)];
+    });
+  }
+
+  async refreshStatuses(statuses: readonly AgentStatus[]): Promise<void> {
+    for (const status of statuses) {
+      const record = this.#agents.get(status.agentId);
+      if (record !== undefined && !isTerminalState(record.status.status)) this.#agents.set(status.agentId, { ...record, status: copy(status) });
+    }
   }
 
   async events(agentId: string, afterSequence: number): Promise<AgentStatusChangedPayload[]> {
