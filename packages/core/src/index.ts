@@ -82,6 +82,7 @@ export {
   AgentStatusSchema,
   AgentsListPayloadSchema,
   AgentsListResponseSchema,
+  agentsStatusAnswer,
   AgentsStatusPayloadSchema,
   AgentsStatusResponseSchema,
   AgentTranscriptPayloadSchema,

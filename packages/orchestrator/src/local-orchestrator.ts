@@ -61,13 +61,13 @@ export interface LocalOrchestratorOptions {
   logger?: Logger;
 }
 
-/** A run in this process: its kill switch and the promise that settles when it has cleaned up. */
 /**
  * For how many agents the events written here are kept for watchers: each until its last
  * watcher has seen it end, the oldest dropped first.
  */
 const REMEMBERED_AGENTS = 1_000;
 
+/** A run in this process: its kill switch and the promise that settles when it has cleaned up. */
 interface ActiveRun {
   controller: AbortController;
   done: Promise<void>;

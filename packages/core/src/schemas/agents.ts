@@ -328,6 +328,17 @@ export const AgentsStatusResponseSchema = z.strictObject({
 });
 export type AgentsStatusResponse = z.infer<typeof AgentsStatusResponseSchema>;
 
+/** The `agents.status` answer to `agentIds`: the statuses `found` in the order asked, the other ids in `notFound`. */
+export function agentsStatusAnswer(agentIds: readonly string[], found: ReadonlyMap<string, AgentStatus>): AgentsStatusResponse {
+  return {
+    agents: agentIds.flatMap((agentId) => {
+      const status = found.get(agentId);
+      return status === undefined ? [] : [status];
+    }),
+    notFound: agentIds.filter((agentId) => !found.has(agentId)),
+  };
+}
+
 /** `agents.list` response data: a page of agents and the cursor of the next page. */
 export const AgentsListResponseSchema = z.strictObject({
   agents: z.array(AgentStatusSchema),

@@ -86,17 +86,17 @@ class LibsqlAgentStateStore implements AgentStateStore {
    * move in crowds); each is its own compare-and-set, its event written only if it wrote.
    */
   readonly #updates = batchPerTurn(async (moves: Move[]) => {
-    const events = moves.map(({ expectedSequence, status }): AgentStatusChangedPayload => ({ ...status, sequence: expectedSequence + 1 }));
-    const [first, ...rest] = moves.flatMap(({ agentId, expectedSequence, status }, index) => [
+    const planned = moves.map((move): Move & { event: AgentStatusChangedPayload } => ({ ...move, event: { ...move.status, sequence: move.expectedSequence + 1 } }));
+    const [first, ...rest] = planned.flatMap(({ agentId, expectedSequence, status, event }) => [
       this.#db
         .update(agentsTable)
-        .set({ status, state: status.status, sequence: expectedSequence + 1 })
+        .set({ status, state: status.status, sequence: event.sequence })
         .where(and(eq(agentsTable.agentId, agentId), eq(agentsTable.sequence, expectedSequence))),
-      this.#eventIfChanged(agentId, events[index] as AgentStatusChangedPayload),
+      this.#eventIfChanged(agentId, event),
     ]);
     if (first === undefined) return [];
     const results = await this.#db.batch([first, ...rest]);
-    return events.map((event, index) => (results[2 * index]?.rowsAffected === 1 ? event : undefined));
+    return planned.map(({ event }, index) => (results[2 * index]?.rowsAffected === 1 ? event : undefined));
   });
 
   async events(agentId: string, afterSequence: number): Promise<AgentStatusChangedPayload[]> {

@@ -11,6 +11,7 @@ import {
   AgentStatusChangedPayloadSchema,
   AgentStatusSchema,
   AgentsStatusResponseSchema,
+  agentsStatusAnswer,
   AgentTranscriptResponseSchema,
   FederationError,
   HubSpawnPayloadSchema,
@@ -419,13 +420,7 @@ export class FederationAgentService {
         for (const status of answered) found.set(status.agentId, status);
       }),
     );
-    return {
-      agents: agentIds.flatMap((agentId) => {
-        const status = found.get(agentId);
-        return status === undefined ? [] : [status];
-      }),
-      notFound: agentIds.filter((agentId) => !found.has(agentId)),
-    };
+    return agentsStatusAnswer(agentIds, found);
   }
 
   /** A page of the agent's transcript, asked from the peer that runs it (`agent.transcript`). */

@@ -13,6 +13,7 @@ import {
   AgentSpawnPayloadSchema,
   AgentsListPayloadSchema,
   AgentsStatusPayloadSchema,
+  agentsStatusAnswer,
   AgentTranscriptPayloadSchema,
   backoffMs,
   FederationError,
@@ -369,13 +370,7 @@ export class HostedAgents {
         .filter((record) => record.ownerInstanceId === owner.iss && (scope === undefined || record.actor?.workspaceId === scope))
         .map((record) => [record.agentId, record.status]),
     );
-    return {
-      agents: agentIds.flatMap((agentId) => {
-        const status = found.get(agentId);
-        return status === undefined ? [] : [status];
-      }),
-      notFound: agentIds.filter((agentId) => !found.has(agentId)),
-    };
+    return agentsStatusAnswer(agentIds, found);
   }
 
   /** The owner's agent's status events after `afterSequence`, as the orchestrator sends them. */
