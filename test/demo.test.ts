@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { coverageEnv } from './coverage-provider/children.js';
 
 // The README's first command, as a newcomer runs it (the build is done by the test
 // command already, so the demo skips its own).
 describe('pnpm demo', () => {
   it('starts a hub and a spoke, runs workers that fix a shell and a JavaScript repository, prints their patches and exits 0', async () => {
-    const env: NodeJS.ProcessEnv = { ...process.env };
+    const env: NodeJS.ProcessEnv = { ...process.env, ...coverageEnv() };
     delete env.ANTHROPIC_API_KEY;
     const child = spawn(process.execPath, ['scripts/demo.mjs', '--no-build'], {
       cwd: new URL('..', import.meta.url).pathname,

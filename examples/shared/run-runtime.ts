@@ -1,7 +1,9 @@
 // Starts an example's process (a runtime binary, or node with the mosaic-fed executable)
-// and waits for its ready line: a JSON log line whose `msg` is `ready`.
+// and waits for its ready line: a JSON log line whose `msg` is `ready`. While coverage is
+// measured, a Node process writes its own.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { coverageEnv } from '../../test/coverage-provider/children.js';
 
 export interface RuntimeServer {
   url: string;
@@ -19,7 +21,7 @@ export async function startRuntimeServer(
   env: Record<string, string>,
   ready = 'listening',
 ): Promise<RuntimeServer> {
-  const child = spawn(command, args, { cwd, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, args, { cwd, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...coverageEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));

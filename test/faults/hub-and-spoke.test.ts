@@ -16,7 +16,7 @@ const work = workFolder('mosaic-faults-');
 const closers: (() => Promise<unknown>)[] = [];
 
 afterAll(async () => {
-  killStarted();
+  await killStarted();
   for (const close of closers.reverse()) await close().catch(() => undefined);
   work.remove();
 });

@@ -19,7 +19,7 @@ const closers: (() => Promise<unknown>)[] = [];
 let redis: ChildProcess | undefined;
 
 afterAll(async () => {
-  killStarted();
+  await killStarted();
   redis?.kill('SIGKILL');
   for (const close of closers.reverse()) await close().catch(() => undefined);
   work.remove();

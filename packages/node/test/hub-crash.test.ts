@@ -14,7 +14,7 @@ const work = createTempDir('mosaic-hub-crash-');
 const closers: (() => Promise<unknown>)[] = [];
 
 afterAll(async () => {
-  killStarted();
+  await killStarted();
   for (const close of closers.reverse()) await close().catch(() => undefined);
   work.remove();
 });

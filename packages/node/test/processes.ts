@@ -6,6 +6,7 @@ import { createServer, request as httpRequest, type IncomingMessage, type Server
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
 import { Agent, fetch as undiciFetch } from 'undici';
+import { coverageEnv } from '../../../test/coverage-provider/children.js';
 
 export const BIN = new URL('../dist/bin.js', import.meta.url).pathname;
 
@@ -15,10 +16,11 @@ function requireBuild() {
 
 /**
  * A clean environment: nothing configures the server but what a test passes, and
- * loopback, where every test peer lives, among the networks it may call.
+ * loopback, where every test peer lives, among the networks it may call. While coverage
+ * is measured, the process writes its own.
  */
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return { PATH: process.env.PATH, HOME: process.env.HOME, MOSAIC_FED_ALLOW_NETWORKS: '127.0.0.0/8', ...extra };
+  return { PATH: process.env.PATH, HOME: process.env.HOME, MOSAIC_FED_ALLOW_NETWORKS: '127.0.0.0/8', ...coverageEnv(), ...extra };
 }
 
 export interface Served {
@@ -31,9 +33,22 @@ export interface Served {
 
 const running: ChildProcess[] = [];
 
-/** Kills every process started by {@link startCli} that is still running. */
-export function killStarted(): void {
-  for (const child of running.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+/**
+ * Stops every process started by {@link startCli} that is still running: SIGTERM, as a
+ * service manager would, so that each exits on its own path (and writes its coverage
+ * while coverage is measured), and SIGKILL for any still running 5 seconds later.
+ */
+export async function killStarted(): Promise<void> {
+  const left = running.splice(0).filter((child) => child.exitCode === null && child.signalCode === null);
+  await Promise.all(
+    left.map(async (child) => {
+      const exited = new Promise<void>((done) => child.once('exit', () => done()));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+      await exited;
+      clearTimeout(timer);
+    }),
+  );
 }
 
 /** Starts a long-running `mosaic-fed` command; resolves at the log line `ready`. */

@@ -140,7 +140,7 @@ afterAll(async () => {
   // What went wrong inside the processes, for whoever reads a failed run.
   const problems = [...hub.replicas, ...spoke.replicas, ...workers].flatMap((p) => p.lines).filter((l) => l.level === 'error' || (process.env.DEBUG_REPLICAS !== undefined && l.level === 'warn'));
   if (problems.length > 0) console.warn(JSON.stringify(problems.slice(0, 20), null, 1));
-  killStarted();
+  await killStarted();
   for (const close of closers.reverse()) await close().catch(() => undefined);
   redis?.kill('SIGKILL');
   spawnSync('pkill', ['-KILL', '-f', SLEEP]);
