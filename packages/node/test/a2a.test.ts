@@ -595,4 +595,51 @@ describe('an instance using another instance as an A2A agent', () => {
     });
     expect(done.result).toMatchObject({ summary: 'Fixed.', patch: 'diff --git a/x b/x\n' });
   });
+
+  it("maps the agent's refusals to our codes, fails its agent with the reason it gives, and ends the agents of an A2A agent removed", async () => {
+    const spoke = await startPeer({ name: 'Spoke' });
+    const hub = await startPeer({ name: 'Hub', federation: { a2aPollIntervalMs: 100 } });
+    const { token } = await issueClient(spoke, { name: 'the hub', grants: { allowedCommands: ['agent.spawn', 'agent.status'], repositories: ['https://git.example.com/org/*'] } });
+    const admin = new AdminClient({ url: hub.url, token: hub.token });
+    const added = await admin.addA2AAgent({ url: spoke.url, token });
+    const payload = (taskId: string, repository = 'https://git.example.com/org/repo') => ({
+      taskId,
+      agentType: 'worker' as const,
+      context: { repository, branch: 'main', instructions: 'Fix it.' },
+    });
+
+    // The spoke's refusal comes back as its own code (FORBIDDEN), with its words.
+    await expect(admin.spawn({ connectionId: added.id, payload: payload('TASK-1', 'https://elsewhere.example.com/x/y') })).rejects.toMatchObject({
+      code: 'FORBIDDEN',
+      message: expect.stringMatching(/^the A2A agent said: .*do not allow this repository/),
+    });
+
+    // An agent that fails there fails here, with the reason it gave.
+    const failing = await admin.spawn({ connectionId: added.id, payload: payload('TASK-2') });
+    const [failingThere] = await eventually(() => {
+      const ids = [...spoke.orchestrator.agents.keys()];
+      if (ids.length === 0) throw new Error('not yet');
+      return ids;
+    });
+    spoke.orchestrator.fail(failingThere ?? '', 'the tests would not build');
+    const failed = await eventually(async () => {
+      const status = await admin.status(failing.agentId);
+      if (status.status !== 'failed') throw new Error(status.status);
+      return status;
+    });
+    expect(failed.error).toContain('the tests would not build');
+
+    // Removed while one of its agents runs: that agent ends failed, saying why; removed twice: not found.
+    const running = await admin.spawn({ connectionId: added.id, payload: payload('TASK-3') });
+    await eventually(() => spoke.orchestrator.agents.size === 2);
+    await admin.removeA2AAgent(added.id);
+    expect(await admin.a2aAgents()).toEqual([]);
+    const ended = await eventually(async () => {
+      const status = await admin.status(running.agentId);
+      if (status.status !== 'failed') throw new Error(status.status);
+      return status;
+    });
+    expect(ended.error).toBe('the A2A agent it runs on was removed from this instance');
+    await expect(admin.removeA2AAgent(added.id)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
 });

@@ -156,6 +156,22 @@ describe('the Node transport resolves names itself and connects only to what it 
     expect(lookups).toBeGreaterThanOrEqual(1);
   });
 
+  it("uses the system's resolver by default: localhost is loopback, refused unless allowed; a name that resolves to nothing fails alike", async () => {
+    const listener = await target('127.0.0.1', json({ ok: true }));
+    const strict = new OutboundPolicy();
+    const refused = createOutboundFetch({ policy: strict, transport: createResolvingFetch(strict), logger: silentLogger });
+    await expect(refused(`http://localhost:${listener.port}/`)).rejects.toMatchObject({ code: 'PEER_UNAVAILABLE', message: UNREACHABLE_MESSAGE });
+    expect(listener.hits).toEqual([]);
+    // .invalid never resolves (RFC 6761): the lookup's error, in the same uniform answer.
+    await expect(refused('http://peer.invalid/')).rejects.toMatchObject({ code: 'PEER_UNAVAILABLE', message: UNREACHABLE_MESSAGE });
+
+    // IPv4 loopback only: the target listens there, whichever order the system lists localhost's addresses in.
+    const loopback = new OutboundPolicy({ allowNetworks: ['127.0.0.0/8'] });
+    const allowed = createOutboundFetch({ policy: loopback, transport: createResolvingFetch(loopback), logger: silentLogger });
+    expect(await (await allowed(`http://localhost:${listener.port}/local`)).json()).toEqual({ ok: true });
+    expect(listener.hits).toEqual(['GET /local']);
+  });
+
   it('cuts an answer off at its size cap, even one that declares no length', async () => {
     const chunked = await target('127.0.0.1', (_request, response) => {
       response.write('x'.repeat(64 * 1024));

@@ -118,6 +118,68 @@ describe("the Node entry's SQLite file client", () => {
     ours.close();
   });
 
+  it('answers the rest of the Client as @libsql/client does: argument kinds, JSON, tuples, read transactions, migrations', async () => {
+    const { ours, theirs } = await both();
+    for (const client of [ours, theirs]) {
+      await client.executeMultiple('CREATE TABLE parent (id INTEGER PRIMARY KEY); CREATE TABLE child (p INTEGER REFERENCES parent(id)); PRAGMA foreign_keys = on;');
+    }
+    const blob = new Uint8Array([7, 8, 9]).buffer;
+    const statements = [
+      { sql: 'INSERT INTO t (id, n, b) VALUES (?, ?, ?)', args: ['big', 2n ** 52n, blob] },
+      { sql: 'INSERT INTO t (id, n, b) VALUES (?, ?, ?)', args: ['flag', false, null] },
+      { sql: 'SELECT id, n, b FROM t ORDER BY id', args: [] },
+    ];
+    for (const statement of statements) {
+      // toJSON: bigints as strings, blobs as base64, the insert's row id as a string.
+      expect(JSON.stringify(await ours.execute(statement))).toBe(JSON.stringify(await theirs.execute(statement)));
+    }
+    for (const client of [ours, theirs]) {
+      await expect(client.execute({ sql: 'SELECT ?', args: [2n ** 63n] })).rejects.toThrow(RangeError);
+      const [tuple] = await client.batch([['INSERT INTO u VALUES (?)', [41]]]);
+      expect(tuple?.rowsAffected).toBe(1);
+
+      // A read transaction (BEGIN TRANSACTION READONLY, libSQL's words, which the
+      // binding takes) reads what was committed.
+      const reading = await client.transaction('read');
+      expect((await reading.execute('SELECT sum(x) AS s FROM u')).rows[0]?.s).toBe(41);
+      await reading.commit();
+
+      // A migration runs with foreign keys off (a table rebuilt leaves them dangling a
+      // moment), and turns them back on after.
+      await client.migrate([{ sql: 'INSERT INTO child VALUES (?)', args: [99] }]);
+      expect((await client.execute('SELECT count(*) AS c FROM child')).rows[0]?.c).toBe(1);
+      expect((await client.execute('PRAGMA foreign_keys')).rows[0]?.foreign_keys).toBe(1);
+      await expect(client.execute('INSERT INTO child VALUES (98)')).rejects.toMatchObject({ code: 'SQLITE_CONSTRAINT' });
+
+      // An interactive transaction's script, and one closed without a commit: rolled back.
+      const script = await client.transaction('write');
+      await script.executeMultiple('INSERT INTO u VALUES (1); INSERT INTO u VALUES (2);');
+      script.close();
+      expect((await client.execute('SELECT sum(x) AS s FROM u')).rows[0]?.s).toBe(41);
+    }
+    ours.close();
+    theirs.close();
+  });
+
+  it('refuses a file it cannot open at once, with the error @libsql/client throws then', async () => {
+    const path = join(dir, 'no-such-folder', 'x.db');
+    const said = `Unable to open connection to local database ${path}`;
+    await expect(openDatabase(`file:${path}`)).rejects.toThrow(said);
+    expect(() => createClient({ url: `file:${path}` })).toThrow(said);
+  });
+
+  it('keeps a bounded number of statements prepared, and answers the same once one is let go', async () => {
+    const { ours } = await both();
+    await ours.execute('INSERT INTO u VALUES (3)');
+    const first = 'SELECT x FROM u';
+    expect((await ours.execute(first)).rows[0]?.x).toBe(3);
+    // More distinct statements than it keeps: the first is let go, and prepared again.
+    for (let index = 0; index < 300; index++) expect((await ours.execute(`SELECT ${String(index)} AS v`)).rows[0]?.v).toBe(index);
+    await ours.execute('UPDATE u SET x = 4');
+    expect((await ours.execute(first)).rows[0]?.x).toBe(4);
+    ours.close();
+  });
+
   it('takes the file of a file: URL, relative or absolute, and nothing else', () => {
     expect(pathOfFileUrl('file:data/x.db')).toBe('data/x.db');
     expect(pathOfFileUrl('file:/srv/x.db')).toBe('/srv/x.db');

@@ -461,6 +461,95 @@ describe('web UI', () => {
     expect(textOf(await bad.text())).toContain('These filters need another look');
   });
 
+  it('exports the entries of one actor up to a time, and exports nothing for filters it cannot use', async () => {
+    const { cookie } = await signIn();
+    for (let i = 0; i < 6; i++) {
+      await federation.stores.audit.append(auditEntry('connection.accept', { at: `2026-11-25T13:0${String(i)}:00.000Z`, actor: { type: 'admin-token', id: i % 2 === 0 ? 'tok-even' : 'tok-odd' } }));
+    }
+    const exported = await request('/federation/audit/export?actor=tok-even&until=2026-11-25T13:03', { headers: { Cookie: cookie } });
+    expect(exported.status).toBe(200);
+    const lines = (await exported.text()).trim().split('\n').map((line) => JSON.parse(line) as { at: string; actor: { id: string } });
+    expect(lines.map((entry) => entry.at)).toEqual(['2026-11-25T13:02:00.000Z', '2026-11-25T13:00:00.000Z']);
+    expect(lines.every((entry) => entry.actor.id === 'tok-even')).toBe(true);
+
+    const refused = await request('/federation/audit/export?since=yesterday', { headers: { Cookie: cookie } });
+    expect(refused.status).toBe(400);
+    expect(refused.headers.get('content-type')).toContain('text/html');
+    expect(textOf(await refused.text())).toContain('These filters need another look');
+  });
+
+  it('adds users and workspaces from the people page, says beside the field what is taken or does not fit, and manages members', async () => {
+    const { cookie, csrf } = await signIn();
+    const post = (path: string, fields: Record<string, string | string[]>) => request(path, form({ csrf, ...fields }, cookie));
+
+    const unfit = await post('/federation/people/users', { id: 'Not An Id!', name: '' });
+    expect(unfit.status).toBe(400);
+    const unfitText = textOf(await unfit.text());
+    expect(unfitText).toContain('An id of 1 to 64 of a to z, digits and . _ -');
+    expect(unfitText).toContain('A name of 1 to 100 characters fits here.');
+
+    const made = await post('/federation/people/users', { id: 'alice', name: 'Alice', oidcSubject: 'sub-alice' });
+    expect(made.status).toBe(303);
+    expect(made.headers.get('location')).toBe('/federation/people?done=user');
+    const again = await post('/federation/people/users', { id: 'alice', name: 'Alice again' });
+    expect(again.status).toBe(400);
+    expect(textOf(await again.text())).toContain('A user has this id already.');
+    const sameSubject = await post('/federation/people/users', { id: 'bob', name: 'Bob', oidcSubject: 'sub-alice' });
+    expect(sameSubject.status).toBe(400);
+    expect(textOf(await sameSubject.text())).toContain('Another user has this OIDC subject.');
+    expect((await federation.people.listUsers()).map((user) => user.id)).toEqual(['alice']);
+
+    expect((await post('/federation/people/workspaces', { id: '-', name: '' })).status).toBe(400);
+    const workspace = await post('/federation/people/workspaces', { id: 'web', name: 'Web' });
+    expect(workspace.headers.get('location')).toBe('/federation/workspaces/web?done=workspace');
+    const taken = await post('/federation/people/workspaces', { id: 'web', name: 'Web two' });
+    expect(taken.status).toBe(400);
+    expect(textOf(await taken.text())).toContain('A workspace has this id already.');
+
+    const ghost = await post('/federation/workspaces/web/members', { userId: 'ghost', role: 'owner' });
+    expect(ghost.status).toBe(400);
+    expect(textOf(await ghost.text())).toContain('No user has this id: an admin adds users on the People page.');
+    // A role the form does not offer makes a plain member.
+    expect((await post('/federation/workspaces/web/members', { userId: 'alice', role: 'emperor' })).headers.get('location')).toBe('/federation/workspaces/web?done=member');
+    expect(await federation.people.members('web')).toEqual([expect.objectContaining({ userId: 'alice', role: 'member' })]);
+    expect((await post('/federation/workspaces/web/members/alice/remove', {})).headers.get('location')).toBe('/federation/workspaces/web?done=member-removed');
+    expect(await federation.people.members('web')).toEqual([]);
+
+    // Its connections: every one, or those chosen (and only connections of this instance).
+    expect((await post('/federation/workspaces/web/connections', { every: 'on' })).headers.get('location')).toBe('/federation/workspaces/web?done=workspace-connections');
+    expect((await federation.people.workspace('web')).connectionIds).toBeNull();
+    expect((await post('/federation/workspaces/web/connections', { connectionIds: 'not-a-connection' })).status).toBe(400);
+    expect((await federation.people.workspace('web')).connectionIds).toBeNull();
+  });
+
+  it('says beside each field of the A2A forms what would fit, and that a subject is taken', async () => {
+    const { cookie, csrf } = await signIn();
+    const post = (path: string, fields: Record<string, string | string[]>) => request(path, form({ csrf, ...fields }, cookie));
+
+    const unfit = await post('/federation/a2a-clients', { name: '', maxConcurrentAgents: 'many', repositories: 'not a pattern' });
+    expect(unfit.status).toBe(400);
+    const unfitText = textOf(await unfit.text());
+    expect(unfitText).toContain('A name of 1 to 100 characters fits here.');
+    expect(unfitText).toContain('A whole number from 0 to 10,000 fits here.');
+    expect(unfitText).toContain('One pattern per line');
+
+    const issued = await post('/federation/a2a-clients', { name: 'ci', oidcSubject: 'sub-ci', agentTypes: ['worker', 'tester'], maxConcurrentAgents: '2', repositories: 'https://git.example.com/org/*' });
+    expect(issued.status).toBe(201);
+    const [client] = await federation.a2aClients.list();
+    expect(client?.grants).toMatchObject({ allowedAgentTypes: ['worker', 'tester'], maxConcurrentAgents: 2, repositories: ['https://git.example.com/org/*'] });
+    const sameSubject = await post('/federation/a2a-clients', { name: 'ci two', oidcSubject: 'sub-ci', agentTypes: 'worker' });
+    expect(sameSubject.status).toBe(400);
+    expect(textOf(await sameSubject.text())).toContain('Another A2A client signs in with this subject.');
+    expect(await federation.a2aClients.list()).toHaveLength(1);
+
+    const badUrl = await post('/federation/a2a-agents', { url: 'not an address' });
+    expect(badUrl.status).toBe(400);
+    expect(textOf(await badUrl.text())).toContain('The http(s) address of an A2A agent');
+    const badToken = await post('/federation/a2a-agents', { url: 'https://agent.example.com', token: 'two words' });
+    expect(badToken.status).toBe(400);
+    expect(textOf(await badToken.text())).toContain('A token of up to 4,096 characters, without spaces, fits here.');
+  });
+
   it('signs out: the session cookie is cleared', async () => {
     const { cookie, csrf } = await signIn();
     const response = await request('/federation/sign-out', form({ csrf }, cookie));
