@@ -114,6 +114,37 @@ describe('A2A: the agent card', () => {
   });
 });
 
+describe("A2A: what is not a request it can serve gets A2A's own error", () => {
+  it('over JSON-RPC: not JSON, not JSON-RPC, a method it lacks, the extended card, a version it does not speak', async () => {
+    const spoke = await startPeer({ name: 'Spoke' });
+    const { token } = await issueClient(spoke);
+    const rpc = async (body: string, headers: Record<string, string> = {}) => {
+      const response = await fetch(`${spoke.url}/a2a/jsonrpc`, { method: 'POST', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', ...headers }, body });
+      return (await response.json()) as { id: unknown; error?: { code: number; message: string } };
+    };
+    const call = (method: string, headers?: Record<string, string>) => rpc(JSON.stringify({ jsonrpc: '2.0', id: 7, method, params: {} }), headers);
+    expect(await rpc('{"jsonrpc":')).toMatchObject({ id: null, error: { code: -32700, message: 'the body is not JSON' } });
+    expect(await rpc(JSON.stringify({ id: 1, method: 'GetTask' }))).toMatchObject({ id: null, error: { code: -32600, message: 'not a JSON-RPC 2.0 request' } });
+    expect(await call('Teleport')).toMatchObject({ id: 7, error: { code: -32601, message: 'there is no method Teleport' } });
+    expect(await call('GetExtendedAgentCard')).toMatchObject({ id: 7, error: { code: -32004 } });
+    expect(await call('GetTask', { 'A2A-Version': '0.3' })).toMatchObject({ id: 7, error: { code: -32009, message: expect.stringContaining('not 0.3') } });
+    expect(await rpc(JSON.stringify({ jsonrpc: '2.0', id: 8, method: 'GetTask', params: { id: 42 } }))).toMatchObject({ id: 8, error: { code: -32602, message: expect.stringMatching(/^id: /) } });
+  });
+
+  it('over HTTP+JSON: a body that is not JSON or not an object, a path it lacks, the extended card', async () => {
+    const spoke = await startPeer({ name: 'Spoke' });
+    const { token } = await issueClient(spoke);
+    const rest = async (method: string, path: string, body?: string) => {
+      const response = await fetch(`${spoke.url}/a2a/rest${path}`, { method, headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' }, ...(body === undefined ? {} : { body }) });
+      return { status: response.status, body: (await response.json()) as { error: { code: number; status: string; message: string } } };
+    };
+    expect(await rest('POST', '/message:send', 'not json')).toMatchObject({ status: 400, body: { error: { status: 'INVALID_ARGUMENT', message: 'the body is not JSON' } } });
+    expect(await rest('POST', '/tasks/some-task/pushNotificationConfigs', '[1, 2]')).toMatchObject({ status: 400, body: { error: { message: 'the body is not a JSON object' } } });
+    expect(await rest('GET', '/teleport')).toMatchObject({ status: 404, body: { error: { status: 'NOT_FOUND', message: 'there is no GET /teleport' } } });
+    expect(await rest('GET', '/extendedAgentCard')).toMatchObject({ status: 400, body: { error: { status: 'FAILED_PRECONDITION' } } });
+  });
+});
+
 describe('A2A: clients are principals', () => {
   it('are issued, listed, changed and revoked by admins, audited, never showing their token again', async () => {
     const spoke = await startPeer({ name: 'Spoke' });

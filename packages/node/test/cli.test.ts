@@ -7,6 +7,7 @@ import { HttpOrchestrator } from '@mosaic-fed/orchestrator';
 import { createDemoRepository, demoFixScript, startScriptedMessagesServer, turnByTurn } from '@mosaic-fed/orchestrator/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTempDir } from '../../server/test/helpers.js';
+import { coverageEnv } from '../../../test/coverage-provider/children.js';
 import { fetchOnce, killStarted, runCli, startCli, stopProcess, type Served } from './processes.js';
 
 // The real `mosaic-fed` executable, as a self-hoster runs it: separate processes, a real
@@ -306,8 +307,9 @@ describe("the README's 60-second tour", () => {
       cwd: join(import.meta.dirname, '..', '..', '..'),
       encoding: 'utf8',
       timeout: 120_000,
-      // Nothing from the suite's own environment: the tour sets what it needs.
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp' },
+      // Nothing from the suite's own environment: the tour sets what it needs (and, while
+      // coverage is measured, its processes write theirs).
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...coverageEnv() },
     });
     expect(run.status, run.stderr).toBe(0);
     expect(run.stdout).toContain('"status":"completed"');
