@@ -59,7 +59,8 @@ describe('the states of a connection', () => {
     expect(again.body.data).toMatchObject({ id: requested.body.data.id, status: 'PENDING' });
     const second = await eventually(async () => {
       const row = await connectionTo(spoke, hub);
-      return row.status === 'PENDING' && row;
+      if (row.status !== 'PENDING') throw new Error(`the spoke's side is ${row.status}`);
+      return row;
     });
     expect((await act(spoke, second.id, 'accept')).body.data.status).toBe('ACTIVE');
     await eventually(async () => (await connectionTo(hub, spoke)).status === 'ACTIVE');
