@@ -68,6 +68,15 @@ describe('mosaic-fed refuses a setting it cannot use, naming it (exit 2)', () =>
   });
 });
 
+describe('mosaic-fed refuses a setting that does not work here, naming it (exit 1)', () => {
+  it('a Docker sandbox whose image no Docker API has', async () => {
+    const answer = await run(['serve', '--port', '0'], { MOSAIC_FED_SANDBOX: 'docker', MOSAIC_FED_SANDBOX_IMAGE: 'localhost/mosaic-missing:0' });
+    expect(answer.code).toBe(1);
+    expect(answer.stderr).toContain('mosaic-fed: MOSAIC_FED_SANDBOX=docker, but no Docker API answers with the images localhost/mosaic-missing:0; check DOCKER_HOST');
+    expect(answer.stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
 describe('mosaic-fed token', () => {
   it('creates, revokes once, and then says there is no such token; a token for someone unknown is refused', async () => {
     const env = { MOSAIC_FED_DATA_DIR: join(work.path, 'tokens') };

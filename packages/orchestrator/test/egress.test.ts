@@ -141,6 +141,45 @@ describe('the egress proxy, from the host side', () => {
   });
 });
 
+describe('the egress proxy, for plain http', () => {
+  /** A plain proxy request for `url` through the gate at `socketPath`. */
+  function getThrough(socketPath: string, url: string): Promise<{ status: number; body: string }> {
+    return new Promise((resolve, reject) => {
+      const request = http.request({ socketPath, method: 'GET', path: url, headers: { host: new URL(url, 'http://nowhere.invalid').host } }, (response) => {
+        let body = '';
+        response.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+      });
+      request.on('error', reject);
+      request.end();
+    });
+  }
+
+  it('forwards an http:// request the rules allow, and refuses one that is not an absolute http:// URL, or names what does not resolve', async () => {
+    const resolving = new EgressProxy({
+      policy: loopbackOnly,
+      logger,
+      resolve: async (name) => {
+        if (name === 'registry.test') return ['127.0.0.1'];
+        throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${name}`), { code: 'ENOTFOUND' });
+      },
+    });
+    const agentId = 'aaaaaaaa-0000-4000-8000-000000000004';
+    const gate = await resolving.open(agentId, [`registry.test:${allowedPort}`, `gone.test:${allowedPort}`]);
+    try {
+      expect(await getThrough(gate.socketPath, `http://registry.test:${allowedPort}/pkg`)).toEqual({ status: 200, body: 'the registry answers\n' });
+      expect((await getThrough(gate.socketPath, `http://gone.test:${allowedPort}/pkg`)).status).toBe(403);
+      // A request for a path, as to a server rather than a proxy: not forwarded anywhere.
+      expect((await getThrough(gate.socketPath, '/pkg')).status).toBeGreaterThanOrEqual(400);
+      const reasons = lines.filter((line) => line.message === 'egress refused' && line.fields.agentId === agentId).map((line) => line.fields.reason);
+      expect(reasons).toContain('the name does not resolve');
+    } finally {
+      await gate.close();
+      await resolving.close();
+    }
+  });
+});
+
 const kinds: { name: string; provider: () => SandboxProvider | undefined }[] = [
   {
     name: 'docker',

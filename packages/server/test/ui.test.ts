@@ -1,4 +1,4 @@
-import { InstanceDocumentSchema, type PrivateJwk } from '@mosaic-fed/core';
+import { InstanceDocumentSchema, type AgentStatus, type PrivateJwk } from '@mosaic-fed/core';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createFederation, type Federation } from '../src/app.js';
 import { createAdminToken } from '../src/auth/admin-tokens.js';
@@ -288,6 +288,60 @@ describe('web UI', () => {
     expect(missingText).toContain('There is nothing here.');
     expect(missingText).toContain('Audit log');
     expect(missingText).not.toMatch(/NOT_FOUND|Error:/);
+  });
+
+  it("says on an agent's page how its checks went, what it cost, and what it waits for, with the rule that holds it", async () => {
+    const { cookie } = await signIn();
+    const east = await connectionRecord({ peerName: 'Spoke East', status: 'ACTIVE' });
+    await federation.stores.connections.create(east, auditEntry('connection.create'));
+    const page = async (id: string) =>
+      textOf(await (await request(`/federation/agents/${id}`, { headers: { Cookie: cookie } })).text())
+        .replace(/\s+/g, ' ')
+        .replaceAll('&#39;', "'");
+    const sent = async (status: AgentStatus) => {
+      await federation.stores.remoteAgents.create({ agentId: status.agentId, connectionId: east.id, peerInstanceId: east.peerInstanceId, taskId: status.taskId, agentType: status.agentType, status: { ...status, status: 'spawning' }, sequence: 0, createdAt: status.spawnedAt });
+      expect(await federation.stores.remoteAgents.applyEvent(status.agentId, { ...status, sequence: 1 })).toBe('applied');
+      return status.agentId;
+    };
+
+    const checked = await sent(
+      agentStatus({
+        status: 'completed',
+        startedAt: '2026-11-25T12:00:05.000Z',
+        completedAt: '2026-11-25T12:09:00.000Z',
+        result: {
+          summary: 'Fixed the parser; lint still complains.',
+          checks: [
+            { command: 'npm test', exitCode: 0 },
+            { command: 'npm run lint', exitCode: 1 },
+            { command: 'npm run e2e', exitCode: 124, timedOut: true },
+          ],
+          usage: { inputTokens: 12_000, outputTokens: 3_000, cacheReadInputTokens: 8_000, estimatedCost: { amount: 0.081, currency: 'USD' } },
+        },
+      }),
+    );
+    const checks = await page(checked);
+    expect(checks).toContain('npm test passed');
+    expect(checks).toContain('npm run lint failed (exit code 1)');
+    expect(checks).toContain('npm run e2e ran out of time');
+    // Input counts what was read from the prompt cache too.
+    expect(checks).toContain('20,000 input tokens (8,000 of them read from the prompt cache) and 3,000 output tokens');
+    expect(checks).toContain("about 0.081 USD by the peer's prices");
+
+    const held = await sent(
+      agentStatus({
+        status: 'waiting',
+        startedAt: '2026-11-25T12:00:05.000Z',
+        pendingApproval: { id: 'cmd-1', kind: 'command', summary: 'rm -rf build', details: { rule: 'rm *' } },
+      }),
+    );
+    const waiting = await page(held);
+    expect(waiting).toContain('It waits for your approval of a command');
+    expect(waiting).toContain("It is held by the connection's rule rm *");
+    expect(waiting).toContain('If you do not approve, the agent reads your note and finds another way.');
+
+    const unknownKind = await sent(agentStatus({ status: 'waiting', startedAt: '2026-11-25T12:00:05.000Z', pendingApproval: { id: 'x-1', kind: 'deploy', summary: 'Ship it' } }));
+    expect(await page(unknownKind)).toContain('It waits for your approval of deploy');
   });
 
   it("lands on a home page that says how the instance is doing: its parts, the outbox's backlog, recent failures", async () => {
