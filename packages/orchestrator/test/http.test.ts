@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { AgentSpawnPayloadSchema } from '@mosaic-fed/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HttpOrchestrator, LocalOrchestrator } from '../src/index.js';
+import Anthropic from '@anthropic-ai/sdk';
+import { createOrchestratorService, HttpOrchestrator, LocalOrchestrator } from '../src/index.js';
 import { createClaudeRunners } from '../src/anthropic.js';
 import { GitWorkspaceProvider } from '../src/node.js';
 import { createFixtureRepository, fixScript, processSandboxes, scriptedClient, serveOrchestrator, SERVICE_TOKEN } from './helpers.js';
@@ -35,6 +36,13 @@ const spawnRequest = () => ({
   ownerInstanceId: randomUUID(),
   spec: AgentSpawnPayloadSchema.parse({ taskId: 't-http', agentType: 'worker', context: { repository: repository.url, branch: 'main' } }),
 });
+
+/** A worker runner alone, with a model client that reaches nothing: for what is refused before any model is asked. */
+function workerRunner() {
+  const { worker } = createClaudeRunners({ client: new Anthropic({ apiKey: 'unused', baseURL: 'http://127.0.0.1:9' }) });
+  if (worker === undefined) throw new Error('createClaudeRunners gave no worker runner');
+  return { worker };
+}
 
 describe('the orchestrator service', () => {
   it('refuses a missing or wrong token with 401 and runs nothing', async () => {
@@ -86,5 +94,33 @@ describe('the orchestrator service', () => {
     const later: number[] = [];
     for await (const event of adapter.watch(request.agentId, { afterSequence: 2 })) later.push(event.sequence);
     expect(later).toEqual(all.filter((sequence) => sequence > 2));
+  });
+
+  it('answers a body that is not JSON, an address with nothing, and a type it runs no runner for, each with its code', async () => {
+    const call = (path: string, body: string) =>
+      fetch(`${url}${path}`, { method: 'POST', headers: { Authorization: `Bearer ${SERVICE_TOKEN}`, 'Content-Type': 'application/json' }, body }).then(
+        async (response) => ({ status: response.status, body: (await response.json()) as { code: string; error: string } }),
+      );
+    expect(await call('/agents/spawn', '{"agentId":')).toMatchObject({ status: 400, body: { code: 'VALIDATION_FAILED' } });
+    expect(await call(`/agents/${randomUUID()}/respond`, 'not json')).toMatchObject({ status: 400, body: { code: 'VALIDATION_FAILED' } });
+    expect(await call('/agents/teleport', '{}')).toMatchObject({ status: 404, body: { code: 'NOT_FOUND', error: 'there is nothing at this address' } });
+    // Only a worker runner here (createClaudeRunners gives all three): a type without one is refused as a capability.
+    const workersOnly = new LocalOrchestrator({
+      sandboxes: processSandboxes(),
+      workspaces: new GitWorkspaceProvider({ allowFileUrls: true }),
+      runners: workerRunner(),
+    });
+    const reviewer = { ...spawnRequest(), spec: AgentSpawnPayloadSchema.parse({ taskId: 't-review', agentType: 'reviewer', context: { repository: repository.url, branch: 'main' } }) };
+    await expect(workersOnly.spawn(reviewer)).rejects.toMatchObject({ code: 'CAPABILITY_DISABLED', message: 'this orchestrator runs no reviewer agents' });
+    await workersOnly.close();
+  });
+
+  it('refuses options it cannot work with, when it is made', () => {
+    const base = { sandboxes: processSandboxes(), workspaces: new GitWorkspaceProvider({ allowFileUrls: true }) };
+    expect(() => new LocalOrchestrator({ ...base, runners: {} })).toThrow('LocalOrchestrator: give at least one runner');
+    expect(() => new LocalOrchestrator({ ...base, runners: workerRunner(), maxConcurrentAgents: 0 })).toThrow(
+      'LocalOrchestrator: maxConcurrentAgents must be a whole number of at least 1',
+    );
+    expect(() => createOrchestratorService({ orchestrator, token: 'too-short' })).toThrow('createOrchestratorService: the token must have at least 32 characters');
   });
 });
