@@ -3,9 +3,10 @@
 // does; its migrations are drizzle-kit's, embedded (libsql-migrations.ts).
 import { TERMINAL_STATES, type AgentStatus, type AgentStatusChangedPayload, type TranscriptEntry } from '@mosaic-fed/core';
 import { applyMigrations, batchPerTurn, hasTable, lastAppliedMigration, migrationLedgerRow } from '@mosaic-fed/core/util';
-import type { Client } from '@libsql/client';
-import { and, asc, eq, gt, inArray, notInArray, sql } from 'drizzle-orm';
+import type { Client, InArgs, InStatement } from '@libsql/client';
+import { and, asc, eq, fillPlaceholders, gt, inArray, notInArray, sql, type Query } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/libsql/web';
+import { SQLiteAsyncDialect } from 'drizzle-orm/sqlite-core';
 import { MIGRATIONS } from './libsql-migrations.js';
 import { agentsTable, answersTable, bundlesTable, eventsTable, schema, transcriptTable } from './libsql-schema.js';
 import type { AgentStateStore, NewTranscriptEntry, StoredAgent, StoredAnswer } from './types.js';
@@ -42,22 +43,60 @@ interface Move {
   status: AgentStatus;
 }
 
+/**
+ * A statement built once, its values named with `sql.placeholder`: each call fills them in
+ * and builds no SQL (drizzle builds a query's SQL again on every run). For the writes of
+ * every move; JSON values go in as text (a placeholder in SQL of one's own is not encoded).
+ */
+function builtOnce<Values extends Record<string, unknown>>(query: Query): (values: Values) => InStatement {
+  return (values) => ({ sql: query.sql, args: fillPlaceholders(query.params, values) as InArgs });
+}
+
+/** Placeholders of a move: the compare-and-set of its status, and its event. */
+const at = {
+  agentId: sql.placeholder('agentId'),
+  status: sql.placeholder('status'),
+  state: sql.placeholder('state'),
+  sequence: sql.placeholder('sequence'),
+  expectedSequence: sql.placeholder('expectedSequence'),
+  event: sql.placeholder('event'),
+};
+
+/** The event, only if the statement before it in the batch changed a row: one atomic step with it. */
+const insertEventIfChanged = builtOnce<{ agentId: string; sequence: number; event: string }>(
+  new SQLiteAsyncDialect().sqlToQuery(sql`
+    INSERT INTO ${eventsTable} (agent_id, sequence, payload)
+    SELECT ${at.agentId}, ${at.sequence}, ${at.event}
+    WHERE changes() = 1`),
+);
+
 class LibsqlAgentStateStore implements AgentStateStore {
   readonly #db: Database;
+  /** A move's compare-and-set on the sequence it read. */
+  readonly #move: ReturnType<typeof builtOnce<{ agentId: string; status: string; state: string; sequence: number; expectedSequence: number }>>;
 
   constructor(db: Database) {
     this.#db = db;
+    this.#move = builtOnce(
+      db
+        .update(agentsTable)
+        .set({ status: sql`${at.status}`, state: sql`${at.state}`, sequence: sql`${at.sequence}` })
+        .where(and(eq(agentsTable.agentId, at.agentId), eq(agentsTable.sequence, at.expectedSequence)))
+        .toSQL(),
+    );
   }
 
   async create(agent: StoredAgent): Promise<'created' | 'exists'> {
-    const [inserted] = await this.#db.batch([
-      this.#db
-        .insert(agentsTable)
-        .values({ ...agent, egress: agent.egress ?? null, maxTokens: agent.maxTokens ?? null, approvals: agent.approvals ?? null, traceparent: agent.traceparent ?? null, state: agent.status.status })
-        .onConflictDoNothing(),
-      this.#eventIfChanged(agent.agentId, { ...agent.status, sequence: agent.sequence }),
+    const insert = this.#db
+      .insert(agentsTable)
+      .values({ ...agent, egress: agent.egress ?? null, maxTokens: agent.maxTokens ?? null, approvals: agent.approvals ?? null, traceparent: agent.traceparent ?? null, state: agent.status.status })
+      .onConflictDoNothing()
+      .toSQL();
+    const [inserted] = await this.#db.$client.batch([
+      { sql: insert.sql, args: insert.params as InArgs },
+      eventOf(agent.agentId, { ...agent.status, sequence: agent.sequence }),
     ]);
-    return inserted.rowsAffected === 1 ? 'created' : 'exists';
+    return inserted?.rowsAffected === 1 ? 'created' : 'exists';
   }
 
   async get(agentId: string): Promise<StoredAgent | undefined> {
@@ -87,15 +126,12 @@ class LibsqlAgentStateStore implements AgentStateStore {
    */
   readonly #updates = batchPerTurn(async (moves: Move[]) => {
     const planned = moves.map((move): Move & { event: AgentStatusChangedPayload } => ({ ...move, event: { ...move.status, sequence: move.expectedSequence + 1 } }));
-    const [first, ...rest] = planned.flatMap(({ agentId, expectedSequence, status, event }) => [
-      this.#db
-        .update(agentsTable)
-        .set({ status, state: status.status, sequence: event.sequence })
-        .where(and(eq(agentsTable.agentId, agentId), eq(agentsTable.sequence, expectedSequence))),
-      this.#eventIfChanged(agentId, event),
+    const statements = planned.flatMap(({ agentId, expectedSequence, status, event }) => [
+      this.#move({ agentId, status: JSON.stringify(status), state: status.status, sequence: event.sequence, expectedSequence }),
+      eventOf(agentId, event),
     ]);
-    if (first === undefined) return [];
-    const results = await this.#db.batch([first, ...rest]);
+    if (statements.length === 0) return [];
+    const results = await this.#db.$client.batch(statements);
     return planned.map(({ event }, index) => (results[2 * index]?.rowsAffected === 1 ? event : undefined));
   });
 
@@ -161,14 +197,11 @@ class LibsqlAgentStateStore implements AgentStateStore {
       .limit(1);
     return row?.answer;
   }
+}
 
-  /** Inserts the event only when the statement before it in the batch changed a row: one atomic step with it. */
-  #eventIfChanged(agentId: string, event: AgentStatusChangedPayload) {
-    return this.#db.run(sql`
-      INSERT INTO ${eventsTable} (agent_id, sequence, payload)
-      SELECT ${agentId}, ${event.sequence}, ${JSON.stringify(event)}
-      WHERE changes() = 1`);
-  }
+/** An agent's event, stored with the change before it in its batch (see insertEventIfChanged). */
+function eventOf(agentId: string, event: AgentStatusChangedPayload): InStatement {
+  return insertEventIfChanged({ agentId, sequence: event.sequence, event: JSON.stringify(event) });
 }
 
 function toAgent(row: typeof agentsTable.$inferSelect): StoredAgent {

@@ -5,7 +5,7 @@ import { and, eq, inArray, lt, sql, type SQL } from 'drizzle-orm';
 import type { HostedAgentFilter, HostedAgentListQuery, HostedAgentRecord, HostedAgentStore, OutboxEntry, ReserveLimits } from '../types.js';
 import { insertOutboxIfChanged } from './outbox.js';
 import { hostedAgentsTable } from './schema.js';
-import { ACTIVE_STATES, afterCursor, creationOrder, insertAuditIfChanged, pageOf, type Database } from './shared.js';
+import { ACTIVE_STATES, afterCursor, builtOnce, creationOrder, insertAuditIfChanged, pageOf, type Database } from './shared.js';
 
 interface StatusUpdate {
   agentId: string;
@@ -14,8 +14,22 @@ interface StatusUpdate {
   tell: readonly OutboxEntry[];
 }
 
+/** Placeholders of the status update every move of every agent makes. */
+const at = { agentId: sql.placeholder('agentId'), status: sql.placeholder('status'), state: sql.placeholder('state'), sequence: sql.placeholder('sequence') };
+
 export class LibsqlHostedAgentStore implements HostedAgentStore {
-  constructor(private readonly db: Database) {}
+  /** The status, if it is newer than the one stored: built once. */
+  readonly #updateStatus: ReturnType<typeof builtOnce<{ agentId: string; status: string; state: string; sequence: number }>>;
+
+  constructor(private readonly db: Database) {
+    this.#updateStatus = builtOnce(
+      db
+        .update(hostedAgentsTable)
+        .set({ status: sql`${at.status}`, state: sql`${at.state}`, sequence: sql`${at.sequence}` })
+        .where(and(eq(hostedAgentsTable.agentId, at.agentId), lt(hostedAgentsTable.sequence, at.sequence)))
+        .toSQL(),
+    );
+  }
 
   async reserve(record: HostedAgentRecord, limits: ReserveLimits, audit?: AuditEntry): Promise<'reserved' | 'exists' | 'limit' | 'workspace-limit'> {
     // One statement counts the connection's (and the workspace's) live agents and inserts
@@ -63,15 +77,12 @@ export class LibsqlHostedAgentStore implements HostedAgentStore {
    * statement before it wrote: all of an update's entries with its status, or none.
    */
   readonly #updates = batchPerTurn(async (updates: StatusUpdate[]) => {
-    const [first, ...rest] = updates.flatMap(({ agentId, status, sequence, tell }) => [
-      this.db
-        .update(hostedAgentsTable)
-        .set({ status, state: status.status, sequence })
-        .where(and(eq(hostedAgentsTable.agentId, agentId), lt(hostedAgentsTable.sequence, sequence))),
-      ...tell.map((entry) => insertOutboxIfChanged(this.db, entry)),
+    const statements = updates.flatMap(({ agentId, status, sequence, tell }) => [
+      this.#updateStatus({ agentId, status: JSON.stringify(status), state: status.status, sequence }),
+      ...tell.map(insertOutboxIfChanged),
     ]);
-    if (first === undefined) return [];
-    const results = await this.db.batch([first, ...rest]);
+    if (statements.length === 0) return [];
+    const results = await this.db.$client.batch(statements);
     let at = 0;
     return updates.map(({ tell }) => {
       const updated = results[at]?.rowsAffected === 1;

@@ -1,13 +1,27 @@
 // What the libSQL stores share: the database type, audit entries written in the same
 // batch as the change they record, and paging.
 import type { AuditEntry } from '@mosaic-fed/core';
-import { and, asc, desc, eq, gt, lt, or, sql, type SQL } from 'drizzle-orm';
-import type { SQLiteColumn } from 'drizzle-orm/sqlite-core';
+import type { InArgs, InStatement } from '@libsql/client';
+import { and, asc, desc, eq, fillPlaceholders, gt, lt, or, sql, type Query, type SQL } from 'drizzle-orm';
+import { SQLiteAsyncDialect, type SQLiteColumn } from 'drizzle-orm/sqlite-core';
 import { decodeCursor, encodeCursor } from '../lib-cursor.js';
 import type { drizzle } from 'drizzle-orm/libsql/web';
 import { auditTable, type schema } from './schema.js';
 
 export type Database = ReturnType<typeof drizzle<typeof schema>>;
+
+/**
+ * A statement built once, its values named with `sql.placeholder`: each call fills them in
+ * and builds no SQL (drizzle builds a query's SQL again on every run). For the writes every
+ * agent makes; run through the client (`db.$client`). JSON values go in as text: a
+ * placeholder in SQL of one's own is not encoded.
+ */
+export function builtOnce<Values extends Record<string, unknown>>(query: Query): (values: Values) => InStatement {
+  return (values) => ({ sql: query.sql, args: fillPlaceholders(query.params, values) as InArgs });
+}
+
+/** Builds SQL of one's own (`sql\`...\``) into a query once, for {@link builtOnce}. */
+export const sqliteDialect = new SQLiteAsyncDialect();
 
 export function toAuditEntry(row: typeof auditTable.$inferSelect): AuditEntry {
   const { seq: _seq, ...entry } = row;
