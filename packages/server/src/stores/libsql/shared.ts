@@ -1,5 +1,5 @@
-// What the libSQL stores share: the database type, audit entries written in the same
-// batch as the change they record, and paging.
+// What the libSQL stores share: the database type, statements built once, audit entries
+// written in the same batch as the change they record, and paging.
 import type { AuditEntry } from '@mosaic-fed/core';
 import type { InArgs, InStatement } from '@libsql/client';
 import { and, asc, desc, eq, fillPlaceholders, gt, lt, or, sql, type Query, type SQL } from 'drizzle-orm';
