@@ -83,10 +83,11 @@ export class LibsqlHostedAgentStore implements HostedAgentStore {
     ]);
     if (statements.length === 0) return [];
     const results = await this.db.$client.batch(statements);
-    let at = 0;
+    // Each update's own result comes first, its outbox entries after it.
+    let next = 0;
     return updates.map(({ tell }) => {
-      const updated = results[at]?.rowsAffected === 1;
-      at += 1 + tell.length;
+      const updated = results[next]?.rowsAffected === 1;
+      next += 1 + tell.length;
       return updated;
     });
   });
