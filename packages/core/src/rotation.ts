@@ -1,8 +1,8 @@
-import { jwtVerify, SignJWT } from 'jose';
+import { jwtVerify } from 'jose';
 import { z } from 'zod';
 import { FederationError, parseOrThrow } from './errors.js';
 import { computeKid, importVerificationKey, SIGNING_ALGORITHM, type SigningKey } from './keys.js';
-import { decodeUnverifiedClaims, joseErrorToFederationError, readProtectedHeader } from './lib/jws.js';
+import { decodeUnverifiedClaims, joseErrorToFederationError, readProtectedHeader, signCompactJws } from './lib/jws.js';
 import { LIMITS } from './limits.js';
 import { InstanceIdSchema, KidSchema, PublicJwkSchema, type PublicJwk } from './schemas/instance.js';
 import { ROTATION_TYP } from './schemas/messages.js';
@@ -54,9 +54,7 @@ export async function createRotationCertificate(
     prevKid: options.previousKey.kid,
     newKey,
   };
-  return new SignJWT(claims)
-    .setProtectedHeader({ alg: SIGNING_ALGORITHM, typ: ROTATION_TYP, kid: options.previousKey.kid })
-    .sign(options.previousKey.privateKey);
+  return signCompactJws({ alg: SIGNING_ALGORITHM, typ: ROTATION_TYP, kid: options.previousKey.kid }, claims, options.previousKey.privateKey);
 }
 
 /** Options for {@link verifyRotationChain}. */

@@ -1,4 +1,4 @@
-import { base64url } from 'jose';
+import { base64url, SignJWT } from 'jose';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   createClock,
@@ -76,6 +76,20 @@ describe('signMessage and verifyMessage', () => {
     });
     expect(verified.message.jti).toMatch(/^[0-9a-f-]{36}$/);
     expect(verified.key.kid).toBe(hub.signingKey.kid);
+  });
+
+  it('signs the very bytes jose would, for the large answers too', async () => {
+    const clock = createClock();
+    const agentIds = Array.from({ length: 500 }, () => crypto.randomUUID());
+    const message: OutgoingMessage = { kind: 'QUERY', iss: hub.instanceId, aud: spoke.instanceId, queryType: 'agents.status', payload: { agentIds }, jti: crypto.randomUUID() };
+    const token = await signMessage(message, hub.signingKey, { now: clock.now });
+    const claims: unknown = JSON.parse(new TextDecoder().decode(base64url.decode(token.split('.')[1] as string)));
+    // Ed25519 is deterministic: the same header, claims and key give the same token.
+    const byJose = await new SignJWT(claims as Record<string, unknown>)
+      .setProtectedHeader({ alg: 'EdDSA', typ: 'mosaic-fed+jwt', kid: hub.signingKey.kid })
+      .sign(hub.signingKey.privateKey);
+    expect(token).toBe(byJose);
+    expect(token.length).toBeGreaterThan(20_000);
   });
 
   it('reuses the jti a retry passes in', async () => {

@@ -1,4 +1,4 @@
-import { jwtVerify, SignJWT, type JWTPayload } from 'jose';
+import { jwtVerify, type JWTPayload } from 'jose';
 import type { z } from 'zod';
 import { assertJsonDepth, FederationError, parseOrThrow, toValidationIssues } from './errors.js';
 import type { SigningKey, VerificationKey } from './keys.js';
@@ -12,7 +12,7 @@ import {
   type MessageHeader,
   type OutgoingMessage,
 } from './schemas/messages.js';
-import { decodeUnverifiedClaims, joseErrorToFederationError, readProtectedHeader } from './lib/jws.js';
+import { decodeUnverifiedClaims, joseErrorToFederationError, readProtectedHeader, signCompactJws } from './lib/jws.js';
 
 /** Options for {@link signMessage}. */
 export interface SignMessageOptions {
@@ -68,9 +68,7 @@ export async function signMessage(
     { ...message, jti, iat, exp: iat + lifetime },
     'message',
   );
-  return new SignJWT(claims as JWTPayload)
-    .setProtectedHeader({ alg: SIGNING_ALGORITHM, typ: MESSAGE_TYP, kid: key.kid })
-    .sign(key.privateKey);
+  return signCompactJws({ alg: SIGNING_ALGORITHM, typ: MESSAGE_TYP, kid: key.kid }, claims, key.privateKey);
 }
 
 /**

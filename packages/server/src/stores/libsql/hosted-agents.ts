@@ -21,7 +21,15 @@ export class LibsqlHostedAgentStore implements HostedAgentStore {
   /** The status, if it is newer than the one stored: built once. */
   readonly #updateStatus: ReturnType<typeof builtOnce<{ agentId: string; status: string; state: string; sequence: number }>>;
 
+  /** The records among a JSON array of ids: one statement, prepared once, for any number of them. */
+  readonly #getMany;
+
   constructor(private readonly db: Database) {
+    this.#getMany = db
+      .select()
+      .from(hostedAgentsTable)
+      .where(sql`${hostedAgentsTable.agentId} IN (SELECT value FROM json_each(${sql.placeholder('agentIds')}))`)
+      .prepare();
     this.#updateStatus = builtOnce(
       db
         .update(hostedAgentsTable)
@@ -59,8 +67,7 @@ export class LibsqlHostedAgentStore implements HostedAgentStore {
 
   async getMany(agentIds: readonly string[]): Promise<HostedAgentRecord[]> {
     if (agentIds.length === 0) return [];
-    const rows = await this.db.select().from(hostedAgentsTable).where(inArray(hostedAgentsTable.agentId, [...agentIds]));
-    return rows.map(toHosted);
+    return (await this.#getMany.execute({ agentIds: JSON.stringify(agentIds) })).map(toHosted);
   }
 
   async remove(agentId: string): Promise<void> {
