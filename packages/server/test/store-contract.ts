@@ -602,6 +602,19 @@ export function describeStoreContract(name: string, open: () => Promise<StoreHar
         expect((await stores.audit.list({ limit: 10, action: 'agent.spawn' })).items.map((entry) => entry.target)).toEqual([`agent:${first.agentId}`]);
       });
 
+      it('reads many agents in one call: each once, whatever is asked twice or is not there', async () => {
+        const [a, b] = [{ ...hosted('c-1'), actor: { userId: 'alice', workspaceId: 'w1' } }, hosted('c-2')];
+        for (const record of [a, b]) await stores.hostedAgents.reserve(record, { connection: 10 });
+        await stores.hostedAgents.updateStatus(b.agentId, { ...b.status, status: 'running', progress: { turns: 3 } }, 2);
+        const many = await stores.hostedAgents.getMany([b.agentId, 'unknown', a.agentId, b.agentId]);
+        expect(many.map((record) => record.agentId).sort()).toEqual([a.agentId, b.agentId].sort());
+        expect(many.find((record) => record.agentId === a.agentId)).toEqual(await stores.hostedAgents.get(a.agentId));
+        expect(many.find((record) => record.agentId === b.agentId)?.status).toMatchObject({ status: 'running', progress: { turns: 3 } });
+        expect(await stores.hostedAgents.getMany([])).toEqual([]);
+        const fiveHundred = Array.from({ length: 499 }, () => crypto.randomUUID()).concat(a.agentId);
+        expect((await stores.hostedAgents.getMany(fiveHundred)).map((record) => record.agentId)).toEqual([a.agentId]);
+      });
+
       it('stores the outbox entries of a status with it, and none for a status it ignores', async () => {
         const record = hosted('c-1');
         await stores.hostedAgents.reserve(record, { connection: 10 });

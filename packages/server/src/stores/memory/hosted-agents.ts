@@ -39,7 +39,7 @@ export class InMemoryHostedAgentStore implements HostedAgentStore {
   }
 
   async getMany(agentIds: readonly string[]): Promise<HostedAgentRecord[]> {
-    return agentIds.flatMap((agentId) => {
+    return [...new Set(agentIds)].flatMap((agentId) => {
       const record = this.#agents.get(agentId);
       return record === undefined ? [] : [copy(record)];
     });
