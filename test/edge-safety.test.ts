@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 // Node built-ins (with or without `node:`) or Node-only vendor SDKs.
 const root = new URL('..', import.meta.url).pathname;
 
-const NODE_ONLY_PACKAGES = ['ioredis', 'dockerode', 'bullmq', '@anthropic-ai/sdk', '@hono/node-server', '@libsql/client/node'];
+const NODE_ONLY_PACKAGES = ['ioredis', 'dockerode', 'bullmq', '@anthropic-ai/sdk', '@hono/node-server', '@libsql/client/node', 'pg', 'drizzle-orm/node-postgres'];
 const EDGE_ENTRIES: { pkg: string; extraForbidden: RegExp[] }[] = [
   // Core may not even use Node globals (ARCHITECTURE: no `process`, no `Buffer`).
   { pkg: 'core', extraForbidden: [/\bprocess\./, /\bBuffer\b/] },
@@ -20,7 +20,7 @@ const EDGE_ENTRIES: { pkg: string; extraForbidden: RegExp[] }[] = [
 ];
 
 // What no edge deployment of the server should install.
-const NODE_ONLY_CLOSURE = ['@mosaic-fed/orchestrator', '@mosaic-fed/node', 'ioredis', 'dockerode', 'bullmq', '@anthropic-ai/sdk', '@hono/node-server', 'undici'];
+const NODE_ONLY_CLOSURE = ['@mosaic-fed/orchestrator', '@mosaic-fed/node', 'ioredis', 'dockerode', 'bullmq', '@anthropic-ai/sdk', '@hono/node-server', 'undici', 'pg'];
 
 interface Manifest {
   dependencies?: Record<string, string>;

@@ -611,7 +611,7 @@ export function describeStoreContract(name: string, open: () => Promise<StoreHar
         expect(many.find((record) => record.agentId === a.agentId)).toEqual(await stores.hostedAgents.get(a.agentId));
         expect(many.find((record) => record.agentId === b.agentId)?.status).toMatchObject({ status: 'running', progress: { turns: 3 } });
         expect(await stores.hostedAgents.getMany([])).toEqual([]);
-        const fiveHundred = Array.from({ length: 499 }, () => crypto.randomUUID()).concat(a.agentId);
+        const fiveHundred: string[] = [...Array.from({ length: 499 }, () => crypto.randomUUID()), a.agentId];
         expect((await stores.hostedAgents.getMany(fiveHundred)).map((record) => record.agentId)).toEqual([a.agentId]);
       });
 

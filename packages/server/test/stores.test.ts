@@ -5,7 +5,7 @@ import { createInMemoryStores } from '../src/stores/memory/index.js';
 import { applyMigrations } from '../src/stores/libsql/migrate.js';
 import { MIGRATIONS } from '../src/stores/libsql/migrations.js';
 import { schema } from '../src/stores/libsql/schema.js';
-import { createFileStores, createTempDir } from './helpers.js';
+import { createFileStores, createPostgresStores, createTempDir, testPostgresAnswers } from './helpers.js';
 import { RELEASE_MIGRATIONS } from './release-database.js';
 import { describeStoreContract } from './store-contract.js';
 
@@ -14,6 +14,14 @@ describeStoreContract('libSQL file', async () => {
   const { stores, cleanup } = await createFileStores();
   return { stores, cleanup };
 });
+
+if (await testPostgresAnswers()) {
+  describeStoreContract('PostgreSQL', createPostgresStores);
+} else {
+  describe.skip('PostgreSQL stores (no PostgreSQL: set MOSAIC_FED_TEST_POSTGRES_URL or start one)', () => {
+    it('need PostgreSQL', () => undefined);
+  });
+}
 
 describe('libSQL migrations', () => {
   it('create every table and column the drizzle schema declares', async () => {

@@ -4,6 +4,7 @@ import { and, asc, eq, isNull, lt, or, type SQL } from 'drizzle-orm';
 import type { A2AClientChange, A2AClientRecord, A2AClientStore } from '../types.js';
 import { a2aClientsTable } from './schema.js';
 import { insertAudit, insertAuditIfChanged, type Database } from './shared.js';
+import { toA2AClient } from '../sql-shared.js';
 
 export class LibsqlA2AClientStore implements A2AClientStore {
   constructor(private readonly db: Database) {}
@@ -25,7 +26,7 @@ export class LibsqlA2AClientStore implements A2AClientStore {
   }
 
   async list(): Promise<A2AClientRecord[]> {
-    return (await this.db.select().from(a2aClientsTable).orderBy(asc(a2aClientsTable.createdAt), asc(a2aClientsTable.id))).map(toRecord);
+    return (await this.db.select().from(a2aClientsTable).orderBy(asc(a2aClientsTable.createdAt), asc(a2aClientsTable.id))).map(toA2AClient);
   }
 
   async update(id: string, change: A2AClientChange, audit: AuditEntry): Promise<boolean> {
@@ -52,7 +53,7 @@ export class LibsqlA2AClientStore implements A2AClientStore {
 
   async #one(where: SQL): Promise<A2AClientRecord | undefined> {
     const [row] = await this.db.select().from(a2aClientsTable).where(where).limit(1);
-    return row === undefined ? undefined : toRecord(row);
+    return row === undefined ? undefined : toA2AClient(row);
   }
 
   async recordUse(id: string, at: string): Promise<void> {
@@ -61,10 +62,4 @@ export class LibsqlA2AClientStore implements A2AClientStore {
       .set({ lastUsedAt: at })
       .where(and(eq(a2aClientsTable.id, id), or(isNull(a2aClientsTable.lastUsedAt), lt(a2aClientsTable.lastUsedAt, at))));
   }
-}
-
-/** A row as a record: `oidcSubject` only where one is set. */
-function toRecord(row: typeof a2aClientsTable.$inferSelect): A2AClientRecord {
-  const { oidcSubject, ...record } = row;
-  return oidcSubject === null ? record : { ...record, oidcSubject };
 }

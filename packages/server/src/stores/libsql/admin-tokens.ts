@@ -4,6 +4,7 @@ import { and, asc, eq, isNull, lt, or } from 'drizzle-orm';
 import type { AdminTokenRecord, AdminTokenStore } from '../types.js';
 import { adminTokensTable } from './schema.js';
 import { insertAudit, insertAuditIfChanged, type Database } from './shared.js';
+import { toAdminToken } from '../sql-shared.js';
 
 export class LibsqlAdminTokenStore implements AdminTokenStore {
   constructor(private readonly db: Database) {}
@@ -18,16 +19,16 @@ export class LibsqlAdminTokenStore implements AdminTokenStore {
       .from(adminTokensTable)
       .where(eq(adminTokensTable.tokenHash, tokenHash))
       .limit(1);
-    return row === undefined ? undefined : toRecord(row);
+    return row === undefined ? undefined : toAdminToken(row);
   }
 
   async get(id: string): Promise<AdminTokenRecord | undefined> {
     const [row] = await this.db.select().from(adminTokensTable).where(eq(adminTokensTable.id, id)).limit(1);
-    return row === undefined ? undefined : toRecord(row);
+    return row === undefined ? undefined : toAdminToken(row);
   }
 
   async list(): Promise<AdminTokenRecord[]> {
-    return (await this.db.select().from(adminTokensTable).orderBy(asc(adminTokensTable.createdAt), asc(adminTokensTable.id))).map(toRecord);
+    return (await this.db.select().from(adminTokensTable).orderBy(asc(adminTokensTable.createdAt), asc(adminTokensTable.id))).map(toAdminToken);
   }
 
   async revoke(id: string, at: string, audit: AuditEntry): Promise<boolean> {
@@ -47,10 +48,4 @@ export class LibsqlAdminTokenStore implements AdminTokenStore {
       .set({ lastUsedAt: at })
       .where(and(eq(adminTokensTable.id, id), or(isNull(adminTokensTable.lastUsedAt), lt(adminTokensTable.lastUsedAt, at))));
   }
-}
-
-/** A row as a record: `userId` only on a user's token. */
-function toRecord(row: typeof adminTokensTable.$inferSelect): AdminTokenRecord {
-  const { userId, ...record } = row;
-  return userId === null ? record : { ...record, userId };
 }

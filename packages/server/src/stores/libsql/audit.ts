@@ -3,7 +3,8 @@ import type { AuditEntry, AuditPage } from '@mosaic-fed/core';
 import { and, desc, eq, gte, like, lt, lte, or, sql } from 'drizzle-orm';
 import type { AuditListOptions, AuditStore } from '../types.js';
 import { auditTable } from './schema.js';
-import { insertAudit, toAuditEntry, type Database } from './shared.js';
+import { toAuditEntry } from '../sql-shared.js';
+import { insertAudit, type Database } from './shared.js';
 
 export class LibsqlAuditStore implements AuditStore {
   constructor(private readonly db: Database) {}

@@ -4,6 +4,7 @@ import { and, asc, eq, isNull, lte, or } from 'drizzle-orm';
 import { peerSeenThreshold, type ConnectionRecord, type ConnectionStore } from '../types.js';
 import { connectionsTable } from './schema.js';
 import { insertAudit, insertAuditIfChanged, type Database } from './shared.js';
+import { toConnection } from '../sql-shared.js';
 
 export class LibsqlConnectionStore implements ConnectionStore {
   constructor(private readonly db: Database) {}
@@ -14,7 +15,7 @@ export class LibsqlConnectionStore implements ConnectionStore {
 
   async get(id: string): Promise<ConnectionRecord | undefined> {
     const [row] = await this.db.select().from(connectionsTable).where(eq(connectionsTable.id, id)).limit(1);
-    return row === undefined ? undefined : toRecord(row);
+    return row === undefined ? undefined : toConnection(row);
   }
 
   async getByPeer(peerInstanceId: string): Promise<ConnectionRecord | undefined> {
@@ -23,7 +24,7 @@ export class LibsqlConnectionStore implements ConnectionStore {
       .from(connectionsTable)
       .where(eq(connectionsTable.peerInstanceId, peerInstanceId))
       .limit(1);
-    return row === undefined ? undefined : toRecord(row);
+    return row === undefined ? undefined : toConnection(row);
   }
 
   async list(filter: { status?: ConnectionRecord['status'] | undefined } = {}): Promise<ConnectionRecord[]> {
@@ -32,7 +33,7 @@ export class LibsqlConnectionStore implements ConnectionStore {
       .from(connectionsTable)
       .where(filter.status === undefined ? undefined : eq(connectionsTable.status, filter.status))
       .orderBy(asc(connectionsTable.createdAt), asc(connectionsTable.id));
-    return rows.map(toRecord);
+    return rows.map(toConnection);
   }
 
   async update(record: ConnectionRecord, expectedVersion: number, audit: AuditEntry): Promise<boolean> {
@@ -58,14 +59,4 @@ export class LibsqlConnectionStore implements ConnectionStore {
       .set({ peerSeenAt: at })
       .where(and(eq(connectionsTable.id, id), or(isNull(seen), lte(seen, peerSeenThreshold(at)))));
   }
-}
-
-/** A row as a record: `peerPausedAt` only while the peer refuses messages, `peerSeenAt` once it was heard from. */
-function toRecord(row: typeof connectionsTable.$inferSelect): ConnectionRecord {
-  const { peerPausedAt, peerSeenAt, ...record } = row;
-  return {
-    ...record,
-    ...(peerPausedAt === null ? {} : { peerPausedAt }),
-    ...(peerSeenAt === null ? {} : { peerSeenAt }),
-  };
 }

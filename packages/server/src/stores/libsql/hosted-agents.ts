@@ -5,7 +5,8 @@ import { and, eq, inArray, lt, sql, type SQL } from 'drizzle-orm';
 import type { HostedAgentFilter, HostedAgentListQuery, HostedAgentRecord, HostedAgentStore, OutboxEntry, ReserveLimits } from '../types.js';
 import { insertOutboxIfChanged } from './outbox.js';
 import { hostedAgentsTable } from './schema.js';
-import { ACTIVE_STATES, afterCursor, builtOnce, creationOrder, insertAuditIfChanged, pageOf, type Database } from './shared.js';
+import { builtOnce, insertAuditIfChanged, type Database } from './shared.js';
+import { ACTIVE_STATES, afterCursor, creationOrder, pageOf, toHosted } from '../sql-shared.js';
 
 interface StatusUpdate {
   agentId: string;
@@ -131,11 +132,4 @@ function filtered(query: HostedAgentFilter): SQL | undefined {
     query.taskId === undefined ? undefined : eq(hostedAgentsTable.taskId, query.taskId),
     query.agentType === undefined ? undefined : sql`json_extract(${hostedAgentsTable.status}, '$.agentType') = ${query.agentType}`,
   );
-}
-
-function toHosted(row: typeof hostedAgentsTable.$inferSelect): HostedAgentRecord {
-  const { state: _state, taskId: _taskId, actorUserId, actorWorkspaceId, via, ...rest } = row;
-  const record: HostedAgentRecord = via === null ? rest : { ...rest, via };
-  if (actorUserId === null) return record;
-  return { ...record, actor: actorWorkspaceId === null ? { userId: actorUserId } : { userId: actorUserId, workspaceId: actorWorkspaceId } };
 }

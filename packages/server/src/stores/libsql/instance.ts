@@ -3,14 +3,10 @@ import type { AuditEntry } from '@mosaic-fed/core';
 import { and, eq } from 'drizzle-orm';
 import type { InstanceRecord, InstanceStore } from '../types.js';
 import { instanceTable } from './schema.js';
+import { toInstanceRecord } from '../sql-shared.js';
 import { insertAuditIfChanged, type Database } from './shared.js';
 
 const INSTANCE_ROW = 1;
-
-function toRecord(row: typeof instanceTable.$inferSelect): InstanceRecord {
-  const { id: _id, ...record } = row;
-  return record;
-}
 
 export class LibsqlInstanceStore implements InstanceStore {
   // Prepared once: the instance record is read on every request that needs the identity.
@@ -22,7 +18,7 @@ export class LibsqlInstanceStore implements InstanceStore {
 
   async get(): Promise<InstanceRecord | undefined> {
     const row = await this.#select.get();
-    return row === undefined ? undefined : toRecord(row);
+    return row === undefined ? undefined : toInstanceRecord(row);
   }
 
   async initialise(record: InstanceRecord, audit: AuditEntry): Promise<InstanceRecord> {

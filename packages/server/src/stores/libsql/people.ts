@@ -4,6 +4,7 @@ import { and, asc, eq } from 'drizzle-orm';
 import type { PeopleStore } from '../types.js';
 import { membershipsTable, usersTable, workspacesTable } from './schema.js';
 import { insertAudit, insertAuditIfChanged, type Database } from './shared.js';
+import { toUser } from '../sql-shared.js';
 
 export class LibsqlPeopleStore implements PeopleStore {
   constructor(private readonly db: Database) {}
@@ -75,10 +76,4 @@ export class LibsqlPeopleStore implements PeopleStore {
   membersOf(workspaceId: string): Promise<Membership[]> {
     return this.db.select().from(membershipsTable).where(eq(membershipsTable.workspaceId, workspaceId)).orderBy(asc(membershipsTable.userId));
   }
-}
-
-/** A row as a user: `oidcSubject` only when one is linked. */
-function toUser(row: typeof usersTable.$inferSelect): User {
-  const { oidcSubject, ...user } = row;
-  return oidcSubject === null ? user : { ...user, oidcSubject };
 }

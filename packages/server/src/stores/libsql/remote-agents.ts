@@ -3,7 +3,8 @@ import { TERMINAL_STATES, type AgentStatus, type AgentStatusChangedPayload } fro
 import { and, asc, eq, gt, inArray, lt, sql } from 'drizzle-orm';
 import type { RemoteAgentListQuery, RemoteAgentRecord, RemoteAgentStore } from '../types.js';
 import { agentEventsTable, remoteAgentsTable } from './schema.js';
-import { afterCursor, creationOrder, pageOf, type Database } from './shared.js';
+import type { Database } from './shared.js';
+import { afterCursor, creationOrder, pageOf, toRemoteAgent } from '../sql-shared.js';
 
 /** A remote agent whose stored status is not terminal (PROTOCOL 5: a terminal one never changes). */
 const notTerminal = sql`json_extract(${remoteAgentsTable.status}, '$.status') NOT IN (${sql.join(
@@ -24,7 +25,7 @@ export class LibsqlRemoteAgentStore implements RemoteAgentStore {
 
   async get(agentId: string): Promise<RemoteAgentRecord | undefined> {
     const [row] = await this.db.select().from(remoteAgentsTable).where(eq(remoteAgentsTable.agentId, agentId)).limit(1);
-    return row === undefined ? undefined : toRecord(row);
+    return row === undefined ? undefined : toRemoteAgent(row);
   }
 
   async list(query: RemoteAgentListQuery) {
@@ -47,7 +48,7 @@ export class LibsqlRemoteAgentStore implements RemoteAgentStore {
       )
       .orderBy(...creationOrder(remoteAgentsTable.createdAt, remoteAgentsTable.agentId, query.newestFirst))
       .limit(query.limit + 1);
-    return pageOf(rows.map(toRecord), query.limit);
+    return pageOf(rows.map(toRemoteAgent), query.limit);
   }
 
   async applyEvent(agentId: string, event: AgentStatusChangedPayload): Promise<'applied' | 'stale' | 'terminal'> {
@@ -74,7 +75,7 @@ export class LibsqlRemoteAgentStore implements RemoteAgentStore {
   async getMany(agentIds: readonly string[]): Promise<RemoteAgentRecord[]> {
     if (agentIds.length === 0) return [];
     const rows = await this.db.select().from(remoteAgentsTable).where(inArray(remoteAgentsTable.agentId, [...new Set(agentIds)]));
-    return rows.map(toRecord);
+    return rows.map(toRemoteAgent);
   }
 
   async refreshStatuses(statuses: readonly AgentStatus[]): Promise<void> {
@@ -92,10 +93,4 @@ export class LibsqlRemoteAgentStore implements RemoteAgentStore {
       .orderBy(asc(agentEventsTable.sequence));
     return rows.map((row) => row.payload);
   }
-}
-
-/** A row as a record: `owner` only for an agent spawned for a user. */
-function toRecord(row: typeof remoteAgentsTable.$inferSelect): RemoteAgentRecord {
-  const { ownerUserId, ownerWorkspaceId, ...record } = row;
-  return ownerUserId === null || ownerWorkspaceId === null ? record : { ...record, owner: { userId: ownerUserId, workspaceId: ownerWorkspaceId } };
 }

@@ -1,10 +1,9 @@
-// What the libSQL stores share: the database type, statements built once, audit entries
-// written in the same batch as the change they record, and paging.
+// What the libSQL stores share: the database type, statements built once, and audit
+// entries written in the same batch as the change they record.
 import type { AuditEntry } from '@mosaic-fed/core';
 import type { InArgs, InStatement } from '@libsql/client';
-import { and, asc, desc, eq, fillPlaceholders, gt, lt, or, sql, type Query, type SQL } from 'drizzle-orm';
-import { SQLiteAsyncDialect, type SQLiteColumn } from 'drizzle-orm/sqlite-core';
-import { decodeCursor, encodeCursor } from '../lib-cursor.js';
+import { fillPlaceholders, sql, type Query } from 'drizzle-orm';
+import { SQLiteAsyncDialect } from 'drizzle-orm/sqlite-core';
 import type { drizzle } from 'drizzle-orm/libsql/web';
 import { auditTable, type schema } from './schema.js';
 
@@ -23,11 +22,6 @@ export function builtOnce<Values extends Record<string, unknown>>(query: Query):
 /** Builds SQL of one's own (`sql\`...\``) into a query once, for {@link builtOnce}. */
 export const sqliteDialect = new SQLiteAsyncDialect();
 
-export function toAuditEntry(row: typeof auditTable.$inferSelect): AuditEntry {
-  const { seq: _seq, ...entry } = row;
-  return entry;
-}
-
 export function insertAudit(db: Database, entry: AuditEntry) {
   return db.insert(auditTable).values(entry);
 }
@@ -45,29 +39,4 @@ export function insertAuditIfChanged(db: Database, entry: AuditEntry) {
     SELECT ${entry.id}, ${entry.at}, ${JSON.stringify(entry.actor)}, ${entry.action}, ${entry.target},
            ${json(entry.before)}, ${json(entry.after)}
     WHERE changes() = 1`);
-}
-
-export const ACTIVE_STATES = ['spawning', 'running', 'waiting'] as const;
-
-/**
- * `WHERE (createdAt, id) > cursor` (or `<` with `newestFirst`), or nothing for the first
- * page; `false` for a bad cursor.
- */
-export function afterCursor(createdAt: SQLiteColumn, id: SQLiteColumn, cursor: string | undefined, newestFirst = false): SQL | undefined | false {
-  if (cursor === undefined) return undefined;
-  const after = decodeCursor(cursor);
-  if (after === undefined) return false;
-  const beyond = newestFirst ? lt : gt;
-  return or(beyond(createdAt, after.createdAt), and(eq(createdAt, after.createdAt), beyond(id, after.id)));
-}
-
-/** The order of a page by (createdAt, id): oldest first, or newest first. */
-export function creationOrder(createdAt: SQLiteColumn, id: SQLiteColumn, newestFirst = false): SQL[] {
-  return newestFirst ? [desc(createdAt), desc(id)] : [asc(createdAt), asc(id)];
-}
-
-export function pageOf<T extends { createdAt: string; agentId: string }>(rows: T[], limit: number) {
-  const agents = rows.slice(0, limit);
-  const last = agents.at(-1);
-  return { agents, nextCursor: rows.length > limit && last !== undefined ? encodeCursor(last.createdAt, last.agentId) : null };
 }
