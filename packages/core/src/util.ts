@@ -7,5 +7,5 @@
 export { batchPerTurn } from './batch.js';
 export { canonicalJson } from './lib/canonical-json.js';
 export type { BatchPerTurnOptions } from './batch.js';
-export { applyMigrations, hasTable, lastAppliedMigration, MIGRATION_LEDGER, migrationLedgerRow } from './migrations.js';
-export type { EmbeddedMigration, MigrationClient, MigrationStatement } from './migrations.js';
+export { applyMigrations, applyPostgresMigrations, hasTable, lastAppliedMigration, MIGRATION_LEDGER, migrationLedgerRow } from './migrations.js';
+export type { EmbeddedMigration, MigrationClient, MigrationStatement, PostgresMigrationConnection, PostgresMigrationPool } from './migrations.js';

@@ -9,13 +9,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InMemoryAgentStateStore, type AgentStateStore, type StoredAgent } from '../src/index.js';
 import { createLibsqlAgentStateStore } from '../src/libsql.js';
 import { MIGRATIONS } from '../src/state/libsql-migrations.js';
+import { createPostgresAgentStateStore } from '../src/postgres.js';
 import { ValkeyAgentStateStore } from '../src/valkey.js';
+import { createPostgresSchema, testPostgresAnswers } from '../../../test/postgres.js';
 import { redisServer } from './helpers.js';
 
-// One contract, every agent state store: memory, a libSQL file, and Valkey (a real
-// redis-server).
+// One contract, every agent state store: memory, a libSQL file, Valkey (a real
+// redis-server) and PostgreSQL (a real server, each store in a schema of its own).
 const dir = mkdtempSync(join(tmpdir(), 'mosaic-orchestrator-state-'));
 let redis: Redis | undefined;
+const postgres = await testPostgresAnswers();
+/** Each PostgreSQL store's schema, dropped at the end. */
+const schemas: Awaited<ReturnType<typeof createPostgresSchema>>[] = [];
 const prefix = `mosaic-fed-test:${randomUUID()}:`;
 
 beforeAll(async () => {
@@ -29,12 +34,22 @@ afterAll(async () => {
     redis.disconnect();
   }
   rmSync(dir, { recursive: true, force: true });
+  await Promise.all(schemas.map((schema) => schema.drop()));
 });
 
 const stores: { name: string; make: () => Promise<AgentStateStore | undefined> }[] = [
   { name: 'memory', make: async () => new InMemoryAgentStateStore() },
   { name: 'libSQL file', make: () => createLibsqlAgentStateStore(createClient({ url: `file:${join(dir, `${randomUUID()}.db`)}` })) },
   { name: 'Valkey', make: async () => (redis === undefined ? undefined : new ValkeyAgentStateStore({ redis, prefix: `${prefix}${randomUUID()}:` })) },
+  {
+    name: 'PostgreSQL',
+    make: async () => {
+      if (!postgres) return undefined;
+      const schema = await createPostgresSchema();
+      schemas.push(schema);
+      return createPostgresAgentStateStore(schema.pool, { closePool: false });
+    },
+  },
 ];
 
 function agent(): StoredAgent {

@@ -1,11 +1,10 @@
 import { getTableConfig } from 'drizzle-orm/pg-core';
-import { drizzle } from 'drizzle-orm/node-postgres';
 import { describe, expect, it } from 'vitest';
 import type { EmbeddedMigration } from '@mosaic-fed/core/util';
 import { applyPostgresMigrations } from '../src/stores/postgres/migrate.js';
 import { MIGRATIONS } from '../src/stores/postgres/migrations.js';
 import { schema } from '../src/stores/postgres/schema.js';
-import { createPostgresSchema, testPostgresAnswers } from './helpers.js';
+import { createPostgresSchema, testPostgresAnswers } from '../../../test/postgres.js';
 
 // The PostgreSQL stores' migrations against a real server, each test in a schema of its own.
 const answers = await testPostgresAnswers();
@@ -35,7 +34,7 @@ if (!answers) {
 describe.runIf(answers)('PostgreSQL migrations', () => {
   it('create every table and column the drizzle schema declares, text compared byte by byte', async () => {
     await withSchema(async ({ pool, schema: name }) => {
-      await applyPostgresMigrations(drizzle(pool, { schema }));
+      await applyPostgresMigrations(pool);
       for (const table of Object.values(schema)) {
         const config = getTableConfig(table);
         const { rows } = await pool.query<{ column_name: string; is_nullable: string; data_type: string; collation_name: string | null }>(
@@ -59,9 +58,9 @@ describe.runIf(answers)('PostgreSQL migrations', () => {
       const pg = (await import('pg')).default;
       const pools = [pool, new pg.Pool({ connectionString: url }), new pg.Pool({ connectionString: url })];
       try {
-        const applied = await Promise.all(pools.map((each) => applyPostgresMigrations(drizzle(each, { schema }))));
+        const applied = await Promise.all(pools.map((each) => applyPostgresMigrations(each)));
         expect(applied.flat().sort()).toEqual(MIGRATIONS.map((m) => m.tag).sort());
-        expect(await applyPostgresMigrations(drizzle(pool, { schema }))).toEqual([]);
+        expect(await applyPostgresMigrations(pool)).toEqual([]);
         const { rows } = await pool.query<{ hash: string }>('SELECT hash FROM __drizzle_migrations ORDER BY created_at');
         expect(rows.map((row) => row.hash)).toEqual(MIGRATIONS.map((m) => m.hash));
       } finally {
@@ -72,16 +71,15 @@ describe.runIf(answers)('PostgreSQL migrations', () => {
 
   it('upgrade a database from an older migration, keeping its rows; a migration that fails changes nothing', async () => {
     await withSchema(async ({ pool }) => {
-      const db = drizzle(pool, { schema });
-      await applyPostgresMigrations(db);
+      await applyPostgresMigrations(pool);
       await pool.query(`INSERT INTO outbox (id, connection_id, peer_instance_id, event_type, payload, attempts, next_attempt_at, give_up_at, created_at)
         VALUES ('o1', 'c1', 'peer-1', 'agent.status.changed', '{}', 0, 0, 0, 0)`);
       const next = laterMigration('0001_outbox_note', ['ALTER TABLE outbox ADD COLUMN note text', "UPDATE outbox SET note = 'kept'"]);
-      expect(await applyPostgresMigrations(db, [...MIGRATIONS, next])).toEqual(['0001_outbox_note']);
+      expect(await applyPostgresMigrations(pool, [...MIGRATIONS, next])).toEqual(['0001_outbox_note']);
       expect((await pool.query('SELECT id, note FROM outbox')).rows).toEqual([{ id: 'o1', note: 'kept' }]);
 
       const broken = { ...laterMigration('0002_broken', ['ALTER TABLE outbox ADD COLUMN other text', 'SELECT * FROM no_such_table']), folderMillis: next.folderMillis + 1000 };
-      await expect(applyPostgresMigrations(db, [...MIGRATIONS, next, broken])).rejects.toThrow(/no_such_table/);
+      await expect(applyPostgresMigrations(pool, [...MIGRATIONS, next, broken])).rejects.toThrow(/no_such_table/);
       const { rows } = await pool.query<{ column_name: string }>("SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'outbox' AND column_name = 'other'");
       expect(rows).toEqual([]);
       expect((await pool.query('SELECT count(*)::int AS n FROM __drizzle_migrations')).rows).toEqual([{ n: MIGRATIONS.length + 1 }]);

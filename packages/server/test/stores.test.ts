@@ -5,7 +5,8 @@ import { createInMemoryStores } from '../src/stores/memory/index.js';
 import { applyMigrations } from '../src/stores/libsql/migrate.js';
 import { MIGRATIONS } from '../src/stores/libsql/migrations.js';
 import { schema } from '../src/stores/libsql/schema.js';
-import { createFileStores, createPostgresStores, createTempDir, testPostgresAnswers } from './helpers.js';
+import { testPostgresAnswers } from '../../../test/postgres.js';
+import { createFileStores, createPostgresStores, createTempDir } from './helpers.js';
 import { RELEASE_MIGRATIONS } from './release-database.js';
 import { describeStoreContract } from './store-contract.js';
 

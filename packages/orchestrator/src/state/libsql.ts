@@ -9,6 +9,7 @@ import { drizzle } from 'drizzle-orm/libsql/web';
 import { SQLiteAsyncDialect } from 'drizzle-orm/sqlite-core';
 import { MIGRATIONS } from './libsql-migrations.js';
 import { agentsTable, answersTable, bundlesTable, eventsTable, schema, transcriptTable } from './libsql-schema.js';
+import { inAskedOrder, toAgent } from './sql-rows.js';
 import type { AgentStateStore, NewTranscriptEntry, StoredAgent, StoredAnswer } from './types.js';
 
 type Database = ReturnType<typeof drizzle<typeof schema>>;
@@ -108,12 +109,7 @@ class LibsqlAgentStateStore implements AgentStateStore {
     const distinct = [...new Set(agentIds)];
     if (distinct.length === 0) return [];
     const rows = await this.#db.select({ agentId: agentsTable.agentId, status: agentsTable.status }).from(agentsTable).where(inArray(agentsTable.agentId, distinct));
-    const byId = new Map(rows.map((row) => [row.agentId, row.status]));
-    // Each answer its own copy, even for an id asked for twice.
-    return agentIds.map((agentId) => {
-      const status = byId.get(agentId);
-      return status === undefined ? undefined : structuredClone(status);
-    });
+    return inAskedOrder(agentIds, rows);
   }
 
   async update(agentId: string, expectedSequence: number, status: AgentStatus): Promise<AgentStatusChangedPayload | undefined> {
@@ -202,15 +198,4 @@ class LibsqlAgentStateStore implements AgentStateStore {
 /** An agent's event, stored with the change before it in its batch (see insertEventIfChanged). */
 function eventOf(agentId: string, event: AgentStatusChangedPayload): InStatement {
   return insertEventIfChanged({ agentId, sequence: event.sequence, event: JSON.stringify(event) });
-}
-
-function toAgent(row: typeof agentsTable.$inferSelect): StoredAgent {
-  const { state: _state, egress, maxTokens, approvals, traceparent, ...agent } = row;
-  return {
-    ...agent,
-    ...(egress === null ? {} : { egress }),
-    ...(maxTokens === null ? {} : { maxTokens }),
-    ...(approvals === null ? {} : { approvals }),
-    ...(traceparent === null ? {} : { traceparent }),
-  };
 }

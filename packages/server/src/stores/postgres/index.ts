@@ -39,8 +39,8 @@ export interface PostgresStoresOptions {
  * ```
  */
 export async function createPostgresStores(pool: Pool, options: PostgresStoresOptions = {}): Promise<FederationStores> {
+  await applyPostgresMigrations(pool);
   const db = drizzle(pool, { schema });
-  await applyPostgresMigrations(db);
   return {
     instance: new PostgresInstanceStore(db),
     audit: new PostgresAuditStore(db),

@@ -1,0 +1,174 @@
+// Agent state in PostgreSQL through drizzle's node-postgres driver: for many machines
+// sharing one database. Its migrations are drizzle-kit's, embedded (postgres-migrations.ts),
+// with a ledger of their own beside the server's stores.
+import { TERMINAL_STATES, type AgentStatus, type AgentStatusChangedPayload, type TranscriptEntry } from '@mosaic-fed/core';
+import { applyPostgresMigrations, batchPerTurn } from '@mosaic-fed/core/util';
+import { and, asc, eq, gt, inArray, notInArray, sql } from 'drizzle-orm';
+import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
+import type { Pool } from 'pg';
+import { MIGRATIONS } from './postgres-migrations.js';
+import { agentsTable, answersTable, bundlesTable, eventsTable, schema, transcriptTable } from './postgres-schema.js';
+import { inAskedOrder, toAgent } from './sql-rows.js';
+import type { AgentStateStore, NewTranscriptEntry, StoredAgent, StoredAnswer } from './types.js';
+
+/** The orchestrator's migration ledger: the server's stores may share the database. */
+export const ORCHESTRATOR_MIGRATION_LEDGER = '__drizzle_migrations_orchestrator';
+
+/** Options for {@link createPostgresAgentStateStore}. */
+export interface PostgresAgentStateOptions {
+  /** End the pool when the store closes. Default: true. */
+  closePool?: boolean;
+}
+
+/**
+ * Creates the store on a `pg` pool, applying pending migrations first.
+ *
+ * @example
+ * ```ts
+ * const store = await createPostgresAgentStateStore(new pg.Pool({ connectionString: process.env.MOSAIC_FED_DATABASE_URL }));
+ * ```
+ */
+export async function createPostgresAgentStateStore(pool: Pool, options: PostgresAgentStateOptions = {}): Promise<AgentStateStore> {
+  await applyPostgresMigrations(pool, MIGRATIONS, ORCHESTRATOR_MIGRATION_LEDGER);
+  return new PostgresAgentStateStore(drizzle(pool, { schema }), options.closePool ?? true ? () => pool.end() : async () => undefined);
+}
+
+interface Move {
+  agentId: string;
+  expectedSequence: number;
+  status: AgentStatus;
+}
+
+class PostgresAgentStateStore implements AgentStateStore {
+  readonly #db: NodePgDatabase<typeof schema>;
+  readonly #close: () => Promise<void>;
+
+  constructor(db: NodePgDatabase<typeof schema>, close: () => Promise<void>) {
+    this.#db = db;
+    this.#close = close;
+  }
+
+  async create(agent: StoredAgent): Promise<'created' | 'exists'> {
+    return this.#db.transaction(async (tx) => {
+      const inserted = await tx
+        .insert(agentsTable)
+        .values({ ...agent, egress: agent.egress ?? null, maxTokens: agent.maxTokens ?? null, approvals: agent.approvals ?? null, traceparent: agent.traceparent ?? null, state: agent.status.status })
+        .onConflictDoNothing()
+        .returning({ agentId: agentsTable.agentId });
+      if (inserted.length !== 1) return 'exists';
+      await tx.insert(eventsTable).values({ agentId: agent.agentId, sequence: agent.sequence, payload: { ...agent.status, sequence: agent.sequence } });
+      return 'created';
+    });
+  }
+
+  async get(agentId: string): Promise<StoredAgent | undefined> {
+    const [row] = await this.#db.select().from(agentsTable).where(eq(agentsTable.agentId, agentId)).limit(1);
+    return row === undefined ? undefined : toAgent(row);
+  }
+
+  async statuses(agentIds: readonly string[]): Promise<(AgentStatus | undefined)[]> {
+    const distinct = [...new Set(agentIds)];
+    if (distinct.length === 0) return [];
+    const rows = await this.#db.select({ agentId: agentsTable.agentId, status: agentsTable.status }).from(agentsTable).where(inArray(agentsTable.agentId, distinct));
+    return inAskedOrder(agentIds, rows);
+  }
+
+  update(agentId: string, expectedSequence: number, status: AgentStatus): Promise<AgentStatusChangedPayload | undefined> {
+    return this.#updates({ agentId, expectedSequence, status });
+  }
+
+  /**
+   * The moves of one turn of the event loop in one transaction (a group commit: agents
+   * move in crowds); each is its own compare-and-set, its event written only if it wrote.
+   */
+  readonly #updates = batchPerTurn((moves: Move[]) =>
+    this.#db.transaction(async (tx) => {
+      const events: (AgentStatusChangedPayload | undefined)[] = [];
+      for (const { agentId, expectedSequence, status } of moves) {
+        const event = { ...status, sequence: expectedSequence + 1 };
+        const moved = await tx
+          .update(agentsTable)
+          .set({ status, state: status.status, sequence: event.sequence })
+          .where(and(eq(agentsTable.agentId, agentId), eq(agentsTable.sequence, expectedSequence)))
+          .returning({ agentId: agentsTable.agentId });
+        if (moved.length === 1) await tx.insert(eventsTable).values({ agentId, sequence: event.sequence, payload: event });
+        events.push(moved.length === 1 ? event : undefined);
+      }
+      return events;
+    }),
+  );
+
+  async events(agentId: string, afterSequence: number): Promise<AgentStatusChangedPayload[]> {
+    const rows = await this.#db
+      .select({ payload: eventsTable.payload })
+      .from(eventsTable)
+      .where(and(eq(eventsTable.agentId, agentId), gt(eventsTable.sequence, afterSequence)))
+      .orderBy(asc(eventsTable.sequence));
+    return rows.map((row) => row.payload);
+  }
+
+  async listActive(): Promise<StoredAgent[]> {
+    const rows = await this.#db.select().from(agentsTable).where(notInArray(agentsTable.state, [...TERMINAL_STATES]));
+    return rows.map(toAgent);
+  }
+
+  async appendTranscript(agentId: string, entries: readonly NewTranscriptEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    await this.#db.transaction(async (tx) => {
+      // Appends to one transcript number their entries one after another.
+      await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtextextended(${`mosaic-fed:transcript:${agentId}`}, 0))`);
+      const [last] = await tx
+        .select({ index: sql<number | null>`max(${transcriptTable.index})` })
+        .from(transcriptTable)
+        .where(eq(transcriptTable.agentId, agentId));
+      const after = last?.index ?? 0;
+      await tx.insert(transcriptTable).values(entries.map((entry, i) => ({ agentId, index: after + i + 1, entry })));
+    });
+  }
+
+  async transcript(agentId: string, after: number, limit: number): Promise<TranscriptEntry[]> {
+    const rows = await this.#db
+      .select()
+      .from(transcriptTable)
+      .where(and(eq(transcriptTable.agentId, agentId), gt(transcriptTable.index, after)))
+      .orderBy(asc(transcriptTable.index))
+      .limit(limit);
+    return rows.map((row) => ({ ...row.entry, index: row.index }));
+  }
+
+  async putBundle(agentId: string, bundle: Uint8Array): Promise<void> {
+    await this.#db.insert(bundlesTable).values({ agentId, data: bundle }).onConflictDoUpdate({ target: bundlesTable.agentId, set: { data: bundle } });
+  }
+
+  async readBundle(agentId: string, offset: number, length: number): Promise<Uint8Array | undefined> {
+    // substring counts a bytea's bytes from 1: only the range leaves the database.
+    const [row] = await this.#db
+      .select({ range: sql<Uint8Array>`substring(${bundlesTable.data} from ${offset + 1}::integer for ${length}::integer)` })
+      .from(bundlesTable)
+      .where(eq(bundlesTable.agentId, agentId));
+    if (row === undefined) return undefined;
+    return new Uint8Array(row.range.buffer, row.range.byteOffset, row.range.byteLength);
+  }
+
+  async putAnswer(agentId: string, answer: StoredAnswer): Promise<boolean> {
+    const inserted = await this.#db
+      .insert(answersTable)
+      .values({ agentId, approvalId: answer.approvalId, answer })
+      .onConflictDoNothing()
+      .returning({ agentId: answersTable.agentId });
+    return inserted.length === 1;
+  }
+
+  async answer(agentId: string, approvalId: string): Promise<StoredAnswer | undefined> {
+    const [row] = await this.#db
+      .select({ answer: answersTable.answer })
+      .from(answersTable)
+      .where(and(eq(answersTable.agentId, agentId), eq(answersTable.approvalId, approvalId)))
+      .limit(1);
+    return row?.answer;
+  }
+
+  close(): Promise<void> {
+    return this.#close();
+  }
+}

@@ -1,0 +1,25 @@
+// What the SQL agent state stores (libSQL and PostgreSQL) share: both schemas infer the
+// same row types.
+import type { AgentStatus } from '@mosaic-fed/core';
+import type { agentsTable } from './libsql-schema.js';
+import type { StoredAgent } from './types.js';
+
+export function toAgent(row: typeof agentsTable.$inferSelect): StoredAgent {
+  const { state: _state, egress, maxTokens, approvals, traceparent, ...agent } = row;
+  return {
+    ...agent,
+    ...(egress === null ? {} : { egress }),
+    ...(maxTokens === null ? {} : { maxTokens }),
+    ...(approvals === null ? {} : { approvals }),
+    ...(traceparent === null ? {} : { traceparent }),
+  };
+}
+
+/** The statuses read, in the order asked: each its own copy, even for an id asked for twice. */
+export function inAskedOrder(agentIds: readonly string[], rows: readonly { agentId: string; status: AgentStatus }[]): (AgentStatus | undefined)[] {
+  const byId = new Map(rows.map((row) => [row.agentId, row.status]));
+  return agentIds.map((agentId) => {
+    const status = byId.get(agentId);
+    return status === undefined ? undefined : structuredClone(status);
+  });
+}
