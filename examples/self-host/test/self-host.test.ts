@@ -12,6 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { freePort } from '../../shared/harness.js';
 import { startRuntimeServer, type RuntimeServer } from '../../shared/run-runtime.js';
+import { createPostgresSchema, testPostgresAnswers } from '../../../test/postgres.js';
 
 // The self-host files, checked and, where this machine allows, run: what compose would
 // start (the server and a worker, with the environment the compose file gives them, on a
@@ -52,18 +53,22 @@ const dotenv: Record<string, string> = Object.fromEntries(
     .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
 );
 dotenv.MOSAIC_FED_SECRET = randomBytes(32).toString('base64url');
+dotenv.POSTGRES_PASSWORD = randomBytes(24).toString('hex');
 dotenv.ANTHROPIC_API_KEY = 'scripted';
 
 describe('examples/self-host: compose.yaml', () => {
-  it('has Valkey, a server and workers, each configured only with settings mosaic-fed knows', () => {
-    expect(Object.keys(compose.services).sort()).toEqual(['server', 'valkey', 'worker']);
+  it('has PostgreSQL, Valkey, a server and workers, each configured only with settings mosaic-fed knows', () => {
+    expect(Object.keys(compose.services).sort()).toEqual(['postgres', 'server', 'valkey', 'worker']);
     expect(compose.services.server?.command).toEqual(['serve']);
     expect(compose.services.worker?.command).toEqual(['worker']);
+    const database = compose.services.postgres?.environment ?? {};
     for (const name of ['server', 'worker']) {
       const environment = compose.services[name]?.environment ?? {};
       expect(environment.REDIS_URL).toBe('redis://valkey:6379');
+      // Servers and workers keep everything in the same database: compose's PostgreSQL.
+      expect(environment.MOSAIC_FED_DATABASE_URL).toBe(`postgres://${database.POSTGRES_USER}:${database.POSTGRES_PASSWORD}@postgres:5432/${database.POSTGRES_DB}`);
       for (const variable of Object.keys(environment)) expect(help, `${name}: ${variable}`).toContain(variable);
-      expect(compose.services[name]?.depends_on).toContain('valkey');
+      expect(compose.services[name]?.depends_on).toEqual(expect.arrayContaining(['postgres', 'valkey']));
     }
     // Every variable the compose file reads from .env is in env.example, or has a default.
     for (const [, name, fallback] of readFileSync(join(here, 'compose.yaml'), 'utf8').matchAll(/\$\{(\w+)(:-[^}]*)?\}/g)) {
@@ -71,7 +76,7 @@ describe('examples/self-host: compose.yaml', () => {
     }
   });
 
-  it('runs here as compose would run it: a worker pool on Valkey behind a server, reached by a hub', async (context) => {
+  it('runs here as compose would run it: a worker pool on Valkey and PostgreSQL behind a server, reached by a hub', async (context) => {
     const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
     const probe = await connectValkey(redisUrl).catch(() => undefined);
     if (probe === undefined) {
@@ -80,6 +85,10 @@ describe('examples/self-host: compose.yaml', () => {
       return context.skip();
     }
     probe.disconnect();
+    if (!(await testPostgresAnswers())) return context.skip();
+    // compose's database, as an empty schema of the test database.
+    const database = await createPostgresSchema();
+    closers.push(() => database.drop());
     const model = await startScriptedMessagesServer(turnByTurn(demoFixScript()));
     closers.push(() => model.close());
     const repository = createDemoRepository(join(work, 'repo'));
@@ -95,6 +104,7 @@ describe('examples/self-host: compose.yaml', () => {
       return {
         ...declared,
         REDIS_URL: redisUrl,
+        MOSAIC_FED_DATABASE_URL: database.url,
         MOSAIC_FED_REDIS_PREFIX: `self-host-${randomUUID()}:`,
         MOSAIC_FED_DATA_DIR: join(work, service),
         MOSAIC_FED_HOST: '127.0.0.1',
@@ -137,6 +147,10 @@ describe('examples/self-host: compose.yaml', () => {
     for await (const event of admin.events(agentId)) events.push(event);
     expect(events.at(-1)?.status).toBe('completed');
     expect(worker.lines.some((line) => line.msg === 'running an agent' && line.agentId === agentId)).toBe(true);
+    // The server's records and the agent's state are in the database, not in a data directory.
+    const { rows } = await database.pool.query<{ agent_id: string; state: string }>('SELECT agent_id, state FROM orchestrator_agents');
+    expect(rows).toEqual([{ agent_id: agentId, state: 'completed' }]);
+    expect((await database.pool.query('SELECT agent_id FROM hosted_agents')).rows).toEqual([{ agent_id: agentId }]);
   });
 });
 

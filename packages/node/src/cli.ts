@@ -50,6 +50,7 @@ import {
   type NodeOrchestratorOptions,
 } from './index.js';
 import { agentsCommand } from './cli-agents.js';
+import { isPostgresUrl } from './postgres.js';
 import { formatTable, UsageError } from './cli-support.js';
 import { tracingFromEnv } from './tracing.js';
 
@@ -93,7 +94,10 @@ Options (environment variable in brackets):
 Environment only:
   MOSAIC_FED_SECRET               key-encryption secret (32+ characters); default:
                                   <data-dir>/secret.key, created with mode 0600
-  MOSAIC_FED_DATABASE_URL         libSQL URL; default: file <data-dir>/mosaic-fed.db
+  MOSAIC_FED_DATABASE_URL         the database: postgres://user:password@host:5432/db for
+                                  many machines (servers, workers and the orchestrator
+                                  service keep everything there, agents' state included),
+                                  or a libSQL URL; default: file <data-dir>/mosaic-fed.db
   MOSAIC_FED_DATABASE_AUTH_TOKEN  auth token for a remote libSQL server
   MOSAIC_FED_AUTO_ACCEPT_URLS     comma-separated peer URLs whose connection requests are
                                   accepted without an admin, once the instance at that
@@ -253,6 +257,8 @@ function orchestratorFromEnv(env: Env, dataDir: string, logger: Logger): NodeOrc
     ...(env.MOSAIC_FED_ORCHESTRATOR_TOKEN === undefined ? {} : { serviceToken: env.MOSAIC_FED_ORCHESTRATOR_TOKEN }),
     ...(env.REDIS_URL === undefined ? {} : { redisUrl: env.REDIS_URL }),
     ...(env.MOSAIC_FED_REDIS_PREFIX === undefined ? {} : { redisPrefix: env.MOSAIC_FED_REDIS_PREFIX }),
+    // PostgreSQL holds agents' state too; a libSQL database leaves it in orchestrator.db.
+    ...(isPostgresUrl(env.MOSAIC_FED_DATABASE_URL) ? { databaseUrl: env.MOSAIC_FED_DATABASE_URL } : {}),
     anthropic: {
       ...(env.ANTHROPIC_API_KEY === undefined ? {} : { apiKey: env.ANTHROPIC_API_KEY }),
       ...(env.ANTHROPIC_BASE_URL === undefined ? {} : { baseURL: env.ANTHROPIC_BASE_URL }),

@@ -27,6 +27,7 @@ import {
 } from '@mosaic-fed/server';
 import { ValkeyEventBus, ValkeyLeases, ValkeyMessageLogStore, ValkeyRateLimiter } from './valkey.js';
 import { openDatabase } from './database.js';
+import { isPostgresUrl, openPostgresStores } from './postgres.js';
 import { gitCredentialRoutes } from './git-credentials.js';
 import { dataDirSetting, printableUrl, startupStep } from './startup.js';
 import { connectValkey } from './orchestrator.js';
@@ -69,7 +70,11 @@ export interface NodeFederationOptions {
   url?: string;
   /** The key-encryption secret; default: `<dataDir>/secret.key`, created on first start. */
   secret?: string;
-  /** A libSQL URL (`libsql://...`, `file:...`); default: the file in the data directory. */
+  /**
+   * The database: a libSQL URL (`libsql://...`, `file:...`) or PostgreSQL's
+   * (`postgres://user:password@host/db`, for many machines); default: the SQLite file in
+   * the data directory.
+   */
   databaseUrl?: string;
   databaseAuthToken?: string;
   name?: string;
@@ -151,7 +156,8 @@ export async function openFederation(options: NodeFederationOptions & { url: str
     options.databaseUrl === undefined
       ? `the database ${resolve(dataDir, DATABASE_FILE)} (in --data-dir, MOSAIC_FED_DATA_DIR) cannot be opened`
       : `the database at ${printableUrl(databaseUrl)} (MOSAIC_FED_DATABASE_URL) cannot be opened`,
-    async () => createLibsqlStores(await openDatabase(databaseUrl, options.databaseAuthToken)),
+    async () =>
+      isPostgresUrl(databaseUrl) ? openPostgresStores(databaseUrl, logger) : createLibsqlStores(await openDatabase(databaseUrl, options.databaseAuthToken)),
   );
   const valkey = options.redisUrl === undefined ? undefined : await openValkey(options.redisUrl, options.redisPrefix, logger);
   const stores = valkey === undefined ? fileStores : { ...fileStores, messageLog: valkey.messageLog };

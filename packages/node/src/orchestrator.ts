@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { FederationError, isFederationError, type AgentType, type Logger, type OrchestratorAdapter } from '@mosaic-fed/core';
-import { HttpOrchestrator, LocalOrchestrator, type AgentRunners, type SandboxProvider, type SetupOptions } from '@mosaic-fed/orchestrator';
+import { HttpOrchestrator, LocalOrchestrator, type AgentRunners, type AgentStateStore, type SandboxProvider, type SetupOptions } from '@mosaic-fed/orchestrator';
 import { AgentWorker, QueueOrchestrator } from '@mosaic-fed/orchestrator/queue';
 import { createClaudeRunners, type ClaudeRunnerOptions } from '@mosaic-fed/orchestrator/anthropic';
 import { DockerSandboxProvider } from '@mosaic-fed/orchestrator/docker';
@@ -28,6 +28,7 @@ import { OutboundPolicy, type HealthProbe } from '@mosaic-fed/server';
 import type { Registry } from 'prom-client';
 import { createOrchestratorMetrics } from './metrics.js';
 import { openDatabase } from './database.js';
+import { isPostgresUrl, openPostgresAgentState } from './postgres.js';
 import { dataDirSetting, printableUrl, reasonOf, StartupError, startupStep } from './startup.js';
 
 export const ORCHESTRATOR_DATABASE_FILE = 'orchestrator.db';
@@ -46,7 +47,13 @@ export interface NodeOrchestratorOptions {
   redisUrl?: string;
   /** Prefix of every Valkey key and channel. Default `mosaic-fed:`. */
   redisPrefix?: string;
-  /** Keeps agent state (`orchestrator.db`). */
+  /**
+   * PostgreSQL (`postgres://...`): agents' state goes there, where every server and worker
+   * sharing it finds it, instead of `orchestrator.db` in the data directory (or, with
+   * Valkey, beside the queue). Servers and workers of one pool must be given the same.
+   */
+  databaseUrl?: string;
+  /** Keeps agent state (`orchestrator.db`) unless `databaseUrl` is PostgreSQL. */
   dataDir: string;
   /**
    * `auto` (Docker when an engine answers with the image, else bubblewrap when it runs,
@@ -155,7 +162,11 @@ export async function createNodeOrchestrator(options: NodeOrchestratorOptions): 
   }
   if (options.redisUrl !== undefined) {
     const redis = await connectValkey(options.redisUrl);
-    const orchestrator = new QueueOrchestrator({ redis, ...(options.redisPrefix === undefined ? {} : { prefix: options.redisPrefix }) });
+    const state = await sharedAgentState(options).catch((error: unknown) => {
+      redis.disconnect();
+      throw error;
+    });
+    const orchestrator = new QueueOrchestrator({ redis, ...(state === undefined ? {} : { state }), ...(options.redisPrefix === undefined ? {} : { prefix: options.redisPrefix }) });
     return {
       orchestrator,
       metrics: createOrchestratorMetrics(() => orchestrator.backlog()).registry,
@@ -163,6 +174,7 @@ export async function createNodeOrchestrator(options: NodeOrchestratorOptions): 
       sandboxHealth: sandboxProbe('Chosen by each mosaic-fed worker that takes agents from the queue on Valkey.', 'quiet'),
       close: async () => {
         await orchestrator.close();
+        await state?.close?.();
         redis.disconnect();
       },
     };
@@ -175,12 +187,10 @@ export async function createNodeOrchestrator(options: NodeOrchestratorOptions): 
     gitCredentialsFile: options.gitCredentialsFile ?? join(dataDir, GIT_CREDENTIALS_FILE),
     sandboxOwner: `instance-${createHash('sha256').update(dataDir).digest('hex').slice(0, 12)}`,
   });
-  const where = dataDirSetting(dataDir);
-  await startupStep(where, () => mkdir(options.dataDir, { recursive: true, mode: 0o700 }));
-  const client = await startupStep(where, () => openDatabase(`file:${resolve(options.dataDir, ORCHESTRATOR_DATABASE_FILE)}`));
+  const state = (await sharedAgentState(options)) ?? (await agentStateFile(dataDir));
   const metrics = createOrchestratorMetrics(() => orchestrator.backlog());
   const orchestrator = new LocalOrchestrator({
-    state: await createLibsqlAgentStateStore(client),
+    state,
     ...parts,
     ...(options.maxConcurrentAgents === undefined ? {} : { maxConcurrentAgents: options.maxConcurrentAgents }),
     observer: metrics.observer,
@@ -198,9 +208,24 @@ export async function createNodeOrchestrator(options: NodeOrchestratorOptions): 
     ),
     close: async () => {
       await orchestrator.close();
-      client.close();
+      await state.close?.();
     },
   };
+}
+
+/** Agents' state in PostgreSQL when `databaseUrl` names it; otherwise none shared. */
+async function sharedAgentState(options: Pick<NodeOrchestratorOptions, 'databaseUrl' | 'logger'>): Promise<AgentStateStore | undefined> {
+  const url = options.databaseUrl;
+  if (!isPostgresUrl(url)) return undefined;
+  return startupStep(`the database at ${printableUrl(url)} (MOSAIC_FED_DATABASE_URL) cannot be opened`, () => openPostgresAgentState(url, options.logger));
+}
+
+/** Agents' state in `orchestrator.db` in the data directory; closing it closes the file. */
+async function agentStateFile(dataDir: string): Promise<AgentStateStore> {
+  const where = dataDirSetting(dataDir);
+  await startupStep(where, () => mkdir(dataDir, { recursive: true, mode: 0o700 }));
+  const client = await startupStep(where, () => openDatabase(`file:${resolve(dataDir, ORCHESTRATOR_DATABASE_FILE)}`));
+  return createLibsqlAgentStateStore(client, { closeClient: true });
 }
 
 /** Options of a `mosaic-fed worker`: where the queue is, and how agents run here. */
@@ -220,8 +245,13 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<{ des
   // A worker in the middle of an agent waits for Valkey to come back rather than drop the
   // agent's next write: the agent goes on once it is back.
   const redis = await connectValkey(options.redisUrl, { waitWhileAway: true });
+  const state = await sharedAgentState(options).catch((error: unknown) => {
+    redis.disconnect();
+    throw error;
+  });
   const worker = new AgentWorker({
     redis,
+    ...(state === undefined ? {} : { state }),
     ...parts,
     ...(options.redisPrefix === undefined ? {} : { prefix: options.redisPrefix }),
     logger: options.logger,
@@ -233,6 +263,7 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<{ des
     description: parts.description,
     close: async () => {
       await worker.close();
+      await state?.close?.();
       redis.disconnect();
     },
   };

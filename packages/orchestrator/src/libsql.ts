@@ -4,3 +4,4 @@
  * @packageDocumentation
  */
 export { createLibsqlAgentStateStore } from './state/libsql.js';
+export type { LibsqlAgentStateOptions } from './state/libsql.js';

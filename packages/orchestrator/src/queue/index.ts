@@ -35,6 +35,7 @@ import { AgentExecutor } from '../executor.js';
 import { AgentLifecycle } from '../lifecycle.js';
 import type { AgentRunners } from '../runners/types.js';
 import type { SandboxProvider } from '../sandboxes/types.js';
+import type { AgentStateStore } from '../state/types.js';
 import { ValkeyAgentStateStore } from '../state/valkey.js';
 import type { WorkspaceProvider } from '../workspaces/types.js';
 
@@ -42,6 +43,11 @@ import type { WorkspaceProvider } from '../workspaces/types.js';
 export interface AgentQueueOptions {
   /** A connection for commands; the queue's own connections are made from it. */
   redis: Redis;
+  /**
+   * Where agents' state lives, when not beside the queue in Valkey (the default):
+   * PostgreSQL, say. Every server and worker of the pool must be given the same one.
+   */
+  state?: AgentStateStore;
   /** Prefix of every key and channel. Default `mosaic-fed:`. */
   prefix?: string;
   /** Default `agents`. */
@@ -69,13 +75,18 @@ function namesOf(options: AgentQueueOptions) {
   };
 }
 
-/** Fails a call that could not reach Valkey as `ORCHESTRATOR_UNAVAILABLE` (503, safe to retry). */
+/** The agents' state: the one given, or Valkey's beside the queue. */
+function stateOf(options: AgentQueueOptions, names: ReturnType<typeof namesOf>): AgentStateStore {
+  return options.state ?? new ValkeyAgentStateStore({ redis: options.redis, prefix: `${names.prefix}orchestrator:` });
+}
+
+/** Fails a call that could not reach Valkey (or the state's database) as `ORCHESTRATOR_UNAVAILABLE` (503, safe to retry). */
 async function reaching<T>(call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {
     if (isFederationError(error)) throw error;
-    throw new FederationError('ORCHESTRATOR_UNAVAILABLE', 'the agent queue (Valkey) cannot be reached', { cause: error });
+    throw new FederationError('ORCHESTRATOR_UNAVAILABLE', 'the agent queue or the agents\' state cannot be reached', { cause: error });
   }
 }
 
@@ -103,7 +114,7 @@ export class QueueOrchestrator implements OrchestratorAdapter {
     this.#redis = options.redis;
     this.#names = namesOf(options);
     this.#lifecycle = new AgentLifecycle({
-      state: new ValkeyAgentStateStore({ redis: options.redis, prefix: `${this.#names.prefix}orchestrator:` }),
+      state: stateOf(options, this.#names),
       now: options.now ?? (() => new Date()),
       watchPollMs: options.watchPollMs ?? 500,
     });
@@ -235,7 +246,7 @@ export class AgentWorker {
     this.#names = namesOf(options);
     this.#logger = options.logger ?? silentLogger;
     this.#lifecycle = new AgentLifecycle({
-      state: new ValkeyAgentStateStore({ redis: options.redis, prefix: `${this.#names.prefix}orchestrator:` }),
+      state: stateOf(options, this.#names),
       now: options.now ?? (() => new Date()),
     });
     this.#executor = new AgentExecutor({

@@ -14,6 +14,12 @@ import type { AgentStateStore, NewTranscriptEntry, StoredAgent, StoredAnswer } f
 
 type Database = ReturnType<typeof drizzle<typeof schema>>;
 
+/** Options for {@link createLibsqlAgentStateStore}. */
+export interface LibsqlAgentStateOptions {
+  /** Close the client when the store closes. Default: false (the caller closes it). */
+  closeClient?: boolean;
+}
+
 /**
  * Creates the store, applying pending migrations first.
  *
@@ -22,10 +28,10 @@ type Database = ReturnType<typeof drizzle<typeof schema>>;
  * const store = await createLibsqlAgentStateStore(createClient({ url: 'file:./data/orchestrator.db' }));
  * ```
  */
-export async function createLibsqlAgentStateStore(client: Client): Promise<AgentStateStore> {
+export async function createLibsqlAgentStateStore(client: Client, options: LibsqlAgentStateOptions = {}): Promise<AgentStateStore> {
   await adoptUnrecordedSchema(client);
   await applyMigrations(client, MIGRATIONS);
-  return new LibsqlAgentStateStore(drizzle(client, { schema }));
+  return new LibsqlAgentStateStore(drizzle(client, { schema }), options.closeClient === true ? () => client.close() : () => undefined);
 }
 
 /**
@@ -73,11 +79,13 @@ const insertEventIfChanged = builtOnce<{ agentId: string; sequence: number; even
 
 class LibsqlAgentStateStore implements AgentStateStore {
   readonly #db: Database;
+  readonly #close: () => void;
   /** A move's compare-and-set on the sequence it read. */
   readonly #move: ReturnType<typeof builtOnce<{ agentId: string; status: string; state: string; sequence: number; expectedSequence: number }>>;
 
-  constructor(db: Database) {
+  constructor(db: Database, close: () => void) {
     this.#db = db;
+    this.#close = close;
     this.#move = builtOnce(
       db
         .update(agentsTable)
@@ -192,6 +200,10 @@ class LibsqlAgentStateStore implements AgentStateStore {
       .where(and(eq(answersTable.agentId, agentId), eq(answersTable.approvalId, approvalId)))
       .limit(1);
     return row?.answer;
+  }
+
+  async close(): Promise<void> {
+    this.#close();
   }
 }
 
