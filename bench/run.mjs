@@ -169,9 +169,10 @@ try {
   const cryptoToken = await signMessage({ kind: 'QUERY', iss: hubId, aud: spokeId, queryType: 'agents.list', payload: {} }, hubKey, { lifetimeSeconds: 300 });
   compared.crypto = { name: '2. Hono + EdDSA verify + sign', target: await startTarget('crypto.mjs'), options: { body: () => cryptoToken, contentType: 'application/jwt' } };
 
-  // 3. The full incoming agent.status path, with libSQL and with Valkey stores; and, to
-  // show what storage costs, with every store in memory (not a deployment: nothing lasts).
-  const storeNames = { libsql: 'libSQL', valkey: 'Valkey', memory: 'stores in memory' };
+  // 3. The full incoming agent.status path, with libSQL and with Valkey stores, and as
+  // many machines run it (PostgreSQL and Valkey); and, to show what storage costs, with
+  // every store in memory (not a deployment: nothing lasts).
+  const storeNames = { libsql: 'libSQL', valkey: 'Valkey', postgres: 'PostgreSQL and Valkey', memory: 'stores in memory' };
   for (const stores of Object.keys(storeNames)) {
     const server = await startTarget('federation.mjs', { BENCH_STORES: stores });
     const spawnOne = await signMessage(
@@ -256,14 +257,15 @@ try {
     target.stop();
   }
 
-  // 4. agent.spawn through the full path, agents that finish at once.
-  {
-    const server = await startTarget('federation.mjs');
+  // 4. agent.spawn through the full path, agents that finish at once: with libSQL, and as
+  // many machines run it (PostgreSQL and Valkey).
+  for (const [stores, suffix, label] of [['libsql', '', ''], ['postgres', 'Postgres', ' (PostgreSQL and Valkey)']]) {
+    const server = await startTarget('federation.mjs', { BENCH_STORES: stores });
     const spawnBody = { kind: 'COMMAND', commandType: 'agent.spawn', payload: { taskId: 'bench', agentType: 'worker', context: { repository: 'git.example.com/o/r', branch: 'main' } } };
     const pool = messagePool(server.instanceId, spawnBody, Number(process.env.BENCH_POOL ?? 40_000) / 2);
     await pool.refill();
     const before = await (await fetch(`${server.url}/bench/stats`)).json();
-    figures.spawn = await figure('4. agent.spawn, full path', server, {
+    figures[`spawn${suffix}`] = await figure(`4. agent.spawn, full path${label}`, server, {
       path: '/api/v1/federation/incoming/command',
       contentType: 'application/jwt',
       body: pool.body,
@@ -272,11 +274,11 @@ try {
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     const { latencies, statements, calls } = await (await fetch(`${server.url}/bench/stats`)).json();
     const sorted = [...latencies].sort((a, b) => a - b);
-    figures.spawnLatency = { name: '4. spawn-to-completed latency', agents: sorted.length, p50Ms: sorted[Math.floor(sorted.length * 0.5)], p99Ms: sorted[Math.floor(sorted.length * 0.99)] };
+    figures[`spawn${suffix}Latency`] = { name: `4. spawn-to-completed latency${label}`, agents: sorted.length, p50Ms: sorted[Math.floor(sorted.length * 0.5)], p99Ms: sorted[Math.floor(sorted.length * 0.99)] };
     // What the databases ran for each agent, from its spawn to its end (its events stored
     // for the hub): SQL statements, and round trips (a statement, or a batch in one transaction).
     const spawned = latencies.length - before.latencies.length;
-    figures.spawnStatements = { name: '4. database work per spawn', agents: spawned, statements: (statements - before.statements) / spawned, roundTrips: (calls - before.calls) / spawned };
+    figures[`spawn${suffix}Statements`] = { name: `4. database work per spawn${label}`, agents: spawned, statements: (statements - before.statements) / spawned, roundTrips: (calls - before.calls) / spawned };
     server.stop();
   }
 
@@ -381,6 +383,8 @@ const ratios = {
   'status/a2a (3/5)': ratioOf((r) => r['status-libsql'].rate / r.a2a.rate),
   'status p99 / crypto p99': ratioOf((r) => r['status-libsql'].p99 / r.crypto.p99),
   'status (Valkey)/crypto': ratioOf((r) => r['status-valkey'].rate / r.crypto.rate),
+  'status (PostgreSQL and Valkey)/crypto': ratioOf((r) => r['status-postgres'].rate / r.crypto.rate),
+  'status (PostgreSQL and Valkey)/status (libSQL)': ratioOf((r) => r['status-postgres'].rate / r['status-libsql'].rate),
   'status (stores in memory)/crypto': ratioOf((r) => r['status-memory'].rate / r.crypto.rate),
   'status/signed a2a GetTask (3/5s)': ratioOf((r) => r['status-libsql'].rate / r['a2a-signed-get'].rate),
   [`statuses per second at ${STATUSES_PER_QUERY} ids / signed a2a GetTask (3m/5s)`]: ratioOf((r) => (r.statuses.rate * STATUSES_PER_QUERY) / r['a2a-signed-get'].rate),
@@ -422,7 +426,7 @@ writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
 
 const round = (value) => (value === undefined ? '' : Math.round(value).toLocaleString('en'));
 console.table(
-  ['bare', 'crypto', 'status-libsql', 'status-valkey', 'status-memory', 'statuses', 'spawn', 'a2a', 'a2a-signed-get', 'a2a-signed-send'].map((key) => ({
+  ['bare', 'crypto', 'status-libsql', 'status-valkey', 'status-postgres', 'status-memory', 'statuses', 'spawn', 'spawnPostgres', 'a2a', 'a2a-signed-get', 'a2a-signed-send'].map((key) => ({
     figure: figures[key].name,
     'median req/s': round(figures[key].median),
     'min–max': `${round(figures[key].min)}–${round(figures[key].max)}`,
@@ -432,13 +436,17 @@ console.table(
 );
 if (figures.crypto.cpuMainUsPerRequest !== undefined) {
   console.log('CPU time per request (µs), median over the runs: main thread | other threads (crypto jobs, GC)');
-  for (const key of ['crypto', 'status-libsql', 'status-valkey', 'status-memory', 'statuses', 'spawn', 'a2a', 'a2a-signed-get', 'a2a-signed-send']) {
+  for (const key of ['crypto', 'status-libsql', 'status-valkey', 'status-postgres', 'status-memory', 'statuses', 'spawn', 'spawnPostgres', 'a2a', 'a2a-signed-get', 'a2a-signed-send']) {
     const { name, cpuMainUsPerRequest: main, cpuOtherUsPerRequest: other } = figures[key];
     console.log(`  ${name}: ${round(main)} | ${round(other)}`);
   }
 }
-console.log(`spawn-to-completed over ${figures.spawnLatency.agents} agents: p50 ${figures.spawnLatency.p50Ms.toFixed(1)} ms, p99 ${figures.spawnLatency.p99Ms.toFixed(1)} ms`);
-console.log(`database work per spawn, over ${figures.spawnStatements.agents} agents: ${figures.spawnStatements.statements.toFixed(1)} statements in ${figures.spawnStatements.roundTrips.toFixed(1)} round trips`);
+for (const suffix of ['', 'Postgres']) {
+  const latency = figures[`spawn${suffix}Latency`];
+  const work = figures[`spawn${suffix}Statements`];
+  console.log(`${latency.name}, over ${latency.agents} agents: p50 ${latency.p50Ms.toFixed(1)} ms, p99 ${latency.p99Ms.toFixed(1)} ms`);
+  console.log(`${work.name}, over ${work.agents} agents: ${work.statements.toFixed(1)} statements in ${work.roundTrips.toFixed(1)} round trips`);
+}
 const bytes = ({ median: m, min, max }) => `${round(m)} B (${round(min)}–${round(max)})`;
 console.log(`memory per tracked agent, once the server is warm: ${bytes(figures.memory.rssBytesPerAgent)} RSS, ${bytes(figures.memory.heapBytesPerAgent)} heap`);
 console.log(`growth over the first ${TRACKED_AGENTS} agents, per agent: ${bytes(figures.memory.firstBatchRssBytesPerAgent)} RSS, ${bytes(figures.memory.firstBatchHeapBytesPerAgent)} heap`);

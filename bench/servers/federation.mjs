@@ -1,6 +1,9 @@
 // Benchmark targets 3 and 4: the full federation server (the same createFederation the
 // Node entry serves) with libSQL stores, or with the message log, rate limits and event
-// bus in Valkey (BENCH_STORES=valkey), or with every store in memory, agent state
+// bus in Valkey (BENCH_STORES=valkey), or as many machines run it, every store and the
+// agents' state in PostgreSQL (a schema of its own in MOSAIC_FED_TEST_POSTGRES_URL's
+// database, dropped at exit) and what is shared in flight in Valkey
+// (BENCH_STORES=postgres), or with every store in memory, agent state
 // included (BENCH_STORES=memory), which shows what storage costs. A hub identity from the runner is pinned on an
 // ACTIVE connection with grants that never limit. Agents run on LocalOrchestrator with a
 // runner that finishes at once (no checkout, no sandbox), so spawns measure the platform.
@@ -13,7 +16,10 @@ import { serve } from '@hono/node-server';
 import { GRANTABLE_TYPES, silentLogger } from '@mosaic-fed/core';
 import { InMemoryAgentStateStore, LocalOrchestrator } from '@mosaic-fed/orchestrator';
 import { createLibsqlAgentStateStore } from '@mosaic-fed/orchestrator/libsql';
+import { createPostgresAgentStateStore } from '@mosaic-fed/orchestrator/postgres';
 import { createFederation, createInMemoryStores, createLibsqlStores } from '@mosaic-fed/server';
+import { createPostgresStores } from '@mosaic-fed/server/postgres';
+import pg from 'pg';
 import { connectValkey, openDatabase } from '@mosaic-fed/node';
 import { ValkeyEventBus, ValkeyMessageLogStore, ValkeyRateLimiter } from '@mosaic-fed/node/valkey';
 import { Hono } from 'hono';
@@ -44,16 +50,59 @@ function counted(client) {
     });
   return wrap(client);
 }
+/** A `pg` pool whose queries are counted: each one a statement and a round trip, in a transaction or not. */
+function countedPool(pool) {
+  const countQuery = (object, value) => (...args) => (note(args[0]?.text ?? args[0]), (counts.statements += 1), (counts.calls += 1), value.apply(object, args));
+  return new Proxy(pool, {
+    get(object, property) {
+      const value = Reflect.get(object, property, object);
+      if (typeof value !== 'function') return value;
+      if (property === 'query') return countQuery(object, value);
+      if (property === 'connect') {
+        return async (...args) => {
+          const client = await value.apply(object, args);
+          return new Proxy(client, { get: (target, name) => (name === 'query' ? countQuery(target, target.query) : Reflect.get(target, name, target)) });
+        };
+      }
+      return value.bind(object);
+    },
+  });
+}
+/** A schema of its own in the PostgreSQL database, as an empty database; dropped at exit. */
+async function postgresSchema() {
+  const url = new URL(process.env.MOSAIC_FED_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test');
+  const schema = `bench_${crypto.randomUUID().replaceAll('-', '')}`;
+  const admin = new pg.Client({ connectionString: url.toString() });
+  await admin.connect();
+  await admin.query(`CREATE SCHEMA ${schema}`);
+  dropAtExit.push(async () => {
+    await admin.query(`DROP SCHEMA ${schema} CASCADE`);
+    await admin.end();
+  });
+  url.searchParams.set('options', `-c search_path=${schema}`);
+  return countedPool(new pg.Pool({ connectionString: url.toString(), max: 10 }));
+}
+const dropAtExit = [];
 const dir = mkdtempSync(join(tmpdir(), 'mosaic-bench-'));
 // Database files opened as the Node entry opens them; agent state on disk, as in
 // `mosaic-fed serve`.
 const inMemory = process.env.BENCH_STORES === 'memory';
-let stores = inMemory ? createInMemoryStores() : await createLibsqlStores(counted(await openDatabase(`file:${join(dir, 'bench.db')}`)));
-const agentState = inMemory
-  ? new InMemoryAgentStateStore()
-  : await createLibsqlAgentStateStore(counted(await openDatabase(`file:${join(dir, 'orchestrator.db')}`)));
+const postgres = process.env.BENCH_STORES === 'postgres' ? await postgresSchema() : undefined;
+let stores;
+let agentState;
+if (inMemory) {
+  stores = createInMemoryStores();
+  agentState = new InMemoryAgentStateStore();
+} else if (postgres !== undefined) {
+  // As `mosaic-fed serve` opens them: one pool for the process.
+  stores = await createPostgresStores(postgres, { closePool: false });
+  agentState = await createPostgresAgentStateStore(postgres, { closePool: false });
+} else {
+  stores = await createLibsqlStores(counted(await openDatabase(`file:${join(dir, 'bench.db')}`)));
+  agentState = await createLibsqlAgentStateStore(counted(await openDatabase(`file:${join(dir, 'orchestrator.db')}`)));
+}
 let shared = {};
-if (process.env.BENCH_STORES === 'valkey') {
+if (process.env.BENCH_STORES === 'valkey' || postgres !== undefined) {
   const redis = await connectValkey(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
   const prefix = `mosaic-fed-bench:${crypto.randomUUID()}:`;
   stores = { ...stores, messageLog: new ValkeyMessageLogStore({ redis, prefix }) };
@@ -154,4 +203,9 @@ const app = new Hono()
 serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, (info) =>
   console.log(JSON.stringify({ ready: true, port: info.port, instanceId: self.instanceId })),
 );
-for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.exit(0));
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, async () => {
+    for (const drop of dropAtExit) await drop().catch(() => undefined);
+    process.exit(0);
+  });
+}

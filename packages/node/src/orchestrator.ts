@@ -166,6 +166,8 @@ export async function createNodeOrchestrator(options: NodeOrchestratorOptions): 
       redis.disconnect();
       throw error;
     });
+    // Workers check it at start: one that looks for agents elsewhere would never find them.
+    await redis.set(stateKindKey(options.redisPrefix), state === undefined ? 'valkey' : 'postgres');
     const orchestrator = new QueueOrchestrator({ redis, ...(state === undefined ? {} : { state }), ...(options.redisPrefix === undefined ? {} : { prefix: options.redisPrefix }) });
     return {
       orchestrator,
@@ -213,6 +215,11 @@ export async function createNodeOrchestrator(options: NodeOrchestratorOptions): 
   };
 }
 
+/** Where the servers on a Valkey keep their agents' state (`valkey` or `postgres`), for their workers to check. */
+function stateKindKey(prefix = 'mosaic-fed:'): string {
+  return `${prefix}orchestrator:state-kind`;
+}
+
 /** Agents' state in PostgreSQL when `databaseUrl` names it; otherwise none shared. */
 async function sharedAgentState(options: Pick<NodeOrchestratorOptions, 'databaseUrl' | 'logger'>): Promise<AgentStateStore | undefined> {
   const url = options.databaseUrl;
@@ -249,6 +256,17 @@ export async function startNodeWorker(options: NodeWorkerOptions): Promise<{ des
     redis.disconnect();
     throw error;
   });
+  const servers = await redis.get(stateKindKey(options.redisPrefix));
+  const mine = state === undefined ? 'valkey' : 'postgres';
+  if (servers !== null && servers !== mine) {
+    await state?.close?.();
+    redis.disconnect();
+    throw new StartupError(
+      servers === 'postgres'
+        ? "the servers on this Valkey keep their agents' state in PostgreSQL: give this worker their MOSAIC_FED_DATABASE_URL"
+        : "the servers on this Valkey keep their agents' state in Valkey, not in this worker's PostgreSQL: give servers and workers the same MOSAIC_FED_DATABASE_URL",
+    );
+  }
   const worker = new AgentWorker({
     redis,
     ...(state === undefined ? {} : { state }),

@@ -7,7 +7,7 @@ import { HttpOrchestrator } from '@mosaic-fed/orchestrator';
 import { createDemoRepository, demoFixScript, startScriptedMessagesServer, turnByTurn } from '@mosaic-fed/orchestrator/testing';
 import { AdminClient } from '@mosaic-fed/sdk';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createTempDir } from '../../server/test/helpers.js';
+import { connectTestRedis, createTempDir, deleteKeys } from '../../server/test/helpers.js';
 import { createPostgresSchema, testPostgresAnswers } from '../../../test/postgres.js';
 import { killStarted, runCli, startCli, stopProcess } from './processes.js';
 
@@ -132,6 +132,31 @@ describe.runIf(postgres)('mosaic-fed on PostgreSQL', () => {
       expect(await stopProcess(served, 'SIGTERM')).toBe(0);
     } finally {
       await proxy.close();
+      await schema.drop();
+      dir.remove();
+    }
+  }, 60_000);
+
+  it("refuses to start a worker that would look for the servers' agents elsewhere than they keep them", async () => {
+    const dir = createTempDir();
+    const schema = await createPostgresSchema();
+    const shared = { REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', MOSAIC_FED_REDIS_PREFIX: `pg-test-${randomUUID()}:` };
+    try {
+      const served = await startCli(['serve', '--port', '0', '--data-dir', join(dir.path, 'server')], dir.path, { ...shared, MOSAIC_FED_DATABASE_URL: schema.url }, 'listening');
+      const worker = { ...shared, MOSAIC_FED_SANDBOX: 'unsafe-process', ANTHROPIC_API_KEY: 'test-key' };
+      const refused = runCli(['worker', '--data-dir', join(dir.path, 'worker')], dir.path, worker);
+      expect(refused.status).toBe(1);
+      expect(refused.stderr).toContain("the servers on this Valkey keep their agents' state in PostgreSQL: give this worker their MOSAIC_FED_DATABASE_URL");
+      // Given it, the worker starts and takes jobs.
+      const taking = await startCli(['worker', '--data-dir', join(dir.path, 'worker')], dir.path, { ...worker, MOSAIC_FED_DATABASE_URL: schema.url }, 'worker started');
+      expect(await stopProcess(taking, 'SIGTERM')).toBe(0);
+      expect(await stopProcess(served, 'SIGTERM')).toBe(0);
+    } finally {
+      const redis = await connectTestRedis();
+      if (redis !== undefined) {
+        await deleteKeys(redis, shared.MOSAIC_FED_REDIS_PREFIX);
+        redis.disconnect();
+      }
       await schema.drop();
       dir.remove();
     }
