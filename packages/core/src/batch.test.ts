@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { batchPerTurn } from './batch.js';
+import { batchPerTurn, distinctRounds } from './batch.js';
 
 describe('batchPerTurn', () => {
   it('hands the calls of one turn to one run, in order, and each caller its own answer', async () => {
@@ -43,5 +43,13 @@ describe('batchPerTurn', () => {
   it('refuses a maxSize that is not a whole number of at least 1', () => {
     expect(() => batchPerTurn(async () => [], { maxSize: 0 })).toThrow(TypeError);
     expect(() => batchPerTurn(async () => [], { maxSize: 1.5 })).toThrow(TypeError);
+  });
+});
+
+describe('distinctRounds', () => {
+  it('puts the k-th item of each key in round k, keeping the order within each round', () => {
+    const items = ['a1', 'b1', 'a2', 'c1', 'a3', 'b2'];
+    expect(distinctRounds(items, (item) => item.charAt(0))).toEqual([['a1', 'b1', 'c1'], ['a2', 'b2'], ['a3']]);
+    expect(distinctRounds([], (item: string) => item)).toEqual([]);
   });
 });

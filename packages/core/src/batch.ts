@@ -58,3 +58,25 @@ export function batchPerTurn<I, O>(
       waiting.push({ input, resolve, reject });
     });
 }
+
+/**
+ * `items` in rounds, in their order, each round holding at most one item per key: the
+ * k-th item of a key goes in round k. One statement per round then writes a batch as
+ * one write after another would, though a statement touches each row once.
+ *
+ * @example
+ * ```ts
+ * distinctRounds(['a1', 'b1', 'a2'], (item) => item[0]); // [['a1', 'b1'], ['a2']]
+ * ```
+ */
+export function distinctRounds<T>(items: readonly T[], keyOf: (item: T) => string): T[][] {
+  const rounds: T[][] = [];
+  const seen = new Map<string, number>();
+  for (const item of items) {
+    const key = keyOf(item);
+    const round = seen.get(key) ?? 0;
+    seen.set(key, round + 1);
+    (rounds[round] ??= []).push(item);
+  }
+  return rounds;
+}

@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-export { batchPerTurn } from './batch.js';
+export { batchPerTurn, distinctRounds } from './batch.js';
 export { canonicalJson } from './lib/canonical-json.js';
 export type { BatchPerTurnOptions } from './batch.js';
 export { applyMigrations, applyPostgresMigrations, hasTable, lastAppliedMigration, MIGRATION_LEDGER, migrationLedgerRow } from './migrations.js';

@@ -628,6 +628,33 @@ export function describeStoreContract(name: string, open: () => Promise<StoreHar
         expect(due.find((entry) => entry.orderKey === 'agent:x')).toEqual(tell[0]);
       });
 
+      it("writes one agent's statuses of one moment as one after another would: newer ones with their entries, in order, an older one not", async () => {
+        const [record, other] = [hosted('c-1'), hosted('c-1')];
+        for (const each of [record, other]) await stores.hostedAgents.reserve(each, { connection: 10 });
+        const entry = (orderKey: string, tag: string) => outboxEntry({ orderKey, payload: { tag } });
+        const written = await Promise.all([
+          stores.hostedAgents.updateStatus(record.agentId, { ...record.status, status: 'running' }, 2, [entry('r', 'running')]),
+          stores.hostedAgents.updateStatus(other.agentId, { ...other.status, status: 'running' }, 2, [entry('o', 'other')]),
+          stores.hostedAgents.updateStatus(record.agentId, { ...record.status, status: 'completed' }, 4, [entry('r', 'completed'), entry('r', 'push')]),
+          // Older than the one before it: nothing written, nothing told.
+          stores.hostedAgents.updateStatus(record.agentId, { ...record.status, status: 'failed' }, 3, [entry('stale', 'stale')]),
+        ]);
+        expect(written).toEqual([true, true, true, false]);
+        expect(await stores.hostedAgents.get(record.agentId)).toMatchObject({ sequence: 4, status: { status: 'completed' } });
+        expect(await stores.hostedAgents.get(other.agentId)).toMatchObject({ sequence: 2, status: { status: 'running' } });
+        // An order's entries go out one at a time, in the order they were stored.
+        const delivered: unknown[] = [];
+        for (let head = await stores.outbox.due(10_000, 10); head.length > 0; head = await stores.outbox.due(10_000, 10)) {
+          for (const each of head) {
+            delivered.push(each.payload);
+            await stores.outbox.markDelivered(each.id, 2_000);
+          }
+        }
+        expect(delivered.filter((payload) => payload !== undefined)).toHaveLength(4);
+        expect(delivered).toEqual(expect.arrayContaining([{ tag: 'other' }]));
+        expect(delivered.filter((payload) => ['running', 'completed', 'push'].includes((payload as { tag: string }).tag))).toEqual([{ tag: 'running' }, { tag: 'completed' }, { tag: 'push' }]);
+      });
+
       it("keeps the owner's user and workspace, counts each workspace against its own limit, and lists one workspace's agents", async () => {
         const forW1 = (createdAt?: string) => ({ ...hosted('c-1', {}, createdAt), actor: { userId: 'alice', workspaceId: 'w1' } });
         const forW2 = { ...hosted('c-1'), actor: { userId: 'bob', workspaceId: 'w2' } };

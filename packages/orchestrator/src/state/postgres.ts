@@ -2,7 +2,7 @@
 // sharing one database. Its migrations are drizzle-kit's, embedded (postgres-migrations.ts),
 // with a ledger of their own beside the server's stores.
 import { TERMINAL_STATES, type AgentStatus, type AgentStatusChangedPayload, type TranscriptEntry } from '@mosaic-fed/core';
-import { applyPostgresMigrations, batchPerTurn } from '@mosaic-fed/core/util';
+import { applyPostgresMigrations, batchPerTurn, distinctRounds } from '@mosaic-fed/core/util';
 import { and, asc, eq, gt, inArray, notInArray, sql } from 'drizzle-orm';
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import type { Pool } from 'pg';
@@ -49,16 +49,20 @@ class PostgresAgentStateStore implements AgentStateStore {
   }
 
   async create(agent: StoredAgent): Promise<'created' | 'exists'> {
-    return this.#db.transaction(async (tx) => {
-      const inserted = await tx
-        .insert(agentsTable)
-        .values({ ...agent, egress: agent.egress ?? null, maxTokens: agent.maxTokens ?? null, approvals: agent.approvals ?? null, traceparent: agent.traceparent ?? null, state: agent.status.status })
-        .onConflictDoNothing()
-        .returning({ agentId: agentsTable.agentId });
-      if (inserted.length !== 1) return 'exists';
-      await tx.insert(eventsTable).values({ agentId: agent.agentId, sequence: agent.sequence, payload: { ...agent.status, sequence: agent.sequence } });
-      return 'created';
-    });
+    // One statement: the agent, and its first event only if the agent was new.
+    const json = (value: unknown) => (value === undefined ? null : JSON.stringify(value));
+    const { rows } = await this.#db.execute<{ agent_id: string }>(sql`
+      WITH inserted AS (
+        INSERT INTO orchestrator_agents (agent_id, owner_instance_id, spec, egress, max_tokens, approvals, traceparent, status, state, sequence)
+        VALUES (${agent.agentId}, ${agent.ownerInstanceId}, ${json(agent.spec)}::jsonb, ${json(agent.egress)}::jsonb, ${agent.maxTokens ?? null}::integer,
+                ${json(agent.approvals)}::jsonb, ${agent.traceparent ?? null}, ${json(agent.status)}::jsonb, ${agent.status.status}, ${agent.sequence}::integer)
+        ON CONFLICT (agent_id) DO NOTHING
+        RETURNING agent_id
+      )
+      INSERT INTO orchestrator_events (agent_id, sequence, payload)
+      SELECT agent_id, ${agent.sequence}::integer, ${json({ ...agent.status, sequence: agent.sequence })}::jsonb FROM inserted
+      RETURNING agent_id`);
+    return rows.length === 1 ? 'created' : 'exists';
   }
 
   async get(agentId: string): Promise<StoredAgent | undefined> {
@@ -78,25 +82,33 @@ class PostgresAgentStateStore implements AgentStateStore {
   }
 
   /**
-   * The moves of one turn of the event loop in one transaction (a group commit: agents
-   * move in crowds); each is its own compare-and-set, its event written only if it wrote.
+   * The moves of one turn of the event loop (agents move in crowds) in one statement: each
+   * its own compare-and-set, its event written only if it moved. One statement per round
+   * when one agent moves more than once in the turn, so its moves apply in their order.
    */
-  readonly #updates = batchPerTurn((moves: Move[]) =>
-    this.#db.transaction(async (tx) => {
-      const events: (AgentStatusChangedPayload | undefined)[] = [];
-      for (const { agentId, expectedSequence, status } of moves) {
-        const event = { ...status, sequence: expectedSequence + 1 };
-        const moved = await tx
-          .update(agentsTable)
-          .set({ status, state: status.status, sequence: event.sequence })
-          .where(and(eq(agentsTable.agentId, agentId), eq(agentsTable.sequence, expectedSequence)))
-          .returning({ agentId: agentsTable.agentId });
-        if (moved.length === 1) await tx.insert(eventsTable).values({ agentId, sequence: event.sequence, payload: event });
-        events.push(moved.length === 1 ? event : undefined);
+  readonly #updates = batchPerTurn(async (moves: Move[]) => {
+    const moved = new Map<Move, AgentStatusChangedPayload>();
+    for (const round of distinctRounds(moves, (move) => move.agentId)) {
+      const rows = round.map(({ agentId, expectedSequence, status }, i) => ({ i, agent_id: agentId, expected: expectedSequence, event: { ...status, sequence: expectedSequence + 1 } }));
+      const { rows: applied } = await this.#db.execute<{ i: number }>(sql`
+        WITH input AS (
+          SELECT * FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS x(i int, agent_id text, expected int, event jsonb)
+        ), moved AS (
+          UPDATE orchestrator_agents SET status = input.event - 'sequence', state = input.event->>'status', sequence = input.expected + 1
+          FROM input WHERE orchestrator_agents.agent_id = input.agent_id AND orchestrator_agents.sequence = input.expected
+          RETURNING input.i, input.agent_id, input.expected + 1 AS sequence, input.event
+        ), events AS (
+          INSERT INTO orchestrator_events (agent_id, sequence, payload) SELECT agent_id, sequence, event FROM moved
+        )
+        SELECT i FROM moved`);
+      for (const { i } of applied) {
+        const row = rows[i];
+        const move = round[i];
+        if (row !== undefined && move !== undefined) moved.set(move, row.event);
       }
-      return events;
-    }),
-  );
+    }
+    return moves.map((move) => moved.get(move));
+  });
 
   async events(agentId: string, afterSequence: number): Promise<AgentStatusChangedPayload[]> {
     const rows = await this.#db

@@ -1,10 +1,11 @@
 // The agents this instance runs for peers, in PostgreSQL.
 import type { AgentStatus, AuditEntry } from '@mosaic-fed/core';
-import { batchPerTurn } from '@mosaic-fed/core/util';
-import { and, eq, inArray, lt, sql, type SQL } from 'drizzle-orm';
+import { batchPerTurn, distinctRounds } from '@mosaic-fed/core/util';
+import { and, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import { ACTIVE_STATES, afterCursor, creationOrder, pageOf, toHosted } from '../sql-shared.js';
 import type { HostedAgentFilter, HostedAgentListQuery, HostedAgentRecord, HostedAgentStore, OutboxEntry, ReserveLimits } from '../types.js';
-import { auditTable, hostedAgentsTable, outboxTable } from './schema.js';
+import { OUTBOX_COLUMNS, OUTBOX_RECORD, outboxRow } from './outbox.js';
+import { hostedAgentsTable } from './schema.js';
 import type { Database } from './shared.js';
 
 interface StatusUpdate {
@@ -26,16 +27,25 @@ export class PostgresHostedAgentStore implements HostedAgentStore {
       // has one writer; here a lock per connection, held to the end of the transaction),
       // so they can never overshoot the limits.
       await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtextextended(${`mosaic-fed:hosted:${record.connectionId}`}, 0))`);
-      const { rowCount } = await tx.execute(sql`
-        INSERT INTO hosted_agents (agent_id, connection_id, owner_instance_id, actor_user_id, actor_workspace_id, via, task_id, state, status, sequence, created_at)
-        SELECT ${record.agentId}, ${record.connectionId}, ${record.ownerInstanceId}, ${record.actor?.userId ?? null}, ${workspace}, ${record.via ?? null},
-               ${record.status.taskId}, ${record.status.status}, ${JSON.stringify(record.status)}::jsonb, ${record.sequence}, ${record.createdAt}
-        WHERE (${live}) < ${limits.connection}
-          AND (${limits.workspace ?? null}::integer IS NULL OR (${liveInWorkspace}) < ${limits.workspace ?? null}::integer)
-        ON CONFLICT (agent_id) DO NOTHING`);
-      if (rowCount !== 1) return false;
-      if (audit !== undefined) await tx.insert(auditTable).values(audit);
-      return true;
+      // The record, and its audit entry only if it went in.
+      const json = (value: unknown) => (value === null ? null : JSON.stringify(value));
+      const { rows } = await tx.execute<{ agent_id: string }>(sql`
+        WITH reserved AS (
+          INSERT INTO hosted_agents (agent_id, connection_id, owner_instance_id, actor_user_id, actor_workspace_id, via, task_id, state, status, sequence, created_at)
+          SELECT ${record.agentId}, ${record.connectionId}, ${record.ownerInstanceId}, ${record.actor?.userId ?? null}, ${workspace}, ${record.via ?? null},
+                 ${record.status.taskId}, ${record.status.status}, ${JSON.stringify(record.status)}::jsonb, ${record.sequence}::integer, ${record.createdAt}
+          WHERE (${live}) < ${limits.connection}
+            AND (${limits.workspace ?? null}::integer IS NULL OR (${liveInWorkspace}) < ${limits.workspace ?? null}::integer)
+          ON CONFLICT (agent_id) DO NOTHING
+          RETURNING agent_id
+        ), audited AS (
+          INSERT INTO audit_log (id, at, actor, action, target, before, after)
+          SELECT ${audit?.id ?? null}, ${audit?.at ?? null}, ${json(audit?.actor ?? null)}::jsonb, ${audit?.action ?? null}, ${audit?.target ?? null},
+                 ${json(audit?.before ?? null)}::jsonb, ${json(audit?.after ?? null)}::jsonb
+          FROM reserved WHERE ${audit !== undefined}
+        )
+        SELECT agent_id FROM reserved`);
+      return rows.length === 1;
     });
     if (reserved) return 'reserved';
     if ((await this.get(record.agentId)) !== undefined) return 'exists';
@@ -64,25 +74,38 @@ export class PostgresHostedAgentStore implements HostedAgentStore {
   }
 
   /**
-   * The status updates of one turn of the event loop, one transaction for them all (a
-   * group commit: agents' events come in crowds). An update's outbox entries go in only
-   * if its status did: all of them with it, or none.
+   * The status updates of one turn of the event loop (agents' events come in crowds), in
+   * one statement: each status written if it is newer than the stored one, and an update's
+   * outbox entries with it, or none of them. One statement per round when one agent has
+   * several updates in the turn, so they apply in their order.
    */
-  readonly #updates = batchPerTurn((updates: StatusUpdate[]) =>
-    this.db.transaction(async (tx) => {
-      const written: boolean[] = [];
-      for (const { agentId, status, sequence, tell } of updates) {
-        const updated = await tx
-          .update(hostedAgentsTable)
-          .set({ status, state: status.status, sequence })
-          .where(and(eq(hostedAgentsTable.agentId, agentId), lt(hostedAgentsTable.sequence, sequence)))
-          .returning({ agentId: hostedAgentsTable.agentId });
-        written.push(updated.length === 1);
-        if (updated.length === 1 && tell.length > 0) await tx.insert(outboxTable).values([...tell]);
+  readonly #updates = batchPerTurn(async (updates: StatusUpdate[]) => {
+    const written = new Set<StatusUpdate>();
+    for (const round of distinctRounds(updates, (update) => update.agentId)) {
+      const rows = round.map(({ agentId, status, sequence }, i) => ({ i, agent_id: agentId, status, state: status.status, sequence }));
+      const told = round.flatMap(({ tell }, i) => tell.map((entry) => ({ i, ...outboxRow(entry) }))).map((row, n) => ({ ...row, n }));
+      const { rows: applied } = await this.db.execute<{ i: number }>(sql`
+        WITH input AS (
+          SELECT * FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS x(i int, agent_id text, status jsonb, state text, sequence int)
+        ), updated AS (
+          UPDATE hosted_agents SET status = input.status, state = input.state, sequence = input.sequence
+          FROM input WHERE hosted_agents.agent_id = input.agent_id AND hosted_agents.sequence < input.sequence
+          RETURNING input.i
+        ), told AS (
+          INSERT INTO outbox (${OUTBOX_COLUMNS})
+          SELECT ${OUTBOX_COLUMNS} FROM jsonb_to_recordset(${JSON.stringify(told)}::jsonb) AS t(${OUTBOX_RECORD})
+          WHERE t.i IN (SELECT i FROM updated)
+          -- In the order given: the outbox hands an order's entries out in the order stored.
+          ORDER BY t.n
+        )
+        SELECT i FROM updated`);
+      for (const { i } of applied) {
+        const update = round[i];
+        if (update !== undefined) written.add(update);
       }
-      return written;
-    }),
-  );
+    }
+    return updates.map((update) => written.has(update));
+  });
 
   async list(query: HostedAgentListQuery) {
     const after = afterCursor(hostedAgentsTable.createdAt, hostedAgentsTable.agentId, query.cursor, query.newestFirst);

@@ -4,6 +4,31 @@ import type { OutboxBacklog, OutboxEntry, OutboxStore } from '../types.js';
 import { outboxTable } from './schema.js';
 import type { Database } from './shared.js';
 
+/** The columns an entry fills, for SQL of one's own. */
+export const OUTBOX_COLUMNS = sql.raw('id, connection_id, peer_instance_id, order_key, event_type, payload, attempts, next_attempt_at, give_up_at, created_at, delivered_at, last_error');
+/** An entry as `outboxRow` makes it, read back with `jsonb_to_recordset`: `i` its owner, `n` its place. */
+export const OUTBOX_RECORD = sql.raw(
+  'i int, n int, id text, connection_id text, peer_instance_id text, order_key text, event_type text, payload jsonb, attempts int, next_attempt_at bigint, give_up_at bigint, created_at bigint, delivered_at bigint, last_error text',
+);
+
+/** An entry as a JSON record for OUTBOX_RECORD (the caller adds `i` and `n`). */
+export function outboxRow(entry: OutboxEntry) {
+  return {
+    id: entry.id,
+    connection_id: entry.connectionId,
+    peer_instance_id: entry.peerInstanceId,
+    order_key: entry.orderKey,
+    event_type: entry.eventType,
+    payload: entry.payload,
+    attempts: entry.attempts,
+    next_attempt_at: entry.nextAttemptAt,
+    give_up_at: entry.giveUpAt,
+    created_at: entry.createdAt,
+    delivered_at: entry.deliveredAt,
+    last_error: entry.lastError,
+  };
+}
+
 /** A row as an entry: `seq` only orders the table. */
 export function toOutboxEntry(row: typeof outboxTable.$inferSelect): OutboxEntry {
   const { seq: _seq, ...entry } = row;

@@ -51,17 +51,16 @@ export class PostgresRemoteAgentStore implements RemoteAgentStore {
 
   async applyEvent(agentId: string, event: AgentStatusChangedPayload): Promise<'applied' | 'stale' | 'terminal'> {
     const { sequence, ...status } = event;
-    const applied = await this.db.transaction(async (tx) => {
-      const updated = await tx
-        .update(remoteAgentsTable)
-        .set({ status, sequence })
-        .where(and(eq(remoteAgentsTable.agentId, agentId), lt(remoteAgentsTable.sequence, sequence), notTerminal))
-        .returning({ agentId: remoteAgentsTable.agentId });
-      if (updated.length !== 1) return false;
-      await tx.insert(agentEventsTable).values({ agentId, sequence, payload: event });
-      return true;
-    });
-    if (applied) return 'applied';
+    // One statement: the status if it is newer and the stored one not terminal, and its event only then.
+    const { rows } = await this.db.execute<{ agent_id: string }>(sql`
+      WITH updated AS (
+        UPDATE remote_agents SET status = ${JSON.stringify(status)}::jsonb, sequence = ${sequence}::integer
+        WHERE ${and(eq(remoteAgentsTable.agentId, agentId), lt(remoteAgentsTable.sequence, sequence), notTerminal)}
+        RETURNING agent_id
+      )
+      INSERT INTO agent_events (agent_id, sequence, payload) SELECT agent_id, ${sequence}::integer, ${JSON.stringify(event)}::jsonb FROM updated
+      RETURNING agent_id`);
+    if (rows.length === 1) return 'applied';
     // Not applied: only now is it worth a read to say why.
     const [row] = await this.db.select({ sequence: remoteAgentsTable.sequence }).from(remoteAgentsTable).where(eq(remoteAgentsTable.agentId, agentId)).limit(1);
     return row === undefined || row.sequence >= sequence ? 'stale' : 'terminal';
