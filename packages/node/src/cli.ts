@@ -450,7 +450,7 @@ export async function main(argv: string[], env: Env = process.env): Promise<numb
         const tracing = await tracingFromEnv(env);
         const agents = await createNodeOrchestrator({ ...orchestratorFromEnv(env, dataDir, logger), ownPorts: ownPorts(port) });
         try {
-          const server = await startServer({
+          const starting = startServer({
             ...common,
             port,
             host,
@@ -459,7 +459,9 @@ export async function main(argv: string[], env: Env = process.env): Promise<numb
             ...(agents.metrics === undefined ? {} : { metrics: [agents.metrics] }),
             ...(url === undefined ? {} : { url }),
           });
-          closeOnSignals({ close: async () => (await server.close(), await agents.close(), await tracing?.shutdown()) }, logger);
+          // Stoppable before it says it listens: a signal right after that line finds the handler.
+          closeOnSignals({ close: async () => (await (await starting).close(), await agents.close(), await tracing?.shutdown()) }, logger);
+          await starting;
         } catch (error) {
           await agents.close();
           await tracing?.shutdown();
@@ -481,7 +483,6 @@ export async function main(argv: string[], env: Env = process.env): Promise<numb
           const listening = serve({ fetch: app.fetch, port: servicePort, hostname: host }, () => done(listening));
           listening.once('error', fail);
         });
-        logger.info('orchestrator service listening', { port: (server.address() as AddressInfo).port, host, sandbox: agents.description });
         closeOnSignals(
           {
             close: async () => {
@@ -494,6 +495,7 @@ export async function main(argv: string[], env: Env = process.env): Promise<numb
           },
           logger,
         );
+        logger.info('orchestrator service listening', { port: (server.address() as AddressInfo).port, host, sandbox: agents.description });
         return 0;
       }
       case 'worker': {
@@ -510,8 +512,9 @@ export async function main(argv: string[], env: Env = process.env): Promise<numb
           concurrency: wholeNumber(env.MOSAIC_FED_WORKER_CONCURRENCY, 'MOSAIC_FED_WORKER_CONCURRENCY') ?? 2,
           lockDurationMs: wholeNumber(env.MOSAIC_FED_WORKER_LOCK_MS, 'MOSAIC_FED_WORKER_LOCK_MS') ?? 30_000,
         });
-        logger.info('worker started', { sandbox: worker.description });
+        // Stoppable before it says it started: a signal right after that line finds the handler.
         closeOnSignals({ close: async () => (await worker.close(), await tracing?.shutdown()) }, logger);
+        logger.info('worker started', { sandbox: worker.description });
         return 0;
       }
       case 'stand-in': {
