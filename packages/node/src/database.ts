@@ -15,8 +15,13 @@ export async function openDatabase(url: string, authToken?: string): Promise<Cli
     // Write-ahead logging lets readers and a writer work at once (it stays set in the
     // file); with it, NORMAL syncs at checkpoints rather than at every commit: a power
     // cut can lose the last commits, never the database's consistency. `synchronous`
-    // holds per connection, so each new one sets it again.
-    onOpen: ['PRAGMA journal_mode = WAL', 'PRAGMA synchronous = NORMAL'],
+    // holds per connection, so each new one sets it again. The log is copied back into
+    // the file (a checkpoint, with its syncs, inside some commit) once it holds 10,000
+    // pages (40 MB) rather than SQLite's 1,000: agents rewrite the same pages over and
+    // over (their records, the indexes' newest pages), and each checkpoint copies a page
+    // once however often it was written, so a larger log copies far less per commit
+    // (BENCHMARKS.md, 2026-12-08).
+    onOpen: ['PRAGMA journal_mode = WAL', 'PRAGMA synchronous = NORMAL', 'PRAGMA wal_autocheckpoint = 10000'],
   });
   return reconnectingAfterLocks(client);
 }

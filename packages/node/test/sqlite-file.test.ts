@@ -114,6 +114,7 @@ describe("the Node entry's SQLite file client", () => {
     ours.reconnect();
     expect((await ours.execute('PRAGMA journal_mode')).rows[0]?.journal_mode).toBe('wal');
     expect((await ours.execute('PRAGMA synchronous')).rows[0]?.synchronous).toBe(1);
+    expect((await ours.execute('PRAGMA wal_autocheckpoint')).rows[0]?.wal_autocheckpoint).toBe(10_000);
     expect((await ours.execute('SELECT count(*) AS c FROM u')).rows[0]?.c).toBe(1);
     ours.close();
   });

@@ -87,6 +87,20 @@ describe.each(stores)('agent state store: $name', ({ make }) => {
     expect(await store.get(randomUUID())).toBeUndefined();
   });
 
+  it('creates agents of one moment each once, with its own first event', async (context) => {
+    const store = await make();
+    if (store === undefined) return context.skip();
+    const [a, b] = [agent(), agent()];
+    // A twice: whichever comes first makes it, the other finds it (the same agent either way).
+    const outcomes = await Promise.all([store.create(a), store.create(b), store.create({ ...a })]);
+    expect([outcomes[0], outcomes[2]].sort()).toEqual(['created', 'exists']);
+    expect(outcomes[1]).toBe('created');
+    for (const each of [a, b]) {
+      expect(await store.get(each.agentId)).toEqual(each);
+      expect(await store.events(each.agentId, 0)).toEqual([{ ...each.status, sequence: 1 }]);
+    }
+  });
+
   it("keeps an agent's egress rules, and none for an agent given none", async (context) => {
     const store = await make();
     if (store === undefined) return context.skip();

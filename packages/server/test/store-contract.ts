@@ -541,6 +541,15 @@ export function describeStoreContract(name: string, open: () => Promise<StoreHar
         expect(await claim('h1', later(600))).toEqual({ outcome: 'completed', reply });
       });
 
+      it('stores each of many answers given at one moment with its own message', async () => {
+        const jtis = Array.from({ length: 5 }, (_, i) => `jti-many-${String(i)}`);
+        for (const jti of jtis) expect(await claim('h1', now, 'hub', jti)).toEqual({ outcome: 'claimed' });
+        await Promise.all(jtis.map((jti, i) => stores.messageLog.complete('hub', jti, { success: true, data: { n: i } })));
+        for (const [i, jti] of jtis.entries()) {
+          expect(await claim('h1', later(60), 'hub', jti)).toEqual({ outcome: 'completed', reply: { success: true, data: { n: i } } });
+        }
+      });
+
       it('lets exactly one of 20 concurrent claims win', async () => {
         const outcomes = await Promise.all(Array.from({ length: 20 }, () => claim('same')));
         expect(outcomes.filter((o) => o.outcome === 'claimed')).toHaveLength(1);
@@ -600,6 +609,25 @@ export function describeStoreContract(name: string, open: () => Promise<StoreHar
         expect(await stores.hostedAgents.reserve(first, { connection: 1 }, audit('again'))).toBe('exists');
         expect(await stores.hostedAgents.reserve(hosted('c-1'), { connection: 1 }, audit('over'))).toBe('limit');
         expect((await stores.audit.list({ limit: 10, action: 'agent.spawn' })).items.map((entry) => entry.target)).toEqual([`agent:${first.agentId}`]);
+      });
+
+      it('keeps each reservation of one moment to its own outcome and audit entry, as one after another would', async () => {
+        const audit = (target: string) => ({ id: crypto.randomUUID(), at: '2026-11-25T12:00:00.000Z', actor: { type: 'system' as const, id: 'test' }, action: 'agent.spawn', target, before: null, after: null });
+        const [a, b, c] = [hosted('c-1'), hosted('c-1'), hosted('c-1')];
+        // Asked together: A, A again, B without an entry, C; two places. Whichever order
+        // the store takes them in, each outcome is its own and each entry goes with its own.
+        const asked = [
+          { record: a, target: `agent:${a.agentId}` },
+          { record: a, target: 'again' },
+          { record: b, target: undefined },
+          { record: c, target: `agent:${c.agentId}` },
+        ];
+        const outcomes = await Promise.all(asked.map(({ record, target }) => stores.hostedAgents.reserve(record, { connection: 2 }, target === undefined ? undefined : audit(target))));
+        expect([...outcomes].sort()).toEqual(['exists', 'limit', 'reserved', 'reserved']);
+        const audited = asked.filter(({ target }, i) => target !== undefined && outcomes[i] === 'reserved').map(({ target }) => target);
+        expect((await stores.audit.list({ limit: 10, action: 'agent.spawn' })).items.map((entry) => entry.target).sort()).toEqual(audited.sort());
+        const held = asked.filter((_, i) => outcomes[i] === 'reserved').map(({ record }) => record.agentId);
+        expect((await stores.hostedAgents.getMany([a.agentId, b.agentId, c.agentId])).map((record) => record.agentId).sort()).toEqual(held.sort());
       });
 
       it('reads many agents in one call: each once, whatever is asked twice or is not there', async () => {

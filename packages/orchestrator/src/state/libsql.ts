@@ -96,17 +96,25 @@ class LibsqlAgentStateStore implements AgentStateStore {
   }
 
   async create(agent: StoredAgent): Promise<'created' | 'exists'> {
-    const insert = this.#db
-      .insert(agentsTable)
-      .values({ ...agent, egress: agent.egress ?? null, maxTokens: agent.maxTokens ?? null, approvals: agent.approvals ?? null, traceparent: agent.traceparent ?? null, state: agent.status.status })
-      .onConflictDoNothing()
-      .toSQL();
-    const [inserted] = await this.#db.$client.batch([
-      { sql: insert.sql, args: insert.params as InArgs },
-      eventOf(agent.agentId, { ...agent.status, sequence: agent.sequence }),
-    ]);
-    return inserted?.rowsAffected === 1 ? 'created' : 'exists';
+    return this.#creates(agent);
   }
+
+  /**
+   * The new agents of one turn of the event loop in one transaction (a group commit), each
+   * with its first event, written only if the agent was.
+   */
+  readonly #creates = batchPerTurn(async (agents: StoredAgent[]) => {
+    const statements = agents.flatMap((agent) => {
+      const insert = this.#db
+        .insert(agentsTable)
+        .values({ ...agent, egress: agent.egress ?? null, maxTokens: agent.maxTokens ?? null, approvals: agent.approvals ?? null, traceparent: agent.traceparent ?? null, state: agent.status.status })
+        .onConflictDoNothing()
+        .toSQL();
+      return [{ sql: insert.sql, args: insert.params as InArgs }, eventOf(agent.agentId, { ...agent.status, sequence: agent.sequence })];
+    });
+    const results = await this.#db.$client.batch(statements);
+    return agents.map((_, index): 'created' | 'exists' => (results[2 * index]?.rowsAffected === 1 ? 'created' : 'exists'));
+  });
 
   async get(agentId: string): Promise<StoredAgent | undefined> {
     const [row] = await this.#db.select().from(agentsTable).where(eq(agentsTable.agentId, agentId)).limit(1);

@@ -8,6 +8,16 @@ import { hostedAgentsTable } from './schema.js';
 import { builtOnce, insertAuditIfChanged, type Database } from './shared.js';
 import { ACTIVE_STATES, afterCursor, creationOrder, pageOf, toHosted } from '../sql-shared.js';
 
+interface Reservation {
+  record: HostedAgentRecord;
+  limits: ReserveLimits;
+  audit: AuditEntry | undefined;
+}
+
+/** The connection's agents that count against its limit. */
+const liveOf = (connectionId: string) =>
+  sql`SELECT count(*) FROM hosted_agents WHERE connection_id = ${connectionId} AND state IN ('spawning', 'running', 'waiting')`;
+
 interface StatusUpdate {
   agentId: string;
   status: AgentStatus;
@@ -41,25 +51,44 @@ export class LibsqlHostedAgentStore implements HostedAgentStore {
   }
 
   async reserve(record: HostedAgentRecord, limits: ReserveLimits, audit?: AuditEntry): Promise<'reserved' | 'exists' | 'limit' | 'workspace-limit'> {
-    // One statement counts the connection's (and the workspace's) live agents and inserts
-    // only under the limits, so concurrent spawns can never overshoot them.
-    const workspace = record.actor?.workspaceId ?? null;
-    const live = sql`SELECT count(*) FROM hosted_agents WHERE connection_id = ${record.connectionId} AND state IN ('spawning', 'running', 'waiting')`;
-    const liveInWorkspace = sql`${live} AND actor_workspace_id IS ${workspace}`;
-    const insert = this.db.run(sql`
-      INSERT INTO hosted_agents (agent_id, connection_id, owner_instance_id, actor_user_id, actor_workspace_id, via, task_id, state, status, sequence, created_at)
-      SELECT ${record.agentId}, ${record.connectionId}, ${record.ownerInstanceId}, ${record.actor?.userId ?? null}, ${workspace}, ${record.via ?? null},
-             ${record.status.taskId}, ${record.status.status}, ${JSON.stringify(record.status)}, ${record.sequence}, ${record.createdAt}
-      WHERE (${live}) < ${limits.connection}
-        AND (${limits.workspace ?? null} IS NULL OR (${liveInWorkspace}) < ${limits.workspace ?? null})
-      ON CONFLICT (agent_id) DO NOTHING`);
-    const [result] = audit === undefined ? [await insert] : await this.db.batch([insert, insertAuditIfChanged(this.db, audit)]);
-    if (result.rowsAffected === 1) return 'reserved';
+    if (await this.#reserve({ record, limits, audit })) return 'reserved';
     if ((await this.get(record.agentId)) !== undefined) return 'exists';
     // Not inserted, and not there: which limit it met.
-    const [{ count } = { count: 0 }] = await this.db.all<{ count: number }>(sql`SELECT (${live}) AS count`);
+    const [{ count } = { count: 0 }] = await this.db.all<{ count: number }>(sql`SELECT (${liveOf(record.connectionId)}) AS count`);
     return count >= limits.connection ? 'limit' : 'workspace-limit';
   }
+
+  /**
+   * The reservations of one turn of the event loop in one transaction (a group commit:
+   * spawns come in crowds), each with its audit entry. One statement counts the
+   * connection's (and the workspace's) live agents and inserts only under the limits,
+   * seeing the reservations before it in the batch, so concurrent spawns can never
+   * overshoot them.
+   */
+  readonly #reserve = batchPerTurn(async (reservations: Reservation[]) => {
+    const statements = reservations.flatMap(({ record, limits, audit }) => {
+      const workspace = record.actor?.workspaceId ?? null;
+      const live = liveOf(record.connectionId);
+      const liveInWorkspace = sql`${live} AND actor_workspace_id IS ${workspace}`;
+      const insert = this.db.run(sql`
+        INSERT INTO hosted_agents (agent_id, connection_id, owner_instance_id, actor_user_id, actor_workspace_id, via, task_id, state, status, sequence, created_at)
+        SELECT ${record.agentId}, ${record.connectionId}, ${record.ownerInstanceId}, ${record.actor?.userId ?? null}, ${workspace}, ${record.via ?? null},
+               ${record.status.taskId}, ${record.status.status}, ${JSON.stringify(record.status)}, ${record.sequence}, ${record.createdAt}
+        WHERE (${live}) < ${limits.connection}
+          AND (${limits.workspace ?? null} IS NULL OR (${liveInWorkspace}) < ${limits.workspace ?? null})
+        ON CONFLICT (agent_id) DO NOTHING`);
+      return audit === undefined ? [insert] : [insert, insertAuditIfChanged(this.db, audit)];
+    });
+    const [first, ...rest] = statements;
+    const results = first === undefined ? [] : await this.db.batch([first, ...rest]);
+    // Each reservation's own result comes first, its audit entry after it.
+    let next = 0;
+    return reservations.map(({ audit }) => {
+      const reserved = results[next]?.rowsAffected === 1;
+      next += audit === undefined ? 1 : 2;
+      return reserved;
+    });
+  });
 
   async get(agentId: string): Promise<HostedAgentRecord | undefined> {
     const [row] = await this.db.select().from(hostedAgentsTable).where(eq(hostedAgentsTable.agentId, agentId)).limit(1);

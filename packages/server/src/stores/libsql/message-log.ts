@@ -4,7 +4,7 @@ import type { Client } from '@libsql/client';
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { ClaimOutcome, MessageClaim, MessageLogStore, StoredReply } from '../types.js';
 import { messageLogTable } from './schema.js';
-import type { Database } from './shared.js';
+import { builtOnce, type Database } from './shared.js';
 
 /** Placeholders of the message log's statements. */
 const at = {
@@ -19,7 +19,7 @@ function messageLogStatements(db: Database) {
   return {
     read: db.select().from(messageLogTable).where(key).limit(1).prepare(),
     // The reply goes in as JSON text: a placeholder in SQL of one's own is not encoded.
-    complete: db.update(messageLogTable).set({ reply: sql`${at.reply}` }).where(key).prepare(),
+    complete: builtOnce<{ issuer: string; jti: string; reply: string }>(db.update(messageLogTable).set({ reply: sql`${at.reply}` }).where(key).toSQL()),
     release: db.delete(messageLogTable).where(and(key, isNull(messageLogTable.reply))).prepare(),
   };
 }
@@ -52,6 +52,11 @@ export class LibsqlMessageLogStore implements MessageLogStore {
   readonly #client: Client;
   /** Claims made in one turn of the event loop share one statement (a group commit). */
   readonly #claim = batchPerTurn((entries: MessageClaim[]) => this.#claimAll(entries));
+  /** Replies stored in one turn of the event loop share one transaction. */
+  readonly #complete = batchPerTurn(async (replies: { issuer: string; jti: string; reply: string }[]) => {
+    await this.#client.batch(replies.map((reply) => this.#statements.complete(reply)));
+    return replies.map(() => undefined);
+  });
 
   constructor(db: Database, client: Client) {
     this.#statements = messageLogStatements(db);
@@ -107,7 +112,7 @@ export class LibsqlMessageLogStore implements MessageLogStore {
   }
 
   async complete(issuer: string, jti: string, reply: StoredReply): Promise<void> {
-    await this.#statements.complete.run({ issuer, jti, reply: JSON.stringify(reply) });
+    await this.#complete({ issuer, jti, reply: JSON.stringify(reply) });
   }
 
   async release(issuer: string, jti: string): Promise<void> {
