@@ -80,12 +80,33 @@ const insertEventIfChanged = builtOnce<{ agentId: string; sequence: number; even
 class LibsqlAgentStateStore implements AgentStateStore {
   readonly #db: Database;
   readonly #close: () => void;
+  /** A new agent, unless its id is known: JSON columns as text. */
+  readonly #create: ReturnType<typeof builtOnce<Record<keyof typeof agentsTable.$inferInsert, unknown>>>;
   /** A move's compare-and-set on the sequence it read. */
   readonly #move: ReturnType<typeof builtOnce<{ agentId: string; status: string; state: string; sequence: number; expectedSequence: number }>>;
 
   constructor(db: Database, close: () => void) {
     this.#db = db;
     this.#close = close;
+    const column = (name: keyof typeof agentsTable.$inferInsert) => sql`${sql.placeholder(name)}`;
+    this.#create = builtOnce(
+      db
+        .insert(agentsTable)
+        .values({
+          agentId: column('agentId'),
+          ownerInstanceId: column('ownerInstanceId'),
+          spec: column('spec'),
+          egress: column('egress'),
+          maxTokens: column('maxTokens'),
+          approvals: column('approvals'),
+          traceparent: column('traceparent'),
+          status: column('status'),
+          state: column('state'),
+          sequence: column('sequence'),
+        })
+        .onConflictDoNothing()
+        .toSQL(),
+    );
     this.#move = builtOnce(
       db
         .update(agentsTable)
@@ -104,14 +125,21 @@ class LibsqlAgentStateStore implements AgentStateStore {
    * with its first event, written only if the agent was.
    */
   readonly #creates = batchPerTurn(async (agents: StoredAgent[]) => {
-    const statements = agents.flatMap((agent) => {
-      const insert = this.#db
-        .insert(agentsTable)
-        .values({ ...agent, egress: agent.egress ?? null, maxTokens: agent.maxTokens ?? null, approvals: agent.approvals ?? null, traceparent: agent.traceparent ?? null, state: agent.status.status })
-        .onConflictDoNothing()
-        .toSQL();
-      return [{ sql: insert.sql, args: insert.params as InArgs }, eventOf(agent.agentId, { ...agent.status, sequence: agent.sequence })];
-    });
+    const statements = agents.flatMap((agent) => [
+      this.#create({
+        agentId: agent.agentId,
+        ownerInstanceId: agent.ownerInstanceId,
+        spec: JSON.stringify(agent.spec),
+        egress: jsonOrNull(agent.egress),
+        maxTokens: agent.maxTokens ?? null,
+        approvals: jsonOrNull(agent.approvals),
+        traceparent: agent.traceparent ?? null,
+        status: JSON.stringify(agent.status),
+        state: agent.status.status,
+        sequence: agent.sequence,
+      }),
+      eventOf(agent.agentId, { ...agent.status, sequence: agent.sequence }),
+    ]);
     const results = await this.#db.$client.batch(statements);
     return agents.map((_, index): 'created' | 'exists' => (results[2 * index]?.rowsAffected === 1 ? 'created' : 'exists'));
   });
@@ -214,6 +242,8 @@ class LibsqlAgentStateStore implements AgentStateStore {
     this.#close();
   }
 }
+
+const jsonOrNull = (value: unknown) => (value === undefined ? null : JSON.stringify(value));
 
 /** An agent's event, stored with the change before it in its batch (see insertEventIfChanged). */
 function eventOf(agentId: string, event: AgentStatusChangedPayload): InStatement {

@@ -5,7 +5,7 @@ import { and, eq, inArray, lt, sql, type SQL } from 'drizzle-orm';
 import type { HostedAgentFilter, HostedAgentListQuery, HostedAgentRecord, HostedAgentStore, OutboxEntry, ReserveLimits } from '../types.js';
 import { insertOutboxIfChanged } from './outbox.js';
 import { hostedAgentsTable } from './schema.js';
-import { builtOnce, insertAuditIfChanged, type Database } from './shared.js';
+import { auditIfChanged, builtOnce, sqliteDialect, type Database } from './shared.js';
 import { ACTIVE_STATES, afterCursor, creationOrder, pageOf, toHosted } from '../sql-shared.js';
 
 interface Reservation {
@@ -15,8 +15,26 @@ interface Reservation {
 }
 
 /** The connection's agents that count against its limit. */
-const liveOf = (connectionId: string) =>
+const liveOf = (connectionId: unknown) =>
   sql`SELECT count(*) FROM hosted_agents WHERE connection_id = ${connectionId} AND state IN ('spawning', 'running', 'waiting')`;
+
+/**
+ * A reservation, built once: one statement counts the connection's (and the workspace's)
+ * live agents and inserts only under the limits.
+ */
+const reserveOnce = (() => {
+  const v = (name: string) => sql.placeholder(name);
+  const live = liveOf(v('connectionId'));
+  return builtOnce<Record<'agentId' | 'connectionId' | 'ownerInstanceId' | 'userId' | 'workspaceId' | 'via' | 'taskId' | 'state' | 'status' | 'sequence' | 'createdAt' | 'connectionLimit' | 'workspaceLimit', unknown>>(
+    sqliteDialect.sqlToQuery(sql`
+      INSERT INTO hosted_agents (agent_id, connection_id, owner_instance_id, actor_user_id, actor_workspace_id, via, task_id, state, status, sequence, created_at)
+      SELECT ${v('agentId')}, ${v('connectionId')}, ${v('ownerInstanceId')}, ${v('userId')}, ${v('workspaceId')}, ${v('via')},
+             ${v('taskId')}, ${v('state')}, ${v('status')}, ${v('sequence')}, ${v('createdAt')}
+      WHERE (${live}) < ${v('connectionLimit')}
+        AND (${v('workspaceLimit')} IS NULL OR (${live} AND actor_workspace_id IS ${v('workspaceId')}) < ${v('workspaceLimit')})
+      ON CONFLICT (agent_id) DO NOTHING`),
+  );
+})();
 
 interface StatusUpdate {
   agentId: string;
@@ -67,20 +85,24 @@ export class LibsqlHostedAgentStore implements HostedAgentStore {
    */
   readonly #reserve = batchPerTurn(async (reservations: Reservation[]) => {
     const statements = reservations.flatMap(({ record, limits, audit }) => {
-      const workspace = record.actor?.workspaceId ?? null;
-      const live = liveOf(record.connectionId);
-      const liveInWorkspace = sql`${live} AND actor_workspace_id IS ${workspace}`;
-      const insert = this.db.run(sql`
-        INSERT INTO hosted_agents (agent_id, connection_id, owner_instance_id, actor_user_id, actor_workspace_id, via, task_id, state, status, sequence, created_at)
-        SELECT ${record.agentId}, ${record.connectionId}, ${record.ownerInstanceId}, ${record.actor?.userId ?? null}, ${workspace}, ${record.via ?? null},
-               ${record.status.taskId}, ${record.status.status}, ${JSON.stringify(record.status)}, ${record.sequence}, ${record.createdAt}
-        WHERE (${live}) < ${limits.connection}
-          AND (${limits.workspace ?? null} IS NULL OR (${liveInWorkspace}) < ${limits.workspace ?? null})
-        ON CONFLICT (agent_id) DO NOTHING`);
-      return audit === undefined ? [insert] : [insert, insertAuditIfChanged(this.db, audit)];
+      const insert = reserveOnce({
+        agentId: record.agentId,
+        connectionId: record.connectionId,
+        ownerInstanceId: record.ownerInstanceId,
+        userId: record.actor?.userId ?? null,
+        workspaceId: record.actor?.workspaceId ?? null,
+        via: record.via ?? null,
+        taskId: record.status.taskId,
+        state: record.status.status,
+        status: JSON.stringify(record.status),
+        sequence: record.sequence,
+        createdAt: record.createdAt,
+        connectionLimit: limits.connection,
+        workspaceLimit: limits.workspace ?? null,
+      });
+      return audit === undefined ? [insert] : [insert, auditIfChanged(audit)];
     });
-    const [first, ...rest] = statements;
-    const results = first === undefined ? [] : await this.db.batch([first, ...rest]);
+    const results = statements.length === 0 ? [] : await this.db.$client.batch(statements);
     // Each reservation's own result comes first, its audit entry after it.
     let next = 0;
     return reservations.map(({ audit }) => {

@@ -26,6 +26,20 @@ export function insertAudit(db: Database, entry: AuditEntry) {
   return db.insert(auditTable).values(entry);
 }
 
+type AuditValues = Record<'id' | 'at' | 'actor' | 'action' | 'target' | 'before' | 'after', unknown>;
+
+/** The audit entry's values as its columns hold them (JSON as text). */
+function auditValues(entry: AuditEntry): AuditValues {
+  const json = (value: unknown) => (value === null ? null : JSON.stringify(value));
+  return { id: entry.id, at: entry.at, actor: JSON.stringify(entry.actor), action: entry.action, target: entry.target, before: json(entry.before), after: json(entry.after) };
+}
+
+/** An audit entry inserted only if the statement just before it changed a row. */
+const auditIfChangedSql = (v: AuditValues) => sql`
+  INSERT INTO audit_log (id, at, actor, action, target, before, after)
+  SELECT ${v.id}, ${v.at}, ${v.actor}, ${v.action}, ${v.target}, ${v.before}, ${v.after}
+  WHERE changes() = 1`;
+
 /**
  * Inserts the audit entry only if the statement just before it in the same batch changed
  * a row. This keeps a conditional write and its audit entry in one batch (one transaction
@@ -33,10 +47,24 @@ export function insertAudit(db: Database, entry: AuditEntry) {
  * connection and could meet SQLITE_BUSY from its own process.
  */
 export function insertAuditIfChanged(db: Database, entry: AuditEntry) {
-  const json = (value: unknown) => (value === null ? null : JSON.stringify(value));
-  return db.run(sql`
-    INSERT INTO audit_log (id, at, actor, action, target, before, after)
-    SELECT ${entry.id}, ${entry.at}, ${JSON.stringify(entry.actor)}, ${entry.action}, ${entry.target},
-           ${json(entry.before)}, ${json(entry.after)}
-    WHERE changes() = 1`);
+  return db.run(auditIfChangedSql(auditValues(entry)));
+}
+
+const auditIfChangedOnce = builtOnce<AuditValues>(
+  sqliteDialect.sqlToQuery(
+    auditIfChangedSql({
+      id: sql.placeholder('id'),
+      at: sql.placeholder('at'),
+      actor: sql.placeholder('actor'),
+      action: sql.placeholder('action'),
+      target: sql.placeholder('target'),
+      before: sql.placeholder('before'),
+      after: sql.placeholder('after'),
+    }),
+  ),
+);
+
+/** {@link insertAuditIfChanged} built once, for a batch run through the client (`db.$client`). */
+export function auditIfChanged(entry: AuditEntry): InStatement {
+  return auditIfChangedOnce(auditValues(entry));
 }
