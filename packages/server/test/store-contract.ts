@@ -631,13 +631,15 @@ export function describeStoreContract(name: string, open: () => Promise<StoreHar
       });
 
       it('reads many agents in one call: each once, whatever is asked twice or is not there', async () => {
-        const [a, b] = [{ ...hosted('c-1'), actor: { userId: 'alice', workspaceId: 'w1' } }, hosted('c-2')];
+        const [a, b] = [{ ...hosted('c-1'), actor: { userId: 'alice', workspaceId: 'w1' } }, { ...hosted('c-2'), via: 'a2a' as const }];
         for (const record of [a, b]) await stores.hostedAgents.reserve(record, { connection: 10 });
         await stores.hostedAgents.updateStatus(b.agentId, { ...b.status, status: 'running', progress: { turns: 3 } }, 2);
         const many = await stores.hostedAgents.getMany([b.agentId, 'unknown', a.agentId, b.agentId]);
         expect(many.map((record) => record.agentId).sort()).toEqual([a.agentId, b.agentId].sort());
         expect(many.find((record) => record.agentId === a.agentId)).toEqual(await stores.hostedAgents.get(a.agentId));
         expect(many.find((record) => record.agentId === b.agentId)?.status).toMatchObject({ status: 'running', progress: { turns: 3 } });
+        expect(many.find((record) => record.agentId === b.agentId)).toEqual(await stores.hostedAgents.get(b.agentId));
+        expect(many.find((record) => record.agentId === b.agentId)).toMatchObject({ via: 'a2a', sequence: 2 });
         expect(await stores.hostedAgents.getMany([])).toEqual([]);
         const fiveHundred: string[] = [...Array.from({ length: 499 }, () => crypto.randomUUID()), a.agentId];
         expect((await stores.hostedAgents.getMany(fiveHundred)).map((record) => record.agentId)).toEqual([a.agentId]);

@@ -1,5 +1,6 @@
 // The agents this instance runs for peers, in libSQL.
-import type { AgentStatus, AuditEntry } from '@mosaic-fed/core';
+import type { AgentState, AgentStatus, AuditEntry } from '@mosaic-fed/core';
+import type { Row, Value } from '@libsql/client';
 import { batchPerTurn } from '@mosaic-fed/core/util';
 import { and, eq, inArray, lt, sql, type SQL } from 'drizzle-orm';
 import type { HostedAgentFilter, HostedAgentListQuery, HostedAgentRecord, HostedAgentStore, OutboxEntry, ReserveLimits } from '../types.js';
@@ -50,15 +51,7 @@ export class LibsqlHostedAgentStore implements HostedAgentStore {
   /** The status, if it is newer than the one stored: built once. */
   readonly #updateStatus: ReturnType<typeof builtOnce<{ agentId: string; status: string; state: string; sequence: number }>>;
 
-  /** The records among a JSON array of ids: one statement, prepared once, for any number of them. */
-  readonly #getMany;
-
   constructor(private readonly db: Database) {
-    this.#getMany = db
-      .select()
-      .from(hostedAgentsTable)
-      .where(sql`${hostedAgentsTable.agentId} IN (SELECT value FROM json_each(${sql.placeholder('agentIds')}))`)
-      .prepare();
     this.#updateStatus = builtOnce(
       db
         .update(hostedAgentsTable)
@@ -119,7 +112,8 @@ export class LibsqlHostedAgentStore implements HostedAgentStore {
 
   async getMany(agentIds: readonly string[]): Promise<HostedAgentRecord[]> {
     if (agentIds.length === 0) return [];
-    return (await this.#getMany.execute({ agentIds: JSON.stringify(agentIds) })).map(toHosted);
+    const { rows } = await this.db.$client.execute({ sql: GET_MANY, args: [JSON.stringify(agentIds)] });
+    return rows.map(hostedOfRow);
   }
 
   async remove(agentId: string): Promise<void> {
@@ -171,6 +165,34 @@ export class LibsqlHostedAgentStore implements HostedAgentStore {
     const rows = await this.db.select().from(hostedAgentsTable).where(inArray(hostedAgentsTable.state, [...ACTIVE_STATES]));
     return rows.map(toHosted);
   }
+}
+
+/**
+ * The records among a JSON array of ids: one statement for any number of them, its rows
+ * mapped here rather than by drizzle, whose row mapping was a sixth of the CPU of a
+ * 100-id `agents.status` (BENCHMARKS.md, 2026-12-08).
+ */
+const GET_MANY = `SELECT agent_id, connection_id, owner_instance_id, actor_user_id, actor_workspace_id, via, task_id, state, status, sequence, created_at
+  FROM hosted_agents WHERE agent_id IN (SELECT value FROM json_each(?))`;
+
+const textOf = (value: Value | undefined): string => String(value);
+const textOrNull = (value: Value | undefined): string | null => (value === null || value === undefined ? null : String(value));
+
+/** A row of {@link GET_MANY} as drizzle would map it, then as a record. */
+function hostedOfRow(row: Row): HostedAgentRecord {
+  return toHosted({
+    agentId: textOf(row.agent_id),
+    connectionId: textOf(row.connection_id),
+    ownerInstanceId: textOf(row.owner_instance_id),
+    actorUserId: textOrNull(row.actor_user_id),
+    actorWorkspaceId: textOrNull(row.actor_workspace_id),
+    via: textOrNull(row.via) as 'a2a' | null,
+    taskId: textOf(row.task_id),
+    state: textOf(row.state) as AgentState,
+    status: JSON.parse(textOf(row.status)) as AgentStatus,
+    sequence: Number(row.sequence),
+    createdAt: textOf(row.created_at),
+  });
 }
 
 /** The conditions of a list's filters. */
