@@ -399,6 +399,7 @@ const targets = {
   '≥ 1.0× the A2A peer': ratios['status/a2a (3/5)'].median >= 1,
   'full agent.status path ≥ 1.0× the signed A2A peer GetTask': ratios['status/signed a2a GetTask (3/5s)'].median >= 1,
   'agent.spawn ≥ 1.0× the signed A2A peer SendMessage': ratios['spawn/signed a2a SendMessage (4/5s, medians)'].median >= 1,
+  '≤ 8 statements per spawn': figures.spawnStatements.statements <= 8,
   '≤ 8 database round trips per spawn': figures.spawnStatements.roundTrips <= 8,
   '≤ 1.5 ms of CPU per spawn (all threads)': (figures.spawn.cpuMainUsPerRequest ?? Infinity) + (figures.spawn.cpuOtherUsPerRequest ?? 0) <= 1_500,
   [`agents.status at ${STATUSES_PER_QUERY} ids ≥ 20× the signed peer's GetTask, in statuses per second`]: ratios[`statuses per second at ${STATUSES_PER_QUERY} ids / signed a2a GetTask (3m/5s)`].median >= 20,
