@@ -222,7 +222,7 @@ export class A2ARemoteAgents {
       },
       configuration: { returnImmediately: true },
     });
-    const agentId = await deriveAgentId(agent.id, request.jti);
+    const agentId = deriveAgentId(agent.id, request.jti);
     await this.#o.stores.a2aAgents.addTask({ agentId, a2aAgentId: agent.id, remoteTaskId: task.id, done: false, createdAt: this.#o.now().toISOString() });
     this.#poller.wake();
     return { agentId, state: 'spawning', spawnedAt: this.#o.now().toISOString() };

@@ -93,7 +93,7 @@ export class A2AService {
     // Checked before the claim: a message that could never start anything claims nothing.
     const spec = spawnOf(message, message.contextId === undefined || message.contextId === '' ? this.#o.generateId() : message.contextId);
     const agentId = await this.#once(client, message, async () => {
-      const id = await deriveAgentId(client.id, message.messageId);
+      const id = deriveAgentId(client.id, message.messageId);
       // Stored before the agent starts, so that no change of it goes untold.
       const push = pushConfig === undefined ? undefined : await this.#o.push.create(client, id, pushConfig);
       try {

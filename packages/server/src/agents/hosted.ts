@@ -42,6 +42,7 @@ import {
   type OrchestratorAdapter,
   type WorkspaceGrants,
 } from '@mosaic-fed/core';
+import { sha256 } from '@mosaic-fed/core/util';
 import type { Outbox } from '../jobs/outbox.js';
 import { agentKillAudit } from './federation-agents.js';
 import type { RateLimiter } from '../replicas/rate-limiter.js';
@@ -82,9 +83,9 @@ export interface HostedAgentsOptions {
  * SHA-256), so the same logical spawn names the same agent however often it arrives, and
  * the orchestrator's idempotency by agent id does the rest.
  */
-export async function deriveAgentId(issuer: string, jti: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(`${issuer}\n${jti}`)));
-  const bytes = digest.slice(0, 16);
+export function deriveAgentId(issuer: string, jti: string): string {
+  // In place: WebCrypto's digest is a trip to the thread pool that costs more than these few bytes.
+  const bytes = sha256(new TextEncoder().encode(`${issuer}\n${jti}`)).slice(0, 16);
   bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x80;
   bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80;
   const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
@@ -172,7 +173,7 @@ export class HostedAgents {
               ...(message.actor === undefined ? {} : { actor: message.actor }),
             },
             spec,
-            await deriveAgentId(message.iss, message.jti),
+            deriveAgentId(message.iss, message.jti),
           ),
       })
       .register({
