@@ -3,7 +3,9 @@ import { libraryBuild } from '../../tsup.base.js';
 
 // `clean` is off: two configs build in parallel into one folder, so the build script
 // empties dist/ once beforehand.
-const shared = libraryBuild({ platform: 'node', clean: false });
+// `shims`: `import.meta.url` in the CommonJS build too (the checkpointer finds the SQLite
+// binding from it).
+const shared = libraryBuild({ platform: 'node', clean: false, shims: true });
 
 export default defineConfig([
   { ...shared, entry: { index: 'src/index.ts', valkey: 'src/valkey.ts' }, splitting: true },

@@ -15,13 +15,12 @@ export async function openDatabase(url: string, authToken?: string): Promise<Cli
     // Write-ahead logging lets readers and a writer work at once (it stays set in the
     // file); with it, NORMAL syncs at checkpoints rather than at every commit: a power
     // cut can lose the last commits, never the database's consistency. `synchronous`
-    // holds per connection, so each new one sets it again. The log is copied back into
-    // the file (a checkpoint, with its syncs, inside some commit) once it holds 10,000
-    // pages (40 MB) rather than SQLite's 1,000: agents rewrite the same pages over and
-    // over (their records, the indexes' newest pages), and each checkpoint copies a page
-    // once however often it was written, so a larger log copies far less per commit
-    // (BENCHMARKS.md, 2026-12-08).
+    // holds per connection, so each new one sets it again. The log is copied back into the
+    // file by a thread of its own each second (a PASSIVE checkpoint, which never blocks
+    // this writer); the connection's own checkpoint, inside whichever commit finds the log
+    // past 10,000 pages (40 MB), is the backstop.
     onOpen: ['PRAGMA journal_mode = WAL', 'PRAGMA synchronous = NORMAL', 'PRAGMA wal_autocheckpoint = 10000'],
+    checkpointEveryMs: 1_000,
   });
   return reconnectingAfterLocks(client);
 }

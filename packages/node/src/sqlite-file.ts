@@ -7,6 +7,7 @@ import { Buffer } from 'node:buffer';
 import { fileURLToPath } from 'node:url';
 import { LibsqlBatchError, LibsqlError, type Client, type InArgs, type InStatement, type InValue, type ResultSet, type Row, type Transaction, type TransactionMode, type Value } from '@libsql/client';
 import Database from 'libsql';
+import { startCheckpointer, type Checkpointer } from './checkpointer.js';
 
 /** How many distinct statements stay prepared; past that, the longest kept goes first. */
 const KEPT_STATEMENTS = 256;
@@ -41,6 +42,11 @@ export interface SqliteFileOptions {
   timeout: number;
   /** Run on each connection as it opens (a reconnect opens a new one): `PRAGMA`s, say. */
   onOpen?: readonly string[];
+  /**
+   * Checkpoints the write-ahead log from a worker thread this often, in milliseconds, so
+   * commits on this connection seldom do (`checkpointer.ts`). Left out: SQLite's own.
+   */
+  checkpointEveryMs?: number;
 }
 
 /** Opens the SQLite file at `path` as a libSQL `Client` with one connection. */
@@ -57,11 +63,13 @@ class SqliteFileClient implements Client {
   #held: Promise<void> | undefined;
   readonly #path: string;
   readonly #options: SqliteFileOptions;
+  readonly #checkpointer: Checkpointer | undefined;
 
   constructor(path: string, options: SqliteFileOptions) {
     this.#path = path;
     this.#options = options;
     this.#db = this.#open();
+    this.#checkpointer = options.checkpointEveryMs === undefined ? undefined : startCheckpointer(path, { everyMs: options.checkpointEveryMs, timeout: options.timeout });
   }
 
   #open(): Database.Database {
@@ -147,6 +155,7 @@ class SqliteFileClient implements Client {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.#checkpointer?.stop();
     this.#kept.clear();
     this.#db.close();
   }

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient, LibsqlBatchError, type Client, type ResultSet } from '@libsql/client';
@@ -160,6 +160,31 @@ describe("the Node entry's SQLite file client", () => {
     }
     ours.close();
     theirs.close();
+  });
+
+  it('copies its write-ahead log back into the file from a thread of its own, which stops with the client', async () => {
+    const path = join(dir, 'checkpointed.db');
+    const client = await openDatabase(`file:${path}`);
+    await client.execute('CREATE TABLE big (b BLOB)');
+    const sizeOf = async () => Number((await client.execute('SELECT page_count * page_size AS size FROM pragma_page_count(), pragma_page_size()')).rows[0]?.size);
+    // 8 MB: about 2,000 pages, under the connection's own checkpoint at 10,000. They are in
+    // the log, not the file, until a checkpoint copies them.
+    await client.batch(Array.from({ length: 16 }, () => ({ sql: 'INSERT INTO big VALUES (zeroblob(524288))', args: [] })));
+    const fileBytes = () => statSync(path).size;
+    expect(fileBytes()).toBeLessThan(1_000_000);
+    expect(await sizeOf()).toBeGreaterThan(8_000_000);
+    // Within a second or two, the thread has copied them: the file holds them.
+    for (let tries = 0; tries < 50 && fileBytes() < 8_000_000; tries++) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(fileBytes()).toBeGreaterThan(8_000_000);
+    client.close();
+    // Stopped with the client: what is written afterwards through another connection stays in the log.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const other = createClient({ url: `file:${path}` });
+    await other.execute('PRAGMA wal_autocheckpoint = 0');
+    await other.execute('INSERT INTO big VALUES (zeroblob(4194304))');
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    expect(fileBytes()).toBeLessThan(10_000_000);
+    other.close();
   });
 
   it('refuses a file it cannot open at once, with the error @libsql/client throws then', async () => {
