@@ -13,7 +13,7 @@ import type {
   remoteAgentsTable,
   usersTable,
 } from './libsql/schema.js';
-import type { A2AClientRecord, AdminTokenRecord, ConnectionRecord, HostedAgentRecord, InstanceRecord, RemoteAgentRecord } from './types.js';
+import type { A2AClientRecord, AdminTokenRecord, ConnectionRecord, HostedAgentFilter, HostedAgentRecord, InstanceRecord, RemoteAgentRecord } from './types.js';
 
 export const ACTIVE_STATES = ['spawning', 'running', 'waiting'] as const;
 
@@ -89,4 +89,23 @@ export function toHosted(row: typeof hostedAgentsTable.$inferSelect): HostedAgen
 export function toRemoteAgent(row: typeof remoteAgentsTable.$inferSelect): RemoteAgentRecord {
   const { ownerUserId, ownerWorkspaceId, ...record } = row;
   return ownerUserId === null || ownerWorkspaceId === null ? record : { ...record, owner: { userId: ownerUserId, workspaceId: ownerWorkspaceId } };
+}
+
+/**
+ * The conditions of a hosted-agent list's filters, on either dialect's table; `agentTypeIs`
+ * reads the agent type from the status JSON in the dialect's own way.
+ */
+export function hostedAgentFilter(
+  table: Record<'ownerInstanceId' | 'actorWorkspaceId' | 'connectionId' | 'state' | 'taskId', AnyColumn>,
+  query: HostedAgentFilter,
+  agentTypeIs: (agentType: string) => SQL,
+): SQL | undefined {
+  return and(
+    query.ownerInstanceId === undefined ? undefined : eq(table.ownerInstanceId, query.ownerInstanceId),
+    query.workspaceId === undefined ? undefined : eq(table.actorWorkspaceId, query.workspaceId),
+    query.connectionId === undefined ? undefined : eq(table.connectionId, query.connectionId),
+    query.status === undefined ? undefined : eq(table.state, query.status),
+    query.taskId === undefined ? undefined : eq(table.taskId, query.taskId),
+    query.agentType === undefined ? undefined : agentTypeIs(query.agentType),
+  );
 }

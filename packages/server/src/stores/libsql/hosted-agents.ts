@@ -7,7 +7,7 @@ import type { HostedAgentFilter, HostedAgentListQuery, HostedAgentRecord, Hosted
 import { insertOutboxIfChanged } from './outbox.js';
 import { hostedAgentsTable } from './schema.js';
 import { auditIfChanged, builtOnce, sqliteDialect, type Database } from './shared.js';
-import { ACTIVE_STATES, afterCursor, creationOrder, pageOf, toHosted } from '../sql-shared.js';
+import { ACTIVE_STATES, afterCursor, creationOrder, hostedAgentFilter, pageOf, toHosted } from '../sql-shared.js';
 
 interface Reservation {
   record: HostedAgentRecord;
@@ -197,12 +197,5 @@ function hostedOfRow(row: Row): HostedAgentRecord {
 
 /** The conditions of a list's filters. */
 function filtered(query: HostedAgentFilter): SQL | undefined {
-  return and(
-    query.ownerInstanceId === undefined ? undefined : eq(hostedAgentsTable.ownerInstanceId, query.ownerInstanceId),
-    query.workspaceId === undefined ? undefined : eq(hostedAgentsTable.actorWorkspaceId, query.workspaceId),
-    query.connectionId === undefined ? undefined : eq(hostedAgentsTable.connectionId, query.connectionId),
-    query.status === undefined ? undefined : eq(hostedAgentsTable.state, query.status),
-    query.taskId === undefined ? undefined : eq(hostedAgentsTable.taskId, query.taskId),
-    query.agentType === undefined ? undefined : sql`json_extract(${hostedAgentsTable.status}, '$.agentType') = ${query.agentType}`,
-  );
+  return hostedAgentFilter(hostedAgentsTable, query, (agentType) => sql`json_extract(${hostedAgentsTable.status}, '$.agentType') = ${agentType}`);
 }

@@ -2,7 +2,7 @@
 import type { AgentStatus, AuditEntry } from '@mosaic-fed/core';
 import { batchPerTurn, distinctRounds } from '@mosaic-fed/core/util';
 import { and, eq, inArray, sql, type SQL } from 'drizzle-orm';
-import { ACTIVE_STATES, afterCursor, creationOrder, pageOf, toHosted } from '../sql-shared.js';
+import { ACTIVE_STATES, afterCursor, creationOrder, hostedAgentFilter, pageOf, toHosted } from '../sql-shared.js';
 import type { HostedAgentFilter, HostedAgentListQuery, HostedAgentRecord, HostedAgentStore, OutboxEntry, ReserveLimits } from '../types.js';
 import { OUTBOX_COLUMNS, OUTBOX_RECORD, outboxRow } from './outbox.js';
 import { hostedAgentsTable } from './schema.js';
@@ -131,12 +131,5 @@ export class PostgresHostedAgentStore implements HostedAgentStore {
 
 /** The conditions of a list's filters. */
 function filtered(query: HostedAgentFilter): SQL | undefined {
-  return and(
-    query.ownerInstanceId === undefined ? undefined : eq(hostedAgentsTable.ownerInstanceId, query.ownerInstanceId),
-    query.workspaceId === undefined ? undefined : eq(hostedAgentsTable.actorWorkspaceId, query.workspaceId),
-    query.connectionId === undefined ? undefined : eq(hostedAgentsTable.connectionId, query.connectionId),
-    query.status === undefined ? undefined : eq(hostedAgentsTable.state, query.status),
-    query.taskId === undefined ? undefined : eq(hostedAgentsTable.taskId, query.taskId),
-    query.agentType === undefined ? undefined : sql`${hostedAgentsTable.status}->>'agentType' = ${query.agentType}`,
-  );
+  return hostedAgentFilter(hostedAgentsTable, query, (agentType) => sql`${hostedAgentsTable.status}->>'agentType' = ${agentType}`);
 }
