@@ -38,6 +38,8 @@ export interface AgentLifecycleOptions {
    * out: 0, every watcher reads.
    */
   rememberEventsOf?: number;
+  /** Told of each agent this object writes (created or moved): to tell other processes' watchers at once. */
+  onWrite?: (agentId: string) => void;
 }
 
 /** How many agents' latest record is kept for compare-and-set without a read before it. */
@@ -51,6 +53,7 @@ export class AgentLifecycle {
   readonly state: AgentStateStore;
   readonly now: () => Date;
   readonly #watchPollMs: number;
+  readonly #onWrite: ((agentId: string) => void) | undefined;
   readonly #listeners = new Map<string, Set<(why: Wake) => void>>();
   /**
    * Each agent as this object last wrote or read it, the least recently used dropped first:
@@ -65,6 +68,7 @@ export class AgentLifecycle {
     this.state = options.state;
     this.now = options.now;
     this.#watchPollMs = options.watchPollMs ?? 1_000;
+    this.#onWrite = options.onWrite;
     const remember = options.rememberEventsOf ?? 0;
     this.#written = remember > 0 ? new RecentlyUsed(remember) : undefined;
   }
@@ -312,6 +316,7 @@ export class AgentLifecycle {
       else this.#written.set(agent.agentId, [event]);
     }
     this.#notify(agent.agentId, 'here');
+    this.#onWrite?.(agent.agentId);
   }
 
   /**

@@ -68,6 +68,8 @@ function namesOf(options: AgentQueueOptions) {
     kill: `${prefix}orchestrator:kill`,
     /** Wakes the worker whose agent waits for the approval just answered. */
     answered: `${prefix}orchestrator:answered`,
+    /** An agent's state changed: `<writer> <agentId>`, so every replica's watchers read it at once. */
+    changed: `${prefix}orchestrator:changed`,
     /** A worker's heartbeat: present while it runs and reaches Valkey. */
     alive: (workerId: string) => `${prefix}orchestrator:worker:${workerId}`,
     /** Which worker runs an agent now. */
@@ -78,6 +80,14 @@ function namesOf(options: AgentQueueOptions) {
 /** The agents' state: the one given, or Valkey's beside the queue. */
 function stateOf(options: AgentQueueOptions, names: ReturnType<typeof namesOf>): AgentStateStore {
   return options.state ?? new ValkeyAgentStateStore({ redis: options.redis, prefix: `${names.prefix}orchestrator:` });
+}
+
+/**
+ * Tells every server replica that `writer` changed an agent's state. A notice lost (Valkey
+ * away for a moment) only leaves the watchers to their poll.
+ */
+function announcer(redis: Redis, names: ReturnType<typeof namesOf>, writer: string): (agentId: string) => void {
+  return (agentId) => void redis.publish(names.changed, `${writer} ${agentId}`).catch(() => 0);
 }
 
 /** Fails a call that could not reach Valkey (or the state's database) as `ORCHESTRATOR_UNAVAILABLE` (503, safe to retry). */
@@ -92,7 +102,11 @@ async function reaching<T>(call: () => Promise<T>): Promise<T> {
 
 export interface QueueOrchestratorOptions extends AgentQueueOptions {
   now?: () => Date;
-  /** How often `watch` reads the shared state. Default 500 ms. */
+  /**
+   * How often `watch` reads the shared state when it hears of no change. Workers and
+   * replicas announce every change they write over Valkey, and a watcher reads at once;
+   * the poll is for a notice lost. Default 2,000 ms.
+   */
   watchPollMs?: number;
 }
 
@@ -109,6 +123,10 @@ export class QueueOrchestrator implements OrchestratorAdapter {
   readonly #names: ReturnType<typeof namesOf>;
   readonly #lifecycle: AgentLifecycle;
   readonly #queue: Queue<AgentJob>;
+  /** This replica, as its change notices name it. */
+  readonly #id = crypto.randomUUID();
+  /** Hears the changes others write, from the first watch on. */
+  #subscriber: Redis | undefined;
 
   constructor(options: QueueOrchestratorOptions) {
     this.#redis = options.redis;
@@ -116,7 +134,8 @@ export class QueueOrchestrator implements OrchestratorAdapter {
     this.#lifecycle = new AgentLifecycle({
       state: stateOf(options, this.#names),
       now: options.now ?? (() => new Date()),
-      watchPollMs: options.watchPollMs ?? 500,
+      watchPollMs: options.watchPollMs ?? 2_000,
+      onWrite: announcer(options.redis, this.#names, this.#id),
     });
     this.#queue = new Queue<AgentJob>(this.#names.queue, { connection: options.redis, prefix: this.#names.prefix.replace(/:$/, '') });
   }
@@ -168,7 +187,23 @@ export class QueueOrchestrator implements OrchestratorAdapter {
   }
 
   watch(agentId: string, options: WatchAgentOptions = {}): AsyncGenerator<AgentStatusChangedPayload, void, undefined> {
+    this.#listen();
     return this.#lifecycle.watch(agentId, options);
+  }
+
+  /** Subscribes, once, to the changes workers and other replicas write: their watchers here read at once. */
+  #listen(): void {
+    if (this.#subscriber !== undefined) return;
+    // A connection of its own, which waits for Valkey rather than fails while it is away
+    // (and subscribes again when it is back); meanwhile, watchers poll.
+    const subscriber = this.#redis.duplicate({ lazyConnect: false, enableOfflineQueue: true });
+    subscriber.on('message', (_channel: string, message: string) => {
+      const [writer, agentId] = message.split(' ');
+      if (writer !== this.#id && agentId !== undefined) this.#lifecycle.notify(agentId);
+    });
+    subscriber.on('error', () => undefined);
+    subscriber.subscribe(this.#names.changed).catch(() => undefined);
+    this.#subscriber = subscriber;
   }
 
   /** The queue's depth: agent jobs no worker has taken yet (waiting, or delayed for a look later), and those being run. */
@@ -180,6 +215,7 @@ export class QueueOrchestrator implements OrchestratorAdapter {
   }
 
   async close(): Promise<void> {
+    this.#subscriber?.disconnect();
     await this.#queue.close();
   }
 }
@@ -248,6 +284,7 @@ export class AgentWorker {
     this.#lifecycle = new AgentLifecycle({
       state: stateOf(options, this.#names),
       now: options.now ?? (() => new Date()),
+      onWrite: announcer(options.redis, this.#names, this.#id),
     });
     this.#executor = new AgentExecutor({
       lifecycle: this.#lifecycle,
