@@ -194,15 +194,16 @@ export class QueueOrchestrator implements OrchestratorAdapter {
   /** Subscribes, once, to the changes workers and other replicas write: their watchers here read at once. */
   #listen(): void {
     if (this.#subscriber !== undefined) return;
-    // A connection of its own, which waits for Valkey rather than fails while it is away
-    // (and subscribes again when it is back); meanwhile, watchers poll.
+    // A connection of its own, which waits for Valkey rather than fails while it is away;
+    // it subscribes each time it is ready (the first connection, or one after an outage,
+    // even if the first never made it). Meanwhile, watchers poll.
     const subscriber = this.#redis.duplicate({ lazyConnect: false, enableOfflineQueue: true });
     subscriber.on('message', (_channel: string, message: string) => {
       const [writer, agentId] = message.split(' ');
       if (writer !== this.#id && agentId !== undefined) this.#lifecycle.notify(agentId);
     });
+    subscriber.on('ready', () => void subscriber.subscribe(this.#names.changed).catch(() => undefined));
     subscriber.on('error', () => undefined);
-    subscriber.subscribe(this.#names.changed).catch(() => undefined);
     this.#subscriber = subscriber;
   }
 
