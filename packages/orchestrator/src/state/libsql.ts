@@ -9,7 +9,7 @@ import { drizzle } from 'drizzle-orm/libsql/web';
 import { SQLiteAsyncDialect } from 'drizzle-orm/sqlite-core';
 import { MIGRATIONS } from './libsql-migrations.js';
 import { agentsTable, answersTable, bundlesTable, eventsTable, schema, transcriptTable } from './libsql-schema.js';
-import { inAskedOrder, toAgent } from './sql-rows.js';
+import { inAskedOrder, jsonOrNull, toAgent } from './sql-rows.js';
 import type { AgentStateStore, NewTranscriptEntry, StoredAgent, StoredAnswer } from './types.js';
 
 type Database = ReturnType<typeof drizzle<typeof schema>>;
@@ -242,8 +242,6 @@ class LibsqlAgentStateStore implements AgentStateStore {
     this.#close();
   }
 }
-
-const jsonOrNull = (value: unknown) => (value === undefined ? null : JSON.stringify(value));
 
 /** An agent's event, stored with the change before it in its batch (see insertEventIfChanged). */
 function eventOf(agentId: string, event: AgentStatusChangedPayload): InStatement {

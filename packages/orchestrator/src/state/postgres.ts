@@ -8,7 +8,7 @@ import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import type { Pool } from 'pg';
 import { MIGRATIONS } from './postgres-migrations.js';
 import { agentsTable, answersTable, bundlesTable, eventsTable, schema, transcriptTable } from './postgres-schema.js';
-import { inAskedOrder, toAgent } from './sql-rows.js';
+import { inAskedOrder, jsonOrNull, toAgent } from './sql-rows.js';
 import type { AgentStateStore, NewTranscriptEntry, StoredAgent, StoredAnswer } from './types.js';
 
 /** The orchestrator's migration ledger: the server's stores may share the database. */
@@ -50,17 +50,16 @@ class PostgresAgentStateStore implements AgentStateStore {
 
   async create(agent: StoredAgent): Promise<'created' | 'exists'> {
     // One statement: the agent, and its first event only if the agent was new.
-    const json = (value: unknown) => (value === undefined ? null : JSON.stringify(value));
     const { rows } = await this.#db.execute<{ agent_id: string }>(sql`
       WITH inserted AS (
         INSERT INTO orchestrator_agents (agent_id, owner_instance_id, spec, egress, max_tokens, approvals, traceparent, status, state, sequence)
-        VALUES (${agent.agentId}, ${agent.ownerInstanceId}, ${json(agent.spec)}::jsonb, ${json(agent.egress)}::jsonb, ${agent.maxTokens ?? null}::integer,
-                ${json(agent.approvals)}::jsonb, ${agent.traceparent ?? null}, ${json(agent.status)}::jsonb, ${agent.status.status}, ${agent.sequence}::integer)
+        VALUES (${agent.agentId}, ${agent.ownerInstanceId}, ${jsonOrNull(agent.spec)}::jsonb, ${jsonOrNull(agent.egress)}::jsonb, ${agent.maxTokens ?? null}::integer,
+                ${jsonOrNull(agent.approvals)}::jsonb, ${agent.traceparent ?? null}, ${jsonOrNull(agent.status)}::jsonb, ${agent.status.status}, ${agent.sequence}::integer)
         ON CONFLICT (agent_id) DO NOTHING
         RETURNING agent_id
       )
       INSERT INTO orchestrator_events (agent_id, sequence, payload)
-      SELECT agent_id, ${agent.sequence}::integer, ${json({ ...agent.status, sequence: agent.sequence })}::jsonb FROM inserted
+      SELECT agent_id, ${agent.sequence}::integer, ${jsonOrNull({ ...agent.status, sequence: agent.sequence })}::jsonb FROM inserted
       RETURNING agent_id`);
     return rows.length === 1 ? 'created' : 'exists';
   }

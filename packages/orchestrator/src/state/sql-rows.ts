@@ -23,3 +23,6 @@ export function inAskedOrder(agentIds: readonly string[], rows: readonly { agent
     return status === undefined ? undefined : structuredClone(status);
   });
 }
+
+/** An optional JSON column's value as text, or null when left out. */
+export const jsonOrNull = (value: unknown): string | null => (value === undefined ? null : JSON.stringify(value));

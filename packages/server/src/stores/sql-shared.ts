@@ -45,6 +45,12 @@ export function toInstanceRecord(row: typeof instanceTable.$inferSelect): Instan
   return record;
 }
 
+/** An audit entry's values as its columns take them in SQL of one's own: JSON as text. */
+export function auditColumns(entry: AuditEntry): Record<'id' | 'at' | 'actor' | 'action' | 'target' | 'before' | 'after', string | null> {
+  const json = (value: unknown) => (value === null ? null : JSON.stringify(value));
+  return { id: entry.id, at: entry.at, actor: JSON.stringify(entry.actor), action: entry.action, target: entry.target, before: json(entry.before), after: json(entry.after) };
+}
+
 export function toAuditEntry(row: typeof auditTable.$inferSelect): AuditEntry {
   const { seq: _seq, ...entry } = row;
   return entry;

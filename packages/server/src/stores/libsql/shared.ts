@@ -6,6 +6,7 @@ import { fillPlaceholders, sql, type Query } from 'drizzle-orm';
 import { SQLiteAsyncDialect } from 'drizzle-orm/sqlite-core';
 import type { drizzle } from 'drizzle-orm/libsql/web';
 import { auditTable, type schema } from './schema.js';
+import { auditColumns } from '../sql-shared.js';
 
 export type Database = ReturnType<typeof drizzle<typeof schema>>;
 
@@ -26,13 +27,7 @@ export function insertAudit(db: Database, entry: AuditEntry) {
   return db.insert(auditTable).values(entry);
 }
 
-type AuditValues = Record<'id' | 'at' | 'actor' | 'action' | 'target' | 'before' | 'after', unknown>;
-
-/** The audit entry's values as its columns hold them (JSON as text). */
-function auditValues(entry: AuditEntry): AuditValues {
-  const json = (value: unknown) => (value === null ? null : JSON.stringify(value));
-  return { id: entry.id, at: entry.at, actor: JSON.stringify(entry.actor), action: entry.action, target: entry.target, before: json(entry.before), after: json(entry.after) };
-}
+type AuditValues = Record<keyof ReturnType<typeof auditColumns>, unknown>;
 
 /** An audit entry inserted only if the statement just before it changed a row. */
 const auditIfChangedSql = (v: AuditValues) => sql`
@@ -47,7 +42,7 @@ const auditIfChangedSql = (v: AuditValues) => sql`
  * connection and could meet SQLITE_BUSY from its own process.
  */
 export function insertAuditIfChanged(db: Database, entry: AuditEntry) {
-  return db.run(auditIfChangedSql(auditValues(entry)));
+  return db.run(auditIfChangedSql(auditColumns(entry)));
 }
 
 const auditIfChangedOnce = builtOnce<AuditValues>(
@@ -66,5 +61,5 @@ const auditIfChangedOnce = builtOnce<AuditValues>(
 
 /** {@link insertAuditIfChanged} built once, for a batch run through the client (`db.$client`). */
 export function auditIfChanged(entry: AuditEntry): InStatement {
-  return auditIfChangedOnce(auditValues(entry));
+  return auditIfChangedOnce(auditColumns(entry));
 }

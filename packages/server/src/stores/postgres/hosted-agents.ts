@@ -2,7 +2,7 @@
 import type { AgentStatus, AuditEntry } from '@mosaic-fed/core';
 import { batchPerTurn, distinctRounds } from '@mosaic-fed/core/util';
 import { and, eq, inArray, sql, type SQL } from 'drizzle-orm';
-import { ACTIVE_STATES, afterCursor, creationOrder, hostedAgentFilter, pageOf, toHosted } from '../sql-shared.js';
+import { ACTIVE_STATES, afterCursor, auditColumns, creationOrder, hostedAgentFilter, pageOf, toHosted } from '../sql-shared.js';
 import type { HostedAgentFilter, HostedAgentListQuery, HostedAgentRecord, HostedAgentStore, OutboxEntry, ReserveLimits } from '../types.js';
 import { OUTBOX_COLUMNS, OUTBOX_RECORD, outboxRow } from './outbox.js';
 import { hostedAgentsTable } from './schema.js';
@@ -28,7 +28,7 @@ export class PostgresHostedAgentStore implements HostedAgentStore {
       // so they can never overshoot the limits.
       await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtextextended(${`mosaic-fed:hosted:${record.connectionId}`}, 0))`);
       // The record, and its audit entry only if it went in.
-      const json = (value: unknown) => (value === null ? null : JSON.stringify(value));
+      const entry = audit === undefined ? undefined : auditColumns(audit);
       const { rows } = await tx.execute<{ agent_id: string }>(sql`
         WITH reserved AS (
           INSERT INTO hosted_agents (agent_id, connection_id, owner_instance_id, actor_user_id, actor_workspace_id, via, task_id, state, status, sequence, created_at)
@@ -40,9 +40,9 @@ export class PostgresHostedAgentStore implements HostedAgentStore {
           RETURNING agent_id
         ), audited AS (
           INSERT INTO audit_log (id, at, actor, action, target, before, after)
-          SELECT ${audit?.id ?? null}, ${audit?.at ?? null}, ${json(audit?.actor ?? null)}::jsonb, ${audit?.action ?? null}, ${audit?.target ?? null},
-                 ${json(audit?.before ?? null)}::jsonb, ${json(audit?.after ?? null)}::jsonb
-          FROM reserved WHERE ${audit !== undefined}
+          SELECT ${entry?.id ?? null}, ${entry?.at ?? null}, ${entry?.actor ?? null}::jsonb, ${entry?.action ?? null}, ${entry?.target ?? null},
+                 ${entry?.before ?? null}::jsonb, ${entry?.after ?? null}::jsonb
+          FROM reserved WHERE ${entry !== undefined}
         )
         SELECT agent_id FROM reserved`);
       return rows.length === 1;
