@@ -33,7 +33,7 @@ parentPort.once('message', () => {
 let binding: string | undefined;
 
 export interface Checkpointer {
-  /** Stops the thread, after its checkpoint under way if any. */
+  /** Stops the thread, after its checkpoint under way if any. Once: the worker heeds the first. */
   stop(): void;
 }
 
@@ -48,12 +48,5 @@ export function startCheckpointer(path: string, options: { everyMs: number; time
   worker.unref();
   // Without a listener, a failed thread's error would end the process.
   worker.on('error', () => undefined);
-  let stopped = false;
-  return {
-    stop() {
-      if (stopped) return;
-      stopped = true;
-      worker.postMessage('stop');
-    },
-  };
+  return { stop: () => worker.postMessage('stop') };
 }
