@@ -296,4 +296,30 @@ describe('the libSQL agent state schema', () => {
       client.close();
     }
   });
+
+  it('writes each event with the status it tells of, whoever writes the status, and none for a write that keeps the sequence', async () => {
+    const client = createClient({ url: `file:${join(dir, `${randomUUID()}.db`)}` });
+    try {
+      const store = await createLibsqlAgentStateStore(client);
+      const created = agent();
+      await store.create(created);
+      // Not through the store: a status written by hand still gets its event, in the same statement.
+      const running: AgentStatus = { ...created.status, status: 'running', startedAt: '2026-11-25T10:00:01.000Z' };
+      await client.execute({
+        sql: 'UPDATE orchestrator_agents SET status = ?, state = ?, sequence = 2 WHERE agent_id = ?',
+        args: [JSON.stringify(running), 'running', created.agentId],
+      });
+      await client.execute({ sql: "UPDATE orchestrator_agents SET traceparent = 'x', sequence = sequence WHERE agent_id = ?", args: [created.agentId] });
+      expect(await store.events(created.agentId, 0)).toEqual([
+        { ...created.status, sequence: 1 },
+        { ...running, sequence: 2 },
+      ]);
+      // A move whose event cannot be written (its sequence is taken) leaves the status as it was.
+      await client.execute({ sql: 'INSERT INTO orchestrator_events (agent_id, sequence, payload) VALUES (?, 3, ?)', args: [created.agentId, '{}'] });
+      await expect(store.update(created.agentId, 2, { ...running, status: 'completed' })).rejects.toThrow(/UNIQUE/);
+      expect((await store.get(created.agentId))?.status).toEqual(running);
+    } finally {
+      client.close();
+    }
+  });
 });

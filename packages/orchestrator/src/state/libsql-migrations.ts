@@ -61,5 +61,14 @@ export const MIGRATIONS: readonly EmbeddedMigration[] = [
     "sql": [
       "ALTER TABLE `orchestrator_agents` ADD `traceparent` text;"
     ]
+  },
+  {
+    "tag": "0007_events_by_trigger",
+    "folderMillis": 1796700479378,
+    "hash": "5ef5a30933e580f52d182d8dcfb2e8b9b52a9a0f3007305d5dfabc012fad3685",
+    "sql": [
+      "-- Each agent's event is written by the database with the status it tells of: a new agent's\n-- first, and one for each move of its sequence. One statement per move from the store, and\n-- no status without its event, whoever writes it.\nCREATE TRIGGER `orchestrator_agents_first_event` AFTER INSERT ON `orchestrator_agents`\nBEGIN\n  INSERT INTO `orchestrator_events` (`agent_id`, `sequence`, `payload`)\n  VALUES (NEW.`agent_id`, NEW.`sequence`, json_set(NEW.`status`, '$.sequence', NEW.`sequence`));\nEND;\n",
+      "\nCREATE TRIGGER `orchestrator_agents_moved` AFTER UPDATE OF `sequence` ON `orchestrator_agents`\nWHEN NEW.`sequence` <> OLD.`sequence`\nBEGIN\n  INSERT INTO `orchestrator_events` (`agent_id`, `sequence`, `payload`)\n  VALUES (NEW.`agent_id`, NEW.`sequence`, json_set(NEW.`status`, '$.sequence', NEW.`sequence`));\nEND;\n"
+    ]
   }
 ];

@@ -23,7 +23,10 @@ export const agentsTable = sqliteTable(
   (table) => [index('orchestrator_agents_state').on(table.state)],
 );
 
-/** Each agent's status events, in sequence, for watchers that resume. */
+/**
+ * Each agent's status events, in sequence, for watchers that resume. Written by the
+ * database (migration 0007's triggers) with each insert or move of an agent's sequence.
+ */
 export const eventsTable = sqliteTable(
   'orchestrator_events',
   {

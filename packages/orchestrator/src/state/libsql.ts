@@ -6,7 +6,6 @@ import { applyMigrations, batchPerTurn, hasTable, lastAppliedMigration, migratio
 import type { Client, InArgs, InStatement } from '@libsql/client';
 import { and, asc, eq, fillPlaceholders, gt, inArray, notInArray, sql, type Query } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/libsql/web';
-import { SQLiteAsyncDialect } from 'drizzle-orm/sqlite-core';
 import { MIGRATIONS } from './libsql-migrations.js';
 import { agentsTable, answersTable, bundlesTable, eventsTable, schema, transcriptTable } from './libsql-schema.js';
 import { inAskedOrder, jsonOrNull, toAgent } from './sql-rows.js';
@@ -59,23 +58,14 @@ function builtOnce<Values extends Record<string, unknown>>(query: Query): (value
   return (values) => ({ sql: query.sql, args: fillPlaceholders(query.params, values) as InArgs });
 }
 
-/** Placeholders of a move: the compare-and-set of its status, and its event. */
+/** Placeholders of a move: the compare-and-set of its status. */
 const at = {
   agentId: sql.placeholder('agentId'),
   status: sql.placeholder('status'),
   state: sql.placeholder('state'),
   sequence: sql.placeholder('sequence'),
   expectedSequence: sql.placeholder('expectedSequence'),
-  event: sql.placeholder('event'),
 };
-
-/** The event, only if the statement before it in the batch changed a row: one atomic step with it. */
-const insertEventIfChanged = builtOnce<{ agentId: string; sequence: number; event: string }>(
-  new SQLiteAsyncDialect().sqlToQuery(sql`
-    INSERT INTO ${eventsTable} (agent_id, sequence, payload)
-    SELECT ${at.agentId}, ${at.sequence}, ${at.event}
-    WHERE changes() = 1`),
-);
 
 class LibsqlAgentStateStore implements AgentStateStore {
   readonly #db: Database;
@@ -121,11 +111,11 @@ class LibsqlAgentStateStore implements AgentStateStore {
   }
 
   /**
-   * The new agents of one turn of the event loop in one transaction (a group commit), each
-   * with its first event, written only if the agent was.
+   * The new agents of one turn of the event loop in one transaction (a group commit). Each
+   * new agent's first event is written by the database with it (migration 0007's trigger).
    */
   readonly #creates = batchPerTurn(async (agents: StoredAgent[]) => {
-    const statements = agents.flatMap((agent) => [
+    const statements = agents.map((agent) =>
       this.#create({
         agentId: agent.agentId,
         ownerInstanceId: agent.ownerInstanceId,
@@ -138,10 +128,9 @@ class LibsqlAgentStateStore implements AgentStateStore {
         state: agent.status.status,
         sequence: agent.sequence,
       }),
-      eventOf(agent.agentId, { ...agent.status, sequence: agent.sequence }),
-    ]);
+    );
     const results = await this.#db.$client.batch(statements);
-    return agents.map((_, index): 'created' | 'exists' => (results[2 * index]?.rowsAffected === 1 ? 'created' : 'exists'));
+    return results.map((result): 'created' | 'exists' => (result.rowsAffected === 1 ? 'created' : 'exists'));
   });
 
   async get(agentId: string): Promise<StoredAgent | undefined> {
@@ -162,17 +151,18 @@ class LibsqlAgentStateStore implements AgentStateStore {
 
   /**
    * The moves of one turn of the event loop in one transaction (a group commit: agents
-   * move in crowds); each is its own compare-and-set, its event written only if it wrote.
+   * move in crowds); each is its own compare-and-set. A move's event is written by the
+   * database with it (migration 0007's trigger): one statement per move.
    */
   readonly #updates = batchPerTurn(async (moves: Move[]) => {
-    const planned = moves.map((move): Move & { event: AgentStatusChangedPayload } => ({ ...move, event: { ...move.status, sequence: move.expectedSequence + 1 } }));
-    const statements = planned.flatMap(({ agentId, expectedSequence, status, event }) => [
-      this.#move({ agentId, status: JSON.stringify(status), state: status.status, sequence: event.sequence, expectedSequence }),
-      eventOf(agentId, event),
-    ]);
-    if (statements.length === 0) return [];
+    if (moves.length === 0) return [];
+    const statements = moves.map(({ agentId, expectedSequence, status }) =>
+      this.#move({ agentId, status: JSON.stringify(status), state: status.status, sequence: expectedSequence + 1, expectedSequence }),
+    );
     const results = await this.#db.$client.batch(statements);
-    return planned.map(({ event }, index) => (results[2 * index]?.rowsAffected === 1 ? event : undefined));
+    return moves.map(({ status, expectedSequence }, index): AgentStatusChangedPayload | undefined =>
+      results[index]?.rowsAffected === 1 ? { ...status, sequence: expectedSequence + 1 } : undefined,
+    );
   });
 
   async events(agentId: string, afterSequence: number): Promise<AgentStatusChangedPayload[]> {
@@ -241,9 +231,4 @@ class LibsqlAgentStateStore implements AgentStateStore {
   async close(): Promise<void> {
     this.#close();
   }
-}
-
-/** An agent's event, stored with the change before it in its batch (see insertEventIfChanged). */
-function eventOf(agentId: string, event: AgentStatusChangedPayload): InStatement {
-  return insertEventIfChanged({ agentId, sequence: event.sequence, event: JSON.stringify(event) });
 }
