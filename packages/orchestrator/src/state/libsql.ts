@@ -4,7 +4,7 @@
 import { TERMINAL_STATES, type AgentStatus, type AgentStatusChangedPayload, type TranscriptEntry } from '@mosaic-fed/core';
 import { applyMigrations, batchPerTurn, hasTable, lastAppliedMigration, migrationLedgerRow } from '@mosaic-fed/core/util';
 import type { Client, InArgs, InStatement } from '@libsql/client';
-import { and, asc, eq, fillPlaceholders, gt, inArray, notInArray, sql, type Query } from 'drizzle-orm';
+import { and, asc, eq, fillPlaceholders, gt, notInArray, sql, type Query } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/libsql/web';
 import { MIGRATIONS } from './libsql-migrations.js';
 import { agentsTable, answersTable, bundlesTable, eventsTable, schema, transcriptTable } from './libsql-schema.js';
@@ -66,6 +66,13 @@ const at = {
   sequence: sql.placeholder('sequence'),
   expectedSequence: sql.placeholder('expectedSequence'),
 };
+
+/**
+ * The statuses among a JSON array of ids: one statement built once for any number of them,
+ * each status kept as text for {@link inAskedOrder} (read by every watcher's poll and every
+ * status message, batched per turn).
+ */
+const STATUSES = 'SELECT agent_id, status FROM orchestrator_agents WHERE agent_id IN (SELECT value FROM json_each(?))';
 
 class LibsqlAgentStateStore implements AgentStateStore {
   readonly #db: Database;
@@ -141,8 +148,11 @@ class LibsqlAgentStateStore implements AgentStateStore {
   async statuses(agentIds: readonly string[]): Promise<(AgentStatus | undefined)[]> {
     const distinct = [...new Set(agentIds)];
     if (distinct.length === 0) return [];
-    const rows = await this.#db.select({ agentId: agentsTable.agentId, status: agentsTable.status }).from(agentsTable).where(inArray(agentsTable.agentId, distinct));
-    return inAskedOrder(agentIds, rows);
+    const { rows } = await this.#db.$client.execute({ sql: STATUSES, args: [JSON.stringify(distinct)] });
+    return inAskedOrder(
+      agentIds,
+      rows.map((row) => ({ agentId: String(row.agent_id), status: String(row.status) })),
+    );
   }
 
   async update(agentId: string, expectedSequence: number, status: AgentStatus): Promise<AgentStatusChangedPayload | undefined> {

@@ -72,7 +72,10 @@ class PostgresAgentStateStore implements AgentStateStore {
   async statuses(agentIds: readonly string[]): Promise<(AgentStatus | undefined)[]> {
     const distinct = [...new Set(agentIds)];
     if (distinct.length === 0) return [];
-    const rows = await this.#db.select({ agentId: agentsTable.agentId, status: agentsTable.status }).from(agentsTable).where(inArray(agentsTable.agentId, distinct));
+    const rows = await this.#db
+      .select({ agentId: agentsTable.agentId, status: sql<string>`${agentsTable.status}::text` })
+      .from(agentsTable)
+      .where(inArray(agentsTable.agentId, distinct));
     return inAskedOrder(agentIds, rows);
   }
 
