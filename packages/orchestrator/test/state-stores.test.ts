@@ -196,6 +196,33 @@ describe.each(stores)('agent state store: $name', ({ make }) => {
     expect(await store.update(randomUUID(), 1, running)).toBeUndefined();
   });
 
+  it('moves agents of one moment each by its own compare-and-set, and one agent twice in its order', async (context) => {
+    const store = await make();
+    if (store === undefined) return context.skip();
+    const [a, b, c] = [agent(), agent(), agent()];
+    await Promise.all([a, b, c].map((each) => store.create(each)));
+    const running = (of: StoredAgent): AgentStatus => ({ ...of.status, status: 'running', startedAt: '2026-11-25T10:00:01.000Z' });
+    const completed: AgentStatus = { ...running(a), status: 'completed', completedAt: '2026-11-25T10:00:02.000Z', result: { summary: 'done' } };
+    const outcomes = await Promise.all([
+      store.update(a.agentId, 1, running(a)),
+      store.update(b.agentId, 1, running(b)),
+      // Read at a sequence it no longer has.
+      store.update(c.agentId, 0, running(c)),
+      // A's second move, made after its first within the same moment.
+      store.update(a.agentId, 2, completed),
+      store.update(randomUUID(), 1, running(a)),
+    ]);
+    expect(outcomes).toEqual([{ ...running(a), sequence: 2 }, { ...running(b), sequence: 2 }, undefined, { ...completed, sequence: 3 }, undefined]);
+    expect(await store.statuses([a.agentId, b.agentId, c.agentId])).toEqual([completed, running(b), c.status]);
+    expect((await store.events(a.agentId, 0)).map((event) => [event.sequence, event.status])).toEqual([
+      [1, 'spawning'],
+      [2, 'running'],
+      [3, 'completed'],
+    ]);
+    expect(await store.events(c.agentId, 1)).toEqual([]);
+    expect((await store.listActive()).map((each) => each.agentId).sort()).toEqual([b.agentId, c.agentId].sort());
+  });
+
   it('keeps every event in order, resumable after a sequence, and lists only active agents', async (context) => {
     const store = await make();
     if (store === undefined) return context.skip();

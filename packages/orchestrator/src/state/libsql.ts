@@ -2,13 +2,13 @@
 // server by URL. Takes a client the caller created, so it runs wherever @libsql/client
 // does; its migrations are drizzle-kit's, embedded (libsql-migrations.ts).
 import { TERMINAL_STATES, type AgentStatus, type AgentStatusChangedPayload, type TranscriptEntry } from '@mosaic-fed/core';
-import { applyMigrations, batchPerTurn, hasTable, lastAppliedMigration, migrationLedgerRow } from '@mosaic-fed/core/util';
-import type { Client, InArgs, InStatement } from '@libsql/client';
-import { and, asc, eq, fillPlaceholders, gt, notInArray, sql, type Query } from 'drizzle-orm';
+import { applyMigrations, batchPerTurn, distinctRounds, hasTable, lastAppliedMigration, migrationLedgerRow } from '@mosaic-fed/core/util';
+import type { Client, ResultSet } from '@libsql/client';
+import { and, asc, eq, gt, notInArray, sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/libsql/web';
 import { MIGRATIONS } from './libsql-migrations.js';
 import { agentsTable, answersTable, bundlesTable, eventsTable, schema, transcriptTable } from './libsql-schema.js';
-import { inAskedOrder, jsonOrNull, toAgent } from './sql-rows.js';
+import { inAskedOrder, toAgent } from './sql-rows.js';
 import type { AgentStateStore, NewTranscriptEntry, StoredAgent, StoredAnswer } from './types.js';
 
 type Database = ReturnType<typeof drizzle<typeof schema>>;
@@ -50,67 +50,44 @@ interface Move {
 }
 
 /**
- * A statement built once, its values named with `sql.placeholder`: each call fills them in
- * and builds no SQL (drizzle builds a query's SQL again on every run). For the writes of
- * every move; JSON values go in as text (a placeholder in SQL of one's own is not encoded).
- */
-function builtOnce<Values extends Record<string, unknown>>(query: Query): (values: Values) => InStatement {
-  return (values) => ({ sql: query.sql, args: fillPlaceholders(query.params, values) as InArgs });
-}
-
-/** Placeholders of a move: the compare-and-set of its status. */
-const at = {
-  agentId: sql.placeholder('agentId'),
-  status: sql.placeholder('status'),
-  state: sql.placeholder('state'),
-  sequence: sql.placeholder('sequence'),
-  expectedSequence: sql.placeholder('expectedSequence'),
-};
-
-/**
  * The statuses among a JSON array of ids: one statement built once for any number of them,
  * each status kept as text for {@link inAskedOrder} (read by every watcher's poll and every
  * status message, batched per turn).
  */
 const STATUSES = 'SELECT agent_id, status FROM orchestrator_agents WHERE agent_id IN (SELECT value FROM json_each(?))';
 
+/**
+ * New agents from a JSON array (one statement for any number of them; JSON columns stay
+ * JSON text), unless an id is known: the ids it inserted come back. Of an id twice in one
+ * array, the first goes in.
+ */
+const CREATE = `INSERT INTO orchestrator_agents (agent_id, owner_instance_id, spec, egress, max_tokens, approvals, traceparent, status, state, sequence)
+  SELECT value ->> 'agentId', value ->> 'ownerInstanceId', value -> 'spec', value -> 'egress', value ->> 'maxTokens', value -> 'approvals',
+         value ->> 'traceparent', value -> 'status', value ->> '$.status.status', value ->> 'sequence'
+  FROM json_each(?) WHERE true
+  ON CONFLICT (agent_id) DO NOTHING
+  RETURNING agent_id`;
+
+/**
+ * Moves of distinct agents from a JSON array, each a compare-and-set on the sequence it
+ * read: the ids it moved come back.
+ */
+const MOVE = `UPDATE orchestrator_agents SET status = m.status, state = m.state, sequence = m.expected + 1
+  FROM (SELECT value ->> 'agentId' AS agent_id, value ->> 'expectedSequence' AS expected, value -> 'status' AS status, value ->> '$.status.status' AS state
+        FROM json_each(?)) AS m
+  WHERE orchestrator_agents.agent_id = m.agent_id AND orchestrator_agents.sequence = m.expected
+  RETURNING orchestrator_agents.agent_id`;
+
+/** The ids of the rows a statement's RETURNING gave back. */
+const returnedIds = (result: ResultSet | undefined): Set<string> => new Set(result?.rows.map((row) => String(row.agent_id)));
+
 class LibsqlAgentStateStore implements AgentStateStore {
   readonly #db: Database;
   readonly #close: () => void;
-  /** A new agent, unless its id is known: JSON columns as text. */
-  readonly #create: ReturnType<typeof builtOnce<Record<keyof typeof agentsTable.$inferInsert, unknown>>>;
-  /** A move's compare-and-set on the sequence it read. */
-  readonly #move: ReturnType<typeof builtOnce<{ agentId: string; status: string; state: string; sequence: number; expectedSequence: number }>>;
 
   constructor(db: Database, close: () => void) {
     this.#db = db;
     this.#close = close;
-    const column = (name: keyof typeof agentsTable.$inferInsert) => sql`${sql.placeholder(name)}`;
-    this.#create = builtOnce(
-      db
-        .insert(agentsTable)
-        .values({
-          agentId: column('agentId'),
-          ownerInstanceId: column('ownerInstanceId'),
-          spec: column('spec'),
-          egress: column('egress'),
-          maxTokens: column('maxTokens'),
-          approvals: column('approvals'),
-          traceparent: column('traceparent'),
-          status: column('status'),
-          state: column('state'),
-          sequence: column('sequence'),
-        })
-        .onConflictDoNothing()
-        .toSQL(),
-    );
-    this.#move = builtOnce(
-      db
-        .update(agentsTable)
-        .set({ status: sql`${at.status}`, state: sql`${at.state}`, sequence: sql`${at.sequence}` })
-        .where(and(eq(agentsTable.agentId, at.agentId), eq(agentsTable.sequence, at.expectedSequence)))
-        .toSQL(),
-    );
   }
 
   async create(agent: StoredAgent): Promise<'created' | 'exists'> {
@@ -118,26 +95,13 @@ class LibsqlAgentStateStore implements AgentStateStore {
   }
 
   /**
-   * The new agents of one turn of the event loop in one transaction (a group commit). Each
+   * The new agents of one turn of the event loop in one statement (a group commit). Each
    * new agent's first event is written by the database with it (migration 0007's trigger).
    */
   readonly #creates = batchPerTurn(async (agents: StoredAgent[]) => {
-    const statements = agents.map((agent) =>
-      this.#create({
-        agentId: agent.agentId,
-        ownerInstanceId: agent.ownerInstanceId,
-        spec: JSON.stringify(agent.spec),
-        egress: jsonOrNull(agent.egress),
-        maxTokens: agent.maxTokens ?? null,
-        approvals: jsonOrNull(agent.approvals),
-        traceparent: agent.traceparent ?? null,
-        status: JSON.stringify(agent.status),
-        state: agent.status.status,
-        sequence: agent.sequence,
-      }),
-    );
-    const results = await this.#db.$client.batch(statements);
-    return results.map((result): 'created' | 'exists' => (result.rowsAffected === 1 ? 'created' : 'exists'));
+    const created = returnedIds(await this.#db.$client.execute({ sql: CREATE, args: [JSON.stringify(agents)] }));
+    // Of an id asked for twice, only the first was new.
+    return agents.map((agent): 'created' | 'exists' => (created.delete(agent.agentId) ? 'created' : 'exists'));
   });
 
   async get(agentId: string): Promise<StoredAgent | undefined> {
@@ -149,10 +113,7 @@ class LibsqlAgentStateStore implements AgentStateStore {
     const distinct = [...new Set(agentIds)];
     if (distinct.length === 0) return [];
     const { rows } = await this.#db.$client.execute({ sql: STATUSES, args: [JSON.stringify(distinct)] });
-    return inAskedOrder(
-      agentIds,
-      rows.map((row) => ({ agentId: String(row.agent_id), status: String(row.status) })),
-    );
+    return inAskedOrder(agentIds, rows.map((row) => ({ agentId: String(row.agent_id), status: String(row.status) })));
   }
 
   async update(agentId: string, expectedSequence: number, status: AgentStatus): Promise<AgentStatusChangedPayload | undefined> {
@@ -161,18 +122,19 @@ class LibsqlAgentStateStore implements AgentStateStore {
 
   /**
    * The moves of one turn of the event loop in one transaction (a group commit: agents
-   * move in crowds); each is its own compare-and-set. A move's event is written by the
-   * database with it (migration 0007's trigger): one statement per move.
+   * move in crowds), one statement for all, each its own compare-and-set; one statement per
+   * round when one agent moves more than once in the turn, so its moves apply in their
+   * order. A move's event is written by the database with it (migration 0007's trigger).
    */
   readonly #updates = batchPerTurn(async (moves: Move[]) => {
-    if (moves.length === 0) return [];
-    const statements = moves.map(({ agentId, expectedSequence, status }) =>
-      this.#move({ agentId, status: JSON.stringify(status), state: status.status, sequence: expectedSequence + 1, expectedSequence }),
-    );
-    const results = await this.#db.$client.batch(statements);
-    return moves.map(({ status, expectedSequence }, index): AgentStatusChangedPayload | undefined =>
-      results[index]?.rowsAffected === 1 ? { ...status, sequence: expectedSequence + 1 } : undefined,
-    );
+    const rounds = distinctRounds(moves, (move) => move.agentId);
+    const results = await this.#db.$client.batch(rounds.map((round) => ({ sql: MOVE, args: [JSON.stringify(round)] })));
+    const moved = new Set<Move>();
+    rounds.forEach((round, index) => {
+      const ids = returnedIds(results[index]);
+      for (const move of round) if (ids.has(move.agentId)) moved.add(move);
+    });
+    return moves.map((move): AgentStatusChangedPayload | undefined => (moved.has(move) ? { ...move.status, sequence: move.expectedSequence + 1 } : undefined));
   });
 
   async events(agentId: string, afterSequence: number): Promise<AgentStatusChangedPayload[]> {
