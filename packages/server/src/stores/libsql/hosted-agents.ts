@@ -1,10 +1,9 @@
 // The agents this instance runs for peers, in libSQL.
 import type { AgentState, AgentStatus, AuditEntry } from '@mosaic-fed/core';
-import type { Row, Value } from '@libsql/client';
-import { batchPerTurn } from '@mosaic-fed/core/util';
-import { and, eq, inArray, lt, sql, type SQL } from 'drizzle-orm';
+import type { InStatement, Row, Value } from '@libsql/client';
+import { batchPerTurn, distinctRounds } from '@mosaic-fed/core/util';
+import { and, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import type { HostedAgentFilter, HostedAgentListQuery, HostedAgentRecord, HostedAgentStore, OutboxEntry, ReserveLimits } from '../types.js';
-import { insertOutboxIfChanged } from './outbox.js';
 import { hostedAgentsTable } from './schema.js';
 import { auditIfChanged, builtOnce, sqliteDialect, type Database } from './shared.js';
 import { ACTIVE_STATES, afterCursor, creationOrder, hostedAgentFilter, pageOf, toHosted } from '../sql-shared.js';
@@ -44,22 +43,31 @@ interface StatusUpdate {
   tell: readonly OutboxEntry[];
 }
 
-/** Placeholders of the status update every move of every agent makes. */
-const at = { agentId: sql.placeholder('agentId'), status: sql.placeholder('status'), state: sql.placeholder('state'), sequence: sql.placeholder('sequence') };
+/**
+ * The outbox entries of status updates from a JSON array (each update's `tell`), for each
+ * update whose status is newer than the one stored. Run just before {@link UPDATE_STATUSES}
+ * in its transaction, on rows it has not changed yet: an update's entries go in exactly
+ * when it writes.
+ */
+const TELL_IF_NEWER = `INSERT INTO outbox (id, connection_id, peer_instance_id, order_key, event_type, payload, attempts, next_attempt_at, give_up_at, created_at, delivered_at, last_error)
+  SELECT e.value ->> 'id', e.value ->> 'connectionId', e.value ->> 'peerInstanceId', e.value ->> 'orderKey', e.value ->> 'eventType', e.value -> 'payload',
+         e.value ->> 'attempts', e.value ->> 'nextAttemptAt', e.value ->> 'giveUpAt', e.value ->> 'createdAt', e.value ->> 'deliveredAt', e.value ->> 'lastError'
+  FROM json_each(?) AS u
+  JOIN hosted_agents ON hosted_agents.agent_id = u.value ->> 'agentId' AND hosted_agents.sequence < u.value ->> 'sequence'
+  JOIN json_each(u.value -> 'tell') AS e`;
+
+/**
+ * Status updates of distinct agents from a JSON array, each only if newer than the status
+ * stored: the ids it wrote come back.
+ */
+const UPDATE_STATUSES = `UPDATE hosted_agents SET status = u.status, state = u.state, sequence = u.sequence
+  FROM (SELECT value ->> 'agentId' AS agent_id, value -> 'status' AS status, value ->> '$.status.status' AS state, value ->> 'sequence' AS sequence
+        FROM json_each(?)) AS u
+  WHERE hosted_agents.agent_id = u.agent_id AND hosted_agents.sequence < u.sequence
+  RETURNING hosted_agents.agent_id`;
 
 export class LibsqlHostedAgentStore implements HostedAgentStore {
-  /** The status, if it is newer than the one stored: built once. */
-  readonly #updateStatus: ReturnType<typeof builtOnce<{ agentId: string; status: string; state: string; sequence: number }>>;
-
-  constructor(private readonly db: Database) {
-    this.#updateStatus = builtOnce(
-      db
-        .update(hostedAgentsTable)
-        .set({ status: sql`${at.status}`, state: sql`${at.state}`, sequence: sql`${at.sequence}` })
-        .where(and(eq(hostedAgentsTable.agentId, at.agentId), lt(hostedAgentsTable.sequence, at.sequence)))
-        .toSQL(),
-    );
-  }
+  constructor(private readonly db: Database) {}
 
   async reserve(record: HostedAgentRecord, limits: ReserveLimits, audit?: AuditEntry): Promise<'reserved' | 'exists' | 'limit' | 'workspace-limit'> {
     if (await this.#reserve({ record, limits, audit })) return 'reserved';
@@ -126,23 +134,25 @@ export class LibsqlHostedAgentStore implements HostedAgentStore {
 
   /**
    * The status updates of one turn of the event loop, one transaction for them all (a
-   * group commit: agents' events come in crowds). Each entry goes in only if the
-   * statement before it wrote: all of an update's entries with its status, or none.
+   * group commit: agents' events come in crowds): two statements, the updates' outbox
+   * entries and the updates, for all agents at once; two per round when one agent has more
+   * than one update in the turn, so they apply in their order.
    */
   readonly #updates = batchPerTurn(async (updates: StatusUpdate[]) => {
-    const statements = updates.flatMap(({ agentId, status, sequence, tell }) => [
-      this.#updateStatus({ agentId, status: JSON.stringify(status), state: status.status, sequence }),
-      ...tell.map(insertOutboxIfChanged),
-    ]);
-    if (statements.length === 0) return [];
-    const results = await this.db.$client.batch(statements);
-    // Each update's own result comes first, its outbox entries after it.
-    let next = 0;
-    return updates.map(({ tell }) => {
-      const updated = results[next]?.rowsAffected === 1;
-      next += 1 + tell.length;
-      return updated;
+    const rounds = distinctRounds(updates, (update) => update.agentId);
+    const statements: InStatement[] = [];
+    const planned = rounds.map((round) => {
+      const args = [JSON.stringify(round)];
+      if (round.some(({ tell }) => tell.length > 0)) statements.push({ sql: TELL_IF_NEWER, args });
+      return { round, updatesAt: statements.push({ sql: UPDATE_STATUSES, args }) - 1 };
     });
+    const results = await this.db.$client.batch(statements);
+    const written = new Set<StatusUpdate>();
+    for (const { round, updatesAt } of planned) {
+      const ids = new Set(results[updatesAt]?.rows.map((row) => String(row.agent_id)));
+      for (const update of round) if (ids.has(update.agentId)) written.add(update);
+    }
+    return updates.map((update) => written.has(update));
   });
 
   async list(query: HostedAgentListQuery) {

@@ -4,13 +4,12 @@ import type { Client } from '@libsql/client';
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { ClaimOutcome, MessageClaim, MessageLogStore, StoredReply } from '../types.js';
 import { messageLogTable } from './schema.js';
-import { builtOnce, type Database } from './shared.js';
+import type { Database } from './shared.js';
 
 /** Placeholders of the message log's statements. */
 const at = {
   issuer: sql.placeholder('issuer'),
   jti: sql.placeholder('jti'),
-  reply: sql.placeholder('reply'),
 };
 
 // Statements every message runs, built once rather than per message.
@@ -18,11 +17,14 @@ function messageLogStatements(db: Database) {
   const key = and(eq(messageLogTable.issuer, at.issuer), eq(messageLogTable.jti, at.jti));
   return {
     read: db.select().from(messageLogTable).where(key).limit(1).prepare(),
-    // The reply goes in as JSON text: a placeholder in SQL of one's own is not encoded.
-    complete: builtOnce<{ issuer: string; jti: string; reply: string }>(db.update(messageLogTable).set({ reply: sql`${at.reply}` }).where(key).toSQL()),
     release: db.delete(messageLogTable).where(and(key, isNull(messageLogTable.reply))).prepare(),
   };
 }
+
+/** The replies to claimed entries, from a JSON array of `{ issuer, jti, reply }`: one statement for any number. */
+const COMPLETE = `UPDATE message_log SET reply = r.reply
+  FROM (SELECT value ->> 'issuer' AS issuer, value ->> 'jti' AS jti, value -> 'reply' AS reply FROM json_each(?)) AS r
+  WHERE message_log.issuer = r.issuer AND message_log.jti = r.jti`;
 
 const claimSql = new Map<number, string>();
 
@@ -52,9 +54,9 @@ export class LibsqlMessageLogStore implements MessageLogStore {
   readonly #client: Client;
   /** Claims made in one turn of the event loop share one statement (a group commit). */
   readonly #claim = batchPerTurn((entries: MessageClaim[]) => this.#claimAll(entries));
-  /** Replies stored in one turn of the event loop share one transaction. */
-  readonly #complete = batchPerTurn(async (replies: { issuer: string; jti: string; reply: string }[]) => {
-    await this.#client.batch(replies.map((reply) => this.#statements.complete(reply)));
+  /** Replies stored in one turn of the event loop share one statement. */
+  readonly #complete = batchPerTurn(async (replies: { issuer: string; jti: string; reply: StoredReply }[]) => {
+    await this.#client.execute({ sql: COMPLETE, args: [JSON.stringify(replies)] });
     return replies.map(() => undefined);
   });
 
@@ -112,7 +114,7 @@ export class LibsqlMessageLogStore implements MessageLogStore {
   }
 
   async complete(issuer: string, jti: string, reply: StoredReply): Promise<void> {
-    await this.#complete({ issuer, jti, reply: JSON.stringify(reply) });
+    await this.#complete({ issuer, jti, reply });
   }
 
   async release(issuer: string, jti: string): Promise<void> {

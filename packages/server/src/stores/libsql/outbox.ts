@@ -1,26 +1,8 @@
 // The event outbox in libSQL.
-import type { InStatement } from '@libsql/client';
 import { and, asc, eq, gt, isNotNull, isNull, lte, or, sql } from 'drizzle-orm';
 import type { OutboxBacklog, OutboxEntry, OutboxStore } from '../types.js';
 import { outboxTable } from './schema.js';
-import { builtOnce, sqliteDialect, type Database } from './shared.js';
-
-const entryAt = (name: keyof OutboxEntry) => sql.placeholder(name);
-const insertIfChanged = builtOnce<Record<keyof OutboxEntry, unknown>>(
-  sqliteDialect.sqlToQuery(sql`
-    INSERT INTO outbox (id, connection_id, peer_instance_id, order_key, event_type, payload, attempts, next_attempt_at, give_up_at, created_at, delivered_at, last_error)
-    SELECT ${entryAt('id')}, ${entryAt('connectionId')}, ${entryAt('peerInstanceId')}, ${entryAt('orderKey')}, ${entryAt('eventType')}, ${entryAt('payload')},
-           ${entryAt('attempts')}, ${entryAt('nextAttemptAt')}, ${entryAt('giveUpAt')}, ${entryAt('createdAt')}, ${entryAt('deliveredAt')}, ${entryAt('lastError')}
-    WHERE changes() = 1`),
-);
-
-/**
- * Inserts the entry only if the statement just before it in the same batch changed a row:
- * an event stored in one transaction with the change it tells of.
- */
-export function insertOutboxIfChanged(entry: OutboxEntry): InStatement {
-  return insertIfChanged({ ...entry, payload: JSON.stringify(entry.payload) });
-}
+import type { Database } from './shared.js';
 
 export class LibsqlOutboxStore implements OutboxStore {
   constructor(private readonly db: Database) {}
