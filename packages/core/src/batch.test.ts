@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { batchPerTurn, distinctRounds } from './batch.js';
+import { batchPerTurn, distinctRounds, rowsStatement } from './batch.js';
 
 describe('batchPerTurn', () => {
   it('hands the calls of one turn to one run, in order, and each caller its own answer', async () => {
@@ -51,5 +51,26 @@ describe('distinctRounds', () => {
     const items = ['a1', 'b1', 'a2', 'c1', 'a3', 'b2'];
     expect(distinctRounds(items, (item) => item.charAt(0))).toEqual([['a1', 'b1', 'c1'], ['a2', 'b2'], ['a3']]);
     expect(distinctRounds([], (item: string) => item)).toEqual([]);
+  });
+});
+
+describe('rowsStatement', () => {
+  it('writes a placeholder row per row, building the text once for each number of rows', () => {
+    let builds = 0;
+    const insert = rowsStatement(3, (values) => {
+      builds += 1;
+      return `INSERT INTO t (a, b, c) VALUES ${values}`;
+    });
+    expect(insert(1)).toBe('INSERT INTO t (a, b, c) VALUES (?, ?, ?)');
+    expect(insert(2)).toBe('INSERT INTO t (a, b, c) VALUES (?, ?, ?), (?, ?, ?)');
+    expect(insert(2)).toBe(insert(2));
+    expect(builds).toBe(2);
+  });
+
+  it('refuses a width or a number of rows that is not a whole number of at least 1', () => {
+    expect(() => rowsStatement(0, (values) => values)).toThrow(TypeError);
+    const statement = rowsStatement(1, (values) => values);
+    expect(() => statement(0)).toThrow(TypeError);
+    expect(() => statement(1.5)).toThrow(TypeError);
   });
 });

@@ -80,3 +80,30 @@ export function distinctRounds<T>(items: readonly T[], keyOf: (item: T) => strin
   }
   return rounds;
 }
+
+/**
+ * SQL that takes its rows as a multi-row `VALUES` list, each row `width` placeholders
+ * (`(?, ?), (?, ?)`), its text built once per number of rows: the same number of rows
+ * gives the same text, which a client that keeps statements prepared by their text keeps
+ * prepared. For a batch written in one statement.
+ *
+ * @example
+ * ```ts
+ * const insert = rowsStatement(2, (values) => `INSERT INTO t (a, b) VALUES ${values}`);
+ * insert(2); // 'INSERT INTO t (a, b) VALUES (?, ?), (?, ?)'
+ * ```
+ */
+export function rowsStatement(width: number, build: (values: string) => string): (count: number) => string {
+  if (!Number.isInteger(width) || width < 1) throw new TypeError('width must be a whole number of at least 1');
+  const row = `(${Array.from({ length: width }, () => '?').join(', ')})`;
+  const built = new Map<number, string>();
+  return (count) => {
+    if (!Number.isInteger(count) || count < 1) throw new TypeError('a statement takes a whole number of rows, at least 1');
+    let text = built.get(count);
+    if (text === undefined) {
+      text = build(Array.from({ length: count }, () => row).join(', '));
+      built.set(count, text);
+    }
+    return text;
+  };
+}

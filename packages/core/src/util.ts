@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-export { batchPerTurn, distinctRounds } from './batch.js';
+export { batchPerTurn, distinctRounds, rowsStatement } from './batch.js';
 export { canonicalJson } from './lib/canonical-json.js';
 export { sha256 } from './lib/sha256.js';
 export type { BatchPerTurnOptions } from './batch.js';
