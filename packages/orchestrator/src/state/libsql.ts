@@ -2,13 +2,13 @@
 // server by URL. Takes a client the caller created, so it runs wherever @libsql/client
 // does; its migrations are drizzle-kit's, embedded (libsql-migrations.ts).
 import { TERMINAL_STATES, type AgentStatus, type AgentStatusChangedPayload, type TranscriptEntry } from '@mosaic-fed/core';
-import { applyMigrations, batchPerTurn, distinctRounds, hasTable, lastAppliedMigration, migrationLedgerRow } from '@mosaic-fed/core/util';
+import { applyMigrations, batchPerTurn, distinctRounds, hasTable, lastAppliedMigration, migrationLedgerRow, rowsStatement } from '@mosaic-fed/core/util';
 import type { Client, ResultSet } from '@libsql/client';
 import { and, asc, eq, gt, notInArray, sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/libsql/web';
 import { MIGRATIONS } from './libsql-migrations.js';
 import { agentsTable, answersTable, bundlesTable, eventsTable, schema, transcriptTable } from './libsql-schema.js';
-import { inAskedOrder, toAgent } from './sql-rows.js';
+import { inAskedOrder, jsonOrNull, toAgent } from './sql-rows.js';
 import type { AgentStateStore, NewTranscriptEntry, StoredAgent, StoredAnswer } from './types.js';
 
 type Database = ReturnType<typeof drizzle<typeof schema>>;
@@ -57,26 +57,28 @@ interface Move {
 const STATUSES = 'SELECT agent_id, status FROM orchestrator_agents WHERE agent_id IN (SELECT value FROM json_each(?))';
 
 /**
- * New agents from a JSON array (one statement for any number of them; JSON columns stay
- * JSON text), unless an id is known: the ids it inserted come back. Of an id twice in one
- * array, the first goes in.
+ * New agents, a row each (JSON columns as JSON text), unless an id is known: the ids it
+ * inserted come back. Of an id twice in one statement, the first goes in.
  */
-const CREATE = `INSERT INTO orchestrator_agents (agent_id, owner_instance_id, spec, egress, max_tokens, approvals, traceparent, status, state, sequence)
-  SELECT value ->> 'agentId', value ->> 'ownerInstanceId', value -> 'spec', value -> 'egress', value ->> 'maxTokens', value -> 'approvals',
-         value ->> 'traceparent', value -> 'status', value ->> '$.status.status', value ->> 'sequence'
-  FROM json_each(?) WHERE true
-  ON CONFLICT (agent_id) DO NOTHING
-  RETURNING agent_id`;
+const create = rowsStatement(
+  10,
+  (values) => `INSERT INTO orchestrator_agents (agent_id, owner_instance_id, spec, egress, max_tokens, approvals, traceparent, status, state, sequence)
+    VALUES ${values}
+    ON CONFLICT (agent_id) DO NOTHING
+    RETURNING agent_id`,
+);
 
 /**
- * Moves of distinct agents from a JSON array, each a compare-and-set on the sequence it
- * read: the ids it moved come back.
+ * Moves of distinct agents, a row each (id, the sequence it read, status as JSON text,
+ * state), each a compare-and-set on the sequence it read: the ids it moved come back.
  */
-const MOVE = `UPDATE orchestrator_agents SET status = m.status, state = m.state, sequence = m.expected + 1
-  FROM (SELECT value ->> 'agentId' AS agent_id, value ->> 'expectedSequence' AS expected, value -> 'status' AS status, value ->> '$.status.status' AS state
-        FROM json_each(?)) AS m
-  WHERE orchestrator_agents.agent_id = m.agent_id AND orchestrator_agents.sequence = m.expected
-  RETURNING orchestrator_agents.agent_id`;
+const move = rowsStatement(
+  4,
+  (values) => `UPDATE orchestrator_agents SET status = m.column3, state = m.column4, sequence = m.column2 + 1
+    FROM (VALUES ${values}) AS m
+    WHERE orchestrator_agents.agent_id = m.column1 AND orchestrator_agents.sequence = m.column2
+    RETURNING orchestrator_agents.agent_id`,
+);
 
 /** The ids of the rows a statement's RETURNING gave back. */
 const returnedIds = (result: ResultSet | undefined): Set<string> => new Set(result?.rows.map((row) => String(row.agent_id)));
@@ -99,7 +101,19 @@ class LibsqlAgentStateStore implements AgentStateStore {
    * new agent's first event is written by the database with it (migration 0007's trigger).
    */
   readonly #creates = batchPerTurn(async (agents: StoredAgent[]) => {
-    const created = returnedIds(await this.#db.$client.execute({ sql: CREATE, args: [JSON.stringify(agents)] }));
+    const args = agents.flatMap((agent) => [
+      agent.agentId,
+      agent.ownerInstanceId,
+      JSON.stringify(agent.spec),
+      jsonOrNull(agent.egress),
+      agent.maxTokens ?? null,
+      jsonOrNull(agent.approvals),
+      agent.traceparent ?? null,
+      JSON.stringify(agent.status),
+      agent.status.status,
+      agent.sequence,
+    ]);
+    const created = returnedIds(await this.#db.$client.execute({ sql: create(agents.length), args }));
     // Of an id asked for twice, only the first was new.
     return agents.map((agent): 'created' | 'exists' => (created.delete(agent.agentId) ? 'created' : 'exists'));
   });
@@ -128,7 +142,12 @@ class LibsqlAgentStateStore implements AgentStateStore {
    */
   readonly #updates = batchPerTurn(async (moves: Move[]) => {
     const rounds = distinctRounds(moves, (move) => move.agentId);
-    const results = await this.#db.$client.batch(rounds.map((round) => ({ sql: MOVE, args: [JSON.stringify(round)] })));
+    const results = await this.#db.$client.batch(
+      rounds.map((round) => ({
+        sql: move(round.length),
+        args: round.flatMap(({ agentId, expectedSequence, status }) => [agentId, expectedSequence, JSON.stringify(status), status.status]),
+      })),
+    );
     const moved = new Set<Move>();
     rounds.forEach((round, index) => {
       const ids = returnedIds(results[index]);
