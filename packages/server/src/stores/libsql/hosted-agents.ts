@@ -1,7 +1,7 @@
 // The agents this instance runs for peers, in libSQL.
 import type { AgentState, AgentStatus, AuditEntry } from '@mosaic-fed/core';
-import type { InStatement, Row, Value } from '@libsql/client';
-import { batchPerTurn, distinctRounds } from '@mosaic-fed/core/util';
+import type { InStatement, InValue, Row, Value } from '@libsql/client';
+import { batchPerTurn, distinctRounds, rowsStatement } from '@mosaic-fed/core/util';
 import { and, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import type { HostedAgentFilter, HostedAgentListQuery, HostedAgentRecord, HostedAgentStore, OutboxEntry, ReserveLimits } from '../types.js';
 import { hostedAgentsTable } from './schema.js';
@@ -44,27 +44,49 @@ interface StatusUpdate {
 }
 
 /**
- * The outbox entries of status updates from a JSON array (each update's `tell`), for each
- * update whose status is newer than the one stored. Run just before {@link UPDATE_STATUSES}
- * in its transaction, on rows it has not changed yet: an update's entries go in exactly
- * when it writes.
+ * Outbox entries, a row each: the agent and sequence of the status update that tells of
+ * it, then the entry's columns. Each goes in only if its update's status is newer than the
+ * one stored. Run just before {@link updateStatuses} in its transaction, on rows that statement
+ * has not changed yet: an update's entries go in exactly when it writes.
  */
-const TELL_IF_NEWER = `INSERT INTO outbox (id, connection_id, peer_instance_id, order_key, event_type, payload, attempts, next_attempt_at, give_up_at, created_at, delivered_at, last_error)
-  SELECT e.value ->> 'id', e.value ->> 'connectionId', e.value ->> 'peerInstanceId', e.value ->> 'orderKey', e.value ->> 'eventType', e.value -> 'payload',
-         e.value ->> 'attempts', e.value ->> 'nextAttemptAt', e.value ->> 'giveUpAt', e.value ->> 'createdAt', e.value ->> 'deliveredAt', e.value ->> 'lastError'
-  FROM json_each(?) AS u
-  JOIN hosted_agents ON hosted_agents.agent_id = u.value ->> 'agentId' AND hosted_agents.sequence < u.value ->> 'sequence'
-  JOIN json_each(u.value -> 'tell') AS e`;
+const tellIfNewer = rowsStatement(
+  14,
+  (values) => `INSERT INTO outbox (id, connection_id, peer_instance_id, order_key, event_type, payload, attempts, next_attempt_at, give_up_at, created_at, delivered_at, last_error)
+    SELECT t.column3, t.column4, t.column5, t.column6, t.column7, t.column8, t.column9, t.column10, t.column11, t.column12, t.column13, t.column14
+    FROM (VALUES ${values}) AS t
+    JOIN hosted_agents ON hosted_agents.agent_id = t.column1 AND hosted_agents.sequence < t.column2`,
+);
 
 /**
- * Status updates of distinct agents from a JSON array, each only if newer than the status
- * stored: the ids it wrote come back.
+ * Status updates of distinct agents, a row each (id, status as JSON text, state,
+ * sequence), each only if newer than the status stored: the ids it wrote come back.
  */
-const UPDATE_STATUSES = `UPDATE hosted_agents SET status = u.status, state = u.state, sequence = u.sequence
-  FROM (SELECT value ->> 'agentId' AS agent_id, value -> 'status' AS status, value ->> '$.status.status' AS state, value ->> 'sequence' AS sequence
-        FROM json_each(?)) AS u
-  WHERE hosted_agents.agent_id = u.agent_id AND hosted_agents.sequence < u.sequence
-  RETURNING hosted_agents.agent_id`;
+const updateStatuses = rowsStatement(
+  4,
+  (values) => `UPDATE hosted_agents SET status = u.column2, state = u.column3, sequence = u.column4
+    FROM (VALUES ${values}) AS u
+    WHERE hosted_agents.agent_id = u.column1 AND hosted_agents.sequence < u.column4
+    RETURNING hosted_agents.agent_id`,
+);
+
+/** A status update's outbox entries as rows of {@link tellIfNewer}. */
+const tellRows = ({ agentId, sequence, tell }: StatusUpdate): InValue[][] =>
+  tell.map((entry) => [
+    agentId,
+    sequence,
+    entry.id,
+    entry.connectionId,
+    entry.peerInstanceId,
+    entry.orderKey,
+    entry.eventType,
+    JSON.stringify(entry.payload),
+    entry.attempts,
+    entry.nextAttemptAt,
+    entry.giveUpAt,
+    entry.createdAt,
+    entry.deliveredAt,
+    entry.lastError,
+  ]);
 
 export class LibsqlHostedAgentStore implements HostedAgentStore {
   constructor(private readonly db: Database) {}
@@ -142,9 +164,10 @@ export class LibsqlHostedAgentStore implements HostedAgentStore {
     const rounds = distinctRounds(updates, (update) => update.agentId);
     const statements: InStatement[] = [];
     const planned = rounds.map((round) => {
-      const args = [JSON.stringify(round)];
-      if (round.some(({ tell }) => tell.length > 0)) statements.push({ sql: TELL_IF_NEWER, args });
-      return { round, updatesAt: statements.push({ sql: UPDATE_STATUSES, args }) - 1 };
+      const tell = round.flatMap(tellRows);
+      if (tell.length > 0) statements.push({ sql: tellIfNewer(tell.length), args: tell.flat() });
+      const args = round.flatMap(({ agentId, status, sequence }) => [agentId, JSON.stringify(status), status.status, sequence]);
+      return { round, updatesAt: statements.push({ sql: updateStatuses(round.length), args }) - 1 };
     });
     const results = await this.db.$client.batch(statements);
     const written = new Set<StatusUpdate>();

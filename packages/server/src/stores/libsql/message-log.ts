@@ -1,5 +1,5 @@
 // The message log (PROTOCOL 2) in libSQL.
-import { batchPerTurn } from '@mosaic-fed/core/util';
+import { batchPerTurn, rowsStatement } from '@mosaic-fed/core/util';
 import type { Client } from '@libsql/client';
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { ClaimOutcome, MessageClaim, MessageLogStore, StoredReply } from '../types.js';
@@ -21,31 +21,28 @@ function messageLogStatements(db: Database) {
   };
 }
 
-/** The replies to claimed entries, from a JSON array of `{ issuer, jti, reply }`: one statement for any number. */
-const COMPLETE = `UPDATE message_log SET reply = r.reply
-  FROM (SELECT value ->> 'issuer' AS issuer, value ->> 'jti' AS jti, value -> 'reply' AS reply FROM json_each(?)) AS r
-  WHERE message_log.issuer = r.issuer AND message_log.jti = r.jti`;
-
-const claimSql = new Map<number, string>();
+/** The replies to claimed entries, a row each (issuer, jti, reply as JSON text). */
+const complete = rowsStatement(
+  3,
+  (values) => `UPDATE message_log SET reply = r.column3
+    FROM (VALUES ${values}) AS r
+    WHERE message_log.issuer = r.column1 AND message_log.jti = r.column2`,
+);
 
 /**
- * One statement that claims `count` entries: each new (issuer, jti) is inserted, an
- * expired one taken over; the rows it claimed come back. Atomic across connections and
+ * One statement that claims its entries, a row each: each new (issuer, jti) is inserted,
+ * an expired one taken over; the rows it claimed come back. Atomic across connections and
  * processes, like a single claim.
  */
-function claimStatement(count: number): string {
-  let text = claimSql.get(count);
-  if (text === undefined) {
-    text = `INSERT INTO message_log (issuer, jti, hash, expires_at, reply)
-      VALUES ${Array.from({ length: count }, () => '(?, ?, ?, ?, ?)').join(', ')}
-      ON CONFLICT (issuer, jti) DO UPDATE
-        SET hash = excluded.hash, expires_at = excluded.expires_at, reply = excluded.reply
-        WHERE message_log.expires_at <= ?
-      RETURNING issuer, jti`;
-    claimSql.set(count, text);
-  }
-  return text;
-}
+const claim = rowsStatement(
+  5,
+  (values) => `INSERT INTO message_log (issuer, jti, hash, expires_at, reply)
+    VALUES ${values}
+    ON CONFLICT (issuer, jti) DO UPDATE
+      SET hash = excluded.hash, expires_at = excluded.expires_at, reply = excluded.reply
+      WHERE message_log.expires_at <= ?
+    RETURNING issuer, jti`,
+);
 
 const entryKey = (issuer: string, jti: string) => `${issuer}\n${jti}`;
 
@@ -56,7 +53,7 @@ export class LibsqlMessageLogStore implements MessageLogStore {
   readonly #claim = batchPerTurn((entries: MessageClaim[]) => this.#claimAll(entries));
   /** Replies stored in one turn of the event loop share one statement. */
   readonly #complete = batchPerTurn(async (replies: { issuer: string; jti: string; reply: StoredReply }[]) => {
-    await this.#client.execute({ sql: COMPLETE, args: [JSON.stringify(replies)] });
+    await this.#client.execute({ sql: complete(replies.length), args: replies.flatMap(({ issuer, jti, reply }) => [issuer, jti, JSON.stringify(reply)]) });
     return replies.map(() => undefined);
   });
 
@@ -81,7 +78,7 @@ export class LibsqlMessageLogStore implements MessageLogStore {
     // batch's few milliseconds waits for the next claim.
     const now = Math.min(...rows.map((entry) => entry.now.getTime()));
     const { rows: claimedRows } = await this.#client.execute({
-      sql: claimStatement(rows.length),
+      sql: claim(rows.length),
       args: [
         ...rows.flatMap((entry) => [
           entry.issuer,
