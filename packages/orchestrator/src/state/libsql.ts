@@ -1,6 +1,8 @@
 // Agent state in libSQL through drizzle: a SQLite file for one machine, or a libSQL/Turso
 // server by URL. Takes a client the caller created, so it runs wherever @libsql/client
-// does; its migrations are drizzle-kit's, embedded (libsql-migrations.ts).
+// does; its migrations are drizzle-kit's, embedded (libsql-migrations.ts). What every agent
+// runs many times (its creation, its moves, its status read) is SQL of its own, built once
+// and run through the client.
 import { TERMINAL_STATES, type AgentStatus, type AgentStatusChangedPayload, type TranscriptEntry } from '@mosaic-fed/core';
 import { applyMigrations, batchPerTurn, distinctRounds, hasTable, lastAppliedMigration, migrationLedgerRow, rowsStatement } from '@mosaic-fed/core/util';
 import type { Client, ResultSet } from '@libsql/client';
