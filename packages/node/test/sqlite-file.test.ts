@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient, LibsqlBatchError, type Client, type ResultSet } from '@libsql/client';
@@ -185,6 +185,19 @@ describe("the Node entry's SQLite file client", () => {
     await new Promise((resolve) => setTimeout(resolve, 2_500));
     expect(fileBytes()).toBeLessThan(10_000_000);
     other.close();
+  });
+
+  it('touches no file once the client is closed, though its thread had only begun to start', async () => {
+    const folder = mkdtempSync(join(dir, 'closed-'));
+    for (let round = 0; round < 3; round++) {
+      const client = await openDatabase(`file:${join(folder, `${String(round)}.db`)}`);
+      client.close();
+      // Gone at once, as a test's teardown or an operator's cleanup does it.
+      for (const name of readdirSync(folder)) rmSync(join(folder, name));
+    }
+    // Past the threads' start and their first checkpoint: none opened or made a file anew.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(readdirSync(folder)).toEqual([]);
   });
 
   it('refuses a file it cannot open at once, with the error @libsql/client throws then', async () => {
